@@ -1,0 +1,187 @@
+// The one internal configuration model. Both front ends (Apache httpd syntax and native YAML) produce it;
+// the runtime reads only it. Every object that came from a file line keeps that line, so errors found
+// later (TLS files missing, ports taken) can still point at the directive that asked for them.
+
+export interface Source {
+  file: string;
+  line: number;
+}
+
+/** Durations are whole milliseconds everywhere in the model, whatever unit the front end used. */
+export type Millis = number;
+
+export interface SticklerConfig {
+  /** Where the configuration came from: `apache` keeps Apache's defaults (no backend verification...). */
+  dialect: 'apache' | 'native';
+  listeners: ListenerConfig[];
+  virtualHosts: VirtualHostConfig[];
+  /** Balancers by name (`wso2.identity.domain`, without `balancer://`), in definition order. */
+  balancers: BalancerConfig[];
+  log: LogConfig;
+  /** Default backend I/O timeout (Apache `Timeout`/`ProxyTimeout`, default 60 s). */
+  timeout: Millis;
+}
+
+export interface ListenerConfig {
+  source: Source;
+  /** `0.0.0.0`, `127.0.0.1`, `::`; `*` from Apache becomes `0.0.0.0`. */
+  host: string;
+  port: number;
+  /** A listener serves TLS when any virtual host on it has TLS on. */
+  tls: boolean;
+}
+
+export interface TlsFiles {
+  source: Source;
+  certificateFile: string;
+  keyFile: string;
+  chainFile?: string;
+}
+
+export interface BackendTls {
+  /** SSLProxyEngine: may https:// members be used at all. */
+  enabled: boolean;
+  /** SSLProxyVerify: `none` = no verification (Apache's default); `require` = verify the chain. */
+  verify: 'none' | 'require';
+  /** SSLProxyCheckPeerName / SSLProxyCheckPeerCN: check the certificate's names against the member host. */
+  checkPeerName: boolean;
+  caFile?: string;
+  source?: Source;
+}
+
+export interface VirtualHostConfig {
+  source: Source;
+  /** Address part of `<VirtualHost host:port>`; `*` means any. */
+  host: string;
+  port: number;
+  serverName?: string;
+  serverAliases: string[];
+  serverAdmin?: string;
+  tls?: TlsFiles;
+  backendTls: BackendTls;
+  preserveHost: boolean;
+  addForwardedHeaders: boolean;
+  /** ProxyPass rules in the order Apache tries them (Location-scoped first, then server-level). */
+  routes: RouteConfig[];
+  reverse: ReverseRule[];
+  cookiePaths: CookieRewrite[];
+  cookieDomains: CookieRewrite[];
+  /** `<Location>` blocks that carry a handler or access rules. */
+  locations: LocationConfig[];
+  /** Access rules of `<Proxy *>` / `<Proxy balancer://...>`: checked before anything is proxied. */
+  proxyAccess: AccessRule[];
+}
+
+export interface RouteConfig {
+  source: Source;
+  /** URL-path prefix, as written (`/`, `/app/`). */
+  path: string;
+  /** `exclude` is `ProxyPass /path !`; a plain URL target is modelled as a one-member balancer. */
+  target: { kind: 'exclude' } | { kind: 'balancer'; balancer: string; path: string };
+}
+
+export interface ReverseRule {
+  source: Source;
+  /** The front-end path prefix (`fake` in Apache's source). */
+  path: string;
+  /** Backend URL as written: `https://localhost:9443/` or `balancer://name/`. */
+  url: string;
+}
+
+export interface CookieRewrite {
+  source: Source;
+  from: string;
+  to: string;
+}
+
+export interface LocationConfig {
+  source: Source;
+  path: string;
+  handler?: 'balancer-manager';
+  access: AccessRule[];
+}
+
+/**
+ * Access control, both Apache generations. `legacy` is mod_access_compat (Order/Allow/Deny), `require` is
+ * mod_authz_host. Apache evaluates Require and ignores Order/Allow/Deny when both appear in one section.
+ */
+export type AccessRule =
+  | { kind: 'legacy'; source: Source; order: 'deny,allow' | 'allow,deny'; allow: HostMatch[]; deny: HostMatch[] }
+  | { kind: 'require'; source: Source; negate: boolean; match: 'all-granted' | 'all-denied' | 'local' | HostMatch };
+
+export type HostMatch =
+  | { kind: 'all' }
+  | { kind: 'ip'; cidr: string }
+  | { kind: 'host'; name: string };
+
+export type LbMethod = 'byrequests' | 'bybusyness' | 'bytraffic';
+
+export interface StickyConfig {
+  /** Cookie name (`JSESSIONID`). */
+  cookie: string;
+  /** URL parameter name; equals `cookie` when no `|` form was given, as in Apache. */
+  urlParam: string;
+}
+
+export interface BalancerConfig {
+  source: Source;
+  name: string;
+  lbmethod: LbMethod;
+  sticky?: StickyConfig;
+  /** stickysessionsep: one character, or null for `Off` (the whole value is the route). */
+  stickySeparator: string | null;
+  scolonPathDelim: boolean;
+  nofailover: boolean;
+  /** undefined = Apache's default: members - 1 (0 for a single member). */
+  maxAttempts?: number;
+  /** Balancer `timeout`: wait this long for a usable member before answering 503. */
+  timeout: Millis;
+  forceRecovery: boolean;
+  failOnStatus: number[];
+  members: MemberConfig[];
+}
+
+/** Apache worker status flags that can be set from configuration (`status=+H`...). */
+export type StatusFlag = 'I' | 'N' | 'D' | 'S' | 'E' | 'H' | 'R' | 'C';
+
+export interface MemberConfig {
+  source: Source;
+  /** `https://localhost:9443` or `http://10.0.0.5:8080/app`, as written. */
+  url: string;
+  route: string;
+  redirect: string;
+  /** Apache's loadfactor (1..100, decimals allowed), not multiplied. */
+  loadfactor: number;
+  lbset: number;
+  status: StatusFlag[];
+  retry: Millis;
+  /** Socket I/O timeout; undefined = the global timeout. */
+  timeout?: Millis;
+  /** Connect timeout; undefined = the I/O timeout. */
+  connectionTimeout?: Millis;
+}
+
+export interface LogConfig {
+  /** Access log destination: a file path, `-` for stdout, or undefined for none. */
+  access?: string;
+  format: 'combined' | 'json';
+}
+
+/** A problem found while reading configuration. Errors stop the load; warnings are printed and kept. */
+export interface Diagnostic {
+  severity: 'error' | 'warning';
+  file: string;
+  line: number;
+  /** The directive or YAML key the problem is about. */
+  directive: string;
+  message: string;
+}
+
+export function formatDiagnostic(d: Diagnostic): string {
+  return `${d.file}:${d.line}: ${d.directive}: ${d.message}`;
+}
+
+export interface LoadResult {
+  config?: SticklerConfig;
+  diagnostics: Diagnostic[];
+}
