@@ -1,0 +1,29 @@
+// `npm test`: install what the integration tests need from Debian, type-check, then run the unit tests in
+// parallel and the integration tests (real Tomcat, Apache) one file at a time so two cores are not oversubscribed.
+import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function testFiles(dir: string): string[] {
+  return readdirSync(`${root}/${dir}`)
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => `${dir}/${f}`);
+}
+
+run('bash', ['scripts/setup-debian.sh']);
+run(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '--noEmit', '-p', '.']);
+const only = process.argv.slice(2);
+if (only.length > 0) {
+  run(process.execPath, ['--test', '--test-reporter=spec', ...only]);
+} else {
+  run(process.execPath, ['--test', '--test-reporter=spec', ...testFiles('test/unit')]);
+  run(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...testFiles('test/integration')]);
+}

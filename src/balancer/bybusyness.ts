@@ -1,0 +1,12 @@
+// lbmethod=bybusyness (bybusy.c:28-58; apache-balancer-semantics.md §1.4): fewest requests in flight, and
+// among equals the byrequests credit decides.
+import { findBestByCredit } from './lbstatus.ts';
+import type { FindBest } from './select.ts';
+
+export const findBestByBusyness: FindBest = (pool) =>
+  findBestByCredit(pool, (m, best) => {
+    const { state } = pool;
+    const busy = state.busy(m);
+    const bestBusy = state.busy(best);
+    return busy < bestBusy || (busy === bestBusy && state.lbstatus(m) > state.lbstatus(best));
+  });

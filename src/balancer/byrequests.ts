@@ -1,0 +1,7 @@
+// lbmethod=byrequests (byreq.c:28-36, 83-94; apache-balancer-semantics.md §1.3).
+import { findBestByCredit } from './lbstatus.ts';
+import type { FindBest } from './select.ts';
+
+// Strict '>': on equal credit the member first in configuration order keeps the pick.
+export const findBestByRequests: FindBest = (pool) =>
+  findBestByCredit(pool, (m, best) => pool.state.lbstatus(m) > pool.state.lbstatus(best));

@@ -1,0 +1,16 @@
+// lbmethod=bytraffic (bytraf.c:28-67; apache-balancer-semantics.md §1.5): fewest bytes moved, weighted by
+// lbfactor. lbstatus plays no part. Bytes are counted in both directions, as Apache's AJP/h2 handlers do.
+import { getBestMember, type FindBest } from './select.ts';
+
+export const findBestByTraffic: FindBest = (pool) => {
+  const { state } = pool;
+  let minTraffic = 0;
+  return getBestMember(pool, (m, best) => {
+    const factor = state.lbfactor(m);
+    // Two separate integer divisions, as in C: rounding each term can tie members a single division would not.
+    const traffic = Math.trunc(state.transferred(m) / factor) + Math.trunc(state.read(m) / factor);
+    if (best >= 0 && traffic >= minTraffic) return false;
+    minTraffic = traffic;
+    return true;
+  });
+};

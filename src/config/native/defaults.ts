@@ -1,0 +1,36 @@
+// Defaults of the native format. They are Apache's, except that backend certificates are verified: a YAML
+// file is written on purpose, so it gets the safe choice. The loader fills these in and the converter leaves
+// them out, so both read them from here.
+
+import type { BackendTls, LbMethod, LogConfig, Millis } from '../model.ts';
+
+export const NATIVE_DEFAULTS = {
+  timeout: 60_000 as Millis,
+  logFormat: 'combined' as LogConfig['format'],
+  listenerHost: '0.0.0.0',
+  virtualHost: {
+    host: '*',
+    preserveHost: false,
+    addForwardedHeaders: true,
+  },
+  backendTls: {
+    enabled: false,
+    verify: 'require',
+    checkPeerName: true,
+  } satisfies BackendTls,
+  balancer: {
+    lbmethod: 'byrequests' as LbMethod,
+    stickySeparator: '.' as string | null,
+    scolonPathDelim: false,
+    nofailover: false,
+    timeout: 0 as Millis,
+    forceRecovery: true,
+  },
+  member: {
+    route: '',
+    redirect: '',
+    loadfactor: 1,
+    lbset: 0,
+    retry: 60_000 as Millis,
+  },
+} as const;

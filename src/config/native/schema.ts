@@ -1,0 +1,156 @@
+// The shape of a native YAML configuration file. Mappings are strict so a misspelt key is an error instead of
+// a silently ignored setting. Scalars go through the parsers of values.ts so every message says what was
+// expected; cross-references (routes to balancers, duplicates) are checked later, in build.ts.
+
+import { z } from 'zod';
+import type { Millis } from '../model.ts';
+import {
+  parseChoice, parseDuration, parseHostMatch, parseNumber, parseRequire, parseSeparator, parseStatus,
+  parseSticky, parseSwitch, parseText, type Parsed,
+} from './values.ts';
+
+function required<T>(parse: (input: unknown) => Parsed<T>) {
+  return z.unknown().transform((input, ctx): T => {
+    const result = input === undefined ? { ok: false as const, message: 'is required' } : parse(input);
+    if (result.ok) return result.value;
+    ctx.addIssue({ code: 'custom', message: result.message });
+    return z.NEVER;
+  });
+}
+
+function optional<T>(parse: (input: unknown) => Parsed<T>) {
+  return required((input) => parse(input)).optional();
+}
+
+const text = (what: string) => (input: unknown) => parseText(input, what);
+const int = (min: number, max: number) => (input: unknown) => parseNumber(input, min, max, true);
+const duration = (min: Millis) => (input: unknown) => parseDuration(input, min);
+
+const port = required(int(1, 65535));
+const path = required(text('a URL path such as / or /app/'));
+const list = <T extends z.ZodType>(item: T) => z.array(item).optional();
+
+const failOnStatus = (input: unknown): Parsed<number[]> => {
+  const codes = Array.isArray(input) ? input : [input];
+  for (const code of codes) {
+    const checked = parseNumber(code, 100, 599, true);
+    if (!checked.ok) return { ok: false, message: `expected HTTP status codes (100 to 599), got ${JSON.stringify(input)}` };
+  }
+  return { ok: true, value: codes as number[] };
+};
+
+const accessRule = z.strictObject({
+  require: optional((input) => parseRequire(input)),
+  order: optional((input) => parseChoice(input, ['deny,allow', 'allow,deny'] as const)),
+  allow: list(required(parseHostMatch)),
+  deny: list(required(parseHostMatch)),
+});
+
+const rewrite = z.strictObject({
+  from: required(text('the backend value to replace')),
+  to: required(text('the public value')),
+});
+
+const member = z.strictObject({
+  url: required(text('a backend URL such as https://10.0.0.5:9443')),
+  route: optional(text('a route name (the Tomcat jvmRoute)')),
+  redirect: optional(text('the route of the member that takes over this member\'s sessions')),
+  loadfactor: optional((input) => parseNumber(input, 1, 100, false)),
+  lbset: optional(int(0, 99)),
+  status: optional(parseStatus),
+  retry: optional(duration(0)),
+  timeout: optional(duration(1000)),
+  'connection-timeout': optional(duration(1)),
+});
+
+const balancer = z.strictObject({
+  lbmethod: optional((input) => parseChoice(input, ['byrequests', 'bybusyness', 'bytraffic'] as const)),
+  'sticky-session': optional(parseSticky),
+  'sticky-separator': optional(parseSeparator),
+  'scolon-path-delim': optional(parseSwitch),
+  'no-failover': optional(parseSwitch),
+  'max-attempts': optional(int(0, Infinity)),
+  timeout: optional(duration(0)),
+  'force-recovery': optional(parseSwitch),
+  'fail-on-status': optional(failOnStatus),
+  members: list(member),
+});
+
+const virtualHost = z.strictObject({
+  host: optional(text('an address or * for any')),
+  port,
+  'server-name': optional(text('a host name')),
+  'server-aliases': list(required(text('a host name'))),
+  'server-admin': optional(text('an e-mail address')),
+  tls: z.strictObject({
+    'certificate-file': required(text('a PEM certificate file')),
+    'key-file': required(text('a PEM private key file')),
+    'chain-file': optional(text('a PEM file of intermediate certificates')),
+  }).optional(),
+  'backend-tls': z.strictObject({
+    enabled: optional(parseSwitch),
+    verify: optional((input) => parseChoice(input, ['require', 'none'] as const)),
+    'check-peer-name': optional(parseSwitch),
+    'ca-file': optional(text('a PEM file of trusted CA certificates')),
+  }).optional(),
+  'preserve-host': optional(parseSwitch),
+  'forwarded-headers': optional(parseSwitch),
+  routes: list(z.strictObject({
+    path,
+    balancer: optional(text('the name of a balancer defined under balancers')),
+    'backend-path': optional((input) => typeof input === 'string'
+      ? { ok: true as const, value: input }
+      : parseText(input, 'the path prefix sent to the backend')),
+    exclude: optional(parseSwitch),
+  })),
+  reverse: list(z.strictObject({
+    path,
+    url: required(text('a backend URL or balancer://name/')),
+  })),
+  'cookie-paths': list(rewrite),
+  'cookie-domains': list(rewrite),
+  locations: list(z.strictObject({
+    path,
+    handler: optional((input) => parseChoice(input, ['balancer-manager'] as const)),
+    access: list(accessRule),
+  })),
+  'proxy-access': list(accessRule),
+});
+
+export const nativeSchema = z.strictObject({
+  timeout: optional(duration(1000)),
+  log: z.strictObject({
+    access: optional(text('a file path, or - for standard output')),
+    format: optional((input) => parseChoice(input, ['combined', 'json'] as const)),
+  }).optional(),
+  listeners: list(z.strictObject({
+    host: optional(text('an address such as 0.0.0.0, 127.0.0.1 or ::')),
+    port,
+    tls: optional(parseSwitch),
+  })),
+  'virtual-hosts': list(virtualHost),
+  balancers: z.record(z.string(), balancer).optional(),
+});
+
+export type NativeFile = z.output<typeof nativeSchema>;
+export type NativeVirtualHost = z.output<typeof virtualHost>;
+export type NativeBalancer = z.output<typeof balancer>;
+export type NativeAccessRule = z.output<typeof accessRule>;
+
+/** The keys a mapping at `path` accepts, for "unknown key" messages. */
+export function keysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType = nativeSchema;
+  const segments = [...path];
+  for (;;) {
+    const def = schema._zod.def as z.core.$ZodTypeDef & Record<string, unknown>;
+    if (def.type === 'optional') schema = def.innerType as z.core.$ZodType;
+    else if (segments.length === 0) return def.type === 'object' ? Object.keys(def.shape as object) : [];
+    else {
+      const segment = segments.shift();
+      if (def.type === 'object') schema = (def.shape as Record<string, z.core.$ZodType>)[String(segment)] ?? z.never();
+      else if (def.type === 'array') schema = def.element as z.core.$ZodType;
+      else if (def.type === 'record') schema = def.valueType as z.core.$ZodType;
+      else return [];
+    }
+  }
+}

@@ -1,0 +1,191 @@
+// The small value syntaxes of the native YAML format (durations, status flags, sticky names, access
+// expressions, switches). Parsing and printing live side by side so the converter always writes what the
+// loader reads back.
+
+import type { HostMatch, Millis, StatusFlag, StickyConfig } from '../model.ts';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = <T>(message: string): Parsed<T> => ({ ok: false, message });
+
+/** How a YAML value is named in messages: `got a list`, `got "abc"`. */
+export function describe(input: unknown): string {
+  if (input === undefined) return 'nothing';
+  if (input === null) return 'an empty value';
+  if (Array.isArray(input)) return 'a list';
+  if (typeof input === 'object') return 'a mapping';
+  if (typeof input === 'string') return `"${input}"`;
+  return String(input);
+}
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/;
+
+/** `60s`, `500ms`, `2m`, `1h`, or a number of seconds; the result must be whole milliseconds >= `min`. */
+export function parseDuration(input: unknown, min: Millis): Parsed<Millis> {
+  const expected = `expected a duration such as 60s, 500ms or 2m, or a number of seconds`;
+  let ms: number;
+  if (typeof input === 'number' && Number.isFinite(input) && input >= 0) {
+    ms = input * 1000;
+  } else if (typeof input === 'string' && DURATION.test(input.trim())) {
+    const [, amount, unit] = DURATION.exec(input.trim()) ?? [];
+    ms = Number(amount) * (UNIT_MS[unit ?? 's'] ?? 1000);
+  } else {
+    return fail(`${expected}, got ${describe(input)}`);
+  }
+  const whole = Math.round(ms);
+  if (Math.abs(whole - ms) > 1e-6) return fail(`${describe(input)} is not a whole number of milliseconds`);
+  if (whole < min) return fail(`must be at least ${formatDuration(min)}, got ${describe(input)}`);
+  return ok(whole);
+}
+
+export function formatDuration(ms: Millis): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+export function parseNumber(input: unknown, min: number, max: number, integer: boolean): Parsed<number> {
+  const kind = integer ? 'a whole number' : 'a number';
+  const range = max === Infinity ? `>= ${min}` : `from ${min} to ${max}`;
+  if (typeof input !== 'number' || !Number.isFinite(input) || (integer && !Number.isInteger(input)) || input < min || input > max) {
+    return fail(`expected ${kind} ${range}, got ${describe(input)}`);
+  }
+  return ok(input);
+}
+
+/** YAML booleans, plus Apache's `on`/`off` so migrated habits keep working. */
+export function parseSwitch(input: unknown): Parsed<boolean> {
+  if (typeof input === 'boolean') return ok(input);
+  if (typeof input === 'string' && /^(on|off)$/i.test(input)) return ok(input.toLowerCase() === 'on');
+  return fail(`expected true or false, got ${describe(input)}`);
+}
+
+export function parseText(input: unknown, what: string): Parsed<string> {
+  if (typeof input === 'string' && input.trim() !== '') return ok(input);
+  return fail(`expected ${what}, got ${describe(input)}`);
+}
+
+export function parseChoice<T extends string>(input: unknown, choices: readonly T[]): Parsed<T> {
+  const found = choices.find((c) => c === input);
+  return found === undefined ? fail(`expected one of ${choices.join(', ')}, got ${describe(input)}`) : ok(found);
+}
+
+const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
+const STATUS_EXPECTED = `expected flags from ${STATUS_FLAGS.join('')} as a list ([H, D]) or a string (+H, -E)`;
+
+function statusFlag(c: string): StatusFlag | undefined {
+  return STATUS_FLAGS.find((f) => f === c.toUpperCase());
+}
+
+/**
+ * Apache's `status=` grammar: each character is a flag, `+`/`-` switch between setting and clearing for the
+ * characters that follow, setting is the default, case does not matter. A list form is offered for readability.
+ */
+export function parseStatus(input: unknown): Parsed<StatusFlag[]> {
+  const set: StatusFlag[] = [];
+  if (Array.isArray(input)) {
+    for (const item of input) {
+      const flag = typeof item === 'string' && item.length === 1 ? statusFlag(item) : undefined;
+      if (flag === undefined) return fail(`${STATUS_EXPECTED}; ${describe(item)} is not a flag`);
+      if (!set.includes(flag)) set.push(flag);
+    }
+    return ok(set);
+  }
+  if (typeof input !== 'string') return fail(`${STATUS_EXPECTED}, got ${describe(input)}`);
+  let adding = true;
+  for (const c of input) {
+    if (c === '+' || c === '-') {
+      adding = c === '+';
+      continue;
+    }
+    const flag = statusFlag(c);
+    if (flag === undefined) return fail(`unknown status flag "${c}"; ${STATUS_EXPECTED}`);
+    const at = set.indexOf(flag);
+    if (adding && at < 0) set.push(flag);
+    if (!adding && at >= 0) set.splice(at, 1);
+  }
+  return ok(set);
+}
+
+export function formatStatus(flags: readonly StatusFlag[]): string {
+  return `+${flags.join('')}`;
+}
+
+/** Apache silently truncates longer names (mod_proxy.c); refusing them is kinder than a sticky miss. */
+const STICKY_NAME = /^[^\s|;,=]{1,63}$/;
+
+/** `COOKIE` or `COOKIE|urlparam`, as in Apache's `stickysession=`. */
+export function parseSticky(input: unknown): Parsed<StickyConfig> {
+  const expected = 'expected COOKIE or COOKIE|urlparam (names of 1 to 63 characters without spaces, ";", "," or "=")';
+  if (typeof input !== 'string') return fail(`${expected}, got ${describe(input)}`);
+  const parts = input.split('|');
+  const cookie = parts[0] ?? '';
+  const urlParam = parts[1] ?? cookie;
+  if (parts.length > 2 || !STICKY_NAME.test(cookie) || !STICKY_NAME.test(urlParam)) {
+    return fail(`${expected}, got ${describe(input)}`);
+  }
+  return ok({ cookie, urlParam });
+}
+
+export function formatSticky(sticky: StickyConfig): string {
+  return sticky.cookie === sticky.urlParam ? sticky.cookie : `${sticky.cookie}|${sticky.urlParam}`;
+}
+
+/** One character, or `off`/`false` for "the whole session value is the route" (stored as null). */
+export function parseSeparator(input: unknown): Parsed<string | null> {
+  if (input === false || (typeof input === 'string' && input.toLowerCase() === 'off')) return ok(null);
+  if (typeof input === 'string' && [...input].length === 1) return ok(input);
+  return fail(`expected a single character or off, got ${describe(input)}`);
+}
+
+export function formatSeparator(separator: string | null): string {
+  return separator ?? 'off';
+}
+
+const HOST_MATCH_EXPECTED = 'expected all, ip ADDRESS[/BITS] or host NAME';
+
+/** `all`, `ip 10.0.0.0/8`, `host example.com`: one match per entry, like one argument of `Allow from`. */
+export function parseHostMatch(input: unknown): Parsed<HostMatch> {
+  if (typeof input !== 'string') return fail(`${HOST_MATCH_EXPECTED}, got ${describe(input)}`);
+  const words = input.trim().split(/\s+/);
+  const [kind, value] = words;
+  if (words.length === 1 && kind === 'all') return ok({ kind: 'all' });
+  if (words.length === 2 && value !== undefined) {
+    if (kind === 'ip') return ok({ kind: 'ip', cidr: value });
+    if (kind === 'host') return ok({ kind: 'host', name: value });
+  }
+  const hint = words.length > 2 ? ' (write one address or host per entry)' : '';
+  return fail(`${HOST_MATCH_EXPECTED}${hint}, got ${describe(input)}`);
+}
+
+export function formatHostMatch(match: HostMatch): string {
+  if (match.kind === 'all') return 'all';
+  return match.kind === 'ip' ? `ip ${match.cidr}` : `host ${match.name}`;
+}
+
+export type RequireMatch = 'all-granted' | 'all-denied' | 'local' | HostMatch;
+
+/** Apache's `Require` arguments with one value: `all granted`, `not ip 10.1.0.0/16`, `local`. */
+export function parseRequire(input: unknown): Parsed<{ negate: boolean; match: RequireMatch }> {
+  const expected = 'expected [not] all granted, all denied, local, ip ADDRESS[/BITS] or host NAME';
+  if (typeof input !== 'string') return fail(`${expected}, got ${describe(input)}`);
+  const text = input.trim().replace(/\s+/g, ' ');
+  const negate = text.startsWith('not ');
+  const rest = negate ? text.slice(4) : text;
+  if (rest === 'all granted') return ok({ negate, match: 'all-granted' });
+  if (rest === 'all denied') return ok({ negate, match: 'all-denied' });
+  if (rest === 'local') return ok({ negate, match: 'local' });
+  if (rest !== 'all') {
+    const host = parseHostMatch(rest);
+    if (host.ok) return ok({ negate, match: host.value });
+  }
+  return fail(`${expected}, got ${describe(input)}`);
+}
+
+export function formatRequire(negate: boolean, match: RequireMatch): string {
+  const text = match === 'all-granted' ? 'all granted'
+    : match === 'all-denied' ? 'all denied'
+    : match === 'local' ? 'local'
+    : formatHostMatch(match);
+  return negate ? `not ${text}` : text;
+}

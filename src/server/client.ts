@@ -1,0 +1,142 @@
+// One client connection: parses requests with Stickler's reader and runs their exchanges one at a time, so
+// pipelined responses go out in request order. Reading pauses while a request waits, which bounds memory.
+import type net from 'node:net';
+import { HttpError } from '../http/errors.ts';
+import { MessageReader, type ReaderEvent } from '../http/reader.ts';
+import type { RequestHead } from '../http/head.ts';
+import { serializeResponseHead } from '../http/serialize.ts';
+import { errorResponse, reasonPhrase } from './error-page.ts';
+import { Exchange, type ClientSide } from './exchange.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface ClientTimeouts {
+  /** Idle time allowed between requests on a kept-alive connection (Apache KeepAliveTimeout, 5 s). */
+  keepAlive: number;
+  /** Time allowed to receive a whole request head, and between body bytes (Apache RequestReadTimeout, 20 s). */
+  request: number;
+}
+
+/** Stop reading from a client that has sent this much ahead of what we could process. */
+const maxBufferedAhead = 64 * 1024;
+
+export class ClientConnection implements ClientSide {
+  readonly runtime: Runtime;
+  readonly socket: net.Socket;
+  readonly clientIp: string;
+  readonly localPort: number;
+  readonly sniName: string | undefined;
+  readonly scheme: 'https' | 'http';
+  private readonly reader = new MessageReader('request');
+  private readonly timeouts: ClientTimeouts;
+  private current: Exchange | undefined;
+  private pausedByExchange = false;
+  private closed = false;
+
+  constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', timeouts: ClientTimeouts) {
+    this.runtime = runtime;
+    this.socket = socket;
+    this.scheme = scheme;
+    this.timeouts = timeouts;
+    this.clientIp = normalizeIp(socket.remoteAddress ?? '');
+    this.localPort = socket.localPort ?? 0;
+    const servername = (socket as { servername?: string | false }).servername;
+    this.sniName = typeof servername === 'string' ? servername : undefined;
+    socket.setNoDelay(true);
+    socket.setTimeout(timeouts.request, () => this.onTimeout());
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('end', () => this.onEnd());
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.closed = true;
+      this.current?.clientClosed();
+    });
+  }
+
+  pauseReading(): void {
+    this.pausedByExchange = true;
+    this.socket.pause();
+  }
+
+  resumeReading(): void {
+    this.pausedByExchange = false;
+    if (this.reader.buffered < maxBufferedAhead) this.socket.resume();
+  }
+
+  exchangeDone(keepAlive: boolean): void {
+    this.current = undefined;
+    if (!keepAlive || this.closed) {
+      this.socket.end();
+      return;
+    }
+    this.socket.setTimeout(this.reader.buffered > 0 ? this.timeouts.request : this.timeouts.keepAlive);
+    this.pausedByExchange = false;
+    this.socket.resume();
+    this.run(() => this.reader.resume());
+  }
+
+  private onData(chunk: Buffer): void {
+    this.run(() => this.reader.push(chunk));
+    if (this.reader.buffered >= maxBufferedAhead) this.socket.pause();
+  }
+
+  private onEnd(): void {
+    // A half-closed client still gets the answer to what it sent; idle ones are simply closed.
+    this.run(() => this.reader.finish());
+    if (!this.current) this.socket.end();
+  }
+
+  private onTimeout(): void {
+    if (this.current) return;
+    // 408 only when part of a request arrived; an idle keep-alive connection is closed silently, as Apache does.
+    if (this.reader.buffered > 0 || !this.reader.idle) this.refuse(new HttpError(408, 'STK_HTTP_REQUEST_TIMEOUT', 'request not received in time'));
+    else this.socket.destroy();
+  }
+
+  private run(step: () => ReaderEvent[]): void {
+    let events: ReaderEvent[];
+    try {
+      events = step();
+    } catch (err) {
+      if (this.current) this.current.requestAborted();
+      else this.refuse(err);
+      return;
+    }
+    for (const ev of events) {
+      if (ev.type === 'head') {
+        this.socket.setTimeout(this.timeouts.request);
+        this.current = new Exchange(this, ev.head as RequestHead);
+        this.current.start();
+      } else if (ev.type === 'data') this.current?.requestData(ev.data);
+      else this.current?.requestEnd(ev.trailers);
+    }
+  }
+
+  /** A request we cannot parse gets its error status and the connection is closed: the byte stream is no longer trustworthy. */
+  private refuse(err: unknown): void {
+    const status = err instanceof HttpError ? err.status : 400;
+    const code = err instanceof HttpError ? err.code : 'STK_HTTP_BAD_REQUEST';
+    const page = errorResponse(status);
+    const head = serializeResponseHead(status, reasonPhrase(status), [
+      ...page.headers,
+      ['Content-Length', String(page.body.length)],
+      ['Connection', 'close'],
+    ]);
+    this.runtime.accessLog.write({
+      clientIp: this.clientIp,
+      time: new Date(),
+      method: '-',
+      target: '-',
+      protocol: '-',
+      status,
+      bytesSent: page.body.length,
+      totalMs: 0,
+      error: code,
+    });
+    if (!this.socket.destroyed) this.socket.end(Buffer.concat([head, page.body]));
+  }
+}
+
+/** `::ffff:127.0.0.1` is how Node reports IPv4 clients on dual-stack sockets; logs and access rules want `127.0.0.1`. */
+function normalizeIp(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

@@ -1,0 +1,58 @@
+// Stickler's own answers (errors and the few local pages). They never echo request input: the text is
+// fixed per status, so nothing a client sends can end up in the page unescaped.
+import { STATUS_CODES } from 'node:http';
+import type { HeaderList } from '../http/head.ts';
+
+const explanations: Record<number, string> = {
+  400: 'The request could not be understood.',
+  403: 'You do not have permission to access this resource.',
+  404: 'The requested URL was not found on this server.',
+  413: 'The request body is too large.',
+  414: 'The request URL is too long.',
+  417: 'The expectation given in the Expect request header could not be met.',
+  421: 'The request was sent to a host name this connection does not serve.',
+  431: 'The request header fields are too large.',
+  500: 'The server encountered an internal error.',
+  501: 'The server does not support the requested feature.',
+  502: 'The proxy received an invalid response from the backend server.',
+  503: 'The service is temporarily unable to serve the request: no backend member is available.',
+  504: 'The proxy did not receive a timely response from the backend server.',
+  505: 'The HTTP version of the request is not supported.',
+};
+
+export function reasonPhrase(status: number): string {
+  return STATUS_CODES[status] ?? 'Unknown';
+}
+
+export interface LocalResponse {
+  status: number;
+  headers: HeaderList;
+  body: Buffer;
+}
+
+export function errorResponse(status: number): LocalResponse {
+  const title = `${status} ${reasonPhrase(status)}`;
+  const text = explanations[status] ?? '';
+  const body = Buffer.from(
+    `<!DOCTYPE html>\n<html><head><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p><hr><address>Stickler</address></body></html>\n`,
+  );
+  return htmlResponse(status, body);
+}
+
+export function htmlResponse(status: number, body: Buffer): LocalResponse {
+  return {
+    status,
+    headers: [
+      ['Content-Type', 'text/html; charset=utf-8'],
+      ['Cache-Control', 'no-store'],
+      ['X-Content-Type-Options', 'nosniff'],
+    ],
+    body,
+  };
+}
+
+const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => htmlEscapes[c]!);
+}

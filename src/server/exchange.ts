@@ -1,0 +1,463 @@
+// The request path, top to bottom: pick the virtual host, check the target, map it (ProxyPass), check access,
+// find the session route, choose a member, forward the request, rewrite and stream the response, log.
+// Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
+import type net from 'node:net';
+import type { Choice } from '../balancer/balancer.ts';
+import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
+import { HttpError } from '../http/errors.ts';
+import { MessageReader, type ReaderEvent } from '../http/reader.ts';
+import { encodeChunk, lastChunk, serializeRequestHead, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
+import type { AccessEntry } from '../log/access.ts';
+import { isAllowed } from '../proxy/access.ts';
+import { forwardRequestHeaders } from '../proxy/forward.ts';
+import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
+import { rewriteResponseHeaders } from '../proxy/reverse.ts';
+import { parseTarget } from '../proxy/target.ts';
+import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
+import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
+import { ConnectError, type MemberPool } from '../upstream/pool.ts';
+import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
+import { managerPage } from './manager-page.ts';
+import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
+
+/** What an exchange needs from the client connection it belongs to. */
+export interface ClientSide {
+  readonly runtime: Runtime;
+  readonly socket: net.Socket;
+  readonly clientIp: string;
+  readonly localPort: number;
+  readonly sniName: string | undefined;
+  readonly scheme: 'https' | 'http';
+  pauseReading(): void;
+  resumeReading(): void;
+  /** The response is complete; `keepAlive` false closes the connection. */
+  exchangeDone(keepAlive: boolean): void;
+}
+
+type RequestBodyState = 'none' | 'streaming' | 'ended';
+
+export class Exchange {
+  private readonly client: ClientSide;
+  private readonly head: RequestHead;
+  private readonly started = performance.now();
+  private readonly log: AccessEntry;
+
+  private bodyState: RequestBodyState;
+  /** Request body bytes that arrived before a member connection was ready. */
+  private pending: Buffer[] = [];
+  private pendingTrailers: HeaderList | undefined;
+  private upstream: net.Socket | undefined;
+  private upstreamReused = false;
+  private bytesToMember = 0;
+  private bytesFromMember = 0;
+  private responseStarted = false;
+  private finished = false;
+  private keepAlive: boolean;
+  /** How the response body is framed towards the client. */
+  private clientFraming: 'length' | 'chunked' | 'close' | 'none' = 'none';
+  private vhost: VirtualHostRuntime | undefined;
+  /** The member this exchange holds a busy slot and a connection on, until the exchange ends. */
+  private held: { b: BalancerRuntime; member: number; pool: MemberPool } | undefined;
+  /** The member's response allows another request on its connection. */
+  constructor(client: ClientSide, head: RequestHead) {
+    this.client = client;
+    this.head = head;
+    this.keepAlive = head.keepAlive;
+    this.bodyState = head.framing.kind === 'none' ? 'none' : 'streaming';
+    this.log = {
+      clientIp: client.clientIp,
+      time: new Date(),
+      method: head.method,
+      target: head.target,
+      protocol: `HTTP/1.${head.minor}`,
+      status: 0,
+      bytesSent: 0,
+      referer: getHeader(head.headers, 'referer'),
+      userAgent: getHeader(head.headers, 'user-agent'),
+      host: getHeader(head.headers, 'host'),
+      totalMs: 0,
+    };
+  }
+
+  start(): void {
+    try {
+      this.route();
+    } catch (err) {
+      this.failBeforeResponse(err);
+    }
+  }
+
+  // ---- 1. routing: virtual host, target, ProxyPass, access, stickiness -------------------------------
+
+  private route(): void {
+    const { runtime } = this.client;
+    const hostHeader = this.log.host;
+    const byHost = selectVirtualHost(configs(runtime), this.client.localPort, undefined, hostHeader);
+    if (this.client.sniName !== undefined) {
+      const bySni = selectVirtualHost(configs(runtime), this.client.localPort, this.client.sniName, undefined);
+      if (misdirected(bySni, byHost)) return this.respondLocal(errorResponse(421));
+    }
+    const vhost = runtime.virtualHosts.find((v) => v.config === byHost);
+    if (!vhost) return this.respondLocal(errorResponse(404));
+    this.vhost = vhost;
+
+    const target = parseTarget(this.head.target);
+    const mapping = mapRequest(vhost.config.routes, target);
+    if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target.decodedPath);
+    if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
+
+    const balancer = runtime.balancers.get(mapping.balancer);
+    if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);
+    const cfg = balancer.config;
+    const session = cfg.sticky
+      ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
+      : undefined;
+    this.log.balancer = `balancer://${cfg.name}`;
+    this.log.sessionRoute = session?.route;
+    this.forward(vhost, balancer, session, mapping.backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+  }
+
+  /** Requests not proxied: the balancer-manager handler if a `<Location>` sets it, else 404 as Apache answers. */
+  private serveLocally(vhost: VirtualHostRuntime, path: string): void {
+    const location = vhost.config.locations.find((l) => l.handler === 'balancer-manager' && pathWithin(path, l.path));
+    if (!location) return this.respondLocal(errorResponse(404));
+    if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(errorResponse(403));
+    if (this.head.method !== 'GET' && this.head.method !== 'HEAD') return this.respondLocal(errorResponse(405));
+    this.respondLocal(managerPage(this.client.runtime, Date.now()));
+  }
+
+  // ---- 2. choose a member and connect, failing over while nothing was sent ----------------------------
+
+  private async forward(vhost: VirtualHostRuntime, b: BalancerRuntime, session: SessionRoute | undefined, backendPath: string): Promise<void> {
+    let attempts = 0;
+    for (;;) {
+      const choice: Choice = b.balancer.choose(session, Date.now());
+      if (!choice.ok) return this.respondLocal(errorResponse(choice.status), choice.reason);
+      const member = choice.member;
+      this.log.route = choice.facts.BALANCER_WORKER_ROUTE;
+      this.log.routeChanged = choice.facts.BALANCER_ROUTE_CHANGED === '1';
+      const pool = b.pools[member]!;
+      let conn;
+      try {
+        conn = await pool.acquire();
+      } catch (err) {
+        b.balancer.release(member, 0, 0);
+        if (!(err instanceof ConnectError)) throw err;
+        b.balancer.markError(member, Date.now());
+        this.log.error = err.code;
+        if (this.finished) return;
+        if (attempts++ >= b.balancer.maxAttempts) return this.respondLocal(errorResponse(503), err.message);
+        continue;
+      }
+      if (this.finished) {
+        pool.release(conn.socket);
+        b.balancer.release(member, 0, 0);
+        return;
+      }
+      b.balancer.markConnected(member);
+      this.held = { b, member, pool };
+      this.upstream = conn.socket;
+      this.upstreamReused = conn.reused;
+      return this.sendRequest(vhost, b, member, pool, backendPath);
+    }
+  }
+
+  // ---- 3. forward the request head and stream the body -----------------------------------------------
+
+  private sendRequest(vhost: VirtualHostRuntime, b: BalancerRuntime, member: number, pool: MemberPool, backendPath: string): void {
+    const upstream = this.upstream!;
+    const memberUrl = b.config.members[member]!.url;
+    const headers = forwardRequestHeaders(this.head.headers, {
+      clientIp: this.client.clientIp,
+      hostHeader: this.log.host ?? '',
+      serverName: vhost.serverName,
+      preserveHost: vhost.config.preserveHost,
+      addForwardedHeaders: vhost.config.addForwardedHeaders,
+      memberUrl,
+      scheme: this.client.scheme,
+    });
+    const framing = this.head.framing;
+    if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
+    else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
+
+    const reader = new MessageReader('response');
+    reader.expectResponseTo(this.head.method);
+    const backendStart = performance.now();
+    let sawResponseByte = false;
+
+    upstream.setTimeout(b.ioTimeouts[member]!, () => {
+      this.log.error = 'STK_UPSTREAM_TIMEOUT';
+      upstream.destroy();
+      if (this.responseStarted) this.abortClient();
+      else this.finishWithMember(false, errorResponse(504));
+    });
+    upstream.on('error', () => {});
+    upstream.on('close', () => {
+      if (this.finished) return;
+      try {
+        // A close-delimited body ends here; anything else cut short throws.
+        if (this.onResponseEvents(reader.finish(), b, member, pool, reader)) return;
+      } catch (err) {
+        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
+      }
+      if (this.finished) return;
+      this.log.error ??= 'STK_UPSTREAM_CLOSED';
+      if (!sawResponseByte && this.upstreamReused && this.bodyState === 'none' && this.bytesToMember > 0) {
+        // A keep-alive connection the member had already closed: the request never reached it, so try a fresh connection once.
+        this.upstreamReused = false;
+        this.bytesToMember = 0;
+        void this.retryOnFresh(vhost, b, member, pool, backendPath);
+        return;
+      }
+      if (this.responseStarted) this.abortClient();
+      else this.finishWithMember(false, errorResponse(502));
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      sawResponseByte = true;
+      this.bytesFromMember += chunk.length;
+      try {
+        const events = reader.push(chunk);
+        if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - backendStart;
+        this.onResponseEvents(events, b, member, pool, reader);
+      } catch (err) {
+        // A malformed or unsupported response: nothing of it is passed on.
+        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
+        upstream.destroy();
+        if (this.responseStarted) this.abortClient();
+        else this.finishWithMember(false, errorResponse(502));
+      }
+    });
+    upstream.on('drain', () => this.client.resumeReading());
+
+    const target = memberRequestTarget(memberUrl, backendPath);
+    this.writeUpstream(serializeRequestHead(this.head.method, target, headers));
+    if (this.head.expectContinue && this.bodyState === 'streaming') this.writeClient(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'));
+    for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
+    if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
+    this.client.resumeReading();
+  }
+
+  private async retryOnFresh(vhost: VirtualHostRuntime, b: BalancerRuntime, member: number, pool: MemberPool, backendPath: string): Promise<void> {
+    this.upstream = undefined;
+    this.log.error = undefined;
+    try {
+      const conn = await pool.acquire();
+      this.upstream = conn.socket;
+      this.upstreamReused = conn.reused;
+      this.sendRequest(vhost, b, member, pool, backendPath);
+    } catch (err) {
+      b.balancer.markError(member, Date.now());
+      this.log.error = err instanceof ConnectError ? err.code : 'STK_UPSTREAM_CONNECT';
+      this.respondLocal(errorResponse(503));
+    }
+  }
+
+  /** Request body bytes from the client connection. */
+  requestData(data: Buffer): void {
+    if (!this.upstream) {
+      this.pending.push(data);
+      this.client.pauseReading();
+      return;
+    }
+    this.sendBody(data);
+  }
+
+  requestEnd(trailers: HeaderList): void {
+    if (this.bodyState === 'none') return;
+    this.bodyState = 'ended';
+    if (!this.upstream) this.pendingTrailers = trailers;
+    else this.sendBodyEnd(trailers);
+  }
+
+  private sendBody(data: Buffer): void {
+    if (this.head.framing.kind === 'chunked') {
+      for (const piece of encodeChunk(data)) this.writeUpstream(piece);
+    } else this.writeUpstream(data);
+  }
+
+  private sendBodyEnd(trailers: HeaderList): void {
+    if (this.head.framing.kind === 'chunked') this.writeUpstream(trailers.length ? serializeTrailers(trailers) : lastChunk);
+  }
+
+  private writeUpstream(data: Buffer): void {
+    this.bytesToMember += data.length;
+    if (this.upstream && !this.upstream.write(data)) this.client.pauseReading();
+  }
+
+  // ---- 4. rewrite the response head and stream the body back -----------------------------------------
+
+  /** Returns true when the exchange finished. */
+  private onResponseEvents(events: ReaderEvent[], b: BalancerRuntime, member: number, pool: MemberPool, reader: MessageReader): boolean {
+    for (const ev of events) {
+      if (ev.type === 'head') {
+        const head = ev.head as ResponseHead;
+        if (head.status < 200) {
+          this.forwardInterim(head);
+          // More heads follow on the same connection; keep reading.
+          const more = reader.resume();
+          if (more.length > 0) return this.onResponseEvents(more, b, member, pool, reader);
+          continue;
+        }
+        this.startResponse(head);
+      } else if (ev.type === 'data') {
+        this.writeBody(ev.data);
+      } else {
+        this.endBody(ev.trailers);
+        // Bytes after the end of the response mean the member is out of step with us: never reuse that connection.
+        this.finishWithMember(this.responseReusable && reader.buffered === 0);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private forwardInterim(head: ResponseHead): void {
+    // 100 Continue was answered by Stickler itself; 101 means an upgrade, which this engine does not carry yet.
+    if (head.status === 100 || this.head.minor === 0) return;
+    if (head.status === 101) throw new HttpError(502, 'STK_UPSTREAM_UPGRADE', 'member switched protocols without being asked');
+    this.writeClient(serializeResponseHead(head.status, head.reason || reasonPhrase(head.status), head.headers));
+  }
+
+  private startResponse(head: ResponseHead): void {
+    const vhost = this.vhost!;
+    this.responseReusable = head.keepAlive;
+    const headers = rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
+    const noBody = this.head.method === 'HEAD' || head.status === 204 || head.status === 304;
+    if (noBody) {
+      this.clientFraming = 'none';
+      const length = getHeader(head.headers, 'content-length');
+      if (length !== undefined && /^\d{1,16}$/.test(length) && head.status !== 204) headers.push(['Content-Length', length]);
+    } else if (head.framing.kind === 'length') {
+      this.clientFraming = 'length';
+      headers.push(['Content-Length', String(head.framing.length)]);
+    } else if (this.head.minor === 1) {
+      this.clientFraming = 'chunked';
+      headers.push(['Transfer-Encoding', 'chunked']);
+    } else {
+      this.clientFraming = 'close';
+      this.keepAlive = false;
+    }
+    this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers);
+  }
+
+  private writeBody(data: Buffer): void {
+    if (this.clientFraming === 'none') return;
+    this.log.bytesSent += data.length;
+    if (this.clientFraming === 'chunked') for (const piece of encodeChunk(data)) this.writeClientBody(piece);
+    else this.writeClientBody(data);
+  }
+
+  private endBody(trailers: HeaderList): void {
+    if (this.clientFraming === 'chunked') this.writeClient(trailers.length ? serializeTrailers(trailers) : lastChunk);
+  }
+
+  private writeClientBody(data: Buffer): void {
+    if (!this.client.socket.write(data) && this.upstream) {
+      const upstream = this.upstream;
+      upstream.pause();
+      this.client.socket.once('drain', () => upstream.resume());
+    }
+  }
+
+  // ---- 5. finish: give the connection back, log --------------------------------------------------------
+
+  private finishWithMember(reusable: boolean, local?: LocalResponse): void {
+    this.releaseMember(reusable);
+    if (local) this.respondLocal(local);
+    else this.complete();
+  }
+
+  private releaseMember(reusable: boolean): void {
+    const upstream = this.upstream;
+    const held = this.held;
+    this.upstream = undefined;
+    this.held = undefined;
+    if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember);
+    if (!upstream) return;
+    upstream.removeAllListeners('close');
+    upstream.setTimeout(0);
+    // The request body must be fully sent before the connection can carry another request.
+    if (held && reusable && this.bodyState !== 'streaming') held.pool.release(upstream);
+    else upstream.destroy();
+  }
+
+  /** The client's request body broke its framing: nothing more can be read from this connection. */
+  requestAborted(): void {
+    this.log.error ??= 'STK_HTTP_BAD_BODY';
+    this.keepAlive = false;
+    this.releaseMember(false);
+    if (this.responseStarted) this.abortClient();
+    else this.respondLocal(errorResponse(400));
+  }
+
+  /** The client went away mid-exchange: free the member at once instead of finishing a response nobody reads. */
+  clientClosed(): void {
+    if (this.finished) return;
+    this.log.error ??= 'STK_CLIENT_CLOSED';
+    this.keepAlive = false;
+    this.releaseMember(false);
+    this.complete();
+  }
+
+  private respondLocal(response: LocalResponse, reason?: string): void {
+    if (this.finished) return;
+    if (reason) this.log.error ??= reason;
+    if (this.responseStarted) return this.abortClient();
+    // A body we did not read cannot be skipped safely on this connection.
+    if (this.bodyState === 'streaming') this.keepAlive = false;
+    const headers: HeaderList = [...response.headers];
+    const body = this.head.method === 'HEAD' ? Buffer.alloc(0) : response.body;
+    headers.push(['Content-Length', String(response.body.length)]);
+    this.writeResponseHead(response.status, reasonPhrase(response.status), headers);
+    if (body.length > 0) this.writeClient(body);
+    this.log.bytesSent += body.length;
+    this.complete();
+  }
+
+  private failBeforeResponse(err: unknown): void {
+    if (err instanceof HttpError) {
+      this.log.error = err.code;
+      return this.respondLocal(errorResponse(err.status));
+    }
+    this.log.error = 'STK_INTERNAL';
+    process.emitWarning(`stickler: internal error on ${this.head.method} request: ${(err as Error)?.stack ?? String(err)}`);
+    this.respondLocal(errorResponse(500));
+  }
+
+  private writeResponseHead(status: number, reason: string, headers: HeaderList): void {
+    this.responseStarted = true;
+    this.log.status = status;
+    if (!this.keepAlive) headers.push(['Connection', 'close']);
+    else if (this.head.minor === 0) headers.push(['Connection', 'keep-alive']);
+    this.writeClient(serializeResponseHead(status, reason, headers));
+  }
+
+  private writeClient(data: Buffer): void {
+    this.client.socket.write(data);
+  }
+
+  private abortClient(): void {
+    this.keepAlive = false;
+    this.upstream?.destroy();
+    this.client.socket.destroy();
+    this.complete();
+  }
+
+  private complete(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.held) this.releaseMember(false);
+    this.log.totalMs = performance.now() - this.started;
+    this.client.runtime.accessLog.write(this.log);
+    this.client.exchangeDone(this.keepAlive && this.clientFraming !== 'close');
+  }
+
+}
+
+function configs(runtime: Runtime) {
+  return runtime.config.virtualHosts;
+}
+
+function pathWithin(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+}

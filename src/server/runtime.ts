@@ -1,0 +1,61 @@
+// Everything the request path needs, built once from a validated configuration: balancers with their
+// shared state, one connection pool per member, virtual hosts, the access log.
+import { Balancer } from '../balancer/balancer.ts';
+import type { BalancerConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
+import { openAccessLog, type AccessLog } from '../log/access.ts';
+import type { ReverseContext } from '../proxy/reverse.ts';
+import { MemberPool } from '../upstream/pool.ts';
+
+export interface BalancerRuntime {
+  config: BalancerConfig;
+  balancer: Balancer;
+  pools: MemberPool[];
+  /** Per member: socket I/O timeout in ms. */
+  ioTimeouts: number[];
+}
+
+export interface VirtualHostRuntime {
+  config: VirtualHostConfig;
+  /** Fixed part of the ProxyPassReverse context; the Host header is filled in per request. */
+  reverse: Omit<ReverseContext, 'hostHeader'>;
+  serverName: string;
+}
+
+export class Runtime {
+  readonly config: SticklerConfig;
+  readonly balancers = new Map<string, BalancerRuntime>();
+  readonly virtualHosts: VirtualHostRuntime[];
+  readonly accessLog: AccessLog;
+
+  constructor(config: SticklerConfig) {
+    this.config = config;
+    for (const b of config.balancers) this.balancers.set(b.name, this.buildBalancer(b));
+    this.virtualHosts = config.virtualHosts.map((vh) => ({
+      config: vh,
+      serverName: vh.serverName ?? 'localhost',
+      reverse: {
+        rules: vh.reverse,
+        balancers: config.balancers,
+        cookiePaths: vh.cookiePaths,
+        cookieDomains: vh.cookieDomains,
+        scheme: vh.tls ? 'https' : 'http',
+      },
+    }));
+    this.accessLog = openAccessLog(config.log);
+  }
+
+  private buildBalancer(config: BalancerConfig): BalancerRuntime {
+    const vhost = this.config.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
+    const backendTls = vhost?.backendTls ?? { enabled: true, verify: this.config.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
+    const ioTimeouts = config.members.map((m) => m.timeout ?? this.config.timeout);
+    const pools = config.members.map(
+      (member, i) => new MemberPool({ member, backendTls, connectTimeout: member.connectionTimeout ?? ioTimeouts[i]! }),
+    );
+    return { config, balancer: new Balancer(config), pools, ioTimeouts };
+  }
+
+  async close(): Promise<void> {
+    for (const b of this.balancers.values()) for (const p of b.pools) p.close();
+    await this.accessLog.close();
+  }
+}

@@ -1,0 +1,77 @@
+// Apache's find_session_route (bal.c:272-326; apache-balancer-semantics.md §2.2), quirks included: the
+// session value is found with strstr-like scans, not parsed as URL or cookie syntax, because clients and
+// Tomcat's jvmRoute setups in the field depend on exactly what httpd accepts.
+import type { StickyConfig } from '../config/model.ts';
+
+export interface SessionRoute {
+  /** The cookie or URL-parameter name that matched (BALANCER_SESSION_STICKY). */
+  name: string;
+  /** Everything after the first separator; may be '' (BALANCER_SESSION_ROUTE). */
+  route: string;
+}
+
+/** C isspace() in the "C" locale. */
+function isSpace(ch: string | undefined): boolean {
+  return ch === ' ' || ch === '\t' || ch === '\n' || ch === '\v' || ch === '\f' || ch === '\r';
+}
+
+/**
+ * get_path_param (bal.c:139-163). The name may occur anywhere, with no check of the character before it
+ * (`xjsessionid=` matches `jsessionid`, §2.2). apr_strtok skips leading delimiters, so `jsessionid=&x.n1`
+ * yields `x.n1`, and a value made only of delimiters yields nothing without looking further.
+ */
+function findUrlParam(url: string, name: string, scolonPathDelim: boolean): string | undefined {
+  const delimiters = scolonPathDelim ? ';?&' : '?&';
+  for (let at = url.indexOf(name); at >= 0 && at < url.length; at = url.indexOf(name, at + 1)) {
+    at += name.length;
+    if (url[at] !== '=' || at + 1 >= url.length) continue;
+    let start = at + 1;
+    while (start < url.length && delimiters.includes(url[start] as string)) start++;
+    if (start === url.length) return undefined;
+    let end = start;
+    while (end < url.length && !delimiters.includes(url[end] as string)) end++;
+    return url.slice(start, end);
+  }
+  return undefined;
+}
+
+/**
+ * get_cookie_param (bal.c:165-197) over the Cookie headers merged as httpd merges them, with ", ". The name
+ * must start the string or follow ';', ',' or whitespace; whitespace may sit before '=' but not after it. The
+ * first match wins even when its value is empty, and the value is neither trimmed nor unquoted.
+ */
+function findCookie(cookies: string, name: string): string | undefined {
+  for (let at = cookies.indexOf(name); at >= 0; at = cookies.indexOf(name, at + 1)) {
+    const before = cookies[at - 1];
+    if (at !== 0 && before !== ';' && before !== ',' && !isSpace(before)) continue;
+    at += name.length;
+    while (isSpace(cookies[at])) at++;
+    // C's `*p++ == '='` steps past the character whether or not it matched, so the next search starts later:
+    // `JSESSIONID x JSESSIONID=a.n1` misses the second name just as httpd does.
+    const equals = cookies[at++] === '=';
+    if (!equals || at >= cookies.length) continue;
+    const value = cookies.slice(at);
+    return value.split(';', 1)[0]?.split(',', 1)[0];
+  }
+  return undefined;
+}
+
+/**
+ * url = the request-target as received (path + ;params + ?query). cookieHeaders = every Cookie header value,
+ * in order. The URL wins over the cookie whenever it carries the parameter at all, even one without a route.
+ * A value with no separator gives undefined (no route); `abc.` gives route ''. Names are case-sensitive.
+ */
+export function findSessionRoute(sticky: StickyConfig, separator: string | null, scolonPathDelim: boolean,
+                                 url: string, cookieHeaders: string[]): SessionRoute | undefined {
+  if (sticky.cookie === '') return undefined;
+  let name = sticky.urlParam;
+  let value = findUrlParam(url, name, scolonPathDelim);
+  if (value === undefined && cookieHeaders.length > 0) {
+    name = sticky.cookie;
+    value = findCookie(cookieHeaders.join(', '), name);
+  }
+  if (value === undefined) return undefined;
+  if (separator === null) return { name, route: value };
+  const cut = value.indexOf(separator);
+  return cut < 0 ? undefined : { name, route: value.slice(cut + separator.length) };
+}

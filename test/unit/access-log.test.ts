@@ -1,0 +1,162 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { escapeLogItem, formatCombined, formatJson, formatLogTime, openAccessLog } from '../../src/log/access.ts';
+import type { AccessEntry } from '../../src/log/access.ts';
+
+process.env.TZ = 'UTC';
+
+const sample: AccessEntry = {
+  clientIp: '::ffff:192.0.2.10',
+  time: new Date('2000-10-10T13:55:36.250Z'),
+  method: 'GET',
+  target: '/apache_pb.gif;jsessionid=ABC.node1?x=1',
+  protocol: 'HTTP/1.1',
+  status: 200,
+  bytesSent: 2326,
+  referer: 'http://www.example.com/start.html',
+  userAgent: 'Mozilla/4.08 [en] (Win98; I ;Nav)',
+  host: 'localhost',
+  balancer: 'demo',
+  route: 'node1',
+  sessionRoute: 'node1',
+  routeChanged: false,
+  backendMs: 12.6,
+  totalMs: 14,
+};
+
+test('combined line for a sample entry, Apache byte for byte plus route and backend time', () => {
+  assert.equal(
+    formatCombined(sample),
+    '192.0.2.10 - - [10/Oct/2000:13:55:36 +0000] "GET /apache_pb.gif;jsessionid=ABC.node1?x=1 HTTP/1.1" 200 2326 ' +
+      '"http://www.example.com/start.html" "Mozilla/4.08 [en] (Win98; I ;Nav)" route=node1 backend_ms=13',
+  );
+});
+
+test('absent values: %b is - for 0 bytes, missing headers and route are -, empty header stays empty', () => {
+  const line = formatCombined({
+    clientIp: '2001:db8::1',
+    time: new Date('2021-01-02T03:04:05Z'),
+    method: 'POST',
+    target: '/x',
+    protocol: 'HTTP/1.0',
+    status: 503,
+    bytesSent: 0,
+    referer: '',
+    totalMs: 1,
+    error: 'STK_ERR_NO_MEMBER',
+  });
+  assert.equal(line, '2001:db8::1 - - [02/Jan/2021:03:04:05 +0000] "POST /x HTTP/1.0" 503 - "" "-" route=- backend_ms=-');
+});
+
+test('escaping follows ap_escape_logitem', () => {
+  assert.equal(escapeLogItem('plain text / ok'), 'plain text / ok');
+  assert.equal(escapeLogItem('a"b\\c'), 'a\\"b\\\\c');
+  assert.equal(escapeLogItem('\b\n\r\t\v'), '\\b\\n\\r\\t\\v');
+  assert.equal(escapeLogItem('\x00\x1b\x7f'), '\\x00\\x1b\\x7f');
+  assert.equal(escapeLogItem('caf\u00e9'), 'caf\\xe9');
+  assert.equal(escapeLogItem('\u20ac'), '\\xe2\\x82\\xac');
+  const line = formatCombined({ ...sample, target: '/"><script>\n', userAgent: 'evil"\r\nX: y' });
+  assert.match(line, /"GET \/\\"><script>\\n HTTP\/1\.1"/);
+  assert.match(line, /"evil\\"\\r\\nX: y"/);
+  assert.doesNotMatch(line, /[\r\n]/);
+});
+
+test('time: local time with the numeric offset', (t) => {
+  t.after(() => {
+    process.env.TZ = 'UTC';
+  });
+  assert.equal(formatLogTime(new Date('2019-03-04T05:06:07Z')), '[04/Mar/2019:05:06:07 +0000]');
+  process.env.TZ = 'America/Los_Angeles';
+  assert.equal(formatLogTime(new Date('2000-10-10T20:55:36Z')), '[10/Oct/2000:13:55:36 -0700]');
+  process.env.TZ = 'Asia/Kolkata';
+  assert.equal(formatLogTime(new Date('2000-01-01T00:00:00Z')), '[01/Jan/2000:05:30:00 +0530]');
+  assert.equal(formatLogTime(new Date(NaN)), '[-]');
+});
+
+test('json: one object per line with every given field', () => {
+  const line = formatJson({ ...sample, userAgent: 'a\nb' });
+  assert.doesNotMatch(line, /\n/);
+  const obj = JSON.parse(line) as Record<string, unknown>;
+  assert.equal(obj.time, '2000-10-10T13:55:36.250Z');
+  assert.equal(obj.clientIp, '::ffff:192.0.2.10');
+  assert.equal(obj.userAgent, 'a\nb');
+  assert.equal(obj.route, 'node1');
+  assert.equal(obj.routeChanged, false);
+  assert.equal(obj.backendMs, 12.6);
+  assert.equal('error' in obj, false);
+});
+
+test('file log: batched, appended, flushed on close', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'access.log');
+
+  const log = openAccessLog({ access: file, format: 'combined' });
+  log.write(sample);
+  log.write({ ...sample, status: 404 });
+  assert.equal(statSync(file).size, 0, 'lines wait for the batch');
+  await sleep(300);
+  assert.equal(readFileSync(file, 'utf8').split('\n').length, 3, 'timer flushed both lines');
+  log.write({ ...sample, status: 500 });
+  await log.close();
+  log.write({ ...sample, status: 201 });
+
+  const again = openAccessLog({ access: file, format: 'json' });
+  again.write(sample);
+  await again.close();
+
+  const lines = readFileSync(file, 'utf8').split('\n');
+  assert.equal(lines.length, 5);
+  assert.deepEqual(
+    lines.slice(0, 3).map((l) => l.split(' ')[8]),
+    ['200', '404', '500'],
+  );
+  assert.equal((JSON.parse(lines[3]!) as { status: number }).status, 200);
+  assert.equal(lines[4], '');
+});
+
+test('a large burst is flushed by size and fully written', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'access.log');
+  const log = openAccessLog({ access: file, format: 'combined' });
+  for (let i = 0; i < 5000; i++) log.write({ ...sample, status: 200 + (i % 3) });
+  await log.close();
+  assert.equal(readFileSync(file, 'utf8').split('\n').length, 5001);
+});
+
+test('write errors are reported once on stderr and never thrown', async () => {
+  if (!existsSync('/dev/full')) return;
+  const messages: string[] = [];
+  const original = process.stderr.write;
+  process.stderr.write = ((chunk: string | Uint8Array) => {
+    messages.push(String(chunk));
+    return true;
+  }) as typeof process.stderr.write;
+  try {
+    const log = openAccessLog({ access: '/dev/full', format: 'combined' });
+    for (let i = 0; i < 3; i++) {
+      log.write(sample);
+      await sleep(150);
+    }
+    await log.close();
+  } finally {
+    process.stderr.write = original;
+  }
+  assert.equal(messages.length, 1);
+  assert.match(messages[0]!, /access log \/dev\/full: write failed: .*ENOSPC/);
+});
+
+test('no access log configured: writes are ignored; unopenable file: clear error', async () => {
+  const none = openAccessLog({ format: 'combined' });
+  none.write(sample);
+  await none.close();
+  assert.throws(
+    () => openAccessLog({ access: '/nonexistent-dir/access.log', format: 'combined' }),
+    /cannot open access log \/nonexistent-dir\/access\.log: ENOENT/,
+  );
+});
