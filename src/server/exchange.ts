@@ -59,6 +59,7 @@ export class Exchange {
   /** The member this exchange holds a busy slot and a connection on, until the exchange ends. */
   private held: { b: BalancerRuntime; member: number; pool: MemberPool } | undefined;
   /** The member's response allows another request on its connection. */
+  private responseReusable = true;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;

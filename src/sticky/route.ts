@@ -47,11 +47,12 @@ function findCookie(cookies: string, name: string): string | undefined {
     at += name.length;
     while (isSpace(cookies[at])) at++;
     // C's `*p++ == '='` steps past the character whether or not it matched, so the next search starts later:
-    // `JSESSIONID x JSESSIONID=a.n1` misses the second name just as httpd does.
+    // `JSESSIONID;JSESSIONID=a.n1` misses the second name just as httpd does.
     const equals = cookies[at++] === '=';
     if (!equals || at >= cookies.length) continue;
-    const value = cookies.slice(at);
-    return value.split(';', 1)[0]?.split(',', 1)[0];
+    const rest = cookies.slice(at);
+    const end = rest.search(/[;,]/);
+    return end < 0 ? rest : rest.slice(0, end);
   }
   return undefined;
 }
@@ -66,7 +67,7 @@ export function findSessionRoute(sticky: StickyConfig, separator: string | null,
   if (sticky.cookie === '') return undefined;
   let name = sticky.urlParam;
   let value = findUrlParam(url, name, scolonPathDelim);
-  if (value === undefined && cookieHeaders.length > 0) {
+  if (value === undefined) {
     name = sticky.cookie;
     value = findCookie(cookieHeaders.join(', '), name);
   }

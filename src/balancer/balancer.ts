@@ -1,0 +1,226 @@
+// One balancer://name: Apache's proxy_balancer_pre_request decision (bal.c:461-636,
+// apache-balancer-semantics.md §2.4) and the state changes the proxy reports back after each attempt.
+// Pure and synchronous: the caller supplies the clock and does the I/O.
+import type { BalancerConfig, LbMethod } from '../config/model.ts';
+import type { SessionRoute } from '../sticky/route.ts';
+import { findBestByBusyness } from './bybusyness.ts';
+import { findBestByRequests } from './byrequests.ts';
+import { findBestByTraffic } from './bytraffic.ts';
+import { creditStickyPick } from './lbstatus.ts';
+import type { Pool } from './pool.ts';
+import { forceRecovery } from './recovery.ts';
+import { findRouteMember } from './route-member.ts';
+import type { FindBest } from './select.ts';
+import { BalancerState } from './state.ts';
+import { isUsable, Status, statusLabel } from './status.ts';
+
+/** Apache's BALANCER_* environment, for logging. */
+export interface BalancerFacts {
+  /** 'balancer://name' */
+  BALANCER_NAME: string;
+  /** Member URL as configured. */
+  BALANCER_WORKER_NAME?: string;
+  BALANCER_WORKER_ROUTE?: string;
+  BALANCER_SESSION_STICKY?: string;
+  BALANCER_SESSION_ROUTE?: string;
+  BALANCER_ROUTE_CHANGED?: '1';
+}
+
+export type Choice =
+  /** member = index into config.members */
+  | { ok: true; member: number; facts: BalancerFacts }
+  | { ok: false; status: 503; reason: string; facts: BalancerFacts };
+
+/** One row of the balancer-manager's member table (§5), plus what the retry logic needs to be explained. */
+export interface MemberSnapshot {
+  url: string;
+  route: string;
+  redirect: string;
+  /** As configured (lbfactor / 100). */
+  loadfactor: number;
+  lbset: number;
+  /** As Apache's manager shows it: `Init Ok `, `Init Dis `, `Init Err `. */
+  status: string;
+  elected: number;
+  busy: number;
+  /** The manager's "Load" column; may be negative. */
+  lbstatus: number;
+  /** Bytes sent to the member. */
+  transferred: number;
+  /** Bytes received from the member. */
+  read: number;
+  retries: number;
+  /** When the member entered the error state (ms), 0 if it is not in error. */
+  errorTime: number;
+  /** Milliseconds until a request may take the member out of the error state; 0 when not waiting. */
+  retryIn: number;
+}
+
+const FINDERS: Record<LbMethod, FindBest> = {
+  byrequests: findBestByRequests,
+  bybusyness: findBestByBusyness,
+  bytraffic: findBestByTraffic,
+};
+
+export class Balancer {
+  readonly config: BalancerConfig;
+  /** Shared with other threads through `state.buffer` when that is a SharedArrayBuffer. */
+  readonly state: BalancerState;
+  /** Failover attempts after the first: maxattempts, or members - 1 (bal.c:127-133; 0 for a single member). */
+  readonly maxAttempts: number;
+  private readonly name: string;
+  private readonly findBest: FindBest;
+
+  constructor(config: BalancerConfig, state?: BalancerState) {
+    if (state && state.members !== config.members.length) {
+      throw new Error(`balancer://${config.name} has ${config.members.length} members but the state given holds ${state.members}`);
+    }
+    this.config = config;
+    this.state = state ?? BalancerState.create(config.members);
+    const members = config.members.length;
+    this.maxAttempts = config.maxAttempts ?? (members > 1 ? members - 1 : 0);
+    this.name = `balancer://${config.name}`;
+    this.findBest = FINDERS[config.lbmethod];
+  }
+
+  /**
+   * Apache's pre_request for one attempt: forcerecovery, the session's member (non-standby pass, standby pass,
+   * redirect chain), the nofailover 503, the lbmethod pick, then elected++ and busy++. Call it again for each
+   * failover attempt with the same session; the failed member is in error by then (§1.7).
+   */
+  choose(session: SessionRoute | undefined, now: number): Choice {
+    const { config, state } = this;
+    const pool: Pool = { members: config.members, state, now };
+    // Without stickysession Apache never looks for a route, whatever the request carries.
+    const route = config.sticky ? session : undefined;
+    let member = -1;
+    let routeChanged = false;
+    state.lock();
+    try {
+      forceRecovery(pool, config.forceRecovery);
+      // An empty route (`abc.`) is reported but never looked up (bal.c:306).
+      if (route !== undefined && route.route !== '') {
+        member = findRouteMember(pool, route.route);
+        if (member >= 0) {
+          routeChanged = config.members[member]?.route !== route.route;
+          creditStickyPick(state, member);
+          state.addElected(member);
+        } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
+          // Apache answers before setting any BALANCER_* variable (§2.4 step 3).
+          return this.refuse(`All workers are in error state for route (${route.route})`);
+        }
+      }
+      if (member < 0) {
+        member = this.findBest(pool);
+        if (member < 0) {
+          return this.refuse(config.members.length > 0 ? 'All workers are in error state' : 'No workers in balancer');
+        }
+        state.addElected(member);
+        // Set on every balanced pick of a sticky balancer, first requests included (§2.4 step 4): that is what
+        // lets `Header add Set-Cookie ... env=BALANCER_ROUTE_CHANGED` hand out the route cookie.
+        routeChanged = config.sticky !== undefined;
+      }
+      state.addBusy(member);
+    } finally {
+      state.unlock();
+    }
+    return { ok: true, member, facts: this.facts(member, route, routeChanged) };
+  }
+
+  /** The connection to the member failed or timed out while connecting: E with error_time = now (unless +I). */
+  markError(member: number, now: number): void {
+    this.check(member);
+    const { state } = this;
+    if (state.status(member) & Status.IGNORE_ERRORS) return;
+    state.lock();
+    try {
+      state.setErrorTime(member, now);
+      state.setStatusBits(member, Status.IN_ERROR);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  /** The exchange with the member is over (busy--; read/transferred for bytraffic). */
+  release(member: number, bytesToMember: number, bytesFromMember: number): void {
+    this.check(member);
+    const { state } = this;
+    state.lock();
+    try {
+      state.dropBusy(member);
+      state.addTraffic(member, bytesToMember, bytesFromMember);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  /** Connected fine (error_time = 0, retries = 0; util.c:4039-4049). */
+  markConnected(member: number): void {
+    this.check(member);
+    const { state } = this;
+    state.lock();
+    try {
+      state.setErrorTime(member, 0);
+      state.resetRetries(member);
+    } finally {
+      state.unlock();
+    }
+  }
+
+  /** For startup output, logs, and the future manager page. Reads without the lock: a view, not a transaction. */
+  snapshot(now: number): MemberSnapshot[] {
+    const { state } = this;
+    return this.config.members.map((member, m) => {
+      const bits = state.status(m);
+      const errorTime = state.errorTime(m);
+      const waiting = (bits & Status.IN_ERROR) !== 0 && (bits & (Status.IGNORE_ERRORS | Status.STOPPED)) === 0;
+      return {
+        url: member.url,
+        route: member.route,
+        redirect: member.redirect,
+        loadfactor: state.lbfactor(m) / 100,
+        lbset: state.lbset(m),
+        status: statusLabel(bits),
+        elected: state.elected(m),
+        busy: state.busy(m),
+        lbstatus: state.lbstatus(m),
+        transferred: state.transferred(m),
+        read: state.read(m),
+        retries: state.retries(m),
+        errorTime,
+        retryIn: waiting ? Math.max(0, errorTime + member.retry - now) : 0,
+      };
+    });
+  }
+
+  /** PROXY_WORKER_IS_USABLE as of now, without running the retry check. */
+  usable(member: number): boolean {
+    this.check(member);
+    return isUsable(this.state.status(member));
+  }
+
+  private refuse(reason: string): Choice {
+    return { ok: false, status: 503, reason: `${this.name}: ${reason}`, facts: { BALANCER_NAME: this.name } };
+  }
+
+  private facts(member: number, route: SessionRoute | undefined, routeChanged: boolean): BalancerFacts {
+    const configured = this.config.members[member];
+    const facts: BalancerFacts = {
+      BALANCER_NAME: this.name,
+      BALANCER_WORKER_NAME: configured?.url ?? '',
+      BALANCER_WORKER_ROUTE: configured?.route ?? '',
+    };
+    if (route !== undefined) {
+      facts.BALANCER_SESSION_STICKY = route.name;
+      facts.BALANCER_SESSION_ROUTE = route.route;
+    }
+    if (routeChanged) facts.BALANCER_ROUTE_CHANGED = '1';
+    return facts;
+  }
+
+  private check(member: number): void {
+    if (!Number.isInteger(member) || member < 0 || member >= this.state.members) {
+      throw new RangeError(`${this.name} has no member ${member} (it has ${this.state.members})`);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+// The table of Apache httpd 2.4 directive and section names Stickler knows. Every name is in exactly one role:
+// - supported: translated into the model (only in the listed contexts);
+// - parser: acted on while reading (Include, Define...);
+// - ignored: a real Apache directive with no meaning for Stickler: one warning, never an error, so a complete
+//   httpd.conf loads as it is;
+// - rejected: a real Apache directive whose effect Stickler cannot honour, and silently dropping it would change
+//   routing or access control: an error.
+// A name in no role is a typo or a module Stickler has never heard of: an error.
+
+export type Context = 'main' | 'vhost' | 'proxy' | 'location';
+
+export type DirectiveRole =
+  | { role: 'supported'; contexts: readonly Context[] }
+  | { role: 'parser' }
+  | { role: 'ignored'; why?: string }
+  | { role: 'rejected'; why: string };
+
+export type SectionRole = 'conditional' | 'virtualhost' | 'proxy' | 'location' | 'ignored' | 'rejected';
+
+const SERVER: readonly Context[] = ['main', 'vhost'];
+const SERVER_OR_LOCATION: readonly Context[] = ['main', 'vhost', 'location'];
+const ACCESS: readonly Context[] = ['proxy', 'location'];
+
+const SUPPORTED: Record<string, readonly Context[]> = {
+  Listen: ['main'],
+  ServerName: SERVER,
+  ServerAlias: ['vhost'],
+  ServerAdmin: SERVER,
+  Timeout: SERVER,
+  ProxyTimeout: SERVER,
+  ProxyRequests: SERVER,
+  CustomLog: SERVER,
+  SSLEngine: SERVER,
+  SSLProxyEngine: SERVER,
+  SSLCertificateFile: SERVER,
+  SSLCertificateKeyFile: SERVER,
+  SSLCertificateChainFile: SERVER,
+  SSLProxyVerify: SERVER,
+  SSLProxyCheckPeerName: SERVER,
+  SSLProxyCheckPeerCN: SERVER,
+  SSLProxyCACertificateFile: SERVER,
+  ProxyPass: SERVER_OR_LOCATION,
+  ProxyPassReverse: SERVER_OR_LOCATION,
+  ProxyPassReverseCookiePath: SERVER_OR_LOCATION,
+  ProxyPassReverseCookieDomain: SERVER_OR_LOCATION,
+  ProxyPreserveHost: SERVER,
+  ProxyAddHeaders: SERVER,
+  ProxySet: ['main', 'vhost', 'proxy'],
+  BalancerMember: ['main', 'vhost', 'proxy'],
+  Order: ACCESS,
+  Allow: ACCESS,
+  Deny: ACCESS,
+  Require: ACCESS,
+  SetHandler: ['location'],
+};
+
+const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
+
+const NOT_IMPLEMENTED = 'is not implemented by Stickler';
+const TLS_DEFAULTS = 'Stickler uses Node.js TLS defaults';
+
+/** Directives with no meaning for Stickler, by module; a few carry the reason when it is not obvious. */
+const IGNORED: Record<string, string | undefined> = Object.fromEntries([
+  ...words(`AcceptFilter AcceptPathInfo AccessFileName AddDefaultCharset AllowEncodedSlashes AllowOverride
+    AllowOverrideList CGIMapExtension CGIPassAuth CGIVar ContentDigest DefaultRuntimeDir DefaultType DocumentRoot
+    EnableMMAP EnableSendfile Error ErrorDocument ErrorLog ErrorLogFormat ExtendedStatus FileETag HostnameLookups
+    HttpProtocolOptions KeepAlive KeepAliveTimeout LimitInternalRecursion LimitRequestBody LimitRequestFields
+    LimitRequestFieldSize LimitRequestLine LimitXMLRequestBody LogLevel MaxKeepAliveRequests MaxRangeOverlaps
+    MaxRangeReversals MaxRanges MergeSlashes MergeTrailers Mutex NameVirtualHost Options PidFile Protocol Protocols
+    ProtocolsHonorOrder QualifyRedirectURL RegisterHttpMethod RLimitCPU RLimitMEM RLimitNPROC
+    ScriptInterpreterSource SeeRequestTail ServerPath ServerSignature ServerTokens SetInputFilter SetOutputFilter
+    StrictHostCheck TraceEnable UseCanonicalName UseCanonicalPhysicalPort FlushMaxThreshold FlushMaxPipelined
+    ReadBufferSize GprofDir LoadModule LoadFile
+    StartServers MinSpareServers MaxSpareServers MinSpareThreads MaxSpareThreads ThreadsPerChild MaxRequestWorkers
+    MaxClients MaxConnectionsPerChild MaxRequestsPerChild ServerLimit ThreadLimit ThreadStackSize
+    AsyncRequestWorkerFactor ListenBacklog ListenCoresBucketsRatio ReceiveBufferSize SendBufferSize MaxMemFree
+    CoreDumpDirectory EnableExceptionHook GracefulShutdownTimeout ScoreBoardFile User Group ChrootDir Suexec
+    LogFormat TransferLog BufferedLogs GlobalLog
+    AddType AddCharset AddEncoding AddHandler AddInputFilter AddOutputFilter AddLanguage DefaultLanguage ForceType
+    ModMimeUsePathInfo MultiviewsMatch RemoveCharset RemoveEncoding RemoveHandler RemoveInputFilter RemoveLanguage
+    RemoveOutputFilter RemoveType TypesConfig MimeMagicFile
+    DirectoryIndex DirectoryIndexRedirect DirectorySlash DirectoryCheckHandler FallbackResource
+    AddAlt AddAltByEncoding AddAltByType AddDescription AddIcon AddIconByEncoding AddIconByType DefaultIcon
+    HeaderName IndexHeadInsert IndexIgnore IndexIgnoreReset IndexOptions IndexOrderDefault IndexStyleSheet ReadmeName
+    CacheNegotiatedDocs ForceLanguagePriority LanguagePriority
+    BrowserMatch BrowserMatchNoCase SetEnvIf SetEnvIfExpr SetEnvIfNoCase SetEnv UnsetEnv PassEnv
+    RequestReadTimeout
+    DeflateBufferSize DeflateCompressionLevel DeflateFilterNote DeflateInflateLimitRequestBody
+    DeflateInflateRatioBurst DeflateInflateRatioLimit DeflateMemLevel DeflateWindowSize
+    AddOutputFilterByType FilterChain FilterDeclare FilterProtocol FilterProvider FilterTrace
+    AddModuleInfo ScriptAlias ScriptAliasMatch ScriptSock ScriptLog ScriptLogBuffer ScriptLogLength UserDir
+    ExpiresActive ExpiresByType ExpiresDefault
+    SSLRandomSeed SSLPassPhraseDialog SSLSessionCache SSLSessionCacheTimeout SSLStaplingCache SSLCryptoDevice SSLFIPS
+    SSLOptions SSLRenegBufferSize SSLStrictSNIVHostCheck SSLSessionTickets SSLSessionTicketKeyFile SSLCompression
+    SSLStaplingResponderTimeout SSLStaplingReturnResponderErrors SSLStaplingStandardCacheTimeout
+    SSLStaplingErrorCacheTimeout SSLStaplingFakeTryLater SSLStaplingForceURL SSLStaplingResponseMaxAge
+    SSLStaplingResponseTimeSkew SSLUseStapling SSLInsecureRenegotiation
+    ProxyVia ProxyIOBufferSize ProxyMaxForwards ProxyReceiveBufferSize ProxyBadHeader ProxyStatus
+    ProxyPassInherit BalancerInherit BalancerPersist BalancerGrowth ProxyPassInterpolateEnv ProxyHCTPsize
+    HeartbeatStorage H2Direct H2MaxSessionStreams H2ModernTLSOnly H2Push H2Upgrade H2WindowSize H2StreamMaxMemSize
+    AuthType AuthName AuthBasicProvider AuthUserFile AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
+    AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),
+  ...words(`SSLProtocol SSLCipherSuite SSLHonorCipherOrder SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite
+    SSLProxyVerifyDepth SSLProxyCheckPeerExpire SSLVerifyDepth`).map((n) => [n, TLS_DEFAULTS] as const),
+  ...words(`Header RequestHeader RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
+    Alias AliasMatch Redirect RedirectMatch RedirectPermanent RedirectTemp ProxyErrorOverride ProxyHCExpr
+    ProxyHCTemplate RemoteIPHeader RemoteIPInternalProxy RemoteIPTrustedProxy ProxySourceAddress`).map(
+    (n) => [n, NOT_IMPLEMENTED] as const,
+  ),
+]);
+
+const REJECTED: Record<string, string> = {
+  ProxyPassMatch: 'regular-expression ProxyPass rules are not supported by Stickler; use ProxyPass with a path prefix',
+  ProxyRemote: 'forward proxy chaining is not supported by Stickler',
+  ProxyRemoteMatch: 'forward proxy chaining is not supported by Stickler',
+  ProxyBlock: 'forward proxying is not supported by Stickler',
+  Use: 'mod_macro is not supported by Stickler; expand the macro by hand',
+  SSLVerifyClient: 'client certificate authentication is not supported by Stickler',
+  SSLRequire: 'client certificate authorization is not supported by Stickler',
+  SSLRequireSSL: 'per-location TLS requirements are not supported by Stickler; serve the location from a TLS virtual host only',
+  SSLProxyMachineCertificateFile: 'client certificates towards the backends are not supported by Stickler',
+};
+
+const SECTIONS: Record<string, SectionRole> = {
+  IfModule: 'conditional',
+  IfDefine: 'conditional',
+  IfFile: 'conditional',
+  IfDirective: 'conditional',
+  IfSection: 'conditional',
+  VirtualHost: 'virtualhost',
+  Proxy: 'proxy',
+  Location: 'location',
+  Directory: 'ignored',
+  DirectoryMatch: 'ignored',
+  Files: 'ignored',
+  FilesMatch: 'ignored',
+  LocationMatch: 'rejected',
+  ProxyMatch: 'rejected',
+  If: 'rejected',
+  ElseIf: 'rejected',
+  Else: 'rejected',
+  Limit: 'rejected',
+  LimitExcept: 'rejected',
+  RequireAll: 'rejected',
+  RequireAny: 'rejected',
+  RequireNone: 'rejected',
+  Macro: 'rejected',
+  IfVersion: 'rejected',
+};
+
+function words(list: string): string[] {
+  return list.split(/\s+/).filter((w) => w !== '');
+}
+
+export interface DirectiveEntry {
+  /** The name as Apache's manual spells it. */
+  name: string;
+  role: DirectiveRole;
+}
+
+const DIRECTIVES = new Map<string, DirectiveEntry>();
+for (const [name, contexts] of Object.entries(SUPPORTED)) DIRECTIVES.set(name.toLowerCase(), { name, role: { role: 'supported', contexts } });
+for (const name of PARSER) DIRECTIVES.set(name.toLowerCase(), { name, role: { role: 'parser' } });
+for (const [name, why] of Object.entries(IGNORED)) {
+  DIRECTIVES.set(name.toLowerCase(), { name, role: why === undefined ? { role: 'ignored' } : { role: 'ignored', why } });
+}
+for (const [name, why] of Object.entries(REJECTED)) DIRECTIVES.set(name.toLowerCase(), { name, role: { role: 'rejected', why } });
+
+const SECTION_NAMES = new Map<string, { name: string; role: SectionRole }>(
+  Object.entries(SECTIONS).map(([name, role]) => [name.toLowerCase(), { name, role }]),
+);
+
+/** Directive names are case-insensitive in Apache. */
+export function lookupDirective(name: string): DirectiveEntry | undefined {
+  return DIRECTIVES.get(name.toLowerCase());
+}
+
+export function lookupSection(name: string): { name: string; role: SectionRole } | undefined {
+  return SECTION_NAMES.get(name.toLowerCase());
+}
+
+export function allDirectiveNames(): Iterable<string> {
+  return [...DIRECTIVES.values()].map((d) => d.name);
+}
+
+export function allSectionNames(): Iterable<string> {
+  return [...SECTION_NAMES.values()].map((s) => s.name);
+}

@@ -1,0 +1,173 @@
+// key=value parameters of ProxyPass, BalancerMember and ProxySet (mod_proxy.c set_worker_param /
+// set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow the reference §3.
+import type { BalancerConfig, LbMethod, MemberConfig, StatusFlag } from '../model.ts';
+import { didYouMean } from './nearest.ts';
+import { parseDuration, parseInteger, parseOnOff } from './values.ts';
+
+export interface Param {
+  key: string;
+  value: string;
+}
+
+/** An error message, a warning message (the parameter is accepted but has no effect), or nothing. */
+export type ParamOutcome = { error: string } | { warning: string } | undefined;
+
+export function splitParam(word: string): Param | undefined {
+  const eq = word.indexOf('=');
+  if (eq <= 0) return undefined;
+  return { key: word.slice(0, eq).toLowerCase(), value: word.slice(eq + 1) };
+}
+
+const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect'];
+const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus'];
+
+/** Real mod_proxy worker parameters that tune httpd's own connection handling; Stickler manages that itself. */
+const IGNORED_WORKER_KEYS = new Set(['acquire', 'ping', 'keepalive', 'disablereuse', 'enablereuse', 'max', 'smax', 'min', 'ttl',
+  'iobuffersize', 'receivebuffersize', 'responsefieldsize', 'flushpackets', 'flushwait', 'addressttl', 'upgrade', 'secret',
+  'flusher', 'mapping', 'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr', 'hctemplate']);
+const IGNORED_BALANCER_KEYS = new Set(['failontimeout', 'nonce', 'growth']);
+
+const LB_METHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
+const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
+/** httpd keeps route, redirect and sticky names in 64-byte fields. */
+const NAME_LIMIT = 63;
+
+export function setWorkerParam(m: MemberConfig, { key, value }: Param): ParamOutcome {
+  switch (key) {
+    case 'route':
+    case 'redirect':
+      if (value.length > NAME_LIMIT) return { error: `${key} "${value}" is too long (${value.length} characters); expected at most ${NAME_LIMIT}` };
+      m[key] = value;
+      return undefined;
+    case 'loadfactor': {
+      if (!/^\d+(\.\d+)?$/.test(value)) return { error: `loadfactor "${value}" is not a number; expected a number from 1 to 100` };
+      const n = Number(value);
+      if (n < 1 || n > 100) return { error: `loadfactor "${value}" is out of range; expected a number from 1 to 100` };
+      m.loadfactor = n;
+      return undefined;
+    }
+    case 'lbset': {
+      const n = parseInteger(value, 0, 99);
+      if (n === undefined) return { error: `lbset "${value}" is out of range; expected a whole number from 0 to 99` };
+      m.lbset = n;
+      return undefined;
+    }
+    case 'status':
+      return setStatus(m, value);
+    case 'retry': {
+      const ms = parseDuration(value, 's');
+      if (ms === undefined) return { error: `retry "${value}" is not a time; expected whole seconds (or a number with ms, s, mi or h)` };
+      m.retry = ms;
+      return undefined;
+    }
+    case 'timeout': {
+      const ms = parseDuration(value, 's');
+      if (ms === undefined || ms < 1000) return { error: `timeout "${value}" is not a valid time; expected at least one second` };
+      m.timeout = ms;
+      return undefined;
+    }
+    case 'connectiontimeout': {
+      const ms = parseDuration(value, 's');
+      if (ms === undefined || ms < 1) return { error: `connectiontimeout "${value}" is not a valid time; expected at least 1ms (seconds by default)` };
+      m.connectionTimeout = ms;
+      return undefined;
+    }
+  }
+  if (IGNORED_WORKER_KEYS.has(key)) return { warning: `ignored: parameter ${key} has no meaning for Stickler (it manages backend connections itself)` };
+  const hint = BALANCER_KEYS.includes(key) ? ` (${key} is a balancer parameter: put it on the ProxyPass or ProxySet of the balancer)` : didYouMean(key, WORKER_KEYS);
+  return { error: `unknown parameter "${key}"${hint}; expected one of ${WORKER_KEYS.join(', ')}` };
+}
+
+/** `status=+H`, `D`, `S-E`...: `+`/`-` switch between setting and clearing for the flags that follow. */
+function setStatus(m: MemberConfig, value: string): ParamOutcome {
+  let setting = true;
+  const flags = new Set(m.status);
+  for (const c of value.toUpperCase()) {
+    if (c === '+' || c === '-') {
+      setting = c === '+';
+      continue;
+    }
+    const flag = STATUS_FLAGS.find((f) => f === c);
+    if (flag === undefined) {
+      return { error: `status "${value}" has unknown flag "${c}"; expected flags from ${STATUS_FLAGS.join(', ')}, each optionally after + or -` };
+    }
+    if (setting) flags.add(flag);
+    else flags.delete(flag);
+  }
+  m.status = [...flags];
+  return undefined;
+}
+
+export function setBalancerParam(b: BalancerConfig, { key, value }: Param): ParamOutcome {
+  switch (key) {
+    case 'lbmethod': {
+      const method = LB_METHODS.find((l) => l === value.toLowerCase());
+      if (method === undefined) {
+        const why = value.toLowerCase() === 'heartbeat' ? 'is not supported by Stickler (it needs mod_heartmonitor)' : 'is not known';
+        return { error: `lbmethod "${value}" ${why}; expected byrequests, bybusyness or bytraffic` };
+      }
+      b.lbmethod = method;
+      return undefined;
+    }
+    case 'stickysession': {
+      const bar = value.indexOf('|');
+      const cookie = bar === -1 ? value : value.slice(0, bar);
+      const urlParam = bar === -1 ? value : value.slice(bar + 1);
+      if (cookie === '' || urlParam === '') return { error: `stickysession "${value}" has an empty name; expected COOKIE or COOKIE|urlparam` };
+      if (value.length > NAME_LIMIT) return { error: `stickysession "${value}" is too long (${value.length} characters); expected at most ${NAME_LIMIT}` };
+      b.sticky = { cookie, urlParam };
+      return undefined;
+    }
+    case 'stickysessionsep':
+      if (value.toLowerCase() === 'off') b.stickySeparator = null;
+      else if ([...value].length === 1) b.stickySeparator = value;
+      else return { error: `stickysessionsep "${value}" is not a single character; expected one character (such as .) or Off` };
+      return undefined;
+    case 'scolonpathdelim':
+    case 'nofailover':
+    case 'forcerecovery': {
+      const on = parseOnOff(value);
+      if (on === undefined) return { error: `${key} "${value}" is not On or Off; expected On or Off` };
+      if (key === 'scolonpathdelim') b.scolonPathDelim = on;
+      else if (key === 'nofailover') b.nofailover = on;
+      else b.forceRecovery = on;
+      return undefined;
+    }
+    case 'maxattempts': {
+      const n = parseInteger(value, 0, 1_000_000);
+      if (n === undefined) return { error: `maxattempts "${value}" is not a whole number; expected 0 or more` };
+      b.maxAttempts = n;
+      return undefined;
+    }
+    case 'timeout': {
+      const ms = parseDuration(value, 's');
+      if (ms === undefined || ms < 1000) return { error: `timeout "${value}" is not a valid time; expected at least one second` };
+      b.timeout = ms;
+      return undefined;
+    }
+    case 'failonstatus': {
+      const codes: number[] = [];
+      for (const part of value.split(/[ ,]+/).filter((p) => p !== '')) {
+        const code = parseInteger(part, 100, 599);
+        if (code === undefined) return { error: `failonstatus "${value}" contains "${part}"; expected HTTP status codes from 100 to 599 separated by commas` };
+        codes.push(code);
+      }
+      b.failOnStatus = codes;
+      return undefined;
+    }
+  }
+  if (IGNORED_BALANCER_KEYS.has(key)) return { warning: `ignored: balancer parameter ${key} is not implemented by Stickler` };
+  const hint = WORKER_KEYS.includes(key) ? ` (${key} is a member parameter: put it on the BalancerMember line)` : didYouMean(key, BALANCER_KEYS);
+  return { error: `unknown balancer parameter "${key}"${hint}; expected one of ${BALANCER_KEYS.join(', ')}` };
+}
+
+export function newMember(url: string, source: MemberConfig['source']): MemberConfig {
+  return { source, url, route: '', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 };
+}
+
+export function newBalancer(name: string, source: BalancerConfig['source']): BalancerConfig {
+  return {
+    source, name, lbmethod: 'byrequests', stickySeparator: '.', scolonPathDelim: false, nofailover: false,
+    timeout: 0, forceRecovery: true, failOnStatus: [], members: [],
+  };
+}

@@ -1,0 +1,223 @@
+// Apache configuration files → a tree of directives and sections, each with its file:line. Everything httpd does
+// while READING is done here, in file order: Include/IncludeOptional, Define/UnDefine, ${VAR} substitution,
+// ServerRoot (it changes how later relative paths resolve), and the conditional sections.
+//
+// Conditional rule: Stickler implements the proxy, balancer and TLS modules itself, so `<IfModule x>` is true for
+// every module name (`mod_x.c`, `x_module`, `x`) and `<IfModule !x>` is false. `<IfDefine>` tests names set with
+// `Define`; `<IfFile>` tests the file system; `<IfDirective>`/`<IfSection>` test Stickler's directive table.
+// Like httpd, nothing inside a false conditional is looked at beyond its nesting.
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { Source } from '../model.ts';
+import { classify, readLogicalLines } from './lexer.ts';
+import type { DirectiveRole, SectionRole } from './directives.ts';
+import { allDirectiveNames, allSectionNames, lookupDirective, lookupSection } from './directives.ts';
+import { didYouMean } from './nearest.ts';
+import type { Report } from './report.ts';
+
+export interface DirectiveNode {
+  kind: 'directive';
+  /** Canonical spelling from the directive table. */
+  name: string;
+  args: string[];
+  source: Source;
+  role: DirectiveRole;
+  /** Directory that relative paths in this directive resolve against (ServerRoot in effect, else the main file's). */
+  root: string;
+}
+
+export interface SectionNode {
+  kind: 'section';
+  name: string;
+  args: string[];
+  source: Source;
+  role: SectionRole;
+  root: string;
+  children: ConfigNode[];
+}
+
+export type ConfigNode = DirectiveNode | SectionNode;
+
+/** The file system as the parser needs it; load.ts gives the real one. */
+export interface ConfigFiles {
+  /** Files an Include argument names: a file, every file under a directory, or glob matches; sorted, [] if none. */
+  expand(absolutePattern: string): string[];
+  /** The text of a file; throws an Error whose message says why it cannot be read. */
+  read(absolutePath: string): string;
+  exists(absolutePath: string): boolean;
+}
+
+/** httpd refuses deeper Include nesting too (AP_MAX_INCLUDE_DEPTH). */
+const MAX_INCLUDE_DEPTH = 128;
+
+interface Frame {
+  name: string;
+  source: Source;
+  /** Where this section's children go: its own node, or the parent's list for a true conditional. */
+  into: ConfigNode[];
+  /** False inside a false conditional or a section whose content is dropped. */
+  active: boolean;
+}
+
+export class ConfigParser {
+  readonly #files: ConfigFiles;
+  readonly #report: Report;
+  readonly #defines = new Map<string, string>();
+  #root: string;
+  readonly #includeChain: string[] = [];
+
+  constructor(files: ConfigFiles, report: Report, mainFile: string) {
+    this.#files = files;
+    this.#report = report;
+    this.#root = dirname(mainFile);
+  }
+
+  parseText(text: string, file: string): ConfigNode[] {
+    const top: ConfigNode[] = [];
+    this.#includeChain.push(file);
+    const stack: Frame[] = [];
+    for (const { line, text: raw } of readLogicalLines(text)) {
+      const source = { file, line };
+      const frame = stack.at(-1);
+      const active = frame?.active ?? true;
+      const into = frame?.into ?? top;
+      const classified = classify(active ? this.#substitute(raw, source) : raw);
+      if (!classified.ok) {
+        if (active) this.#report.error(source, classified.directive, classified.message);
+        continue;
+      }
+      const st = classified.statement;
+      if (st.kind === 'open') stack.push(this.#open(st.name, st.args, source, into, active));
+      else if (st.kind === 'close') this.#close(st.name, source, stack);
+      else if (active) this.#directive(st.name, st.args, source, into);
+    }
+    for (const open of stack.reverse()) {
+      this.#report.error(open.source, `<${open.name}>`, `<${open.name}> opened here is never closed (expected </${open.name}> before end of file)`);
+    }
+    this.#includeChain.pop();
+    return top;
+  }
+
+  #open(written: string, args: string[], source: Source, into: ConfigNode[], parentActive: boolean): Frame {
+    const known = lookupSection(written);
+    const name = known?.name ?? written;
+    if (!parentActive) return { name, source, into, active: false };
+    if (known === undefined) {
+      this.#report.error(source, `<${written}>`, `unknown section${didYouMean(written, allSectionNames())}; expected an Apache httpd section such as <VirtualHost>, <Proxy> or <Location>`);
+      return { name, source, into, active: false };
+    }
+    if (known.role === 'conditional') {
+      if (args.length !== 1) {
+        this.#report.error(source, `<${name}>`, `expected exactly one argument, got ${args.length}`);
+        return { name, source, into, active: false };
+      }
+      return { name, source, into, active: this.#condition(name, args[0] ?? '') };
+    }
+    const node: SectionNode = { kind: 'section', name, args, source, role: known.role, root: this.#root, children: [] };
+    into.push(node);
+    return { name, source, into: node.children, active: true };
+  }
+
+  #condition(section: string, arg: string): boolean {
+    const negated = arg.startsWith('!');
+    const subject = negated ? arg.slice(1) : arg;
+    let holds: boolean;
+    if (section === 'IfModule') holds = true;
+    else if (section === 'IfDefine') holds = this.#defines.has(subject);
+    else if (section === 'IfFile') holds = this.#files.exists(this.#absolute(subject));
+    else if (section === 'IfDirective') holds = lookupDirective(subject) !== undefined;
+    else holds = lookupSection(subject) !== undefined;
+    return holds !== negated;
+  }
+
+  #close(written: string, source: Source, stack: Frame[]): void {
+    const tag = `</${written}>`;
+    const target = stack.findLastIndex((f) => f.name.toLowerCase() === written.toLowerCase());
+    const top = stack.at(-1);
+    if (top === undefined || target === -1) {
+      const inside = top === undefined ? '' : ` (the innermost open section is <${top.name}> from line ${top.source.line})`;
+      if (top?.active ?? true) {
+        this.#report.error(source, tag, `closing tag without a matching <${written}>${inside}; expected an opening <${written}> before it`);
+      }
+      return;
+    }
+    for (const unclosed of stack.splice(target + 1).reverse()) {
+      if (unclosed.active) {
+        this.#report.error(unclosed.source, `<${unclosed.name}>`, `<${unclosed.name}> opened here is never closed (expected </${unclosed.name}> before ${tag} at line ${source.line})`);
+      }
+    }
+    stack.pop();
+  }
+
+  #directive(written: string, args: string[], source: Source, into: ConfigNode[]): void {
+    const entry = lookupDirective(written);
+    if (entry === undefined) {
+      this.#report.error(source, written, `unknown directive${didYouMean(written, allDirectiveNames())}; expected an Apache httpd 2.4 directive`);
+      return;
+    }
+    const { name, role } = entry;
+    if (role.role !== 'parser') {
+      into.push({ kind: 'directive', name, args, source, role, root: this.#root });
+      return;
+    }
+    const need = name === 'Define' ? [1, 2] : [1, 1];
+    if (args.length < (need[0] ?? 1) || args.length > (need[1] ?? 1)) {
+      const expected = name === 'Define' ? 'a name and an optional value' : 'exactly one argument';
+      this.#report.error(source, name, `expected ${expected}, got ${args.length} argument(s)`);
+      return;
+    }
+    const arg = args[0] ?? '';
+    if (name === 'Define') this.#defines.set(arg, args[1] ?? '');
+    else if (name === 'UnDefine') this.#defines.delete(arg);
+    else if (name === 'ServerRoot') this.#root = this.#absolute(arg);
+    else this.#include(arg, name === 'IncludeOptional', source, into);
+  }
+
+  #include(arg: string, optional: boolean, source: Source, into: ConfigNode[]): void {
+    const directive = optional ? 'IncludeOptional' : 'Include';
+    if (this.#includeChain.length > MAX_INCLUDE_DEPTH) {
+      this.#report.error(source, directive, `Include nesting is deeper than ${MAX_INCLUDE_DEPTH} levels; expected no Include loop`);
+      return;
+    }
+    const pattern = this.#absolute(arg);
+    const files = this.#files.expand(pattern);
+    if (files.length === 0) {
+      if (!optional) {
+        this.#report.error(source, directive, `"${arg}" (${pattern}) matches no file; expected an existing file, directory or wildcard with matches (IncludeOptional allows none)`);
+      }
+      return;
+    }
+    for (const file of files) {
+      if (this.#includeChain.includes(file)) {
+        this.#report.error(source, directive, `"${file}" is already being read (Include loop); expected each file to be included once per chain`);
+        continue;
+      }
+      let text: string;
+      try {
+        text = this.#files.read(file);
+      } catch (e) {
+        this.#report.error(source, directive, `cannot read "${file}": ${(e as Error).message}; expected a readable file`);
+        continue;
+      }
+      into.push(...this.parseText(text, file));
+    }
+  }
+
+  /** httpd's ap_resolve_env: Define'd names first, then the process environment; unknown names stay as written. */
+  #substitute(text: string, source: Source): string {
+    return text.replace(/\$\{([A-Za-z0-9_.]+)\}/g, (whole, name: string) => {
+      const value = this.#defines.get(name) ?? process.env[name];
+      if (value !== undefined) return value;
+      this.#report.warning(source, whole, `config variable \${${name}} is not defined; it is left as written (expected a Define ${name} ... before this line)`);
+      return whole;
+    });
+  }
+
+  #absolute(path: string): string {
+    return isAbsolute(path) ? path : resolve(this.#root, path);
+  }
+}
+
+/** Resolves a path from a directive against the ServerRoot in effect where it was written. */
+export function resolveFrom(node: { root: string }, path: string): string {
+  return isAbsolute(path) ? path : resolve(node.root, path);
+}

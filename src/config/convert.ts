@@ -1,0 +1,150 @@
+// The model written back as native YAML: what `stickler convert` and `stickler --check` print. Values equal
+// to the native defaults are left out so the output reads like a hand-written file; the one exception is an
+// Apache configuration's unverified backend TLS, which is spelled out because the native default differs.
+
+import { Document, isScalar } from 'yaml';
+import type {
+  AccessRule, BackendTls, BalancerConfig, CookieRewrite, ListenerConfig, MemberConfig, RouteConfig, SticklerConfig,
+  VirtualHostConfig,
+} from './model.ts';
+import { NATIVE_DEFAULTS } from './native/defaults.ts';
+import {
+  formatDuration, formatHostMatch, formatRequire, formatSeparator, formatStatus, formatSticky,
+} from './native/values.ts';
+
+type Yaml = Record<string, unknown>;
+
+const APACHE_VERIFY_COMMENT =
+  ' Apache\'s default (SSLProxyVerify none): backend certificates are not checked. Consider require plus ca-file.';
+
+export function toYaml(config: SticklerConfig): string {
+  const doc = new Document({
+    ...(config.timeout !== NATIVE_DEFAULTS.timeout && { timeout: formatDuration(config.timeout) }),
+    ...log(config),
+    listeners: config.listeners.map((l) => listener(l, config.virtualHosts)),
+    'virtual-hosts': config.virtualHosts.map(virtualHost),
+    balancers: Object.fromEntries(config.balancers.map((b) => [b.name, balancer(b)])),
+  });
+  if (config.dialect === 'apache') {
+    doc.commentBefore = ' Stickler native configuration, converted from an Apache httpd configuration.';
+    config.virtualHosts.forEach((v, i) => {
+      if (v.backendTls.verify !== 'none') return;
+      const node = doc.getIn(['virtual-hosts', i, 'backend-tls', 'verify'], true);
+      if (isScalar(node)) node.comment = APACHE_VERIFY_COMMENT;
+    });
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+function log(config: SticklerConfig): Yaml {
+  const entry: Yaml = {
+    ...(config.log.access !== undefined && { access: config.log.access }),
+    ...(config.log.format !== NATIVE_DEFAULTS.logFormat && { format: config.log.format }),
+  };
+  return Object.keys(entry).length > 0 ? { log: entry } : {};
+}
+
+function listener(l: ListenerConfig, virtualHosts: VirtualHostConfig[]): Yaml {
+  // The loader derives `tls` from the virtual hosts on the port; only a listener that disagrees needs it.
+  const derived = virtualHosts.some((v) => v.port === l.port && v.tls !== undefined);
+  return { host: l.host, port: l.port, ...(l.tls !== derived && { tls: l.tls }) };
+}
+
+function virtualHost(v: VirtualHostConfig): Yaml {
+  const d = NATIVE_DEFAULTS.virtualHost;
+  return {
+    ...(v.host !== d.host && { host: v.host }),
+    port: v.port,
+    ...(v.serverName !== undefined && { 'server-name': v.serverName }),
+    ...nonEmpty('server-aliases', v.serverAliases),
+    ...(v.serverAdmin !== undefined && { 'server-admin': v.serverAdmin }),
+    ...(v.tls && {
+      tls: {
+        'certificate-file': v.tls.certificateFile,
+        'key-file': v.tls.keyFile,
+        ...(v.tls.chainFile !== undefined && { 'chain-file': v.tls.chainFile }),
+      },
+    }),
+    ...backendTls(v.backendTls),
+    ...(v.preserveHost !== d.preserveHost && { 'preserve-host': v.preserveHost }),
+    ...(v.addForwardedHeaders !== d.addForwardedHeaders && { 'forwarded-headers': v.addForwardedHeaders }),
+    ...nonEmpty('routes', v.routes.map(route)),
+    ...nonEmpty('reverse', v.reverse.map((r) => ({ path: r.path, url: r.url }))),
+    ...nonEmpty('cookie-paths', v.cookiePaths.map(rewrite)),
+    ...nonEmpty('cookie-domains', v.cookieDomains.map(rewrite)),
+    ...nonEmpty('locations', v.locations.map((l) => ({
+      path: l.path,
+      ...(l.handler !== undefined && { handler: l.handler }),
+      ...nonEmpty('access', l.access.map(accessRule)),
+    }))),
+    ...nonEmpty('proxy-access', v.proxyAccess.map(accessRule)),
+  };
+}
+
+function backendTls(tls: BackendTls): Yaml {
+  const d = NATIVE_DEFAULTS.backendTls;
+  const entry: Yaml = {
+    ...(tls.enabled !== d.enabled && { enabled: tls.enabled }),
+    ...(tls.verify !== d.verify && { verify: tls.verify }),
+    ...(tls.checkPeerName !== d.checkPeerName && { 'check-peer-name': tls.checkPeerName }),
+    ...(tls.caFile !== undefined && { 'ca-file': tls.caFile }),
+  };
+  return Object.keys(entry).length > 0 ? { 'backend-tls': entry } : {};
+}
+
+function route(r: RouteConfig): Yaml {
+  if (r.target.kind === 'exclude') return { path: r.path, exclude: true };
+  return {
+    path: r.path,
+    balancer: r.target.balancer,
+    ...(r.target.path !== r.path && { 'backend-path': r.target.path }),
+  };
+}
+
+function rewrite(c: CookieRewrite): Yaml {
+  return { from: c.from, to: c.to };
+}
+
+function accessRule(rule: AccessRule): Yaml {
+  if (rule.kind === 'require') return { require: formatRequire(rule.negate, rule.match) };
+  return {
+    order: rule.order,
+    ...nonEmpty('allow', rule.allow.map(formatHostMatch)),
+    ...nonEmpty('deny', rule.deny.map(formatHostMatch)),
+  };
+}
+
+function balancer(b: BalancerConfig): Yaml {
+  const d = NATIVE_DEFAULTS.balancer;
+  return {
+    ...(b.lbmethod !== d.lbmethod && { lbmethod: b.lbmethod }),
+    ...(b.sticky && { 'sticky-session': formatSticky(b.sticky) }),
+    ...(b.stickySeparator !== d.stickySeparator && { 'sticky-separator': formatSeparator(b.stickySeparator) }),
+    ...(b.scolonPathDelim !== d.scolonPathDelim && { 'scolon-path-delim': b.scolonPathDelim }),
+    ...(b.nofailover !== d.nofailover && { 'no-failover': b.nofailover }),
+    ...(b.maxAttempts !== undefined && { 'max-attempts': b.maxAttempts }),
+    ...(b.timeout !== d.timeout && { timeout: formatDuration(b.timeout) }),
+    ...(b.forceRecovery !== d.forceRecovery && { 'force-recovery': b.forceRecovery }),
+    ...nonEmpty('fail-on-status', b.failOnStatus),
+    members: b.members.map(member),
+  };
+}
+
+function member(m: MemberConfig): Yaml {
+  const d = NATIVE_DEFAULTS.member;
+  return {
+    url: m.url,
+    ...(m.route !== d.route && { route: m.route }),
+    ...(m.redirect !== d.redirect && { redirect: m.redirect }),
+    ...(m.loadfactor !== d.loadfactor && { loadfactor: m.loadfactor }),
+    ...(m.lbset !== d.lbset && { lbset: m.lbset }),
+    ...(m.status.length > 0 && { status: formatStatus(m.status) }),
+    ...(m.retry !== d.retry && { retry: formatDuration(m.retry) }),
+    ...(m.timeout !== undefined && { timeout: formatDuration(m.timeout) }),
+    ...(m.connectionTimeout !== undefined && { 'connection-timeout': formatDuration(m.connectionTimeout) }),
+  };
+}
+
+function nonEmpty(key: string, items: readonly unknown[]): Yaml {
+  return items.length > 0 ? { [key]: items } : {};
+}

@@ -1,0 +1,274 @@
+// Turns a schema-checked native file into the shared model: fills in defaults, resolves relative file names,
+// records the source line of every object, and runs the checks that need more than one key at a time
+// (routes to undefined balancers, duplicates, members unreachable without backend TLS).
+
+import { resolve } from 'node:path';
+import type {
+  AccessRule, BackendTls, BalancerConfig, Diagnostic, ListenerConfig, LocationConfig, MemberConfig, RouteConfig,
+  Source, SticklerConfig, VirtualHostConfig,
+} from '../model.ts';
+import { NATIVE_DEFAULTS } from './defaults.ts';
+import { formatKeyPath, type KeyPath, type Locator } from './locate.ts';
+import type { NativeAccessRule, NativeBalancer, NativeFile, NativeVirtualHost } from './schema.ts';
+
+export interface BuildContext {
+  file: string;
+  /** Relative file names in the configuration are relative to the YAML file's directory. */
+  baseDir: string;
+  locator: Locator;
+}
+
+export interface BuildResult {
+  config: SticklerConfig;
+  diagnostics: Diagnostic[];
+}
+
+export function buildConfig(raw: NativeFile, context: BuildContext): BuildResult {
+  return new Builder(context).build(raw);
+}
+
+/** Apache's prefix rule: `/app` covers `/app`, `/app/` and `/app/x`, never `/apple`. */
+function prefixCovers(prefix: string, path: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  return prefix.endsWith('/') || path.length === prefix.length || path[prefix.length] === '/';
+}
+
+class Builder {
+  readonly #context: BuildContext;
+  readonly diagnostics: Diagnostic[] = [];
+
+  constructor(context: BuildContext) {
+    this.#context = context;
+  }
+
+  build(raw: NativeFile): BuildResult {
+    const balancers = Object.entries(raw.balancers ?? {}).map(([name, b]) => this.balancer(name, b));
+    const virtualHosts = (raw['virtual-hosts'] ?? []).map((v, i) => this.virtualHost(v, ['virtual-hosts', i], balancers));
+    if (virtualHosts.length === 0) {
+      this.report('error', ['virtual-hosts'], 'no virtual hosts are defined; expected at least one entry with a port');
+    }
+    const config: SticklerConfig = {
+      dialect: 'native',
+      listeners: this.listeners(raw, virtualHosts),
+      virtualHosts,
+      balancers,
+      log: {
+        ...(raw.log?.access !== undefined && { access: raw.log.access === '-' ? '-' : this.file(raw.log.access) }),
+        format: raw.log?.format ?? NATIVE_DEFAULTS.logFormat,
+      },
+      timeout: raw.timeout ?? NATIVE_DEFAULTS.timeout,
+    };
+    return { config, diagnostics: this.diagnostics };
+  }
+
+  report(severity: Diagnostic['severity'], path: KeyPath, message: string): void {
+    this.diagnostics.push({ severity, ...this.source(path), directive: formatKeyPath(path), message });
+  }
+
+  source(path: KeyPath): Source {
+    return { file: this.#context.file, line: this.#context.locator.lineOf(path) };
+  }
+
+  file(name: string): string {
+    return resolve(this.#context.baseDir, name);
+  }
+
+  listeners(raw: NativeFile, virtualHosts: VirtualHostConfig[]): ListenerConfig[] {
+    const servesTls = (port: number) => virtualHosts.some((v) => v.port === port && v.tls !== undefined);
+    if (raw.listeners === undefined) {
+      // Without a listeners list, every virtual-host port is listened on, on all addresses.
+      const ports = [...new Map(virtualHosts.map((v) => [v.port, v.source])).entries()];
+      return ports.map(([port, source]) => ({ source, host: NATIVE_DEFAULTS.listenerHost, port, tls: servesTls(port) }));
+    }
+    const seen = new Map<string, number>();
+    const listeners = raw.listeners.map((l, i): ListenerConfig => {
+      const path = ['listeners', i];
+      const listener = { source: this.source(path), host: l.host ?? NATIVE_DEFAULTS.listenerHost, port: l.port, tls: l.tls ?? servesTls(l.port) };
+      const key = `${listener.host}:${listener.port}`;
+      const first = seen.get(key);
+      if (first !== undefined) this.report('error', path, `duplicate listener ${key}; the first is at line ${first}`);
+      else seen.set(key, listener.source.line);
+      return listener;
+    });
+    virtualHosts.forEach((v, i) => {
+      if (!listeners.some((l) => l.port === v.port)) {
+        this.report('warning', ['virtual-hosts', i, 'port'], `no listener has port ${v.port}, so this virtual host never receives requests`);
+      }
+    });
+    return listeners;
+  }
+
+  balancer(name: string, raw: NativeBalancer): BalancerConfig {
+    const path = ['balancers', name];
+    if (!/^[^\s/]+$/.test(name)) {
+      this.report('error', path, `invalid balancer name "${name}"; expected a name without spaces or "/", such as wso2.identity`);
+    }
+    const members = (raw.members ?? []).map((m, i) => this.member(m, [...path, 'members', i]));
+    if (members.length === 0) {
+      this.report('error', raw.members === undefined ? path : [...path, 'members'],
+        `balancer "${name}" has no members; expected a members list with at least one url`);
+    }
+    this.reportDuplicates(members.map((m) => m.url), (i) => [...path, 'members', i, 'url'], 'member url');
+    const d = NATIVE_DEFAULTS.balancer;
+    return {
+      source: this.source(path),
+      name,
+      lbmethod: raw.lbmethod ?? d.lbmethod,
+      ...(raw['sticky-session'] !== undefined && { sticky: raw['sticky-session'] }),
+      stickySeparator: raw['sticky-separator'] !== undefined ? raw['sticky-separator'] : d.stickySeparator,
+      scolonPathDelim: raw['scolon-path-delim'] ?? d.scolonPathDelim,
+      nofailover: raw['no-failover'] ?? d.nofailover,
+      ...(raw['max-attempts'] !== undefined && { maxAttempts: raw['max-attempts'] }),
+      timeout: raw.timeout ?? d.timeout,
+      forceRecovery: raw['force-recovery'] ?? d.forceRecovery,
+      failOnStatus: raw['fail-on-status'] ?? [],
+      members,
+    };
+  }
+
+  member(raw: NonNullable<NativeBalancer['members']>[number], path: KeyPath): MemberConfig {
+    if (!isBackendUrl(raw.url)) {
+      this.report('error', [...path, 'url'], `expected an http:// or https:// URL such as https://10.0.0.5:9443, got "${raw.url}"`);
+    }
+    const d = NATIVE_DEFAULTS.member;
+    return {
+      source: this.source(path),
+      url: raw.url,
+      route: raw.route ?? d.route,
+      redirect: raw.redirect ?? d.redirect,
+      loadfactor: raw.loadfactor ?? d.loadfactor,
+      lbset: raw.lbset ?? d.lbset,
+      status: raw.status ?? [],
+      retry: raw.retry ?? d.retry,
+      ...(raw.timeout !== undefined && { timeout: raw.timeout }),
+      ...(raw['connection-timeout'] !== undefined && { connectionTimeout: raw['connection-timeout'] }),
+    };
+  }
+
+  virtualHost(raw: NativeVirtualHost, path: KeyPath, balancers: BalancerConfig[]): VirtualHostConfig {
+    const d = NATIVE_DEFAULTS.virtualHost;
+    const tls = raw.tls;
+    const backend = raw['backend-tls'];
+    const backendTls: BackendTls = {
+      enabled: backend?.enabled ?? NATIVE_DEFAULTS.backendTls.enabled,
+      verify: backend?.verify ?? NATIVE_DEFAULTS.backendTls.verify,
+      checkPeerName: backend?.['check-peer-name'] ?? NATIVE_DEFAULTS.backendTls.checkPeerName,
+      ...(backend?.['ca-file'] !== undefined && { caFile: this.file(backend['ca-file']) }),
+      ...(backend !== undefined && { source: this.source([...path, 'backend-tls']) }),
+    };
+    const routes = (raw.routes ?? []).map((r, i) => this.route(r, [...path, 'routes', i]));
+    this.checkRoutes(routes, path, balancers, backendTls);
+    return {
+      source: this.source(path),
+      host: raw.host ?? d.host,
+      port: raw.port,
+      ...(raw['server-name'] !== undefined && { serverName: raw['server-name'] }),
+      serverAliases: raw['server-aliases'] ?? [],
+      ...(raw['server-admin'] !== undefined && { serverAdmin: raw['server-admin'] }),
+      ...(tls !== undefined && {
+        tls: {
+          source: this.source([...path, 'tls']),
+          certificateFile: this.file(tls['certificate-file']),
+          keyFile: this.file(tls['key-file']),
+          ...(tls['chain-file'] !== undefined && { chainFile: this.file(tls['chain-file']) }),
+        },
+      }),
+      backendTls,
+      preserveHost: raw['preserve-host'] ?? d.preserveHost,
+      addForwardedHeaders: raw['forwarded-headers'] ?? d.addForwardedHeaders,
+      routes,
+      reverse: (raw.reverse ?? []).map((r, i) => ({ source: this.source([...path, 'reverse', i]), path: r.path, url: r.url })),
+      cookiePaths: (raw['cookie-paths'] ?? []).map((c, i) => ({ source: this.source([...path, 'cookie-paths', i]), ...c })),
+      cookieDomains: (raw['cookie-domains'] ?? []).map((c, i) => ({ source: this.source([...path, 'cookie-domains', i]), ...c })),
+      locations: (raw.locations ?? []).map((l, i): LocationConfig => {
+        const at = [...path, 'locations', i];
+        return {
+          source: this.source(at),
+          path: l.path,
+          ...(l.handler !== undefined && { handler: l.handler }),
+          access: this.accessRules(l.access, [...at, 'access']),
+        };
+      }),
+      proxyAccess: this.accessRules(raw['proxy-access'], [...path, 'proxy-access']),
+    };
+  }
+
+  route(raw: NonNullable<NativeVirtualHost['routes']>[number], path: KeyPath): RouteConfig {
+    const source = this.source(path);
+    if (raw.exclude === true) {
+      if (raw.balancer !== undefined || raw['backend-path'] !== undefined) {
+        this.report('error', [...path, 'exclude'], 'an excluded path is not proxied; remove balancer and backend-path, or exclude');
+      }
+      return { source, path: raw.path, target: { kind: 'exclude' } };
+    }
+    if (raw.balancer === undefined) {
+      this.report('error', path, 'expected balancer: NAME to proxy this path, or exclude: true to keep it local');
+    }
+    return {
+      source,
+      path: raw.path,
+      target: { kind: 'balancer', balancer: raw.balancer ?? '', path: raw['backend-path'] ?? raw.path },
+    };
+  }
+
+  checkRoutes(routes: RouteConfig[], vhostPath: KeyPath, balancers: BalancerConfig[], backendTls: BackendTls): void {
+    const at = (i: number, key: string) => [...vhostPath, 'routes', i, key];
+    this.reportDuplicates(routes.map((r) => r.path), (i) => at(i, 'path'), 'route for path');
+    routes.forEach((route, i) => {
+      const shadow = routes.slice(0, i).find((r) => r.path !== route.path && prefixCovers(r.path, route.path));
+      if (shadow) {
+        this.report('warning', at(i, 'path'),
+          `never used: the route for "${shadow.path}" at line ${shadow.source.line} matches first (routes are tried in order)`);
+      }
+      const target = route.target;
+      if (target.kind !== 'balancer' || target.balancer === '') return;
+      const balancer = balancers.find((b) => b.name === target.balancer);
+      if (!balancer) {
+        const known = balancers.map((b) => b.name).join(', ') || 'none';
+        this.report('error', at(i, 'balancer'), `balancer "${target.balancer}" is not defined; defined balancers: ${known}`);
+        return;
+      }
+      const https = balancer.members.find((m) => m.url.toLowerCase().startsWith('https:'));
+      if (https && !backendTls.enabled) {
+        this.report('error', at(i, 'balancer'),
+          `balancer "${balancer.name}" has https:// members (line ${https.source.line}) but backend TLS is off for this virtual host; set backend-tls: { enabled: true }`);
+      }
+    });
+  }
+
+  accessRules(raw: NativeAccessRule[] | undefined, path: KeyPath): AccessRule[] {
+    const rules: AccessRule[] = [];
+    (raw ?? []).forEach((r, i) => {
+      const at = [...path, i];
+      const source = this.source(at);
+      const legacy = r.order !== undefined || r.allow !== undefined || r.deny !== undefined;
+      if (r.require !== undefined) {
+        if (legacy) this.report('error', at, 'a rule is either require: or order/allow/deny, not both; split it into two entries');
+        rules.push({ kind: 'require', source, negate: r.require.negate, match: r.require.match });
+      } else if (legacy) {
+        rules.push({ kind: 'legacy', source, order: r.order ?? 'deny,allow', allow: r.allow ?? [], deny: r.deny ?? [] });
+      } else {
+        this.report('error', at, 'expected require: (such as all granted or ip 10.0.0.0/8) or order/allow/deny');
+      }
+    });
+    return rules;
+  }
+
+  reportDuplicates(values: string[], pathOf: (i: number) => KeyPath, what: string): void {
+    const first = new Map<string, number>();
+    values.forEach((value, i) => {
+      const seen = first.get(value);
+      if (seen === undefined) first.set(value, i);
+      else this.report('error', pathOf(i), `duplicate ${what} "${value}"; the first is at line ${this.#context.locator.lineOf(pathOf(seen))}`);
+    });
+  }
+}
+
+function isBackendUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
+}

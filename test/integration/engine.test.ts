@@ -1,0 +1,276 @@
+// The I/O shell end to end, in process: Stickler in front of small HTTPS backends started by the test, so each
+// framing, streaming and failure case can be provoked exactly (Tomcat cannot be made to send a broken response).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import tls from 'node:tls';
+import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { freePort } from '../support/ports.ts';
+import { rawRequest, request } from '../support/client.ts';
+import { localCertificate, member, startEngine } from '../support/engine.ts';
+import type { Stickler } from '../../src/server/server.ts';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+async function backend(route: string, handler?: Handler): Promise<{ url: string; server: https.Server; connections: () => number }> {
+  const { certFile, keyFile } = localCertificate();
+  const { readFileSync } = await import('node:fs');
+  let connections = 0;
+  const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), keepAliveTimeout: 30_000 }, (req, res) => {
+    if (handler) return handler(req, res);
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ node: route, method: req.method, url: req.url, headers: req.headers, bodyLength: body.length, body: body.toString('latin1').slice(0, 64) }));
+    });
+  });
+  server.on('secureConnection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, server, connections: () => connections };
+}
+
+/** A TLS backend that answers every request with the given raw bytes, to provoke broken responses. */
+async function rawBackend(answer: (data: string) => string | undefined): Promise<{ url: string; server: tls.Server }> {
+  const { certFile, keyFile } = localCertificate();
+  const { readFileSync } = await import('node:fs');
+  const server = tls.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (socket) => {
+    let seen = '';
+    socket.on('error', () => {});
+    socket.on('data', (d) => {
+      seen += d.toString('latin1');
+      if (!seen.includes('\r\n\r\n')) return;
+      const out = answer(seen);
+      if (out !== undefined) socket.end(out);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('engine: framing and streaming', () => {
+  let stickler: Stickler;
+  let port: number;
+  let a: Awaited<ReturnType<typeof backend>>;
+  let b: Awaited<ReturnType<typeof backend>>;
+  before(async () => {
+    a = await backend('a');
+    b = await backend('b');
+    port = await freePort();
+    stickler = await startEngine(port, { members: [member(a.url, { route: 'a' }), member(b.url, { route: 'b' })] });
+  });
+  after(async () => {
+    await stickler.close();
+    a.server.close();
+    b.server.close();
+  });
+
+  test('new requests alternate between members; a session cookie sticks', async () => {
+    const nodes: string[] = [];
+    for (let i = 0; i < 4; i++) nodes.push(JSON.parse((await request(`https://127.0.0.1:${port}/x`)).body).node);
+    assert.deepEqual(nodes, ['a', 'b', 'a', 'b']);
+    for (let i = 0; i < 5; i++) {
+      const r = await request(`https://127.0.0.1:${port}/x`, { headers: { cookie: 'JSESSIONID=abc.b' } });
+      assert.equal(JSON.parse(r.body).node, 'b');
+    }
+  });
+
+  test('the ;jsessionid= path parameter routes and reaches the member unchanged', async () => {
+    const r = await request(`https://127.0.0.1:${port}/app;jsessionid=XYZ.a?q=1`);
+    const body = JSON.parse(r.body);
+    assert.equal(body.node, 'a');
+    assert.equal(body.url, '/app;jsessionid=XYZ.a?q=1');
+  });
+
+  test('forwarded headers: X-Forwarded-*, Host of the member, hop-by-hop removed', async () => {
+    const r = await request(`https://127.0.0.1:${port}/h`, {
+      headers: { connection: 'close, x-secret', 'x-secret': 'drop me', 'keep-alive': 'timeout=5', 'x-forwarded-for': '10.9.9.9', te: 'trailers' },
+    });
+    const h = JSON.parse(r.body).headers;
+    assert.equal(h['x-secret'], undefined);
+    assert.equal(h['keep-alive'], undefined);
+    assert.equal(h.te, undefined);
+    assert.equal(h['x-forwarded-for'], '10.9.9.9, 127.0.0.1');
+    assert.equal(h['x-forwarded-host'], `127.0.0.1:${port}`);
+    assert.equal(h['x-forwarded-server'], 'localhost');
+    assert.equal(h['x-forwarded-proto'], 'https');
+    assert.match(h.host, /^127\.0\.0\.1:\d+$/);
+    assert.notEqual(h.host, `127.0.0.1:${port}`);
+  });
+
+  test('a request body streams through, with Content-Length and chunked framing', async () => {
+    const big = Buffer.alloc(3 * 1024 * 1024, 'z');
+    const r1 = await request(`https://127.0.0.1:${port}/up`, { method: 'POST', body: big, headers: { 'content-length': String(big.length) } });
+    assert.equal(JSON.parse(r1.body).bodyLength, big.length);
+    const raw = await rawRequest(
+      port,
+      'POST /up HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n',
+    );
+    assert.match(raw.text, /^HTTP\/1\.1 200 /);
+    assert.match(raw.text, /"bodyLength":11/);
+    assert.match(raw.text, /"body":"hello world"/);
+  });
+
+  test('Expect: 100-continue gets 100 Continue before the body is sent', async () => {
+    const raw = await rawRequest(
+      port,
+      'POST /c HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nabcd',
+    );
+    assert.match(raw.text, /^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    assert.match(raw.text, /"bodyLength":4/);
+  });
+
+  test('pipelined requests are answered in order on one connection', async () => {
+    const one = (p: string) => `GET ${p} HTTP/1.1\r\nHost: localhost\r\nCookie: JSESSIONID=s.a\r\n\r\n`;
+    const raw = await rawRequest(port, one('/p1') + one('/p2') + one('/p3').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n'));
+    const order = [...raw.text.matchAll(/"url":"(\/p\d)"/g)].map((m) => m[1]);
+    assert.deepEqual(order, ['/p1', '/p2', '/p3']);
+    assert.equal(raw.closedByPeer, true);
+  });
+
+  test('HEAD gets headers and no body', async () => {
+    const raw = await rawRequest(port, 'HEAD /h HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+    assert.match(raw.text, /^HTTP\/1\.1 200 /);
+    assert.match(raw.text, /content-length: \d+/i);
+    assert.ok(raw.text.endsWith('\r\n\r\n'), 'no body after a HEAD response head');
+  });
+
+  test('member connections are kept alive and shared', async () => {
+    const before = a.connections() + b.connections();
+    for (let i = 0; i < 20; i++) await request(`https://127.0.0.1:${port}/k`);
+    assert.ok(a.connections() + b.connections() - before <= 2, 'at most one new connection per member');
+  });
+
+  test('/balancer-manager is excluded from proxying and answers 404', async () => {
+    const r = await request(`https://127.0.0.1:${port}/balancer-manager`);
+    assert.equal(r.status, 404);
+    assert.doesNotMatch(r.body, /"node"/);
+  });
+
+  test('malformed requests get 400 and the server keeps serving', async () => {
+    const bad = [
+      'GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost : localhost\r\n\r\n',
+      'GET / HTTP/1.1\r\nHost: localhost\r\n folded\r\n\r\n',
+      'GET / HTTP/1.1\nHost: localhost\n\n',
+      'GET /\x00 HTTP/1.1\r\nHost: localhost\r\n\r\n',
+      'GET / HTTP/1.1\r\n\r\n',
+      '\x16\x03\x01garbage\r\n\r\n',
+    ];
+    for (const bytes of bad) {
+      const raw = await rawRequest(port, bytes);
+      assert.match(raw.text, /^HTTP\/1\.1 4\d\d /, JSON.stringify(bytes));
+      assert.ok(raw.closedByPeer);
+    }
+    const ok = await request(`https://127.0.0.1:${port}/still-alive`);
+    assert.equal(ok.status, 200);
+  });
+});
+
+describe('engine: member failures', () => {
+  test('a refused member is put in error and the request fails over; none left gives 503', async () => {
+    const good = await backend('good');
+    const deadPort = await freePort();
+    const port = await freePort();
+    const stickler = await startEngine(port, {
+      members: [member(`https://127.0.0.1:${deadPort}`, { route: 'dead' }), member(good.url, { route: 'good' })],
+    });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const r = await request(`https://127.0.0.1:${port}/f`, { headers: { cookie: 'JSESSIONID=s.dead' } });
+        assert.equal(JSON.parse(r.body).node, 'good');
+      }
+      const snapshot = stickler.runtime.balancers.get('cluster')!.balancer.snapshot(Date.now());
+      assert.match(snapshot[0]!.status, /Err/);
+      good.server.close();
+      good.server.closeAllConnections();
+      const r = await request(`https://127.0.0.1:${port}/f`);
+      assert.equal(r.status, 503);
+    } finally {
+      await stickler.close();
+    }
+  });
+
+  test('nofailover=On answers 503 for a session whose member is down', async () => {
+    const good = await backend('good');
+    const deadPort = await freePort();
+    const port = await freePort();
+    const stickler = await startEngine(port, {
+      members: [member(`https://127.0.0.1:${deadPort}`, { route: 'dead' }), member(good.url, { route: 'good' })],
+      balancer: { nofailover: true },
+    });
+    try {
+      await request(`https://127.0.0.1:${port}/`, { headers: { cookie: 'JSESSIONID=s.dead' } });
+      const r = await request(`https://127.0.0.1:${port}/`, { headers: { cookie: 'JSESSIONID=s.dead' } });
+      assert.equal(r.status, 503);
+      const fresh = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(JSON.parse(fresh.body).node, 'good');
+    } finally {
+      await stickler.close();
+      good.server.close();
+    }
+  });
+
+  test('malformed backend responses give 502; nothing of them reaches the client', async () => {
+    const broken = await rawBackend(() => 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\nX-Leak: yes\r\n\r\nabcd');
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(broken.url)] });
+    try {
+      const r = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(r.status, 502);
+      assert.equal(r.headers['x-leak'], undefined);
+    } finally {
+      await stickler.close();
+      broken.server.close();
+    }
+  });
+
+  test('a backend that never answers gives 504 after the member timeout', async () => {
+    const silent = await rawBackend(() => undefined);
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(silent.url, { timeout: 300 })] });
+    try {
+      const r = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(r.status, 504);
+    } finally {
+      await stickler.close();
+      silent.server.close();
+    }
+  });
+
+  test('a close-delimited response reaches an HTTP/1.1 client chunked', async () => {
+    const legacy = await rawBackend(() => 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close');
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(legacy.url)] });
+    try {
+      const raw = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
+      assert.match(raw.text, /transfer-encoding: chunked/i);
+      assert.match(raw.text, /\r\nb\r\nuntil close\r\n0\r\n\r\n$/);
+    } finally {
+      await stickler.close();
+      legacy.server.close();
+    }
+  });
+
+  test('ProxyPassReverse rewrites a member Location to the front end', async () => {
+    let memberUrl = '';
+    const redirecting = await backend('r', (_req, res) => {
+      res.writeHead(302, { Location: `${memberUrl}/next?x=1` });
+      res.end();
+    });
+    memberUrl = redirecting.url;
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(redirecting.url)] });
+    try {
+      const r = await request(`https://127.0.0.1:${port}/`, { headers: { host: `localhost:${port}` } });
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.location, `https://localhost:${port}/next?x=1`);
+    } finally {
+      await stickler.close();
+      redirecting.server.close();
+    }
+  });
+});

@@ -1,0 +1,88 @@
+// In-process Stickler for engine tests: a configuration built in code (no file), started on a free port,
+// in front of whatever backends the test starts.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BalancerConfig, MemberConfig, SticklerConfig, VirtualHostConfig } from '../../src/config/model.ts';
+import { Stickler } from '../../src/server/server.ts';
+import { createSelfSigned } from '../../src/tls/selfsigned.ts';
+
+const source = { file: 'test', line: 1 };
+
+let certs: { certFile: string; keyFile: string; cert: string } | undefined;
+
+/** One self-signed certificate for localhost/127.0.0.1, shared by every engine test in the process. */
+export function localCertificate(): { certFile: string; keyFile: string; cert: string } {
+  if (!certs) {
+    const dir = mkdtempSync(join(tmpdir(), 'stickler-engine-'));
+    const { cert, key } = createSelfSigned({ commonName: 'localhost', altNames: { dns: ['localhost'], ip: ['127.0.0.1'] } });
+    writeFileSync(join(dir, 'cert.pem'), cert);
+    writeFileSync(join(dir, 'key.pem'), key);
+    certs = { certFile: join(dir, 'cert.pem'), keyFile: join(dir, 'key.pem'), cert };
+  }
+  return certs;
+}
+
+export function member(url: string, extra: Partial<MemberConfig> = {}): MemberConfig {
+  return { source, url, route: '', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000, ...extra };
+}
+
+export interface EngineOptions {
+  members: MemberConfig[];
+  balancer?: Partial<BalancerConfig>;
+  vhost?: Partial<VirtualHostConfig>;
+  timeout?: number;
+}
+
+export function engineConfig(port: number, opts: EngineOptions): SticklerConfig {
+  const { certFile, keyFile } = localCertificate();
+  const balancer: BalancerConfig = {
+    source,
+    name: 'cluster',
+    lbmethod: 'byrequests',
+    sticky: { cookie: 'JSESSIONID', urlParam: 'jsessionid' },
+    stickySeparator: '.',
+    scolonPathDelim: true,
+    nofailover: false,
+    timeout: 0,
+    forceRecovery: true,
+    failOnStatus: [],
+    members: opts.members,
+    ...opts.balancer,
+  };
+  const vhost: VirtualHostConfig = {
+    source,
+    host: '*',
+    port,
+    serverName: 'localhost',
+    serverAliases: [],
+    tls: { source, certificateFile: certFile, keyFile },
+    backendTls: { enabled: true, verify: 'none', checkPeerName: false },
+    preserveHost: false,
+    addForwardedHeaders: true,
+    routes: [
+      { source, path: '/balancer-manager', target: { kind: 'exclude' } },
+      { source, path: '/', target: { kind: 'balancer', balancer: 'cluster', path: '/' } },
+    ],
+    reverse: [{ source, path: '/', url: 'balancer://cluster/' }],
+    cookiePaths: [],
+    cookieDomains: [],
+    locations: [],
+    proxyAccess: [],
+    ...opts.vhost,
+  };
+  return {
+    dialect: 'apache',
+    listeners: [{ source, host: '127.0.0.1', port, tls: true }],
+    virtualHosts: [vhost],
+    balancers: [balancer],
+    log: { format: 'combined' },
+    timeout: opts.timeout ?? 60_000,
+  };
+}
+
+export async function startEngine(port: number, opts: EngineOptions): Promise<Stickler> {
+  const stickler = new Stickler(engineConfig(port, opts));
+  await stickler.start();
+  return stickler;
+}

@@ -1,0 +1,49 @@
+// Runs the real Stickler CLI (src/cli.ts under this Node) as a child process, the way users start it.
+
+import { fileURLToPath } from 'node:url';
+import { spawnManaged } from './process.ts';
+
+export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const READY_TIMEOUT_MS = 20_000;
+
+export interface SticklerOptions {
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv;
+  /** Extra CLI arguments after `--config FILE`. */
+  args?: string[];
+}
+
+export interface SticklerProcess {
+  pid: number;
+  /** Everything Stickler printed so far, stdout and stderr interleaved. */
+  output(): string;
+  stdout(): string;
+  stderr(): string;
+  /** SIGTERM (a graceful drain), SIGKILL after 10 s; resolves once it has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL now. */
+  kill(): void;
+  /** Settles with the exit status when the process ends on its own. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export async function startStickler(configFile: string, opts: SticklerOptions = {}): Promise<SticklerProcess> {
+  const proc = spawnManaged('stickler', process.execPath, [CLI, '--config', configFile, ...(opts.args ?? [])], {
+    env: { ...process.env, ...opts.env },
+  });
+  try {
+    await proc.waitForStdout((out) => out.split('\n').some((line) => line.trimEnd() === 'ready'), READY_TIMEOUT_MS, 'printing `ready`');
+  } catch (err) {
+    await proc.stop(2_000);
+    throw err;
+  }
+  return {
+    pid: proc.pid,
+    output: () => proc.output(),
+    stdout: () => proc.stdout(),
+    stderr: () => proc.stderr(),
+    stop: () => proc.stop(10_000),
+    kill: () => proc.kill(),
+    exited: proc.exited,
+  };
+}

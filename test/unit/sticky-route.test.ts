@@ -1,0 +1,99 @@
+// findSessionRoute against apache-balancer-semantics.md §2.2 and the route column of the §2.5 LIVE matrix.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { findSessionRoute } from '../../src/sticky/route.ts';
+
+const STICKY = { cookie: 'JSESSIONID', urlParam: 'jsessionid' };
+
+/** The §2.5 setup: `stickysession=JSESSIONID|jsessionid scolonpathdelim=On`, separator '.'. */
+function route(url: string, ...cookies: string[]) {
+  return findSessionRoute(STICKY, '.', true, url, cookies);
+}
+
+const cookie = (value: string) => ({ name: 'JSESSIONID', route: value });
+const param = (value: string) => ({ name: 'jsessionid', route: value });
+
+describe('LIVE matrix (§2.5), route column', () => {
+  test('plain cookie', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.node1'), cookie('node1')));
+  test('quoted cookie keeps the quote', () => assert.deepEqual(route('/s', 'JSESSIONID="abc.node1"'), cookie('node1"')));
+  test('route case is kept', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.NODE1'), cookie('NODE1')));
+  test('unknown route is still a route', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.node9'), cookie('node9')));
+  test('path parameter wins over the cookie', () =>
+    assert.deepEqual(route('/s;jsessionid=x.node2', 'JSESSIONID=abc.node1'), param('node2')));
+  test('wrong-case URL name is not the URL parameter', () => assert.equal(route('/s?JSESSIONID=x.node1'), undefined));
+  test('path parameter ends at the next ;', () => assert.deepEqual(route('/s;jsessionid=x.node1;foo=bar'), param('node1')));
+  test('no cookie', () => assert.equal(route('/s'), undefined));
+});
+
+describe('URL parameter (get_path_param)', () => {
+  test('in the query string (fixed in 2.4.64)', () => {
+    assert.deepEqual(route('/s?jsessionid=x.node2'), param('node2'));
+    assert.deepEqual(route('/s?foo=1&jsessionid=x.node1&b=2'), param('node1'));
+  });
+  test('substring match with no boundary check', () =>
+    assert.deepEqual(route('/s?xjsessionid=q.node2'), param('node2')));
+  test('scolonpathdelim off: ; is part of the value', () =>
+    assert.deepEqual(findSessionRoute(STICKY, '.', false, '/s;jsessionid=x.node1;foo=bar', []), param('node1;foo=bar')));
+  test('leading delimiters are skipped (apr_strtok)', () =>
+    assert.deepEqual(route('/s?jsessionid=&x.node1'), param('node1')));
+  test('a value of delimiters only is no URL value, so the cookie is consulted', () => {
+    assert.deepEqual(route('/s?jsessionid=&&', 'JSESSIONID=abc.node1'), cookie('node1'));
+    assert.equal(route('/s?jsessionid=&&'), undefined);
+  });
+  test('name without = is skipped and the search goes on', () =>
+    assert.deepEqual(route('/jsessionid/x?jsessionid=y.node2'), param('node2')));
+  test('empty value at the end falls back to the cookie', () =>
+    assert.deepEqual(route('/s?jsessionid=', 'JSESSIONID=abc.node1'), cookie('node1')));
+  test('a URL value without separator still hides the cookie', () =>
+    assert.equal(route('/s;jsessionid=abc', 'JSESSIONID=x.node1'), undefined));
+  test('not URL-decoded', () => assert.deepEqual(route('/s;jsessionid=x.node%31'), param('node%31')));
+  test('one name for both when no | was configured', () => {
+    const same = { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' };
+    assert.deepEqual(findSessionRoute(same, '.', false, '/s?JSESSIONID=x.node1', []), { name: 'JSESSIONID', route: 'node1' });
+  });
+});
+
+describe('cookie (get_cookie_param)', () => {
+  test('name is case-sensitive', () => assert.equal(route('/s', 'jsessionid=abc.node1'), undefined));
+  test('name must start a cookie', () => {
+    assert.equal(route('/s', 'XJSESSIONID=abc.node1'), undefined);
+    assert.equal(route('/s', 'a=1; XJSESSIONID=abc.node1'), undefined);
+    assert.deepEqual(route('/s', 'XJSESSIONID=a.node2; JSESSIONID=b.node1'), cookie('node1'));
+  });
+  test('whitespace between name and = is skipped', () =>
+    assert.deepEqual(route('/s', 'JSESSIONID = abc.node1'), cookie('node1')));
+  test('whitespace after = is kept, and so is trailing whitespace', () => {
+    assert.deepEqual(route('/s', 'JSESSIONID=abc. node1'), cookie(' node1'));
+    assert.deepEqual(route('/s', 'JSESSIONID=abc.node1 ; x=1'), cookie('node1 '));
+  });
+  test('tab, comma and semicolon all separate cookies', () => {
+    assert.deepEqual(route('/s', 'a=1;\tJSESSIONID=x.node1'), cookie('node1'));
+    assert.deepEqual(route('/s', 'a=1,JSESSIONID=x.node1'), cookie('node1'));
+    assert.deepEqual(route('/s', 'JSESSIONID=x.node1,b=2'), cookie('node1'));
+  });
+  test('first occurrence wins among duplicates', () =>
+    assert.deepEqual(route('/s', 'JSESSIONID=a.node1; JSESSIONID=b.node2'), cookie('node1')));
+  test('first occurrence wins even when empty', () => {
+    assert.equal(route('/s', 'JSESSIONID=;JSESSIONID=abc.node1'), undefined);
+    assert.deepEqual(findSessionRoute(STICKY, null, true, '/s', ['JSESSIONID=;JSESSIONID=abc.node1']), cookie(''));
+  });
+  test('empty value at the very end is no match, the search moves on', () =>
+    assert.equal(route('/s', 'JSESSIONID='), undefined));
+  test('a name directly followed by ; hides the next occurrence, as C pointer stepping does', () =>
+    assert.equal(route('/s', 'JSESSIONID;JSESSIONID=a.node1'), undefined));
+  test('Cookie headers are merged with ", "', () => {
+    assert.deepEqual(route('/s', 'a=1', 'JSESSIONID=x.node2'), cookie('node2'));
+    assert.deepEqual(route('/s', 'JSESSIONID=x.node1', 'b=2'), cookie('node1'));
+  });
+});
+
+describe('separator', () => {
+  test('route is everything after the first separator', () =>
+    assert.deepEqual(route('/s', 'JSESSIONID=abc.node1.x'), cookie('node1.x')));
+  test('no separator in the value: no route at all', () => assert.equal(route('/s', 'JSESSIONID=abc'), undefined));
+  test('separator last: empty route', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.'), cookie('')));
+  test('stickysessionsep Off: the whole value is the route', () =>
+    assert.deepEqual(findSessionRoute(STICKY, null, true, '/s', ['JSESSIONID=abc.node1']), cookie('abc.node1')));
+  test('another separator character', () =>
+    assert.deepEqual(findSessionRoute(STICKY, ':', true, '/s', ['JSESSIONID=a.b:node1']), cookie('node1')));
+});
