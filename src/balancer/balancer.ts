@@ -7,7 +7,7 @@ import { findBestByBusyness } from './bybusyness.ts';
 import { findBestByRequests } from './byrequests.ts';
 import { findBestByTraffic } from './bytraffic.ts';
 import { creditStickyPick } from './lbstatus.ts';
-import type { Pool } from './pool.ts';
+import type { MemberView } from './member-view.ts';
 import { forceRecovery } from './recovery.ts';
 import { findRouteMember } from './route-member.ts';
 import type { FindBest } from './select.ts';
@@ -90,17 +90,17 @@ export class Balancer {
    */
   choose(session: SessionRoute | undefined, now: number): Choice {
     const { config, state } = this;
-    const pool: Pool = { members: config.members, state, now };
+    const view: MemberView = { members: config.members, state, now };
     // Without stickysession Apache never looks for a route, whatever the request carries.
     const route = config.sticky ? session : undefined;
     let member = -1;
     let routeChanged = false;
     state.lock();
     try {
-      forceRecovery(pool, config.forceRecovery);
+      forceRecovery(view, config.forceRecovery);
       // An empty route (`abc.`) is reported but never looked up (bal.c:306).
       if (route !== undefined && route.route !== '') {
-        member = findRouteMember(pool, route.route);
+        member = findRouteMember(view, route.route);
         if (member >= 0) {
           routeChanged = config.members[member]?.route !== route.route;
           creditStickyPick(state, member);
@@ -111,7 +111,7 @@ export class Balancer {
         }
       }
       if (member < 0) {
-        member = this.findBest(pool);
+        member = this.findBest(view);
         if (member < 0) {
           return this.refuse(config.members.length > 0 ? 'All workers are in error state' : 'No workers in balancer');
         }

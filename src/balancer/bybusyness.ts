@@ -3,9 +3,9 @@
 import { findBestByCredit } from './lbstatus.ts';
 import type { FindBest } from './select.ts';
 
-export const findBestByBusyness: FindBest = (pool) =>
-  findBestByCredit(pool, (m, best) => {
-    const { state } = pool;
+export const findBestByBusyness: FindBest = (view) =>
+  findBestByCredit(view, (m, best) => {
+    const { state } = view;
     const busy = state.busy(m);
     const bestBusy = state.busy(best);
     return busy < bestBusy || (busy === bestBusy && state.lbstatus(m) > state.lbstatus(best));

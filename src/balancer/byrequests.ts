@@ -3,5 +3,5 @@ import { findBestByCredit } from './lbstatus.ts';
 import type { FindBest } from './select.ts';
 
 // Strict '>': on equal credit the member first in configuration order keeps the pick.
-export const findBestByRequests: FindBest = (pool) =>
-  findBestByCredit(pool, (m, best) => pool.state.lbstatus(m) > pool.state.lbstatus(best));
+export const findBestByRequests: FindBest = (view) =>
+  findBestByCredit(view, (m, best) => view.state.lbstatus(m) > view.state.lbstatus(best));

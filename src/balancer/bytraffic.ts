@@ -2,10 +2,10 @@
 // lbfactor. lbstatus plays no part. Bytes are counted in both directions, as Apache's AJP/h2 handlers do.
 import { getBestMember, type FindBest } from './select.ts';
 
-export const findBestByTraffic: FindBest = (pool) => {
-  const { state } = pool;
+export const findBestByTraffic: FindBest = (view) => {
+  const { state } = view;
   let minTraffic = 0;
-  return getBestMember(pool, (m, best) => {
+  return getBestMember(view, (m, best) => {
     const factor = state.lbfactor(m);
     // Two separate integer divisions, as in C: rounding each term can tie members a single division would not.
     const traffic = Math.trunc(state.transferred(m) / factor) + Math.trunc(state.read(m) / factor);

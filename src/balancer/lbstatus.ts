@@ -2,17 +2,17 @@
 // gains its lbfactor, the chosen one pays back the total, so the sum over the considered set stays constant.
 import { getBestMember } from './select.ts';
 import { isUsable } from './status.ts';
-import type { Pool } from './pool.ts';
+import type { MemberView } from './member-view.ts';
 import type { BalancerState } from './state.ts';
 
 /**
  * Runs the shared loop with the credit step of byrequests and bybusyness: every candidate the loop looks at
  * gets `lbstatus += lbfactor` before `prefer` compares it with the best so far.
  */
-export function findBestByCredit(pool: Pool, prefer: (m: number, best: number) => boolean): number {
-  const { state } = pool;
+export function findBestByCredit(view: MemberView, prefer: (m: number, best: number) => boolean): number {
+  const { state } = view;
   let total = 0;
-  const best = getBestMember(pool, (m, current) => {
+  const best = getBestMember(view, (m, current) => {
     const factor = state.lbfactor(m);
     state.addLbstatus(m, factor);
     total += factor;

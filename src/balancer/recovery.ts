@@ -1,16 +1,16 @@
 // Leaving the error state (apache-balancer-semantics.md §1.6): lazily, when a request looks at the member,
 // and all at once by forcerecovery when every member is in error.
 import { Status } from './status.ts';
-import type { Pool } from './pool.ts';
+import type { MemberView } from './member-view.ts';
 
 /** ap_proxy_retry_worker (util.c:2391-2423). Only E is cleared: D, S, C and the rest stay. */
-export function retryMember(pool: Pool, m: number): void {
-  const { state } = pool;
+export function retryMember(view: MemberView, m: number): void {
+  const { state } = view;
   const bits = state.status(m);
   if ((bits & Status.IN_ERROR) === 0 || (bits & Status.STOPPED) !== 0) return;
-  const retry = pool.members[m]?.retry ?? 0;
+  const retry = view.members[m]?.retry ?? 0;
   // Strict '>' as in Apache (which counts microseconds): with retry=0 a member is back one millisecond later.
-  if ((bits & Status.IGNORE_ERRORS) !== 0 || pool.now > state.errorTime(m) + retry) {
+  if ((bits & Status.IGNORE_ERRORS) !== 0 || view.now > state.errorTime(m) + retry) {
     state.addRetry(m);
     state.clearStatusBits(m, Status.IN_ERROR);
   }
@@ -20,11 +20,11 @@ export function retryMember(pool: Pool, m: number): void {
  * force_recovery (bal.c:414-448). The scan runs, with its retry side effects, even when forcerecovery is Off.
  * Only E counts: a member that is merely disabled or draining is "free of error" and blocks the recovery.
  */
-export function forceRecovery(pool: Pool, enabled: boolean): void {
-  const { state } = pool;
+export function forceRecovery(view: MemberView, enabled: boolean): void {
+  const { state } = view;
   for (let m = 0; m < state.members; m++) {
     if ((state.status(m) & Status.IN_ERROR) === 0) return;
-    retryMember(pool, m);
+    retryMember(view, m);
     if ((state.status(m) & Status.IN_ERROR) === 0) return;
   }
   if (!enabled) return;

@@ -2,7 +2,7 @@
 // apache-balancer-semantics.md §1.2). Methods differ only in their isBest callback.
 import { isUsable, Status } from './status.ts';
 import { retryMember } from './recovery.ts';
-import type { Pool } from './pool.ts';
+import type { MemberView } from './member-view.ts';
 
 /**
  * Apache's is_best(cur, prev_best, baton): `best` is -1 while nothing is chosen. It is called once for every
@@ -11,23 +11,23 @@ import type { Pool } from './pool.ts';
 export type IsBest = (m: number, best: number) => boolean;
 
 /** An lbmethod's finder: the member to use, or -1. It does not count the election; the caller does. */
-export type FindBest = (pool: Pool) => number;
+export type FindBest = (view: MemberView) => number;
 
-export function getBestMember(pool: Pool, isBest: IsBest): number {
-  const { state } = pool;
+export function getBestMember(view: MemberView, isBest: IsBest): number {
+  const { state } = view;
   let best = -1;
   let maxSet = 0;
   const spares: number[] = [];
   const standbys: number[] = [];
   // maxSet grows while the first tier is scanned, so tiers are discovered rather than configured.
-  for (let set = 0; best < 0 && set <= maxSet; set++) {
+  for (let tier = 0; best < 0 && tier <= maxSet; tier++) {
     let unusable = 0;
     spares.length = 0;
     standbys.length = 0;
     for (let m = 0; m < state.members; m++) {
       const lbset = state.lbset(m);
       if (lbset > maxSet) maxSet = lbset;
-      if (lbset !== set) continue;
+      if (lbset !== tier) continue;
       let bits = state.status(m);
       if (bits & Status.DRAIN) {
         // A draining primary leaves a hole a spare may fill; a draining spare or standby is simply skipped.
@@ -35,7 +35,7 @@ export function getBestMember(pool: Pool, isBest: IsBest): number {
         continue;
       }
       if (!isUsable(bits)) {
-        retryMember(pool, m);
+        retryMember(view, m);
         bits = state.status(m);
       }
       if (bits & Status.HOT_SPARE) {

@@ -2,7 +2,7 @@
 // to the native defaults are left out so the output reads like a hand-written file; the one exception is an
 // Apache configuration's unverified backend TLS, which is spelled out because the native default differs.
 
-import { Document, isScalar } from 'yaml';
+import { Document, isScalar, visit } from 'yaml';
 import type {
   AccessRule, BackendTls, BalancerConfig, CookieRewrite, ListenerConfig, MemberConfig, RouteConfig, SticklerConfig,
   VirtualHostConfig,
@@ -33,7 +33,9 @@ export function toYaml(config: SticklerConfig): string {
       if (isScalar(node)) node.comment = APACHE_VERIFY_COMMENT;
     });
   }
-  return doc.toString({ lineWidth: 0 });
+  // Lists of plain values (aliases, status codes, allow entries) read best on one line.
+  visit(doc, { Seq: (_, seq) => { if (seq.items.every(isScalar)) seq.flow = true; } });
+  return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
 }
 
 function log(config: SticklerConfig): Yaml {

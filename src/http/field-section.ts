@@ -83,8 +83,11 @@ function requestLineTooLong(max: number): HttpError {
   return new HttpError(414, 'STK_HTTP_TARGET_TOO_LONG', `request line exceeds ${max} bytes`);
 }
 
-/** Parses `name: value` in buf[start, end) (CRLF excluded); the value is returned OWS-trimmed. */
-export function parseFieldLine(buf: Buffer, start: number, end: number): [string, string] {
+/**
+ * Parses `name: value` in buf[start, end) (CRLF excluded); the value is returned OWS-trimmed. `text` is the
+ * latin1 decoding of buf from `textBase`: slicing one decoded string is much cheaper than decoding per field.
+ */
+function parseFieldLine(buf: Buffer, text: string, textBase: number, start: number, end: number): [string, string] {
   const first = buf[start]!;
   if (first === SP || first === HTAB) {
     throw new HttpError(400, 'STK_HTTP_OBS_FOLD', 'header line starts with whitespace (obsolete line folding is refused)');
@@ -110,13 +113,17 @@ export function parseFieldLine(buf: Buffer, start: number, end: number): [string
       throw new HttpError(400, 'STK_HTTP_BAD_HEADER_VALUE', `invalid character ${describeByte(b)} in value of header '${safeName(buf, start, colon)}'`);
     }
   }
-  return [buf.toString('latin1', start, colon), buf.toString('latin1', valueStart, valueEnd)];
+  return [text.slice(start - textBase, colon - textBase), text.slice(valueStart - textBase, valueEnd - textBase)];
 }
 
 /** Parses every line of a scanned section, skipping the first `skip` lines (the start line). */
 export function parseFields(buf: Buffer, base: number, lines: readonly number[], skip: number): HeaderList {
   const headers: HeaderList = [];
-  for (let i = skip * 2; i < lines.length; i += 2) headers.push(parseFieldLine(buf, base + lines[i]!, base + lines[i + 1]!));
+  const first = skip * 2;
+  if (first >= lines.length) return headers;
+  const textBase = base + lines[first]!;
+  const text = buf.toString('latin1', textBase, base + lines[lines.length - 1]!);
+  for (let i = first; i < lines.length; i += 2) headers.push(parseFieldLine(buf, text, textBase, base + lines[i]!, base + lines[i + 1]!));
   return headers;
 }
 

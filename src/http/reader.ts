@@ -62,6 +62,8 @@ export class MessageReader {
   /** Methods of the requests whose final responses have not arrived yet, oldest first. */
   private readonly methods: string[] = [];
   private interimCount = 0;
+  /** finish() was called: no more bytes will come. */
+  private peerClosed = false;
 
   constructor(kind: 'request' | 'response', limits: Partial<ReaderLimits> = {}) {
     this.kind = kind;
@@ -95,18 +97,18 @@ export class MessageReader {
   }
 
   /**
-   * The peer closed. Ends a close-delimited response body; throws HttpError if a message is incomplete,
-   * including bytes of a next message still waiting for resume(); returns [] when idle between messages.
+   * The peer closed. Ends a close-delimited response body; throws HttpError if a message is incomplete; returns
+   * [] when idle between messages. Complete pipelined messages still buffered stay readable through resume(),
+   * which then throws if the bytes after them stop mid-message.
    */
   finish(): ReaderEvent[] {
     this.checkAlive();
+    this.peerClosed = true;
     if (this.state === 'close') {
       this.state = 'ended';
       return [{ type: 'end', trailers: [] }];
     }
-    if (this.state === 'upgraded' || this.buffered === 0 && (this.state === 'head' || this.state === 'ended')) return [];
-    this.state = 'dead';
-    throw this.adapt(new HttpError(400, 'STK_HTTP_INCOMPLETE_MESSAGE', 'connection closed in the middle of a message'));
+    return this.run();
   }
 
   /** Response readers must know the request method before the response head arrives (HEAD → no body). */
@@ -124,6 +126,12 @@ export class MessageReader {
     return (this.state === 'head' || this.state === 'ended') && this.buffered === 0;
   }
 
+  /** After the peer closed, the only states that are not a cut message. */
+  private checkNothingCut(): void {
+    const complete = this.state === 'ended' || this.state === 'upgraded' || (this.state === 'head' && this.buffered === 0);
+    if (!complete) throw new HttpError(400, 'STK_HTTP_INCOMPLETE_MESSAGE', 'connection closed in the middle of a message');
+  }
+
   private checkAlive(): void {
     if (this.state === 'dead') throw this.adapt(new HttpError(400, 'STK_HTTP_READER_DEAD', 'reader used after a protocol error'));
   }
@@ -138,6 +146,7 @@ export class MessageReader {
     const events: ReaderEvent[] = [];
     try {
       while (this.step(events));
+      if (this.peerClosed) this.checkNothingCut();
     } catch (err) {
       this.state = 'dead';
       this.buf = EMPTY;

@@ -35,7 +35,8 @@ export function parseRequestLine(buf: Buffer, start: number, end: number, maxTar
   if (targetEnd - targetStart > maxTargetBytes) {
     throw new HttpError(414, 'STK_HTTP_TARGET_TOO_LONG', `request target exceeds ${maxTargetBytes} bytes`);
   }
-  if (targetEnd === targetStart || targetEnd === end || buf[targetEnd] !== SP) {
+  if (targetEnd === end) throw new HttpError(400, 'STK_HTTP_BAD_REQUEST_LINE', 'request line has no HTTP version (HTTP/0.9 is refused)');
+  if (targetEnd === targetStart || buf[targetEnd] !== SP) {
     throw new HttpError(400, 'STK_HTTP_BAD_TARGET', 'request target is empty or contains a space, control character, non-ASCII byte or #');
   }
   const minor = parseVersion(buf.toString('latin1', targetEnd + 1, end));

@@ -190,7 +190,7 @@ class BufferedAccessLog implements AccessLog {
     }
     if (this.#pendingBytes + line.length > MAX_PENDING_BYTES) {
       this.#dropped++;
-      this.#report(`${this.#name} is not keeping up; dropping lines`);
+      this.#report('the destination is not keeping up; dropping lines');
       return;
     }
     this.#pending.push(line);

@@ -124,7 +124,7 @@ function absolute(value: string, ctx: ReverseContext): string {
  * `/app/ → /` gives `Path=/` — and likewise `domain=` with a case-insensitive prefix. The first matching rule
  * applies. Apache also inspects the leading name=value pair, so a cookie literally named `path` could have its
  * value rewritten; Stickler never touches the cookie-pair. Apache rewrites only the last `path=`/`domain=`
- * attribute of a line; Stickler rewrites each, which differs only for lines a browser would read by the last one.
+ * attribute of a line; Stickler rewrites each one that matches (a line with two Path attributes is odd anyway).
  */
 export function rewriteSetCookie(value: string, paths: CookieRewrite[], domains: CookieRewrite[]): string {
   if (paths.length === 0 && domains.length === 0) return value;
@@ -133,15 +133,12 @@ export function rewriteSetCookie(value: string, paths: CookieRewrite[], domains:
 }
 
 function rewriteAttribute(attribute: string, paths: CookieRewrite[], domains: CookieRewrite[]): string {
-  const lead = attribute.length - attribute.trimStart().length;
-  const body = attribute.slice(lead);
-  const lower = body.toLowerCase();
-  const rewrite = (nameLength: number, rules: CookieRewrite[], ignoreCase: boolean): string => {
-    const current = body.slice(nameLength);
-    const rule = rules.find((r) => (ignoreCase ? startsWithIgnoreCase(current, r.from) : current.startsWith(r.from)));
-    return rule === undefined ? attribute : attribute.slice(0, lead + nameLength) + rule.to;
-  };
-  if (lower.startsWith('path=')) return rewrite('path='.length, paths, false);
-  if (lower.startsWith('domain=')) return rewrite('domain='.length, domains, true);
-  return attribute;
+  const name = /^\s*(path|domain)=/i.exec(attribute);
+  if (name === null) return attribute;
+  const current = attribute.slice(name[0].length);
+  const rule =
+    name[1]!.toLowerCase() === 'path'
+      ? paths.find((r) => current.startsWith(r.from))
+      : domains.find((r) => startsWithIgnoreCase(current, r.from));
+  return rule === undefined ? attribute : name[0] + rule.to;
 }

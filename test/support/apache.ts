@@ -6,8 +6,8 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect } from 'node:tls';
 import { spawnManaged, describeExit, tail } from './process.ts';
+import { acceptsTls } from './probe.ts';
 import { pollUntil } from './wait.ts';
 import type { StatusFlag } from '../../src/config/model.ts';
 
@@ -167,19 +167,6 @@ async function readOr(file: string, fallback: string): Promise<string> {
   }
 }
 
-function acceptsTls(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(2_000, () => done(false));
-    socket.once('secureConnect', () => done(true));
-    socket.once('error', () => done(false));
-  });
-}
-
 export async function startApache(configText: string): Promise<ApacheServer> {
   const listen = /^\s*Listen\s+(?:\S+:)?(\d+)\s*$/m.exec(configText);
   if (!listen?.[1]) throw new Error('startApache: the configuration has no `Listen [host:]port` line');
@@ -192,7 +179,7 @@ export async function startApache(configText: string): Promise<ApacheServer> {
 
   const proc = spawnManaged('apache', APACHE_BINARY, ['-f', configFile, '-DFOREGROUND'], {
     // Debian's binary is meant to be run through apache2ctl, which sets these; the config above does
-    // not refer to them, but a lead's extraVhost copied from /etc/apache2 might.
+    // not refer to them, but an extraVhost copied from /etc/apache2 might.
     env: {
       ...process.env,
       APACHE_RUN_DIR: configDir,

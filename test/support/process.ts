@@ -3,7 +3,7 @@
 // SIGKILLed when this Node process exits or is interrupted, so a failed test never leaves servers behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { withTimeout } from './wait.ts';
+import { TimeoutError, withTimeout } from './wait.ts';
 
 const OUTPUT_CAP = 256 * 1024;
 
@@ -128,7 +128,7 @@ export function spawnManaged(name: string, command: string, args: string[], opts
         });
       });
       return withTimeout(satisfied, timeoutMs, `${name}: ${what}`).catch((e: unknown) => {
-        throw e instanceof Error && e.name === 'TimeoutError' ? new Error(`${e.message}\n${tail(both)}`) : e;
+        throw e instanceof TimeoutError ? new Error(`${e.message}\n${tail(both)}`) : e;
       });
     },
     async stop(graceMs = 10_000) {

@@ -21,6 +21,8 @@ export interface TomcatOptions {
   jvmRoute: string;
   certFile: string;
   keyFile: string;
+  /** JVM options appended after the fast-start defaults, so they win (`-XX:TieredStopAtLevel=4` for benchmarks). */
+  javaOpts?: string[];
 }
 
 export interface TomcatNode {
@@ -97,6 +99,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatNode> {
         '-Djava.security.egd=file:/dev/urandom',
         // What WSO2 nodes are started with; the fixture pages read it to say which node answered.
         `-DjvmRoute=${opts.jvmRoute}`,
+        ...(opts.javaOpts ?? []),
       ].join(' '),
     },
   });

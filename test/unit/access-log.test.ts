@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { escapeLogItem, formatCombined, formatJson, formatLogTime, openAccessLog } from '../../src/log/access.ts';
@@ -158,5 +160,19 @@ test('no access log configured: writes are ignored; unopenable file: clear error
   assert.throws(
     () => openAccessLog({ access: '/nonexistent-dir/access.log', format: 'combined' }),
     /cannot open access log \/nonexistent-dir\/access\.log: ENOENT/,
+  );
+});
+
+test('stdout destination ("-") writes one line per entry', () => {
+  const module = pathToFileURL(join(import.meta.dirname, '../../src/log/access.ts')).href;
+  const script = `
+    const { openAccessLog } = await import(${JSON.stringify(module)});
+    const log = openAccessLog({ access: '-', format: 'json' });
+    for (const status of [200, 302]) log.write({ clientIp: '127.0.0.1', time: new Date(0), method: 'GET', target: '/', protocol: 'HTTP/1.1', status, bytesSent: 1, totalMs: 1 });
+    await log.close();`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  assert.deepEqual(
+    out.trim().split('\n').map((l) => (JSON.parse(l) as { status: number }).status),
+    [200, 302],
   );
 });

@@ -212,3 +212,17 @@ test('value syntaxes: status as a list, sticky without url parameter, separator 
   assert.deepEqual(b.members[0]!.status, ['H', 'D']);
   assert.equal(b.members[0]!.retry, 120_000);
 });
+
+test('numeric routes are read as text, and alias bombs are refused with a diagnostic', () => {
+  const routes = loadNativeConfigText(
+    'virtual-hosts:\n  - port: 80\nbalancers:\n  app:\n    members:\n      - { url: http://a:8080, route: 1, redirect: 2 }\n', FILE);
+  assert.deepEqual(routes.diagnostics, []);
+  assert.equal(routes.config!.balancers[0]!.members[0]!.route, '1');
+  assert.equal(routes.config!.balancers[0]!.members[0]!.redirect, '2');
+
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+  for (let i = 0; i < 6; i++) bomb.push(`${'bcdefg'[i]}: &${'bcdefg'[i]} [${Array(10).fill(`*${'abcdef'[i]}`).join(', ')}]`);
+  const result = loadNativeConfigText(bomb.join('\n'), FILE);
+  assert.equal(result.config, undefined);
+  assert.equal(result.diagnostics[0]?.directive, 'YAML syntax');
+});

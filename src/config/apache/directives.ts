@@ -12,6 +12,7 @@ export type Context = 'main' | 'vhost' | 'proxy' | 'location';
 export type DirectiveRole =
   | { role: 'supported'; contexts: readonly Context[] }
   | { role: 'parser' }
+  /** `why` completes "ignored: Name ..."; the default is "has no meaning for Stickler". */
   | { role: 'ignored'; why?: string }
   | { role: 'rejected'; why: string };
 
@@ -56,8 +57,8 @@ const SUPPORTED: Record<string, readonly Context[]> = {
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
 
-const NOT_IMPLEMENTED = 'is not implemented by Stickler';
-const TLS_DEFAULTS = 'Stickler uses Node.js TLS defaults';
+const NOT_IMPLEMENTED = 'is not implemented by Stickler and has no effect';
+const TLS_DEFAULTS = 'has no meaning for Stickler (it uses Node.js TLS defaults)';
 
 /** Directives with no meaning for Stickler, by module; a few carry the reason when it is not obvious. */
 const IGNORED: Record<string, string | undefined> = Object.fromEntries([

@@ -64,11 +64,16 @@ export class ConfigParser {
   readonly #defines = new Map<string, string>();
   #root: string;
   readonly #includeChain: string[] = [];
+  readonly #env: Readonly<Record<string, string | undefined>>;
+  /** Sections left open: everything after their opening line may sit in the wrong section. */
+  structuralErrors = 0;
 
-  constructor(files: ConfigFiles, report: Report, mainFile: string) {
+  /** `env` backs ${VAR} for names no Define set, as httpd falls back to its environment. */
+  constructor(files: ConfigFiles, report: Report, mainFile: string, env: Readonly<Record<string, string | undefined>>) {
     this.#files = files;
     this.#report = report;
     this.#root = dirname(mainFile);
+    this.#env = env;
   }
 
   parseText(text: string, file: string): ConfigNode[] {
@@ -90,7 +95,8 @@ export class ConfigParser {
       else if (st.kind === 'close') this.#close(st.name, source, stack);
       else if (active) this.#directive(st.name, st.args, source, into);
     }
-    for (const open of stack.reverse()) {
+    for (const open of stack) {
+      this.structuralErrors++;
       this.#report.error(open.source, `<${open.name}>`, `<${open.name}> opened here is never closed (expected </${open.name}> before end of file)`);
     }
     this.#includeChain.pop();
@@ -134,14 +140,16 @@ export class ConfigParser {
     const target = stack.findLastIndex((f) => f.name.toLowerCase() === written.toLowerCase());
     const top = stack.at(-1);
     if (top === undefined || target === -1) {
-      const inside = top === undefined ? '' : ` (the innermost open section is <${top.name}> from line ${top.source.line})`;
-      if (top?.active ?? true) {
-        this.#report.error(source, tag, `closing tag without a matching <${written}>${inside}; expected an opening <${written}> before it`);
+      if (top === undefined) {
+        this.#report.error(source, tag, `closing tag without a matching <${written}>; expected an opening <${written}> before it`);
+      } else if (top.active) {
+        this.#report.error(source, tag, `does not close <${top.name}> opened at line ${top.source.line}, and no <${written}> is open; expected </${top.name}>`);
       }
       return;
     }
     for (const unclosed of stack.splice(target + 1).reverse()) {
       if (unclosed.active) {
+        this.structuralErrors++;
         this.#report.error(unclosed.source, `<${unclosed.name}>`, `<${unclosed.name}> opened here is never closed (expected </${unclosed.name}> before ${tag} at line ${source.line})`);
       }
     }
@@ -205,7 +213,7 @@ export class ConfigParser {
   /** httpd's ap_resolve_env: Define'd names first, then the process environment; unknown names stay as written. */
   #substitute(text: string, source: Source): string {
     return text.replace(/\$\{([A-Za-z0-9_.]+)\}/g, (whole, name: string) => {
-      const value = this.#defines.get(name) ?? process.env[name];
+      const value = this.#defines.get(name) ?? this.#env[name];
       if (value !== undefined) return value;
       this.#report.warning(source, whole, `config variable \${${name}} is not defined; it is left as written (expected a Define ${name} ... before this line)`);
       return whole;

@@ -1,15 +1,26 @@
 // Collects every problem found while reading, so one run shows them all instead of stopping at the first.
 import type { Diagnostic, Source } from '../model.ts';
+import { formatDiagnostic } from '../model.ts';
 
 export class Report {
   readonly diagnostics: Diagnostic[] = [];
 
+  readonly #seen = new Set<string>();
+
   error(at: Source, directive: string, message: string): void {
-    this.diagnostics.push({ severity: 'error', file: at.file, line: at.line, directive, message });
+    this.#add({ severity: 'error', file: at.file, line: at.line, directive, message });
   }
 
   warning(at: Source, directive: string, message: string): void {
-    this.diagnostics.push({ severity: 'warning', file: at.file, line: at.line, directive, message });
+    this.#add({ severity: 'warning', file: at.file, line: at.line, directive, message });
+  }
+
+  /** The same finding can come up once per virtual host that inherits a line; it is reported once. */
+  #add(d: Diagnostic): void {
+    const key = `${d.severity} ${formatDiagnostic(d)}`;
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.diagnostics.push(d);
   }
 
   errorCount(): number {

@@ -37,7 +37,14 @@ export function loadNativeConfigText(text: string, file: string): LoadResult {
   ];
   if (doc.errors.length > 0) return { diagnostics: syntax };
 
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // toJS refuses alias expansions that would blow up (the "billion laughs" document).
+    const reason = err instanceof Error ? err.message : String(err);
+    return { diagnostics: [...syntax, { severity: 'error', file, line: 1, directive: 'YAML syntax', message: reason }] };
+  }
   if (data === null || data === undefined) {
     return { diagnostics: [...syntax, { severity: 'error', file, line: 1, directive: '(top level)',
       message: 'the file is empty; expected a mapping with virtual-hosts and balancers' }] };

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Millis } from '../model.ts';
 import {
   parseChoice, parseDuration, parseHostMatch, parseNumber, parseRequire, parseSeparator, parseStatus,
-  parseSticky, parseSwitch, parseText, type Parsed,
+  parseSticky, parseSwitch, parseText, describe, type Parsed,
 } from './values.ts';
 
 function required<T>(parse: (input: unknown) => Parsed<T>) {
@@ -19,10 +19,16 @@ function required<T>(parse: (input: unknown) => Parsed<T>) {
 }
 
 function optional<T>(parse: (input: unknown) => Parsed<T>) {
-  return required((input) => parse(input)).optional();
+  return required(parse).optional();
 }
 
 const text = (what: string) => (input: unknown) => parseText(input, what);
+/** Tomcat's jvmRoute is often a number (`jvmRoute="1"`); YAML would read it as one, so accept it as text. */
+const routeName = (what: string) => (input: unknown) =>
+  parseText(typeof input === 'number' && Number.isInteger(input) ? String(input) : input, what);
+/** A backend path may be empty: `ProxyPass /app balancer://x` converts to `backend-path: ""`. */
+const pathText = (input: unknown): Parsed<string> =>
+  typeof input === 'string' ? { ok: true, value: input } : parseText(input, 'the path prefix sent to the backend');
 const int = (min: number, max: number) => (input: unknown) => parseNumber(input, min, max, true);
 const duration = (min: Millis) => (input: unknown) => parseDuration(input, min);
 
@@ -33,8 +39,9 @@ const list = <T extends z.ZodType>(item: T) => z.array(item).optional();
 const failOnStatus = (input: unknown): Parsed<number[]> => {
   const codes = Array.isArray(input) ? input : [input];
   for (const code of codes) {
-    const checked = parseNumber(code, 100, 599, true);
-    if (!checked.ok) return { ok: false, message: `expected HTTP status codes (100 to 599), got ${JSON.stringify(input)}` };
+    if (!parseNumber(code, 100, 599, true).ok) {
+      return { ok: false, message: `expected HTTP status codes from 100 to 599 (one, or a list), got ${describe(code)}` };
+    }
   }
   return { ok: true, value: codes as number[] };
 };
@@ -53,8 +60,8 @@ const rewrite = z.strictObject({
 
 const member = z.strictObject({
   url: required(text('a backend URL such as https://10.0.0.5:9443')),
-  route: optional(text('a route name (the Tomcat jvmRoute)')),
-  redirect: optional(text('the route of the member that takes over this member\'s sessions')),
+  route: optional(routeName('a route name (the Tomcat jvmRoute)')),
+  redirect: optional(routeName('the route of the member that takes over this member\'s sessions')),
   loadfactor: optional((input) => parseNumber(input, 1, 100, false)),
   lbset: optional(int(0, 99)),
   status: optional(parseStatus),
@@ -98,9 +105,7 @@ const virtualHost = z.strictObject({
   routes: list(z.strictObject({
     path,
     balancer: optional(text('the name of a balancer defined under balancers')),
-    'backend-path': optional((input) => typeof input === 'string'
-      ? { ok: true as const, value: input }
-      : parseText(input, 'the path prefix sent to the backend')),
+    'backend-path': optional(pathText),
     exclude: optional(parseSwitch),
   })),
   reverse: list(z.strictObject({

@@ -1,10 +1,10 @@
 // What every selection step looks at: the configured members, their shared state, and the time of the request.
-// Built once per request attempt, so "now" is fixed for the whole decision as in Apache (one apr_time_now()
-// per retry check is close enough: the checks of one request run within microseconds).
+// Built once per attempt, so one "now" serves every retry check of the decision; Apache reads the clock per
+// check, microseconds apart, which no retry interval can tell apart.
 import type { MemberConfig } from '../config/model.ts';
 import type { BalancerState } from './state.ts';
 
-export interface Pool {
+export interface MemberView {
   readonly members: readonly MemberConfig[];
   readonly state: BalancerState;
   /** Milliseconds, the same clock as the error times stored in the state. */

@@ -1,0 +1,165 @@
+// Drafts → SticklerConfig, applying httpd's inheritance (a virtual host falls back to the main server for every
+// setting it leaves unset; main-server ProxyPass rules come before the virtual host's own, mod_proxy.c:1714) and
+// the checks that need the whole configuration.
+//
+// Listeners: from Listen. With no Listen at all (a bare <VirtualHost> file such as the WSO2 blog's), one listener
+// per VirtualHost port, on the VirtualHost's address when all virtual hosts on that port name the same IP, else on
+// 0.0.0.0. A listener serves TLS when any virtual host on its port has SSLEngine On. Listened ports no
+// <VirtualHost> covers are served by the main server, as in httpd, so it becomes a `*:port` virtual host there.
+import { isIP } from 'node:net';
+import type {
+  BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
+} from '../model.ts';
+import { shadows } from './alias-match.ts';
+import { where } from './balancers.ts';
+import type { Report } from './report.ts';
+import type { ServerDraft } from './server-draft.ts';
+import type { Listen, Walked } from './translate.ts';
+
+const DEFAULT_TIMEOUT = 60_000;
+
+interface Effective {
+  draft: ServerDraft;
+  vhost: Omit<VirtualHostConfig, 'host' | 'port' | 'source'>;
+  /** The directive backendTls.source points at. */
+  backendTlsDirective: 'SSLProxyVerify' | 'SSLProxyEngine';
+}
+
+export function assemble(walked: Walked, mainFile: string, report: Report): SticklerConfig {
+  const balancers = walked.balancers.finish();
+  const byName = new Map(balancers.map((b) => [b.name.toLowerCase(), b]));
+  const effective = walked.vhosts.map((draft) => inherit(walked.main, draft, report));
+  const listens = walked.listens.length > 0 ? walked.listens : derivedListens(walked.vhosts);
+  if (listens.length === 0) {
+    report.error({ file: mainFile, line: 1 }, 'Listen', 'nothing to listen on; expected a Listen directive or a <VirtualHost host:port>');
+  }
+  const virtualHosts: VirtualHostConfig[] = [];
+  for (const e of effective) {
+    for (const { host, port } of e.draft.addresses) virtualHosts.push({ source: e.draft.source, host, port, ...e.vhost });
+    if (walked.listens.length > 0) warnUnreachable(e.draft, listens, report);
+  }
+  const mainServer = inherit(walked.main, walked.main, report);
+  for (const l of listens) {
+    if (!virtualHosts.some((v) => v.port === l.port || v.port === 0)) {
+      virtualHosts.push({ source: l.source, host: '*', port: l.port, ...mainServer.vhost });
+      effective.push({ ...mainServer, draft: { ...mainServer.draft, source: l.source } });
+    }
+  }
+  for (const e of effective) checkServer(e, byName, report);
+  const listeners: ListenerConfig[] = listens.map((l) => ({
+    ...l,
+    tls: virtualHosts.some((v) => (v.port === l.port || v.port === 0) && v.tls !== undefined),
+  }));
+  return {
+    dialect: 'apache',
+    listeners,
+    virtualHosts,
+    balancers,
+    log: { ...(walked.accessLog ? { access: walked.accessLog.value } : {}), format: 'combined' },
+    timeout: walked.proxyTimeout ?? walked.timeout ?? DEFAULT_TIMEOUT,
+  };
+}
+
+function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
+  const own = main === v ? [v] : [main, v];
+  const sslEngine = v.sslEngine ?? main.sslEngine;
+  const certificate = v.certificateFile ?? main.certificateFile;
+  let tls: TlsFiles | undefined;
+  if (sslEngine?.value === true) {
+    if (certificate === undefined) {
+      report.error(sslEngine.source, 'SSLEngine', 'SSLEngine On without a certificate; expected SSLCertificateFile (and SSLCertificateKeyFile unless the key is in the same file) in this virtual host or the main server');
+    } else {
+      const chain = v.chainFile ?? main.chainFile;
+      // httpd reads the key from the certificate file when SSLCertificateKeyFile is absent.
+      const keyFile = (v.keyFile ?? main.keyFile ?? certificate).value;
+      tls = { source: certificate.source, certificateFile: certificate.value, keyFile, ...(chain ? { chainFile: chain.value } : {}) };
+    }
+  }
+  const proxyEngine = v.proxyEngine ?? main.proxyEngine;
+  const verify = v.proxyVerify ?? main.proxyVerify;
+  const caFile = v.caFile ?? main.caFile;
+  const backendTls: BackendTls = {
+    enabled: proxyEngine?.value ?? false,
+    verify: verify?.value ?? 'none',
+    // SSLProxyCheckPeerName takes precedence over SSLProxyCheckPeerCN; both default to On.
+    checkPeerName: v.checkPeerName ?? main.checkPeerName ?? v.checkPeerCN ?? main.checkPeerCN ?? true,
+    ...(caFile ? { caFile } : {}),
+    ...(verify ? { source: verify.source } : proxyEngine ? { source: proxyEngine.source } : {}),
+  };
+  // httpd merges <Location> sections in config order and the last matching one supplies the ProxyPass; listing
+  // them last-first makes first-match give the same answer.
+  const locationRoutes = own.flatMap((d) => d.locationRoutes).reverse();
+  const serverName = v.serverName ?? main.serverName;
+  const serverAdmin = v.serverAdmin ?? main.serverAdmin;
+  return {
+    draft: v,
+    backendTlsDirective: verify ? 'SSLProxyVerify' : 'SSLProxyEngine',
+    vhost: {
+      ...(serverName ? { serverName } : {}),
+      serverAliases: v.serverAliases,
+      ...(serverAdmin ? { serverAdmin } : {}),
+      ...(tls ? { tls } : {}),
+      backendTls,
+      preserveHost: v.preserveHost ?? main.preserveHost ?? false,
+      addForwardedHeaders: v.addHeaders ?? main.addHeaders ?? true,
+      routes: [...locationRoutes, ...own.flatMap((d) => d.routes)],
+      reverse: own.flatMap((d) => d.reverse),
+      cookiePaths: own.flatMap((d) => d.cookiePaths),
+      cookieDomains: own.flatMap((d) => d.cookieDomains),
+      locations: own.flatMap((d) => d.locations),
+      proxyAccess: own.flatMap((d) => d.proxyAccess),
+    },
+  };
+}
+
+function derivedListens(vhosts: ServerDraft[]): Listen[] {
+  const byPort = new Map<number, Listen>();
+  for (const v of vhosts) {
+    for (const { host, port } of v.addresses) {
+      if (port === 0) continue;
+      const ip = isIP(host) !== 0 ? host : '0.0.0.0';
+      const seen = byPort.get(port);
+      if (seen === undefined) byPort.set(port, { source: v.source, host: ip, port });
+      else if (seen.host !== ip) seen.host = isIP(ip) === 6 || isIP(seen.host) === 6 ? '::' : '0.0.0.0';
+    }
+  }
+  return [...byPort.values()];
+}
+
+function warnUnreachable(draft: ServerDraft, listens: Listen[], report: Report): void {
+  for (const { host, port } of draft.addresses) {
+    if (port !== 0 && !listens.some((l) => l.port === port)) {
+      report.warning(draft.source, '<VirtualHost>', `${host}:${port} is never reached: no Listen opens port ${port}; expected Listen ${port}`);
+    }
+  }
+}
+
+function checkServer({ draft, vhost, backendTlsDirective }: Effective, balancers: Map<string, BalancerConfig>, report: Report): void {
+  checkShadowing(vhost.routes, report);
+  const members = vhost.routes.flatMap((r) =>
+    r.target.kind === 'balancer' ? (balancers.get(r.target.balancer.toLowerCase())?.members ?? []) : []);
+  const https = [...new Set(members.filter((m) => /^https:/i.test(m.url)).map((m) => m.url))];
+  if (https.length === 0) return;
+  const tls = vhost.backendTls;
+  const at = tls.source ?? draft.source;
+  const directive = tls.source ? backendTlsDirective : '<VirtualHost>';
+  const list = https.join(', ');
+  if (!tls.enabled) {
+    report.warning(at, directive, `the https members ${list} need SSLProxyEngine On in this virtual host; without it every request to them fails (as in httpd)`);
+    return;
+  }
+  if (tls.verify === 'none') {
+    report.warning(at, directive, `backend certificate verification is off (SSLProxyVerify none is Apache's default): the https members ${list} are not authenticated; expected SSLProxyVerify require with SSLProxyCACertificateFile to verify them`);
+  }
+}
+
+/** httpd tries server-level ProxyPass rules in order and stops at the first match, so a later rule can be dead. */
+function checkShadowing(routes: RouteConfig[], report: Report): void {
+  routes.forEach((later, j) => {
+    const earlier = routes.slice(0, j).find((r) => shadows(r.path, later.path));
+    if (earlier === undefined) return;
+    const what = later.target.kind === 'exclude' ? `ProxyPass ${later.path} ! (an exclusion)` : `ProxyPass ${later.path}`;
+    const fix = later.target.kind === 'exclude' ? 'expected the exclusion before the rule that covers it' : 'expected more specific paths before general ones';
+    report.warning(later.source, 'ProxyPass', `${what} is never reached: ProxyPass ${earlier.path} at ${where(earlier.source, later.source)} matches first (httpd tries ProxyPass rules in order); ${fix}`);
+  });
+}

@@ -1,0 +1,80 @@
+// Entry points: read an Apache httpd 2.4 configuration as it is and turn it into Stickler's model.
+// Reading never throws: every problem is a Diagnostic, and `config` is present only when there is no error.
+// Structural errors (unclosed or stray sections) stop before translation, because every directive after an
+// unclosed section would otherwise be misreported as being in the wrong context.
+import { globSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LoadResult } from '../model.ts';
+import { assemble } from './assemble.ts';
+import type { ConfigFiles } from './parse.ts';
+import { ConfigParser } from './parse.ts';
+import { Report } from './report.ts';
+import { Translator } from './translate.ts';
+
+export function loadApacheConfig(path: string): LoadResult {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return {
+      diagnostics: [{ severity: 'error', file, line: 0, directive: '(file)', message: `cannot read the configuration: ${(e as Error).message}; expected a readable Apache httpd configuration file` }],
+    };
+  }
+  return loadApacheConfigText(text, file);
+}
+
+/** `file` names the text in diagnostics; Include paths resolve against its directory (or ServerRoot). */
+export function loadApacheConfigText(text: string, file: string): LoadResult {
+  const report = new Report();
+  const parser = new ConfigParser(diskFiles, report, resolve(file), process.env);
+  const nodes = parser.parseText(text, file);
+  if (parser.structuralErrors > 0) return { diagnostics: report.diagnostics };
+  const config = assemble(new Translator(report).walk(nodes), file, report);
+  return report.errorCount() > 0 ? { diagnostics: report.diagnostics } : { config, diagnostics: report.diagnostics };
+}
+
+const WILDCARD = /[*?[]/;
+
+const diskFiles: ConfigFiles = {
+  expand(pattern) {
+    if (WILDCARD.test(pattern)) return globSync(pattern).filter(isFile).sort();
+    if (isDirectory(pattern)) return filesUnder(pattern);
+    return isFile(pattern) ? [pattern] : [];
+  },
+  read(path) {
+    return readFileSync(path, 'utf8');
+  },
+  exists(path) {
+    try {
+      statSync(path);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** httpd includes every file below an Included directory, in sorted order. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).sort().flatMap((name) => {
+    const path = join(dir, name);
+    return isDirectory(path) ? filesUnder(path) : isFile(path) ? [path] : [];
+  });
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,44 @@
+// What one server (the main server or a <VirtualHost>) says about itself, before httpd's inheritance is applied:
+// unset settings stay undefined so a virtual host can fall back to the main server's value.
+import type { AccessRule, CookieRewrite, LocationConfig, ReverseRule, RouteConfig, Source } from '../model.ts';
+
+export interface Setting<T> {
+  value: T;
+  source: Source;
+}
+
+export interface ServerDraft {
+  source: Source;
+  /** `<VirtualHost>` addresses; empty for the main server. */
+  addresses: Array<{ host: string; port: number }>;
+  serverName?: string;
+  serverAliases: string[];
+  serverAdmin?: string;
+  sslEngine?: Setting<boolean>;
+  certificateFile?: Setting<string>;
+  keyFile?: Setting<string>;
+  chainFile?: Setting<string>;
+  proxyEngine?: Setting<boolean>;
+  /** `none` also stands for optional_no_ca, which accepts any issuer. */
+  proxyVerify?: Setting<'none' | 'require'>;
+  checkPeerName?: boolean;
+  checkPeerCN?: boolean;
+  caFile?: string;
+  preserveHost?: boolean;
+  addHeaders?: boolean;
+  /** ProxyPass from <Location> sections, in config order (the last matching Location wins in httpd). */
+  locationRoutes: RouteConfig[];
+  routes: RouteConfig[];
+  reverse: ReverseRule[];
+  cookiePaths: CookieRewrite[];
+  cookieDomains: CookieRewrite[];
+  locations: LocationConfig[];
+  proxyAccess: AccessRule[];
+}
+
+export function newServerDraft(source: Source, addresses: ServerDraft['addresses']): ServerDraft {
+  return {
+    source, addresses, serverAliases: [], locationRoutes: [], routes: [], reverse: [], cookiePaths: [], cookieDomains: [],
+    locations: [], proxyAccess: [],
+  };
+}

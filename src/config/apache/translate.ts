@@ -1,0 +1,510 @@
+// The parsed tree → per-server drafts, listeners, global settings and the balancer registry. This is where
+// directive contexts, argument counts and values are checked; httpd's inheritance and the cross-checks that
+// need the whole configuration are in assemble.ts.
+import type { Millis, RouteConfig, Source } from '../model.ts';
+import { AccessBuilder } from './access.ts';
+import { BalancerRegistry, parseBackendUrl, where } from './balancers.ts';
+import type { Context } from './directives.ts';
+import type { Param } from './params.ts';
+import { splitParam } from './params.ts';
+import type { ConfigNode, DirectiveNode, SectionNode } from './parse.ts';
+import { resolveFrom } from './parse.ts';
+import type { Report } from './report.ts';
+import type { ServerDraft, Setting } from './server-draft.ts';
+import { newServerDraft } from './server-draft.ts';
+import { parseDuration, parseOnOff } from './values.ts';
+
+export interface Listen {
+  source: Source;
+  host: string;
+  port: number;
+}
+
+export interface Walked {
+  main: ServerDraft;
+  vhosts: ServerDraft[];
+  listens: Listen[];
+  timeout?: Millis;
+  proxyTimeout?: Millis;
+  accessLog?: Setting<string>;
+  balancers: BalancerRegistry;
+}
+
+/** The section a directive sits in, beyond its server. */
+interface Scope {
+  context: Context;
+  server: ServerDraft;
+  /** `<Proxy url>` argument. */
+  proxyUrl?: string;
+  /** `<Location path>` argument. */
+  locationPath?: string;
+  access?: AccessBuilder;
+  /** The ProxyPass of the current <Location>, if any. */
+  locationRoute?: RouteConfig;
+  handler?: 'balancer-manager';
+}
+
+const CONTEXT_NAMES: Record<Context, string> = {
+  main: 'the main server',
+  vhost: 'a <VirtualHost>',
+  proxy: 'a <Proxy> section',
+  location: 'a <Location> section',
+};
+
+const SECTION_CONTEXTS: Record<string, readonly Context[]> = {
+  VirtualHost: ['main'],
+  Proxy: ['main', 'vhost'],
+  Location: ['main', 'vhost'],
+};
+
+const REJECTED_SECTIONS: Record<string, string> = {
+  LocationMatch: 'regular-expression locations are not supported by Stickler; expected <Location> with a path prefix',
+  ProxyMatch: 'regular-expression proxy sections are not supported by Stickler; expected <Proxy url>',
+  RequireAll: 'authorization containers are not supported by Stickler; expected plain Require lines (any one grants access)',
+  RequireAny: 'authorization containers are not supported by Stickler; expected plain Require lines (any one grants access)',
+  RequireNone: 'authorization containers are not supported by Stickler; expected Require not ... lines',
+};
+
+const COMBINED = '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"';
+
+export class Translator {
+  readonly #report: Report;
+  readonly #walked: Walked;
+
+  constructor(report: Report) {
+    this.#report = report;
+    const main = newServerDraft({ file: '', line: 0 }, []);
+    this.#walked = { main, vhosts: [], listens: [], balancers: new BalancerRegistry(report) };
+  }
+
+  walk(nodes: ConfigNode[]): Walked {
+    this.#nodes(nodes, { context: 'main', server: this.#walked.main });
+    return this.#walked;
+  }
+
+  #nodes(nodes: ConfigNode[], scope: Scope): void {
+    for (const node of nodes) {
+      if (node.kind === 'section') this.#section(node, scope);
+      else this.#directive(node, scope);
+    }
+  }
+
+  #section(node: SectionNode, scope: Scope): void {
+    const tag = `<${node.name}>`;
+    if (node.role === 'ignored') {
+      this.#report.warning(node.source, tag, `ignored: <${node.name} ${node.args.join(' ')}> and everything inside it has no meaning for Stickler`);
+      return;
+    }
+    if (node.role === 'rejected') {
+      this.#report.error(node.source, tag, REJECTED_SECTIONS[node.name] ?? `${tag} sections are not supported by Stickler; expected the configuration without ${tag}`);
+      return;
+    }
+    const allowed = SECTION_CONTEXTS[node.name] ?? [];
+    if (!allowed.includes(scope.context)) {
+      this.#report.error(node.source, tag, `not allowed inside ${CONTEXT_NAMES[scope.context]}; expected it in ${allowed.map((c) => CONTEXT_NAMES[c]).join(' or ')}`);
+      return;
+    }
+    if (node.role === 'virtualhost') this.#virtualHost(node);
+    else if (node.role === 'proxy') this.#proxySection(node, scope.server);
+    else if (node.role === 'location') this.#location(node, scope.server);
+  }
+
+  #virtualHost(node: SectionNode): void {
+    if (node.args.length === 0) {
+      this.#report.error(node.source, '<VirtualHost>', 'missing address; expected <VirtualHost host:port ...> such as <VirtualHost *:443>');
+      return;
+    }
+    const addresses: ServerDraft['addresses'] = [];
+    for (const arg of node.args) {
+      const address = parseAddress(arg, true);
+      if (typeof address === 'string') this.#report.error(node.source, '<VirtualHost>', address);
+      else addresses.push({ host: address.host === '_default_' ? '*' : address.host, port: address.port });
+    }
+    const server = newServerDraft(node.source, addresses);
+    this.#nodes(node.children, { context: 'vhost', server });
+    if (addresses.length > 0) this.#walked.vhosts.push(server);
+  }
+
+  #proxySection(node: SectionNode, server: ServerDraft): void {
+    const url = node.args[0];
+    if (node.args.length !== 1 || url === undefined) {
+      this.#report.error(node.source, '<Proxy>', `expected exactly one URL such as <Proxy balancer://name> or <Proxy *>, got ${node.args.length} arguments`);
+      return;
+    }
+    const target = url === '*' ? undefined : parseBackendUrl(url);
+    if (target !== undefined && typeof target !== 'string' && target.kind === 'balancer') {
+      this.#walked.balancers.define(target.name, node.source, '<Proxy>');
+    }
+    const scope: Scope = { context: 'proxy', server, proxyUrl: url, access: new AccessBuilder(this.#report) };
+    this.#nodes(node.children, scope);
+    server.proxyAccess.push(...(scope.access?.rules() ?? []));
+  }
+
+  #location(node: SectionNode, server: ServerDraft): void {
+    const path = node.args[0];
+    if (node.args.length !== 1 || path === undefined) {
+      const regex = node.args[0] === '~';
+      this.#report.error(node.source, '<Location>', regex
+        ? 'regular-expression locations are not supported by Stickler; expected <Location /path>'
+        : `expected exactly one path such as <Location /balancer-manager>, got ${node.args.length} arguments`);
+      return;
+    }
+    const access = new AccessBuilder(this.#report);
+    const scope: Scope = { context: 'location', server, locationPath: path, access };
+    this.#nodes(node.children, scope);
+    if (scope.locationRoute !== undefined) server.locationRoutes.push(scope.locationRoute);
+    const rules = access.rules();
+    if (scope.handler !== undefined || rules.length > 0) {
+      server.locations.push({ source: node.source, path, access: rules, ...(scope.handler ? { handler: scope.handler } : {}) });
+    }
+  }
+
+  #directive(node: DirectiveNode, scope: Scope): void {
+    const { role, name } = node;
+    if (role.role === 'ignored') {
+      this.#report.warning(node.source, name, `ignored: ${name} ${role.why ?? 'has no meaning for Stickler'}`);
+      return;
+    }
+    if (role.role === 'rejected') {
+      this.#report.error(node.source, name, role.why);
+      return;
+    }
+    if (role.role !== 'supported') return;
+    if (!role.contexts.includes(scope.context)) {
+      this.#report.error(node.source, name, `not allowed inside ${CONTEXT_NAMES[scope.context]}; expected it in ${role.contexts.map((c) => CONTEXT_NAMES[c]).join(' or ')}`);
+      return;
+    }
+    const server = scope.server;
+    const src = node.source;
+    switch (name) {
+      case 'Listen':
+        return this.#listen(node);
+      case 'ServerName':
+        if (this.#arity(node, 1, 1, 'a host name')) server.serverName = serverNameHost(node.args[0] ?? '');
+        return;
+      case 'ServerAlias':
+        if (this.#arity(node, 1, Infinity, 'one or more host names')) server.serverAliases.push(...node.args);
+        return;
+      case 'ServerAdmin':
+        if (this.#arity(node, 1, 1, 'an e-mail address or URL')) server.serverAdmin = node.args[0];
+        return;
+      case 'Timeout':
+      case 'ProxyTimeout':
+        return this.#timeout(node, scope);
+      case 'ProxyRequests':
+        if (this.#flag(node) === true) this.#report.error(src, name, 'forward proxying is not supported by Stickler; expected ProxyRequests Off (Stickler is a reverse proxy only)');
+        return;
+      case 'CustomLog':
+        return this.#customLog(node);
+      case 'SSLEngine':
+        return this.#sslEngine(node, server);
+      case 'SSLCertificateFile':
+      case 'SSLCertificateKeyFile':
+      case 'SSLCertificateChainFile':
+      case 'SSLProxyCACertificateFile':
+        return this.#file(node, server);
+      case 'SSLProxyEngine': {
+        const on = this.#flag(node);
+        if (on !== undefined) server.proxyEngine = { value: on, source: src };
+        return;
+      }
+      case 'SSLProxyVerify':
+        return this.#proxyVerify(node, server);
+      case 'SSLProxyCheckPeerName':
+      case 'SSLProxyCheckPeerCN':
+      case 'ProxyPreserveHost':
+      case 'ProxyAddHeaders': {
+        const on = this.#flag(node);
+        if (on === undefined) return;
+        if (name === 'SSLProxyCheckPeerName') server.checkPeerName = on;
+        else if (name === 'SSLProxyCheckPeerCN') server.checkPeerCN = on;
+        else if (name === 'ProxyPreserveHost') server.preserveHost = on;
+        else server.addHeaders = on;
+        return;
+      }
+      case 'ProxyPass':
+        return this.#proxyPass(node, scope);
+      case 'ProxyPassReverse':
+        return this.#proxyPassReverse(node, scope);
+      case 'ProxyPassReverseCookiePath':
+      case 'ProxyPassReverseCookieDomain':
+        return this.#cookieRewrite(node, server);
+      case 'ProxySet':
+        return this.#proxySet(node, scope);
+      case 'BalancerMember':
+        return this.#balancerMember(node, scope);
+      case 'Order':
+      case 'Allow':
+      case 'Deny':
+      case 'Require':
+        scope.access?.add(node);
+        return;
+      case 'SetHandler':
+        if (!this.#arity(node, 1, 1, 'a handler name')) return;
+        if ((node.args[0] ?? '').toLowerCase() === 'balancer-manager') scope.handler = 'balancer-manager';
+        else this.#report.warning(src, name, `ignored: handler "${node.args[0]}" has no meaning for Stickler (only balancer-manager is served)`);
+        return;
+    }
+  }
+
+  #arity(node: DirectiveNode, min: number, max: number, expected: string): boolean {
+    const n = node.args.length;
+    if (n >= min && n <= max) return true;
+    const what = n < min ? (n === 0 ? 'missing argument' : `too few arguments (${n})`) : `too many arguments (${n})`;
+    this.#report.error(node.source, node.name, `${what}; expected ${expected}`);
+    return false;
+  }
+
+  #flag(node: DirectiveNode): boolean | undefined {
+    if (!this.#arity(node, 1, 1, 'On or Off')) return undefined;
+    const on = parseOnOff(node.args[0] ?? '');
+    if (on === undefined) this.#report.error(node.source, node.name, `"${node.args[0]}" is not On or Off; expected On or Off`);
+    return on;
+  }
+
+  #listen(node: DirectiveNode): void {
+    if (!this.#arity(node, 1, 2, '[address:]port [protocol], such as Listen 443 or Listen 0.0.0.0:443 https')) return;
+    const address = parseAddress(node.args[0] ?? '', false);
+    if (typeof address === 'string') {
+      this.#report.error(node.source, 'Listen', address);
+      return;
+    }
+    const host = address.host === '*' ? '0.0.0.0' : address.host;
+    const twin = this.#walked.listens.find((l) => l.host === host && l.port === address.port);
+    if (twin !== undefined) {
+      this.#report.error(node.source, 'Listen', `${host}:${address.port} is already opened by the Listen at ${where(twin.source, node.source)}; expected each address:port once`);
+      return;
+    }
+    this.#walked.listens.push({ source: node.source, host, port: address.port });
+  }
+
+  #timeout(node: DirectiveNode, scope: Scope): void {
+    if (!this.#arity(node, 1, 1, 'a time in seconds')) return;
+    const ms = parseDuration(node.args[0] ?? '', 's');
+    if (ms === undefined) {
+      this.#report.error(node.source, node.name, `"${node.args[0]}" is not a time; expected whole seconds (or a number with ms, s, mi or h)`);
+      return;
+    }
+    if (scope.context !== 'main') {
+      this.#report.warning(node.source, node.name, `ignored: Stickler has one backend timeout for all virtual hosts; expected ${node.name} in the main server`);
+      return;
+    }
+    if (node.name === 'Timeout') this.#walked.timeout = ms;
+    else this.#walked.proxyTimeout = ms;
+  }
+
+  #customLog(node: DirectiveNode): void {
+    if (!this.#arity(node, 2, 3, 'a file and a format: CustomLog logs/access.log combined')) return;
+    const [file = '', format = ''] = node.args;
+    if (file.startsWith('|')) {
+      this.#report.warning(node.source, 'CustomLog', `ignored: piped logs have no meaning for Stickler; expected a file path`);
+      return;
+    }
+    const existing = this.#walked.accessLog;
+    if (existing !== undefined) {
+      this.#report.warning(node.source, 'CustomLog', `ignored: Stickler writes one access log, the one from ${where(existing.source, node.source)}`);
+      return;
+    }
+    if (format !== 'combined' && format !== COMBINED) {
+      this.#report.warning(node.source, 'CustomLog', `format "${format}" is not supported; the access log is written in the combined format`);
+    }
+    this.#walked.accessLog = { value: resolveFrom(node, file), source: node.source };
+  }
+
+  #sslEngine(node: DirectiveNode, server: ServerDraft): void {
+    if (!this.#arity(node, 1, 1, 'On or Off')) return;
+    const value = (node.args[0] ?? '').toLowerCase();
+    if (value === 'optional' || value === 'addr') {
+      this.#report.error(node.source, 'SSLEngine', `"${node.args[0]}" is not supported by Stickler; expected On or Off`);
+      return;
+    }
+    const on = this.#flag(node);
+    if (on !== undefined) server.sslEngine = { value: on, source: node.source };
+  }
+
+  #file(node: DirectiveNode, server: ServerDraft): void {
+    if (!this.#arity(node, 1, 1, 'a file path')) return;
+    const setting = { value: resolveFrom(node, node.args[0] ?? ''), source: node.source };
+    if (node.name === 'SSLCertificateFile') server.certificateFile = setting;
+    else if (node.name === 'SSLCertificateKeyFile') server.keyFile = setting;
+    else if (node.name === 'SSLCertificateChainFile') server.chainFile = setting;
+    else server.caFile = setting.value;
+  }
+
+  #proxyVerify(node: DirectiveNode, server: ServerDraft): void {
+    if (!this.#arity(node, 1, 1, 'none, optional, require or optional_no_ca')) return;
+    const value = (node.args[0] ?? '').toLowerCase();
+    // `optional` still checks the certificate a server always presents; `optional_no_ca` accepts any issuer.
+    const mapped = { none: 'none', optional_no_ca: 'none', optional: 'require', require: 'require' }[value];
+    if (mapped !== 'none' && mapped !== 'require') {
+      this.#report.error(node.source, 'SSLProxyVerify', `"${node.args[0]}" is not a verify level; expected none, optional, require or optional_no_ca`);
+      return;
+    }
+    server.proxyVerify = { value: mapped, source: node.source };
+  }
+
+  /** Positional words first (path and target, or only the target inside <Location>), then flags and key=value. */
+  #proxyPass(node: DirectiveNode, scope: Scope): void {
+    const inLocation = scope.context === 'location';
+    const usage = inLocation ? 'ProxyPass target [key=value ...] inside <Location>' : 'ProxyPass /path target [key=value ...]';
+    const positional = inLocation ? 1 : 2;
+    if (node.args[0] === '~') {
+      this.#report.error(node.source, 'ProxyPass', 'regular-expression ProxyPass (~) is not supported by Stickler; expected ProxyPass /path target');
+      return;
+    }
+    if (!this.#arity(node, positional, Infinity, usage)) return;
+    if (inLocation && node.args[0]?.startsWith('/') && node.args[1] !== undefined && !node.args[1].includes('=')) {
+      this.#report.error(node.source, 'ProxyPass', `a ProxyPass inside <Location ${scope.locationPath}> takes no path (the location's path is used); expected ${usage}`);
+      return;
+    }
+    const path = inLocation ? (scope.locationPath ?? '/') : (node.args[0] ?? '');
+    const target = node.args[positional - 1] ?? '';
+    if (!path.startsWith('/')) {
+      this.#report.error(node.source, 'ProxyPass', `path "${path}" does not start with /; expected ${usage}`);
+      return;
+    }
+    const params = this.#params(node, node.args.slice(positional));
+    const route = this.#route(node, path, target, params);
+    if (route === undefined) return;
+    if (!inLocation) {
+      scope.server.routes.push(route);
+      return;
+    }
+    if (scope.locationRoute !== undefined) {
+      this.#report.warning(node.source, 'ProxyPass', `replaces the ProxyPass at ${where(scope.locationRoute.source, node.source)}: httpd keeps one ProxyPass per <Location>`);
+    }
+    scope.locationRoute = route;
+  }
+
+  #route(node: DirectiveNode, path: string, target: string, params: Param[]): RouteConfig | undefined {
+    const source = node.source;
+    if (target === '!') return { source, path, target: { kind: 'exclude' } };
+    const backend = parseBackendUrl(target);
+    if (typeof backend === 'string') {
+      this.#report.error(source, 'ProxyPass', backend);
+      return undefined;
+    }
+    const balancers = this.#walked.balancers;
+    if (backend.kind === 'balancer') {
+      const balancer = balancers.reference(backend.name, source, 'ProxyPass');
+      balancers.applyBalancerParams(balancer, params, source, 'ProxyPass');
+      return { source, path, target: { kind: 'balancer', balancer: balancer.name, path: backend.path } };
+    }
+    const { balancer, member } = balancers.worker(backend.origin, source, 'ProxyPass');
+    balancers.applyWorkerParams(member, params, source, 'ProxyPass');
+    return { source, path, target: { kind: 'balancer', balancer: balancer.name, path: backend.path } };
+  }
+
+  /** key=value parameters; httpd's few bare-word ProxyPass flags are accepted with a warning. */
+  #params(node: DirectiveNode, words: string[]): Param[] {
+    const params: Param[] = [];
+    for (const word of words) {
+      const p = splitParam(word);
+      if (p !== undefined) params.push(p);
+      else if (node.name === 'ProxyPass' && ['nocanon', 'interpolate', 'noquery'].includes(word.toLowerCase())) {
+        this.#report.warning(node.source, node.name, `ignored: flag ${word.toLowerCase()} is not implemented by Stickler`);
+      } else {
+        this.#report.error(node.source, node.name, `parameter "${word}" is not in key=value form; expected key=value such as loadfactor=1`);
+      }
+    }
+    return params;
+  }
+
+  #proxyPassReverse(node: DirectiveNode, scope: Scope): void {
+    const args = node.args.filter((a) => a.toLowerCase() !== 'interpolate');
+    const inLocation = scope.context === 'location';
+    const n = inLocation ? 1 : 2;
+    const usage = inLocation ? 'ProxyPassReverse url inside <Location>' : 'ProxyPassReverse /path url';
+    if (args.length !== n) {
+      this.#report.error(node.source, node.name, `${args.length < n ? 'missing argument' : `too many arguments (${args.length})`}; expected ${usage}`);
+      return;
+    }
+    const path = inLocation ? (scope.locationPath ?? '/') : (args[0] ?? '');
+    const url = args[n - 1] ?? '';
+    const backend = parseBackendUrl(url);
+    if (typeof backend === 'string') {
+      this.#report.error(node.source, node.name, backend);
+      return;
+    }
+    scope.server.reverse.push({ source: node.source, path, url });
+  }
+
+  #cookieRewrite(node: DirectiveNode, server: ServerDraft): void {
+    const args = node.args.filter((a) => a.toLowerCase() !== 'interpolate');
+    if (args.length !== 2) {
+      this.#report.error(node.source, node.name, `expected two arguments (internal and public value), got ${args.length}`);
+      return;
+    }
+    const rewrite = { source: node.source, from: args[0] ?? '', to: args[1] ?? '' };
+    (node.name === 'ProxyPassReverseCookiePath' ? server.cookiePaths : server.cookieDomains).push(rewrite);
+  }
+
+  #proxySet(node: DirectiveNode, scope: Scope): void {
+    const inProxy = scope.context === 'proxy';
+    const url = inProxy ? scope.proxyUrl : node.args[0];
+    const words = inProxy ? node.args : node.args.slice(1);
+    if (url === undefined || words.length === 0) {
+      this.#report.error(node.source, 'ProxySet', `missing argument; expected ${inProxy ? 'ProxySet key=value ...' : 'ProxySet url key=value ...'}`);
+      return;
+    }
+    const backend = url === '*' ? 'ProxySet inside <Proxy *> has no backend; expected <Proxy balancer://name> or a worker URL' : parseBackendUrl(url);
+    if (typeof backend === 'string') {
+      this.#report.error(node.source, 'ProxySet', backend);
+      return;
+    }
+    const params = this.#params(node, words);
+    const balancers = this.#walked.balancers;
+    if (backend.kind === 'balancer') {
+      balancers.applyBalancerParams(balancers.define(backend.name, node.source, 'ProxySet'), params, node.source, 'ProxySet');
+    } else {
+      balancers.applyWorkerParams(balancers.worker(backend.origin, node.source, 'ProxySet').member, params, node.source, 'ProxySet');
+    }
+  }
+
+  #balancerMember(node: DirectiveNode, scope: Scope): void {
+    const inProxy = scope.context === 'proxy';
+    let balancerUrl = inProxy ? scope.proxyUrl : node.args[0];
+    let rest = inProxy ? node.args : node.args.slice(1);
+    // httpd also accepts the balancer URL as first argument inside its own <Proxy>.
+    if (inProxy && node.args[0]?.toLowerCase().startsWith('balancer://')) {
+      balancerUrl = node.args[0];
+      rest = node.args.slice(1);
+    }
+    const balancer = balancerUrl === undefined ? undefined : parseBackendUrl(balancerUrl);
+    if (balancer === undefined || typeof balancer === 'string' || balancer.kind !== 'balancer') {
+      const message = inProxy
+        ? `not inside a balancer: <Proxy ${scope.proxyUrl}> is not a balancer; expected it inside <Proxy balancer://name>`
+        : 'outside a <Proxy balancer://...> section the balancer must come first; expected BalancerMember balancer://name url [key=value ...]';
+      this.#report.error(node.source, 'BalancerMember', message);
+      return;
+    }
+    const [url, ...words] = rest;
+    if (url === undefined) {
+      this.#report.error(node.source, 'BalancerMember', 'missing argument; expected BalancerMember url [key=value ...]');
+      return;
+    }
+    this.#walked.balancers.addMember(balancer.name, url, this.#params(node, words), node.source);
+  }
+}
+
+/** `host:port`, `[v6]:port`, `port`, `*`, `*:port`; `*`/absent port is 0 (any) in a VirtualHost. */
+function parseAddress(text: string, virtualHost: boolean): { host: string; port: number } | string {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*?))(?::([^:]*))?$/.exec(text);
+  const lone = /^\d+$/.test(text) && !virtualHost;
+  const host = lone ? '*' : (m?.[1] ?? m?.[2] ?? '');
+  const portText = lone ? text : m?.[3];
+  const expected = virtualHost ? 'expected host:port such as *:443' : 'expected [address:]port such as 443 or 0.0.0.0:443';
+  if (m === null || host === '') return `"${text}" is not an address; ${expected}`;
+  if (portText === undefined || portText === '*') {
+    return virtualHost ? { host, port: 0 } : `"${text}" has no port; ${expected}`;
+  }
+  const port = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 1 && port <= 65535)) return `port "${portText}" in "${text}" is not a port number; expected 1 to 65535`;
+  return { host, port };
+}
+
+/** ServerName is `[scheme://]host[:port]`; the model keeps the host. */
+function serverNameHost(value: string): string {
+  const withoutScheme = value.replace(/^[a-z]+:\/\//i, '');
+  return withoutScheme.startsWith('[') ? withoutScheme.replace(/\]:\d+$/, ']') : withoutScheme.replace(/:\d+$/, '');
+}

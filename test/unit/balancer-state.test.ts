@@ -1,0 +1,87 @@
+// The status word (apache-balancer-semantics.md §1.1) and the shared-memory layout of BalancerState.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BalancerState, lbfactorOf } from '../../src/balancer/state.ts';
+import { isUsable, Status, statusFromFlags, statusLabel } from '../../src/balancer/status.ts';
+import type { MemberConfig } from '../../src/config/model.ts';
+
+const member = (over: Partial<MemberConfig>): MemberConfig => ({
+  source: { file: 'test.conf', line: 1 }, url: 'http://a:8080', route: 'a', redirect: '', loadfactor: 1, lbset: 0,
+  status: [], retry: 60_000, ...over,
+});
+
+describe('status flags', () => {
+  test('INITIALIZED is always set', () => {
+    assert.equal(statusFromFlags([]), Status.INITIALIZED);
+    assert.equal(statusFromFlags(['H', 'D']), Status.INITIALIZED | Status.HOT_STANDBY | Status.DISABLED);
+  });
+
+  test('usable means none of U D S E C, and drain, standby, spare, ignore-errors do not matter', () => {
+    for (const flag of ['N', 'H', 'R', 'I'] as const) assert.equal(isUsable(statusFromFlags([flag])), true, flag);
+    for (const flag of ['D', 'S', 'E', 'C'] as const) assert.equal(isUsable(statusFromFlags([flag])), false, flag);
+    assert.equal(isUsable(Status.INITIALIZED | Status.IN_SHUTDOWN), false);
+    assert.equal(isUsable(0), false);
+  });
+
+  test('labels as the manager shows them, in Apache table order', () => {
+    assert.equal(statusLabel(statusFromFlags([])), 'Init Ok ');
+    assert.equal(statusLabel(statusFromFlags(['N'])), 'Init Drn Ok ');
+    assert.equal(statusLabel(statusFromFlags(['H'])), 'Init Stby Ok ');
+    assert.equal(statusLabel(statusFromFlags(['D'])), 'Init Dis ');
+    assert.equal(statusLabel(statusFromFlags(['E'])), 'Init Err ');
+    assert.equal(statusLabel(statusFromFlags(['R', 'C', 'S', 'I'])), 'Init Ign Stop HcFl Spar ');
+    assert.equal(statusLabel(0), '??? ');
+  });
+});
+
+describe('BalancerState', () => {
+  test('starts from configuration: status, lbfactor ×100 truncated, lbset, zero counters', () => {
+    const state = BalancerState.create([member({ status: ['H'], loadfactor: 1.15, lbset: 3 })]);
+    assert.equal(state.status(0), Status.INITIALIZED | Status.HOT_STANDBY);
+    assert.equal(state.lbfactor(0), 114); // 1.15 * 100 = 114.999…, truncated as C's int conversion does
+    assert.equal(state.lbset(0), 3);
+    assert.deepEqual([state.lbstatus(0), state.busy(0), state.elected(0), state.errorTime(0)], [0, 0, 0, 0]);
+    assert.equal(lbfactorOf(1.5), 150);
+  });
+
+  test('layout: Float64 part is 8-byte aligned after the Int32 part', () => {
+    // 1 member: (2 + 6) ints = 32 bytes, then 4 doubles = 32 bytes. 2 members: 14 ints = 56 bytes, + 64.
+    assert.equal(BalancerState.byteLength(1), 64);
+    assert.equal(BalancerState.byteLength(2), 120);
+    assert.equal(BalancerState.byteLength(0), 8);
+  });
+
+  test('a shared buffer gives a second view of the same numbers', () => {
+    const state = BalancerState.create([member({}), member({})], { shared: true });
+    assert.ok(state.buffer instanceof SharedArrayBuffer);
+    const view = BalancerState.attach(state.buffer);
+    state.addLbstatus(1, -250);
+    state.addTraffic(1, 10, 20);
+    state.setErrorTime(1, 1234.5);
+    assert.deepEqual([view.members, view.lbstatus(1), view.transferred(1), view.read(1), view.errorTime(1)],
+      [2, -250, 10, 20, 1234.5]);
+  });
+
+  test('busy never drops below zero', () => {
+    const state = BalancerState.create([member({})]);
+    state.addBusy(0);
+    state.dropBusy(0);
+    state.dropBusy(0);
+    assert.equal(state.busy(0), 0);
+  });
+
+  test('a buffer of the wrong size is refused with its numbers', () => {
+    const buffer = BalancerState.create([member({})]).buffer.slice(0, 40);
+    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 64/);
+    assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
+  });
+
+  test('the lock is exclusive; taking it twice on one thread is a bug that throws instead of hanging', () => {
+    const state = BalancerState.create([member({})]);
+    state.lock();
+    assert.throws(() => state.lock(), /taken twice/);
+    state.unlock();
+    state.lock();
+    state.unlock();
+  });
+});

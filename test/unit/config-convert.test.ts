@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { toYaml } from '../../src/config/convert.ts';
+import { loadNativeConfigText } from '../../src/config/native/load.ts';
+import { formatDiagnostic, type SticklerConfig, type VirtualHostConfig } from '../../src/config/model.ts';
+
+const src = { file: 'httpd.conf', line: 1 };
+
+function vhostDefaults(): Omit<VirtualHostConfig, 'source' | 'host' | 'port'> {
+  return {
+    serverAliases: [],
+    backendTls: { enabled: false, verify: 'none', checkPeerName: true },
+    preserveHost: false,
+    addForwardedHeaders: true,
+    routes: [],
+    reverse: [],
+    cookiePaths: [],
+    cookieDomains: [],
+    locations: [],
+    proxyAccess: [],
+  };
+}
+
+/** Everything the model can say, with values away from the defaults wherever possible. */
+const MODEL: SticklerConfig = {
+  dialect: 'apache',
+  listeners: [
+    { source: src, host: '0.0.0.0', port: 443, tls: true },
+    { source: src, host: '::', port: 8080, tls: true },
+    { source: src, host: '127.0.0.1', port: 8081, tls: false },
+  ],
+  virtualHosts: [
+    {
+      ...vhostDefaults(),
+      source: src,
+      host: '*',
+      port: 443,
+      serverName: 'localhost',
+      serverAliases: ['localhost', 'is.example.com'],
+      serverAdmin: 'techops@wso2.com',
+      tls: { source: src, certificateFile: '/etc/ssl/server.crt', keyFile: '/etc/ssl/server.key', chainFile: '/etc/ssl/chain.pem' },
+      backendTls: { enabled: true, verify: 'none', checkPeerName: false, caFile: '/etc/ssl/ca.pem', source: src },
+      preserveHost: true,
+      addForwardedHeaders: false,
+      routes: [
+        { source: src, path: '/balancer-manager', target: { kind: 'exclude' } },
+        { source: src, path: '/app', target: { kind: 'balancer', balancer: 'wso2.identity.domain', path: '' } },
+        { source: src, path: '/', target: { kind: 'balancer', balancer: 'wso2.identity.domain', path: '/' } },
+      ],
+      reverse: [
+        { source: src, path: '/', url: 'https://localhost:9443/' },
+        { source: src, path: '/', url: 'balancer://wso2.identity.domain/' },
+      ],
+      cookiePaths: [{ source: src, from: '/carbon/', to: '/' }],
+      cookieDomains: [{ source: src, from: 'internal', to: 'example.com' }],
+      locations: [{
+        source: src,
+        path: '/balancer-manager',
+        handler: 'balancer-manager',
+        access: [
+          { kind: 'require', source: src, negate: false, match: 'local' },
+          { kind: 'require', source: src, negate: true, match: { kind: 'ip', cidr: '10.1.0.0/16' } },
+          { kind: 'require', source: src, negate: false, match: { kind: 'host', name: 'admin.example.com' } },
+          { kind: 'require', source: src, negate: false, match: 'all-denied' },
+        ],
+      }],
+      proxyAccess: [
+        { kind: 'legacy', source: src, order: 'allow,deny', allow: [{ kind: 'all' }], deny: [{ kind: 'ip', cidr: '10.9' }, { kind: 'host', name: 'x.example' }] },
+        { kind: 'require', source: src, negate: false, match: 'all-granted' },
+      ],
+    },
+    {
+      ...vhostDefaults(),
+      source: src,
+      host: '10.0.0.1',
+      port: 8080,
+      backendTls: { enabled: false, verify: 'require', checkPeerName: true },
+      routes: [{ source: src, path: '/plain/', target: { kind: 'balancer', balancer: 'plain', path: '/other/' } }],
+    },
+    { ...vhostDefaults(), source: src, host: '*', port: 8081 },
+  ],
+  balancers: [
+    {
+      source: src,
+      name: 'wso2.identity.domain',
+      lbmethod: 'bytraffic',
+      sticky: { cookie: 'JSESSIONID', urlParam: 'jsessionid' },
+      stickySeparator: null,
+      scolonPathDelim: true,
+      nofailover: true,
+      maxAttempts: 0,
+      timeout: 1500,
+      forceRecovery: false,
+      failOnStatus: [500, 503],
+      members: [
+        { source: src, url: 'https://localhost:9443', route: 'isNode1', redirect: 'isNode2', loadfactor: 2.5, lbset: 1, status: ['H', 'D'], retry: 0, timeout: 30_000, connectionTimeout: 250 },
+        { source: src, url: 'https://localhost:9444', route: 'isNode2', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 },
+      ],
+    },
+    {
+      source: src,
+      name: 'plain',
+      lbmethod: 'byrequests',
+      sticky: { cookie: 'ROUTEID', urlParam: 'ROUTEID' },
+      stickySeparator: '_',
+      scolonPathDelim: false,
+      nofailover: false,
+      timeout: 0,
+      forceRecovery: true,
+      failOnStatus: [],
+      members: [{ source: src, url: 'http://10.0.0.5:8080/app', route: '1', redirect: '', loadfactor: 100, lbset: 99, status: ['I'], retry: 5000 }],
+    },
+  ],
+  log: { access: '/var/log/stickler/access.log', format: 'json' },
+  timeout: 300_500,
+};
+
+/** Source lines and the dialect necessarily differ after a round trip; everything else must not. */
+function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value)
+    .filter(([key]) => key !== 'source' && key !== 'dialect')
+    .map(([key, v]) => [key, comparable(v)]));
+}
+
+test('toYaml output loads back to the same model', () => {
+  const yaml = toYaml(MODEL);
+  const result = loadNativeConfigText(yaml, '/etc/stickler/converted.yaml');
+  assert.deepEqual(result.diagnostics.map(formatDiagnostic), [], yaml);
+  assert.equal(result.config?.dialect, 'native');
+  assert.deepEqual(comparable(result.config), comparable(MODEL));
+});
+
+test('Apache\'s unverified backend TLS is written out with a comment; native defaults are left out', () => {
+  const yaml = toYaml(MODEL);
+  assert.match(yaml, /^# Stickler native configuration, converted from an Apache httpd configuration\./);
+  assert.match(yaml, /\n {6}verify: none # Apache's default \(SSLProxyVerify none\): backend certificates are not checked\./);
+  assert.doesNotMatch(yaml, /verify: require/);
+  assert.doesNotMatch(yaml, /lbmethod: byrequests|retry: 60s|force-recovery: true|route: ""/);
+});
+
+test('a small Apache model converts to a short file', () => {
+  const model: SticklerConfig = {
+    ...MODEL,
+    listeners: [{ source: src, host: '0.0.0.0', port: 443, tls: true }],
+    virtualHosts: [{
+      ...vhostDefaults(),
+      source: src,
+      host: '*',
+      port: 443,
+      serverName: 'localhost',
+      tls: { source: src, certificateFile: '/etc/ssl/server.crt', keyFile: '/etc/ssl/server.key' },
+      backendTls: { enabled: true, verify: 'none', checkPeerName: true, source: src },
+      routes: [
+        { source: src, path: '/balancer-manager', target: { kind: 'exclude' } },
+        { source: src, path: '/', target: { kind: 'balancer', balancer: 'wso2', path: '/' } },
+      ],
+    }],
+    balancers: [{
+      source: src, name: 'wso2', lbmethod: 'byrequests', sticky: { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' },
+      stickySeparator: '.', scolonPathDelim: false, nofailover: false, timeout: 0, forceRecovery: true, failOnStatus: [],
+      members: [
+        { source: src, url: 'https://localhost:9443', route: 'isNode1', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 },
+      ],
+    }],
+    log: { format: 'combined' },
+    timeout: 60_000,
+  };
+  assert.equal(toYaml(model), `# Stickler native configuration, converted from an Apache httpd configuration.
+
+listeners:
+  - host: 0.0.0.0
+    port: 443
+virtual-hosts:
+  - port: 443
+    server-name: localhost
+    tls:
+      certificate-file: /etc/ssl/server.crt
+      key-file: /etc/ssl/server.key
+    backend-tls:
+      enabled: true
+      verify: none # Apache's default (SSLProxyVerify none): backend certificates are not checked. Consider require plus ca-file.
+    routes:
+      - path: /balancer-manager
+        exclude: true
+      - path: /
+        balancer: wso2
+balancers:
+  wso2:
+    sticky-session: JSESSIONID
+    members:
+      - url: https://localhost:9443
+        route: isNode1
+`);
+});

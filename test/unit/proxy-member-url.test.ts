@@ -1,0 +1,29 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { splitHostPort } from '../../src/proxy/host.ts';
+import { memberName, parseMemberUrl } from '../../src/proxy/member-url.ts';
+
+test('parseMemberUrl accepts scheme://host[:port][/path] and refuses the rest', () => {
+  assert.deepEqual(parseMemberUrl('HTTPS://Node1:9443/App'), { scheme: 'https', host: 'node1', port: '9443', path: '/App' });
+  assert.deepEqual(parseMemberUrl('http://[::1]'), { scheme: 'http', host: '[::1]', path: '' });
+  for (const bad of ['', 'node1:8080', 'http://', 'http://:80/', 'http://h:80x', 'http://h:123456', 'unix:/s|http://h', '/x']) {
+    assert.equal(parseMemberUrl(bad), undefined, bad);
+  }
+});
+
+test('memberName is Apache\'s normalised worker name', () => {
+  assert.equal(memberName('HTTP://Node1:80/App/'), 'http://node1/App/');
+  assert.equal(memberName('https://node1:443'), 'https://node1');
+  assert.equal(memberName('https://node1:80'), 'https://node1:80');
+  assert.equal(memberName('http://[::1]:8080/x'), 'http://[::1]:8080/x');
+});
+
+test('splitHostPort handles names, IPv4, bracketed and bare IPv6, empty ports', () => {
+  assert.deepEqual(splitHostPort(' Example.COM:8443 '), { host: 'example.com', port: '8443' });
+  assert.deepEqual(splitHostPort('example.com:'), { host: 'example.com' });
+  assert.deepEqual(splitHostPort('[::1]:443'), { host: '[::1]', port: '443' });
+  assert.deepEqual(splitHostPort('[::1]'), { host: '[::1]' });
+  assert.deepEqual(splitHostPort('[::1'), { host: '[::1' });
+  assert.deepEqual(splitHostPort('::1'), { host: '::1' });
+  assert.deepEqual(splitHostPort(''), { host: '' });
+});
