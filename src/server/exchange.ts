@@ -232,7 +232,7 @@ export class Exchange {
 
     const target = memberRequestTarget(memberUrl, backendPath);
     this.writeUpstream(serializeRequestHead(this.head.method, target, headers));
-    if (this.head.expectContinue && this.bodyState === 'streaming') this.writeClient(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'));
+    if (this.head.expectContinue && this.head.framing.kind !== 'none') this.writeClient(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'));
     for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
     if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
     this.client.resumeReading();
@@ -294,9 +294,6 @@ export class Exchange {
         const head = ev.head as ResponseHead;
         if (head.status < 200) {
           this.forwardInterim(head);
-          // More heads follow on the same connection; keep reading.
-          const more = reader.resume();
-          if (more.length > 0) return this.onResponseEvents(more, b, member, pool, reader);
           continue;
         }
         this.startResponse(head);
