@@ -179,7 +179,6 @@ virtual-hosts:
       certificate-file: /etc/ssl/server.crt
       key-file: /etc/ssl/server.key
     backend-tls:
-      enabled: true
       verify: none # Apache's default (SSLProxyVerify none): backend certificates are not checked. Consider require plus ca-file.
     routes:
       - path: /balancer-manager

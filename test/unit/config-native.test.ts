@@ -142,7 +142,7 @@ test('a full native configuration loads to the expected model', () => {
         host: '127.0.0.1',
         port: 8080,
         serverAliases: [],
-        backendTls: { enabled: false, verify: 'require', checkPeerName: true },
+        backendTls: { enabled: true, verify: 'require', checkPeerName: true },
         preserveHost: false,
         addForwardedHeaders: true,
         routes: [],
@@ -186,7 +186,7 @@ test('a minimal file gets Apache defaults, verified backend TLS and a listener p
   assert.deepEqual(result.diagnostics, []);
   const config = result.config!;
   assert.deepEqual(config.listeners, [{ source: at(2), host: '0.0.0.0', port: 8080, tls: false }]);
-  assert.deepEqual(config.virtualHosts[0]!.backendTls, { enabled: false, verify: 'require', checkPeerName: true });
+  assert.deepEqual(config.virtualHosts[0]!.backendTls, { enabled: true, verify: 'require', checkPeerName: true });
   assert.equal(config.timeout, 60_000);
   assert.deepEqual(config.log, { format: 'combined' });
   const b = config.balancers[0]!;

@@ -14,7 +14,8 @@ export const NATIVE_DEFAULTS = {
     addForwardedHeaders: true,
   },
   backendTls: {
-    enabled: false,
+    // An https:// member URL already says TLS is wanted; Apache's separate SSLProxyEngine switch adds nothing here.
+    enabled: true,
     verify: 'require',
     checkPeerName: true,
   } satisfies BackendTls,

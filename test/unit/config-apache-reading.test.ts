@@ -1,0 +1,158 @@
+// How httpd reads files (lines, quotes, conditionals, Include, Define) and how its inheritance and ordering rules
+// land in the model.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadApacheConfig, loadApacheConfigText } from '../../src/config/apache/load.ts';
+import { readLogicalLines, tokenize } from '../../src/config/apache/lexer.ts';
+import { aliasMatch } from '../../src/config/apache/alias-match.ts';
+import { ipMatch } from '../../src/config/apache/access.ts';
+import { formatDiagnostic } from '../../src/config/model.ts';
+
+function load(lines: string[]) {
+  const r = loadApacheConfigText(lines.join('\n') + '\n', 't.conf');
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  return { config: r.config, diagnostics: r.diagnostics.map(formatDiagnostic) };
+}
+
+const BALANCER = ['<Proxy balancer://b>', 'BalancerMember http://10.0.0.1:8080 route=n1', '</Proxy>'];
+
+test('continuation lines join before comments are recognised; only leading # is a comment', () => {
+  assert.deepEqual(readLogicalLines('# a \\\nstill comment\nServerName \\\n  x\n  # c\nListen 80'), [
+    { line: 3, text: 'ServerName   x' },
+    { line: 6, text: 'Listen 80' },
+  ]);
+});
+
+test('quoted words keep spaces and escaped quotes', () => {
+  assert.deepEqual(tokenize(`LogFormat "%h \\"%r\\"" 'a b' c`), { ok: true, words: ['LogFormat', '%h "%r"', 'a b', 'c'] });
+});
+
+test('IfModule is true unless negated; IfDefine follows Define; ${VAR} is substituted', () => {
+  const { config } = load([
+    'Define PORT 8080',
+    '<IfModule mod_proxy.c>', 'Listen ${PORT}', '</IfModule>',
+    '<IfModule !proxy_module>', 'Listen 9999', 'NotEvenADirective', '</IfModule>',
+    '<IfDefine PORT>', 'Listen 8081', '</IfDefine>',
+    '<IfDefine !PORT>', 'Listen 8082', '</IfDefine>',
+  ]);
+  assert.deepEqual(config.listeners.map((l) => l.port), [8080, 8081]);
+});
+
+test('an undefined ${VAR} is left as written with a warning', () => {
+  const { diagnostics } = load(['Listen 80', 'ServerAdmin ${NO_SUCH_STICKLER_VAR}']);
+  assert.deepEqual(diagnostics, [
+    't.conf:2: ${NO_SUCH_STICKLER_VAR}: config variable ${NO_SUCH_STICKLER_VAR} is not defined; it is left as written (expected a Define NO_SUCH_STICKLER_VAR ... before this line)',
+  ]);
+});
+
+test('Include with a glob reads matches in sorted order, relative to the including file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-apache-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'sites'));
+  writeFileSync(join(dir, 'sites', 'b.conf'), '<VirtualHost *:8443>\nServerName b\n</VirtualHost>\n');
+  writeFileSync(join(dir, 'sites', 'a.conf'), '<VirtualHost *:8080>\nServerName a\n</VirtualHost>\n');
+  writeFileSync(join(dir, 'main.conf'), 'Include sites/*.conf\nIncludeOptional nothing/*.conf\n');
+  const r = loadApacheConfig(join(dir, 'main.conf'));
+  assert.deepEqual(r.diagnostics, []);
+  assert.deepEqual(r.config?.virtualHosts.map((v) => [v.serverName, v.port, v.source.file, v.source.line]), [
+    ['a', 8080, join(dir, 'sites', 'a.conf'), 1],
+    ['b', 8443, join(dir, 'sites', 'b.conf'), 1],
+  ]);
+  assert.deepEqual(r.config?.listeners.map((l) => l.port), [8080, 8443], 'derived from the VirtualHost ports');
+});
+
+test('directive names are case-insensitive', () => {
+  const { config } = load(['listen 80', 'proxypreservehost on']);
+  assert.equal(config.virtualHosts[0]?.preserveHost, true);
+});
+
+test('main-server settings and ProxyPass rules are inherited, main-server rules first', () => {
+  const { config } = load([
+    'Listen 80', ...BALANCER, 'ProxyPreserveHost On', 'ProxyPass /main balancer://b/main',
+    '<VirtualHost *:80>', 'ProxyAddHeaders Off', 'ProxyPass /own balancer://b/own', '</VirtualHost>',
+  ]);
+  const [v] = config.virtualHosts;
+  assert.equal(config.virtualHosts.length, 1);
+  assert.equal(v?.preserveHost, true);
+  assert.equal(v?.addForwardedHeaders, false);
+  assert.deepEqual(v?.routes.map((r) => r.path), ['/main', '/own']);
+});
+
+test('Location ProxyPass rules come first, the last matching Location first', () => {
+  const { config } = load([
+    'Listen 80', ...BALANCER, 'ProxyPass /srv balancer://b/srv',
+    '<Location /app>', 'ProxyPass balancer://b/app', '</Location>',
+    '<Location /app/admin>', 'ProxyPass !', '</Location>',
+  ]);
+  assert.deepEqual(config.virtualHosts[0]?.routes.map((r) => [r.path, r.target.kind]), [
+    ['/app/admin', 'exclude'], ['/app', 'balancer'], ['/srv', 'balancer'],
+  ]);
+});
+
+test('a plain URL target becomes a one-member balancer named after its origin', () => {
+  const { config } = load(['Listen 80', 'ProxyPass /app http://10.0.0.9:8080/app retry=5 loadfactor=3']);
+  assert.deepEqual(config.virtualHosts[0]?.routes[0]?.target, { kind: 'balancer', balancer: 'http://10.0.0.9:8080', path: '/app' });
+  assert.deepEqual(config.balancers.map((b) => [b.name, b.members.map((m) => [m.url, m.retry, m.loadfactor])]), [
+    ['http://10.0.0.9:8080', [['http://10.0.0.9:8080', 5000, 3]]],
+  ]);
+});
+
+test('BalancerMember with the balancer as first argument, ProxySet on it, and worker parameters', () => {
+  const { config } = load([
+    'Listen 80',
+    'BalancerMember balancer://c http://10.0.0.1:8080 route=a lbset=1 status=+H-H+D redirect=b timeout=5 connectiontimeout=250ms',
+    'BalancerMember balancer://c http://10.0.0.2:8080 route=b loadfactor=1.5',
+    'ProxySet balancer://c stickysession=ROUTEID stickysessionsep=Off timeout=3 failonstatus=502,503 forcerecovery=Off',
+    'ProxyPass / balancer://c/',
+  ]);
+  const [b] = config.balancers;
+  assert.equal(b?.stickySeparator, null);
+  assert.equal(b?.timeout, 3000);
+  assert.deepEqual(b?.failOnStatus, [502, 503]);
+  assert.equal(b?.forceRecovery, false);
+  assert.deepEqual(b?.members[0], {
+    source: { file: 't.conf', line: 2 }, url: 'http://10.0.0.1:8080', route: 'a', redirect: 'b', loadfactor: 1, lbset: 1,
+    status: ['D'], retry: 60_000, timeout: 5000, connectionTimeout: 250,
+  });
+  assert.equal(b?.members[1]?.loadfactor, 1.5);
+});
+
+test('access rules: legacy Order/Allow/Deny and Require with not', () => {
+  const { config } = load([
+    'Listen 80', '<Location /m>', 'SetHandler balancer-manager', 'Order Allow,Deny', 'Allow from 10.1 example.com', 'Deny from 10.1.2.0/255.255.255.0',
+    'Require not ip 192.168.0.0/16', 'Require local', '</Location>',
+  ]);
+  assert.deepEqual(config.virtualHosts[0]?.locations[0]?.access.map(({ source: _, ...rule }) => rule), [
+    { kind: 'legacy', order: 'allow,deny', allow: [{ kind: 'ip', cidr: '10.1.0.0/16' }, { kind: 'host', name: 'example.com' }], deny: [{ kind: 'ip', cidr: '10.1.2.0/24' }] },
+    { kind: 'require', negate: true, match: { kind: 'ip', cidr: '192.168.0.0/16' } },
+    { kind: 'require', negate: false, match: 'local' },
+  ]);
+});
+
+test('ip forms', () => {
+  assert.deepEqual(ipMatch('10.0.0.1'), { kind: 'ip', cidr: '10.0.0.1/32' });
+  assert.deepEqual(ipMatch('2001:db8::/32'), { kind: 'ip', cidr: '2001:db8::/32' });
+  assert.equal(ipMatch('10.0.0.0/255.0.255.0'), undefined);
+  assert.equal(ipMatch('example.com'), undefined);
+});
+
+test('alias_match: segment boundaries and slash runs', () => {
+  assert.equal(aliasMatch('/foo/x', '/foo'), 4);
+  assert.equal(aliasMatch('/foobar', '/foo'), 0);
+  assert.equal(aliasMatch('/foo', '/foo/'), 0);
+  assert.equal(aliasMatch('//foo//x', '/foo/'), 7);
+});
+
+test('VirtualHost with several addresses, IPv6 and _default_', () => {
+  const { config } = load(['Listen 80', 'Listen [::1]:8443', '<VirtualHost _default_:80 [::1]:8443>', '</VirtualHost>']);
+  assert.deepEqual(config.listeners.map((l) => [l.host, l.port]), [['0.0.0.0', 80], ['::1', 8443]]);
+  assert.deepEqual(config.virtualHosts.map((v) => [v.host, v.port]), [['*', 80], ['::1', 8443]]);
+});
+
+test('a VirtualHost on a port nothing listens on is reported', () => {
+  const { diagnostics } = load(['Listen 80', '<VirtualHost *:8080>', '</VirtualHost>']);
+  assert.deepEqual(diagnostics, ['t.conf:2: <VirtualHost>: *:8080 is never reached: no Listen opens port 8080; expected Listen 8080']);
+});
