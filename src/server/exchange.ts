@@ -10,7 +10,7 @@ import { encodeChunk, lastChunk, serializeRequestHead, serializeResponseHead, se
 import type { AccessEntry } from '../log/access.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders } from '../proxy/forward.ts';
-import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
+import { mapRequest, memberRequestTarget, prefixLength } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
 import { parseTarget } from '../proxy/target.ts';
 import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
@@ -92,6 +92,10 @@ export class Exchange {
 
   private route(): void {
     const { runtime } = this.client;
+    if (this.head.target === '*') return this.respondLocal(optionsResponse());
+    const target = parseTarget(this.head.target);
+    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host, whatever Host says.
+    if (target.authority !== undefined) this.log.host = target.authority;
     const hostHeader = this.log.host;
     const byHost = selectVirtualHost(configs(runtime), this.client.localPort, undefined, hostHeader);
     if (this.client.sniName !== undefined) {
@@ -102,7 +106,6 @@ export class Exchange {
     if (!vhost) return this.respondLocal(errorResponse(404));
     this.vhost = vhost;
 
-    const target = parseTarget(this.head.target);
     const mapping = mapRequest(vhost.config.routes, target);
     if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target.decodedPath);
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
@@ -120,7 +123,7 @@ export class Exchange {
 
   /** Requests not proxied: the balancer-manager handler if a `<Location>` sets it, else 404 as Apache answers. */
   private serveLocally(vhost: VirtualHostRuntime, path: string): void {
-    const location = vhost.config.locations.find((l) => l.handler === 'balancer-manager' && pathWithin(path, l.path));
+    const location = vhost.config.locations.find((l) => l.handler === 'balancer-manager' && prefixLength(path, l.path) > 0);
     if (!location) return this.respondLocal(errorResponse(404));
     if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(errorResponse(403));
     if (this.head.method !== 'GET' && this.head.method !== 'HEAD') return this.respondLocal(errorResponse(405));
@@ -132,7 +135,7 @@ export class Exchange {
   private async forward(vhost: VirtualHostRuntime, b: BalancerRuntime, session: SessionRoute | undefined, backendPath: string): Promise<void> {
     let attempts = 0;
     for (;;) {
-      const choice: Choice = b.balancer.choose(session, Date.now());
+      const choice: Choice = await this.chooseWithin(b, session);
       if (!choice.ok) return this.respondLocal(errorResponse(choice.status), choice.reason);
       const member = choice.member;
       this.log.route = choice.facts.BALANCER_WORKER_ROUTE;
@@ -160,6 +163,17 @@ export class Exchange {
       this.upstream = conn.socket;
       this.upstreamReused = conn.reused;
       return this.sendRequest(vhost, b, member, pool, backendPath);
+    }
+  }
+
+  /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
+  private async chooseWithin(b: BalancerRuntime, session: SessionRoute | undefined): Promise<Choice> {
+    const deadline = Date.now() + b.config.timeout;
+    const step = Math.max(1, Math.floor(b.config.timeout / 100));
+    for (;;) {
+      const choice = b.balancer.choose(session, Date.now());
+      if (choice.ok || Date.now() + step > deadline || this.finished) return choice;
+      await new Promise((resolve) => setTimeout(resolve, step));
     }
   }
 
@@ -318,6 +332,9 @@ export class Exchange {
 
   private startResponse(head: ResponseHead): void {
     const vhost = this.vhost!;
+    const held = this.held;
+    // failonstatus: this answer is passed on, later requests avoid the member (Apache does not retry this one).
+    if (held?.b.config.failOnStatus.includes(head.status)) held.b.balancer.markError(held.member, Date.now());
     this.responseReusable = head.keepAlive;
     const headers = rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
     const noBody = this.head.method === 'HEAD' || head.status === 204 || head.status === 304;
@@ -456,6 +473,7 @@ function configs(runtime: Runtime) {
   return runtime.config.virtualHosts;
 }
 
-function pathWithin(path: string, prefix: string): boolean {
-  return path === prefix || path.startsWith(prefix.endsWith('/') ? prefix : `${prefix}/`);
+/** `OPTIONS *` asks about the server itself; there is no member to ask. */
+function optionsResponse(): LocalResponse {
+  return { status: 200, headers: [['Allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']], body: Buffer.alloc(0) };
 }
