@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadApacheConfig, loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { readLogicalLines, tokenize } from '../../src/config/apache/lexer.ts';
-import { aliasMatch } from '../../src/config/apache/alias-match.ts';
 import { ipMatch } from '../../src/config/apache/access.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
 
@@ -137,13 +136,6 @@ test('ip forms', () => {
   assert.deepEqual(ipMatch('2001:db8::/32'), { kind: 'ip', cidr: '2001:db8::/32' });
   assert.equal(ipMatch('10.0.0.0/255.0.255.0'), undefined);
   assert.equal(ipMatch('example.com'), undefined);
-});
-
-test('alias_match: segment boundaries and slash runs', () => {
-  assert.equal(aliasMatch('/foo/x', '/foo'), 4);
-  assert.equal(aliasMatch('/foobar', '/foo'), 0);
-  assert.equal(aliasMatch('/foo', '/foo/'), 0);
-  assert.equal(aliasMatch('//foo//x', '/foo/'), 7);
 });
 
 test('VirtualHost with several addresses, IPv6 and _default_', () => {

@@ -34,8 +34,9 @@ test('prefix matching is case-sensitive', () => {
   assert.equal(prefixLength('/app/x', '/App/'), 0);
 });
 
-test('a run of slashes in the pattern matches one slash in the path', () => {
+test('a run of slashes in the pattern matches a run of slashes in the path', () => {
   assert.equal(prefixLength('/a/b', '//a//'), 3);
+  assert.equal(prefixLength('//foo//x', '/foo/'), 7);
   assert.equal(prefixLength('a/b', '/a'), 0);
 });
 

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import type {
   BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
-import { shadows } from './alias-match.ts';
+import { prefixLength } from '../../proxy/mapping.ts';
 import { where } from './balancers.ts';
 import type { Report } from './report.ts';
 import type { ServerDraft } from './server-draft.ts';
@@ -153,10 +153,14 @@ function checkServer({ draft, vhost, backendTlsDirective }: Effective, balancers
   }
 }
 
-/** httpd tries server-level ProxyPass rules in order and stops at the first match, so a later rule can be dead. */
+/**
+ * httpd tries server-level ProxyPass rules in order and stops at the first match, so a later rule can be dead: every
+ * path the later rule matches is matched by the earlier one first exactly when the earlier prefix matches the later
+ * rule's own path.
+ */
 function checkShadowing(routes: RouteConfig[], report: Report): void {
   routes.forEach((later, j) => {
-    const earlier = routes.slice(0, j).find((r) => shadows(r.path, later.path));
+    const earlier = routes.slice(0, j).find((r) => prefixLength(later.path, r.path) > 0);
     if (earlier === undefined) return;
     const what = later.target.kind === 'exclude' ? `ProxyPass ${later.path} ! (an exclusion)` : `ProxyPass ${later.path}`;
     const fix = later.target.kind === 'exclude' ? 'expected the exclusion before the rule that covers it' : 'expected more specific paths before general ones';

@@ -1,0 +1,118 @@
+// The command line as users run it: --help, --check, convert, the embedded demo, startup output, access log.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CookieJar, request } from '../support/client.ts';
+import { freePort } from '../support/ports.ts';
+import { spawnManaged } from '../support/process.ts';
+import { CLI } from '../support/stickler.ts';
+import { localCertificate } from '../support/engine.ts';
+
+const fixtures = fileURLToPath(new URL('../fixtures/apache/', import.meta.url));
+
+function cli(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--help documents running, --check and convert', () => {
+  const r = cli('--help');
+  assert.equal(r.code, 0);
+  for (const word of ['--config', '--check', 'convert', '--access-log', '--json-log', 'Exit status']) assert.ok(r.stdout.includes(word), word);
+});
+
+test('--check on the seed as published names every section that is never closed, and where it opened', () => {
+  const file = join(fixtures, 'seed-vhost.conf');
+  const r = cli('--check', '--config', file);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  const errors = r.stderr.split('\n').filter((l) => l.startsWith(file));
+  assert.deepEqual(errors, [
+    `${file}:1: <IfModule>: <IfModule> opened here is never closed (expected </IfModule> before end of file)`,
+    `${file}:2: <VirtualHost>: <VirtualHost> opened here is never closed (expected </VirtualHost> before end of file)`,
+    `${file}:14: <Proxy>: <Proxy> opened here is never closed (expected </Proxy> before end of file)`,
+    `${file}:23: <Proxy>: <Proxy> opened here is never closed (expected </Proxy> before end of file)`,
+  ]);
+});
+
+test('--check on the closed seed prints the effective configuration and warns about the ;jsessionid= gap with the fix', () => {
+  const r = cli('--check', '--config', join(fixtures, 'seed-closed.conf'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /wso2\.identity\.domain:/);
+  assert.match(r.stdout, /route: isNode1/);
+  assert.match(r.stderr, /seed-closed\.conf:20: ProxyPass: .*expected stickysession=JSESSIONID\|jsessionid scolonpathdelim=On/);
+  assert.match(r.stderr, /seed-closed\.conf:10: SSLProxyEngine: backend certificate verification is off/);
+});
+
+test('convert prints native YAML that loads back', () => {
+  const r = cli('convert', join(fixtures, 'seed-closed.conf'));
+  assert.equal(r.code, 0, r.stderr);
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-cli-'));
+  writeFileSync(join(dir, 'seed.yaml'), r.stdout);
+  const back = cli('--check', '--config', join(dir, 'seed.yaml'));
+  assert.equal(back.code, 0, back.stderr);
+  const body = (yaml: string) => yaml.replace(/^(#.*\n)+\n?/, '').replace(/ #.*$/gm, '');
+  assert.equal(body(back.stdout), body(r.stdout));
+});
+
+test('usage errors exit 2 with the reason', () => {
+  const r = cli('--check');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--check needs --config FILE/);
+  assert.equal(cli('--bogus').code, 2);
+});
+
+test('a port already in use fails at startup with the Listen line, exit 1', async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const dir = mkdtempSync(join(tmpdir(), 'stickler-cli-'));
+    const conf = readFileSync(join(fixtures, 'seed-closed.conf'), 'utf8')
+      .replace('<VirtualHost *:443>', `Listen 127.0.0.1:${port}\n<VirtualHost *:${port}>`)
+      .replace(/^<IfModule mod_proxy.c>\n/, '');
+    const { certFile, keyFile } = localCertificate();
+    const withCerts = conf
+      .replace('/home/asela/security/server.crt', certFile)
+      .replace('/home/asela/security/server.key', keyFile)
+      .replace(/<\/IfModule>\s*$/, '');
+    writeFileSync(join(dir, 'busy.conf'), withCerts);
+    const r = cli('--config', join(dir, 'busy.conf'));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`busy\\.conf:1: Listen: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+  } finally {
+    blocker.close();
+  }
+});
+
+test('npm start without a configuration runs the demo: two nodes, sticky sessions, startup summary, access log', async () => {
+  const port = await freePort();
+  const demo = spawnManaged('demo', process.execPath, [CLI, '--port', String(port)]);
+  try {
+    await demo.waitForStdout((out) => out.includes('\nready\n'), 30_000, 'printing ready');
+    const out = demo.stdout();
+    assert.match(out, new RegExp(`listening on https://0\\.0\\.0\\.0:${port}`));
+    assert.match(out, /balancer:\/\/demo lbmethod=byrequests stickysession=JSESSIONID\|jsessionid/);
+    assert.match(out, /route=node1/);
+    assert.match(out, /route=node2/);
+    assert.match(out, /curl /);
+
+    const jar = new CookieJar();
+    const first = JSON.parse((await request(`https://127.0.0.1:${port}/api/whoami`, { jar })).body);
+    for (let i = 2; i <= 5; i++) {
+      const again = JSON.parse((await request(`https://127.0.0.1:${port}/api/whoami`, { jar })).body);
+      assert.equal(again.node, first.node);
+      assert.equal(again.hits, i);
+    }
+    const other = JSON.parse((await request(`https://127.0.0.1:${port}/api/whoami`)).body);
+    assert.notEqual(other.node, first.node, 'a new session goes to the other node');
+    await demo.waitForStdout((o) => /"GET \/api\/whoami HTTP\/1\.1" 200 \d+ "-" "-" route=node\d backend_ms=\d+/.test(o), 5_000, 'an access log line');
+  } finally {
+    await demo.stop(5_000);
+  }
+});
