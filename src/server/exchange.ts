@@ -230,6 +230,9 @@ export class Exchange {
     upstream.on('data', (chunk: Buffer) => {
       sawResponseByte = true;
       this.bytesFromMember += chunk.length;
+      // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
+      const client = this.client.socket;
+      client.cork();
       try {
         const events = reader.push(chunk);
         if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - backendStart;
@@ -240,15 +243,19 @@ export class Exchange {
         upstream.destroy();
         if (this.responseStarted) this.abortClient();
         else this.finishWithMember(false, errorResponse(502));
+      } finally {
+        client.uncork();
       }
     });
     upstream.on('drain', () => this.client.resumeReading());
 
     const target = memberRequestTarget(memberUrl, backendPath);
+    upstream.cork();
     this.writeUpstream(serializeRequestHead(this.head.method, target, headers));
     if (this.head.expectContinue && this.head.framing.kind !== 'none') this.writeClient(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'));
     for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
     if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
+    upstream.uncork();
     this.client.resumeReading();
   }
 

@@ -6,23 +6,15 @@ import { Balancer } from '../../src/balancer/balancer.ts';
 import { BalancerState } from '../../src/balancer/state.ts';
 import type { BalancerConfig, MemberConfig, StatusFlag } from '../../src/config/model.ts';
 import { findSessionRoute, type SessionRoute } from '../../src/sticky/route.ts';
-
-const SOURCE = { file: 'test.conf', line: 1 };
-const MINUTE = 60_000;
+import { balancerConfig, memberConfig } from '../support/fixtures.ts';
 
 /** Member `x` is http://x:8080 with route x, loadfactor 1, lbset 0, retry 60 s, unless overridden. */
 function member(name: string, over: Partial<MemberConfig> = {}): MemberConfig {
-  return {
-    source: SOURCE, url: `http://${name}:8080`, route: name, redirect: '', loadfactor: 1, lbset: 0,
-    status: [], retry: MINUTE, ...over,
-  };
+  return memberConfig({ url: `http://${name}:8080`, route: name, ...over });
 }
 
 function balancer(members: MemberConfig[], over: Partial<BalancerConfig> = {}): Balancer {
-  return new Balancer({
-    source: SOURCE, name: 'cluster', lbmethod: 'byrequests', stickySeparator: '.', scolonPathDelim: false,
-    nofailover: false, timeout: 0, forceRecovery: true, failOnStatus: [], members, ...over,
-  });
+  return new Balancer(balancerConfig(members, over));
 }
 
 const STICKY = { sticky: { cookie: 'JSESSIONID', urlParam: 'jsessionid' } };

@@ -3,12 +3,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BalancerState, lbfactorOf } from '../../src/balancer/state.ts';
 import { isUsable, Status, statusFromFlags, statusLabel } from '../../src/balancer/status.ts';
-import type { MemberConfig } from '../../src/config/model.ts';
+import { memberConfig } from '../support/fixtures.ts';
 
-const member = (over: Partial<MemberConfig>): MemberConfig => ({
-  source: { file: 'test.conf', line: 1 }, url: 'http://a:8080', route: 'a', redirect: '', loadfactor: 1, lbset: 0,
-  status: [], retry: 60_000, ...over,
-});
+const member = memberConfig;
 
 describe('status flags', () => {
   test('INITIALIZED is always set', () => {

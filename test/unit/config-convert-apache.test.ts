@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import { toYaml } from '../../src/config/convert.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
+import { comparable } from '../support/fixtures.ts';
 
 /** The WSO2 Identity Server guide's virtual host, with the closing tags the blog post dropped. */
 const SEED = `Listen 443
@@ -35,14 +36,6 @@ ProxyPass /balancer-manager !
 </VirtualHost>
 </IfModule>
 `;
-
-function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value)
-    .filter(([key]) => key !== 'source' && key !== 'dialect')
-    .map(([key, v]) => [key, comparable(v)]));
-}
 
 test('the WSO2 seed configuration converts to native YAML that loads to the same model', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'stickler-convert-'));

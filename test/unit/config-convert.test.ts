@@ -2,24 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { toYaml } from '../../src/config/convert.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
-import { formatDiagnostic, type SticklerConfig, type VirtualHostConfig } from '../../src/config/model.ts';
+import { formatDiagnostic, type SticklerConfig } from '../../src/config/model.ts';
+import { comparable, vhostDefaults } from '../support/fixtures.ts';
 
 const src = { file: 'httpd.conf', line: 1 };
-
-function vhostDefaults(): Omit<VirtualHostConfig, 'source' | 'host' | 'port'> {
-  return {
-    serverAliases: [],
-    backendTls: { enabled: false, verify: 'none', checkPeerName: true },
-    preserveHost: false,
-    addForwardedHeaders: true,
-    routes: [],
-    reverse: [],
-    cookiePaths: [],
-    cookieDomains: [],
-    locations: [],
-    proxyAccess: [],
-  };
-}
 
 /** Everything the model can say, with values away from the defaults wherever possible. */
 const MODEL: SticklerConfig = {
@@ -114,15 +100,6 @@ const MODEL: SticklerConfig = {
   log: { access: '/var/log/stickler/access.log', format: 'json' },
   timeout: 300_500,
 };
-
-/** Source lines and the dialect necessarily differ after a round trip; everything else must not. */
-function comparable(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(comparable);
-  if (typeof value !== 'object' || value === null) return value;
-  return Object.fromEntries(Object.entries(value)
-    .filter(([key]) => key !== 'source' && key !== 'dialect')
-    .map(([key, v]) => [key, comparable(v)]));
-}
 
 test('toYaml output loads back to the same model', () => {
   const yaml = toYaml(MODEL);

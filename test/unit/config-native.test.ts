@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import type { SticklerConfig } from '../../src/config/model.ts';
+import { vhostDefaults } from '../support/fixtures.ts';
 
 const FILE = '/etc/stickler/stickler.yaml';
 const at = (line: number) => ({ file: FILE, line });
@@ -138,19 +139,11 @@ test('a full native configuration loads to the expected model', () => {
         }],
       },
       {
+        ...vhostDefaults(),
         source: at(54),
         host: '127.0.0.1',
         port: 8080,
-        serverAliases: [],
         backendTls: { enabled: true, verify: 'require', checkPeerName: true },
-        preserveHost: false,
-        addForwardedHeaders: true,
-        routes: [],
-        reverse: [],
-        cookiePaths: [],
-        cookieDomains: [],
-        locations: [],
-        proxyAccess: [],
       },
     ],
     balancers: [{

@@ -1,19 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { BalancerConfig, CookieRewrite, MemberConfig, ReverseRule } from '../../src/config/model.ts';
+import type { BalancerConfig, CookieRewrite, ReverseRule } from '../../src/config/model.ts';
 import type { HeaderList } from '../../src/http/head.ts';
 import { reverseMapUrl, rewriteResponseHeaders, rewriteSetCookie, type ReverseContext } from '../../src/proxy/reverse.ts';
+import { balancerConfig, memberConfig, TEST_SOURCE as source } from '../support/fixtures.ts';
 
-const source = { file: 'test.conf', line: 1 };
-
-function member(url: string): MemberConfig {
-  return { source, url, route: '', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 };
-}
 function balancer(name: string, ...urls: string[]): BalancerConfig {
-  return {
-    source, name, lbmethod: 'byrequests', stickySeparator: '.', scolonPathDelim: false, nofailover: false,
-    timeout: 0, forceRecovery: true, failOnStatus: [], members: urls.map(member),
-  };
+  return balancerConfig(urls.map((url) => memberConfig({ url, route: '' })), { name });
 }
 function rule(path: string, url: string): ReverseRule {
   return { source, path, url };

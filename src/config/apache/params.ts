@@ -54,28 +54,35 @@ export function setWorkerParam(m: MemberConfig, { key, value }: Param): ParamOut
     }
     case 'status':
       return setStatus(m, value);
-    case 'retry': {
-      const ms = parseDuration(value, 's');
-      if (ms === undefined) return { error: `retry "${value}" is not a time; expected whole seconds (or a number with ms, s, mi or h)` };
-      m.retry = ms;
-      return undefined;
-    }
-    case 'timeout': {
-      const ms = parseDuration(value, 's');
-      if (ms === undefined || ms < 1000) return { error: `timeout "${value}" is not a valid time; expected at least one second` };
-      m.timeout = ms;
-      return undefined;
-    }
-    case 'connectiontimeout': {
-      const ms = parseDuration(value, 's');
-      if (ms === undefined || ms < 1) return { error: `connectiontimeout "${value}" is not a valid time; expected at least 1ms (seconds by default)` };
-      m.connectionTimeout = ms;
-      return undefined;
-    }
+    case 'retry':
+      return setDuration(value, 0, `retry "${value}" is not a time; expected whole seconds (or a number with ms, s, mi or h)`, (ms) => {
+        m.retry = ms;
+      });
+    case 'timeout':
+      return setTimeoutParam(value, (ms) => {
+        m.timeout = ms;
+      });
+    case 'connectiontimeout':
+      return setDuration(value, 1, `connectiontimeout "${value}" is not a valid time; expected at least 1ms (seconds by default)`, (ms) => {
+        m.connectionTimeout = ms;
+      });
   }
   if (IGNORED_WORKER_KEYS.has(key)) return { warning: `ignored: parameter ${key} has no meaning for Stickler (it manages backend connections itself)` };
   const hint = BALANCER_KEYS.includes(key) ? ` (${key} is a balancer parameter: put it on the ProxyPass or ProxySet of the balancer)` : didYouMean(key, WORKER_KEYS);
   return { error: `unknown parameter "${key}"${hint}; expected one of ${WORKER_KEYS.join(', ')}` };
+}
+
+/** A time in seconds by default (or with ms, s, mi or h) of at least `min` ms, handed to `set`; else `error`. */
+function setDuration(value: string, min: number, error: string, set: (ms: number) => void): ParamOutcome {
+  const ms = parseDuration(value, 's');
+  if (ms === undefined || ms < min) return { error };
+  set(ms);
+  return undefined;
+}
+
+/** `timeout=` means the same on a member and on a balancer. */
+function setTimeoutParam(value: string, set: (ms: number) => void): ParamOutcome {
+  return setDuration(value, 1000, `timeout "${value}" is not a valid time; expected at least one second`, set);
 }
 
 /** `status=+H`, `D`, `S-E`...: `+`/`-` switch between setting and clearing for the flags that follow. */
@@ -139,12 +146,10 @@ export function setBalancerParam(b: BalancerConfig, { key, value }: Param): Para
       b.maxAttempts = n;
       return undefined;
     }
-    case 'timeout': {
-      const ms = parseDuration(value, 's');
-      if (ms === undefined || ms < 1000) return { error: `timeout "${value}" is not a valid time; expected at least one second` };
-      b.timeout = ms;
-      return undefined;
-    }
+    case 'timeout':
+      return setTimeoutParam(value, (ms) => {
+        b.timeout = ms;
+      });
     case 'failonstatus': {
       const codes: number[] = [];
       for (const part of value.split(/[ ,]+/).filter((p) => p !== '')) {

@@ -1,0 +1,45 @@
+// Model builders and comparisons that several unit tests share: each test states only what it cares about.
+import type { BalancerConfig, MemberConfig, Source, VirtualHostConfig } from '../../src/config/model.ts';
+
+export const TEST_SOURCE: Source = { file: 'test.conf', line: 1 };
+
+/** Member http://a:8080 with route a, loadfactor 1, lbset 0, retry 60 s, unless overridden. */
+export function memberConfig(over: Partial<MemberConfig> = {}): MemberConfig {
+  return {
+    source: TEST_SOURCE, url: 'http://a:8080', route: 'a', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000,
+    ...over,
+  };
+}
+
+/** Balancer `cluster`, byrequests, with Apache's defaults except forceRecovery on and no timeout, unless overridden. */
+export function balancerConfig(members: MemberConfig[], over: Partial<BalancerConfig> = {}): BalancerConfig {
+  return {
+    source: TEST_SOURCE, name: 'cluster', lbmethod: 'byrequests', stickySeparator: '.', scolonPathDelim: false,
+    nofailover: false, timeout: 0, forceRecovery: true, failOnStatus: [], members, ...over,
+  };
+}
+
+/** What a virtual host holds when its configuration sets nothing beyond its address. */
+export function vhostDefaults(): Omit<VirtualHostConfig, 'source' | 'host' | 'port'> {
+  return {
+    serverAliases: [],
+    backendTls: { enabled: false, verify: 'none', checkPeerName: true },
+    preserveHost: false,
+    addForwardedHeaders: true,
+    routes: [],
+    reverse: [],
+    cookiePaths: [],
+    cookieDomains: [],
+    locations: [],
+    proxyAccess: [],
+  };
+}
+
+/** Source lines and the dialect necessarily differ between two readings of the same setup; everything else must not. */
+export function comparable(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(comparable);
+  if (typeof value !== 'object' || value === null) return value;
+  return Object.fromEntries(Object.entries(value)
+    .filter(([key]) => key !== 'source' && key !== 'dialect')
+    .map(([key, v]) => [key, comparable(v)]));
+}
