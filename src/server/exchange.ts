@@ -5,7 +5,7 @@ import type net from 'node:net';
 import type { Choice } from '../balancer/balancer.ts';
 import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
-import { MessageReader, type ReaderEvent } from '../http/reader.ts';
+import type { ReaderEvent } from '../http/reader.ts';
 import { encodeChunk, lastChunk, serializeRequestHead, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
 import type { AccessEntry } from '../log/access.ts';
 import { isAllowed } from '../proxy/access.ts';
@@ -15,7 +15,7 @@ import { rewriteResponseHeaders } from '../proxy/reverse.ts';
 import { parseTarget } from '../proxy/target.ts';
 import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
-import { ConnectError, type MemberPool } from '../upstream/pool.ts';
+import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
 import { managerPage } from './manager-page.ts';
 import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
@@ -36,7 +36,7 @@ export interface ClientSide {
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
-export class Exchange {
+export class Exchange implements ConnectionUser {
   private readonly client: ClientSide;
   private readonly head: RequestHead;
   private readonly started = performance.now();
@@ -46,8 +46,12 @@ export class Exchange {
   /** Request body bytes that arrived before a member connection was ready. */
   private pending: Buffer[] = [];
   private pendingTrailers: HeaderList | undefined;
-  private upstream: net.Socket | undefined;
-  private upstreamReused = false;
+  private upstream: MemberConnection | undefined;
+  /** The request head as sent to the member, kept for a retry on a fresh connection. */
+  private upstreamHead: Buffer | undefined;
+  private target = '';
+  private sawResponseByte = false;
+  private backendStart = 0;
   private bytesToMember = 0;
   private bytesFromMember = 0;
   private responseStarted = false;
@@ -141,11 +145,14 @@ export class Exchange {
       this.log.route = choice.facts.BALANCER_WORKER_ROUTE;
       this.log.routeChanged = choice.facts.BALANCER_ROUTE_CHANGED === '1';
       const pool = b.pools[member]!;
-      let conn;
+      this.held = { b, member, pool };
+      let conn: MemberConnection;
       try {
         conn = await pool.acquire();
       } catch (err) {
-        b.balancer.release(member, 0, 0);
+        // The client may have gone meanwhile, and its exchange already gave the busy slot back.
+        if (this.held) b.balancer.release(member, 0, 0);
+        this.held = undefined;
         if (!(err instanceof ConnectError)) throw err;
         b.balancer.markError(member, Date.now());
         this.log.error = err.code;
@@ -153,16 +160,11 @@ export class Exchange {
         if (attempts++ >= b.balancer.maxAttempts) return this.respondLocal(errorResponse(503), err.message);
         continue;
       }
-      if (this.finished) {
-        pool.release(conn.socket);
-        b.balancer.release(member, 0, 0);
-        return;
-      }
+      if (this.finished) return conn.detach(true);
       b.balancer.markConnected(member);
-      this.held = { b, member, pool };
-      this.upstream = conn.socket;
-      this.upstreamReused = conn.reused;
-      return this.sendRequest(vhost, b, member, pool, backendPath);
+      this.target = memberRequestTarget(b.config.members[member]!.url, backendPath);
+      this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url);
+      return this.sendRequest(conn);
     }
   }
 
@@ -179,9 +181,7 @@ export class Exchange {
 
   // ---- 3. forward the request head and stream the body -----------------------------------------------
 
-  private sendRequest(vhost: VirtualHostRuntime, b: BalancerRuntime, member: number, pool: MemberPool, backendPath: string): void {
-    const upstream = this.upstream!;
-    const memberUrl = b.config.members[member]!.url;
+  private forwardHead(vhost: VirtualHostRuntime, memberUrl: string): Buffer {
     const headers = forwardRequestHeaders(this.head.headers, {
       clientIp: this.client.clientIp,
       hostHeader: this.log.host ?? '',
@@ -194,82 +194,90 @@ export class Exchange {
     const framing = this.head.framing;
     if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
     else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
+    return serializeRequestHead(this.head.method, this.target, headers);
+  }
 
-    const reader = new MessageReader('response');
-    reader.expectResponseTo(this.head.method);
-    const backendStart = performance.now();
-    let sawResponseByte = false;
-
-    upstream.setTimeout(b.ioTimeouts[member]!, () => {
-      this.log.error = 'STK_UPSTREAM_TIMEOUT';
-      upstream.destroy();
-      if (this.responseStarted) this.abortClient();
-      else this.finishWithMember(false, errorResponse(504));
-    });
-    upstream.on('error', () => {});
-    upstream.on('close', () => {
-      if (this.finished) return;
-      try {
-        // A close-delimited body ends here; anything else cut short throws.
-        if (this.onResponseEvents(reader.finish(), b, member, pool, reader)) return;
-      } catch (err) {
-        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
-      }
-      if (this.finished) return;
-      this.log.error ??= 'STK_UPSTREAM_CLOSED';
-      if (!sawResponseByte && this.upstreamReused && this.bodyState === 'none' && this.bytesToMember > 0) {
-        // A keep-alive connection the member had already closed: the request never reached it, so try a fresh connection once.
-        this.upstreamReused = false;
-        this.bytesToMember = 0;
-        void this.retryOnFresh(vhost, b, member, pool, backendPath);
-        return;
-      }
-      if (this.responseStarted) this.abortClient();
-      else this.finishWithMember(false, errorResponse(502));
-    });
-    upstream.on('data', (chunk: Buffer) => {
-      sawResponseByte = true;
-      this.bytesFromMember += chunk.length;
-      // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
-      const client = this.client.socket;
-      client.cork();
-      try {
-        const events = reader.push(chunk);
-        if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - backendStart;
-        this.onResponseEvents(events, b, member, pool, reader);
-      } catch (err) {
-        // A malformed or unsupported response: nothing of it is passed on.
-        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
-        upstream.destroy();
-        if (this.responseStarted) this.abortClient();
-        else this.finishWithMember(false, errorResponse(502));
-      } finally {
-        client.uncork();
-      }
-    });
-    upstream.on('drain', () => this.client.resumeReading());
-
-    const target = memberRequestTarget(memberUrl, backendPath);
-    upstream.cork();
-    this.writeUpstream(serializeRequestHead(this.head.method, target, headers));
+  private sendRequest(conn: MemberConnection): void {
+    this.upstream = conn;
+    this.sawResponseByte = false;
+    this.backendStart = performance.now();
+    conn.attach(this);
+    conn.reader.expectResponseTo(this.head.method);
+    conn.socket.cork();
+    this.writeUpstream(this.upstreamHead!);
     if (this.head.expectContinue && this.head.framing.kind !== 'none') this.writeClient(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'));
     for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
     if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
-    upstream.uncork();
+    conn.socket.uncork();
     this.client.resumeReading();
   }
 
-  private async retryOnFresh(vhost: VirtualHostRuntime, b: BalancerRuntime, member: number, pool: MemberPool, backendPath: string): Promise<void> {
-    this.upstream = undefined;
-    this.log.error = undefined;
+  /** Bytes from the member: parsed by the connection's reader, passed on as they come. */
+  memberData(chunk: Buffer): void {
+    this.sawResponseByte = true;
+    this.bytesFromMember += chunk.length;
+    // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
+    const client = this.client.socket;
+    client.cork();
+    try {
+      const events = this.upstream!.reader.push(chunk);
+      if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - this.backendStart;
+      this.onResponseEvents(events);
+    } catch (err) {
+      // A malformed or unsupported response: nothing of it is passed on.
+      this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
+      this.memberFailed(502);
+    } finally {
+      client.uncork();
+    }
+  }
+
+  memberTimeout(): void {
+    this.log.error = 'STK_UPSTREAM_TIMEOUT';
+    this.memberFailed(504);
+  }
+
+  memberDrain(): void {
+    this.client.resumeReading();
+  }
+
+  memberClosed(): void {
+    if (this.finished) return;
+    const conn = this.upstream!;
+    try {
+      // A close-delimited body ends here; anything else cut short throws.
+      if (this.onResponseEvents(conn.reader.finish())) return;
+    } catch (err) {
+      this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
+    }
+    if (this.finished) return;
+    if (!this.sawResponseByte && conn.reused && this.bodyState === 'none') {
+      // A keep-alive connection the member had already closed: the request never reached it, so try a fresh connection once.
+      this.upstream = undefined;
+      this.bytesToMember = 0;
+      void this.retryOnFresh();
+      return;
+    }
+    this.log.error ??= 'STK_UPSTREAM_CLOSED';
+    this.memberFailed(502);
+  }
+
+  /** The member connection broke: answer with `status` if nothing was sent yet, else cut the client off. */
+  private memberFailed(status: number): void {
+    if (this.responseStarted) return this.abortClient();
+    this.finishWithMember(false, errorResponse(status));
+  }
+
+  private async retryOnFresh(): Promise<void> {
+    const { b, member, pool } = this.held!;
     try {
       const conn = await pool.acquire();
-      this.upstream = conn.socket;
-      this.upstreamReused = conn.reused;
-      this.sendRequest(vhost, b, member, pool, backendPath);
+      if (this.finished) return conn.detach(true);
+      this.sendRequest(conn);
     } catch (err) {
+      if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
       b.balancer.markError(member, Date.now());
-      this.log.error = err instanceof ConnectError ? err.code : 'STK_UPSTREAM_CONNECT';
+      this.log.error = err.code;
       this.respondLocal(errorResponse(503));
     }
   }
@@ -309,7 +317,7 @@ export class Exchange {
   // ---- 4. rewrite the response head and stream the body back -----------------------------------------
 
   /** Returns true when the exchange finished. */
-  private onResponseEvents(events: ReaderEvent[], b: BalancerRuntime, member: number, pool: MemberPool, reader: MessageReader): boolean {
+  private onResponseEvents(events: ReaderEvent[]): boolean {
     for (const ev of events) {
       if (ev.type === 'head') {
         const head = ev.head as ResponseHead;
@@ -323,7 +331,7 @@ export class Exchange {
       } else {
         this.endBody(ev.trailers);
         // Bytes after the end of the response mean the member is out of step with us: never reuse that connection.
-        this.finishWithMember(this.responseReusable && reader.buffered === 0);
+        this.finishWithMember(this.responseReusable && this.upstream!.reader.buffered === 0);
         return true;
       }
     }
@@ -375,7 +383,7 @@ export class Exchange {
 
   private writeClientBody(data: Buffer): void {
     if (!this.client.socket.write(data) && this.upstream) {
-      const upstream = this.upstream;
+      const upstream = this.upstream.socket;
       upstream.pause();
       this.client.socket.once('drain', () => upstream.resume());
     }
@@ -395,12 +403,8 @@ export class Exchange {
     this.upstream = undefined;
     this.held = undefined;
     if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember);
-    if (!upstream) return;
-    upstream.removeAllListeners('close');
-    upstream.setTimeout(0);
     // The request body must be fully sent before the connection can carry another request.
-    if (held && reusable && this.bodyState !== 'streaming') held.pool.release(upstream);
-    else upstream.destroy();
+    upstream?.detach(reusable && held !== undefined && this.bodyState !== 'streaming');
   }
 
   /** The client's request body broke its framing: nothing more can be read from this connection. */
@@ -460,7 +464,7 @@ export class Exchange {
 
   private abortClient(): void {
     this.keepAlive = false;
-    this.upstream?.destroy();
+    this.releaseMember(false);
     this.client.socket.destroy();
     this.complete();
   }

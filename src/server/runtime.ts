@@ -10,8 +10,6 @@ export interface BalancerRuntime {
   config: BalancerConfig;
   balancer: Balancer;
   pools: MemberPool[];
-  /** Per member: socket I/O timeout in ms. */
-  ioTimeouts: number[];
 }
 
 export interface VirtualHostRuntime {
@@ -47,11 +45,11 @@ export class Runtime {
   private buildBalancer(config: BalancerConfig): BalancerRuntime {
     const vhost = this.config.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
     const backendTls = vhost?.backendTls ?? { enabled: true, verify: this.config.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
-    const ioTimeouts = config.members.map((m) => m.timeout ?? this.config.timeout);
-    const pools = config.members.map(
-      (member, i) => new MemberPool({ member, backendTls, connectTimeout: member.connectionTimeout ?? ioTimeouts[i]! }),
-    );
-    return { config, balancer: new Balancer(config), pools, ioTimeouts };
+    const pools = config.members.map((member) => {
+      const ioTimeout = member.timeout ?? this.config.timeout;
+      return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
+    });
+    return { config, balancer: new Balancer(config), pools };
   }
 
   async close(): Promise<void> {

@@ -1,15 +1,19 @@
-// Keep-alive connections to one balancer member, shared by every client connection. Idle connections are
-// reused newest first (the one least likely to have been closed by the member's keep-alive timer).
+// Keep-alive connections to one balancer member, shared by every client connection. Each connection keeps
+// its listeners and its response reader for life and hands events to whichever exchange holds it, so
+// handing a connection from one request to the next costs no listener or timer churn.
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { BackendTls, MemberConfig } from '../config/model.ts';
+import { MessageReader } from '../http/reader.ts';
 
 export interface PoolOptions {
   member: MemberConfig;
   backendTls: BackendTls;
   /** Connect timeout in ms. */
   connectTimeout: number;
+  /** Socket inactivity timeout while a request is out (Apache `timeout`/`Timeout`). */
+  ioTimeout: number;
   /** Idle connections are closed after this long; below Tomcat's 20 s keep-alive so we close first. */
   idleTimeout?: number;
   maxIdle?: number;
@@ -23,130 +27,158 @@ export class ConnectError extends Error {
   }
 }
 
-/** One open connection to a member. `reused` tells the caller a failure before the first response byte may be a stale keep-alive. */
-export interface UpstreamConnection {
-  socket: net.Socket;
-  reused: boolean;
+/** The exchange currently holding a connection. */
+export interface ConnectionUser {
+  memberData(chunk: Buffer): void;
+  memberClosed(): void;
+  memberTimeout(): void;
+  memberDrain(): void;
+}
+
+export class MemberConnection {
+  readonly socket: net.Socket;
+  /** One reader for the connection's life: responses must pair with requests in order. */
+  readonly reader = new MessageReader('response');
+  /** This connection carried an earlier exchange: a failure before any response byte may be a stale keep-alive. */
+  reused = false;
+  idleSince = 0;
+  private user: ConnectionUser | undefined;
+  private readonly pool: MemberPool;
+
+  constructor(socket: net.Socket, pool: MemberPool) {
+    this.socket = socket;
+    this.pool = pool;
+    socket.setTimeout(pool.ioTimeout);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.user) this.user.memberData(chunk);
+      // A member never talks first on an idle HTTP/1.1 connection; if it does, the connection cannot be trusted.
+      else socket.destroy();
+    });
+    socket.on('timeout', () => {
+      if (this.user) this.user.memberTimeout();
+      else socket.destroy();
+    });
+    socket.on('drain', () => this.user?.memberDrain());
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.pool.forget(this);
+      this.user?.memberClosed();
+    });
+  }
+
+  attach(user: ConnectionUser): void {
+    this.user = user;
+    this.socket.resume();
+  }
+
+  /** The exchange is done with the connection; `reusable` false closes it. */
+  detach(reusable: boolean): void {
+    this.user = undefined;
+    if (reusable && this.reader.idle) {
+      // The reader pauses after each message; with nothing buffered, resuming only readies it for the next.
+      this.reader.resume();
+      this.pool.release(this);
+    } else this.socket.destroy();
+  }
+
+  write(data: Buffer): boolean {
+    return this.socket.write(data);
+  }
 }
 
 export class MemberPool {
   readonly host: string;
   readonly port: number;
-  readonly secure: boolean;
-  /** `host[:port]` as Apache sends it in Host when ProxyPreserveHost is Off. */
-  readonly url: URL;
-  private readonly idle: net.Socket[] = [];
+  readonly ioTimeout: number;
+  private readonly idle: MemberConnection[] = [];
   private readonly options: PoolOptions;
   private readonly tlsOptions?: tls.ConnectionOptions;
   /** The last TLS session ticket: resuming saves a full handshake each time the member closes a keep-alive connection. */
   private tlsSession?: Buffer;
+  private readonly sweeper: NodeJS.Timeout;
   private closed = false;
 
   constructor(options: PoolOptions) {
     this.options = options;
-    this.url = new URL(options.member.url);
-    this.secure = this.url.protocol === 'https:';
-    this.host = this.url.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(this.url.port) || (this.secure ? 443 : 80);
-    if (this.secure) this.tlsOptions = tlsClientOptions(options.backendTls, this.host);
+    this.ioTimeout = options.ioTimeout;
+    const url = new URL(options.member.url);
+    const secure = url.protocol === 'https:';
+    this.host = url.hostname.replace(/^\[|\]$/g, '');
+    this.port = Number(url.port) || (secure ? 443 : 80);
+    if (secure) this.tlsOptions = tlsClientOptions(options.backendTls, this.host);
+    const idleTimeout = options.idleTimeout ?? 15_000;
+    this.sweeper = setInterval(() => this.sweep(Date.now() - idleTimeout), Math.max(1000, idleTimeout / 3)).unref();
   }
 
-  /** An idle connection if one is alive, otherwise a new one; rejects with ConnectError on refusal or timeout. */
-  acquire(): Promise<UpstreamConnection> {
-    while (this.idle.length > 0) {
-      const socket = this.idle.pop()!;
-      socket.removeListener('close', onIdleClose);
-      socket.removeListener('error', ignore);
-      socket.removeListener('data', onIdleData);
-      socket.setTimeout(0);
-      if (!socket.destroyed && socket.readyState === 'open') return Promise.resolve({ socket, reused: true });
-      socket.destroy();
-    }
-    return this.connect().then((socket) => ({ socket, reused: false }));
+  /** The most recently used idle connection, otherwise a new one; rejects with ConnectError on refusal or timeout. */
+  async acquire(): Promise<MemberConnection> {
+    const conn = this.idle.pop();
+    if (conn) return conn;
+    return new MemberConnection(await this.connect(), this);
   }
 
-  /** Hand a connection back after a complete exchange whose framing allows reuse. */
-  release(socket: net.Socket): void {
-    if (this.closed || socket.destroyed || this.idle.length >= (this.options.maxIdle ?? 256)) {
-      socket.destroy();
+  release(conn: MemberConnection): void {
+    if (this.closed || conn.socket.destroyed || this.idle.length >= (this.options.maxIdle ?? 256)) {
+      conn.socket.destroy();
       return;
     }
-    socket.removeAllListeners('data');
-    socket.removeAllListeners('end');
-    socket.removeAllListeners('error');
-    socket.removeAllListeners('timeout');
-    socket.removeAllListeners('drain');
-    socket.on('error', ignore);
-    socket.once('close', onIdleClose);
-    // A member never talks first on an idle HTTP/1.1 connection; if it does, the connection cannot be trusted.
-    socket.once('data', onIdleData);
-    socket.setTimeout(this.options.idleTimeout ?? 15_000, () => socket.destroy());
-    (socket as PooledSocket)[kPool] = this;
-    this.idle.push(socket);
-    socket.resume();
+    conn.reused = true;
+    conn.idleSince = Date.now();
+    this.idle.push(conn);
   }
 
-  dropIdle(socket: net.Socket): void {
-    const i = this.idle.indexOf(socket);
+  forget(conn: MemberConnection): void {
+    const i = this.idle.indexOf(conn);
     if (i >= 0) this.idle.splice(i, 1);
   }
 
   close(): void {
     this.closed = true;
-    for (const s of this.idle.splice(0)) s.destroy();
+    clearInterval(this.sweeper);
+    for (const c of this.idle.splice(0)) c.socket.destroy();
   }
 
   get idleCount(): number {
     return this.idle.length;
   }
 
+  /** Idle connections are kept newest last, so the stale ones are at the front. */
+  private sweep(cutoff: number): void {
+    while (this.idle.length > 0 && this.idle[0]!.idleSince < cutoff) this.idle.shift()!.socket.destroy();
+  }
+
   private connect(): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       const timeout = this.options.connectTimeout;
+      const url = this.options.member.url;
       let socket: net.Socket;
       const fail = (code: string, message: string) => {
         socket.destroy();
         reject(new ConnectError(code, message));
       };
-      if (this.tlsOptions) {
-        const secure = tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, session: this.tlsSession });
-        secure.on('session', (session) => (this.tlsSession = session));
-        secure.once('secureConnect', () => done());
-        socket = secure;
-      } else {
-        socket = net.connect({ host: this.host, port: this.port });
-        socket.once('connect', () => done());
-      }
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => fail('STK_UPSTREAM_CONNECT_TIMEOUT', `connect to ${this.options.member.url} timed out after ${timeout} ms`), timeout);
-      const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        fail('STK_UPSTREAM_CONNECT', `connect to ${this.options.member.url} failed: ${err.code ?? err.message}`);
-      };
-      socket.once('error', onError);
       const done = () => {
         clearTimeout(timer);
         socket.removeListener('error', onError);
         resolve(socket);
       };
+      if (this.tlsOptions) {
+        const secure = tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, session: this.tlsSession });
+        secure.on('session', (session) => (this.tlsSession = session));
+        secure.once('secureConnect', done);
+        socket = secure;
+      } else {
+        socket = net.connect({ host: this.host, port: this.port });
+        socket.once('connect', done);
+      }
+      socket.setNoDelay(true);
+      const timer = setTimeout(() => fail('STK_UPSTREAM_CONNECT_TIMEOUT', `connect to ${url} timed out after ${timeout} ms`), timeout);
+      const onError = (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        fail('STK_UPSTREAM_CONNECT', `connect to ${url} failed: ${err.code ?? err.message}`);
+      };
+      socket.once('error', onError);
     });
   }
-}
-
-const kPool = Symbol('stickler.pool');
-interface PooledSocket extends net.Socket {
-  [kPool]?: MemberPool;
-}
-
-function ignore(): void {}
-
-function onIdleClose(this: PooledSocket): void {
-  this[kPool]?.dropIdle(this);
-}
-
-function onIdleData(this: PooledSocket): void {
-  this[kPool]?.dropIdle(this);
-  this.destroy();
 }
 
 function tlsClientOptions(backend: BackendTls, host: string): tls.ConnectionOptions {
