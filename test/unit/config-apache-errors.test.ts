@@ -128,16 +128,26 @@ test('a bad port in Listen and in VirtualHost', () => {
   ]);
 });
 
-test('the same Listen twice', () => {
-  assert.deepEqual(errors(['Listen 80', 'Listen 0.0.0.0:80']), [
-    't.conf:2: Listen: 0.0.0.0:80 is already opened by the Listen at line 1; expected each address:port once',
+test('the same Listen twice is opened once, with a warning', () => {
+  const r = load(['Listen 80', '<IfModule mod_gnutls.c>', 'Listen 0.0.0.0:80', '</IfModule>']);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    't.conf:3: Listen: ignored: 0.0.0.0:80 is already opened by the Listen at line 1; it is opened once',
   ]);
+  assert.deepEqual(r.config?.listeners.map((l) => `${l.host}:${l.port}`), ['0.0.0.0:80']);
 });
 
 test('a balancer used but never defined', () => {
   assert.deepEqual(errors(['Listen 80', 'ProxyPass / balancer://nope/']), [
     't.conf:2: ProxyPass: balancer://nope is used but never defined; expected a <Proxy balancer://nope> section with BalancerMember lines',
   ]);
+});
+
+test('ProxySet outside <Proxy> before anything names its balancer', () => {
+  assert.deepEqual(errors(['Listen 80', 'ProxySet balancer://b lbmethod=bybusyness', 'BalancerMember balancer://b http://10.0.0.1:8080', 'ProxyPass / balancer://b/']), [
+    't.conf:2: ProxySet: balancer://b is not defined before this line; expected the ProxySet inside <Proxy balancer://b>, or after the BalancerMember or ProxyPass lines that name it',
+  ]);
+  const r = load(['Listen 80', 'BalancerMember balancer://b http://10.0.0.1:8080', 'ProxySet balancer://b lbmethod=bybusyness', 'ProxyPass / balancer://b/']);
+  assert.equal(r.config?.balancers[0]?.lbmethod, 'bybusyness');
 });
 
 test('a balancer with no members', () => {

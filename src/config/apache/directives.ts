@@ -5,7 +5,9 @@
 //   httpd.conf loads as it is;
 // - rejected: a real Apache directive whose effect Stickler cannot honour, and silently dropping it would change
 //   routing or access control: an error.
-// A name in no role is a typo or a module Stickler has never heard of: an error.
+// Real httpd names not listed here (httpd-directives.ts has all of them) are ignored too. A name httpd does not
+// know either is a typo or a module httpd does not ship: an error.
+import { httpdDirectives, httpdSections } from './httpd-directives.ts';
 
 export type Context = 'main' | 'vhost' | 'proxy' | 'location';
 
@@ -120,6 +122,10 @@ const REJECTED: Record<string, string> = {
   SSLRequire: 'client certificate authorization is not supported by Stickler',
   SSLRequireSSL: 'per-location TLS requirements are not supported by Stickler; serve the location from a TLS virtual host only',
   SSLProxyMachineCertificateFile: 'client certificates towards the backends are not supported by Stickler',
+  SSLProxyMachineCertificateChainFile: 'client certificates towards the backends are not supported by Stickler',
+  SSLProxyMachineCertificatePath: 'client certificates towards the backends are not supported by Stickler',
+  // Ignoring it would verify the backends against the wrong CAs.
+  SSLProxyCACertificatePath: 'a CA certificate directory is not supported by Stickler; expected SSLProxyCACertificateFile with the CA certificates in one PEM file',
 };
 
 const SECTIONS: Record<string, SectionRole> = {
@@ -146,7 +152,7 @@ const SECTIONS: Record<string, SectionRole> = {
   RequireAny: 'rejected',
   RequireNone: 'rejected',
   Macro: 'rejected',
-  IfVersion: 'rejected',
+  IfVersion: 'conditional',
 };
 
 function words(list: string): string[] {
@@ -166,10 +172,19 @@ for (const [name, why] of Object.entries(IGNORED)) {
   DIRECTIVES.set(name.toLowerCase(), { name, role: why === undefined ? { role: 'ignored' } : { role: 'ignored', why } });
 }
 for (const [name, why] of Object.entries(REJECTED)) DIRECTIVES.set(name.toLowerCase(), { name, role: { role: 'rejected', why } });
+// Every other real httpd directive configures something Stickler does not do, so a full httpd.conf still loads.
+for (const { name, module } of httpdDirectives()) {
+  if (DIRECTIVES.has(name.toLowerCase())) continue;
+  const why = module === 'core' || module === 'mpm' ? undefined : `has no meaning for Stickler (it does not implement ${module})`;
+  DIRECTIVES.set(name.toLowerCase(), { name, role: why === undefined ? { role: 'ignored' } : { role: 'ignored', why } });
+}
 
 const SECTION_NAMES = new Map<string, { name: string; role: SectionRole }>(
   Object.entries(SECTIONS).map(([name, role]) => [name.toLowerCase(), { name, role }]),
 );
+for (const { name } of httpdSections()) {
+  if (!SECTION_NAMES.has(name.toLowerCase())) SECTION_NAMES.set(name.toLowerCase(), { name, role: 'ignored' });
+}
 
 /** Directive names are case-insensitive in Apache. */
 export function lookupDirective(name: string): DirectiveEntry | undefined {

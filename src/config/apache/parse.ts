@@ -4,13 +4,15 @@
 //
 // Conditional rule: Stickler implements the proxy, balancer and TLS modules itself, so `<IfModule x>` is true for
 // every module name (`mod_x.c`, `x_module`, `x`) and `<IfModule !x>` is false. `<IfDefine>` tests names set with
-// `Define`; `<IfFile>` tests the file system; `<IfDirective>`/`<IfSection>` test Stickler's directive table.
+// `Define`; `<IfFile>` tests the file system; `<IfDirective>`/`<IfSection>` test Stickler's directive table;
+// `<IfVersion>` compares with the httpd release Stickler follows (if-version.ts).
 // Like httpd, nothing inside a false conditional is looked at beyond its nesting.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { Source } from '../model.ts';
 import { classify, readLogicalLines } from './lexer.ts';
 import type { DirectiveRole, SectionRole } from './directives.ts';
 import { allDirectiveNames, allSectionNames, lookupDirective, lookupSection } from './directives.ts';
+import { ifVersionHolds } from './if-version.ts';
 import { didYouMean } from './nearest.ts';
 import type { Report } from './report.ts';
 
@@ -110,6 +112,11 @@ export class ConfigParser {
     if (known === undefined) {
       this.#report.error(source, `<${written}>`, `unknown section${didYouMean(written, allSectionNames())}; expected an Apache httpd section such as <VirtualHost>, <Proxy> or <Location>`);
       return { name, source, into, active: false };
+    }
+    if (name === 'IfVersion') {
+      const holds = ifVersionHolds(args);
+      if (typeof holds === 'string') this.#report.error(source, '<IfVersion>', holds);
+      return { name, source, into, active: holds === true };
     }
     if (known.role === 'conditional') {
       if (args.length !== 1) {

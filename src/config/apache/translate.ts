@@ -271,8 +271,10 @@ export class Translator {
     }
     const host = address.host === '*' ? '0.0.0.0' : address.host;
     const twin = this.#walked.listens.find((l) => l.host === host && l.port === address.port);
+    // Not an error: every <IfModule> is true here, so Debian's ports.conf (Listen 443 for both ssl_module and
+    // mod_gnutls.c) repeats itself, and httpd itself accepts `Listen 80` beside `Listen 0.0.0.0:80`.
     if (twin !== undefined) {
-      this.#report.error(node.source, 'Listen', `${host}:${address.port} is already opened by the Listen at ${where(twin.source, node.source)}; expected each address:port once`);
+      this.#report.warning(node.source, 'Listen', `ignored: ${host}:${address.port} is already opened by the Listen at ${where(twin.source, node.source)}; it is opened once`);
       return;
     }
     this.#walked.listens.push({ source: node.source, host, port: address.port });
@@ -452,8 +454,13 @@ export class Translator {
       this.#report.error(node.source, 'ProxySet', backend);
       return;
     }
-    const params = this.#params(node, words);
     const balancers = this.#walked.balancers;
+    // httpd: "ProxySet can not find 'balancer://x' Balancer": outside its <Proxy> section ProxySet creates nothing.
+    if (backend.kind === 'balancer' && !inProxy && balancers.get(backend.name) === undefined) {
+      this.#report.error(node.source, 'ProxySet', `balancer://${backend.name} is not defined before this line; expected the ProxySet inside <Proxy balancer://${backend.name}>, or after the BalancerMember or ProxyPass lines that name it`);
+      return;
+    }
+    const params = this.#params(node, words);
     if (backend.kind === 'balancer') {
       balancers.applyBalancerParams(balancers.define(backend.name, node.source, 'ProxySet'), params, node.source, 'ProxySet');
     } else {
