@@ -147,12 +147,23 @@ export class MemberPool {
     while (this.idle.length > 0 && this.idle[0]!.idleSince < cutoff) this.idle.shift()!.socket.destroy();
   }
 
+  /**
+   * Apache checks the member's certificate names (SSLProxyCheckPeerName, on by default) even when it does not
+   * verify the chain (SSLProxyVerify none); node:tls checks names only while verifying, so do it here.
+   */
+  private nameMismatch(socket: tls.TLSSocket): string | undefined {
+    const { backendTls } = this.options;
+    if (backendTls.verify !== 'none' || !backendTls.checkPeerName || socket.isSessionReused()) return undefined;
+    return tls.checkServerIdentity(this.host, socket.getPeerCertificate())?.message;
+  }
+
   private connect(): Promise<net.Socket> {
     return new Promise((resolve, reject) => {
       const timeout = this.options.connectTimeout;
       const url = this.options.member.url;
       let socket: net.Socket;
       const fail = (code: string, message: string) => {
+        clearTimeout(timer);
         socket.destroy();
         reject(new ConnectError(code, message));
       };
@@ -164,7 +175,11 @@ export class MemberPool {
       if (this.tlsOptions) {
         const secure = tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, session: this.tlsSession });
         secure.on('session', (session) => (this.tlsSession = session));
-        secure.once('secureConnect', done);
+        secure.once('secureConnect', () => {
+          const mismatch = this.nameMismatch(secure);
+          if (mismatch) fail('STK_UPSTREAM_TLS_NAME', `${url} presented a certificate for another name: ${mismatch}`);
+          else done();
+        });
         socket = secure;
       } else {
         socket = net.connect({ host: this.host, port: this.port });

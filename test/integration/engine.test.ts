@@ -6,18 +6,22 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { freePort } from '../support/ports.ts';
+import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 import { rawRequest, request } from '../support/client.ts';
 import { localCertificate, member, startEngine } from '../support/engine.ts';
 import type { Stickler } from '../../src/server/server.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-async function backend(route: string, handler?: Handler): Promise<{ url: string; server: https.Server; connections: () => number }> {
-  const { certFile, keyFile } = localCertificate();
-  const { readFileSync } = await import('node:fs');
+async function backend(
+  route: string,
+  handler?: Handler,
+  identity: { cert: string | Buffer; key: string | Buffer } = { cert: readFileSync(localCertificate().certFile), key: readFileSync(localCertificate().keyFile) },
+): Promise<{ url: string; server: https.Server; connections: () => number }> {
   let connections = 0;
-  const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), keepAliveTimeout: 30_000 }, (req, res) => {
+  const server = https.createServer({ ...identity, keepAliveTimeout: 30_000 }, (req, res) => {
     if (handler) return handler(req, res);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -37,7 +41,6 @@ async function backend(route: string, handler?: Handler): Promise<{ url: string;
 /** A TLS backend that answers every request with the given raw bytes, to provoke broken responses. */
 async function rawBackend(answer: (data: string) => string | undefined): Promise<{ url: string; server: tls.Server }> {
   const { certFile, keyFile } = localCertificate();
-  const { readFileSync } = await import('node:fs');
   const server = tls.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (socket) => {
     let seen = '';
     socket.on('error', () => {});
@@ -273,6 +276,43 @@ describe('engine: member failures', () => {
     } finally {
       await stickler.close();
       redirecting.server.close();
+    }
+  });
+
+  test('as Apache, member certificate names are checked even without chain verification (SSLProxyCheckPeerName)', async () => {
+    const stranger = await backend('stranger', undefined, createSelfSigned({ commonName: 'other.example', altNames: { dns: ['other.example'] } }));
+    const checked = await freePort();
+    const unchecked = await freePort();
+    const backendTls = { enabled: true, verify: 'none' as const };
+    const a = await startEngine(checked, { members: [member(stranger.url)], vhost: { backendTls: { ...backendTls, checkPeerName: true } } });
+    const b = await startEngine(unchecked, { members: [member(stranger.url)], vhost: { backendTls: { ...backendTls, checkPeerName: false } } });
+    try {
+      assert.equal((await request(`https://127.0.0.1:${checked}/`)).status, 503);
+      assert.equal((await request(`https://127.0.0.1:${unchecked}/`)).status, 200);
+    } finally {
+      await a.close();
+      await b.close();
+      stranger.server.close();
+    }
+  });
+
+  test('failonstatus puts the member in error after passing its answer on', async () => {
+    const failing = await backend('failing', (_req, res) => {
+      res.writeHead(503, { 'Content-Length': '4' });
+      res.end('busy');
+    });
+    const good = await backend('good');
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(failing.url), member(good.url)], balancer: { failOnStatus: [503] } });
+    try {
+      const first = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(first.status, 503);
+      assert.equal(first.body, 'busy', 'the member\'s own answer, not Stickler\'s');
+      for (let i = 0; i < 3; i++) assert.equal(JSON.parse((await request(`https://127.0.0.1:${port}/`)).body).node, 'good');
+    } finally {
+      await stickler.close();
+      failing.server.close();
+      good.server.close();
     }
   });
 });
