@@ -315,4 +315,37 @@ describe('engine: member failures', () => {
       good.server.close();
     }
   });
+
+  test('a SetHandler balancer-manager location serves a read-only status page, behind its access rules', async () => {
+    const good = await backend('good');
+    const port = await freePort();
+    const source = { file: 'test', line: 1 };
+    const stickler = await startEngine(port, {
+      members: [member(good.url, { route: 'isNode1' })],
+      vhost: {
+        locations: [
+          { source, path: '/balancer-manager', handler: 'balancer-manager', access: [{ kind: 'require', source, negate: false, match: 'local' }] },
+          { source, path: '/closed-manager', handler: 'balancer-manager', access: [{ kind: 'require', source, negate: false, match: 'all-denied' }] },
+        ],
+        routes: [
+          { source, path: '/balancer-manager', target: { kind: 'exclude' } },
+          { source, path: '/closed-manager', target: { kind: 'exclude' } },
+          { source, path: '/', target: { kind: 'balancer', balancer: 'cluster', path: '/' } },
+        ],
+      },
+    });
+    try {
+      await request(`https://127.0.0.1:${port}/x`);
+      const page = await request(`https://127.0.0.1:${port}/balancer-manager`);
+      assert.equal(page.status, 200);
+      assert.match(page.body, /balancer:\/\/cluster/);
+      assert.ok(page.body.includes(good.url));
+      assert.match(page.body, /<td>isNode1<\/td>/);
+      assert.match(page.body, /Init Ok/);
+      assert.equal((await request(`https://127.0.0.1:${port}/closed-manager`)).status, 403);
+    } finally {
+      await stickler.close();
+      good.server.close();
+    }
+  });
 });
