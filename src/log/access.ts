@@ -2,6 +2,7 @@
 // decision, or one JSON object per line. Lines are batched so a busy proxy does not pay a syscall per request,
 // and a failing log destination never takes the proxy down.
 
+import type { BalancerFacts } from '../balancer/balancer.ts';
 import { closeSync, openSync, write } from 'node:fs';
 import type { LogConfig } from '../config/model.ts';
 
@@ -18,12 +19,8 @@ export interface AccessEntry {
   referer?: string;
   userAgent?: string;
   host?: string;
-  balancer?: string;
-  /** The member that served the request (Apache's BALANCER_WORKER_ROUTE). */
-  route?: string;
-  /** The route the client asked for through its sticky session (BALANCER_SESSION_ROUTE). */
-  sessionRoute?: string;
-  routeChanged?: boolean;
+  /** Apache's BALANCER_* environment for the request: chosen member and route, session stickiness, route change. */
+  balancer?: BalancerFacts;
   backendMs?: number;
   totalMs: number;
   /** STK_ error code. */
@@ -95,7 +92,8 @@ const headerItem = (v: string | undefined): string => (v === undefined ? '-' : e
 export function formatCombined(e: AccessEntry): string {
   const requestLine = escapeLogItem(`${e.method} ${e.target} ${e.protocol}`);
   const bytes = e.bytesSent > 0 ? String(e.bytesSent) : '-';
-  const route = e.route ? escapeLogItem(e.route) : '-';
+  const workerRoute = e.balancer?.BALANCER_WORKER_ROUTE;
+  const route = workerRoute ? escapeLogItem(workerRoute) : '-';
   const backendMs = e.backendMs === undefined ? '-' : String(Math.round(e.backendMs));
   return (
     `${clientHost(e.clientIp)} - - ${formatLogTime(e.time)} "${requestLine}" ${e.status} ${bytes} ` +
@@ -118,9 +116,6 @@ export function formatJson(e: AccessEntry): string {
     referer: e.referer,
     userAgent: e.userAgent,
     balancer: e.balancer,
-    route: e.route,
-    sessionRoute: e.sessionRoute,
-    routeChanged: e.routeChanged,
     backendMs: e.backendMs,
     totalMs: e.totalMs,
     error: e.error,

@@ -120,8 +120,6 @@ export class Exchange implements ConnectionUser {
     const session = cfg.sticky
       ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
       : undefined;
-    this.log.balancer = `balancer://${cfg.name}`;
-    this.log.sessionRoute = session?.route;
     this.forward(vhost, balancer, session, mapping.backendPath).catch((err: unknown) => this.failBeforeResponse(err));
   }
 
@@ -140,10 +138,9 @@ export class Exchange implements ConnectionUser {
     let attempts = 0;
     for (;;) {
       const choice: Choice = await this.chooseWithin(b, session);
+      this.log.balancer = choice.facts;
       if (!choice.ok) return this.respondLocal(errorResponse(choice.status), choice.reason);
       const member = choice.member;
-      this.log.route = choice.facts.BALANCER_WORKER_ROUTE;
-      this.log.routeChanged = choice.facts.BALANCER_ROUTE_CHANGED === '1';
       const pool = b.pools[member]!;
       this.held = { b, member, pool };
       let conn: MemberConnection;

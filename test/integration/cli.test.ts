@@ -116,3 +116,28 @@ test('npm start without a configuration runs the demo: two nodes, sticky session
     await demo.stop(5_000);
   }
 });
+
+test('--json-log writes one JSON object per request with Apache\'s BALANCER_* facts', async () => {
+  const port = await freePort();
+  const demo = spawnManaged('demo-json', process.execPath, [CLI, '--port', String(port), '--json-log']);
+  try {
+    await demo.waitForStdout((out) => out.includes('\nready\n'), 30_000, 'printing ready');
+    await request(`https://127.0.0.1:${port}/api/whoami`, { headers: { cookie: 'JSESSIONID=ABC.node2' } });
+    await demo.waitForStdout((o) => o.includes('"BALANCER_SESSION_STICKY"'), 5_000, 'a JSON access log line');
+    const line = demo.stdout().split('\n').find((l) => l.includes('"BALANCER_SESSION_STICKY"'))!;
+    const entry = JSON.parse(line);
+    assert.equal(entry.status, 200);
+    assert.equal(entry.target, '/api/whoami');
+    assert.deepEqual(entry.balancer, {
+      BALANCER_NAME: 'balancer://demo',
+      BALANCER_WORKER_NAME: entry.balancer.BALANCER_WORKER_NAME,
+      BALANCER_WORKER_ROUTE: 'node2',
+      BALANCER_SESSION_STICKY: 'JSESSIONID',
+      BALANCER_SESSION_ROUTE: 'node2',
+    });
+    assert.match(entry.balancer.BALANCER_WORKER_NAME, /^https:\/\/127\.0\.0\.1:\d+$/);
+    assert.equal(typeof entry.backendMs, 'number');
+  } finally {
+    await demo.stop(5_000);
+  }
+});

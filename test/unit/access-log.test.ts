@@ -22,10 +22,13 @@ const sample: AccessEntry = {
   referer: 'http://www.example.com/start.html',
   userAgent: 'Mozilla/4.08 [en] (Win98; I ;Nav)',
   host: 'localhost',
-  balancer: 'demo',
-  route: 'node1',
-  sessionRoute: 'node1',
-  routeChanged: false,
+  balancer: {
+    BALANCER_NAME: 'balancer://demo',
+    BALANCER_WORKER_NAME: 'https://127.0.0.1:9443',
+    BALANCER_WORKER_ROUTE: 'node1',
+    BALANCER_SESSION_STICKY: 'JSESSIONID',
+    BALANCER_SESSION_ROUTE: 'node1',
+  },
   backendMs: 12.6,
   totalMs: 14,
 };
@@ -86,8 +89,7 @@ test('json: one object per line with every given field', () => {
   assert.equal(obj.time, '2000-10-10T13:55:36.250Z');
   assert.equal(obj.clientIp, '::ffff:192.0.2.10');
   assert.equal(obj.userAgent, 'a\nb');
-  assert.equal(obj.route, 'node1');
-  assert.equal(obj.routeChanged, false);
+  assert.deepEqual(obj.balancer, sample.balancer);
   assert.equal(obj.backendMs, 12.6);
   assert.equal('error' in obj, false);
 });
