@@ -29,7 +29,6 @@ export class ClientConnection implements ClientSide {
   private readonly reader = new MessageReader('request');
   private readonly timeouts: ClientTimeouts;
   private current: Exchange | undefined;
-  private pausedByExchange = false;
   private closed = false;
 
   constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', timeouts: ClientTimeouts) {
@@ -53,12 +52,10 @@ export class ClientConnection implements ClientSide {
   }
 
   pauseReading(): void {
-    this.pausedByExchange = true;
     this.socket.pause();
   }
 
   resumeReading(): void {
-    this.pausedByExchange = false;
     if (this.reader.buffered < maxBufferedAhead) this.socket.resume();
   }
 
@@ -69,7 +66,6 @@ export class ClientConnection implements ClientSide {
       return;
     }
     this.socket.setTimeout(this.reader.buffered > 0 ? this.timeouts.request : this.timeouts.keepAlive);
-    this.pausedByExchange = false;
     this.socket.resume();
     this.run(() => this.reader.resume());
   }

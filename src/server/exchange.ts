@@ -49,7 +49,6 @@ export class Exchange implements ConnectionUser {
   private upstream: MemberConnection | undefined;
   /** The request head as sent to the member, kept for a retry on a fresh connection. */
   private upstreamHead: Buffer | undefined;
-  private target = '';
   private sawResponseByte = false;
   private backendStart = 0;
   private bytesToMember = 0;
@@ -101,9 +100,10 @@ export class Exchange implements ConnectionUser {
     // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host, whatever Host says.
     if (target.authority !== undefined) this.log.host = target.authority;
     const hostHeader = this.log.host;
-    const byHost = selectVirtualHost(configs(runtime), this.client.localPort, undefined, hostHeader);
+    const vhosts = runtime.config.virtualHosts;
+    const byHost = selectVirtualHost(vhosts, this.client.localPort, undefined, hostHeader);
     if (this.client.sniName !== undefined) {
-      const bySni = selectVirtualHost(configs(runtime), this.client.localPort, this.client.sniName, undefined);
+      const bySni = selectVirtualHost(vhosts, this.client.localPort, this.client.sniName, undefined);
       if (misdirected(bySni, byHost)) return this.respondLocal(errorResponse(421));
     }
     const vhost = runtime.virtualHosts.find((v) => v.config === byHost);
@@ -159,8 +159,7 @@ export class Exchange implements ConnectionUser {
       }
       if (this.finished) return conn.detach(true);
       b.balancer.markConnected(member);
-      this.target = memberRequestTarget(b.config.members[member]!.url, backendPath);
-      this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url);
+      this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url, backendPath);
       return this.sendRequest(conn);
     }
   }
@@ -178,7 +177,7 @@ export class Exchange implements ConnectionUser {
 
   // ---- 3. forward the request head and stream the body -----------------------------------------------
 
-  private forwardHead(vhost: VirtualHostRuntime, memberUrl: string): Buffer {
+  private forwardHead(vhost: VirtualHostRuntime, memberUrl: string, backendPath: string): Buffer {
     const headers = forwardRequestHeaders(this.head.headers, {
       clientIp: this.client.clientIp,
       hostHeader: this.log.host ?? '',
@@ -191,7 +190,7 @@ export class Exchange implements ConnectionUser {
     const framing = this.head.framing;
     if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
     else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
-    return serializeRequestHead(this.head.method, this.target, headers);
+    return serializeRequestHead(this.head.method, memberRequestTarget(memberUrl, backendPath), headers);
   }
 
   private sendRequest(conn: MemberConnection): void {
@@ -352,8 +351,9 @@ export class Exchange implements ConnectionUser {
     const noBody = this.head.method === 'HEAD' || head.status === 204 || head.status === 304;
     if (noBody) {
       this.clientFraming = 'none';
+      // The length the member would have sent for GET; the reader has already checked and normalised it.
       const length = getHeader(head.headers, 'content-length');
-      if (length !== undefined && /^\d{1,16}$/.test(length) && head.status !== 204) headers.push(['Content-Length', length]);
+      if (length !== undefined && head.status !== 204) headers.push(['Content-Length', length]);
     } else if (head.framing.kind === 'length') {
       this.clientFraming = 'length';
       headers.push(['Content-Length', String(head.framing.length)]);
@@ -474,11 +474,6 @@ export class Exchange implements ConnectionUser {
     this.client.runtime.accessLog.write(this.log);
     this.client.exchangeDone(this.keepAlive && this.clientFraming !== 'close');
   }
-
-}
-
-function configs(runtime: Runtime) {
-  return runtime.config.virtualHosts;
 }
 
 /** `OPTIONS *` asks about the server itself; there is no member to ask. */
