@@ -2,6 +2,7 @@
 // framing, streaming and failure case can be provoked exactly (Tomcat cannot be made to send a broken response).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
@@ -346,6 +347,26 @@ describe('engine: member failures', () => {
     } finally {
       await stickler.close();
       good.server.close();
+    }
+  });
+
+  test('plain HTTP on both sides: an http:// listener in front of http:// members', async () => {
+    const plain = http.createServer((req, res) => {
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ proto: req.headers['x-forwarded-proto'], host: req.headers.host, url: req.url }));
+    });
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    const memberPort = (plain.address() as AddressInfo).port;
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(`http://127.0.0.1:${memberPort}`)], plain: true });
+    try {
+      const raw = await rawRequest(port, 'GET /plain?q=1 HTTP/1.1\r\nHost: front.example\r\nConnection: close\r\n\r\n', { tls: false });
+      assert.match(raw.text, /^HTTP\/1\.1 200 /);
+      const body = JSON.parse(raw.text.slice(raw.text.indexOf('\r\n\r\n') + 4).replace(/^[0-9a-f]+\r\n|\r\n0\r\n\r\n$/g, ''));
+      assert.deepEqual(body, { proto: 'http', host: `127.0.0.1:${memberPort}`, url: '/plain?q=1' });
+    } finally {
+      await stickler.close();
+      plain.close();
     }
   });
 });

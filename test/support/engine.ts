@@ -32,6 +32,8 @@ export interface EngineOptions {
   balancer?: Partial<BalancerConfig>;
   vhost?: Partial<VirtualHostConfig>;
   timeout?: number;
+  /** Listen without TLS (an `http://` front end). */
+  plain?: boolean;
 }
 
 export function engineConfig(port: number, opts: EngineOptions): SticklerConfig {
@@ -56,7 +58,7 @@ export function engineConfig(port: number, opts: EngineOptions): SticklerConfig 
     port,
     serverName: 'localhost',
     serverAliases: [],
-    tls: { source, certificateFile: certFile, keyFile },
+    tls: opts.plain ? undefined : { source, certificateFile: certFile, keyFile },
     backendTls: { enabled: true, verify: 'none', checkPeerName: false },
     preserveHost: false,
     addForwardedHeaders: true,
@@ -73,7 +75,7 @@ export function engineConfig(port: number, opts: EngineOptions): SticklerConfig 
   };
   return {
     dialect: 'apache',
-    listeners: [{ source, host: '127.0.0.1', port, tls: true }],
+    listeners: [{ source, host: '127.0.0.1', port, tls: !opts.plain }],
     virtualHosts: [vhost],
     balancers: [balancer],
     log: { format: 'combined' },
