@@ -58,5 +58,5 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<RunningServer>
   await writeFile(pemFile, (await readFile(opts.certFile, 'utf8')) + (await readFile(opts.keyFile, 'utf8')), { mode: 0o600 });
   const configFile = join(opts.dir, 'haproxy.cfg');
   await writeFile(configFile, haproxyConfig({ ...opts, pemFile }));
-  return startForegroundTls('haproxy', '/usr/sbin/haproxy', ['-db', '-f', configFile], opts.port);
+  return startForegroundTls('haproxy', '/usr/sbin/haproxy', ['-db', '-f', configFile], [opts.port]);
 }

@@ -15,26 +15,42 @@ export interface NginxOptions {
   dir: string;
 }
 
+/** The top of an nginx.conf that keeps every file nginx writes under `dir`. */
+export function nginxMainContext(dir: string): string {
+  // One worker process, like one Node event loop: the comparison is per core.
+  return `worker_processes 1;
+daemon off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 4096; }`;
+}
+
+/** `http`-context lines: the compiled-in temp paths are under /var/lib/nginx. */
+export function nginxTempPaths(dir: string): string {
+  return ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']
+    .map((kind) => `  ${kind}_temp_path ${join(dir, kind)};`)
+    .join('\n');
+}
+
+/** Runs nginx in the foreground on `config`, written into `dir`, until every port answers TLS. */
+export async function runNginx(name: string, dir: string, config: string, ports: number[]): Promise<RunningServer> {
+  await mkdir(dir, { recursive: true });
+  const configFile = join(dir, 'nginx.conf');
+  await writeFile(configFile, config);
+  // -e: nginx opens its error log before reading the config, and the default one is under /var/log.
+  return startForegroundTls(name, '/usr/sbin/nginx', ['-p', dir, '-e', join(dir, 'error.log'), '-c', configFile], ports);
+}
+
 export function nginxConfig(opts: NginxOptions): string {
   const upstream = (name: string, backends: Backend[]): string =>
     `  upstream ${name} {\n${backends.map((b) => `    server 127.0.0.1:${b.port};`).join('\n')}\n    keepalive 64;\n  }`;
   const perNode = opts.backends.map((b) => upstream(`node_${b.route}`, [b])).join('\n');
   const routes = opts.backends.map((b) => `    ~\\.${b.route}$ node_${b.route};`).join('\n');
   const redirects = opts.backends.map((b) => `      proxy_redirect https://127.0.0.1:${b.port}/ /;`).join('\n');
-  const d = opts.dir;
-  // One worker process, like one Node event loop: the comparison is per core.
-  return `worker_processes 1;
-daemon off;
-pid ${join(d, 'nginx.pid')};
-error_log ${join(d, 'error.log')} warn;
-events { worker_connections 4096; }
+  return `${nginxMainContext(opts.dir)}
 http {
-  access_log ${join(d, 'access.log')};
-  client_body_temp_path ${join(d, 'client_body')};
-  proxy_temp_path ${join(d, 'proxy')};
-  fastcgi_temp_path ${join(d, 'fastcgi')};
-  uwsgi_temp_path ${join(d, 'uwsgi')};
-  scgi_temp_path ${join(d, 'scgi')};
+  access_log ${join(opts.dir, 'access.log')};
+${nginxTempPaths(opts.dir)}
 ${upstream('cluster', opts.backends)}
 ${perNode}
   map $cookie_JSESSIONID $stickler_backend {
@@ -59,10 +75,6 @@ ${redirects}
 `;
 }
 
-export async function startNginx(opts: NginxOptions): Promise<RunningServer> {
-  await mkdir(opts.dir, { recursive: true });
-  const configFile = join(opts.dir, 'nginx.conf');
-  await writeFile(configFile, nginxConfig(opts));
-  // -e: nginx opens its error log before reading the config, and the default one is under /var/log.
-  return startForegroundTls('nginx', '/usr/sbin/nginx', ['-p', opts.dir, '-e', join(opts.dir, 'error.log'), '-c', configFile], opts.port);
+export function startNginx(opts: NginxOptions): Promise<RunningServer> {
+  return runNginx('nginx', opts.dir, nginxConfig(opts), [opts.port]);
 }

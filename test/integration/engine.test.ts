@@ -7,12 +7,15 @@ import https from 'node:https';
 import tls from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '../support/ports.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 import { rawRequest, request } from '../support/client.ts';
-import { localCertificate, member, startEngine } from '../support/engine.ts';
-import type { Stickler } from '../../src/server/server.ts';
+import { engineConfig, localCertificate, member, startEngine } from '../support/engine.ts';
+import { pollUntil, withTimeout } from '../support/wait.ts';
+import { Stickler } from '../../src/server/server.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -367,6 +370,124 @@ describe('engine: member failures', () => {
     } finally {
       await stickler.close();
       plain.close();
+    }
+  });
+
+  test('request and response bodies stream: bytes move before either side has finished', async () => {
+    let sawFirstPart: () => void = () => {};
+    const firstPartArrived = new Promise<void>((resolve) => (sawFirstPart = resolve));
+    let finishResponse: () => void = () => {};
+    const streaming = await backend('s', (req, res) => {
+      req.once('data', () => sawFirstPart());
+      res.writeHead(200, { 'Content-Type': 'text/plain' });
+      res.write('first-part;');
+      finishResponse = () => res.end('second-part');
+      req.resume();
+    });
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(streaming.url)] });
+    try {
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+      await new Promise((resolve) => socket.once('secureConnect', resolve));
+      let received = '';
+      socket.on('data', (d) => (received += d.toString('latin1')));
+      socket.write('POST /s HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\nConnection: close\r\n\r\nhello');
+      await withTimeout(firstPartArrived, 5_000, 'the first half of the body reaching the member');
+      await pollUntil(async () => received.includes('first-part;'), { timeoutMs: 5_000, what: 'the first part of the response' });
+      assert.doesNotMatch(received, /second-part/);
+      socket.write('world');
+      finishResponse();
+      await pollUntil(async () => received.includes('second-part'), { timeoutMs: 5_000, what: 'the rest of the response' });
+      socket.destroy();
+    } finally {
+      await stickler.close();
+      streaming.server.close();
+    }
+  });
+
+  test('hop-by-hop response headers, and those named in Connection, do not reach the client', async () => {
+    const chatty = await backend('c', (_req, res) => {
+      res.writeHead(200, { Connection: 'keep-alive, X-Internal', 'X-Internal': 'secret', 'Keep-Alive': 'timeout=5', 'X-Public': 'ok', 'Content-Length': '2' });
+      res.end('ok');
+    });
+    const port = await freePort();
+    const stickler = await startEngine(port, { members: [member(chatty.url)] });
+    try {
+      const r = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(r.headers['x-public'], 'ok');
+      assert.equal(r.headers['x-internal'], undefined);
+      assert.equal(r.headers['keep-alive'], undefined);
+    } finally {
+      await stickler.close();
+      chatty.server.close();
+    }
+  });
+
+  test('with verification on, a member certificate from the given CA is accepted and an unknown one refused', async () => {
+    const good = await backend('verified');
+    const trusted = await freePort();
+    const untrusted = await freePort();
+    const { certFile } = localCertificate();
+    const a = await startEngine(trusted, { members: [member(good.url)], vhost: { backendTls: { enabled: true, verify: 'require', checkPeerName: true, caFile: certFile } } });
+    const b = await startEngine(untrusted, { members: [member(good.url)], vhost: { backendTls: { enabled: true, verify: 'require', checkPeerName: true } } });
+    try {
+      assert.equal((await request(`https://127.0.0.1:${trusted}/`)).status, 200);
+      assert.equal((await request(`https://127.0.0.1:${untrusted}/`)).status, 503);
+    } finally {
+      await a.close();
+      await b.close();
+      good.server.close();
+    }
+  });
+
+  test('name-based virtual hosts: SNI picks the certificate, Host the virtual host, a mismatch is 421', async () => {
+    const one = await backend('one');
+    const two = await backend('two');
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'stickler-sni-'));
+    const pem = (name: string) => {
+      const { cert, key } = createSelfSigned({ commonName: name, altNames: { dns: [name] } });
+      writeFileSync(join(dir, `${name}.crt`), cert);
+      writeFileSync(join(dir, `${name}.key`), key);
+      return { source: { file: 'test', line: 1 }, certificateFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) };
+    };
+    const config = engineConfig(port, { members: [member(one.url)] });
+    const first = config.virtualHosts[0]!;
+    const vhostFor = (name: string, balancer: string) => ({
+      ...first,
+      serverName: name,
+      tls: pem(name),
+      routes: [{ source: first.source, path: '/', target: { kind: 'balancer' as const, balancer, path: '/' } }],
+    });
+    config.virtualHosts = [vhostFor('one.example', 'cluster'), vhostFor('two.example', 'second')];
+    config.balancers.push({ ...config.balancers[0]!, name: 'second', members: [member(two.url)] });
+    const stickler = new Stickler(config);
+    await stickler.start();
+    try {
+      const ask = (sni: string, host: string) =>
+        new Promise<{ subject: string; text: string }>((resolve, reject) => {
+          const socket = tls.connect({ host: '127.0.0.1', port, servername: sni, rejectUnauthorized: false }, () => {
+            const subject = socket.getPeerCertificate().subject.CN as string;
+            let text = '';
+            socket.on('data', (d) => (text += d.toString('latin1')));
+            socket.on('end', () => resolve({ subject, text }));
+            socket.write(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+          });
+          socket.on('error', reject);
+          socket.setTimeout(5_000, () => reject(new Error('no answer')));
+        });
+      const a = await ask('one.example', 'one.example');
+      assert.equal(a.subject, 'one.example');
+      assert.match(a.text, /"node":"one"/);
+      const b = await ask('two.example', `two.example:${port}`);
+      assert.equal(b.subject, 'two.example');
+      assert.match(b.text, /"node":"two"/);
+      const c = await ask('one.example', 'two.example');
+      assert.match(c.text, /^HTTP\/1\.1 421 /);
+    } finally {
+      await stickler.close();
+      one.server.close();
+      two.server.close();
     }
   });
 });
