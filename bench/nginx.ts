@@ -15,10 +15,14 @@ export interface NginxOptions {
   dir: string;
 }
 
+// Started as root, nginx drops its workers to `nobody`, which cannot enter the bench's private temp dir (the
+// static members' document root, the temp paths); a master that is not root cannot switch users at all.
+const WORKER_USER = process.getuid?.() === 0 ? 'user root;\n' : '';
+
 /** The top of an nginx.conf that keeps every file nginx writes under `dir`. */
 export function nginxMainContext(dir: string): string {
   // One worker process, like one Node event loop: the comparison is per core.
-  return `worker_processes 1;
+  return `${WORKER_USER}worker_processes 1;
 daemon off;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
