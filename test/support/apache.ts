@@ -3,7 +3,7 @@
 // complete httpd.conf, and the differential tests start Stickler on the very same text, so everything in it
 // must be valid httpd syntax.
 
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnManaged, describeExit, tail } from './process.ts';
@@ -208,5 +208,9 @@ export async function startApache(configText: string): Promise<ApacheServer> {
     if (err instanceof Error && proc.exitStatus()) err.message += `\n${await diagnostics()}`;
     throw err;
   }
-  return { port, configFile, accessLog, errorLog, stop: () => proc.stop(10_000) };
+  const stop = async (): Promise<void> => {
+    await proc.stop(10_000);
+    await rm(configDir, { recursive: true, force: true });
+  };
+  return { port, configFile, accessLog, errorLog, stop };
 }
