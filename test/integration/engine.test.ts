@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { freePort } from '../support/ports.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 import { rawRequest, request } from '../support/client.ts';
-import { engineConfig, localCertificate, member, startEngine } from '../support/engine.ts';
+import { engineConfig, localCertificate, member, startEngine, type EngineOptions } from '../support/engine.ts';
 import { pollUntil, withTimeout } from '../support/wait.ts';
 import { Stickler } from '../../src/server/server.ts';
 
@@ -57,6 +57,18 @@ async function rawBackend(answer: (data: string) => string | undefined): Promise
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+/** Stickler in front of `backends` for the length of `body`; everything is closed afterwards, pass or fail. */
+async function proxied(opts: EngineOptions, backends: Array<{ close(): void }>, body: (port: number, stickler: Stickler) => Promise<void>): Promise<void> {
+  const port = await freePort();
+  const stickler = await startEngine(port, opts);
+  try {
+    await body(port, stickler);
+  } finally {
+    await stickler.close();
+    for (const b of backends) b.close();
+  }
 }
 
 describe('engine: framing and streaming', () => {
@@ -206,62 +218,42 @@ describe('engine: member failures', () => {
   test('nofailover=On answers 503 for a session whose member is down', async () => {
     const good = await backend('good');
     const deadPort = await freePort();
-    const port = await freePort();
-    const stickler = await startEngine(port, {
+    await proxied({
       members: [member(`https://127.0.0.1:${deadPort}`, { route: 'dead' }), member(good.url, { route: 'good' })],
       balancer: { nofailover: true },
-    });
-    try {
+    }, [good.server], async (port) => {
       await request(`https://127.0.0.1:${port}/`, { headers: { cookie: 'JSESSIONID=s.dead' } });
       const r = await request(`https://127.0.0.1:${port}/`, { headers: { cookie: 'JSESSIONID=s.dead' } });
       assert.equal(r.status, 503);
       const fresh = await request(`https://127.0.0.1:${port}/`);
       assert.equal(JSON.parse(fresh.body).node, 'good');
-    } finally {
-      await stickler.close();
-      good.server.close();
-    }
+    });
   });
 
   test('malformed backend responses give 502; nothing of them reaches the client', async () => {
     const broken = await rawBackend(() => 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\nX-Leak: yes\r\n\r\nabcd');
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(broken.url)] });
-    try {
+    await proxied({ members: [member(broken.url)] }, [broken.server], async (port) => {
       const r = await request(`https://127.0.0.1:${port}/`);
       assert.equal(r.status, 502);
       assert.equal(r.headers['x-leak'], undefined);
-    } finally {
-      await stickler.close();
-      broken.server.close();
-    }
+    });
   });
 
   test('a backend that never answers gives 504 after the member timeout', async () => {
     const silent = await rawBackend(() => undefined);
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(silent.url, { timeout: 300 })] });
-    try {
+    await proxied({ members: [member(silent.url, { timeout: 300 })] }, [silent.server], async (port) => {
       const r = await request(`https://127.0.0.1:${port}/`);
       assert.equal(r.status, 504);
-    } finally {
-      await stickler.close();
-      silent.server.close();
-    }
+    });
   });
 
   test('a close-delimited response reaches an HTTP/1.1 client chunked', async () => {
     const legacy = await rawBackend(() => 'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close');
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(legacy.url)] });
-    try {
+    await proxied({ members: [member(legacy.url)] }, [legacy.server], async (port) => {
       const raw = await rawRequest(port, 'GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n');
       assert.match(raw.text, /transfer-encoding: chunked/i);
       assert.match(raw.text, /\r\nb\r\nuntil close\r\n0\r\n\r\n$/);
-    } finally {
-      await stickler.close();
-      legacy.server.close();
-    }
+    });
   });
 
   test('ProxyPassReverse rewrites a member Location to the front end', async () => {
@@ -271,16 +263,11 @@ describe('engine: member failures', () => {
       res.end();
     });
     memberUrl = redirecting.url;
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(redirecting.url)] });
-    try {
+    await proxied({ members: [member(redirecting.url)] }, [redirecting.server], async (port) => {
       const r = await request(`https://127.0.0.1:${port}/`, { headers: { host: `localhost:${port}` } });
       assert.equal(r.status, 302);
       assert.equal(r.headers.location, `https://localhost:${port}/next?x=1`);
-    } finally {
-      await stickler.close();
-      redirecting.server.close();
-    }
+    });
   });
 
   test('as Apache, member certificate names are checked even without chain verification (SSLProxyCheckPeerName)', async () => {
@@ -306,18 +293,12 @@ describe('engine: member failures', () => {
       res.end('busy');
     });
     const good = await backend('good');
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(failing.url), member(good.url)], balancer: { failOnStatus: [503] } });
-    try {
+    await proxied({ members: [member(failing.url), member(good.url)], balancer: { failOnStatus: [503] } }, [failing.server, good.server], async (port) => {
       const first = await request(`https://127.0.0.1:${port}/`);
       assert.equal(first.status, 503);
       assert.equal(first.body, 'busy', 'the member\'s own answer, not Stickler\'s');
       for (let i = 0; i < 3; i++) assert.equal(JSON.parse((await request(`https://127.0.0.1:${port}/`)).body).node, 'good');
-    } finally {
-      await stickler.close();
-      failing.server.close();
-      good.server.close();
-    }
+    });
   });
 
   test('a SetHandler balancer-manager location serves a read-only status page, behind its access rules', async () => {
@@ -384,9 +365,7 @@ describe('engine: member failures', () => {
       finishResponse = () => res.end('second-part');
       req.resume();
     });
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(streaming.url)] });
-    try {
+    await proxied({ members: [member(streaming.url)] }, [streaming.server], async (port) => {
       const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
       await new Promise((resolve) => socket.once('secureConnect', resolve));
       let received = '';
@@ -399,10 +378,7 @@ describe('engine: member failures', () => {
       finishResponse();
       await pollUntil(async () => received.includes('second-part'), { timeoutMs: 5_000, what: 'the rest of the response' });
       socket.destroy();
-    } finally {
-      await stickler.close();
-      streaming.server.close();
-    }
+    });
   });
 
   test('hop-by-hop response headers, and those named in Connection, do not reach the client', async () => {
@@ -410,17 +386,12 @@ describe('engine: member failures', () => {
       res.writeHead(200, { Connection: 'keep-alive, X-Internal', 'X-Internal': 'secret', 'Keep-Alive': 'timeout=5', 'X-Public': 'ok', 'Content-Length': '2' });
       res.end('ok');
     });
-    const port = await freePort();
-    const stickler = await startEngine(port, { members: [member(chatty.url)] });
-    try {
+    await proxied({ members: [member(chatty.url)] }, [chatty.server], async (port) => {
       const r = await request(`https://127.0.0.1:${port}/`);
       assert.equal(r.headers['x-public'], 'ok');
       assert.equal(r.headers['x-internal'], undefined);
       assert.equal(r.headers['keep-alive'], undefined);
-    } finally {
-      await stickler.close();
-      chatty.server.close();
-    }
+    });
   });
 
   test('with verification on, a member certificate from the given CA is accepted and an unknown one refused', async () => {
