@@ -1,14 +1,17 @@
 // Command line: run, check, convert. With no configuration it runs the embedded demo.
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
 import { toYaml } from './config/convert.ts';
 import { formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
+import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 
 const usage = `Usage:
-  stickler [--config FILE] [--access-log FILE|-] [--json-log]
+  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log]
       Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
       or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
       self-signed certificate and two demo backend nodes behind https://localhost:8443/.
@@ -21,6 +24,8 @@ const usage = `Usage:
 Options:
   -c, --config FILE      configuration file
       --check            validate only
+      --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
+                         state; default 1, a single thread
       --access-log DEST  access log destination: a file path, or - for standard output
       --json-log         write the access log as JSON lines instead of Apache's combined format
       --port N           demo only: listen on port N instead of 8443
@@ -41,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
         'access-log': { type: 'string' },
         'json-log': { type: 'boolean' },
         port: { type: 'string' },
+        workers: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -69,6 +75,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const workers = parseWorkers(values.workers);
+  if (workers === undefined) return usageError(`--workers expects a number from 1 to 64 or auto, got "${values.workers}"`);
   let banner = '';
   let configFile = values.config;
   let closeDemo = async () => {};
@@ -89,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
   if (values['json-log']) config.log.format = 'json';
   if (config.log.access === undefined && !values.config) config.log.access = '-';
 
-  const stickler = new Stickler(config);
+  const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
   try {
     await stickler.start();
   } catch (err) {
@@ -98,7 +106,7 @@ async function main(argv: string[]): Promise<number> {
     await closeDemo();
     return 1;
   }
-  printStartup(stickler, config);
+  printStartup(stickler.listeners, config, workers);
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
 
@@ -124,9 +132,10 @@ function report(result: LoadResult): SticklerConfig | undefined {
   return result.config;
 }
 
-function printStartup(stickler: Stickler, config: SticklerConfig): void {
+function printStartup(listeners: readonly ListenerAddress[], config: SticklerConfig, workers: number): void {
   const lines: string[] = [];
-  for (const l of stickler.listeners) lines.push(`listening on ${l.tls ? 'https' : 'http'}://${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
+  if (workers > 1) lines.push(`${workers} worker threads, one balancer state`);
+  for (const l of listeners) lines.push(`listening on ${l.tls ? 'https' : 'http'}://${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
   for (const vh of config.virtualHosts) {
     for (const r of vh.routes) {
       const to = r.target.kind === 'exclude' ? 'not proxied' : `balancer://${r.target.balancer}${r.target.path}`;
@@ -141,14 +150,19 @@ function printStartup(stickler: Stickler, config: SticklerConfig): void {
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
+function parseWorkers(value: string | undefined): number | undefined {
+  if (value === undefined) return 1;
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
 function usageError(message: string): number {
   process.stderr.write(`stickler: ${message}\n\n${usage}\n`);
   return 2;
 }
 
-// The last line of defence: one bad request must never take the whole balancer down.
-process.on('uncaughtException', (err) => process.stderr.write(`stickler: internal error (kept running): ${err.stack ?? err}\n`));
-process.on('unhandledRejection', (err) => process.stderr.write(`stickler: internal error (kept running): ${(err as Error)?.stack ?? err}\n`));
+keepRunningOnUncaughtErrors('the main thread');
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -1,6 +1,7 @@
 // Everything the request path needs, built once from a validated configuration: balancers with their
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
+import { BalancerState } from '../balancer/state.ts';
 import type { BalancerConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
 import { openAccessLog, type AccessLog } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
@@ -19,15 +20,27 @@ export interface VirtualHostRuntime {
   serverName: string;
 }
 
+/** One SharedArrayBuffer per balancer, for worker threads that must pick from one state. */
+export function sharedBalancerStates(config: SticklerConfig): Map<string, SharedArrayBuffer> {
+  return new Map(config.balancers.map((b) => [b.name, BalancerState.create(b.members, { shared: true }).buffer as SharedArrayBuffer]));
+}
+
 export class Runtime {
   readonly config: SticklerConfig;
   readonly balancers = new Map<string, BalancerRuntime>();
   readonly virtualHosts: VirtualHostRuntime[];
   readonly accessLog: AccessLog;
 
-  constructor(config: SticklerConfig) {
+  /**
+   * `sharedStates` holds each balancer's state buffer by name when several worker threads serve one balancer
+   * (see workers.ts); without it every balancer gets a private state.
+   */
+  constructor(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>) {
     this.config = config;
-    for (const b of config.balancers) this.balancers.set(b.name, this.buildBalancer(b));
+    for (const b of config.balancers) {
+      const shared = sharedStates?.get(b.name);
+      this.balancers.set(b.name, this.buildBalancer(b, shared ? BalancerState.attach(shared) : undefined));
+    }
     this.virtualHosts = config.virtualHosts.map((vh) => ({
       config: vh,
       serverName: vh.serverName ?? 'localhost',
@@ -42,14 +55,14 @@ export class Runtime {
     this.accessLog = openAccessLog(config.log);
   }
 
-  private buildBalancer(config: BalancerConfig): BalancerRuntime {
+  private buildBalancer(config: BalancerConfig, state: BalancerState | undefined): BalancerRuntime {
     const vhost = this.config.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
     const backendTls = vhost?.backendTls ?? { enabled: true, verify: this.config.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
     const pools = config.members.map((member) => {
       const ioTimeout = member.timeout ?? this.config.timeout;
       return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
     });
-    return { config, balancer: new Balancer(config), pools };
+    return { config, balancer: new Balancer(config, state), pools };
   }
 
   async close(): Promise<void> {

@@ -10,6 +10,10 @@ import { Runtime } from './runtime.ts';
 
 export interface ServerOptions {
   timeouts?: Partial<ClientTimeouts>;
+  /** Balancer state buffers shared with the other worker threads. */
+  sharedStates?: ReadonlyMap<string, SharedArrayBuffer>;
+  /** Bind with SO_REUSEPORT so several worker threads accept on the same port and the kernel spreads connections. */
+  reusePort?: boolean;
 }
 
 export interface BoundListener {
@@ -28,15 +32,18 @@ export class Stickler {
   private readonly sockets = new Set<net.Socket>();
   private readonly timeouts: ClientTimeouts;
 
+  private readonly reusePort: boolean;
+
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
-    this.runtime = new Runtime(config);
+    this.runtime = new Runtime(config, options.sharedStates);
     this.timeouts = { keepAlive: 5_000, request: 20_000, ...options.timeouts };
+    this.reusePort = options.reusePort ?? false;
   }
 
   async start(): Promise<void> {
     for (const listener of this.runtime.config.listeners) {
       const server = listener.tls ? this.tlsServer(listener) : net.createServer((s) => this.accept(s, 'http'));
-      await listen(server, listener);
+      await listen(server, listener, this.reusePort);
       const address = server.address() as net.AddressInfo;
       this.servers.push(server);
       this.listeners.push({ config: listener, address: address.address, port: address.port, tls: listener.tls });
@@ -89,12 +96,12 @@ function secureOptions(vh: VirtualHostConfig): tls.SecureContextOptions {
   return { cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert, key: read(files.keyFile, 'SSLCertificateKeyFile') };
 }
 
-function listen(server: net.Server, listener: ListenerConfig): Promise<void> {
+function listen(server: net.Server, listener: ListenerConfig, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
       reject(new StartupError(`${listener.source.file}:${listener.source.line}: Listen: cannot listen on ${listener.host}:${listener.port}: ${err.code ?? err.message}`));
     server.once('error', onError);
-    server.listen({ host: listener.host, port: listener.port }, () => {
+    server.listen({ host: listener.host, port: listener.port, reusePort }, () => {
       server.removeListener('error', onError);
       server.on('error', () => {});
       resolve();

@@ -1,0 +1,103 @@
+// Several worker threads serving the same listeners, as one balancer. Each thread binds every listener with
+// SO_REUSEPORT (the kernel spreads new connections, no thread in between) and picks members from one state
+// per balancer in a SharedArrayBuffer, taken under a lock: so byrequests picks the same sequence as a single
+// process, whatever thread a request lands on. A worker that dies is replaced; the others keep serving.
+import { Worker } from 'node:worker_threads';
+import type { SticklerConfig } from '../config/model.ts';
+import { sharedBalancerStates } from './runtime.ts';
+import { StartupError } from './server.ts';
+
+export interface ListenerAddress {
+  address: string;
+  port: number;
+  tls: boolean;
+}
+
+export type FromWorker = { type: 'ready'; listeners: ListenerAddress[] } | { type: 'failed'; message: string };
+export type ToWorker = { type: 'stop' };
+
+const workerScript = new URL('./worker-thread.ts', import.meta.url);
+
+export class WorkerGroup {
+  readonly count: number;
+  readonly listeners: ListenerAddress[] = [];
+  /** Replacements started after a worker died, for logs and tests. */
+  replaced = 0;
+  private readonly config: SticklerConfig;
+  private readonly sharedStates: Map<string, SharedArrayBuffer>;
+  private readonly threads = new Map<number, Worker>();
+  private readonly log: (line: string) => void;
+  private nextId = 1;
+  private stopping = false;
+
+  constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}) {
+    this.config = config;
+    this.count = count;
+    this.log = log;
+    this.sharedStates = sharedBalancerStates(config);
+  }
+
+  /** Resolves once every worker listens; rejects with the first worker's startup error. */
+  async start(): Promise<void> {
+    try {
+      const ready = await Promise.all(Array.from({ length: this.count }, () => this.spawn()));
+      this.listeners.push(...ready[0]!);
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  /** The state buffer every worker picks `balancer`'s members from. */
+  sharedState(balancer: string): SharedArrayBuffer | undefined {
+    return this.sharedStates.get(balancer);
+  }
+
+  get workers(): Worker[] {
+    return [...this.threads.values()];
+  }
+
+  async close(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.threads.values()].map(
+        (worker) =>
+          new Promise<void>((resolve) => {
+            worker.once('exit', () => resolve());
+            worker.postMessage({ type: 'stop' } satisfies ToWorker);
+            // A worker that does not finish its goodbyes in time is ended all the same.
+            setTimeout(() => void worker.terminate(), 10_000).unref();
+          }),
+      ),
+    );
+  }
+
+  private spawn(): Promise<ListenerAddress[]> {
+    const id = this.nextId++;
+    const worker = new Worker(workerScript, { workerData: { config: this.config, sharedStates: this.sharedStates, id } });
+    this.threads.set(id, worker);
+    return new Promise((resolve, reject) => {
+      let started = false;
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'ready') {
+          started = true;
+          resolve(message.listeners);
+        } else reject(new StartupError(message.message));
+      });
+      worker.on('error', (err: Error) => {
+        if (!started) reject(err);
+        else this.log(`stickler: worker ${id} failed: ${err.stack ?? err}`);
+      });
+      worker.on('exit', (code) => {
+        this.threads.delete(id);
+        if (!started || this.stopping) return;
+        this.log(`stickler: worker ${id} exited with code ${code}; starting a replacement`);
+        this.replaced++;
+        this.spawn().then(
+          () => this.log(`stickler: replacement worker ready`),
+          (err: unknown) => this.log(`stickler: replacement worker failed to start: ${(err as Error)?.message ?? err}`),
+        );
+      });
+    });
+  }
+}

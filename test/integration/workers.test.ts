@@ -1,0 +1,105 @@
+// Several worker threads, one balancer: picks come from one shared state, so the byrequests sequence over fresh
+// connections is the single-thread sequence whatever thread takes each connection; a dead worker is replaced.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import https from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { BalancerState } from '../../src/balancer/state.ts';
+import { Stickler } from '../../src/server/server.ts';
+import { WorkerGroup } from '../../src/server/workers.ts';
+import { request } from '../support/client.ts';
+import { engineConfig, localCertificate, member } from '../support/engine.ts';
+import { freePort } from '../support/ports.ts';
+import { pollUntil } from '../support/wait.ts';
+
+const backends: https.Server[] = [];
+const urls: string[] = [];
+
+before(async () => {
+  const { certFile, keyFile } = localCertificate();
+  for (const name of ['a', 'b', 'c']) {
+    const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (_req, res) => res.end(name));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    backends.push(server);
+    urls.push(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  }
+});
+
+after(() => {
+  for (const s of backends) s.close();
+});
+
+/** Each request on a new connection, so the kernel spreads them over the workers' listening sockets. */
+async function sequence(port: number, n: number): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) out.push((await request(`https://127.0.0.1:${port}/`)).body);
+  return out;
+}
+
+const weighted = () => [member(urls[0]!, { route: 'a', loadfactor: 5 }), member(urls[1]!, { route: 'b', loadfactor: 3 }), member(urls[2]!, { route: 'c', loadfactor: 2 })];
+
+test('with 2 workers, byrequests 5:3:2 picks exactly the single-thread sequence, from one shared state', async () => {
+  const singlePort = await freePort();
+  const single = new Stickler(engineConfig(singlePort, { members: weighted() }));
+  await single.start();
+  const expected = await sequence(singlePort, 30);
+  await single.close();
+
+  const port = await freePort();
+  const group = new WorkerGroup(engineConfig(port, { members: weighted() }), 2);
+  await group.start();
+  try {
+    assert.deepEqual(await sequence(port, 30), expected);
+    assert.deepEqual(
+      expected.reduce((n, x) => ({ ...n, [x]: (n[x] ?? 0) + 1 }), {} as Record<string, number>),
+      { a: 15, b: 9, c: 6 },
+    );
+  } finally {
+    await group.close();
+  }
+});
+
+test('a state change made through one worker is obeyed by every worker from its next pick', async () => {
+  const port = await freePort();
+  const deadPort = await freePort();
+  const config = engineConfig(port, { members: [member(`https://127.0.0.1:${deadPort}`, { route: 'dead' }), member(urls[1]!, { route: 'b' })] });
+  const group = new WorkerGroup(config, 2);
+  await group.start();
+  try {
+    // The first pick goes to the dead member, which is put in error (retry 60 s) and the request fails over.
+    assert.deepEqual(await sequence(port, 20), Array(20).fill('b'));
+    const state = BalancerState.attach(group.sharedState('cluster')!);
+    // Only one connection attempt ever went to the dead member: the error it set was seen by both workers.
+    assert.equal(state.elected(0), 1);
+    assert.equal(state.elected(1), 20);
+  } finally {
+    await group.close();
+  }
+});
+
+test('a worker that dies is replaced; requests keep being served', async () => {
+  const port = await freePort();
+  const lines: string[] = [];
+  const group = new WorkerGroup(engineConfig(port, { members: [member(urls[0]!), member(urls[1]!)] }), 2, (l) => lines.push(l));
+  await group.start();
+  try {
+    await sequence(port, 4);
+    await group.workers[0]!.terminate();
+    let failures = 0;
+    for (let i = 0; i < 40; i++) {
+      try {
+        await request(`https://127.0.0.1:${port}/`, { timeoutMs: 5_000 });
+      } catch {
+        failures++;
+      }
+    }
+    assert.ok(failures <= 1, `${failures} requests failed; only one could have been in flight on the dead worker`);
+    await pollUntil(async () => group.replaced === 1 && group.workers.length === 2, { timeoutMs: 10_000, what: 'a replacement worker' });
+    assert.match(lines.join('\n'), /worker 1 exited .* starting a replacement/);
+    const after = await sequence(port, 10);
+    assert.equal(after.length, 10);
+  } finally {
+    await group.close();
+  }
+});
