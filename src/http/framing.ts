@@ -3,10 +3,11 @@
 // and response-head.ts).
 
 import { HttpError } from './errors.ts';
+import { equalsLowerCase } from './field-name.ts';
 import type { HeaderList } from './head.ts';
 import { isDigits, isToken, splitList, tokenList } from './syntax.ts';
 
-/** The fields that steer parsing, gathered in one pass so no name is lower-cased twice. */
+/** The fields that steer parsing, gathered in one pass over the names. */
 export interface FramingFields {
   /** Indexes into the header list, so the value can be normalised in place. */
   contentLength: number[];
@@ -20,22 +21,22 @@ export function collectFramingFields(headers: HeaderList): FramingFields {
   const fields: FramingFields = { contentLength: [], transferEncoding: [], connection: [], host: [], expect: [] };
   for (let i = 0; i < headers.length; i++) {
     const [name, value] = headers[i]!;
-    // Only names of these lengths can matter; skipping the rest spares a toLowerCase per field.
+    // Only names of these lengths can matter: most fields are dismissed by their length alone.
     switch (name.length) {
       case 4:
-        if (name.toLowerCase() === 'host') fields.host.push(value);
+        if (equalsLowerCase(name, 'host')) fields.host.push(value);
         break;
       case 6:
-        if (name.toLowerCase() === 'expect') fields.expect.push(value);
+        if (equalsLowerCase(name, 'expect')) fields.expect.push(value);
         break;
       case 10:
-        if (name.toLowerCase() === 'connection') fields.connection.push(value);
+        if (equalsLowerCase(name, 'connection')) fields.connection.push(value);
         break;
       case 14:
-        if (name.toLowerCase() === 'content-length') fields.contentLength.push(i);
+        if (equalsLowerCase(name, 'content-length')) fields.contentLength.push(i);
         break;
       case 17:
-        if (name.toLowerCase() === 'transfer-encoding') fields.transferEncoding.push(value);
+        if (equalsLowerCase(name, 'transfer-encoding')) fields.transferEncoding.push(value);
         break;
     }
   }

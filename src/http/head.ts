@@ -1,6 +1,8 @@
 // Stickler's own message-head types. Every routing, balancing and rewriting decision works on these,
 // never on sockets or node:http objects, so the same logic can later sit behind HTTP/2 or a worker thread.
 
+import { equalsLowerCase } from './field-name.ts';
+
 /** Header fields in arrival order. Names keep their original case; compare them lower-cased. */
 export type HeaderList = Array<[name: string, value: string]>;
 
@@ -36,13 +38,20 @@ export interface ResponseHead {
 
 export function getHeader(headers: HeaderList, name: string): string | undefined {
   const lower = name.toLowerCase();
-  for (const [n, v] of headers) if (n.toLowerCase() === lower) return v;
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    if (equalsLowerCase(field[0], lower)) return field[1];
+  }
   return undefined;
 }
 
 export function getHeaders(headers: HeaderList, name: string): string[] {
   const lower = name.toLowerCase();
   const out: string[] = [];
-  for (const [n, v] of headers) if (n.toLowerCase() === lower) out.push(v);
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    if (equalsLowerCase(field[0], lower)) out.push(field[1]);
+  }
   return out;
 }
+

@@ -41,7 +41,8 @@ export function serializeTrailers(trailers: HeaderList): Buffer {
 
 function fieldLines(headers: HeaderList, status: number): string {
   let out = '';
-  for (const [name, value] of headers) {
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
     if (!isToken(name)) throw new HttpError(status, 'STK_HTTP_SERIALIZE_NAME', 'refusing to send a header name that is not a token');
     if (!isFieldValue(value)) {
       throw new HttpError(status, 'STK_HTTP_SERIALIZE_VALUE', `refusing to send header '${name.slice(0, 64)}' whose value holds CR, LF, NUL or another control character`);

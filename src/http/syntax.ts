@@ -41,16 +41,26 @@ function allIn(s: string, start: number, end: number, t: Uint8Array): boolean {
   return true;
 }
 
+/** TOKEN as a regex: for the same reason as NOT_FIELD_VALUE, every header name sent is checked against it. */
+const TOKEN_STRING = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
 export function isToken(s: string): boolean {
-  return s.length > 0 && allIn(s, 0, s.length, TOKEN);
+  return TOKEN_STRING.test(s);
 }
 
 export function isDigits(s: string): boolean {
   return s.length > 0 && allIn(s, 0, s.length, DIGIT);
 }
 
+/**
+ * A character outside FIELD_VALUE, or beyond latin1. The serializer checks every value it sends, some of them
+ * hundreds of bytes long (Cookie, User-Agent), and V8's compiled character class scans about twice as fast as a
+ * charCodeAt loop over the table.
+ */
+const NOT_FIELD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+
 export function isFieldValue(s: string): boolean {
-  return allIn(s, 0, s.length, FIELD_VALUE);
+  return !NOT_FIELD_VALUE.test(s);
 }
 
 /** `host [ ":" port ]` as in a Host field or an absolute-form authority; port 0..65535, present when `:` is. */
@@ -75,7 +85,22 @@ export function isValidHostPort(s: string): boolean {
  * kept so callers that must refuse them (Transfer-Encoding) can; the others skip them.
  */
 export function splitList(value: string): string[] {
-  return value.split(',').map((e) => e.replace(/^[ \t]+|[ \t]+$/g, ''));
+  const elements = value.split(',');
+  for (let i = 0; i < elements.length; i++) elements[i] = trimOws(elements[i]!);
+  return elements;
+}
+
+/** Without the SP and HTAB at either end; a loop, since a regex replace costs more than the usual no-op. */
+function trimOws(s: string): string {
+  let start = 0;
+  let end = s.length;
+  while (start < end && isOwsCode(s.charCodeAt(start))) start++;
+  while (end > start && isOwsCode(s.charCodeAt(end - 1))) end--;
+  return start === 0 && end === s.length ? s : s.slice(start, end);
+}
+
+function isOwsCode(c: number): boolean {
+  return c === SP || c === HTAB;
 }
 
 /** Lower-cased tokens of a `Connection`-style list; `undefined` if an element is not a token. */

@@ -1,28 +1,33 @@
 // Hop-by-hop header removal (RFC 9110 §7.6.1), shared by both directions of the proxy.
 
+import { FieldNameSet, equalsLowerCase } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
 
-/** Lower-case names listed in every Connection header. */
-export function connectionTokens(headers: HeaderList): Set<string> {
-  const tokens = new Set<string>();
-  for (const [name, value] of headers) {
-    if (name.toLowerCase() !== 'connection') continue;
+/** Shared by every list without a Connection field (the common case), so none builds a set. */
+const NO_NAMES = new FieldNameSet([]);
+
+/**
+ * The names listed in every Connection header, less those in `alwaysDropped`, which go anyway: the usual
+ * `Connection: keep-alive` then builds no set on every request.
+ */
+export function connectionTokens(headers: HeaderList, alwaysDropped: FieldNameSet): FieldNameSet {
+  let tokens: string[] | undefined;
+  for (let i = 0; i < headers.length; i++) {
+    const [name, value] = headers[i]!;
+    if (!equalsLowerCase(name, 'connection')) continue;
     for (const token of value.split(',')) {
-      const trimmed = token.trim().toLowerCase();
-      if (trimmed !== '') tokens.add(trimmed);
+      const trimmed = token.trim();
+      if (trimmed !== '' && !alwaysDropped.has(trimmed)) (tokens ??= []).push(trimmed);
     }
   }
-  return tokens;
+  return tokens === undefined ? NO_NAMES : new FieldNameSet(tokens);
 }
 
 /**
- * The headers without `alwaysDropped` (lower-case names) and without every header the peer listed in Connection.
- * Removing the listed ones before adding our own X-Forwarded-* is what CVE-2022-31813 got wrong.
+ * Whether the field called `name` stops at this hop: it is in `alwaysDropped`, or the peer listed it in
+ * Connection (`named`, from connectionTokens with the same `alwaysDropped`). Callers drop these before adding
+ * their own X-Forwarded-* fields, since removing the listed ones afterwards is what CVE-2022-31813 got wrong.
  */
-export function withoutHopByHop(headers: HeaderList, alwaysDropped: ReadonlySet<string>): HeaderList {
-  const named = connectionTokens(headers);
-  return headers.filter(([name]) => {
-    const lower = name.toLowerCase();
-    return !alwaysDropped.has(lower) && !named.has(lower);
-  });
+export function isHopByHop(name: string, alwaysDropped: FieldNameSet, named: FieldNameSet): boolean {
+  return alwaysDropped.has(name) || (named.size > 0 && named.has(name));
 }

@@ -12,6 +12,8 @@ export interface MemberUrl {
   path: string;
 }
 
+const MAX_REMEMBERED_URLS = 1024;
+
 const ABSOLUTE_URL = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)(.*)$/s;
 
 /** undefined when `url` is not `scheme://authority[path]` with a non-empty host and a numeric port. */
@@ -35,26 +37,44 @@ function requireMemberUrl(url: string): MemberUrl {
  * Apache's normalised worker name (`name_ex`, proxy_util.c ap_proxy_define_worker_ex): scheme and host lower-cased,
  * the scheme's default port dropped, path kept as written. ProxyPassReverse compares response URLs against it.
  */
-export function memberName(url: string): string {
+export const memberName = memoized((url: string): string => {
   const m = requireMemberUrl(url);
   const port = m.port === undefined || m.port === defaultPort(m.scheme) ? '' : `:${m.port}`;
   return `${m.scheme}://${m.host}${port}${m.path}`;
-}
+});
 
 /**
  * The Host header Apache sends with ProxyPreserveHost Off (proxy_util.c ap_proxy_create_hdrbrgd): the port is left
  * out when it was not written, when it is the scheme's default (the worker name already dropped it), and when it
  * is 80 whatever the scheme — so `https://node:80` gets `Host: node`.
  */
-export function memberHostHeader(url: string): string {
+export const memberHostHeader = memoized((url: string): string => {
   const m = requireMemberUrl(url);
   const omit = m.port === undefined || m.port === '80' || m.port === defaultPort(m.scheme);
   return omit ? m.host : `${m.host}:${m.port}`;
-}
+});
 
 /** The member URL's own path, without any query it was (oddly) configured with. */
-export function memberPath(url: string): string {
+export const memberPath = memoized((url: string): string => {
   const path = requireMemberUrl(url).path;
   const query = path.search(/[?#]/);
   return query < 0 ? path : path.slice(0, query);
+});
+
+/**
+ * Member URLs are a small fixed set from the configuration, yet these are asked on every request: each answer is
+ * computed once per URL string. The bound only guards against a caller feeding arbitrary strings; a URL that
+ * throws is not remembered, so it throws every time.
+ */
+function memoized(derive: (url: string) => string): (url: string) => string {
+  const cache = new Map<string, string>();
+  return (url) => {
+    let value = cache.get(url);
+    if (value === undefined) {
+      value = derive(url);
+      if (cache.size >= MAX_REMEMBERED_URLS) cache.clear();
+      cache.set(url, value);
+    }
+    return value;
+  };
 }

@@ -2,8 +2,9 @@
 // (ap_proxy_cookie_reverse_map), with Apache's quirks kept on purpose so a migrated configuration behaves the same.
 
 import type { BalancerConfig, CookieRewrite, ReverseRule } from '../config/model.ts';
+import { FieldNameSet, equalsLowerCase } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
-import { withoutHopByHop } from './hop-by-hop.ts';
+import { connectionTokens, isHopByHop } from './hop-by-hop.ts';
 import { defaultPort, splitHostPort } from './host.ts';
 import { memberName } from './member-url.ts';
 
@@ -18,7 +19,7 @@ export interface ReverseContext {
 }
 
 // Content-Length and Transfer-Encoding go because the caller re-frames the body for the client.
-const NOT_RETURNED: ReadonlySet<string> = new Set([
+const NOT_RETURNED = new FieldNameSet([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -29,15 +30,21 @@ const NOT_RETURNED: ReadonlySet<string> = new Set([
 ]);
 
 /** The header fields Apache passes through ProxyPassReverse (mod_proxy_http.c). */
-const URL_HEADERS: ReadonlySet<string> = new Set(['location', 'content-location', 'uri', 'destination']);
+const URL_HEADERS = new FieldNameSet(['location', 'content-location', 'uri', 'destination']);
 
+/** One pass over the member's headers, with no name lower-cased: this runs on every proxied response. */
 export function rewriteResponseHeaders(headers: HeaderList, ctx: ReverseContext): HeaderList {
-  return withoutHopByHop(headers, NOT_RETURNED).map(([name, value]): [string, string] => {
-    const lower = name.toLowerCase();
-    if (URL_HEADERS.has(lower)) return [name, reverseMapUrl(value, ctx)];
-    if (lower === 'set-cookie') return [name, rewriteSetCookie(value, ctx.cookiePaths, ctx.cookieDomains)];
-    return [name, value];
-  });
+  const named = connectionTokens(headers, NOT_RETURNED);
+  const out: HeaderList = [];
+  for (let i = 0; i < headers.length; i++) {
+    const field = headers[i]!;
+    const [name, value] = field;
+    if (isHopByHop(name, NOT_RETURNED, named)) continue;
+    if (URL_HEADERS.has(name)) out.push([name, reverseMapUrl(value, ctx)]);
+    else if (equalsLowerCase(name, 'set-cookie')) out.push([name, rewriteSetCookie(value, ctx.cookiePaths, ctx.cookieDomains)]);
+    else out.push(field);
+  }
+  return out;
 }
 
 const BALANCER_PREFIX = 'balancer://';

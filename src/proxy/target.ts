@@ -59,8 +59,14 @@ function parseOriginForm(target: string): Target {
   const queryStart = target.indexOf('?');
   const path = queryStart < 0 ? target : target.slice(0, queryStart);
   const query = queryStart < 0 ? '' : target.slice(queryStart);
-  return { path, query, ...normalise(path) };
+  // Most paths have nothing to decode, resolve or merge: they are their own normal form.
+  if (!NEEDS_NORMALISING.test(path)) return { path, query, decodedPath: path, normalizedPath: path };
+  const { decodedPath, normalizedPath } = normalise(path);
+  return { path, query, decodedPath, normalizedPath };
 }
+
+/** What normalise() would change: a `%XX`, an empty segment (`//`), a segment starting with `.` (`.`, `..`, `..;x`). */
+const NEEDS_NORMALISING = /%|\/\/|\/\./;
 
 /** RFC 3986 §5.2.4 dot-segment removal plus Apache's slash merging, on raw and decoded segments in step. */
 function normalise(path: string): { decodedPath: string; normalizedPath: string } {

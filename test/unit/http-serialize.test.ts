@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { MessageReader } from '../../src/http/reader.ts';
 import { encodeChunk, lastChunk, serializeRequestHead, serializeResponseHead, serializeTrailers } from '../../src/http/serialize.ts';
 import { summarise } from '../fixtures/http/summarise.ts';
+import { FIELD_VALUE, TOKEN, isFieldValue, isToken } from '../../src/http/syntax.ts';
 
 test('request head', () => {
   const head = serializeRequestHead('GET', '/a?b', [['Host', 'x'], ['X-Forwarded-For', '10.0.0.1']]);
@@ -45,4 +46,16 @@ test('chunk framing round-trips through the reader', () => {
   assert.deepEqual(message?.trailers, [['X-Sum', '7']]);
   assert.equal(lastChunk.toString('latin1'), '0\r\n\r\n');
   assert.equal(serializeTrailers([]).toString('latin1'), '0\r\n\r\n');
+});
+
+test('the string checks agree with the byte tables the parser uses, and refuse anything beyond latin1', () => {
+  for (let code = 0; code < 0x200; code++) {
+    const ch = String.fromCharCode(code);
+    assert.equal(isToken(`a${ch}b`), code < 256 && TOKEN[code] === 1, `token 0x${code.toString(16)}`);
+    assert.equal(isFieldValue(`a${ch}b`), code < 256 && FIELD_VALUE[code] === 1, `value 0x${code.toString(16)}`);
+  }
+  assert.equal(isToken(''), false);
+  assert.equal(isToken('a\n'), false);
+  assert.equal(isFieldValue(''), true);
+  assert.equal(isFieldValue('a\n'), false);
 });

@@ -27,3 +27,13 @@ test('splitHostPort handles names, IPv4, bracketed and bare IPv6, empty ports', 
   assert.deepEqual(splitHostPort('::1'), { host: '::1' });
   assert.deepEqual(splitHostPort(''), { host: '' });
 });
+
+test('member URL answers are remembered per URL, and an invalid URL throws every time', async () => {
+  const { memberHostHeader, memberPath } = await import('../../src/proxy/member-url.ts');
+  for (let i = 0; i < 2; i++) {
+    assert.equal(memberName('HTTPS://Node1:443/App'), 'https://node1/App');
+    assert.equal(memberHostHeader('HTTPS://Node1:8443/App'), 'node1:8443');
+    assert.equal(memberPath('https://node1/App?x#y'), '/App');
+    assert.throws(() => memberHostHeader('not a url'), /invalid member URL "not a url"/);
+  }
+});

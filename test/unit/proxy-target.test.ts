@@ -123,3 +123,10 @@ test('very long paths are handled in linear time', () => {
   assert.ok(performance.now() - started < 2000);
   refused('/..'.repeat(100_000), 400, 'STK_HTTP_PATH_ABOVE_ROOT');
 });
+
+test('a path with nothing to decode, resolve or merge is its own normal form', () => {
+  for (const path of ['/', '/a', '/a/', '/app/login.jsp', '/a.b/c;jsessionid=x.n1/', '/a/b./c..', '/~u/x-y_z']) {
+    const t = parseTarget(`${path}?q=1`);
+    assert.deepEqual([t.path, t.query, t.decodedPath, t.normalizedPath], [path, '?q=1', path, path]);
+  }
+});
