@@ -31,6 +31,10 @@ Options:
       --port N           demo only: listen on port N instead of 8443
   -h, --help             this text
 
+Signals: SIGHUP re-reads the configuration file and serves new connections with it, without
+dropping any; an invalid file is refused and the running configuration keeps serving.
+SIGTERM and SIGINT stop.
+
 Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read), 2 invalid configuration or usage.
 Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;
 
@@ -91,11 +95,18 @@ async function main(argv: string[]): Promise<number> {
       await Promise.all(demo.nodes.map((n) => n.close()));
     };
   }
-  const config = report(loadConfig(configFile));
+  const file = configFile;
+  // Options given on the command line win over the file, at startup and at every reload.
+  const load = (): SticklerConfig | undefined => {
+    const config = report(loadConfig(file));
+    if (!config) return undefined;
+    if (values['access-log'] !== undefined) config.log.access = values['access-log'];
+    if (values['json-log']) config.log.format = 'json';
+    if (config.log.access === undefined && !values.config) config.log.access = '-';
+    return config;
+  };
+  const config = load();
   if (!config) return 2;
-  if (values['access-log'] !== undefined) config.log.access = values['access-log'];
-  if (values['json-log']) config.log.format = 'json';
-  if (config.log.access === undefined && !values.config) config.log.access = '-';
 
   const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
   try {
@@ -109,6 +120,24 @@ async function main(argv: string[]): Promise<number> {
   printStartup(stickler.listeners, config, workers);
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
+
+  // SIGHUP re-reads the file, as Apache's graceful restart does; a configuration that fails to load or to start
+  // is refused and the running one keeps serving. Reloads run one at a time.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      const next = load();
+      if (!next) return void process.stderr.write('stickler: reload refused; the running configuration keeps serving\n');
+      try {
+        await stickler.reload(next);
+      } catch (err) {
+        process.stderr.write(`stickler: reload refused: ${err instanceof StartupError ? err.message : (err as Error).stack}\n`);
+        return;
+      }
+      printStartup(stickler.listeners, next, workers);
+      process.stdout.write('reloaded\n');
+    });
+  });
 
   await new Promise<void>((done) => {
     process.once('SIGINT', done);

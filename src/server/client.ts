@@ -45,9 +45,11 @@ export class ClientConnection implements ClientSide {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
+    runtime.connectionOpened();
     socket.on('close', () => {
       this.closed = true;
       this.current?.clientClosed();
+      runtime.connectionClosed();
     });
   }
 

@@ -450,6 +450,8 @@ export class Exchange implements ConnectionUser {
   private writeResponseHead(status: number, reason: string, headers: HeaderList): void {
     this.responseStarted = true;
     this.log.status = status;
+    // After a reload the connection's configuration is the old one: the client reconnects onto the new one.
+    if (this.client.runtime.retired) this.keepAlive = false;
     if (!this.keepAlive) headers.push(['Connection', 'close']);
     else if (this.head.minor === 0) headers.push(['Connection', 'keep-alive']);
     this.writeClient(serializeResponseHead(status, reason, headers));

@@ -53,6 +53,7 @@ export class Runtime {
       },
     }));
     this.accessLog = openAccessLog(config.log);
+    this.closed = new Promise((resolve) => (this.markClosed = resolve));
   }
 
   private buildBalancer(config: BalancerConfig, state: BalancerState | undefined): BalancerRuntime {
@@ -65,8 +66,31 @@ export class Runtime {
     return { config, balancer: new Balancer(config, state), pools };
   }
 
-  async close(): Promise<void> {
+  /** A reload replaced this runtime: its connections close after their current exchange. */
+  retired = false;
+  /** Settles once retired and the last connection using this runtime is gone, and its pools and log are closed. */
+  readonly closed: Promise<void>;
+  private markClosed: () => void = () => {};
+  private connections = 0;
+
+  connectionOpened(): void {
+    this.connections++;
+  }
+
+  connectionClosed(): void {
+    this.connections--;
+    if (this.retired && this.connections === 0) void this.shutDown();
+  }
+
+  retire(): void {
+    if (this.retired) return;
+    this.retired = true;
+    if (this.connections === 0) void this.shutDown();
+  }
+
+  private async shutDown(): Promise<void> {
     for (const b of this.balancers.values()) for (const p of b.pools) p.close();
     await this.accessLog.close();
+    this.markClosed();
   }
 }

@@ -1,5 +1,6 @@
 // The listening side: one TLS (or plain TCP) server per Listen address, a certificate per virtual host chosen
-// by SNI, and a ClientConnection for every accepted socket.
+// by SNI, and a ClientConnection for every accepted socket. A reload swaps the runtime under the listening
+// sockets, which stay open, so no connection attempt is ever refused or reset by a reload.
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
@@ -25,13 +26,25 @@ export interface BoundListener {
 
 export class StartupError extends Error {}
 
+/** The certificates of one TLS port, rebuilt from each configuration. */
+interface PortCertificates {
+  vhosts: VirtualHostConfig[];
+  contexts: Map<VirtualHostConfig, tls.SecureContext>;
+  fallback: { vh: VirtualHostConfig; options: tls.SecureContextOptions };
+}
+
+interface OpenListener {
+  bound: BoundListener;
+  server: net.Server;
+}
+
 export class Stickler {
-  readonly runtime: Runtime;
-  readonly listeners: BoundListener[] = [];
-  private readonly servers: net.Server[] = [];
+  /** The runtime new connections get; connections keep the one they started with until they close. */
+  runtime: Runtime;
+  private readonly open = new Map<string, OpenListener>();
+  private certificates = new Map<number, PortCertificates>();
   private readonly sockets = new Set<net.Socket>();
   private readonly timeouts: ClientTimeouts;
-
   private readonly reusePort: boolean;
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
@@ -40,20 +53,66 @@ export class Stickler {
     this.reusePort = options.reusePort ?? false;
   }
 
+  get listeners(): BoundListener[] {
+    return [...this.open.values()].map((l) => l.bound);
+  }
+
   async start(): Promise<void> {
-    for (const listener of this.runtime.config.listeners) {
-      const server = listener.tls ? this.tlsServer(listener) : net.createServer((s) => this.accept(s, 'http'));
-      await listen(server, listener, this.reusePort);
-      const address = server.address() as net.AddressInfo;
-      this.servers.push(server);
-      this.listeners.push({ config: listener, address: address.address, port: address.port, tls: listener.tls });
+    this.certificates = certificatesFor(this.runtime.config);
+    await this.openListeners(this.runtime.config.listeners);
+  }
+
+  /**
+   * Takes `config` for every new connection. Certificates are read and new ports bound before anything changes,
+   * so a failure (a missing key file, a port in use) leaves the running configuration serving untouched.
+   * Connections already open finish with the configuration they began with and are then closed, each after a
+   * response that says `Connection: close`; listeners the new configuration drops are closed.
+   */
+  async reload(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>): Promise<void> {
+    const certificates = certificatesFor(config);
+    const added = config.listeners.filter((l) => !this.open.has(key(l)));
+    const opened = await this.openListeners(added, certificates);
+    const old = this.runtime;
+    this.runtime = new Runtime(config, sharedStates);
+    this.certificates = certificates;
+    for (const [k, l] of this.open) {
+      if (config.listeners.some((c) => key(c) === k)) {
+        if (l.server instanceof tls.Server) l.server.setSecureContext(certificates.get(l.bound.port)!.fallback.options);
+      } else {
+        this.open.delete(k);
+        l.server.close();
+      }
     }
+    old.retire();
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const servers = [...this.open.values()].map((l) => l.server);
+    this.open.clear();
+    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const socket of this.sockets) socket.destroy();
-    await this.runtime.close();
+    this.runtime.retire();
+    await this.runtime.closed;
+  }
+
+  private async openListeners(listeners: ListenerConfig[], certificates = this.certificates): Promise<OpenListener[]> {
+    const opened: OpenListener[] = [];
+    try {
+      for (const listener of listeners) {
+        if (listener.tls && !certificates.has(listener.port)) {
+          throw new StartupError(`${listener.source.file}:${listener.source.line}: Listen: port ${listener.port} serves TLS but no virtual host on it has a certificate`);
+        }
+        const server = listener.tls ? this.tlsServer(listener, certificates.get(listener.port)!) : net.createServer((s) => this.accept(s, 'http'));
+        await listen(server, listener, this.reusePort);
+        const address = server.address() as net.AddressInfo;
+        opened.push({ server, bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
+      }
+    } catch (err) {
+      for (const { server } of opened) server.close();
+      throw err;
+    }
+    for (const l of opened) this.open.set(key(l.bound.config), l);
+    return opened;
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
@@ -62,24 +121,41 @@ export class Stickler {
     new ClientConnection(this.runtime, socket, scheme, this.timeouts);
   }
 
-  private tlsServer(listener: ListenerConfig): tls.Server {
-    const vhosts = this.runtime.config.virtualHosts.filter((vh) => vh.tls && (vh.port === listener.port || vh.port === 0));
-    const contexts = vhosts.map((vh) => ({ vh, context: tls.createSecureContext(secureOptions(vh)) }));
-    const fallback = contexts[0];
-    if (!fallback) throw new StartupError(`${listener.source.file}:${listener.source.line}: Listen: port ${listener.port} serves TLS but no virtual host on it has a certificate`);
+  private tlsServer(listener: ListenerConfig, initial: PortCertificates): tls.Server {
     const server = tls.createServer({
-      ...secureOptions(fallback.vh),
+      ...initial.fallback.options,
       minVersion: 'TLSv1.2',
       ALPNProtocols: ['http/1.1'],
+      // Looked up at each handshake, so a reload's certificates apply to the next connection.
       SNICallback: (servername, done) => {
-        const chosen = selectVirtualHost(vhosts, listener.port, servername, undefined);
-        done(null, (contexts.find((c) => c.vh === chosen) ?? fallback).context);
+        const current = this.certificates.get(listener.port) ?? initial;
+        const chosen = selectVirtualHost(current.vhosts, listener.port, servername, undefined);
+        done(null, (chosen && current.contexts.get(chosen)) || current.contexts.get(current.fallback.vh)!);
       },
     });
     server.on('secureConnection', (socket) => this.accept(socket, 'https'));
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     return server;
   }
+}
+
+function key(listener: ListenerConfig): string {
+  return `${listener.host}:${listener.port}`;
+}
+
+/** Reads every certificate of the configuration, by port; a file that cannot be read is a StartupError. */
+function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> {
+  const byPort = new Map<number, PortCertificates>();
+  for (const listener of config.listeners) {
+    if (!listener.tls) continue;
+    const vhosts = config.virtualHosts.filter((vh) => vh.tls && (vh.port === listener.port || vh.port === 0));
+    const first = vhosts[0];
+    if (!first) continue;
+    const options = new Map(vhosts.map((vh) => [vh, secureOptions(vh)]));
+    const contexts = new Map(vhosts.map((vh) => [vh, secureContext(vh, options.get(vh)!)]));
+    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: options.get(first)! } });
+  }
+  return byPort;
 }
 
 function secureOptions(vh: VirtualHostConfig): tls.SecureContextOptions {
@@ -94,6 +170,15 @@ function secureOptions(vh: VirtualHostConfig): tls.SecureContextOptions {
   const cert = read(files.certificateFile, 'SSLCertificateFile');
   const chain = files.chainFile ? read(files.chainFile, 'SSLCertificateChainFile') : undefined;
   return { cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert, key: read(files.keyFile, 'SSLCertificateKeyFile') };
+}
+
+function secureContext(vh: VirtualHostConfig, options: tls.SecureContextOptions): tls.SecureContext {
+  try {
+    return tls.createSecureContext(options);
+  } catch (err) {
+    const files = vh.tls!;
+    throw new StartupError(`${files.source.file}:${files.source.line}: SSLCertificateFile: ${files.certificateFile} and ${files.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
+  }
 }
 
 function listen(server: net.Server, listener: ListenerConfig, reusePort: boolean): Promise<void> {

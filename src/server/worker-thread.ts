@@ -15,12 +15,13 @@ interface WorkerData {
 const { config, sharedStates, id } = workerData as WorkerData;
 const port = parentPort!;
 const tell = (message: FromWorker) => port.postMessage(message);
+const addresses = () => stickler.listeners.map(({ address, port, tls }) => ({ address, port, tls }));
 keepRunningOnUncaughtErrors(`worker ${id}`);
 
 const stickler = new Stickler(config, { sharedStates, reusePort: true });
 try {
   await stickler.start();
-  tell({ type: 'ready', listeners: stickler.listeners.map(({ address, port, tls }) => ({ address, port, tls })) });
+  tell({ type: 'ready', listeners: addresses() });
 } catch (err) {
   tell({ type: 'failed', message: err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err) });
   await stickler.close();
@@ -29,4 +30,10 @@ try {
 
 port.on('message', (message: ToWorker) => {
   if (message.type === 'stop') void stickler.close().then(() => process.exit(0));
+  else {
+    stickler.reload(message.config, message.sharedStates).then(
+      () => tell({ type: 'reloaded', listeners: addresses() }),
+      (err: unknown) => tell({ type: 'reload-failed', message: err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err) }),
+    );
+  }
 });

@@ -13,18 +13,22 @@ export interface ListenerAddress {
   tls: boolean;
 }
 
-export type FromWorker = { type: 'ready'; listeners: ListenerAddress[] } | { type: 'failed'; message: string };
-export type ToWorker = { type: 'stop' };
+export type FromWorker =
+  | { type: 'ready'; listeners: ListenerAddress[] }
+  | { type: 'failed'; message: string }
+  | { type: 'reloaded'; listeners: ListenerAddress[] }
+  | { type: 'reload-failed'; message: string };
+export type ToWorker = { type: 'stop' } | { type: 'reload'; config: SticklerConfig; sharedStates: Map<string, SharedArrayBuffer> };
 
 const workerScript = new URL('./worker-thread.ts', import.meta.url);
 
 export class WorkerGroup {
   readonly count: number;
-  readonly listeners: ListenerAddress[] = [];
+  listeners: ListenerAddress[] = [];
   /** Replacements started after a worker died, for logs and tests. */
   replaced = 0;
-  private readonly config: SticklerConfig;
-  private readonly sharedStates: Map<string, SharedArrayBuffer>;
+  private config: SticklerConfig;
+  private sharedStates: Map<string, SharedArrayBuffer>;
   private readonly threads = new Map<number, Worker>();
   private readonly log: (line: string) => void;
   private nextId = 1;
@@ -46,6 +50,34 @@ export class WorkerGroup {
       await this.close();
       throw err;
     }
+  }
+
+  /**
+   * Every worker takes `config` (see Stickler.reload), with fresh balancer states as Apache's graceful restart
+   * starts fresh counters. Rejects with the first worker's reason when the configuration cannot be served; the
+   * previous one then keeps serving.
+   */
+  async reload(config: SticklerConfig): Promise<void> {
+    const sharedStates = sharedBalancerStates(config);
+    const answers = await Promise.all(
+      this.workers.map(
+        (worker) =>
+          new Promise<FromWorker>((resolve) => {
+            const onMessage = (message: FromWorker) => {
+              if (message.type !== 'reloaded' && message.type !== 'reload-failed') return;
+              worker.off('message', onMessage);
+              resolve(message);
+            };
+            worker.on('message', onMessage);
+            worker.postMessage({ type: 'reload', config, sharedStates } satisfies ToWorker);
+          }),
+      ),
+    );
+    const failed = answers.find((a) => a.type === 'reload-failed');
+    if (failed?.type === 'reload-failed') throw new StartupError(failed.message);
+    this.config = config;
+    this.sharedStates = sharedStates;
+    if (answers[0]?.type === 'reloaded') this.listeners = answers[0].listeners;
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */
@@ -82,7 +114,7 @@ export class WorkerGroup {
         if (message.type === 'ready') {
           started = true;
           resolve(message.listeners);
-        } else reject(new StartupError(message.message));
+        } else if (message.type === 'failed') reject(new StartupError(message.message));
       });
       worker.on('error', (err: Error) => {
         if (!started) reject(err);
