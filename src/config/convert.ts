@@ -100,6 +100,7 @@ function route(r: RouteConfig): Yaml {
     path: r.path,
     balancer: r.target.balancer,
     ...(r.target.path !== r.path && { 'backend-path': r.target.path }),
+    ...(r.target.upgrade && { upgrade: r.target.upgrade.map((p) => (p === '*' ? 'ANY' : p)) }),
   };
 }
 

@@ -76,8 +76,11 @@ export interface RouteConfig {
   source: Source;
   /** URL-path prefix, as written (`/`, `/app/`). */
   path: string;
-  /** `exclude` is `ProxyPass /path !`; a plain URL target is modelled as a one-member balancer. */
-  target: { kind: 'exclude' } | { kind: 'balancer'; balancer: string; path: string };
+  /**
+   * `exclude` is `ProxyPass /path !`; a plain URL target is modelled as a one-member balancer. `upgrade` lists the
+   * protocols (lower case, `*` for any) a client may switch to through this route (`upgrade=websocket`).
+   */
+  target: { kind: 'exclude' } | { kind: 'balancer'; balancer: string; path: string; upgrade?: string[] };
 }
 
 export interface ReverseRule {

@@ -111,6 +111,18 @@ export class MessageReader {
     return this.run();
   }
 
+  /**
+   * Hands over the bytes not yet parsed and retires the reader: after a protocol switch (101) they belong to the
+   * new protocol, not to HTTP.
+   */
+  takeRest(): Buffer {
+    const rest = this.buf.subarray(this.pos);
+    this.buf = EMPTY;
+    this.pos = 0;
+    this.state = 'upgraded';
+    return rest;
+  }
+
   /** Response readers must know the request method before the response head arrives (HEAD → no body). */
   expectResponseTo(method: string): void {
     this.methods.push(method);

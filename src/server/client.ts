@@ -61,6 +61,12 @@ export class ClientConnection implements ClientSide {
     if (this.reader.buffered < maxBufferedAhead) this.socket.resume();
   }
 
+  /** The exchange switched protocols: this connection is no longer HTTP. Returns the bytes read ahead. */
+  takeOver(): Buffer {
+    this.current = undefined;
+    return this.reader.takeRest();
+  }
+
   exchangeDone(keepAlive: boolean): void {
     this.current = undefined;
     if (!keepAlive || this.closed) {

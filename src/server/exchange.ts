@@ -13,11 +13,13 @@ import { forwardRequestHeaders } from '../proxy/forward.ts';
 import { mapRequest, memberRequestTarget, prefixLength } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
 import { parseTarget } from '../proxy/target.ts';
+import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
 import { managerPage } from './manager-page.ts';
+import { tunnel } from './tunnel.ts';
 import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
 
 /** What an exchange needs from the client connection it belongs to. */
@@ -30,6 +32,8 @@ export interface ClientSide {
   readonly scheme: 'https' | 'http';
   pauseReading(): void;
   resumeReading(): void;
+  /** The request switched protocols: the connection leaves HTTP; returns what was read ahead. */
+  takeOver(): Buffer;
   /** The response is complete; `keepAlive` false closes the connection. */
   exchangeDone(keepAlive: boolean): void;
 }
@@ -61,6 +65,8 @@ export class Exchange implements ConnectionUser {
   private vhost: VirtualHostRuntime | undefined;
   /** The member this exchange holds a busy slot and a connection on, until the exchange ends. */
   private held: { b: BalancerRuntime; member: number; pool: MemberPool } | undefined;
+  /** The Upgrade value forwarded when the request may switch protocols (WebSocket) on this route. */
+  private upgrade: string | undefined;
   /** The member's response allows another request on its connection. */
   private responseReusable = true;
   constructor(client: ClientSide, head: RequestHead) {
@@ -114,6 +120,7 @@ export class Exchange implements ConnectionUser {
     if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target.decodedPath);
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
+    this.upgrade = allowedUpgrade(this.head, mapping.route.target.kind === 'balancer' ? mapping.route.target.upgrade : undefined);
     const balancer = runtime.balancers.get(mapping.balancer);
     if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);
     const cfg = balancer.config;
@@ -187,6 +194,7 @@ export class Exchange implements ConnectionUser {
       memberUrl,
       scheme: this.client.scheme,
     });
+    if (this.upgrade) headers.push(['Connection', 'Upgrade'], ['Upgrade', this.upgrade]);
     const framing = this.head.framing;
     if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
     else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
@@ -317,6 +325,10 @@ export class Exchange implements ConnectionUser {
     for (const ev of events) {
       if (ev.type === 'head') {
         const head = ev.head as ResponseHead;
+        if (head.status === 101 && this.upgrade) {
+          this.switchProtocols(head);
+          return true;
+        }
         if (head.status < 200) {
           this.forwardInterim(head);
           continue;
@@ -346,7 +358,8 @@ export class Exchange implements ConnectionUser {
     const held = this.held;
     // failonstatus: this answer is passed on, later requests avoid the member (Apache does not retry this one).
     if (held?.b.config.failOnStatus.includes(head.status)) held.b.balancer.markError(held.member, Date.now());
-    this.responseReusable = head.keepAlive;
+    // A member that declined an upgrade may still expect the other protocol on this connection.
+    this.responseReusable = head.keepAlive && !this.upgrade;
     const headers = rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
     const noBody = this.head.method === 'HEAD' || head.status === 204 || head.status === 304;
     if (noBody) {
@@ -384,6 +397,28 @@ export class Exchange implements ConnectionUser {
       upstream.pause();
       this.client.socket.once('drain', () => upstream.resume());
     }
+  }
+
+  /** 101 to an allowed Upgrade: pass the member's answer on, then carry bytes both ways until either side closes. */
+  private switchProtocols(head: ResponseHead): void {
+    const held = this.held!;
+    const member = this.upstream!;
+    this.upstream = undefined;
+    this.held = undefined;
+    const headers = rewriteResponseHeaders(head.headers, { ...this.vhost!.reverse, hostHeader: this.log.host ?? this.vhost!.serverName });
+    headers.push(['Connection', 'Upgrade'], ['Upgrade', getHeader(head.headers, 'upgrade') ?? this.upgrade!]);
+    this.responseStarted = true;
+    this.log.status = 101;
+    this.writeClient(serializeResponseHead(101, head.reason || reasonPhrase(101), headers));
+    const memberRest = member.reader.takeRest();
+    const memberSocket = member.handOver();
+    const clientRest = this.client.takeOver();
+    void tunnel({ client: this.client.socket, clientRest, member: memberSocket, memberRest }).then(({ toMember, toClient }) => {
+      held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient);
+      this.log.bytesSent += toClient;
+      this.finished = true;
+      this.writeLog();
+    });
   }
 
   // ---- 5. finish: give the connection back, log --------------------------------------------------------
@@ -472,9 +507,13 @@ export class Exchange implements ConnectionUser {
     if (this.finished) return;
     this.finished = true;
     if (this.held) this.releaseMember(false);
+    this.writeLog();
+    this.client.exchangeDone(this.keepAlive && this.clientFraming !== 'close');
+  }
+
+  private writeLog(): void {
     this.log.totalMs = performance.now() - this.started;
     this.client.runtime.accessLog.write(this.log);
-    this.client.exchangeDone(this.keepAlive && this.clientFraming !== 'close');
   }
 }
 

@@ -81,6 +81,14 @@ export class MemberConnection {
     } else this.socket.destroy();
   }
 
+  /** The connection leaves the pool for good (a protocol switch): the caller owns the socket from now on. */
+  handOver(): net.Socket {
+    this.user = undefined;
+    this.pool.forget(this);
+    this.socket.removeAllListeners('close');
+    return this.socket;
+  }
+
   write(data: Buffer): boolean {
     return this.socket.write(data);
   }

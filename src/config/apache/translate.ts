@@ -1,6 +1,7 @@
 // The parsed tree → per-server drafts, listeners, global settings and the balancer registry. This is where
 // directive contexts, argument counts and values are checked; httpd's inheritance and the cross-checks that
 // need the whole configuration are in assemble.ts.
+import { upgradeProtocols } from '../upgrade.ts';
 import type { Millis, RouteConfig, Source } from '../model.ts';
 import { AccessBuilder } from './access.ts';
 import { BalancerRegistry, parseBackendUrl, where } from './balancers.ts';
@@ -378,9 +379,21 @@ export class Translator {
     scope.locationRoute = route;
   }
 
-  #route(node: DirectiveNode, path: string, target: string, params: Param[]): RouteConfig | undefined {
+  #route(node: DirectiveNode, path: string, target: string, allParams: Param[]): RouteConfig | undefined {
     const source = node.source;
     if (target === '!') return { source, path, target: { kind: 'exclude' } };
+    // upgrade= belongs to the route (which requests may switch protocols), not to the balancer or its members.
+    const params = allParams.filter((p) => p.key !== 'upgrade');
+    const upgradeWords = allParams.filter((p) => p.key === 'upgrade').map((p) => p.value);
+    let upgrade: string[] | undefined;
+    if (upgradeWords.length > 0) {
+      const parsed = upgradeProtocols(upgradeWords);
+      if ('error' in parsed) {
+        this.#report.error(source, 'ProxyPass', parsed.error);
+        return undefined;
+      }
+      upgrade = parsed.protocols;
+    }
     const backend = parseBackendUrl(target);
     if (typeof backend === 'string') {
       this.#report.error(source, 'ProxyPass', backend);
@@ -390,11 +403,11 @@ export class Translator {
     if (backend.kind === 'balancer') {
       const balancer = balancers.reference(backend.name, source, 'ProxyPass');
       balancers.applyBalancerParams(balancer, params, source, 'ProxyPass');
-      return { source, path, target: { kind: 'balancer', balancer: balancer.name, path: backend.path } };
+      return { source, path, target: { kind: 'balancer', balancer: balancer.name, path: backend.path, ...(upgrade && { upgrade }) } };
     }
     const { balancer, member } = balancers.worker(backend.origin, source, 'ProxyPass');
     balancers.applyWorkerParams(member, params, source, 'ProxyPass');
-    return { source, path, target: { kind: 'balancer', balancer: balancer.name, path: backend.path } };
+    return { source, path, target: { kind: 'balancer', balancer: balancer.name, path: backend.path, ...(upgrade && { upgrade }) } };
   }
 
   /** key=value parameters; httpd's few bare-word ProxyPass flags are accepted with a warning. */

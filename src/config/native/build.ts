@@ -207,7 +207,7 @@ class Builder {
     return {
       source,
       path: raw.path,
-      target: { kind: 'balancer', balancer: raw.balancer ?? '', path: raw['backend-path'] ?? raw.path },
+      target: { kind: 'balancer', balancer: raw.balancer ?? '', path: raw['backend-path'] ?? raw.path, ...(raw.upgrade && { upgrade: raw.upgrade }) },
     };
   }
 

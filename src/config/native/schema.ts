@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import type { Millis } from '../model.ts';
+import { upgradeProtocols } from '../upgrade.ts';
 import {
   parseChoice, parseDuration, parseHostMatch, parseNumber, parseRequire, parseSeparator, parseStatus,
   parseSticky, parseSwitch, parseText, describe, type Parsed,
@@ -35,6 +36,13 @@ const duration = (min: Millis) => (input: unknown) => parseDuration(input, min);
 const port = required(int(1, 65535));
 const path = required(text('a URL path such as / or /app/'));
 const list = <T extends z.ZodType>(item: T) => z.array(item).optional();
+
+const upgrade = (input: unknown): Parsed<string[]> => {
+  const words = Array.isArray(input) ? input : [input];
+  if (!words.every((w) => typeof w === 'string')) return { ok: false, message: `expected protocol names such as websocket, or ANY, got ${describe(input)}` };
+  const parsed = upgradeProtocols(words);
+  return 'error' in parsed ? { ok: false, message: parsed.error } : { ok: true, value: parsed.protocols };
+};
 
 const failOnStatus = (input: unknown): Parsed<number[]> => {
   const codes = Array.isArray(input) ? input : [input];
@@ -107,6 +115,7 @@ const virtualHost = z.strictObject({
     balancer: optional(text('the name of a balancer defined under balancers')),
     'backend-path': optional(pathText),
     exclude: optional(parseSwitch),
+    upgrade: optional(upgrade),
   })),
   reverse: list(z.strictObject({
     path,
