@@ -30,6 +30,11 @@ export class ClientConnection implements ClientSide {
   private readonly timeouts: ClientTimeouts;
   private current: Exchange | undefined;
   private closed = false;
+  /** The client half-closed: answer what it sent, then close. */
+  private peerEnded = false;
+  /** Set while a batch of reader events is handed out: a request finished inside it must not start the next one re-entrantly. */
+  private dispatching = false;
+  private resumeWanted = false;
 
   constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', timeouts: ClientTimeouts) {
     this.runtime = runtime;
@@ -49,7 +54,9 @@ export class ClientConnection implements ClientSide {
     socket.on('close', () => {
       this.closed = true;
       this.current?.clientClosed();
-      runtime.connectionClosed();
+      // After this tick, so an exchange that ends with the socket (a WebSocket tunnel) still logs before a
+      // retired runtime closes its access log.
+      setImmediate(() => runtime.connectionClosed());
     });
   }
 
@@ -75,43 +82,81 @@ export class ClientConnection implements ClientSide {
     }
     this.socket.setTimeout(this.reader.buffered > 0 ? this.timeouts.request : this.timeouts.keepAlive);
     this.socket.resume();
-    this.run(() => this.reader.resume());
+    this.feed(() => this.reader.resume());
   }
 
   private onData(chunk: Buffer): void {
-    this.run(() => this.reader.push(chunk));
+    this.feed(() => this.reader.push(chunk));
     if (this.reader.buffered >= maxBufferedAhead) this.socket.pause();
   }
 
   private onEnd(): void {
-    // A half-closed client still gets the answer to what it sent; idle ones are simply closed.
-    this.run(() => this.reader.finish());
-    if (!this.current) this.socket.end();
+    // A half-closed client still gets the answers to what it sent; an idle one is simply closed.
+    this.peerEnded = true;
+    this.feed(() => this.reader.finish());
   }
 
   private onTimeout(): void {
-    if (this.current) return;
+    if (this.socket.writableEnded) return void this.socket.destroy();
+    if (this.current) {
+      // Waiting on the member is the member's timeout; waiting on the client's body is the client's.
+      if (this.current.awaitingRequestBody) this.current.requestTimedOut();
+      return;
+    }
     // 408 only when part of a request arrived; an idle keep-alive connection is closed silently, as Apache does.
     if (this.reader.buffered > 0 || !this.reader.idle) this.refuse(new HttpError(408, 'STK_HTTP_REQUEST_TIMEOUT', 'request not received in time'));
     else this.socket.destroy();
   }
 
-  private run(step: () => ReaderEvent[]): void {
-    let events: ReaderEvent[];
+  /**
+   * Reads with `step` and hands the events out, then goes on with the next pipelined request when the one in
+   * progress finished meanwhile. A loop, not recursion: a thousand pipelined requests answered locally must not
+   * grow the stack.
+   */
+  private feed(step: () => ReaderEvent[]): void {
+    if (this.dispatching) {
+      this.resumeWanted = true;
+      return;
+    }
+    this.dispatching = true;
     try {
-      events = step();
+      let next: (() => ReaderEvent[]) | undefined = step;
+      while (next) {
+        const events = this.read(next);
+        next = undefined;
+        if (!events) break;
+        this.dispatch(events);
+        if (this.resumeWanted) {
+          this.resumeWanted = false;
+          next = () => this.reader.resume();
+        }
+      }
+    } finally {
+      this.dispatching = false;
+    }
+    if (this.peerEnded && !this.current && !this.socket.writableEnded) this.socket.end();
+  }
+
+  private read(step: () => ReaderEvent[]): ReaderEvent[] | undefined {
+    try {
+      return step();
     } catch (err) {
       if (this.current) this.current.requestAborted();
       else this.refuse(err);
-      return;
+      return undefined;
     }
+  }
+
+  /** Body events go to the exchange their head started, even if that exchange has finished meanwhile. */
+  private dispatch(events: ReaderEvent[]): void {
+    let target = this.current;
     for (const ev of events) {
       if (ev.type === 'head') {
         this.socket.setTimeout(this.timeouts.request);
-        this.current = new Exchange(this, ev.head as RequestHead);
-        this.current.start();
-      } else if (ev.type === 'data') this.current?.requestData(ev.data);
-      else this.current?.requestEnd(ev.trailers);
+        target = this.current = new Exchange(this, ev.head as RequestHead);
+        target.start();
+      } else if (ev.type === 'data') target?.requestData(ev.data);
+      else target?.requestEnd(ev.trailers);
     }
   }
 

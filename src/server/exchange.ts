@@ -69,6 +69,8 @@ export class Exchange implements ConnectionUser {
   private upgrade: string | undefined;
   /** The member's response allows another request on its connection. */
   private responseReusable = true;
+  /** The member connection is paused until the client drains. */
+  private waitingForClient = false;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
@@ -145,6 +147,11 @@ export class Exchange implements ConnectionUser {
     let attempts = 0;
     for (;;) {
       const choice: Choice = await this.chooseWithin(b, session);
+      if (this.finished) {
+        // The client left while we waited for a usable member: give the slot back at once.
+        if (choice.ok) b.balancer.release(choice.member, 0, 0);
+        return;
+      }
       this.log.balancer = choice.facts;
       if (!choice.ok) return this.respondLocal(errorResponse(choice.status), choice.reason);
       const member = choice.member;
@@ -213,7 +220,8 @@ export class Exchange implements ConnectionUser {
     for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
     if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
     conn.socket.uncork();
-    this.client.resumeReading();
+    // Reading resumes now unless the member is already full; then its 'drain' resumes it.
+    if (!conn.socket.writableNeedDrain) this.client.resumeReading();
   }
 
   /** Bytes from the member: parsed by the connection's reader, passed on as they come. */
@@ -275,7 +283,7 @@ export class Exchange implements ConnectionUser {
   private async retryOnFresh(): Promise<void> {
     const { b, member, pool } = this.held!;
     try {
-      const conn = await pool.acquire();
+      const conn = await pool.connectFresh();
       if (this.finished) return conn.detach(true);
       this.sendRequest(conn);
     } catch (err) {
@@ -288,6 +296,8 @@ export class Exchange implements ConnectionUser {
 
   /** Request body bytes from the client connection. */
   requestData(data: Buffer): void {
+    // The answer went out before the body was complete: the connection closes after it, the rest is dropped.
+    if (this.finished) return;
     if (!this.upstream) {
       this.pending.push(data);
       this.client.pauseReading();
@@ -392,12 +402,17 @@ export class Exchange implements ConnectionUser {
   }
 
   private writeClientBody(data: Buffer): void {
-    if (!this.client.socket.write(data) && this.upstream) {
-      const upstream = this.upstream.socket;
-      upstream.pause();
-      this.client.socket.once('drain', () => upstream.resume());
-    }
+    if (this.client.socket.write(data) || !this.upstream || this.waitingForClient) return;
+    // The client reads slower than the member sends: stop reading the member until the client catches up.
+    this.waitingForClient = true;
+    this.upstream.socket.pause();
+    this.client.socket.once('drain', this.clientDrained);
   }
+
+  private readonly clientDrained = (): void => {
+    this.waitingForClient = false;
+    this.upstream?.socket.resume();
+  };
 
   /** 101 to an allowed Upgrade: pass the member's answer on, then carry bytes both ways until either side closes. */
   private switchProtocols(head: ResponseHead): void {
@@ -413,7 +428,7 @@ export class Exchange implements ConnectionUser {
     const memberRest = member.reader.takeRest();
     const memberSocket = member.handOver();
     const clientRest = this.client.takeOver();
-    void tunnel({ client: this.client.socket, clientRest, member: memberSocket, memberRest }).then(({ toMember, toClient }) => {
+    void tunnel({ client: this.client.socket, clientRest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
       held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient);
       this.log.bytesSent += toClient;
       this.finished = true;
@@ -432,6 +447,11 @@ export class Exchange implements ConnectionUser {
   private releaseMember(reusable: boolean): void {
     const upstream = this.upstream;
     const held = this.held;
+    if (this.waitingForClient) {
+      this.waitingForClient = false;
+      this.client.socket.removeListener('drain', this.clientDrained);
+      upstream?.socket.resume();
+    }
     this.upstream = undefined;
     this.held = undefined;
     if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember);
@@ -448,6 +468,20 @@ export class Exchange implements ConnectionUser {
     else this.respondLocal(errorResponse(400));
   }
 
+  /** The request body is still coming from the client. */
+  get awaitingRequestBody(): boolean {
+    return !this.finished && this.bodyState === 'streaming';
+  }
+
+  /** The client stopped sending its body: a client timeout (408), not the member's (504). */
+  requestTimedOut(): void {
+    this.log.error = 'STK_HTTP_REQUEST_TIMEOUT';
+    this.keepAlive = false;
+    this.releaseMember(false);
+    if (this.responseStarted) this.abortClient();
+    else this.respondLocal(errorResponse(408));
+  }
+
   /** The client went away mid-exchange: free the member at once instead of finishing a response nobody reads. */
   clientClosed(): void {
     if (this.finished) return;
@@ -461,8 +495,6 @@ export class Exchange implements ConnectionUser {
     if (this.finished) return;
     if (reason) this.log.error ??= reason;
     if (this.responseStarted) return this.abortClient();
-    // A body we did not read cannot be skipped safely on this connection.
-    if (this.bodyState === 'streaming') this.keepAlive = false;
     const headers: HeaderList = [...response.headers];
     const body = this.head.method === 'HEAD' ? Buffer.alloc(0) : response.body;
     headers.push(['Content-Length', String(response.body.length)]);
@@ -487,6 +519,9 @@ export class Exchange implements ConnectionUser {
     this.log.status = status;
     // After a reload the connection's configuration is the old one: the client reconnects onto the new one.
     if (this.client.runtime.retired) this.keepAlive = false;
+    // An answer before the whole request body arrived: the rest of the body cannot be told apart from a next
+    // request safely, so this connection ends with this response.
+    if (this.bodyState === 'streaming') this.keepAlive = false;
     if (!this.keepAlive) headers.push(['Connection', 'close']);
     else if (this.head.minor === 0) headers.push(['Connection', 'keep-alive']);
     this.writeClient(serializeResponseHead(status, reason, headers));

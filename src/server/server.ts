@@ -59,6 +59,7 @@ export class Stickler {
 
   async start(): Promise<void> {
     this.certificates = certificatesFor(this.runtime.config);
+    checkCertificates(this.runtime.config.listeners, this.certificates);
     await this.openListeners(this.runtime.config.listeners);
   }
 
@@ -70,6 +71,13 @@ export class Stickler {
    */
   async reload(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>): Promise<void> {
     const certificates = certificatesFor(config);
+    checkCertificates(config.listeners, certificates);
+    for (const l of config.listeners) {
+      const running = this.open.get(key(l));
+      if (running && running.bound.tls !== l.tls) {
+        throw new StartupError(`${l.source.file}:${l.source.line}: Listen: ${key(l)} would switch between TLS and plain HTTP; that takes a restart, not a reload`);
+      }
+    }
     const added = config.listeners.filter((l) => !this.open.has(key(l)));
     const opened = await this.openListeners(added, certificates);
     const old = this.runtime;
@@ -99,10 +107,9 @@ export class Stickler {
     const opened: OpenListener[] = [];
     try {
       for (const listener of listeners) {
-        if (listener.tls && !certificates.has(listener.port)) {
-          throw new StartupError(`${listener.source.file}:${listener.source.line}: Listen: port ${listener.port} serves TLS but no virtual host on it has a certificate`);
-        }
-        const server = listener.tls ? this.tlsServer(listener, certificates.get(listener.port)!) : net.createServer((s) => this.accept(s, 'http'));
+        const server = listener.tls
+          ? this.tlsServer(listener, certificates.get(listener.port)!)
+          : net.createServer({ allowHalfOpen: true }, (s) => this.accept(s, 'http'));
         await listen(server, listener, this.reusePort);
         const address = server.address() as net.AddressInfo;
         opened.push({ server, bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
@@ -124,6 +131,8 @@ export class Stickler {
   private tlsServer(listener: ListenerConfig, initial: PortCertificates): tls.Server {
     const server = tls.createServer({
       ...initial.fallback.options,
+      // A client that half-closes after its request still gets the answer (ClientConnection ends the socket).
+      allowHalfOpen: true,
       minVersion: 'TLSv1.2',
       ALPNProtocols: ['http/1.1'],
       // Looked up at each handshake, so a reload's certificates apply to the next connection.
@@ -136,6 +145,14 @@ export class Stickler {
     server.on('secureConnection', (socket) => this.accept(socket, 'https'));
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     return server;
+  }
+}
+
+function checkCertificates(listeners: ListenerConfig[], certificates: Map<number, PortCertificates>): void {
+  for (const l of listeners) {
+    if (l.tls && !certificates.has(l.port)) {
+      throw new StartupError(`${l.source.file}:${l.source.line}: Listen: port ${l.port} serves TLS but no virtual host on it has a certificate`);
+    }
   }
 }
 

@@ -9,10 +9,12 @@ export interface TunnelEnds {
   member: net.Socket;
   /** Bytes the member sent after its 101 head, already read. */
   memberRest: Buffer;
+  /** Close both sides after this long without a byte either way (Apache applies Timeout to tunnels too). */
+  idleTimeout: number;
 }
 
 /** Resolves with the bytes carried each way once both connections are closed. */
-export function tunnel({ client, clientRest, member, memberRest }: TunnelEnds): Promise<{ toMember: number; toClient: number }> {
+export function tunnel({ client, clientRest, member, memberRest, idleTimeout }: TunnelEnds): Promise<{ toMember: number; toClient: number }> {
   let toMember = clientRest.length;
   let toClient = memberRest.length;
   for (const s of [client, member]) {
@@ -20,7 +22,6 @@ export function tunnel({ client, clientRest, member, memberRest }: TunnelEnds): 
     s.removeAllListeners('end');
     s.removeAllListeners('timeout');
     s.removeAllListeners('drain');
-    s.setTimeout(0);
     s.on('error', () => {});
   }
   if (memberRest.length > 0) client.write(memberRest);
@@ -38,6 +39,18 @@ export function tunnel({ client, clientRest, member, memberRest }: TunnelEnds): 
     };
     client.once('close', closed);
     member.once('close', closed);
+    // Each socket's timer restarts on its own traffic; a tunnel is idle only when both are.
+    let lastActivity = Date.now();
+    const active = () => (lastActivity = Date.now());
+    client.on('data', active);
+    member.on('data', active);
+    for (const s of [client, member]) {
+      s.setTimeout(idleTimeout, () => {
+        if (Date.now() - lastActivity < idleTimeout) return;
+        client.destroy();
+        member.destroy();
+      });
+    }
     client.resume();
     member.resume();
   });

@@ -122,11 +122,18 @@ export class MemberPool {
   async acquire(): Promise<MemberConnection> {
     const conn = this.idle.pop();
     if (conn) return conn;
+    return this.connectFresh();
+  }
+
+  /** Always a new connection: for a retry after an idle one turned out to be closed by the member. */
+  async connectFresh(): Promise<MemberConnection> {
     return new MemberConnection(await this.connect(), this);
   }
 
   release(conn: MemberConnection): void {
-    if (this.closed || conn.socket.destroyed || this.idle.length >= (this.options.maxIdle ?? 256)) {
+    const { socket } = conn;
+    // A member that already sent its FIN (or a socket we cannot write) would fail the next request.
+    if (this.closed || socket.destroyed || !socket.writable || socket.readableEnded || this.idle.length >= (this.options.maxIdle ?? 256)) {
       conn.socket.destroy();
       return;
     }

@@ -462,3 +462,85 @@ describe('engine: member failures', () => {
     }
   });
 });
+
+describe('engine: client connection edge cases (regressions)', () => {
+  /** A raw TLS client: write in steps, read everything the proxy sends. */
+  async function client(port: number) {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost' });
+    await new Promise((resolve) => socket.once('secureConnect', resolve));
+    let received = '';
+    let closed = false;
+    socket.on('data', (d) => (received += d.toString('latin1')));
+    socket.on('close', () => (closed = true));
+    socket.on('error', () => {});
+    return { socket, received: () => received, closed: () => closed };
+  }
+  const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  test('a request answered locally, pipelined before a chunked POST, does not cut that POST\'s body short', async () => {
+    let seen = '';
+    const recording = await rawBackend((data) => {
+      seen = data;
+      return data.endsWith('0\r\n\r\n') ? 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok' : undefined;
+    });
+    await proxied({ members: [member(recording.url)] }, [recording.server], async (port) => {
+      const c = await client(port);
+      c.socket.write('OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\nPOST /x HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
+      await settle(200);
+      c.socket.write('5\r\nworld\r\n0\r\n\r\n');
+      await pollUntil(async () => c.received().includes('\r\n\r\nok'), { timeoutMs: 5_000, what: 'the POST answer' });
+      assert.match(seen, /\r\n\r\n5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n$/);
+      c.socket.destroy();
+    });
+  });
+
+  test('3000 pipelined requests answered locally are all answered, without deep recursion', async () => {
+    await proxied({ members: [member('https://127.0.0.1:9')] }, [], async (port) => {
+      const c = await client(port);
+      c.socket.write('OPTIONS * HTTP/1.1\r\nHost: localhost\r\n\r\n'.repeat(3000));
+      await pollUntil(async () => (c.received().match(/HTTP\/1\.1 200 /g) ?? []).length === 3000, { timeoutMs: 10_000, what: '3000 answers' });
+      c.socket.destroy();
+    });
+  });
+
+  test('a member answering before the request body is complete closes the connection after its answer', async () => {
+    const early = await rawBackend(() => 'HTTP/1.1 401 Unauthorized\r\nContent-Length: 2\r\n\r\nno');
+    await proxied({ members: [member(early.url)] }, [early.server], async (port) => {
+      const c = await client(port);
+      c.socket.write('POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n12345');
+      await pollUntil(async () => c.received().includes('\r\n\r\nno'), { timeoutMs: 5_000, what: 'the early answer' });
+      assert.match(c.received(), /connection: close/i, 'the rest of the body cannot be told from a next request');
+      c.socket.end('67890');
+      await pollUntil(async () => c.closed(), { timeoutMs: 5_000, what: 'the connection closing' });
+    });
+  });
+
+  test('a client that half-closes after its request still gets the answer', async () => {
+    const slow = await rawBackend(() => 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello');
+    await proxied({ members: [member(slow.url)] }, [slow.server], async (port) => {
+      const c = await client(port);
+      c.socket.end('GET / HTTP/1.0\r\nHost: localhost\r\n\r\n');
+      await pollUntil(async () => c.closed(), { timeoutMs: 5_000, what: 'the connection closing' });
+      assert.match(c.received(), /^HTTP\/1\.1 200 [\s\S]*\r\n\r\nhello$/);
+    });
+  });
+
+  test('a client that stalls mid-body gets 408 after the request timeout, not a 504 blamed on the member', async () => {
+    const waiting = await rawBackend(() => undefined);
+    const port = await freePort();
+    const stickler = new Stickler(engineConfig(port, { members: [member(waiting.url, { timeout: 10_000 })] }), { timeouts: { request: 300 } });
+    await stickler.start();
+    try {
+      const c = await client(port);
+      c.socket.write('POST /a HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n123');
+      await pollUntil(async () => c.received() !== '', { timeoutMs: 5_000, what: 'an answer' });
+      assert.match(c.received(), /^HTTP\/1\.1 408 /);
+      const busy = () => stickler.runtime.balancers.get('cluster')!.balancer.snapshot(Date.now())[0]!.busy;
+      assert.equal(busy(), 0, 'the member slot is given back');
+      c.socket.destroy();
+    } finally {
+      await stickler.close();
+      waiting.server.close();
+    }
+  });
+});
