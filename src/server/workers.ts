@@ -59,25 +59,40 @@ export class WorkerGroup {
    */
   async reload(config: SticklerConfig): Promise<void> {
     const sharedStates = sharedBalancerStates(config);
+    const previous = { config: this.config, sharedStates: this.sharedStates };
+    // Replacements started during the reload take the new configuration.
+    this.config = config;
+    this.sharedStates = sharedStates;
     const answers = await Promise.all(
       this.workers.map(
         (worker) =>
           new Promise<FromWorker>((resolve) => {
             const onMessage = (message: FromWorker) => {
               if (message.type !== 'reloaded' && message.type !== 'reload-failed') return;
+              done(message);
+            };
+            // A worker that dies meanwhile answers nothing; its replacement starts on the new configuration.
+            const onExit = () => done({ type: 'reloaded', listeners: [] });
+            const done = (message: FromWorker) => {
               worker.off('message', onMessage);
+              worker.off('exit', onExit);
               resolve(message);
             };
             worker.on('message', onMessage);
+            worker.once('exit', onExit);
             worker.postMessage({ type: 'reload', config, sharedStates } satisfies ToWorker);
           }),
       ),
     );
     const failed = answers.find((a) => a.type === 'reload-failed');
-    if (failed?.type === 'reload-failed') throw new StartupError(failed.message);
-    this.config = config;
-    this.sharedStates = sharedStates;
-    if (answers[0]?.type === 'reloaded') this.listeners = answers[0].listeners;
+    if (failed?.type === 'reload-failed') {
+      // Failures come from the configuration itself (a certificate, a port), so every worker refused alike.
+      this.config = previous.config;
+      this.sharedStates = previous.sharedStates;
+      throw new StartupError(failed.message);
+    }
+    const answered = answers.find((a) => a.type === 'reloaded' && a.listeners.length > 0);
+    if (answered?.type === 'reloaded') this.listeners = answered.listeners;
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */
