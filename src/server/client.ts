@@ -4,9 +4,10 @@ import type net from 'node:net';
 import { HttpError } from '../http/errors.ts';
 import { MessageReader, type ReaderEvent } from '../http/reader.ts';
 import type { RequestHead } from '../http/head.ts';
-import { serializeResponseHead } from '../http/serialize.ts';
+import type { HeaderList } from '../http/head.ts';
+import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
 import { errorResponse, reasonPhrase } from './error-page.ts';
-import { Exchange, type ClientSide } from './exchange.ts';
+import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface ClientTimeouts {
@@ -35,6 +36,10 @@ export class ClientConnection implements ClientSide {
   /** Set while a batch of reader events is handed out: a request finished inside it must not start the next one re-entrantly. */
   private dispatching = false;
   private resumeWanted = false;
+  /** HTTP minor version of the request being answered: 1.0 clients get no chunking and no interim heads. */
+  private minor: 0 | 1 = 1;
+  /** How the response in progress is framed on this connection. */
+  private framing: 'none' | 'length' | 'chunked' | 'close' = 'none';
 
   constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', timeouts: ClientTimeouts) {
     this.runtime = runtime;
@@ -68,15 +73,67 @@ export class ClientConnection implements ClientSide {
     if (this.reader.buffered < maxBufferedAhead) this.socket.resume();
   }
 
-  /** The exchange switched protocols: this connection is no longer HTTP. Returns the bytes read ahead. */
-  takeOver(): Buffer {
+  /** The exchange switched protocols: this connection is no longer HTTP. */
+  takeOver(): { socket: net.Socket; rest: Buffer } {
     this.current = undefined;
-    return this.reader.takeRest();
+    return { socket: this.socket, rest: this.reader.takeRest() };
+  }
+
+  sendInterim(status: number, reason: string, headers: HeaderList): void {
+    // HTTP/1.0 has no interim responses (RFC 9110 §15.2); a 101 is only ever asked for in HTTP/1.1.
+    if (this.minor === 1) this.socket.write(serializeResponseHead(status, reason, headers));
+  }
+
+  sendHead(status: number, reason: string, headers: HeaderList, body: ResponseBody, keepAlive: boolean): void {
+    if (body.kind === 'none') this.framing = 'none';
+    else if (body.kind === 'length') {
+      this.framing = 'length';
+      headers.push(['Content-Length', String(body.length)]);
+    } else if (this.minor === 1) {
+      this.framing = 'chunked';
+      headers.push(['Transfer-Encoding', 'chunked']);
+    } else this.framing = 'close';
+    if (!keepAlive || this.framing === 'close') headers.push(['Connection', 'close']);
+    else if (this.minor === 0) headers.push(['Connection', 'keep-alive']);
+    this.socket.write(serializeResponseHead(status, reason, headers));
+  }
+
+  sendBody(data: Buffer): boolean {
+    if (this.framing === 'none') return true;
+    if (this.framing !== 'chunked') return this.socket.write(data);
+    let ok = true;
+    for (const piece of encodeChunk(data)) ok = this.socket.write(piece);
+    return ok;
+  }
+
+  endBody(trailers: HeaderList): void {
+    if (this.framing === 'chunked') this.socket.write(trailers.length ? serializeTrailers(trailers) : lastChunk);
+  }
+
+  onceDrained(listener: () => void): void {
+    this.socket.once('drain', listener);
+  }
+
+  cancelDrained(listener: () => void): void {
+    this.socket.removeListener('drain', listener);
+  }
+
+  batch(fn: () => void): void {
+    this.socket.cork();
+    try {
+      fn();
+    } finally {
+      this.socket.uncork();
+    }
+  }
+
+  abort(): void {
+    this.socket.destroy();
   }
 
   exchangeDone(keepAlive: boolean): void {
     this.current = undefined;
-    if (!keepAlive || this.closed) {
+    if (!keepAlive || this.framing === 'close' || this.closed) {
       this.socket.end();
       return;
     }
@@ -153,7 +210,10 @@ export class ClientConnection implements ClientSide {
     for (const ev of events) {
       if (ev.type === 'head') {
         this.socket.setTimeout(this.timeouts.request);
-        target = this.current = new Exchange(this, ev.head as RequestHead);
+        const head = ev.head as RequestHead;
+        this.minor = head.minor;
+        this.framing = 'none';
+        target = this.current = new Exchange(this, head);
         target.start();
       } else if (ev.type === 'data') target?.requestData(ev.data);
       else target?.requestEnd(ev.trailers);

@@ -6,7 +6,7 @@ import type { Choice } from '../balancer/balancer.ts';
 import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
 import type { ReaderEvent } from '../http/reader.ts';
-import { encodeChunk, lastChunk, serializeRequestHead, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
+import { encodeChunk, lastChunk, serializeRequestHead, serializeTrailers } from '../http/serialize.ts';
 import type { AccessEntry } from '../log/access.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders } from '../proxy/forward.ts';
@@ -22,18 +22,36 @@ import { managerPage } from './manager-page.ts';
 import { tunnel } from './tunnel.ts';
 import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
 
-/** What an exchange needs from the client connection it belongs to. */
+/** How the response body will come: the client side frames it for its protocol. */
+export type ResponseBody = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
+
+/**
+ * What an exchange needs from the client side it answers, whatever the protocol: an HTTP/1.x connection
+ * (client.ts) or an HTTP/2 stream (h2.ts). Framing, connection headers and flow control are theirs.
+ */
 export interface ClientSide {
   readonly runtime: Runtime;
-  readonly socket: net.Socket;
   readonly clientIp: string;
   readonly localPort: number;
   readonly sniName: string | undefined;
   readonly scheme: 'https' | 'http';
   pauseReading(): void;
   resumeReading(): void;
-  /** The request switched protocols: the connection leaves HTTP; returns what was read ahead. */
-  takeOver(): Buffer;
+  /** A 1xx head (100 Continue included), where the client's protocol carries one. */
+  sendInterim(status: number, reason: string, headers: HeaderList): void;
+  /** The final head; `keepAlive` false ends the connection after this response. */
+  sendHead(status: number, reason: string, headers: HeaderList, body: ResponseBody, keepAlive: boolean): void;
+  /** Body bytes; false when the client is not keeping up: wait for `onceDrained`. */
+  sendBody(data: Buffer): boolean;
+  onceDrained(listener: () => void): void;
+  cancelDrained(listener: () => void): void;
+  endBody(trailers: HeaderList): void;
+  /** What `fn` writes goes out together (one TLS record), not piece by piece. */
+  batch(fn: () => void): void;
+  /** Cuts the response off so the client sees it incomplete. */
+  abort(): void;
+  /** HTTP/1.1 only: the connection leaves HTTP for a tunnel; the socket and the bytes read ahead. */
+  takeOver(): { socket: net.Socket; rest: Buffer } | undefined;
   /** The response is complete; `keepAlive` false closes the connection. */
   exchangeDone(keepAlive: boolean): void;
 }
@@ -60,8 +78,6 @@ export class Exchange implements ConnectionUser {
   private responseStarted = false;
   private finished = false;
   private keepAlive: boolean;
-  /** How the response body is framed towards the client. */
-  private clientFraming: 'length' | 'chunked' | 'close' | 'none' = 'none';
   private vhost: VirtualHostRuntime | undefined;
   /** The member this exchange holds a busy slot and a connection on, until the exchange ends. */
   private held: { b: BalancerRuntime; member: number; pool: MemberPool } | undefined;
@@ -216,7 +232,7 @@ export class Exchange implements ConnectionUser {
     conn.reader.expectResponseTo(this.head.method);
     conn.socket.cork();
     this.writeUpstream(this.upstreamHead!);
-    if (this.head.expectContinue && this.head.framing.kind !== 'none') this.writeClient(Buffer.from('HTTP/1.1 100 Continue\r\n\r\n'));
+    if (this.head.expectContinue && this.head.framing.kind !== 'none') this.client.sendInterim(100, 'Continue', []);
     for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
     if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
     conn.socket.uncork();
@@ -229,19 +245,17 @@ export class Exchange implements ConnectionUser {
     this.sawResponseByte = true;
     this.bytesFromMember += chunk.length;
     // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
-    const client = this.client.socket;
-    client.cork();
-    try {
-      const events = this.upstream!.reader.push(chunk);
-      if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - this.backendStart;
-      this.onResponseEvents(events);
-    } catch (err) {
-      // A malformed or unsupported response: nothing of it is passed on.
-      this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
-      this.memberFailed(502);
-    } finally {
-      client.uncork();
-    }
+    this.client.batch(() => {
+      try {
+        const events = this.upstream!.reader.push(chunk);
+        if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - this.backendStart;
+        this.onResponseEvents(events);
+      } catch (err) {
+        // A malformed or unsupported response: nothing of it is passed on.
+        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
+        this.memberFailed(502);
+      }
+    });
   }
 
   memberTimeout(): void {
@@ -357,10 +371,10 @@ export class Exchange implements ConnectionUser {
   }
 
   private forwardInterim(head: ResponseHead): void {
-    // 100 Continue was answered by Stickler itself; 101 means an upgrade, which this engine does not carry yet.
-    if (head.status === 100 || this.head.minor === 0) return;
+    // 100 Continue was answered by Stickler itself; a 101 nobody asked for cannot be followed.
+    if (head.status === 100) return;
     if (head.status === 101) throw new HttpError(502, 'STK_UPSTREAM_UPGRADE', 'member switched protocols without being asked');
-    this.writeClient(serializeResponseHead(head.status, head.reason || reasonPhrase(head.status), head.headers));
+    this.client.sendInterim(head.status, head.reason || reasonPhrase(head.status), head.headers);
   }
 
   private startResponse(head: ResponseHead): void {
@@ -371,42 +385,28 @@ export class Exchange implements ConnectionUser {
     // A member that declined an upgrade may still expect the other protocol on this connection.
     this.responseReusable = head.keepAlive && !this.upgrade;
     const headers = rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
-    const noBody = this.head.method === 'HEAD' || head.status === 204 || head.status === 304;
-    if (noBody) {
-      this.clientFraming = 'none';
+    let body: ResponseBody;
+    if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) {
+      body = { kind: 'none' };
       // The length the member would have sent for GET; the reader has already checked and normalised it.
       const length = getHeader(head.headers, 'content-length');
       if (length !== undefined && head.status !== 204) headers.push(['Content-Length', length]);
-    } else if (head.framing.kind === 'length') {
-      this.clientFraming = 'length';
-      headers.push(['Content-Length', String(head.framing.length)]);
-    } else if (this.head.minor === 1) {
-      this.clientFraming = 'chunked';
-      headers.push(['Transfer-Encoding', 'chunked']);
-    } else {
-      this.clientFraming = 'close';
-      this.keepAlive = false;
-    }
-    this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers);
+    } else if (head.framing.kind === 'length') body = { kind: 'length', length: head.framing.length };
+    else body = { kind: 'stream' };
+    this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body);
   }
 
   private writeBody(data: Buffer): void {
-    if (this.clientFraming === 'none') return;
     this.log.bytesSent += data.length;
-    if (this.clientFraming === 'chunked') for (const piece of encodeChunk(data)) this.writeClientBody(piece);
-    else this.writeClientBody(data);
-  }
-
-  private endBody(trailers: HeaderList): void {
-    if (this.clientFraming === 'chunked') this.writeClient(trailers.length ? serializeTrailers(trailers) : lastChunk);
-  }
-
-  private writeClientBody(data: Buffer): void {
-    if (this.client.socket.write(data) || !this.upstream || this.waitingForClient) return;
+    if (this.client.sendBody(data) || !this.upstream || this.waitingForClient) return;
     // The client reads slower than the member sends: stop reading the member until the client catches up.
     this.waitingForClient = true;
     this.upstream.socket.pause();
-    this.client.socket.once('drain', this.clientDrained);
+    this.client.onceDrained(this.clientDrained);
+  }
+
+  private endBody(trailers: HeaderList): void {
+    this.client.endBody(trailers);
   }
 
   private readonly clientDrained = (): void => {
@@ -424,11 +424,12 @@ export class Exchange implements ConnectionUser {
     headers.push(['Connection', 'Upgrade'], ['Upgrade', getHeader(head.headers, 'upgrade') ?? this.upgrade!]);
     this.responseStarted = true;
     this.log.status = 101;
-    this.writeClient(serializeResponseHead(101, head.reason || reasonPhrase(101), headers));
+    this.client.sendInterim(101, head.reason || reasonPhrase(101), headers);
     const memberRest = member.reader.takeRest();
     const memberSocket = member.handOver();
-    const clientRest = this.client.takeOver();
-    void tunnel({ client: this.client.socket, clientRest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
+    // Only HTTP/1.1 requests ask to upgrade (see allowedUpgrade), and those come on a connection that can be taken.
+    const { socket, rest } = this.client.takeOver()!;
+    void tunnel({ client: socket, clientRest: rest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
       held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient);
       this.log.bytesSent += toClient;
       this.finished = true;
@@ -449,7 +450,7 @@ export class Exchange implements ConnectionUser {
     const held = this.held;
     if (this.waitingForClient) {
       this.waitingForClient = false;
-      this.client.socket.removeListener('drain', this.clientDrained);
+      this.client.cancelDrained(this.clientDrained);
       upstream?.socket.resume();
     }
     this.upstream = undefined;
@@ -496,11 +497,14 @@ export class Exchange implements ConnectionUser {
     if (reason) this.log.error ??= reason;
     if (this.responseStarted) return this.abortClient();
     const headers: HeaderList = [...response.headers];
-    const body = this.head.method === 'HEAD' ? Buffer.alloc(0) : response.body;
-    headers.push(['Content-Length', String(response.body.length)]);
-    this.writeResponseHead(response.status, reasonPhrase(response.status), headers);
-    if (body.length > 0) this.writeClient(body);
-    this.log.bytesSent += body.length;
+    const head = this.head.method === 'HEAD';
+    if (head) headers.push(['Content-Length', String(response.body.length)]);
+    this.writeResponseHead(response.status, reasonPhrase(response.status), headers, head ? { kind: 'none' } : { kind: 'length', length: response.body.length });
+    if (!head && response.body.length > 0) {
+      this.client.sendBody(response.body);
+      this.log.bytesSent += response.body.length;
+    }
+    this.client.endBody([]);
     this.complete();
   }
 
@@ -514,7 +518,7 @@ export class Exchange implements ConnectionUser {
     this.respondLocal(errorResponse(500));
   }
 
-  private writeResponseHead(status: number, reason: string, headers: HeaderList): void {
+  private writeResponseHead(status: number, reason: string, headers: HeaderList, body: ResponseBody): void {
     this.responseStarted = true;
     this.log.status = status;
     // After a reload the connection's configuration is the old one: the client reconnects onto the new one.
@@ -522,19 +526,13 @@ export class Exchange implements ConnectionUser {
     // An answer before the whole request body arrived: the rest of the body cannot be told apart from a next
     // request safely, so this connection ends with this response.
     if (this.bodyState === 'streaming') this.keepAlive = false;
-    if (!this.keepAlive) headers.push(['Connection', 'close']);
-    else if (this.head.minor === 0) headers.push(['Connection', 'keep-alive']);
-    this.writeClient(serializeResponseHead(status, reason, headers));
-  }
-
-  private writeClient(data: Buffer): void {
-    this.client.socket.write(data);
+    this.client.sendHead(status, reason, headers, body, this.keepAlive);
   }
 
   private abortClient(): void {
     this.keepAlive = false;
     this.releaseMember(false);
-    this.client.socket.destroy();
+    this.client.abort();
     this.complete();
   }
 
@@ -543,7 +541,7 @@ export class Exchange implements ConnectionUser {
     this.finished = true;
     if (this.held) this.releaseMember(false);
     this.writeLog();
-    this.client.exchangeDone(this.keepAlive && this.clientFraming !== 'close');
+    this.client.exchangeDone(this.keepAlive);
   }
 
   private writeLog(): void {
