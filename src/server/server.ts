@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ListenerConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { ClientConnection, type ClientTimeouts } from './client.ts';
+import { H2Front } from './h2.ts';
 import { Runtime } from './runtime.ts';
 
 export interface ServerOptions {
@@ -46,6 +47,7 @@ export class Stickler {
   private readonly sockets = new Set<net.Socket>();
   private readonly timeouts: ClientTimeouts;
   private readonly reusePort: boolean;
+  private readonly h2 = new H2Front();
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.runtime = new Runtime(config, options.sharedStates);
@@ -123,9 +125,13 @@ export class Stickler {
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
+    this.track(socket);
+    new ClientConnection(this.runtime, socket, scheme, this.timeouts);
+  }
+
+  private track(socket: net.Socket): void {
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
-    new ClientConnection(this.runtime, socket, scheme, this.timeouts);
   }
 
   private tlsServer(listener: ListenerConfig, initial: PortCertificates): tls.Server {
@@ -134,7 +140,7 @@ export class Stickler {
       // A client that half-closes after its request still gets the answer (ClientConnection ends the socket).
       allowHalfOpen: true,
       minVersion: 'TLSv1.2',
-      ALPNProtocols: ['http/1.1'],
+      ALPNProtocols: ['h2', 'http/1.1'],
       // Looked up at each handshake, so a reload's certificates apply to the next connection.
       SNICallback: (servername, done) => {
         const current = this.certificates.get(listener.port) ?? initial;
@@ -142,7 +148,11 @@ export class Stickler {
         done(null, (chosen && current.contexts.get(chosen)) || current.contexts.get(current.fallback.vh)!);
       },
     });
-    server.on('secureConnection', (socket) => this.accept(socket, 'https'));
+    server.on('secureConnection', (socket: tls.TLSSocket) => {
+      if (socket.alpnProtocol !== 'h2') return this.accept(socket, 'https');
+      this.track(socket);
+      this.h2.accept(socket, this.runtime);
+    });
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     return server;
   }
