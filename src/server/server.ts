@@ -16,6 +16,8 @@ export interface ServerOptions {
   sharedStates?: ReadonlyMap<string, SharedArrayBuffer>;
   /** Bind with SO_REUSEPORT so several worker threads accept on the same port and the kernel spreads connections. */
   reusePort?: boolean;
+  /** TLS session ticket keys (48 bytes) shared by every worker, so a client resumes whichever thread it reaches. */
+  ticketKeys?: Buffer;
 }
 
 export interface BoundListener {
@@ -47,12 +49,14 @@ export class Stickler {
   private readonly sockets = new Set<net.Socket>();
   private readonly timeouts: ClientTimeouts;
   private readonly reusePort: boolean;
+  private readonly ticketKeys: Buffer | undefined;
   private readonly h2 = new H2Front();
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.runtime = new Runtime(config, options.sharedStates);
     this.timeouts = { keepAlive: 5_000, request: 20_000, ...options.timeouts };
     this.reusePort = options.reusePort ?? false;
+    this.ticketKeys = options.ticketKeys;
   }
 
   get listeners(): BoundListener[] {
@@ -139,6 +143,7 @@ export class Stickler {
       ...initial.fallback.options,
       // A client that half-closes after its request still gets the answer (ClientConnection ends the socket).
       allowHalfOpen: true,
+      ...(this.ticketKeys && { ticketKeys: this.ticketKeys }),
       minVersion: 'TLSv1.2',
       ALPNProtocols: ['h2', 'http/1.1'],
       // Looked up at each handshake, so a reload's certificates apply to the next connection.

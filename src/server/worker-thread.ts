@@ -9,16 +9,17 @@ import type { FromWorker, ToWorker } from './workers.ts';
 interface WorkerData {
   config: SticklerConfig;
   sharedStates: Map<string, SharedArrayBuffer>;
+  ticketKeys: Uint8Array;
   id: number;
 }
 
-const { config, sharedStates, id } = workerData as WorkerData;
+const { config, sharedStates, ticketKeys, id } = workerData as WorkerData;
 const port = parentPort!;
 const tell = (message: FromWorker) => port.postMessage(message);
 const addresses = () => stickler.listeners.map(({ address, port, tls }) => ({ address, port, tls }));
 keepRunningOnUncaughtErrors(`worker ${id}`);
 
-const stickler = new Stickler(config, { sharedStates, reusePort: true });
+const stickler = new Stickler(config, { sharedStates, reusePort: true, ticketKeys: Buffer.from(ticketKeys) });
 try {
   await stickler.start();
   tell({ type: 'ready', listeners: addresses() });

@@ -2,6 +2,7 @@
 // SO_REUSEPORT (the kernel spreads new connections, no thread in between) and picks members from one state
 // per balancer in a SharedArrayBuffer, taken under a lock: so byrequests picks the same sequence as a single
 // process, whatever thread a request lands on. A worker that dies is replaced; the others keep serving.
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import { sharedBalancerStates } from './runtime.ts';
@@ -30,6 +31,7 @@ export class WorkerGroup {
   private config: SticklerConfig;
   private sharedStates: Map<string, SharedArrayBuffer>;
   private readonly threads = new Map<number, Worker>();
+  private readonly ticketKeys = randomBytes(48);
   private readonly log: (line: string) => void;
   private nextId = 1;
   private stopping = false;
@@ -121,7 +123,7 @@ export class WorkerGroup {
 
   private spawn(): Promise<ListenerAddress[]> {
     const id = this.nextId++;
-    const worker = new Worker(workerScript, { workerData: { config: this.config, sharedStates: this.sharedStates, id } });
+    const worker = new Worker(workerScript, { workerData: { config: this.config, sharedStates: this.sharedStates, ticketKeys: this.ticketKeys, id } });
     this.threads.set(id, worker);
     return new Promise((resolve, reject) => {
       let started = false;

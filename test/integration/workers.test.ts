@@ -3,6 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
+import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { BalancerState } from '../../src/balancer/state.ts';
@@ -99,6 +100,29 @@ test('a worker that dies is replaced; requests keep being served', async () => {
     assert.match(lines.join('\n'), /worker 1 exited .* starting a replacement/);
     const after = await sequence(port, 10);
     assert.equal(after.length, 10);
+  } finally {
+    await group.close();
+  }
+});
+
+test('TLS sessions resume whichever worker a returning client reaches (shared ticket keys)', async () => {
+  const port = await freePort();
+  const group = new WorkerGroup(engineConfig(port, { members: [member(urls[0]!)] }), 2);
+  await group.start();
+  try {
+    let session: Buffer | undefined;
+    const reused: boolean[] = [];
+    for (let i = 0; i < 12; i++) {
+      const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, servername: 'localhost', session, maxVersion: 'TLSv1.2' });
+      await new Promise((resolve, reject) => {
+        socket.once('secureConnect', resolve);
+        socket.once('error', reject);
+      });
+      if (i > 0) reused.push(socket.isSessionReused());
+      session = socket.getSession() ?? session;
+      socket.end();
+    }
+    assert.deepEqual(reused, Array(11).fill(true));
   } finally {
     await group.close();
   }
