@@ -4,7 +4,7 @@
 //
 // Layout, in elements of each view:
 //   Int32Array over the whole buffer
-//     [0]  lock word: 0 free, 1 held (see lock())
+//     [0]  lock word: 0 free, else the holder's thread id + 1 (see lock())
 //     [1]  member count
 //     [2 + m*INT_STRIDE + field] for member m, field in IntField
 //   Float64Array starting at floatOffset(n) bytes (8-byte aligned, after the Int32 part)
@@ -12,10 +12,13 @@
 // Int32 fields are read and written with Atomics, so a reader on another thread never sees a torn word.
 // Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact
 // up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
+import { threadId } from 'node:worker_threads';
 import type { MemberConfig } from '../config/model.ts';
 import { statusFromFlags } from './status.ts';
 
 const LOCK = 0;
+/** This thread's mark in the lock word: 0 means free, so thread ids are stored plus one. */
+const owner = threadId + 1;
 const COUNT = 1;
 const HEADER_INTS = 2;
 
@@ -87,17 +90,27 @@ export class BalancerState {
    * members. A spin on the lock word is enough: holders never block, they only run a few hundred instructions.
    */
   lock(): void {
-    while (Atomics.compareExchange(this.ints, LOCK, 0, 1) !== 0) {
+    for (;;) {
+      const holder = Atomics.compareExchange(this.ints, LOCK, 0, owner);
+      if (holder === 0) return;
       if (!(this.buffer instanceof SharedArrayBuffer)) {
         throw new Error('balancer state lock taken twice on one thread');
       }
-      Atomics.wait(this.ints, LOCK, 1, 1);
+      Atomics.wait(this.ints, LOCK, holder, 1);
     }
   }
 
   unlock(): void {
     Atomics.store(this.ints, LOCK, 0);
     Atomics.notify(this.ints, LOCK, 1);
+  }
+
+  /**
+   * A worker thread that died (terminated, out of memory) while holding the lock would stop every other thread
+   * at its next pick; whoever sees it die frees the lock for it.
+   */
+  releaseIfHeldBy(deadThreadId: number): void {
+    if (Atomics.compareExchange(this.ints, LOCK, deadThreadId + 1, 0) === deadThreadId + 1) Atomics.notify(this.ints, LOCK, 1);
   }
 
   status(m: number): number { return this.int(m, IntField.STATUS); }

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
+import { BalancerState } from '../balancer/state.ts';
 import { sharedBalancerStates } from './runtime.ts';
 import { StartupError } from './server.ts';
 
@@ -137,8 +138,10 @@ export class WorkerGroup {
         if (!started) reject(err);
         else this.log(`stickler: worker ${id} failed: ${err.stack ?? err}`);
       });
+      const workerThreadId = worker.threadId;
       worker.on('exit', (code) => {
         this.threads.delete(id);
+        for (const buffer of this.sharedStates.values()) BalancerState.attach(buffer).releaseIfHeldBy(workerThreadId);
         if (!started || this.stopping) return;
         this.log(`stickler: worker ${id} exited with code ${code}; starting a replacement`);
         this.replaced++;

@@ -82,3 +82,16 @@ describe('BalancerState', () => {
     state.unlock();
   });
 });
+
+test('a lock left held by a thread that died is freed for it, and only for it', () => {
+  const state = BalancerState.create([memberConfig({ url: 'http://a' })], { shared: true });
+  const words = new Int32Array(state.buffer);
+  // Another thread (id 41) took the lock and died holding it.
+  Atomics.store(words, 0, 42);
+  state.releaseIfHeldBy(7);
+  assert.equal(Atomics.load(words, 0), 42, 'not freed for a thread that does not hold it');
+  state.releaseIfHeldBy(41);
+  assert.equal(Atomics.load(words, 0), 0);
+  state.lock();
+  state.unlock();
+});
