@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the real-process tests and the benchmark run against (Tomcat 10 nodes, Apache
-# httpd, HAProxy, nginx, wrk, openssl), then makes sure none of their system services holds ports 80/8080:
+# httpd, HAProxy, nginx, wrk, h2load, Chromium, openssl), then makes sure none of their system services holds ports 80/8080:
 # the tests start private instances on free ports. Idempotent, and fast when everything is present.
 set -eu
 
-PACKAGES="tomcat10 apache2 haproxy nginx wrk openssl ca-certificates default-jre-headless"
+PACKAGES="tomcat10 apache2 haproxy nginx wrk nghttp2-client chromium openssl ca-certificates default-jre-headless"
 SERVICES="apache2 tomcat10 haproxy nginx"
 
 missing=""
@@ -43,7 +43,7 @@ for svc in $SERVICES; do
   fi
 done
 
-for tool in /usr/sbin/apache2 /usr/share/tomcat10/bin/catalina.sh /usr/sbin/haproxy /usr/sbin/nginx wrk openssl java; do
+for tool in /usr/sbin/apache2 /usr/share/tomcat10/bin/catalina.sh /usr/sbin/haproxy /usr/sbin/nginx wrk h2load chromium openssl java; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "setup-debian: $tool is still missing after installation" >&2
     exit 1
