@@ -79,8 +79,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
-  const workers = parseWorkers(values.workers);
-  if (workers === undefined) return usageError(`--workers expects a number from 1 to 64 or auto, got "${values.workers}"`);
+  if (values.workers !== undefined && parseWorkers(values.workers) === undefined) {
+    return usageError(`--workers expects a number from 1 to 64 or auto, got "${values.workers}"`);
+  }
   let banner = '';
   let configFile = values.config;
   let closeDemo = async () => {};
@@ -107,6 +108,8 @@ async function main(argv: string[]): Promise<number> {
   };
   const config = load();
   if (!config) return 2;
+  // The command line wins over the file's `workers`.
+  const workers = parseWorkers(values.workers ?? (config.workers === undefined ? undefined : String(config.workers)))!;
 
   const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
   try {

@@ -20,6 +20,7 @@ const APACHE_VERIFY_COMMENT =
 export function toYaml(config: SticklerConfig): string {
   const doc = new Document({
     ...(config.timeout !== NATIVE_DEFAULTS.timeout && { timeout: formatDuration(config.timeout) }),
+    ...(config.workers !== undefined && { workers: config.workers }),
     ...log(config),
     listeners: config.listeners.map((l) => listener(l, config.virtualHosts)),
     'virtual-hosts': config.virtualHosts.map(virtualHost),

@@ -20,6 +20,8 @@ export interface SticklerConfig {
   log: LogConfig;
   /** Default backend I/O timeout (Apache `Timeout`/`ProxyTimeout`, default 60 s). */
   timeout: Millis;
+  /** Worker threads serving the listeners with one balancer state; `auto` is one per core. Default 1. */
+  workers?: number | 'auto';
 }
 
 export interface ListenerConfig {

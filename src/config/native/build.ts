@@ -57,6 +57,7 @@ class Builder {
         format: raw.log?.format ?? NATIVE_DEFAULTS.logFormat,
       },
       timeout: raw.timeout ?? NATIVE_DEFAULTS.timeout,
+      ...(raw.workers !== undefined && { workers: raw.workers }),
     };
     return { config, diagnostics: this.diagnostics };
   }

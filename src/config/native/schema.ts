@@ -44,6 +44,12 @@ const upgrade = (input: unknown): Parsed<string[]> => {
   return 'error' in parsed ? { ok: false, message: parsed.error } : { ok: true, value: parsed.protocols };
 };
 
+const workerCount = (input: unknown): Parsed<number | 'auto'> => {
+  if (input === 'auto') return { ok: true, value: 'auto' };
+  const n = parseNumber(input, 1, 64, true);
+  return n.ok ? n : { ok: false, message: `expected auto or a number of worker threads from 1 to 64, got ${describe(input)}` };
+};
+
 const failOnStatus = (input: unknown): Parsed<number[]> => {
   const codes = Array.isArray(input) ? input : [input];
   for (const code of codes) {
@@ -133,6 +139,7 @@ const virtualHost = z.strictObject({
 
 export const nativeSchema = z.strictObject({
   timeout: optional(duration(1000)),
+  workers: optional(workerCount),
   log: z.strictObject({
     access: optional(text('a file path, or - for standard output')),
     format: optional((input) => parseChoice(input, ['combined', 'json'] as const)),
