@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/client.ts';
-import { localCertificate } from '../support/engine.ts';
+import { localCertificate, yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler } from '../support/stickler.ts';
 
@@ -81,27 +81,7 @@ test('thousands of hostile requests: no crash, no internal error, still serving'
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'stickler-hostile-'));
-  writeFileSync(
-    join(dir, 'stickler.yaml'),
-    `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certFile}, key-file: ${keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: b
-balancers:
-  b:
-    sticky-session: JSESSIONID|jsessionid
-    members:
-      - url: https://127.0.0.1:${(backend.address() as AddressInfo).port}
-        route: n1
-`,
-  );
+  writeFileSync(join(dir, 'stickler.yaml'), yamlConfig(port, [{ url: `https://127.0.0.1:${(backend.address() as AddressInfo).port}`, route: 'n1' }]));
   const stickler = await startStickler(join(dir, 'stickler.yaml'));
   try {
     const rand = prng(20261125);

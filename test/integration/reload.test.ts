@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keepAliveAgent, request } from '../support/client.ts';
-import { localCertificate } from '../support/engine.ts';
+import { localCertificate, yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler } from '../support/stickler.ts';
 
@@ -49,25 +49,7 @@ after(() => {
   for (const m of Object.values(members)) m.server.close();
 });
 
-function config(port: number, names: string[]): string {
-  const { certFile, keyFile } = localCertificate();
-  return `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certFile}, key-file: ${keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: cluster
-balancers:
-  cluster:
-    members:
-${names.map((n) => `      - url: ${members[n]!.url}\n        route: ${n}`).join('\n')}
-`;
-}
+const config = (port: number, names: string[]) => yamlConfig(port, names.map((n) => ({ url: members[n]!.url, route: n })));
 
 for (const workers of [1, 2]) {
   describe(`reload with ${workers} worker${workers > 1 ? ' threads' : ''}`, () => {

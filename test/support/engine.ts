@@ -88,3 +88,28 @@ export async function startEngine(port: number, opts: EngineOptions): Promise<St
   await stickler.start();
   return stickler;
 }
+
+/**
+ * A native YAML file for the CLI: one TLS virtual host on 127.0.0.1:`port` sending `/` to balancer `cluster`,
+ * sticky on JSESSIONID (cookie and `;jsessionid=`), with the given members.
+ */
+export function yamlConfig(port: number, members: Array<{ url: string; route: string }>): string {
+  const { certFile, keyFile } = localCertificate();
+  return `listeners:
+  - host: 127.0.0.1
+    port: ${port}
+virtual-hosts:
+  - port: ${port}
+    server-name: localhost
+    tls: { certificate-file: ${certFile}, key-file: ${keyFile} }
+    backend-tls: { verify: none }
+    routes:
+      - path: /
+        balancer: cluster
+balancers:
+  cluster:
+    sticky-session: JSESSIONID|jsessionid
+    members:
+${members.map((m) => `      - url: ${m.url}\n        route: ${m.route}`).join('\n')}
+`;
+}
