@@ -22,7 +22,7 @@ export type FromWorker =
   | { type: 'reload-failed'; message: string };
 export type ToWorker = { type: 'stop' } | { type: 'reload'; config: SticklerConfig; sharedStates: Map<string, SharedArrayBuffer> };
 
-const workerScript = new URL('./worker-thread.ts', import.meta.url);
+const workerScript = new URL('./worker-entry.ts', import.meta.url);
 
 export class WorkerGroup {
   readonly count: number;

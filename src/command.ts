@@ -1,0 +1,205 @@
+// Command line: run, check, convert. With no configuration it runs the embedded demo.
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from './config/load.ts';
+import { toYaml } from './config/convert.ts';
+import { formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
+import { Stickler, StartupError } from './server/server.ts';
+import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
+
+const usage = `Usage:
+  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log]
+      Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
+      or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
+      self-signed certificate and two demo backend nodes behind https://localhost:8443/.
+  stickler --check --config FILE
+      Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
+      every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
+  stickler convert FILE
+      Print the native YAML equivalent of an Apache configuration.
+
+Options:
+  -c, --config FILE      configuration file
+      --check            validate only
+      --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
+                         state; default 1, a single thread
+      --access-log DEST  access log destination: a file path, or - for standard output
+      --json-log         write the access log as JSON lines instead of Apache's combined format
+      --port N           demo only: listen on port N instead of 8443
+  -h, --help             this text
+
+Signals: SIGHUP re-reads the configuration file and serves new connections with it, without
+dropping any; an invalid file is refused and the running configuration keeps serving.
+SIGTERM and SIGINT stop.
+
+Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read), 2 invalid configuration or usage.
+Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        check: { type: 'boolean' },
+        'access-log': { type: 'string' },
+        'json-log': { type: 'boolean' },
+        port: { type: 'string' },
+        workers: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    process.stderr.write(`stickler: ${(err as Error).message}\n\n${usage}\n`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  if (positionals[0] === 'convert') {
+    if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
+    const config = report(loadConfig(positionals[1]!));
+    if (!config) return 2;
+    process.stdout.write(toYaml(config));
+    return 0;
+  }
+  if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
+  if (values.check) {
+    if (!values.config) return usageError('--check needs --config FILE');
+    const config = report(loadConfig(values.config));
+    if (!config) return 2;
+    process.stdout.write(toYaml(config));
+    return 0;
+  }
+
+  if (values.workers !== undefined && parseWorkers(values.workers) === undefined) {
+    return usageError(`--workers expects a number from 1 to 64 or auto, got "${values.workers}"`);
+  }
+  let banner = '';
+  let configFile = values.config;
+  let closeDemo = async () => {};
+  if (!configFile) {
+    const port = values.port === undefined ? 8443 : Number(values.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`--port expects a number from 1 to 65535, got "${values.port}"`);
+    const { prepareDemo } = await import('./demo/demo.ts');
+    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { port });
+    configFile = demo.configFile;
+    banner = demo.banner;
+    closeDemo = async () => {
+      await Promise.all(demo.nodes.map((n) => n.close()));
+    };
+  }
+  const file = configFile;
+  // Options given on the command line win over the file, at startup and at every reload.
+  const load = (): SticklerConfig | undefined => {
+    const config = report(loadConfig(file));
+    if (!config) return undefined;
+    if (values['access-log'] !== undefined) config.log.access = values['access-log'];
+    if (values['json-log']) config.log.format = 'json';
+    if (config.log.access === undefined && !values.config) config.log.access = '-';
+    return config;
+  };
+  const config = load();
+  if (!config) return 2;
+  // The command line wins over the file's `workers`.
+  const workers = parseWorkers(values.workers ?? (config.workers === undefined ? undefined : String(config.workers)))!;
+
+  const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
+  try {
+    await stickler.start();
+  } catch (err) {
+    process.stderr.write(`stickler: ${err instanceof StartupError ? err.message : (err as Error).stack}\n`);
+    await stickler.close();
+    await closeDemo();
+    return 1;
+  }
+  printStartup(stickler.listeners, config, workers);
+  if (banner) process.stdout.write(`${banner}\n`);
+  process.stdout.write('ready\n');
+
+  // SIGHUP re-reads the file, as Apache's graceful restart does; a configuration that fails to load or to start
+  // is refused and the running one keeps serving. Reloads run one at a time.
+  let reloading = Promise.resolve();
+  process.on('SIGHUP', () => {
+    reloading = reloading.then(async () => {
+      const next = load();
+      if (!next) return void process.stderr.write('stickler: reload refused; the running configuration keeps serving\n');
+      try {
+        await stickler.reload(next);
+      } catch (err) {
+        process.stderr.write(`stickler: reload refused: ${err instanceof StartupError ? err.message : (err as Error).stack}\n`);
+        return;
+      }
+      printStartup(stickler.listeners, next, workers);
+      process.stdout.write('reloaded\n');
+    });
+  });
+
+  await new Promise<void>((done) => {
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+  await stickler.close();
+  await closeDemo();
+  return 0;
+}
+
+/** Prints diagnostics; returns the configuration only when there were no errors. */
+function report(result: LoadResult): SticklerConfig | undefined {
+  const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  for (const d of result.diagnostics) {
+    process.stderr.write(`${d.severity === 'warning' ? 'warning: ' : ''}${formatDiagnostic(d)}\n`);
+  }
+  if (errors.length > 0 || !result.config) {
+    process.stderr.write(`stickler: ${errors.length} error${errors.length === 1 ? '' : 's'} in the configuration\n`);
+    return undefined;
+  }
+  return result.config;
+}
+
+function printStartup(listeners: readonly ListenerAddress[], config: SticklerConfig, workers: number): void {
+  const lines: string[] = [];
+  if (workers > 1) lines.push(`${workers} worker threads, one balancer state`);
+  for (const l of listeners) lines.push(`listening on ${l.tls ? 'https' : 'http'}://${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
+  for (const vh of config.virtualHosts) {
+    for (const r of vh.routes) {
+      const to = r.target.kind === 'exclude' ? 'not proxied' : `balancer://${r.target.balancer}${r.target.path}`;
+      lines.push(`  ${vh.serverName ?? '*'}:${vh.port} ${r.path} -> ${to}`);
+    }
+  }
+  for (const b of config.balancers) {
+    const sticky = b.sticky ? ` stickysession=${b.sticky.cookie}|${b.sticky.urlParam}` : '';
+    lines.push(`balancer://${b.name} lbmethod=${b.lbmethod}${sticky}`);
+    for (const m of b.members) lines.push(`  ${m.url} route=${m.route || '-'} loadfactor=${m.loadfactor} lbset=${m.lbset}${m.status.length ? ` status=+${m.status.join('')}` : ''}`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function parseWorkers(value: string | undefined): number | undefined {
+  if (value === undefined) return 1;
+  if (value === 'auto') return availableParallelism();
+  const n = Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
+function usageError(message: string): number {
+  process.stderr.write(`stickler: ${message}\n\n${usage}\n`);
+  return 2;
+}
+
+keepRunningOnUncaughtErrors('the main thread');
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`stickler: ${(err as Error)?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
