@@ -13,6 +13,8 @@ export interface HaproxyOptions {
   keyFile: string;
   backends: Backend[];
   dir: string;
+  /** Offer HTTP/2 to clients through ALPN (the members are still spoken to in HTTP/1.1). */
+  h2?: boolean;
 }
 
 export function haproxyConfig(opts: HaproxyOptions & { pemFile: string }): string {
@@ -39,7 +41,7 @@ defaults
   timeout server 60s
 
 frontend stickler_bench
-  bind 127.0.0.1:${opts.port} ssl crt ${opts.pemFile}
+  bind 127.0.0.1:${opts.port} ssl crt ${opts.pemFile}${opts.h2 ? ' alpn h2,http/1.1' : ''}
   default_backend cluster
 
 backend cluster

@@ -13,6 +13,8 @@ export interface NginxOptions {
   keyFile: string;
   backends: Backend[];
   dir: string;
+  /** Offer HTTP/2 to clients through ALPN (the members are still spoken to in HTTP/1.1). */
+  h2?: boolean;
 }
 
 // Started as root, nginx drops its workers to `nobody`, which cannot enter the bench's private temp dir (the
@@ -51,9 +53,12 @@ export function nginxConfig(opts: NginxOptions): string {
   const perNode = opts.backends.map((b) => upstream(`node_${b.route}`, [b])).join('\n');
   const routes = opts.backends.map((b) => `    ~\\.${b.route}$ node_${b.route};`).join('\n');
   const redirects = opts.backends.map((b) => `      proxy_redirect https://127.0.0.1:${b.port}/ /;`).join('\n');
+  // keepalive_requests: nginx closes a client connection after 1000 requests by default (over HTTP/2 with a
+  // GOAWAY that fails the streams in flight); HAProxy and Stickler set no such limit.
   return `${nginxMainContext(opts.dir)}
 http {
   access_log ${join(opts.dir, 'access.log')};
+  keepalive_requests 100000;
 ${nginxTempPaths(opts.dir)}
 ${upstream('cluster', opts.backends)}
 ${perNode}
@@ -62,7 +67,7 @@ ${perNode}
 ${routes}
   }
   server {
-    listen 127.0.0.1:${opts.port} ssl;
+    listen 127.0.0.1:${opts.port} ssl${opts.h2 ? ' http2' : ''};
     ssl_certificate ${opts.certFile};
     ssl_certificate_key ${opts.keyFile};
     ssl_session_cache shared:SSL:1m;

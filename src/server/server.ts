@@ -103,8 +103,10 @@ export class Stickler {
   async close(): Promise<void> {
     const servers = [...this.open.values()].map((l) => l.server);
     this.open.clear();
-    await Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // A server's close() waits for its connections, so they are ended first, not after.
+    const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     for (const socket of this.sockets) socket.destroy();
+    await closed;
     this.runtime.retire();
     await this.runtime.closed;
   }
@@ -129,7 +131,7 @@ export class Stickler {
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
-    this.track(socket);
+    if (scheme === 'http') this.track(socket);
     new ClientConnection(this.runtime, socket, scheme, this.timeouts);
   }
 
@@ -143,6 +145,8 @@ export class Stickler {
       ...initial.fallback.options,
       // A client that half-closes after its request still gets the answer (ClientConnection ends the socket).
       allowHalfOpen: true,
+      // A client that connects and never finishes its handshake is dropped (Apache's RequestReadTimeout handshake=).
+      handshakeTimeout: 10_000,
       ...(this.ticketKeys && { ticketKeys: this.ticketKeys }),
       minVersion: 'TLSv1.2',
       ALPNProtocols: ['h2', 'http/1.1'],
@@ -153,9 +157,10 @@ export class Stickler {
         done(null, (chosen && current.contexts.get(chosen)) || current.contexts.get(current.fallback.vh)!);
       },
     });
+    // Tracked from the TCP accept, so close() also ends connections still in their TLS handshake.
+    server.on('connection', (socket: net.Socket) => this.track(socket));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol !== 'h2') return this.accept(socket, 'https');
-      this.track(socket);
       this.h2.accept(socket, this.runtime);
     });
     server.on('tlsClientError', (_err, socket) => socket.destroy());

@@ -2,7 +2,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseWrkOutput, type WrkResult } from '../../bench/wrk.ts';
+import { parseWrkOutput } from '../../bench/wrk.ts';
+import type { LoadResult } from '../../bench/load.ts';
 
 // Keep-alive HTTPS against the static bench members: microsecond latencies, no error lines.
 const CLEAN_HTTPS = `Running 2s test @ https://127.0.0.1:36357/tiny.txt
@@ -71,7 +72,7 @@ Requests/sec:     49.23
 Transfer/sec:      6.11KB
 `;
 
-function parsed(output: string): WrkResult {
+function parsed(output: string): LoadResult {
   const result = parseWrkOutput(output);
   if (result instanceof Error) assert.fail(result.message);
   return result;
@@ -88,6 +89,7 @@ test('a clean run: throughput, request count, microsecond and millisecond percen
   close(r.p50Ms, 0.391);
   close(r.p99Ms, 3.38);
   assert.equal(r.errors, 0);
+  close(r.mibPerSec, 11.53);
 });
 
 test('socket errors and non-2xx/3xx answers add up to errors', () => {
@@ -108,6 +110,19 @@ test('second latencies, padded with a trailing space, become milliseconds', () =
   assert.equal(r.requestsPerSec, 49.23);
   close(r.p50Ms, 21.08);
   close(r.p99Ms, 1110);
+  close(r.mibPerSec, 6.11 / 1024);
+});
+
+test('Transfer/sec in gigabytes and bytes becomes MiB/s', () => {
+  close(parsed(CLEAN_HTTPS.replace('11.53MB', '1.02GB')).mibPerSec, 1.02 * 1024);
+  close(parsed(CLEAN_HTTPS.replace('11.53MB', '512.00B')).mibPerSec, 512 / 1024 ** 2);
+});
+
+test('a missing or unknown Transfer/sec is an error', () => {
+  assert.ok(parseWrkOutput(CLEAN_HTTPS.replace(/^Transfer\/sec:.*\n/m, '')) instanceof Error);
+  const r = parseWrkOutput(CLEAN_HTTPS.replace('11.53MB', '11.53XB'));
+  assert.ok(r instanceof Error);
+  assert.match(r.message, /Transfer\/sec.*11\.53XB/);
 });
 
 test('output without --latency is an error naming the flag, not a crash', () => {
