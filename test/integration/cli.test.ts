@@ -3,15 +3,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CookieJar, request } from '../support/client.ts';
 import { freePort } from '../support/ports.ts';
 import { spawnManaged } from '../support/process.ts';
-import { CLI } from '../support/stickler.ts';
-import { localCertificate } from '../support/engine.ts';
+import { CLI, startStickler } from '../support/stickler.ts';
+import { localCertificate, yamlConfig } from '../support/engine.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/apache/', import.meta.url));
 
@@ -140,4 +140,21 @@ test('--json-log writes one JSON object per request with Apache\'s BALANCER_* fa
   } finally {
     await demo.stop(5_000);
   }
+});
+
+test('SIGTERM stops at once, even with a client stuck before its TLS handshake', async () => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-cli-'));
+  writeFileSync(join(dir, 'stop.yaml'), yamlConfig(port, [{ url: 'https://127.0.0.1:9', route: 'a' }]));
+  const stickler = await startStickler(join(dir, 'stop.yaml'));
+  const stuck = connect({ host: '127.0.0.1', port });
+  stuck.on('error', () => {});
+  await new Promise((resolve) => stuck.once('connect', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = Date.now();
+  process.kill(stickler.pid, 'SIGTERM');
+  const status = await stickler.exited;
+  assert.equal(status.code, 0);
+  assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`);
+  stuck.destroy();
 });
