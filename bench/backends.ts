@@ -3,3 +3,14 @@ export interface Backend {
   route: string;
   port: number;
 }
+
+/** What every peer balancer of the bench is started with. */
+export interface PeerOptions {
+  port: number;
+  certFile: string;
+  keyFile: string;
+  backends: Backend[];
+  dir: string;
+  /** Offer HTTP/2 to clients through ALPN (the members are still spoken to in HTTP/1.1). */
+  h2?: boolean;
+}

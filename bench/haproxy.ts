@@ -5,17 +5,9 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startForegroundTls, type RunningServer } from './foreground.ts';
-import type { Backend } from './backends.ts';
+import type { PeerOptions } from './backends.ts';
 
-export interface HaproxyOptions {
-  port: number;
-  certFile: string;
-  keyFile: string;
-  backends: Backend[];
-  dir: string;
-  /** Offer HTTP/2 to clients through ALPN (the members are still spoken to in HTTP/1.1). */
-  h2?: boolean;
-}
+export type HaproxyOptions = PeerOptions;
 
 export function haproxyConfig(opts: HaproxyOptions & { pemFile: string }): string {
   const sticky = opts.backends

@@ -5,17 +5,9 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startForegroundTls, type RunningServer } from './foreground.ts';
-import type { Backend } from './backends.ts';
+import type { Backend, PeerOptions } from './backends.ts';
 
-export interface NginxOptions {
-  port: number;
-  certFile: string;
-  keyFile: string;
-  backends: Backend[];
-  dir: string;
-  /** Offer HTTP/2 to clients through ALPN (the members are still spoken to in HTTP/1.1). */
-  h2?: boolean;
-}
+export type NginxOptions = PeerOptions;
 
 // Started as root, nginx drops its workers to `nobody`, which cannot enter the bench's private temp dir (the
 // static members' document root, the temp paths); a master that is not root cannot switch users at all.
