@@ -85,7 +85,7 @@ export class Stickler {
       }
     }
     const added = config.listeners.filter((l) => !this.open.has(key(l)));
-    const opened = await this.openListeners(added, certificates);
+    await this.openListeners(added, certificates);
     const old = this.runtime;
     this.runtime = new Runtime(config, sharedStates);
     this.certificates = certificates;
@@ -111,7 +111,7 @@ export class Stickler {
     await this.runtime.closed;
   }
 
-  private async openListeners(listeners: ListenerConfig[], certificates = this.certificates): Promise<OpenListener[]> {
+  private async openListeners(listeners: ListenerConfig[], certificates = this.certificates): Promise<void> {
     const opened: OpenListener[] = [];
     try {
       for (const listener of listeners) {
@@ -127,7 +127,6 @@ export class Stickler {
       throw err;
     }
     for (const l of opened) this.open.set(key(l.bound.config), l);
-    return opened;
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
