@@ -1,6 +1,6 @@
 // `npm test`: install what the integration tests need from Debian, type-check, then run the unit tests in
-// parallel and the integration tests (real Tomcat, Apache) one file at a time so two cores are not oversubscribed,
-// then the benchmark in its short mode.
+// parallel, the benchmark in its short mode, then the integration tests (real Tomcat, Apache) one file at a time
+// so two cores are not oversubscribed.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +26,9 @@ if (only.length > 0) {
   run(process.execPath, ['--test', '--test-reporter=spec', ...only]);
 } else {
   run(process.execPath, ['--test', '--test-reporter=spec', ...testFiles('test/unit')]);
-  run(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...testFiles('test/integration')]);
-  // The benchmark in its few-second mode, so it cannot rot between full runs.
+  // The benchmark in its few-second mode, so it cannot rot between full runs; before the integration tests so
+  // the test runner's summary stays the last thing printed.
   const bench = spawnSync(process.execPath, [`${root}/bench/run.ts`], { cwd: root, stdio: 'inherit', env: { ...process.env, BENCH_SHORT: '1' } });
   if (bench.status !== 0) process.exit(bench.status ?? 1);
+  run(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...testFiles('test/integration')]);
 }
