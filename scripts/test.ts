@@ -7,8 +7,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-function run(command: string, args: string[]): void {
-  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit' });
+function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
@@ -28,7 +28,6 @@ if (only.length > 0) {
   run(process.execPath, ['--test', '--test-reporter=spec', ...testFiles('test/unit')]);
   // The benchmark in its few-second mode, so it cannot rot between full runs; before the integration tests so
   // the test runner's summary stays the last thing printed.
-  const bench = spawnSync(process.execPath, [`${root}/bench/run.ts`], { cwd: root, stdio: 'inherit', env: { ...process.env, BENCH_SHORT: '1' } });
-  if (bench.status !== 0) process.exit(bench.status ?? 1);
+  run(process.execPath, [`${root}/bench/run.ts`], { ...process.env, BENCH_SHORT: '1' });
   run(process.execPath, ['--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=300000', ...testFiles('test/integration')]);
 }
