@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { toYaml } from './config/convert.ts';
 import { formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
@@ -67,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
     const config = report(loadConfig(positionals[1]!));
     if (!config) return 2;
-    process.stdout.write(toYaml(config));
+    process.stdout.write(await printYaml(config));
     return 0;
   }
   if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
@@ -75,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
     if (!values.config) return usageError('--check needs --config FILE');
     const config = report(loadConfig(values.config));
     if (!config) return 2;
-    process.stdout.write(toYaml(config));
+    process.stdout.write(await printYaml(config));
     return 0;
   }
 
@@ -187,6 +186,12 @@ function parseWorkers(value: string | undefined): number | undefined {
   if (value === 'auto') return availableParallelism();
   const n = Number(value);
   return Number.isInteger(n) && n >= 1 && n <= 64 ? n : undefined;
+}
+
+/** The converter brings the yaml library; only --check and convert need it, never the running balancer. */
+async function printYaml(config: SticklerConfig): Promise<string> {
+  const { toYaml } = await import('./config/convert.ts');
+  return toYaml(config);
 }
 
 function usageError(message: string): number {

@@ -2,10 +2,14 @@
 // problems as Diagnostics; this layer makes sure a missing file or an unexpected failure does too.
 
 import { accessSync, constants, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { extname } from 'node:path';
 import { loadApacheConfig } from './apache/load.ts';
-import type { LoadResult } from './model.ts';
-import { loadNativeConfig, unreadable } from './native/load.ts';
+import { unreadable, type LoadResult } from './model.ts';
+
+// The native reader brings yaml and zod (about 20 MB of a running process); an Apache file never needs them.
+const require = createRequire(import.meta.url);
+const loadNativeConfig = (path: string): LoadResult => (require('./native/load.ts') as typeof import('./native/load.ts')).loadNativeConfig(path);
 
 export function loadConfig(path: string): LoadResult {
   try {

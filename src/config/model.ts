@@ -186,6 +186,12 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${d.file}:${d.line}: ${d.directive}: ${d.message}`;
 }
 
+/** A configuration file that cannot be read at all: line 0, the whole file. */
+export function unreadable(file: string, err: unknown): Diagnostic {
+  const reason = err instanceof Error ? err.message : String(err);
+  return { severity: 'error', file, line: 0, directive: 'file', message: `cannot read the configuration file: ${reason}` };
+}
+
 export interface LoadResult {
   config?: SticklerConfig;
   diagnostics: Diagnostic[];

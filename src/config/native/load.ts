@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 import type { z } from 'zod';
-import type { Diagnostic, LoadResult } from '../model.ts';
+import { unreadable, type Diagnostic, type LoadResult } from '../model.ts';
 import { buildConfig } from './build.ts';
 import { formatKeyPath, Locator } from './locate.ts';
 import { keysAt, nativeSchema } from './schema.ts';
@@ -22,10 +22,6 @@ export function loadNativeConfig(path: string): LoadResult {
 }
 
 /** A file that cannot be read has no line to point at, so its diagnostics use line 0. */
-export function unreadable(file: string, err: unknown): Diagnostic {
-  const reason = err instanceof Error ? err.message : String(err);
-  return { severity: 'error', file, line: 0, directive: 'file', message: `cannot read the configuration file: ${reason}` };
-}
 
 export function loadNativeConfigText(text: string, file: string): LoadResult {
   const lineCounter = new LineCounter();
