@@ -15,7 +15,7 @@ const settings: http2.Settings = { maxConcurrentStreams: 100, maxHeaderListSize:
 const idleTimeout = 30_000;
 
 /** RFC 9113 §8.2.2: these must not appear in HTTP/2; a response from an HTTP/1.1 member may still carry some. */
-const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
 
 const kRuntime = Symbol('stickler.runtime');
 type Session = http2.ServerHttp2Session & { [kRuntime]?: Runtime };
@@ -96,14 +96,19 @@ class H2Stream implements ClientSide {
 
   sendInterim(status: number, _reason: string, headers: HeaderList): void {
     // 101 has no meaning in HTTP/2 (RFC 9113 §8.6); the exchange never asks for one here.
-    if (status !== 101 && !this.stream.headersSent) this.stream.additionalHeaders({ ...fields(headers), ':status': status });
+    if (status !== 101 && this.open && !this.stream.headersSent) this.stream.additionalHeaders({ ...fields(headers), ':status': status });
   }
 
   sendHead(status: number, _reason: string, headers: HeaderList, body: ResponseBody, _keepAlive: boolean): void {
     const out = fields(headers);
     if (body.kind === 'length') out['content-length'] = String(body.length);
     this.bodyless = body.kind === 'none';
-    this.stream.respond({ ...out, ':status': status }, { endStream: this.bodyless });
+    // A stream the client reset is gone; its 'close' ends the exchange.
+    if (this.open) this.stream.respond({ ...out, ':status': status }, { endStream: this.bodyless });
+  }
+
+  private get open(): boolean {
+    return !this.stream.destroyed && !this.stream.closed;
   }
 
   sendBody(data: Buffer): boolean {
@@ -137,6 +142,9 @@ class H2Stream implements ClientSide {
   }
 
   exchangeDone(): void {
+    // Answered before the request body was all read (an early 4xx, a 503): stop the upload rather than leave the
+    // stream paused, holding one of the connection's stream slots (RFC 9113 §8.1).
+    if (this.open && !this.stream.readableEnded) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
     // After a reload the session's configuration is the old one: GOAWAY, so the client opens a new connection.
     if (this.runtime.retired) this.stream.session?.close();
   }
@@ -179,16 +187,20 @@ function requestHead(headers: http2.IncomingHttpHeaders, raw: string[], endStrea
   };
 }
 
-/** A HeaderList as node:http2 wants it: lower-case names, repeated fields as arrays, no connection-specific fields. */
+/**
+ * A HeaderList as node:http2 wants it: lower-case names, no connection-specific fields. A field repeated by an
+ * HTTP/1.1 member is joined with ", " (RFC 9110 §5.3), which node:http2 accepts even for the fields it insists
+ * appear once; only Set-Cookie, which cannot be joined, stays a list.
+ */
 function fields(headers: HeaderList): http2.OutgoingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of headers) {
     const lower = name.toLowerCase();
     if (connectionSpecific.has(lower)) continue;
     const existing = out[lower];
-    if (existing === undefined) out[lower] = value;
+    if (existing === undefined) out[lower] = lower === 'set-cookie' ? [value] : value;
     else if (Array.isArray(existing)) existing.push(value);
-    else out[lower] = [existing, value];
+    else out[lower] = `${existing}, ${value}`;
   }
   return out;
 }

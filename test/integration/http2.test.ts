@@ -24,6 +24,10 @@ before(async () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         res.setHeader('Set-Cookie', [`JSESSIONID=NEW.${name}; Path=/`, 'other=1']);
+        // Valid in HTTP/1.1, not as they are in HTTP/2: a repeated single-value field, an HTTP/2 connection field.
+        res.setHeader('X-Repeated', ['one', 'two']);
+        res.setHeader('Content-Type', ['application/json', 'application/json']);
+        res.setHeader('HTTP2-Settings', 'AAMAAABkAAQAAP__');
         res.end(JSON.stringify({ node: name, version: req.httpVersion, cookie: req.headers.cookie, host: req.headers.host, body: Buffer.concat(chunks).toString() }));
       });
     });
@@ -88,6 +92,8 @@ test('cookie crumbs become one Cookie field; Set-Cookie lines stay separate; req
     assert.equal(seen.cookie, 'a=1; JSESSIONID=xyz.a; b=2');
     assert.equal(seen.node, 'a');
     assert.deepEqual(r.headers['set-cookie'], ['JSESSIONID=NEW.a; Path=/', 'other=1']);
+    assert.equal(r.headers['x-repeated'], 'one, two');
+    assert.equal(r.headers['http2-settings'], undefined);
     const withLength = await ask(session, { ':method': 'POST', 'content-length': '11' }, 'hello world');
     assert.equal(JSON.parse(withLength.body).body, 'hello world');
     const streamed = await ask(session, { ':method': 'POST' }, 'streamed body');
