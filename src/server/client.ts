@@ -8,6 +8,7 @@ import type { HeaderList } from '../http/head.ts';
 import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
 import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
+import { peerOf } from './peer.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface ClientTimeouts {
@@ -46,10 +47,7 @@ export class ClientConnection implements ClientSide {
     this.socket = socket;
     this.scheme = scheme;
     this.timeouts = timeouts;
-    this.clientIp = normalizeIp(socket.remoteAddress ?? '');
-    this.localPort = socket.localPort ?? 0;
-    const servername = (socket as { servername?: string | false }).servername;
-    this.sniName = typeof servername === 'string' ? servername : undefined;
+    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(socket));
     socket.setNoDelay(true);
     socket.setTimeout(timeouts.request, () => this.onTimeout());
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -243,9 +241,4 @@ export class ClientConnection implements ClientSide {
     });
     if (!this.socket.destroyed) this.socket.end(Buffer.concat([head, page.body]));
   }
-}
-
-/** `::ffff:127.0.0.1` is how Node reports IPv4 clients on dual-stack sockets; logs and access rules want `127.0.0.1`. */
-function normalizeIp(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

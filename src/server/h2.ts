@@ -7,6 +7,7 @@ import type net from 'node:net';
 import type { HeaderList, RequestHead, Framing } from '../http/head.ts';
 import { isToken } from '../http/syntax.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
+import { peerOf } from './peer.ts';
 import type { Runtime } from './runtime.ts';
 
 /** Per-connection limits: enough for a browser, small enough that one client cannot hold much memory. */
@@ -79,11 +80,7 @@ class H2Stream implements ClientSide {
   constructor(runtime: Runtime, stream: http2.ServerHttp2Stream, socket: net.Socket) {
     this.runtime = runtime;
     this.stream = stream;
-    const address = socket.remoteAddress ?? '';
-    this.clientIp = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-    this.localPort = socket.localPort ?? 0;
-    const servername = (socket as { servername?: string | false }).servername;
-    this.sniName = typeof servername === 'string' ? servername : undefined;
+    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(socket));
   }
 
   pauseReading(): void {
