@@ -1,4 +1,5 @@
 // Command line: run, check, convert. With no configuration it runs the embedded demo.
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -10,7 +11,7 @@ import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 
 const usage = `Usage:
-  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log]
+  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
       Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
       or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
       self-signed certificate and two demo backend nodes behind https://localhost:8443/.
@@ -19,6 +20,11 @@ const usage = `Usage:
       every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
   stickler convert FILE
       Print the native YAML equivalent of an Apache configuration.
+  stickler reload --pid-file FILE [--config FILE]
+      Ask the running balancer to re-read its configuration (SIGHUP). With --config, the file is
+      validated first, as apachectl graceful does, and an invalid one is not sent for.
+  stickler stop --pid-file FILE
+      Ask the running balancer to stop gracefully (SIGTERM).
 
 Options:
   -c, --config FILE      configuration file
@@ -27,12 +33,14 @@ Options:
                          state; default 1, a single thread
       --access-log DEST  access log destination: a file path, or - for standard output
       --json-log         write the access log as JSON lines instead of Apache's combined format
+      --pid-file FILE    write the process id to FILE while running (removed at exit)
       --port N           demo only: listen on port N instead of 8443
   -h, --help             this text
 
 Signals: SIGHUP re-reads the configuration file and serves new connections with it, without
 dropping any; an invalid file is refused and the running configuration keeps serving.
-SIGTERM and SIGINT stop.
+SIGTERM and SIGINT stop: listeners close, requests in progress finish within the graceful
+shutdown timeout (30 s by default); a second signal stops at once.
 
 Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read), 2 invalid configuration or usage.
 Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;
@@ -50,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         'json-log': { type: 'boolean' },
         port: { type: 'string' },
         workers: { type: 'string' },
+        'pid-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -68,6 +77,12 @@ async function main(argv: string[]): Promise<number> {
     if (!config) return 2;
     process.stdout.write(await printYaml(config));
     return 0;
+  }
+  if (positionals[0] === 'reload' || positionals[0] === 'stop') {
+    if (positionals.length !== 1) return usageError(`${positionals[0]} takes no argument besides its options`);
+    if (!values['pid-file']) return usageError(`${positionals[0]} needs --pid-file FILE, the file the running balancer was started with`);
+    if (positionals[0] === 'reload' && values.config && !report(loadConfig(values.config))) return 2;
+    return signalRunning(values['pid-file'], positionals[0] === 'reload' ? 'SIGHUP' : 'SIGTERM');
   }
   if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
   if (values.check) {
@@ -119,6 +134,17 @@ async function main(argv: string[]): Promise<number> {
     await closeDemo();
     return 1;
   }
+  const pidFile = values['pid-file'] && resolve(values['pid-file']);
+  if (pidFile) {
+    try {
+      writePidFile(pidFile);
+    } catch (err) {
+      process.stderr.write(`stickler: cannot write the pid file ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+      await stickler.close();
+      await closeDemo();
+      return 1;
+    }
+  }
   printStartup(stickler.listeners, config, workers);
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
@@ -145,8 +171,45 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+  process.stdout.write('stopping\n');
+  const now = () => {
+    process.stderr.write('stickler: stopped without waiting for the connections in progress\n');
+    process.exit(1);
+  };
+  process.once('SIGINT', now);
+  process.once('SIGTERM', now);
   await stickler.close();
   await closeDemo();
+  if (pidFile) rmSync(pidFile, { force: true });
+  return 0;
+}
+
+/** Written under another name and renamed, so a reader never sees half a number. */
+function writePidFile(file: string): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  writeFileSync(temporary, `${process.pid}\n`);
+  renameSync(temporary, file);
+}
+
+function signalRunning(pidFile: string, signal: 'SIGHUP' | 'SIGTERM'): number {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+  } catch (err) {
+    process.stderr.write(`stickler: cannot read ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}; is the balancer running with --pid-file ${pidFile}?\n`);
+    return 1;
+  }
+  if (!Number.isInteger(pid) || pid < 1) {
+    process.stderr.write(`stickler: ${pidFile} does not hold a process id\n`);
+    return 1;
+  }
+  try {
+    process.kill(pid, signal);
+  } catch (err) {
+    process.stderr.write(`stickler: cannot signal process ${pid} from ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+    return 1;
+  }
+  process.stdout.write(`sent ${signal} to ${pid}\n`);
   return 0;
 }
 

@@ -20,6 +20,10 @@ const APACHE_VERIFY_COMMENT =
 export function toYaml(config: SticklerConfig): string {
   const doc = new Document({
     ...(config.timeout !== NATIVE_DEFAULTS.timeout && { timeout: formatDuration(config.timeout) }),
+    ...(config.keepAliveTimeout !== NATIVE_DEFAULTS.keepAliveTimeout && { 'keep-alive-timeout': formatDuration(config.keepAliveTimeout) }),
+    ...(config.gracefulShutdownTimeout !== NATIVE_DEFAULTS.gracefulShutdownTimeout && {
+      'graceful-shutdown-timeout': formatDuration(config.gracefulShutdownTimeout),
+    }),
     ...(config.workers !== undefined && { workers: config.workers }),
     ...log(config),
     listeners: config.listeners.map((l) => listener(l, config.virtualHosts)),

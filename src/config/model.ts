@@ -20,6 +20,13 @@ export interface SticklerConfig {
   log: LogConfig;
   /** Default backend I/O timeout (Apache `Timeout`/`ProxyTimeout`, default 60 s). */
   timeout: Millis;
+  /** Idle time allowed between requests on a client's kept-alive connection (Apache `KeepAliveTimeout`, 5 s). */
+  keepAliveTimeout: Millis;
+  /**
+   * How long connections that began before a reload or a stop may take to finish (long downloads, WebSockets)
+   * before they are closed; 0 waits for them however long (Apache `GracefulShutdownTimeout`).
+   */
+  gracefulShutdownTimeout: Millis;
   /** Worker threads serving the listeners with one balancer state; `auto` is one per core. Default 1. */
   workers?: number | 'auto';
 }

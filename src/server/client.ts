@@ -9,7 +9,7 @@ import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from
 import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
-import type { Runtime } from './runtime.ts';
+import type { Runtime, RuntimeConnection } from './runtime.ts';
 
 export interface ClientTimeouts {
   /** Idle time allowed between requests on a kept-alive connection (Apache KeepAliveTimeout, 5 s). */
@@ -21,7 +21,7 @@ export interface ClientTimeouts {
 /** Stop reading from a client that has sent this much ahead of what we could process. */
 const maxBufferedAhead = 64 * 1024;
 
-export class ClientConnection implements ClientSide {
+export class ClientConnection implements ClientSide, RuntimeConnection {
   readonly runtime: Runtime;
   readonly socket: net.Socket;
   readonly clientIp: string;
@@ -37,6 +37,8 @@ export class ClientConnection implements ClientSide {
   /** Set while a batch of reader events is handed out: a request finished inside it must not start the next one re-entrantly. */
   private dispatching = false;
   private resumeWanted = false;
+  /** The connection left HTTP for a tunnel (see takeOver). */
+  private tunneled = false;
   /** HTTP minor version of the request being answered: 1.0 clients get no chunking and no interim heads. */
   private minor: 0 | 1 = 1;
   /** How the response in progress is framed on this connection. */
@@ -53,13 +55,12 @@ export class ClientConnection implements ClientSide {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     socket.on('error', () => {});
-    runtime.connectionOpened();
+    runtime.connectionOpened(this);
     socket.on('close', () => {
       this.closed = true;
       this.current?.clientClosed();
-      // After this tick, so an exchange that ends with the socket (a WebSocket tunnel) still logs before a
-      // retired runtime closes its access log.
-      setImmediate(() => runtime.connectionClosed());
+      // After this tick, so an exchange that ends with the socket still logs before a retired runtime closes its log.
+      setImmediate(() => runtime.connectionClosed(this));
     });
   }
 
@@ -71,9 +72,20 @@ export class ClientConnection implements ClientSide {
     if (this.reader.buffered < maxBufferedAhead) this.socket.resume();
   }
 
+  retire(stopping: boolean): void {
+    // Between requests a reload leaves the connection to its keep-alive timeout: closing it now could cross a
+    // request already on its way. A stop closes it, as every server does.
+    if (stopping && !this.tunneled && !this.current && this.reader.idle && this.reader.buffered === 0) this.socket.end();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
   /** The exchange switched protocols: this connection is no longer HTTP. */
   takeOver(): { socket: net.Socket; rest: Buffer } {
     this.current = undefined;
+    this.tunneled = true;
     return { socket: this.socket, rest: this.reader.takeRest() };
   }
 

@@ -429,11 +429,17 @@ export class Exchange implements ConnectionUser {
     const memberSocket = member.handOver();
     // Only HTTP/1.1 requests ask to upgrade (see allowedUpgrade), and those come on a connection that can be taken.
     const { socket, rest } = this.client.takeOver()!;
+    // The runtime waits for the tunnel, not just for its client socket, so the log line is written before a
+    // retired runtime closes its log; a reload or stop leaves it open until the graceful shutdown timeout.
+    const runtime = this.client.runtime;
+    const connection = { retire: () => {}, destroy: () => void (socket.destroy(), memberSocket.destroy()) };
+    runtime.connectionOpened(connection);
     void tunnel({ client: socket, clientRest: rest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
       held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient);
       this.log.bytesSent += toClient;
       this.finished = true;
       this.writeLog();
+      runtime.connectionClosed(connection);
     });
   }
 

@@ -31,10 +31,12 @@ export class H2Front {
     this.server.on('session', (session: Session) => {
       const runtime = this.handing!;
       session[kRuntime] = runtime;
-      runtime.connectionOpened();
+      // Retiring sends GOAWAY: the streams in progress finish, the client opens a new connection for the next ones.
+      const connection = { retire: () => session.close(), destroy: () => session.destroy() };
+      runtime.connectionOpened(connection);
       session.setTimeout(idleTimeout, () => session.close());
       session.on('error', () => {});
-      session.once('close', () => setImmediate(() => runtime.connectionClosed()));
+      session.once('close', () => setImmediate(() => runtime.connectionClosed(connection)));
     });
     this.server.on('stream', (stream, headers, _flags, rawHeaders) => this.stream(stream as http2.ServerHttp2Stream, headers, rawHeaders));
   }
@@ -142,8 +144,6 @@ class H2Stream implements ClientSide {
     // Answered before the request body was all read (an early 4xx, a 503): stop the upload rather than leave the
     // stream paused, holding one of the connection's stream slots (RFC 9113 §8.1).
     if (this.open && !this.stream.readableEnded) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
-    // After a reload the session's configuration is the old one: GOAWAY, so the client opens a new connection.
-    if (this.runtime.retired) this.stream.session?.close();
   }
 }
 

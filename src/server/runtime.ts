@@ -66,31 +66,53 @@ export class Runtime {
     return { config, balancer: new Balancer(config, state), pools };
   }
 
-  /** A reload replaced this runtime: its connections close after their current exchange. */
+  /** A reload or a stop replaced this runtime: its connections take no new request once their current one is answered. */
   retired = false;
   /** Settles once retired and the last connection using this runtime is gone, and its pools and log are closed. */
   readonly closed: Promise<void>;
   private markClosed: () => void = () => {};
-  private connections = 0;
+  private readonly connections = new Set<RuntimeConnection>();
+  private deadline: NodeJS.Timeout | undefined;
 
-  connectionOpened(): void {
-    this.connections++;
+  connectionOpened(connection: RuntimeConnection): void {
+    this.connections.add(connection);
   }
 
-  connectionClosed(): void {
-    this.connections--;
-    if (this.retired && this.connections === 0) void this.shutDown();
+  connectionClosed(connection: RuntimeConnection): void {
+    this.connections.delete(connection);
+    if (this.retired && this.connections.size === 0) void this.shutDown();
   }
 
-  retire(): void {
+  /**
+   * Asks every connection to finish (`stopping`: idle ones close now) and closes those still open when the
+   * graceful shutdown timeout runs out.
+   */
+  retire(stopping = false): void {
     if (this.retired) return;
     this.retired = true;
-    if (this.connections === 0) void this.shutDown();
+    if (this.connections.size === 0) return void this.shutDown();
+    for (const c of this.connections) c.retire(stopping);
+    const grace = this.config.gracefulShutdownTimeout;
+    if (grace > 0) {
+      this.deadline = setTimeout(() => {
+        for (const c of this.connections) c.destroy();
+      }, grace);
+      this.deadline.unref();
+    }
   }
 
   private async shutDown(): Promise<void> {
+    clearTimeout(this.deadline);
     for (const b of this.balancers.values()) for (const p of b.pools) p.close();
     await this.accessLog.close();
     this.markClosed();
   }
+}
+
+/** What a runtime needs of each connection (HTTP/1.x, HTTP/2 session, tunnel) that uses it, to retire it. */
+export interface RuntimeConnection {
+  /** Take no new request; when `stopping`, a connection with nothing in progress closes now. */
+  retire(stopping: boolean): void;
+  /** The graceful shutdown timeout ran out: close at once. */
+  destroy(): void;
 }

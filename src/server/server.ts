@@ -11,7 +11,8 @@ import { H2Front } from './h2.ts';
 import { Runtime } from './runtime.ts';
 
 export interface ServerOptions {
-  timeouts?: Partial<ClientTimeouts>;
+  /** Overrides Apache's RequestReadTimeout default of 20 s. */
+  timeouts?: Pick<Partial<ClientTimeouts>, 'request'>;
   /** Balancer state buffers shared with the other worker threads. */
   sharedStates?: ReadonlyMap<string, SharedArrayBuffer>;
   /** Bind with SO_REUSEPORT so several worker threads accept on the same port and the kernel spreads connections. */
@@ -47,14 +48,15 @@ export class Stickler {
   private readonly open = new Map<string, OpenListener>();
   private certificates = new Map<number, PortCertificates>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly timeouts: ClientTimeouts;
+  private readonly requestTimeout: number;
   private readonly reusePort: boolean;
   private readonly ticketKeys: Buffer | undefined;
   private readonly h2 = new H2Front();
+  private stopping = false;
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.runtime = new Runtime(config, options.sharedStates);
-    this.timeouts = { keepAlive: 5_000, request: 20_000, ...options.timeouts };
+    this.requestTimeout = options.timeouts?.request ?? 20_000;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
   }
@@ -100,15 +102,20 @@ export class Stickler {
     old.retire();
   }
 
+  /**
+   * Stops listening, closes idle connections and lets those in progress finish (a long download, a WebSocket)
+   * until the graceful shutdown timeout, then closes what is left.
+   */
   async close(): Promise<void> {
+    this.stopping = true;
     const servers = [...this.open.values()].map((l) => l.server);
     this.open.clear();
-    // A server's close() waits for its connections, so they are ended first, not after.
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.runtime.retire(true);
+    await this.runtime.closed;
+    // Only sockets still in their TLS handshake are left; a server's close() waits for them too.
     for (const socket of this.sockets) socket.destroy();
     await closed;
-    this.runtime.retire();
-    await this.runtime.closed;
   }
 
   private async openListeners(listeners: ListenerConfig[], certificates = this.certificates): Promise<void> {
@@ -131,7 +138,8 @@ export class Stickler {
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
     if (scheme === 'http') this.track(socket);
-    new ClientConnection(this.runtime, socket, scheme, this.timeouts);
+    if (this.stopping) return void socket.destroy();
+    new ClientConnection(this.runtime, socket, scheme, { keepAlive: this.runtime.config.keepAliveTimeout, request: this.requestTimeout });
   }
 
   private track(socket: net.Socket): void {
@@ -160,6 +168,7 @@ export class Stickler {
     server.on('connection', (socket: net.Socket) => this.track(socket));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol !== 'h2') return this.accept(socket, 'https');
+      if (this.stopping) return void socket.destroy();
       this.h2.accept(socket, this.runtime);
     });
     server.on('tlsClientError', (_err, socket) => socket.destroy());

@@ -116,7 +116,8 @@ export class WorkerGroup {
             worker.once('exit', () => resolve());
             worker.postMessage({ type: 'stop' } satisfies ToWorker);
             // A worker that does not finish its goodbyes in time is ended all the same.
-            setTimeout(() => void worker.terminate(), 10_000).unref();
+            const grace = this.config.gracefulShutdownTimeout;
+            if (grace > 0) setTimeout(() => void worker.terminate(), grace + 5_000).unref();
           }),
       ),
     );

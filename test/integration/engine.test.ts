@@ -525,6 +525,23 @@ describe('engine: client connection edge cases (regressions)', () => {
     });
   });
 
+  test('keep-alive-timeout: an idle kept-alive connection is closed silently once it runs out, not before', async () => {
+    const backend = await rawBackend(() => 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+    await proxied({ members: [member(backend.url)], keepAliveTimeout: 600 }, [backend.server], async (port) => {
+      const c = await client(port);
+      let answered = 0;
+      c.socket.on('data', () => (answered = Date.now()));
+      c.socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+      await pollUntil(async () => c.received().endsWith('ok'), { timeoutMs: 5_000, what: 'the answer' });
+      await settle(300);
+      assert.ok(!c.closed(), 'closed before keep-alive-timeout');
+      await pollUntil(async () => c.closed(), { timeoutMs: 5_000, what: 'the idle connection to close' });
+      const idle = Date.now() - answered;
+      assert.ok(idle >= 550 && idle < 3_000, `closed after ${idle} ms idle with a 600 ms keep-alive-timeout`);
+      assert.doesNotMatch(c.received(), /408/, 'an idle connection gets no 408');
+    });
+  });
+
   test('a client that stalls mid-body gets 408 after the request timeout, not a 504 blamed on the member', async () => {
     const waiting = await rawBackend(() => undefined);
     const port = await freePort();

@@ -1,30 +1,35 @@
-// SIGHUP reloads without a failed request: keep-alive clients keep going, a long download started before the
-// reload completes byte-exact, an invalid file is refused while the old configuration serves, and new requests
-// follow the new configuration. Run with one thread and with two worker threads.
+// Reloads and stops without a failed request. SIGHUP or `stickler reload`: keep-alive clients keep going, a long
+// download and a WebSocket opened before the reload go on with the old configuration, an HTTP/2 connection is
+// told to go away (GOAWAY) and reconnects, an invalid file is refused while the old configuration serves, and
+// new requests follow the new file. SIGTERM or `stickler stop`: listeners close, work in progress finishes,
+// what outlives graceful-shutdown-timeout is closed. Run with one thread and with two worker threads.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
+import http2 from 'node:http2';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { keepAliveAgent, request } from '../support/client.ts';
-import { localCertificate, yamlConfig } from '../support/engine.ts';
+import { yamlConfig, type YamlOptions } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
-import { startStickler } from '../support/stickler.ts';
+import { CLI, startStickler } from '../support/stickler.ts';
+import { pollUntil } from '../support/wait.ts';
+import { connectWebSocket, wsMember, type WebSocketMember } from '../support/websocket.ts';
 
 const download = Buffer.alloc(4 * 1024 * 1024);
 // Printable bytes in a pattern that does not repeat per chunk: the test client hands bodies over as text.
 for (let i = 0; i < download.length; i++) download[i] = 0x21 + ((i * 7919) % 94);
 const digest = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-const members: Record<string, { server: https.Server; url: string }> = {};
+const members: Record<string, WebSocketMember> = {};
 
 before(async () => {
-  const { certFile, keyFile } = localCertificate();
   for (const name of ['a', 'b', 'c']) {
-    const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
+    members[name] = await wsMember(name, (req, res) => {
       if (req.url === '/download') {
         // Slowly, so the download spans the reloads.
         res.writeHead(200, { 'Content-Length': String(download.length) });
@@ -40,8 +45,6 @@ before(async () => {
       }
       res.end(name);
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    members[name] = { server, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}` };
   }
 });
 
@@ -49,18 +52,53 @@ after(() => {
   for (const m of Object.values(members)) m.server.close();
 });
 
-const config = (port: number, names: string[]) => yamlConfig(port, names.map((n) => ({ url: members[n]!.url, route: n })));
+const config = (port: number, names: string[], opts: YamlOptions = {}) =>
+  yamlConfig(port, names.map((n) => ({ url: members[n]!.url, route: n })), { upgrade: 'websocket', ...opts });
+
+/** Runs the CLI as an operator would (`stickler reload ...`); resolves with its exit code and output. */
+async function cli(args: string[]): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 10_000 });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, output: e.stdout + e.stderr };
+  }
+}
+
+/** GET / over HTTP/2 on `session`; resolves with the body. */
+function h2Get(session: http2.ClientHttp2Session): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = session.request({ ':path': '/' });
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => resolve(body));
+    req.on('error', reject);
+    req.setTimeout(5_000, () => req.close());
+  });
+}
+
+const count = (text: string, line: (l: string) => boolean) => text.split('\n').filter(line).length;
 
 for (const workers of [1, 2]) {
-  describe(`reload with ${workers} worker${workers > 1 ? ' threads' : ''}`, () => {
-    test('three reloads, one invalid: no failed request, the download completes, new requests follow the new file', async () => {
+  describe(`reload and stop with ${workers} worker${workers > 1 ? ' threads' : ''}`, () => {
+    test('three reloads, one invalid: no failed request; the download, the WebSocket and HTTP/2 go on; new requests follow the new file', async () => {
       const port = await freePort();
       const dir = mkdtempSync(join(tmpdir(), 'stickler-reload-'));
       const file = join(dir, 'stickler.yaml');
+      const pidFile = join(dir, 'stickler.pid');
       writeFileSync(file, config(port, ['a', 'b']));
-      const stickler = await startStickler(file, { args: ['--workers', String(workers)] });
+      const stickler = await startStickler(file, { args: ['--workers', String(workers), '--pid-file', pidFile] });
       const agent = keepAliveAgent();
+      const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, servername: 'localhost' });
+      session.on('error', () => {});
+      let goaway = false;
+      session.on('goaway', () => (goaway = true));
       try {
+        const ws = await connectWebSocket(port, '/ws', 'JSESSIONID=x.a');
+        assert.match(ws.head(), /^HTTP\/1\.1 101 /);
+        assert.match(await h2Get(session), /^[ab]$/);
         const longDownload = request(`https://127.0.0.1:${port}/download`, { timeoutMs: 30_000 }).then((r) => {
           assert.equal(r.status, 200);
           return digest(Buffer.from(r.body, 'utf8'));
@@ -79,38 +117,106 @@ for (const workers of [1, 2]) {
             }
           }
         })();
-        const reloads = stickler.stdout().split('\n').filter((l) => l === 'reloaded').length;
-        const reloadTo = async (text: string, expectReloaded: boolean) => {
-          writeFileSync(file, text);
-          const before = stickler.stdout().split('\n').filter((l) => l === 'reloaded').length;
-          const refusals = stickler.stderr().split('\n').filter((l) => l.includes('reload refused')).length;
-          process.kill(stickler.pid, 'SIGHUP');
-          const deadline = Date.now() + 10_000;
-          for (;;) {
-            if (expectReloaded && stickler.stdout().split('\n').filter((l) => l === 'reloaded').length > before) return;
-            if (!expectReloaded && stickler.stderr().split('\n').filter((l) => l.includes('reload refused')).length > refusals) return;
-            if (Date.now() > deadline) throw new Error(`no reload answer; output:\n${stickler.output()}`);
-            await new Promise((r) => setTimeout(r, 50));
-          }
+        const answered = async (expectReloaded: boolean, before: { reloaded: number; refused: number }) => {
+          await pollUntil(
+            async () =>
+              expectReloaded
+                ? count(stickler.stdout(), (l) => l === 'reloaded') > before.reloaded
+                : count(stickler.stderr(), (l) => l.includes('reload refused')) > before.refused,
+            { timeoutMs: 10_000, what: `the reload's answer; output:\n${stickler.output()}` },
+          );
         };
+        const seen = () => ({ reloaded: count(stickler.stdout(), (l) => l === 'reloaded'), refused: count(stickler.stderr(), (l) => l.includes('reload refused')) });
         await new Promise((r) => setTimeout(r, 300));
-        await reloadTo(config(port, ['c']), true);
+
+        // 1: `stickler reload`, which validates the file first, as apachectl graceful does.
+        writeFileSync(file, config(port, ['c']));
+        let before = seen();
+        const sent = await cli(['reload', '--pid-file', pidFile, '--config', file]);
+        assert.equal(sent.code, 0, sent.output);
+        await answered(true, before);
+        await pollUntil(async () => goaway, { timeoutMs: 5_000, what: 'GOAWAY on the HTTP/2 connection opened before the reload' });
         await new Promise((r) => setTimeout(r, 300));
-        await reloadTo('balancers: [this is not valid', false);
+
+        // 2: an invalid file. `stickler reload` refuses to send for it; a bare SIGHUP is refused by the balancer.
+        writeFileSync(file, 'balancers: [this is not valid');
+        const refused = await cli(['reload', '--pid-file', pidFile, '--config', file]);
+        assert.equal(refused.code, 2);
+        assert.match(refused.output, /stickler\.yaml:1/);
+        before = seen();
+        process.kill(stickler.pid, 'SIGHUP');
+        await answered(false, before);
         await new Promise((r) => setTimeout(r, 300));
         assert.equal((await request(`https://127.0.0.1:${port}/`)).body, 'c', 'the refused file changed nothing');
-        await reloadTo(config(port, ['b']), true);
+
+        // 3: SIGHUP.
+        writeFileSync(file, config(port, ['b']));
+        before = seen();
+        process.kill(stickler.pid, 'SIGHUP');
+        await answered(true, before);
         await new Promise((r) => setTimeout(r, 300));
         running = false;
         await load;
-        assert.equal(reloads, 0);
         assert.equal(failures, 0, `${failures} of ${served + failures} requests failed across the reloads`);
         assert.ok(served > 20, `only ${served} requests served`);
         assert.equal(await longDownload, digest(download), 'the download started before the reloads is byte-exact');
         for (let i = 0; i < 4; i++) assert.equal((await request(`https://127.0.0.1:${port}/`)).body, 'b');
+
+        // The WebSocket opened on the first configuration still talks to its member, and closes cleanly.
+        assert.ok(!ws.closed(), 'the WebSocket survived three reloads');
+        ws.send('still there?');
+        await pollUntil(async () => ws.frames.some((f) => f.payload === 'a echo: still there?'), { timeoutMs: 5_000, what: 'the echo after the reloads' });
+        ws.close();
+        await pollUntil(async () => ws.closed(), { timeoutMs: 5_000, what: 'the WebSocket to close' });
+
+        // A new HTTP/2 connection gets the new configuration.
+        const fresh = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, servername: 'localhost' });
+        fresh.on('error', () => {});
+        assert.equal(await h2Get(fresh), 'b');
+        fresh.close();
         assert.doesNotMatch(stickler.stderr(), /internal error/);
       } finally {
+        session.destroy();
         agent.destroy();
+        await stickler.stop();
+      }
+    });
+
+    test('stop: listeners close at once, a download in progress completes, a WebSocket is closed at graceful-shutdown-timeout', async () => {
+      const port = await freePort();
+      const dir = mkdtempSync(join(tmpdir(), 'stickler-stop-'));
+      const file = join(dir, 'stickler.yaml');
+      const pidFile = join(dir, 'stickler.pid');
+      writeFileSync(file, config(port, ['a', 'b'], { top: 'graceful-shutdown-timeout: 3s' }));
+      const stickler = await startStickler(file, { args: ['--workers', String(workers), '--pid-file', pidFile] });
+      try {
+        assert.ok(existsSync(pidFile));
+        const ws = await connectWebSocket(port, '/ws', 'JSESSIONID=x.b');
+        const longDownload = request(`https://127.0.0.1:${port}/download`, { timeoutMs: 30_000 }).then((r) => {
+          assert.equal(r.status, 200);
+          return digest(Buffer.from(r.body, 'utf8'));
+        });
+        await new Promise((r) => setTimeout(r, 200));
+        const started = Date.now();
+        const sent = await cli(['stop', '--pid-file', pidFile]);
+        assert.equal(sent.code, 0, sent.output);
+        await pollUntil(async () => stickler.stdout().includes('stopping'), { timeoutMs: 5_000, what: '`stopping`' });
+        // No new connection is accepted once stopping.
+        const refused = await new Promise<boolean>((resolve) => {
+          const s = connect({ host: '127.0.0.1', port });
+          s.once('connect', () => (s.destroy(), resolve(false)));
+          s.once('error', () => resolve(true));
+        });
+        assert.ok(refused, 'a new connection was accepted after the stop');
+        assert.equal(await longDownload, digest(download), 'the download in progress at the stop completes byte-exact');
+        assert.ok(!ws.closed(), 'the WebSocket stays open until the deadline');
+        const status = await stickler.exited;
+        const took = Date.now() - started;
+        assert.equal(status.code, 0, stickler.output());
+        assert.ok(ws.closed(), 'the WebSocket was closed at the deadline');
+        assert.ok(took >= 2_500 && took < 8_000, `the stop took ${took} ms with a 3 s graceful-shutdown-timeout`);
+        assert.ok(!existsSync(pidFile), 'the pid file is removed at exit');
+      } finally {
         await stickler.stop();
       }
     });

@@ -32,6 +32,7 @@ export interface EngineOptions {
   balancer?: Partial<BalancerConfig>;
   vhost?: Partial<VirtualHostConfig>;
   timeout?: number;
+  keepAliveTimeout?: number;
   /** Listen without TLS (an `http://` front end). */
   plain?: boolean;
 }
@@ -80,6 +81,8 @@ export function engineConfig(port: number, opts: EngineOptions): SticklerConfig 
     balancers: [balancer],
     log: { format: 'combined' },
     timeout: opts.timeout ?? 60_000,
+    keepAliveTimeout: opts.keepAliveTimeout ?? 5_000,
+    gracefulShutdownTimeout: 30_000,
   };
 }
 
@@ -93,9 +96,16 @@ export async function startEngine(port: number, opts: EngineOptions): Promise<St
  * A native YAML file for the CLI: one TLS virtual host on 127.0.0.1:`port` sending `/` to balancer `cluster`,
  * sticky on JSESSIONID (cookie and `;jsessionid=`), with the given members.
  */
-export function yamlConfig(port: number, members: Array<{ url: string; route: string }>): string {
+export interface YamlOptions {
+  /** Protocols the route may upgrade to (`websocket`). */
+  upgrade?: string;
+  /** Top-level keys written before the rest (`graceful-shutdown-timeout: 1s`). */
+  top?: string;
+}
+
+export function yamlConfig(port: number, members: Array<{ url: string; route: string }>, opts: YamlOptions = {}): string {
   const { certFile, keyFile } = localCertificate();
-  return `listeners:
+  return `${opts.top ? `${opts.top}\n` : ''}listeners:
   - host: 127.0.0.1
     port: ${port}
 virtual-hosts:
@@ -105,7 +115,7 @@ virtual-hosts:
     backend-tls: { verify: none }
     routes:
       - path: /
-        balancer: cluster
+        balancer: cluster${opts.upgrade ? `\n        upgrade: ${opts.upgrade}` : ''}
 balancers:
   cluster:
     sticky-session: JSESSIONID|jsessionid

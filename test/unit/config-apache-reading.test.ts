@@ -148,3 +148,15 @@ test('a VirtualHost on a port nothing listens on is reported', () => {
   const { diagnostics } = load(['Listen 80', '<VirtualHost *:8080>', '</VirtualHost>']);
   assert.deepEqual(diagnostics, ['t.conf:2: <VirtualHost>: *:8080 is never reached: no Listen opens port 8080; expected Listen 8080']);
 });
+
+test('KeepAliveTimeout and GracefulShutdownTimeout are read in the main server; in a virtual host they warn', () => {
+  const defaults = load(['Listen 80', ...BALANCER]).config;
+  assert.equal(defaults.keepAliveTimeout, 5_000);
+  assert.equal(defaults.gracefulShutdownTimeout, 30_000);
+  const set = load(['Listen 80', 'KeepAliveTimeout 500ms', 'GracefulShutdownTimeout 0', ...BALANCER]).config;
+  assert.equal(set.keepAliveTimeout, 500);
+  assert.equal(set.gracefulShutdownTimeout, 0, '0: wait for old connections however long, as Apache');
+  const inVhost = load(['Listen 80', '<VirtualHost *:80>', 'KeepAliveTimeout 30', '</VirtualHost>', ...BALANCER]);
+  assert.equal(inVhost.config.keepAliveTimeout, 5_000);
+  assert.deepEqual(inVhost.diagnostics, ['t.conf:3: KeepAliveTimeout: ignored: Stickler has one KeepAliveTimeout for all virtual hosts; expected it in the main server']);
+});

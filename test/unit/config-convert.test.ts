@@ -99,6 +99,8 @@ const MODEL: SticklerConfig = {
   ],
   log: { access: '/var/log/stickler/access.log', format: 'json' },
   timeout: 300_500,
+  keepAliveTimeout: 15_000,
+  gracefulShutdownTimeout: 0,
 };
 
 test('toYaml output loads back to the same model', () => {
@@ -143,6 +145,8 @@ test('a small Apache model converts to a short file', () => {
     }],
     log: { format: 'combined' },
     timeout: 60_000,
+    keepAliveTimeout: 5_000,
+    gracefulShutdownTimeout: 30_000,
   };
   assert.equal(toYaml(model), `# Stickler native configuration, converted from an Apache httpd configuration.
 

@@ -85,6 +85,8 @@ balancers:
         retry: 0
         timeout: 30s
         connection-timeout: 500ms
+keep-alive-timeout: 15s
+graceful-shutdown-timeout: 0
 `;
 
 test('a full native configuration loads to the expected model', () => {
@@ -168,6 +170,8 @@ test('a full native configuration loads to the expected model', () => {
     }],
     log: { access: '/etc/stickler/logs/access.log', format: 'json' },
     timeout: 120_000,
+    keepAliveTimeout: 15_000,
+    gracefulShutdownTimeout: 0,
   };
   assert.deepEqual(result.config, expected);
 });

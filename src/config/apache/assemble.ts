@@ -11,6 +11,7 @@ import type {
   BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
 import { prefixLength } from '../../proxy/mapping.ts';
+import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';
 import type { Report } from './report.ts';
 import type { ServerDraft } from './server-draft.ts';
@@ -57,6 +58,8 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     balancers,
     log: { ...(walked.accessLog ? { access: walked.accessLog.value } : {}), format: 'combined' },
     timeout: walked.proxyTimeout ?? walked.timeout ?? DEFAULT_TIMEOUT,
+    keepAliveTimeout: walked.keepAliveTimeout ?? NATIVE_DEFAULTS.keepAliveTimeout,
+    gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
   };
 }
 

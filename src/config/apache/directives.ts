@@ -31,6 +31,8 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   ServerAdmin: SERVER,
   Timeout: SERVER,
   ProxyTimeout: SERVER,
+  KeepAliveTimeout: SERVER,
+  GracefulShutdownTimeout: ['main'],
   ProxyRequests: SERVER,
   CustomLog: SERVER,
   SSLEngine: SERVER,
@@ -67,7 +69,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
   ...words(`AcceptFilter AcceptPathInfo AccessFileName AddDefaultCharset AllowEncodedSlashes AllowOverride
     AllowOverrideList CGIMapExtension CGIPassAuth CGIVar ContentDigest DefaultRuntimeDir DefaultType DocumentRoot
     EnableMMAP EnableSendfile Error ErrorDocument ErrorLog ErrorLogFormat ExtendedStatus FileETag HostnameLookups
-    HttpProtocolOptions KeepAlive KeepAliveTimeout LimitInternalRecursion LimitRequestBody LimitRequestFields
+    HttpProtocolOptions KeepAlive LimitInternalRecursion LimitRequestBody LimitRequestFields
     LimitRequestFieldSize LimitRequestLine LimitXMLRequestBody LogLevel MaxKeepAliveRequests MaxRangeOverlaps
     MaxRangeReversals MaxRanges MergeSlashes MergeTrailers Mutex NameVirtualHost Options PidFile Protocol Protocols
     ProtocolsHonorOrder QualifyRedirectURL RegisterHttpMethod RLimitCPU RLimitMEM RLimitNPROC
@@ -77,7 +79,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     StartServers MinSpareServers MaxSpareServers MinSpareThreads MaxSpareThreads ThreadsPerChild MaxRequestWorkers
     MaxClients MaxConnectionsPerChild MaxRequestsPerChild ServerLimit ThreadLimit ThreadStackSize
     AsyncRequestWorkerFactor ListenBacklog ListenCoresBucketsRatio ReceiveBufferSize SendBufferSize MaxMemFree
-    CoreDumpDirectory EnableExceptionHook GracefulShutdownTimeout ScoreBoardFile User Group ChrootDir Suexec
+    CoreDumpDirectory EnableExceptionHook ScoreBoardFile User Group ChrootDir Suexec
     LogFormat TransferLog BufferedLogs GlobalLog
     AddType AddCharset AddEncoding AddHandler AddInputFilter AddOutputFilter AddLanguage DefaultLanguage ForceType
     ModMimeUsePathInfo MultiviewsMatch RemoveCharset RemoveEncoding RemoveHandler RemoveInputFilter RemoveLanguage

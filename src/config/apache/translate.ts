@@ -27,6 +27,8 @@ export interface Walked {
   listens: Listen[];
   timeout?: Millis;
   proxyTimeout?: Millis;
+  keepAliveTimeout?: Millis;
+  gracefulShutdownTimeout?: Millis;
   accessLog?: Setting<string>;
   balancers: BalancerRegistry;
 }
@@ -191,6 +193,8 @@ export class Translator {
         return;
       case 'Timeout':
       case 'ProxyTimeout':
+      case 'KeepAliveTimeout':
+      case 'GracefulShutdownTimeout':
         return this.#timeout(node, scope);
       case 'ProxyRequests':
         if (this.#flag(node) === true) this.#report.error(src, name, 'forward proxying is not supported by Stickler; expected ProxyRequests Off (Stickler is a reverse proxy only)');
@@ -289,11 +293,13 @@ export class Translator {
       return;
     }
     if (scope.context !== 'main') {
-      this.#report.warning(node.source, node.name, `ignored: Stickler has one backend timeout for all virtual hosts; expected ${node.name} in the main server`);
+      this.#report.warning(node.source, node.name, `ignored: Stickler has one ${node.name} for all virtual hosts; expected it in the main server`);
       return;
     }
-    if (node.name === 'Timeout') this.#walked.timeout = ms;
-    else this.#walked.proxyTimeout = ms;
+    const field = ({ Timeout: 'timeout', ProxyTimeout: 'proxyTimeout', KeepAliveTimeout: 'keepAliveTimeout', GracefulShutdownTimeout: 'gracefulShutdownTimeout' } as const)[
+      node.name as 'Timeout' | 'ProxyTimeout' | 'KeepAliveTimeout' | 'GracefulShutdownTimeout'
+    ];
+    this.#walked[field] = ms;
   }
 
   #customLog(node: DirectiveNode): void {

@@ -57,6 +57,8 @@ class Builder {
         format: raw.log?.format ?? NATIVE_DEFAULTS.logFormat,
       },
       timeout: raw.timeout ?? NATIVE_DEFAULTS.timeout,
+      keepAliveTimeout: raw['keep-alive-timeout'] ?? NATIVE_DEFAULTS.keepAliveTimeout,
+      gracefulShutdownTimeout: raw['graceful-shutdown-timeout'] ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
       ...(raw.workers !== undefined && { workers: raw.workers }),
     };
     return { config, diagnostics: this.diagnostics };

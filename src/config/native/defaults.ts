@@ -6,6 +6,9 @@ import type { BackendTls, LbMethod, LogConfig, Millis } from '../model.ts';
 
 export const NATIVE_DEFAULTS = {
   timeout: 60_000 as Millis,
+  keepAliveTimeout: 5_000 as Millis,
+  // Apache waits without limit (0); a stop that may never end is no default for a balancer under a supervisor.
+  gracefulShutdownTimeout: 30_000 as Millis,
   logFormat: 'combined' as LogConfig['format'],
   listenerHost: '0.0.0.0',
   virtualHost: {

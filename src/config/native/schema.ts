@@ -139,6 +139,8 @@ const virtualHost = z.strictObject({
 
 export const nativeSchema = z.strictObject({
   timeout: optional(duration(1000)),
+  'keep-alive-timeout': optional(duration(1)),
+  'graceful-shutdown-timeout': optional(duration(0)),
   workers: optional(workerCount),
   log: z.strictObject({
     access: optional(text('a file path, or - for standard output')),
