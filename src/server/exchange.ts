@@ -35,6 +35,8 @@ export interface ClientSide {
   readonly localPort: number;
   readonly sniName: string | undefined;
   readonly scheme: 'https' | 'http';
+  /** The access log's protocol when the request came without an HTTP/1.x request line (`HTTP/2.0`). */
+  readonly logProtocol?: string;
   pauseReading(): void;
   resumeReading(): void;
   /** A 1xx head (100 Continue included), where the client's protocol carries one. */
@@ -97,7 +99,7 @@ export class Exchange implements ConnectionUser {
       time: new Date(),
       method: head.method,
       target: head.target,
-      protocol: `HTTP/1.${head.minor}`,
+      protocol: client.logProtocol ?? `HTTP/1.${head.minor}`,
       status: 0,
       bytesSent: 0,
       referer: getHeader(head.headers, 'referer'),

@@ -76,6 +76,7 @@ class H2Stream implements ClientSide {
   readonly localPort: number;
   readonly sniName: string | undefined;
   readonly scheme = 'https' as const;
+  readonly logProtocol = 'HTTP/2.0';
   private readonly stream: http2.ServerHttp2Stream;
   private bodyless = false;
 

@@ -4,16 +4,20 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import https from 'node:https';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { localCertificate, member, startEngine } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { request } from '../support/client.ts';
+import { pollUntil } from '../support/wait.ts';
 import type { Stickler } from '../../src/server/server.ts';
 
 const servers: https.Server[] = [];
 let stickler: Stickler;
 let port: number;
+const accessLog = join(mkdtempSync(join(tmpdir(), 'stickler-h2-')), 'access.log');
 
 before(async () => {
   const { certFile, keyFile } = localCertificate();
@@ -36,7 +40,7 @@ before(async () => {
     urls.push(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
   }
   port = await freePort();
-  stickler = await startEngine(port, { members: [member(urls[0]!, { route: 'a' }), member(urls[1]!, { route: 'b' })] });
+  stickler = await startEngine(port, { members: [member(urls[0]!, { route: 'a' }), member(urls[1]!, { route: 'b' })], accessLog });
 });
 
 after(async () => {
@@ -124,4 +128,16 @@ test('a rapid-reset burst on one connection does not starve another client', asy
   const busy = stickler.runtime.balancers.get('cluster')!.balancer.snapshot(Date.now());
   await new Promise((r) => setTimeout(r, 200));
   assert.deepEqual(stickler.runtime.balancers.get('cluster')!.balancer.snapshot(Date.now()).map((m) => m.busy), busy.map(() => 0), 'cancelled streams gave their member slots back');
+});
+
+test('the access log names HTTP/2 requests HTTP/2.0', async () => {
+  const session = h2();
+  try {
+    assert.equal((await ask(session, { ':path': '/logged-as-h2' })).status, 200);
+  } finally {
+    session.close();
+  }
+  const line = () => readFileSync(accessLog, 'utf8').split('\n').find((l) => l.includes('/logged-as-h2'));
+  await pollUntil(async () => line() !== undefined, { timeoutMs: 5_000, what: 'the access log line' });
+  assert.match(line()!, /"GET \/logged-as-h2 HTTP\/2\.0" 200 /);
 });

@@ -33,6 +33,8 @@ export interface EngineOptions {
   vhost?: Partial<VirtualHostConfig>;
   timeout?: number;
   keepAliveTimeout?: number;
+  /** Access log file (combined format). */
+  accessLog?: string;
   /** Listen without TLS (an `http://` front end). */
   plain?: boolean;
 }
@@ -79,7 +81,7 @@ export function engineConfig(port: number, opts: EngineOptions): SticklerConfig 
     listeners: [{ source, host: '127.0.0.1', port, tls: !opts.plain }],
     virtualHosts: [vhost],
     balancers: [balancer],
-    log: { format: 'combined' },
+    log: { format: 'combined', ...(opts.accessLog && { access: opts.accessLog }) },
     timeout: opts.timeout ?? 60_000,
     keepAliveTimeout: opts.keepAliveTimeout ?? 5_000,
     gracefulShutdownTimeout: 30_000,
