@@ -1,7 +1,7 @@
 // One balancer://name: Apache's proxy_balancer_pre_request decision (bal.c:461-636,
 // apache-balancer-semantics.md §2.4) and the state changes the proxy reports back after each attempt.
 // Pure and synchronous: the caller supplies the clock and does the I/O.
-import type { BalancerConfig, LbMethod } from '../config/model.ts';
+import { DEFAULT_GROWTH, type BalancerConfig, type LbMethod } from '../config/model.ts';
 import type { SessionRoute } from '../sticky/route.ts';
 import { findBestByBusyness } from './bybusyness.ts';
 import { findBestByRequests } from './byrequests.ts';
@@ -54,6 +54,16 @@ export interface MemberSnapshot {
   errorTime: number;
   /** Milliseconds until a request may take the member out of the error state; 0 when not waiting. */
   retryIn: number;
+  /** Exchanges finished with the member. */
+  requests: number;
+  /** Failures charged to the member (connect errors and timeouts, failonstatus). */
+  failures: number;
+  /** When the member last failed (ms), 0 if never. */
+  lastFailure: number;
+  /** Time to the response head: sum in ms and counts per LATENCY_BUCKETS_MS bucket (not cumulative). */
+  latency: { sumMs: number; buckets: number[] };
+  /** Removed through the manager: kept in its slot so indexes stay stable, shown nowhere. */
+  removed: boolean;
 }
 
 const FINDERS: Record<LbMethod, FindBest> = {
@@ -72,11 +82,11 @@ export class Balancer {
   private readonly findBest: FindBest;
 
   constructor(config: BalancerConfig, state?: BalancerState) {
-    if (state && state.members !== config.members.length) {
-      throw new Error(`balancer://${config.name} has ${config.members.length} members but the state given holds ${state.members}`);
+    if (state && state.count !== config.members.length) {
+      throw new Error(`balancer://${config.name} has ${config.members.length} members but the state given holds ${state.count}`);
     }
     this.config = config;
-    this.state = state ?? BalancerState.create(config.members);
+    this.state = state ?? BalancerState.create(config.members, { growth: config.growth ?? DEFAULT_GROWTH });
     const members = config.members.length;
     this.maxAttempts = config.maxAttempts ?? (members > 1 ? members - 1 : 0);
     this.name = `balancer://${config.name}`;
@@ -103,7 +113,7 @@ export class Balancer {
         member = findRouteMember(view, route.route);
         if (member >= 0) {
           routeChanged = config.members[member]?.route !== route.route;
-          creditStickyPick(state, member);
+          creditStickyPick(view, member);
           state.addElected(member);
         } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
           // Apache answers before setting any BALANCER_* variable (§2.4 step 3).
@@ -134,6 +144,7 @@ export class Balancer {
     if (state.status(member) & Status.IGNORE_ERRORS) return;
     state.lock();
     try {
+      state.addFailure(member, now);
       state.setErrorTime(member, now);
       state.setStatusBits(member, Status.IN_ERROR);
     } finally {
@@ -141,14 +152,18 @@ export class Balancer {
     }
   }
 
-  /** The exchange with the member is over (busy--; read/transferred for bytraffic). */
-  release(member: number, bytesToMember: number, bytesFromMember: number): void {
+  /**
+   * The exchange with the member is over (busy--; read/transferred for bytraffic); `latencyMs` is the time to
+   * its response head, undefined when none came.
+   */
+  release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number): void {
     this.check(member);
     const { state } = this;
     state.lock();
     try {
       state.dropBusy(member);
       state.addTraffic(member, bytesToMember, bytesFromMember);
+      state.addRequest(member, latencyMs);
     } finally {
       state.unlock();
     }
@@ -189,6 +204,11 @@ export class Balancer {
         retries: state.retries(m),
         errorTime,
         retryIn: waiting ? Math.max(0, errorTime + member.retry - now) : 0,
+        requests: state.requests(m),
+        failures: state.failures(m),
+        lastFailure: state.lastFailure(m),
+        latency: { sumMs: state.latencySum(m), buckets: state.latencyBuckets(m) },
+        removed: (bits & Status.FREE) !== 0,
       };
     });
   }
@@ -219,8 +239,8 @@ export class Balancer {
   }
 
   private check(member: number): void {
-    if (!Number.isInteger(member) || member < 0 || member >= this.state.members) {
-      throw new RangeError(`${this.name} has no member ${member} (it has ${this.state.members})`);
+    if (!Number.isInteger(member) || member < 0 || member >= this.config.members.length) {
+      throw new RangeError(`${this.name} has no member ${member} (it has ${this.config.members.length})`);
     }
   }
 }

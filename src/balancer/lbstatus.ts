@@ -3,7 +3,6 @@
 import { getBestMember } from './select.ts';
 import { isUsable } from './status.ts';
 import type { MemberView } from './member-view.ts';
-import type { BalancerState } from './state.ts';
 
 /**
  * Runs the shared loop with the credit step of byrequests and bybusyness: every candidate the loop looks at
@@ -27,9 +26,10 @@ export function findBestByCredit(view: MemberView, prefer: (m: number, best: num
  * balancer, whatever its lbset, standby, spare or drain bits, is credited; the routed member pays the total.
  * None of Apache's three methods override it, so sticky traffic shifts the next balanced picks.
  */
-export function creditStickyPick(state: BalancerState, routed: number): void {
+export function creditStickyPick(view: MemberView, routed: number): void {
+  const { state } = view;
   let total = 0;
-  for (let m = 0; m < state.members; m++) {
+  for (let m = 0; m < view.members.length; m++) {
     if (!isUsable(state.status(m))) continue;
     const factor = state.lbfactor(m);
     state.addLbstatus(m, factor);

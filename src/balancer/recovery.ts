@@ -22,13 +22,13 @@ export function retryMember(view: MemberView, m: number): void {
  */
 export function forceRecovery(view: MemberView, enabled: boolean): void {
   const { state } = view;
-  for (let m = 0; m < state.members; m++) {
+  for (let m = 0; m < view.members.length; m++) {
     if ((state.status(m) & Status.IN_ERROR) === 0) return;
     retryMember(view, m);
     if ((state.status(m) & Status.IN_ERROR) === 0) return;
   }
   if (!enabled) return;
-  for (let m = 0; m < state.members; m++) {
+  for (let m = 0; m < view.members.length; m++) {
     state.addRetry(m);
     state.clearStatusBits(m, Status.IN_ERROR);
   }

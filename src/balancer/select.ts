@@ -24,7 +24,7 @@ export function getBestMember(view: MemberView, isBest: IsBest): number {
     let unusable = 0;
     spares.length = 0;
     standbys.length = 0;
-    for (let m = 0; m < state.members; m++) {
+    for (let m = 0; m < view.members.length; m++) {
       const lbset = state.lbset(m);
       if (lbset > maxSet) maxSet = lbset;
       if (lbset !== tier) continue;

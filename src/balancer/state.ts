@@ -1,14 +1,16 @@
 // The mutable runtime state of one balancer's members: the part of Apache's per-worker shm record
-// (proxy_worker_shared) that selection reads and writes. It lives in one ArrayBuffer so that a
-// SharedArrayBuffer can later give every worker thread the same view, as httpd's children share shm.
+// (proxy_worker_shared) that selection reads and writes, plus the traffic figures the manager and /metrics show.
+// It lives in one ArrayBuffer so that a SharedArrayBuffer gives every worker thread the same view, as httpd's
+// children share shm.
 //
 // Layout, in elements of each view:
 //   Int32Array over the whole buffer
 //     [0]  lock word: 0 free, else the holder's thread id + 1 (see lock())
-//     [1]  member count
-//     [2 + m*INT_STRIDE + field] for member m, field in IntField
-//   Float64Array starting at floatOffset(n) bytes (8-byte aligned, after the Int32 part)
-//     [m*FLOAT_STRIDE + field] for member m, field in FloatField
+//     [1]  capacity: member slots, the configured members plus the manager's growth slots
+//     [2]  count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth)
+//     [3 + m*INT_STRIDE + field] for member m, field in IntField
+//   Float64Array starting at floatOffset(capacity) bytes (8-byte aligned, after the Int32 part)
+//     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow
 // Int32 fields are read and written with Atomics, so a reader on another thread never sees a torn word.
 // Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact
 // up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
@@ -19,20 +21,27 @@ import { statusFromFlags } from './status.ts';
 const LOCK = 0;
 /** This thread's mark in the lock word: 0 means free, so thread ids are stored plus one. */
 const owner = threadId + 1;
-const COUNT = 1;
-const HEADER_INTS = 2;
+const CAPACITY = 1;
+const COUNT = 2;
+const HEADER_INTS = 3;
 
 const IntField = { STATUS: 0, LBSTATUS: 1, LBFACTOR: 2, LBSET: 3, BUSY: 4, RETRIES: 5 } as const;
 const INT_STRIDE = 6;
 
-const FloatField = { ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3 } as const;
-const FLOAT_STRIDE = 4;
+const FloatField = { ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7 } as const;
+const HISTOGRAM = 8;
+/**
+ * Upper bounds (ms) of the member latency histogram's buckets, time from sending the request to the response
+ * head; one more bucket counts everything slower. Prometheus' default buckets, from 5 ms to 10 s.
+ */
+export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
+const FLOAT_STRIDE = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
 
 type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
 type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
 
-function floatOffset(members: number): number {
-  const intBytes = (HEADER_INTS + members * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
+function floatOffset(capacity: number): number {
+  const intBytes = (HEADER_INTS + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
   return Math.ceil(intBytes / Float64Array.BYTES_PER_ELEMENT) * Float64Array.BYTES_PER_ELEMENT;
 }
 
@@ -43,25 +52,26 @@ export function lbfactorOf(loadfactor: number): number {
 
 export class BalancerState {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
-  readonly members: number;
+  /** Member slots: the configured members plus room for members added through the manager. */
+  readonly capacity: number;
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
 
-  static byteLength(members: number): number {
-    return floatOffset(members) + members * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
+  static byteLength(capacity: number): number {
+    return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
   }
 
-  /** Fresh state for these members, as Apache initialises the shm: lbstatus 0, counters 0, configured status. */
-  static create(members: readonly MemberConfig[], options: { shared?: boolean } = {}): BalancerState {
-    const size = BalancerState.byteLength(members.length);
+  /**
+   * Fresh state for these members, as Apache initialises the shm: lbstatus 0, counters 0, configured status;
+   * `growth` more slots for members added later (Apache's BalancerGrowth).
+   */
+  static create(members: readonly MemberConfig[], options: { shared?: boolean; growth?: number } = {}): BalancerState {
+    const capacity = members.length + (options.growth ?? 0);
+    const size = BalancerState.byteLength(capacity);
     const buffer = options.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
-    new Int32Array(buffer)[COUNT] = members.length;
+    new Int32Array(buffer)[CAPACITY] = capacity;
     const state = new BalancerState(buffer);
-    members.forEach((member, m) => {
-      state.setInt(m, IntField.STATUS, statusFromFlags(member.status));
-      state.setInt(m, IntField.LBFACTOR, lbfactorOf(member.loadfactor));
-      state.setInt(m, IntField.LBSET, member.lbset);
-    });
+    for (const member of members) state.addMember(member);
     return state;
   }
 
@@ -74,15 +84,35 @@ export class BalancerState {
     if (buffer.byteLength < HEADER_INTS * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`balancer state buffer of ${buffer.byteLength} bytes is too small for its header`);
     }
-    const members = new Int32Array(buffer, 0, HEADER_INTS)[COUNT] ?? 0;
-    const expected = BalancerState.byteLength(members);
-    if (members < 0 || buffer.byteLength !== expected) {
-      throw new Error(`balancer state buffer has ${buffer.byteLength} bytes; ${members} members need ${expected}`);
+    const capacity = new Int32Array(buffer, 0, HEADER_INTS)[CAPACITY] ?? 0;
+    const expected = BalancerState.byteLength(capacity);
+    if (capacity < 0 || buffer.byteLength !== expected) {
+      throw new Error(`balancer state buffer has ${buffer.byteLength} bytes; ${capacity} members need ${expected}`);
     }
     this.buffer = buffer;
-    this.members = members;
-    this.ints = new Int32Array(buffer, 0, HEADER_INTS + members * INT_STRIDE);
-    this.floats = new Float64Array(buffer, floatOffset(members), members * FLOAT_STRIDE);
+    this.capacity = capacity;
+    this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
+    this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
+  }
+
+  /** Slots in use. A thread's own member list may lag behind it for a moment after the manager adds one. */
+  get count(): number {
+    return Atomics.load(this.ints, COUNT);
+  }
+
+  /**
+   * Takes the next free slot for `member` with its configured status, loadfactor and lbset, and returns its
+   * index, or -1 when every slot is taken. The slot is filled before it is counted, so a reader never sees a
+   * half-made member.
+   */
+  addMember(member: MemberConfig): number {
+    const m = this.count;
+    if (m >= this.capacity) return -1;
+    this.setInt(m, IntField.STATUS, statusFromFlags(member.status));
+    this.setInt(m, IntField.LBFACTOR, lbfactorOf(member.loadfactor));
+    this.setInt(m, IntField.LBSET, member.lbset);
+    Atomics.store(this.ints, COUNT, m + 1);
+    return m;
   }
 
   /**
@@ -121,7 +151,11 @@ export class BalancerState {
   addLbstatus(m: number, delta: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.LBSTATUS), delta); }
 
   lbfactor(m: number): number { return this.int(m, IntField.LBFACTOR); }
+  setLbfactor(m: number, lbfactor: number): void { this.setInt(m, IntField.LBFACTOR, lbfactor); }
   lbset(m: number): number { return this.int(m, IntField.LBSET); }
+  setLbset(m: number, lbset: number): void { this.setInt(m, IntField.LBSET, lbset); }
+  /** recalc_factors' effect on one member after a manager change of loadfactor (§1.3): lbstatus = lbfactor. */
+  resetLbstatus(m: number): void { this.setInt(m, IntField.LBSTATUS, this.lbfactor(m)); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }
   addBusy(m: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.BUSY), 1); }
@@ -147,6 +181,33 @@ export class BalancerState {
   addTraffic(m: number, toMember: number, fromMember: number): void {
     this.addFloat(m, FloatField.TRANSFERRED, toMember);
     this.addFloat(m, FloatField.READ, fromMember);
+  }
+
+  /** Exchanges finished with the member (answered, failed or cut off). */
+  requests(m: number): number { return this.float(m, FloatField.REQUESTS); }
+  /** Failures charged to the member: connect errors and timeouts, failonstatus, responses cut off. */
+  failures(m: number): number { return this.float(m, FloatField.FAILURES); }
+  /** When the member last failed, in ms; 0 = never. Unlike errorTime it survives recovery. */
+  lastFailure(m: number): number { return this.float(m, FloatField.LAST_FAILURE); }
+  addFailure(m: number, now: number): void {
+    this.addFloat(m, FloatField.FAILURES, 1);
+    this.floats[m * FLOAT_STRIDE + FloatField.LAST_FAILURE] = now;
+  }
+  /** Sum of the latencies observed, in ms, for the histogram's average. */
+  latencySum(m: number): number { return this.float(m, FloatField.LATENCY_SUM); }
+  /** Counts per bucket of LATENCY_BUCKETS_MS, not cumulative; the last one counts what is slower than all. */
+  latencyBuckets(m: number): number[] {
+    const start = m * FLOAT_STRIDE + HISTOGRAM;
+    return Array.from(this.floats.subarray(start, start + LATENCY_BUCKETS_MS.length + 1));
+  }
+  /** One finished exchange; `latencyMs` is undefined when no response head came. Under the lock. */
+  addRequest(m: number, latencyMs: number | undefined): void {
+    this.addFloat(m, FloatField.REQUESTS, 1);
+    if (latencyMs === undefined) return;
+    this.addFloat(m, FloatField.LATENCY_SUM, latencyMs);
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS_MS.length && latencyMs > LATENCY_BUCKETS_MS[bucket]!) bucket++;
+    this.floats[m * FLOAT_STRIDE + HISTOGRAM + bucket]! += 1;
   }
 
   /** When the member went into error state, in ms; 0 = never or cleared by a good connect. */

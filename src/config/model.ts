@@ -151,7 +151,12 @@ export interface BalancerConfig {
   forceRecovery: boolean;
   failOnStatus: number[];
   members: MemberConfig[];
+  /** Room for members added through the manager (Apache `BalancerGrowth`, `growth=`); undefined = 5. */
+  growth?: number;
 }
+
+/** Apache's BalancerGrowth default. */
+export const DEFAULT_GROWTH = 5;
 
 /** Apache worker status flags that can be set from configuration (`status=+H`...). */
 export type StatusFlag = 'I' | 'N' | 'D' | 'S' | 'E' | 'H' | 'R' | 'C';

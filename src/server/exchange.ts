@@ -437,7 +437,7 @@ export class Exchange implements ConnectionUser {
     const connection = { retire: () => {}, destroy: () => void (socket.destroy(), memberSocket.destroy()) };
     runtime.connectionOpened(connection);
     void tunnel({ client: socket, clientRest: rest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
-      held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient);
+      held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient, this.log.backendMs);
       this.log.bytesSent += toClient;
       this.finished = true;
       this.writeLog();
@@ -463,7 +463,7 @@ export class Exchange implements ConnectionUser {
     }
     this.upstream = undefined;
     this.held = undefined;
-    if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember);
+    if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember, this.log.backendMs);
     // The request body must be fully sent before the connection can carry another request.
     upstream?.detach(reusable && held !== undefined && this.bodyState !== 'streaming');
   }

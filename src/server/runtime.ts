@@ -2,7 +2,7 @@
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
-import type { BalancerConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
+import { DEFAULT_GROWTH, type BalancerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { openAccessLog, type AccessLog } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
@@ -22,7 +22,7 @@ export interface VirtualHostRuntime {
 
 /** One SharedArrayBuffer per balancer, for worker threads that must pick from one state. */
 export function sharedBalancerStates(config: SticklerConfig): Map<string, SharedArrayBuffer> {
-  return new Map(config.balancers.map((b) => [b.name, BalancerState.create(b.members, { shared: true }).buffer as SharedArrayBuffer]));
+  return new Map(config.balancers.map((b) => [b.name, BalancerState.create(b.members, { shared: true, growth: b.growth ?? DEFAULT_GROWTH }).buffer as SharedArrayBuffer]));
 }
 
 export class Runtime {

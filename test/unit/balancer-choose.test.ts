@@ -396,7 +396,19 @@ describe('bookkeeping', () => {
     assert.deepEqual(b.snapshot(0), [{
       url: 'http://a:8080', route: 'a', redirect: 'b', loadfactor: 2, lbset: 1, status: 'Init Ok ', elected: 0, busy: 0,
       lbstatus: 0, transferred: 0, read: 0, retries: 0, errorTime: 0, retryIn: 0,
+      requests: 0, failures: 0, lastFailure: 0, latency: { sumMs: 0, buckets: Array(12).fill(0) }, removed: false,
     }]);
+  });
+
+  test('requests and their latency, and failures with their time, are counted per member', () => {
+    const b = balancer([member('a')]);
+    b.choose(undefined, 0);
+    b.release(0, 1, 1, 7);
+    b.choose(undefined, 0);
+    b.markError(0, 5000);
+    b.release(0, 1, 0);
+    const [a] = b.snapshot(5000);
+    assert.deepEqual([a?.requests, a?.failures, a?.lastFailure, a?.latency.sumMs, a?.latency.buckets[1]], [2, 1, 5000, 7, 1]);
   });
 
   test('two balancers over one shared state behave as one (worker threads later)', () => {

@@ -42,10 +42,31 @@ describe('BalancerState', () => {
   });
 
   test('layout: Float64 part is 8-byte aligned after the Int32 part', () => {
-    // 1 member: (2 + 6) ints = 32 bytes, then 4 doubles = 32 bytes. 2 members: 14 ints = 56 bytes, + 64.
-    assert.equal(BalancerState.byteLength(1), 64);
-    assert.equal(BalancerState.byteLength(2), 120);
-    assert.equal(BalancerState.byteLength(0), 8);
+    // 1 member: (3 + 6) ints = 36 bytes, padded to 40, then 20 doubles = 160. 2 members: 15 ints = 60 -> 64, + 320.
+    assert.equal(BalancerState.byteLength(1), 200);
+    assert.equal(BalancerState.byteLength(2), 384);
+    assert.equal(BalancerState.byteLength(0), 16);
+  });
+
+  test('growth: added members take the spare slots in order, filled before they are counted; a full state says -1', () => {
+    const state = BalancerState.create([member({})], { growth: 2 });
+    assert.deepEqual([state.capacity, state.count], [3, 1]);
+    assert.equal(state.addMember(member({ status: ['D'], loadfactor: 2, lbset: 1 })), 1);
+    assert.deepEqual([state.count, statusLabel(state.status(1)), state.lbfactor(1), state.lbset(1)], [2, 'Init Dis ', 200, 1]);
+    assert.equal(state.addMember(member({})), 2);
+    assert.equal(state.addMember(member({})), -1);
+    assert.equal(state.count, 3);
+  });
+
+  test('requests, failures and the latency histogram: buckets by upper bound, the last one for the slowest', () => {
+    const state = BalancerState.create([member({})]);
+    for (const ms of [1, 5, 5.1, 99, 20_000]) state.addRequest(0, ms);
+    state.addRequest(0, undefined);
+    state.addFailure(0, 4242);
+    assert.equal(state.requests(0), 6);
+    assert.equal(state.latencySum(0), 1 + 5 + 5.1 + 99 + 20_000);
+    assert.deepEqual(state.latencyBuckets(0), [2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
+    assert.deepEqual([state.failures(0), state.lastFailure(0)], [1, 4242]);
   });
 
   test('a shared buffer gives a second view of the same numbers', () => {
@@ -55,7 +76,7 @@ describe('BalancerState', () => {
     state.addLbstatus(1, -250);
     state.addTraffic(1, 10, 20);
     state.setErrorTime(1, 1234.5);
-    assert.deepEqual([view.members, view.lbstatus(1), view.transferred(1), view.read(1), view.errorTime(1)],
+    assert.deepEqual([view.count, view.lbstatus(1), view.transferred(1), view.read(1), view.errorTime(1)],
       [2, -250, 10, 20, 1234.5]);
   });
 
@@ -69,7 +90,7 @@ describe('BalancerState', () => {
 
   test('a buffer of the wrong size is refused with its numbers', () => {
     const buffer = BalancerState.create([member({})]).buffer.slice(0, 40);
-    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 64/);
+    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 200/);
     assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
   });
 

@@ -1,0 +1,132 @@
+// What the manager shows and what it can change, as plain data: the JSON API's bodies, the console's view, the
+// input of /metrics, the audit log's before/after and the persisted state are all made of these types.
+import type { LbMethod } from '../config/model.ts';
+
+/** The status switches an operator may set, named for what they do (Apache's manager letters in brackets). */
+export interface StatusSwitches {
+  /** (I) errors never put the member in error state. */
+  ignoreErrors: boolean;
+  /** (N) no new sessions; requests sticking to it are still served. */
+  drain: boolean;
+  /** (D) takes no requests, sticky ones go elsewhere. */
+  disabled: boolean;
+  /** (S) stopped: takes nothing at all. */
+  stopped: boolean;
+  /** (H) used only when no other member of its lbset is usable. */
+  hotStandby: boolean;
+  /** (R) fills in for an unusable member of its lbset. */
+  hotSpare: boolean;
+}
+
+export const STATUS_SWITCHES = ['ignoreErrors', 'drain', 'disabled', 'stopped', 'hotStandby', 'hotSpare'] as const;
+export type StatusSwitch = (typeof STATUS_SWITCHES)[number];
+
+export interface MemberOverview {
+  /** The member URL as configured; it identifies the member. */
+  url: string;
+  route: string;
+  redirect: string;
+  loadfactor: number;
+  lbset: number;
+  status: StatusSwitches & {
+    /** (E) in error after a failure, until its retry time passes. */
+    error: boolean;
+    /** (C) failed its health check. */
+    healthCheckFailed: boolean;
+  };
+  /** Apache's status column, `Init Ok `, `Init Dis `... */
+  statusLabel: string;
+  /** Whether a new request could be sent to it now. */
+  usable: boolean;
+  elected: number;
+  busy: number;
+  /** Apache's "Load" column (lbstatus); may be negative. */
+  lbstatus: number;
+  /** Bytes sent to the member (Apache's "To"). */
+  bytesToMember: number;
+  /** Bytes received from the member (Apache's "From"). */
+  bytesFromMember: number;
+  /** Exchanges finished with the member, all workers together. */
+  requests: number;
+  failures: number;
+  /** Epoch ms of the last failure, null if none. */
+  lastFailure: number | null;
+  /** Epoch ms when it went into error state, null when not in error. */
+  errorSince: number | null;
+  /** Time to the response head: sum in ms and counts per `latencyBucketsMs` bucket, not cumulative. */
+  latency: { sumMs: number; buckets: number[] };
+  /** Sessions that sent a request routed to this member in the last `sessionWindowMs` (approximate). */
+  stickySessions: number;
+}
+
+export interface BalancerOverview {
+  /** Without `balancer://`. */
+  name: string;
+  lbmethod: LbMethod;
+  /** `JSESSIONID|jsessionid`, or null when the balancer is not sticky. */
+  stickySession: string | null;
+  nofailover: boolean;
+  timeoutMs: number;
+  maxAttempts: number;
+  /** Member slots, configured plus room for members added through the manager. */
+  capacity: number;
+  members: MemberOverview[];
+}
+
+export interface ManagerOverview {
+  /** Epoch ms of the snapshot. */
+  time: number;
+  /** Upper bounds of the latency buckets, in ms; the last bucket counts everything slower. */
+  latencyBucketsMs: readonly number[];
+  sessionWindowMs: number;
+  /** Manager changes survive a restart (a state file is configured). */
+  persisted: boolean;
+  balancers: BalancerOverview[];
+}
+
+/** A change to one member; absent fields stay as they are. */
+export interface MemberChange {
+  status?: Partial<StatusSwitches>;
+  loadfactor?: number;
+  lbset?: number;
+  route?: string;
+  redirect?: string;
+}
+
+/** A change to a balancer's settings; absent fields stay as they are. */
+export interface BalancerChange {
+  lbmethod?: LbMethod;
+  timeoutMs?: number;
+  maxAttempts?: number;
+  nofailover?: boolean;
+  /** `JSESSIONID|jsessionid`; null makes the balancer not sticky. */
+  stickySession?: string | null;
+}
+
+export type Edit =
+  | { kind: 'member'; balancer: string; member: string; change: MemberChange }
+  | { kind: 'balancer'; balancer: string; change: BalancerChange }
+  /** A new member starts disabled, as in Apache, unless `change` says otherwise. */
+  | { kind: 'add-member'; balancer: string; url: string; change: MemberChange }
+  | { kind: 'remove-member'; balancer: string; member: string };
+
+/** Who asked, for the audit log: the authenticated user or token name, and the client address. */
+export interface Actor {
+  user: string;
+  ip: string;
+}
+
+export type EditOutcome =
+  | { ok: true; before: unknown; after: unknown }
+  | { ok: false; status: 400 | 404 | 409; reason: string };
+
+/** One line of the audit log. */
+export interface AuditEntry {
+  /** ISO 8601. */
+  time: string;
+  user: string;
+  ip: string;
+  edit: Edit;
+  before: unknown;
+  after: unknown;
+}
