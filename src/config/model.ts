@@ -29,6 +29,20 @@ export interface SticklerConfig {
   gracefulShutdownTimeout: Millis;
   /** Worker threads serving the listeners with one balancer state; `auto` is one per core. Default 1. */
   workers?: number | 'auto';
+  /** How the balancer manager is protected and where its changes are kept; where it is served is a location. */
+  manager?: ManagerConfig;
+}
+
+export interface ManagerConfig {
+  source: Source;
+  /** HTTP Basic users, bcrypt entries only (Apache `AuthUserFile` in the manager's `<Location>`). */
+  htpasswdFile?: string;
+  /** Bearer tokens for scripts, one per line. */
+  tokenFile?: string;
+  /** Changes made through the manager are kept here and survive restarts (Apache `BalancerPersist On`). */
+  stateFile?: string;
+  /** Audit log of changes, JSON lines; without it they go to standard error. */
+  auditLog?: string;
 }
 
 export interface ListenerConfig {

@@ -12,13 +12,13 @@ import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders } from '../proxy/forward.ts';
 import { mapRequest, memberRequestTarget, prefixLength } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
-import { parseTarget } from '../proxy/target.ts';
+import { parseTarget, type Target } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
-import { managerPage } from './manager-page.ts';
+import { MANAGER_BODY_LIMIT, type Manager, type ManagerRequest } from '../manager/handler.ts';
 import { tunnel } from './tunnel.ts';
 import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
 
@@ -70,6 +70,8 @@ export class Exchange implements ConnectionUser {
   /** Request body bytes that arrived before a member connection was ready. */
   private pending: Buffer[] = [];
   private pendingTrailers: HeaderList | undefined;
+  /** A request the balancer manager answers, its body gathered here. */
+  private local: { manager: Manager; mount: string; path: string; query: string; body: Buffer[]; size: number } | undefined;
   private upstream: MemberConnection | undefined;
   /** The request head as sent to the member, kept for a retry on a fresh connection. */
   private upstreamHead: Buffer | undefined;
@@ -137,7 +139,7 @@ export class Exchange implements ConnectionUser {
     this.vhost = vhost;
 
     const mapping = mapRequest(vhost.config.routes, target);
-    if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target.decodedPath);
+    if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target);
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
     this.upgrade = allowedUpgrade(this.head, mapping.route.target.kind === 'balancer' ? mapping.route.target.upgrade : undefined);
@@ -150,13 +152,54 @@ export class Exchange implements ConnectionUser {
     this.forward(vhost, balancer, session, mapping.backendPath).catch((err: unknown) => this.failBeforeResponse(err));
   }
 
-  /** Requests not proxied: the balancer-manager handler if a `<Location>` sets it, else 404 as Apache answers. */
-  private serveLocally(vhost: VirtualHostRuntime, path: string): void {
-    const location = vhost.config.locations.find((l) => l.handler === 'balancer-manager' && prefixLength(path, l.path) > 0);
-    if (!location) return this.respondLocal(errorResponse(404));
+  /** Requests not proxied: the balancer manager if a `<Location>` mounts it, else 404 as Apache answers. */
+  private serveLocally(vhost: VirtualHostRuntime, target: Target): void {
+    const location = vhost.config.locations.find((l) => l.handler === 'balancer-manager' && prefixLength(target.path, l.path) > 0);
+    const manager = this.client.runtime.manager;
+    if (!location || !manager) return this.respondLocal(errorResponse(404));
     if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(errorResponse(403));
-    if (this.head.method !== 'GET' && this.head.method !== 'HEAD') return this.respondLocal(errorResponse(405));
-    this.respondLocal(managerPage(this.client.runtime, Date.now()));
+    const { framing } = this.head;
+    if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(errorResponse(413));
+    const mount = location.path.replace(/\/$/, '');
+    this.local = { manager, mount, path: target.path.slice(mount.length), query: target.query.slice(1), body: [], size: 0 };
+    if (this.bodyState === 'none') this.runLocal();
+  }
+
+  /** The manager's request is complete: ask it, then answer (a whole response, or events until either side stops). */
+  private runLocal(): void {
+    const local = this.local!;
+    const request: ManagerRequest = {
+      method: this.head.method,
+      path: local.path,
+      query: local.query,
+      mount: local.mount,
+      headers: this.head.headers,
+      body: Buffer.concat(local.body),
+      clientIp: this.client.clientIp,
+      scheme: this.client.scheme,
+      runtime: this.client.runtime,
+    };
+    local.manager.handle(request).then((response) => {
+      if (response.kind === 'full') return this.respondLocal(response);
+      if (this.finished) return;
+      this.writeResponseHead(200, 'OK', [...response.headers], { kind: 'stream' });
+      const send = () => {
+        const data = this.finished ? undefined : response.next();
+        if (data === undefined) {
+          clearInterval(timer);
+          if (!this.finished) {
+            this.client.endBody([]);
+            this.complete();
+          }
+          return;
+        }
+        const event = Buffer.from(`data: ${data}\n\n`);
+        this.log.bytesSent += event.length;
+        this.client.sendBody(event);
+      };
+      const timer = setInterval(send, response.intervalMs);
+      send();
+    }, (err: unknown) => this.failBeforeResponse(err));
   }
 
   // ---- 2. choose a member and connect, failing over while nothing was sent ----------------------------
@@ -314,6 +357,12 @@ export class Exchange implements ConnectionUser {
   requestData(data: Buffer): void {
     // The answer went out before the body was complete: the connection closes after it, the rest is dropped.
     if (this.finished) return;
+    if (this.local) {
+      this.local.size += data.length;
+      if (this.local.size > MANAGER_BODY_LIMIT) return this.respondLocal(errorResponse(413));
+      this.local.body.push(data);
+      return;
+    }
     if (!this.upstream) {
       this.pending.push(data);
       this.client.pauseReading();
@@ -325,6 +374,10 @@ export class Exchange implements ConnectionUser {
   requestEnd(trailers: HeaderList): void {
     if (this.bodyState === 'none') return;
     this.bodyState = 'ended';
+    if (this.local) {
+      if (!this.finished) this.runLocal();
+      return;
+    }
     if (!this.upstream) this.pendingTrailers = trailers;
     else this.sendBodyEnd(trailers);
   }

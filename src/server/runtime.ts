@@ -2,7 +2,9 @@
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
-import { DEFAULT_GROWTH, type BalancerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { DEFAULT_GROWTH, type BalancerConfig, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
+import type { Manager } from '../manager/handler.ts';
 import { openAccessLog, type AccessLog } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
@@ -30,6 +32,8 @@ export class Runtime {
   readonly balancers = new Map<string, BalancerRuntime>();
   readonly virtualHosts: VirtualHostRuntime[];
   readonly accessLog: AccessLog;
+  /** The balancer manager, when a location or listener serves it. */
+  manager: Manager | undefined;
 
   /**
    * `sharedStates` holds each balancer's state buffer by name when several worker threads serve one balancer
@@ -57,13 +61,28 @@ export class Runtime {
   }
 
   private buildBalancer(config: BalancerConfig, state: BalancerState | undefined): BalancerRuntime {
+    return { config, balancer: new Balancer(config, state), pools: config.members.map((member) => this.pool(config, member)) };
+  }
+
+  private pool(config: BalancerConfig, member: MemberConfig): MemberPool {
     const vhost = this.config.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
     const backendTls = vhost?.backendTls ?? { enabled: true, verify: this.config.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
-    const pools = config.members.map((member) => {
-      const ioTimeout = member.timeout ?? this.config.timeout;
-      return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
-    });
-    return { config, balancer: new Balancer(config, state), pools };
+    const ioTimeout = member.timeout ?? this.config.timeout;
+    return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
+  }
+
+  /** What the manager's edits check and change, by balancer name. */
+  editTargets(): Map<string, EditTarget> {
+    return new Map([...this.balancers].map(([name, b]) => [name, { config: b.config, state: b.balancer.state }]));
+  }
+
+  /** This thread's half of a manager edit (see manager/edits.ts); a new member gets its connection pool. */
+  applyEdit(edit: PlannedEdit): void {
+    const b = this.balancers.get(edit.balancer);
+    if (!b) return;
+    const added = applyLocal({ config: b.config, state: b.balancer.state }, edit);
+    if (added) b.pools[edit.slot] = this.pool(b.config, added);
+    if (edit.kind === 'remove-member') b.pools[edit.slot]?.close();
   }
 
   /** A reload or a stop replaced this runtime: its connections take no new request once their current one is answered. */

@@ -9,6 +9,10 @@ import { selectVirtualHost } from '../proxy/vhost.ts';
 import { ClientConnection, type ClientTimeouts } from './client.ts';
 import { H2Front } from './h2.ts';
 import { Runtime } from './runtime.ts';
+import type { ManagerAuth } from '../manager/auth.ts';
+import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
+import { managerAuth } from '../manager/exposure.ts';
+import { Manager, type ManagerControl } from '../manager/handler.ts';
 
 export interface ServerOptions {
   /** Overrides Apache's RequestReadTimeout default of 20 s. */
@@ -19,6 +23,11 @@ export interface ServerOptions {
   reusePort?: boolean;
   /** TLS session ticket keys (48 bytes) shared by every worker, so a client resumes whichever thread it reaches. */
   ticketKeys?: Buffer;
+  /**
+   * The balancer manager's secret and nonces, and who decides its edits. Without it the server decides them itself,
+   * keeping changes in memory: what tests and single-thread runs without a ManagerHost get.
+   */
+  manager?: { secret: Buffer; nonces: (config: SticklerConfig) => Map<string, string>; control?: ManagerControl; host?: ManagerHost };
 }
 
 export interface BoundListener {
@@ -53,12 +62,18 @@ export class Stickler {
   private readonly ticketKeys: Buffer | undefined;
   private readonly h2 = new H2Front();
   private stopping = false;
+  private readonly managerSetup: NonNullable<ServerOptions['manager']>;
+  private manager: Manager | undefined;
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.runtime = new Runtime(config, options.sharedStates);
     this.requestTimeout = options.timeouts?.request ?? 20_000;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
+    this.managerSetup = options.manager ?? (() => {
+      const host = new ManagerHost(config, (line) => process.stderr.write(`${line}\n`));
+      return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), host };
+    })();
   }
 
   get listeners(): BoundListener[] {
@@ -68,7 +83,22 @@ export class Stickler {
   async start(): Promise<void> {
     this.certificates = certificatesFor(this.runtime.config);
     checkCertificates(this.runtime.config.listeners, this.certificates);
+    this.attachManager(this.runtime, managerAuthOrThrow(this.runtime.config));
     await this.openListeners(this.runtime.config.listeners);
+  }
+
+  /** Every runtime gets the one manager; a reload brings nonces for new balancers and re-reads the credentials. */
+  private attachManager(runtime: Runtime, auth: ManagerAuth): void {
+    const setup = this.managerSetup;
+    const host = setup.host;
+    this.manager ??= new Manager({
+      secret: setup.secret,
+      control: setup.control ?? new LocalControl(() => ({ targets: this.runtime.editTargets(), apply: (edit) => this.runtime.applyEdit(edit) }), host!.store),
+      persisted: () => host?.store.persisted ?? false,
+      recentAudit: () => host?.store.recent ?? [],
+    });
+    this.manager.configure(setup.nonces(runtime.config), auth);
+    runtime.manager = this.manager;
   }
 
   /**
@@ -80,6 +110,7 @@ export class Stickler {
   async reload(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>): Promise<void> {
     const certificates = certificatesFor(config);
     checkCertificates(config.listeners, certificates);
+    const auth = managerAuthOrThrow(config);
     for (const l of config.listeners) {
       const running = this.open.get(key(l));
       if (running && running.bound.tls !== l.tls) {
@@ -90,6 +121,7 @@ export class Stickler {
     await this.openListeners(added, certificates);
     const old = this.runtime;
     this.runtime = new Runtime(config, sharedStates);
+    this.attachManager(this.runtime, auth);
     this.certificates = certificates;
     for (const [k, l] of this.open) {
       if (config.listeners.some((c) => key(c) === k)) {
@@ -174,6 +206,13 @@ export class Stickler {
     server.on('tlsClientError', (_err, socket) => socket.destroy());
     return server;
   }
+}
+
+/** The manager's credentials, read now; a configuration that would expose it, or unreadable files, refuse to start. */
+function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
+  const { auth, problems } = managerAuth(config);
+  if (problems.length > 0) throw new StartupError(problems.join('\n'));
+  return auth;
 }
 
 function checkCertificates(listeners: ListenerConfig[], certificates: Map<number, PortCertificates>): void {

@@ -1,0 +1,279 @@
+// Apache's balancer-manager, as scripts and operators know it (apache-balancer-semantics.md §5): the same URL,
+// form parameters, nonce, Referer gate and `?xml` output, so a curl script written for httpd works unchanged.
+// Pure: parameters in, edits and pages out; the caller authenticates, applies the edits and sends the page.
+import { escapeHtml } from '../server/error-page.ts';
+import type { LbMethod } from '../config/model.ts';
+import type { BalancerChange, BalancerOverview, Edit, ManagerOverview, MemberChange, MemberOverview } from './model.ts';
+
+/** httpd reads at most this much of a POSTed form (bal.c); the rest is ignored, not an error. */
+export const APACHE_FORM_LIMIT = 1024;
+const GET_PARAMS = new Set(['w', 'b', 'nonce', 'xml']);
+const LBMETHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
+const SWITCHES: ReadonlyArray<[letter: string, name: keyof NonNullable<MemberChange['status']>]> = [
+  ['I', 'ignoreErrors'],
+  ['N', 'drain'],
+  ['D', 'disabled'],
+  ['H', 'hotStandby'],
+  ['R', 'hotSpare'],
+  ['S', 'stopped'],
+];
+
+export interface ApacheRequest {
+  method: string;
+  query: string;
+  /** The POSTed form, already cut to APACHE_FORM_LIMIT. */
+  body: string;
+  referer: string | undefined;
+  /** The host the request was sent to (Host header without the port). */
+  host: string;
+}
+
+/** push2table (bal.c:1079-1082): keys are URL-decoded once, values twice. */
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, ' '));
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The parameters httpd would act on, or none when its Referer gate drops them all: any request with parameters
+ * needs a Referer whose host is the host asked (bal.c:1960-1967, the CVE-2012-4558 hardening).
+ */
+export function apacheParams(request: ApacheRequest): { params: Map<string, string>; dropped: boolean } {
+  const params = new Map<string, string>();
+  const post = request.method === 'POST';
+  for (const pair of (post ? request.body : request.query).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = decode(eq < 0 ? pair : pair.slice(0, eq));
+    if (!post && !GET_PARAMS.has(key)) continue;
+    params.set(key, decode(decode(eq < 0 ? '' : pair.slice(eq + 1))));
+  }
+  if (params.size === 0) return { params, dropped: false };
+  let refererHost: string | undefined;
+  try {
+    refererHost = request.referer ? new URL(request.referer).hostname : undefined;
+  } catch {
+    refererHost = undefined;
+  }
+  const sameHost = refererHost !== undefined && refererHost.replace(/^\[|\]$/g, '').toLowerCase() === request.host.replace(/^\[|\]$/g, '').toLowerCase();
+  return sameHost ? { params, dropped: false } : { params: new Map(), dropped: true };
+}
+
+/** httpd's atoi: leading digits, else 0. */
+const atoi = (s: string | undefined) => Number.parseInt(s ?? '', 10) || 0;
+
+/**
+ * The edits httpd would make for these parameters: only when `b` names a balancer whose nonce is set and equal to
+ * `nonce` (bal.c:1982-1991). Out-of-range values are skipped silently, as httpd skips them.
+ */
+export function apacheEdits(params: Map<string, string>, overview: ManagerOverview, nonces: ReadonlyMap<string, string>): Edit[] {
+  const name = params.get('b');
+  const balancer = overview.balancers.find((b) => b.name === name);
+  const nonce = name === undefined ? undefined : nonces.get(name);
+  if (!balancer || !nonce || params.get('nonce') !== nonce) return [];
+  const edits: Edit[] = [];
+  const w = params.get('w');
+  const member = w === undefined ? undefined : balancer.members.find((m) => m.url === w);
+  if (member) {
+    const change = memberChange(params);
+    if (Object.keys(change).length > 0) edits.push({ kind: 'member', balancer: balancer.name, member: member.url, change });
+  }
+  const settings = balancerChange(params);
+  if (Object.keys(settings).length > 0) edits.push({ kind: 'balancer', balancer: balancer.name, change: settings });
+  const url = params.get('b_nwrkr');
+  if (url && params.get('b_wyes') === '1' && !balancer.members.some((m) => m.url === url)) {
+    edits.push({ kind: 'add-member', balancer: balancer.name, url, change: {} });
+  }
+  return edits;
+}
+
+function memberChange(params: Map<string, string>): MemberChange {
+  const change: MemberChange = {};
+  const lf = params.get('w_lf');
+  if (lf !== undefined) {
+    const factor = Math.trunc(Number.parseFloat(lf) * 100);
+    if (factor >= 100 && factor <= 10_000) change.loadfactor = factor / 100;
+  }
+  const ls = params.get('w_ls');
+  if (ls !== undefined && atoi(ls) >= 0 && atoi(ls) <= 99) change.lbset = atoi(ls);
+  const route = params.get('w_wr');
+  if (route !== undefined && route.length < 64) change.route = route;
+  const redirect = params.get('w_rr');
+  if (redirect !== undefined && redirect.length < 64) change.redirect = redirect;
+  for (const [letter, name] of SWITCHES) {
+    const value = params.get(`w_status_${letter}`);
+    if (value === undefined) continue;
+    const on = atoi(value);
+    if (on === 0 || on === 1) (change.status ??= {})[name] = on === 1;
+  }
+  return change;
+}
+
+function balancerChange(params: Map<string, string>): BalancerChange {
+  const change: BalancerChange = {};
+  const lbm = params.get('b_lbm');
+  if (lbm !== undefined && LBMETHODS.includes(lbm as LbMethod)) change.lbmethod = lbm as LbMethod;
+  const tmo = params.get('b_tmo');
+  if (tmo !== undefined && atoi(tmo) >= 0 && atoi(tmo) <= 7200) change.timeoutMs = atoi(tmo) * 1000;
+  const max = params.get('b_max');
+  if (max !== undefined && atoi(max) >= 0 && atoi(max) <= 99) change.maxAttempts = atoi(max);
+  const sforce = params.get('b_sforce');
+  if (sforce !== undefined && (atoi(sforce) === 0 || atoi(sforce) === 1)) change.nofailover = atoi(sforce) === 1;
+  const ss = params.get('b_ss');
+  if (ss !== undefined) {
+    // The page shows `A | B`; names are trimmed so re-submitting it unedited works (PR 69510, fixed in 2.4.64).
+    const names = ss.split('|').map((n) => n.trim());
+    if (ss.trim() === '-' || ss.trim() === '') change.stickySession = null;
+    else if (names.length <= 2 && names.every((n) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(n))) change.stickySession = names.join('|');
+  }
+  return change;
+}
+
+/** apr_strfsize: bytes in at most four characters, as httpd's To and From columns. */
+export function strfsize(size: number): string {
+  if (size < 973) return `${size.toFixed(0).padStart(3)} `;
+  const units = ['K', 'M', 'G', 'T', 'P', 'E'];
+  let value = size;
+  for (const unit of units) {
+    const remainder = value % 1024;
+    value = Math.floor(value / 1024);
+    if (value >= 973) continue;
+    if (value < 9 || (value === 9 && remainder < 973)) {
+      const tenths = Math.floor((remainder * 10 + 512) / 1024);
+      return tenths >= 10 ? `${value + 1}.0${unit}` : `${value}.${tenths}${unit}`;
+    }
+    return `${(remainder >= 512 ? value + 1 : value).toString().padStart(3)}${unit}`;
+  }
+  return '****';
+}
+
+const stickyLabel = (b: BalancerOverview) => (b.stickySession ? b.stickySession.split('|').join(' | ') : '(None)');
+
+export interface PageOptions {
+  /** The page's own path, for links and forms. */
+  path: string;
+  /** `?b=&w=` selected a member (or a balancer): its edit form is shown, as httpd does. */
+  selected?: { balancer: string; member?: string };
+  /** The modern console's path, linked from the page. */
+  consolePath: string;
+}
+
+/** The HTML page (bal.c:1610-1880): every value escaped, the nonce in links and forms as httpd puts it. */
+export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string, string>, options: PageOptions): string {
+  const e = escapeHtml;
+  const out: string[] = [
+    '<!DOCTYPE html>',
+    '<html><head><title>Balancer Manager</title><meta charset="utf-8"></head><body>',
+    '<h1>Load Balancer Manager for Stickler</h1>',
+    '<dl><dt>Server Version: Stickler</dt>',
+    `<dt>Balancer changes will ${overview.persisted ? '' : 'NOT '}be persisted on restart.</dt></dl>`,
+    `<p>The live console: <a href="${e(options.consolePath)}">${e(options.consolePath)}</a></p>`,
+  ];
+  for (const b of overview.balancers) {
+    const nonce = nonces.get(b.name) ?? '';
+    const link = (member?: MemberOverview) =>
+      `${options.path}?b=${encodeURIComponent(b.name)}${member ? `&w=${encodeURIComponent(member.url)}` : ''}&nonce=${encodeURIComponent(nonce)}`;
+    out.push(
+      '<hr>',
+      `<h3>LoadBalancer Status for <a href="${e(link())}">balancer://${e(b.name)}</a> [${e(nonce)}]</h3>`,
+      '<table><tr><th>MaxMembers</th><th>StickySession</th><th>DisableFailover</th><th>Timeout</th><th>FailoverAttempts</th><th>Method</th></tr>',
+      `<tr><td>${b.capacity} [${b.members.length} Used]</td><td>${e(stickyLabel(b))}</td><td>${b.nofailover ? 'On' : 'Off'}</td>` +
+        `<td>${b.timeoutMs / 1000}</td><td>${b.maxAttempts}</td><td>${e(b.lbmethod)}</td></tr></table>`,
+      '<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th><th>Set</th><th>Status</th>' +
+        '<th>Elected</th><th>Busy</th><th>Load</th><th>To</th><th>From</th></tr>',
+    );
+    for (const m of b.members) {
+      out.push(
+        `<tr><td><a href="${e(link(m))}">${e(m.url)}</a></td><td>${e(m.route)}</td><td>${e(m.redirect)}</td>` +
+          `<td>${m.loadfactor.toFixed(2)}</td><td>${m.lbset}</td><td>${e(m.statusLabel)}</td><td>${m.elected}</td>` +
+          `<td>${m.busy}</td><td>${m.lbstatus}</td><td>${e(strfsize(m.bytesToMember))}</td><td>${e(strfsize(m.bytesFromMember))}</td></tr>`,
+      );
+    }
+    out.push('</table>');
+    if (options.selected?.balancer !== b.name) continue;
+    const member = b.members.find((m) => m.url === options.selected?.member);
+    const hidden = `<input type="hidden" name="b" value="${e(b.name)}"><input type="hidden" name="nonce" value="${e(nonce)}">`;
+    if (member) {
+      const flag = (letter: string, on: boolean) =>
+        `<tr><td>${letter}</td><td><input name="w_status_${letter}" type="radio" value="1"${on ? ' checked' : ''}>On ` +
+        `<input name="w_status_${letter}" type="radio" value="0"${on ? '' : ' checked'}>Off</td></tr>`;
+      out.push(
+        `<h3>Edit worker settings for ${e(member.url)}</h3>`,
+        `<form method="POST" enctype="application/x-www-form-urlencoded" action="${e(options.path)}"><table>`,
+        `<tr><td>Load factor:</td><td><input name="w_lf" type="text" value="${member.loadfactor}"></td></tr>`,
+        `<tr><td>LB Set:</td><td><input name="w_ls" type="text" value="${member.lbset}"></td></tr>`,
+        `<tr><td>Route:</td><td><input name="w_wr" type="text" value="${e(member.route)}"></td></tr>`,
+        `<tr><td>Route Redirect:</td><td><input name="w_rr" type="text" value="${e(member.redirect)}"></td></tr>`,
+        flag('I', member.status.ignoreErrors),
+        flag('N', member.status.drain),
+        flag('D', member.status.disabled),
+        flag('H', member.status.hotStandby),
+        flag('R', member.status.hotSpare),
+        flag('S', member.status.stopped),
+        `</table><input type="submit" value="Submit"><input type="hidden" name="w" value="${e(member.url)}">${hidden}</form>`,
+      );
+    } else {
+      out.push(
+        `<h3>Edit balancer settings for balancer://${e(b.name)}</h3>`,
+        `<form method="POST" enctype="application/x-www-form-urlencoded" action="${e(options.path)}"><table>`,
+        `<tr><td>LBmethod:</td><td><select name="b_lbm">${LBMETHODS.map((l) => `<option${l === b.lbmethod ? ' selected' : ''}>${l}</option>`).join('')}</select></td></tr>`,
+        `<tr><td>Timeout:</td><td><input name="b_tmo" type="text" value="${b.timeoutMs / 1000}"></td></tr>`,
+        `<tr><td>Failover Attempts:</td><td><input name="b_max" type="text" value="${b.maxAttempts}"></td></tr>`,
+        `<tr><td>Disable Failover:</td><td><input name="b_sforce" type="radio" value="1"${b.nofailover ? ' checked' : ''}>On ` +
+          `<input name="b_sforce" type="radio" value="0"${b.nofailover ? '' : ' checked'}>Off</td></tr>`,
+        `<tr><td>Sticky Session:</td><td><input name="b_ss" type="text" value="${e(b.stickySession ? stickyLabel(b) : '')}"> (Use '-' to delete)</td></tr>`,
+        `<tr><td>Add New Worker:</td><td><input name="b_nwrkr" type="text"> Are you sure? <input name="b_wyes" type="checkbox" value="1"></td></tr>`,
+        `</table><input type="submit" value="Submit">${hidden}</form>`,
+      );
+    }
+  }
+  out.push('</body></html>', '');
+  return out.join('\n');
+}
+
+const xmlEscape = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** `?xml` (bal.c:1436-1608): httpd's element names and order, its doubled loadfactor included. */
+export function apacheXml(overview: ManagerOverview, nonces: ReadonlyMap<string, string>): string {
+  const x = xmlEscape;
+  const out = ["<?xml version='1.0' encoding='UTF-8' ?>", "<httpd:manager xmlns:httpd='http://httpd.apache.org'>", '  <httpd:balancers>'];
+  for (const b of overview.balancers) {
+    out.push('    <httpd:balancer>', `      <httpd:name>balancer://${x(b.name)}</httpd:name>`, `      <httpd:nonce>${x(nonces.get(b.name) ?? '')}</httpd:nonce>`);
+    if (b.stickySession) out.push(`      <httpd:stickysession>${x(b.stickySession)}</httpd:stickysession>`, `      <httpd:nofailover>${b.nofailover ? 'On' : 'Off'}</httpd:nofailover>`);
+    out.push(
+      `      <httpd:timeout>${b.timeoutMs / 1000}</httpd:timeout>`,
+      `      <httpd:maxattempts>${b.maxAttempts}</httpd:maxattempts>`,
+      `      <httpd:lbmethod>${x(b.lbmethod)}</httpd:lbmethod>`,
+      '      <httpd:workers>',
+    );
+    for (const m of b.members) {
+      const url = /^([a-z]+):\/\/(\[[^\]]+\]|[^:/]+)(?::(\d+))?/i.exec(m.url);
+      out.push(
+        '        <httpd:worker>',
+        `          <httpd:name>${x(m.url)}</httpd:name>`,
+        `          <httpd:scheme>${x(url?.[1] ?? '')}</httpd:scheme>`,
+        `          <httpd:hostname>${x(url?.[2] ?? '')}</httpd:hostname>`,
+        `          <httpd:loadfactor>${m.loadfactor}</httpd:loadfactor>`,
+        `          <httpd:port>${url?.[3] ?? (url?.[1]?.toLowerCase() === 'https' ? 443 : 80)}</httpd:port>`,
+        `          <httpd:status>${x(m.statusLabel)}</httpd:status>`,
+        ...(m.errorSince ? [`          <httpd:error_time>${new Date(m.errorSince).toUTCString()}</httpd:error_time>`] : []),
+        `          <httpd:lbstatus>${m.lbstatus}</httpd:lbstatus>`,
+        `          <httpd:loadfactor>${m.loadfactor}</httpd:loadfactor>`,
+        `          <httpd:transferred>${m.bytesToMember}</httpd:transferred>`,
+        `          <httpd:read>${m.bytesFromMember}</httpd:read>`,
+        `          <httpd:elected>${m.elected}</httpd:elected>`,
+        `          <httpd:route>${x(m.route)}</httpd:route>`,
+        `          <httpd:redirect>${x(m.redirect)}</httpd:redirect>`,
+        `          <httpd:busy>${m.busy}</httpd:busy>`,
+        `          <httpd:lbset>${m.lbset}</httpd:lbset>`,
+        '        </httpd:worker>',
+      );
+    }
+    out.push('      </httpd:workers>', '    </httpd:balancer>');
+  }
+  out.push('  </httpd:balancers>', '</httpd:manager>', '');
+  return out.join('\n');
+}

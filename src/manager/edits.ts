@@ -1,0 +1,247 @@
+// Manager edits: checked against the running balancers, then applied in two halves. The shared half (status bits,
+// loadfactor, lbset, a new member's slot) goes into the balancer state every worker thread reads; it is done once,
+// by whoever coordinates edits. The local half (routes, balancer settings, the member list) changes the plain
+// configuration objects each thread holds, so every thread applies it. Both are plain functions of their inputs.
+import type { BalancerState } from '../balancer/state.ts';
+import { Status, statusFromFlags } from '../balancer/status.ts';
+import type { BalancerConfig, LbMethod, MemberConfig, StatusFlag } from '../config/model.ts';
+import { parseMemberUrl } from '../proxy/member-url.ts';
+import type { BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
+
+export interface EditTarget {
+  config: BalancerConfig;
+  state: BalancerState;
+}
+
+/** A checked edit: the member's slot is resolved, so every thread applies it to the same member. */
+export type PlannedEdit = Edit & { slot: number };
+
+export type Planned =
+  | { ok: true; edit: PlannedEdit; before: unknown; after: unknown }
+  | { ok: false; status: 400 | 404 | 409; reason: string };
+
+const SWITCH_FLAGS: Record<StatusSwitch, StatusFlag> = {
+  ignoreErrors: 'I',
+  drain: 'N',
+  disabled: 'D',
+  stopped: 'S',
+  hotStandby: 'H',
+  hotSpare: 'R',
+};
+const SWITCH_LETTERS = Object.values(SWITCH_FLAGS);
+const switchBits = (flags: readonly StatusFlag[]) => statusFromFlags(flags) & ~Status.INITIALIZED;
+const LBMETHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
+/** Apache keeps routes and redirects in 64-byte fields (PROXY_WORKER_MAX_ROUTE_SIZE). */
+const MAX_ROUTE = 63;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Where members added through the manager say they came from, for messages about them. */
+export const MANAGER_SOURCE = { file: 'balancer-manager', line: 0 };
+
+const refuse = (status: 400 | 404 | 409, reason: string): Planned => ({ ok: false, status, reason });
+
+/** A member that is still in the balancer (a removed one keeps its slot but is gone for the operator). */
+export function findMember(target: EditTarget, url: string): number {
+  return target.config.members.findIndex((m, i) => m.url === url && (target.state.status(i) & Status.FREE) === 0);
+}
+
+/** Checks `edit` against the balancers as they are now; says why it cannot be done, or what it will change. */
+export function planEdit(targets: ReadonlyMap<string, EditTarget>, edit: Edit): Planned {
+  const target = targets.get(edit.balancer);
+  if (!target) return refuse(404, `no balancer "${edit.balancer}"; expected one of ${[...targets.keys()].join(', ') || '(none)'}`);
+  switch (edit.kind) {
+    case 'member': {
+      const slot = findMember(target, edit.member);
+      if (slot < 0) return refuse(404, `balancer://${edit.balancer} has no member ${edit.member}`);
+      const problem = checkMemberChange(edit.change);
+      if (problem) return refuse(400, problem);
+      const before = memberFacts(target.config.members[slot]!);
+      const after = memberFacts(changedMember(target.config.members[slot]!, edit.change));
+      return { ok: true, edit: { ...edit, slot }, before, after };
+    }
+    case 'balancer': {
+      const problem = checkBalancerChange(edit.change);
+      if (problem) return refuse(400, problem);
+      return { ok: true, edit: { ...edit, slot: -1 }, before: balancerFacts(target.config), after: balancerFacts(changedBalancer(target.config, edit.change)) };
+    }
+    case 'add-member': {
+      const problem = checkNewMemberUrl(edit.url) ?? checkMemberChange(edit.change);
+      if (problem) return refuse(400, problem);
+      if (findMember(target, edit.url) >= 0) return refuse(409, `balancer://${edit.balancer} already has a member ${edit.url}`);
+      if (target.state.count >= target.state.capacity) {
+        return refuse(409, `balancer://${edit.balancer} has no free member slot (${target.state.capacity} in all); raise its growth (Apache BalancerGrowth) and reload`);
+      }
+      return { ok: true, edit: { ...edit, slot: target.state.count }, before: null, after: memberFacts(newMember(edit.url, edit.change)) };
+    }
+    case 'remove-member': {
+      const slot = findMember(target, edit.member);
+      if (slot < 0) return refuse(404, `balancer://${edit.balancer} has no member ${edit.member}`);
+      return { ok: true, edit: { ...edit, slot }, before: memberFacts(target.config.members[slot]!), after: null };
+    }
+  }
+}
+
+/** The shared half: done once per edit, by the coordinator, on the state every thread reads. */
+export function applyShared(target: EditTarget, edit: PlannedEdit): void {
+  const { state } = target;
+  state.lock();
+  try {
+    if (edit.kind === 'member') {
+      const member = changedMember(target.config.members[edit.slot]!, edit.change);
+      // Only the switches change; error, health-check and initialised bits stay as the traffic left them.
+      const wanted = switchBits(member.status.filter((f) => SWITCH_LETTERS.includes(f)));
+      setStatus(state, edit.slot, (state.status(edit.slot) & ~switchBits(SWITCH_LETTERS)) | wanted);
+      const lbfactorChanged = edit.change.loadfactor !== undefined;
+      if (lbfactorChanged) state.setLbfactor(edit.slot, Math.trunc(member.loadfactor * 100));
+      if (edit.change.lbset !== undefined) state.setLbset(edit.slot, member.lbset);
+      // recalc_factors (§1.3): a new loadfactor restarts every member's credit at its own factor; a lone member
+      // is forced to 100.
+      if (lbfactorChanged && target.config.members.length === 1) state.setLbfactor(0, 100);
+      if (lbfactorChanged) for (let m = 0; m < target.config.members.length; m++) state.resetLbstatus(m);
+    } else if (edit.kind === 'add-member') {
+      state.addMember(newMember(edit.url, edit.change));
+    } else if (edit.kind === 'remove-member') {
+      setStatus(state, edit.slot, state.status(edit.slot) | Status.STOPPED | Status.FREE);
+    }
+  } finally {
+    state.unlock();
+  }
+}
+
+/** The local half: every thread's own configuration objects. Returns the member added, if any. */
+export function applyLocal(target: EditTarget, edit: PlannedEdit): MemberConfig | undefined {
+  const { config } = target;
+  if (edit.kind === 'member') Object.assign(config.members[edit.slot]!, changedMember(config.members[edit.slot]!, edit.change));
+  else if (edit.kind === 'balancer') Object.assign(config, changedBalancer(config, edit.change));
+  else if (edit.kind === 'add-member') {
+    const member = newMember(edit.url, edit.change);
+    config.members[edit.slot] = member;
+    return member;
+  }
+  return undefined;
+}
+
+/** `member` with `change` applied, as a new object. */
+export function changedMember(member: MemberConfig, change: MemberChange): MemberConfig {
+  let status = member.status;
+  for (const [name, on] of Object.entries(change.status ?? {}) as Array<[StatusSwitch, boolean | undefined]>) {
+    const flag = SWITCH_FLAGS[name];
+    if (on === undefined) continue;
+    status = on ? (status.includes(flag) ? status : [...status, flag]) : status.filter((f) => f !== flag);
+  }
+  return {
+    ...member,
+    status,
+    ...(change.loadfactor !== undefined && { loadfactor: change.loadfactor }),
+    ...(change.lbset !== undefined && { lbset: change.lbset }),
+    ...(change.route !== undefined && { route: change.route }),
+    ...(change.redirect !== undefined && { redirect: change.redirect }),
+  };
+}
+
+/** `config` with `change` applied, as a new object (members shared). */
+export function changedBalancer(config: BalancerConfig, change: BalancerChange): BalancerConfig {
+  const next: BalancerConfig = { ...config };
+  if (change.lbmethod !== undefined) next.lbmethod = change.lbmethod;
+  if (change.timeoutMs !== undefined) next.timeout = change.timeoutMs;
+  if (change.maxAttempts !== undefined) next.maxAttempts = change.maxAttempts;
+  if (change.nofailover !== undefined) next.nofailover = change.nofailover;
+  if (change.stickySession === null) delete next.sticky;
+  else if (change.stickySession !== undefined) {
+    const [cookie = '', urlParam = cookie] = change.stickySession.split('|');
+    next.sticky = { cookie, urlParam };
+  }
+  return next;
+}
+
+/** A member added through the manager: Apache's defaults, disabled until the operator enables it. */
+export function newMember(url: string, change: MemberChange): MemberConfig {
+  const base: MemberConfig = { source: MANAGER_SOURCE, url, route: '', redirect: '', loadfactor: 1, lbset: 0, status: ['D'], retry: 60_000 };
+  return changedMember(base, change);
+}
+
+/** Why a member URL may not be added, or undefined. The manager must not become a way to reach anything else. */
+export function checkNewMemberUrl(url: unknown): string | undefined {
+  if (typeof url !== 'string' || url === '') return 'the member URL is missing; expected http://host[:port][/path] or https://...';
+  if (url.length > 512) return `the member URL is ${url.length} characters long; expected at most 512`;
+  // Control characters, spaces and `|` (Apache's `unix:/path|http://` socket form) never belong in a member URL.
+  if (/[\u0000-\u0020\u007f|\\]/.test(url)) return `the member URL "${url}" contains a space, a control character, "|" or "\\"; expected http://host[:port][/path]`;
+  const parsed = parseMemberUrl(url);
+  if (!parsed || (parsed.scheme !== 'http' && parsed.scheme !== 'https')) {
+    return `"${url}" is not an http:// or https:// URL; only those schemes are accepted for a member`;
+  }
+  const authority = /^[A-Za-z]+:\/\/([^/?#]*)/.exec(url)?.[1] ?? '';
+  if (authority.includes('@')) return `"${url}" carries a user name or password; expected http://host[:port][/path] without userinfo`;
+  if (/[?#]/.test(parsed.path)) return `"${url}" has a query or fragment; expected http://host[:port][/path]`;
+  if (parsed.port !== undefined && (Number(parsed.port) < 1 || Number(parsed.port) > 65535)) return `"${url}" has port ${parsed.port}; expected 1 to 65535`;
+  return undefined;
+}
+
+function checkMemberChange(change: unknown): string | undefined {
+  if (typeof change !== 'object' || change === null || Array.isArray(change)) return 'expected an object of member changes';
+  const c = change as Record<string, unknown>;
+  const unknown = Object.keys(c).filter((k) => !['status', 'loadfactor', 'lbset', 'route', 'redirect'].includes(k));
+  if (unknown.length) return `unknown member field ${unknown.map((k) => `"${k}"`).join(', ')}; expected status, loadfactor, lbset, route, redirect`;
+  if (c.status !== undefined) {
+    if (typeof c.status !== 'object' || c.status === null || Array.isArray(c.status)) return 'status: expected an object such as {"disabled": true}';
+    for (const [name, on] of Object.entries(c.status)) {
+      if (!(name in SWITCH_FLAGS)) return `status: unknown switch "${name}"; expected ${Object.keys(SWITCH_FLAGS).join(', ')}`;
+      if (typeof on !== 'boolean') return `status.${name}: expected true or false`;
+    }
+  }
+  if (c.loadfactor !== undefined && !(typeof c.loadfactor === 'number' && c.loadfactor >= 1 && c.loadfactor <= 100)) {
+    return `loadfactor: expected a number from 1 to 100, got ${JSON.stringify(c.loadfactor)}`;
+  }
+  if (c.lbset !== undefined && !(Number.isInteger(c.lbset) && (c.lbset as number) >= 0 && (c.lbset as number) <= 99)) {
+    return `lbset: expected a whole number from 0 to 99, got ${JSON.stringify(c.lbset)}`;
+  }
+  for (const key of ['route', 'redirect'] as const) {
+    const value = c[key];
+    if (value === undefined) continue;
+    if (typeof value !== 'string') return `${key}: expected a string`;
+    if (value.length > MAX_ROUTE) return `${key}: ${value.length} characters; expected at most ${MAX_ROUTE}`;
+    if (/[\u0000-\u001f\u007f]/.test(value)) return `${key}: control characters are not allowed`;
+  }
+  return undefined;
+}
+
+function checkBalancerChange(change: unknown): string | undefined {
+  if (typeof change !== 'object' || change === null || Array.isArray(change)) return 'expected an object of balancer changes';
+  const c = change as Record<string, unknown>;
+  const unknown = Object.keys(c).filter((k) => !['lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession'].includes(k));
+  if (unknown.length) return `unknown balancer field ${unknown.map((k) => `"${k}"`).join(', ')}; expected lbmethod, timeoutMs, maxAttempts, nofailover, stickySession`;
+  if (c.lbmethod !== undefined && !LBMETHODS.includes(c.lbmethod as LbMethod)) return `lbmethod: expected ${LBMETHODS.join(', ')}, got ${JSON.stringify(c.lbmethod)}`;
+  if (c.timeoutMs !== undefined && !(Number.isInteger(c.timeoutMs) && (c.timeoutMs as number) >= 0 && (c.timeoutMs as number) <= 7_200_000)) {
+    return `timeoutMs: expected whole milliseconds from 0 to 7200000 (Apache: 0 to 7200 s), got ${JSON.stringify(c.timeoutMs)}`;
+  }
+  if (c.maxAttempts !== undefined && !(Number.isInteger(c.maxAttempts) && (c.maxAttempts as number) >= 0 && (c.maxAttempts as number) <= 99)) {
+    return `maxAttempts: expected a whole number from 0 to 99, got ${JSON.stringify(c.maxAttempts)}`;
+  }
+  if (c.nofailover !== undefined && typeof c.nofailover !== 'boolean') return 'nofailover: expected true or false';
+  if (c.stickySession !== undefined && c.stickySession !== null) {
+    const names = typeof c.stickySession === 'string' ? c.stickySession.split('|') : [];
+    if (names.length < 1 || names.length > 2 || !names.every((n) => TOKEN.test(n) && n.length <= 63)) {
+      return `stickySession: expected COOKIE or COOKIE|urlparam (token characters), or null, got ${JSON.stringify(c.stickySession)}`;
+    }
+  }
+  return undefined;
+}
+
+function setStatus(state: BalancerState, m: number, bits: number): void {
+  state.clearStatusBits(m, ~bits);
+  state.setStatusBits(m, bits);
+}
+
+/** What the audit log records of a member: what an operator can change. */
+function memberFacts(m: MemberConfig): Record<string, unknown> {
+  return { url: m.url, route: m.route, redirect: m.redirect, loadfactor: m.loadfactor, lbset: m.lbset, status: [...m.status].sort().join('') };
+}
+
+function balancerFacts(b: BalancerConfig): Record<string, unknown> {
+  return {
+    lbmethod: b.lbmethod,
+    timeoutMs: b.timeout,
+    maxAttempts: b.maxAttempts ?? null,
+    nofailover: b.nofailover,
+    stickySession: b.sticky ? `${b.sticky.cookie}|${b.sticky.urlParam}` : null,
+  };
+}

@@ -1,0 +1,226 @@
+// The balancer manager's HTTP surface, below its mount path (`<Location /balancer-manager>` or the manager
+// listener): Apache's page at the mount itself, the live console under /console, the JSON API under /api/v1, and
+// Prometheus metrics at /metrics. Transport-free: a request record in, a response record out; the exchange
+// reads the body and writes the answer.
+import { readFileSync } from 'node:fs';
+import { cpuUsage, memoryUsage } from 'node:process';
+import { getHeader, type HeaderList } from '../http/head.ts';
+import type { Runtime } from '../server/runtime.ts';
+import { apacheEdits, apacheHtml, apacheParams, apacheXml, APACHE_FORM_LIMIT } from './apache-page.ts';
+import type { ManagerAuth } from './auth.ts';
+import { csrfProblem, csrfToken, newSessionId, sessionCookie, sessionFrom } from './csrf.ts';
+import { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
+import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from './model.ts';
+import { overview } from './overview.ts';
+
+/** The largest request body the manager reads; Apache's own form stops at 1 KiB. */
+export const MANAGER_BODY_LIMIT = 64 * 1024;
+/** Pushed console updates: one snapshot per interval. */
+const EVENT_INTERVAL_MS = 1_000;
+
+export interface ManagerRequest {
+  method: string;
+  /** Below the mount: '' or '/...'. */
+  path: string;
+  query: string;
+  /** Where the manager is mounted (`/balancer-manager`). */
+  mount: string;
+  headers: HeaderList;
+  body: Buffer;
+  clientIp: string;
+  scheme: 'http' | 'https';
+  runtime: Runtime;
+}
+
+export type ManagerResponse =
+  | { kind: 'full'; status: number; headers: HeaderList; body: Buffer }
+  /** Server-sent events: `next()` gives each event's data until it says undefined (the runtime was replaced). */
+  | { kind: 'events'; headers: HeaderList; intervalMs: number; next: () => string | undefined };
+
+/** Applies edits for every thread (see coordinator.ts). */
+export interface ManagerControl {
+  submit(edit: Edit, actor: Actor): Promise<EditOutcome>;
+}
+
+export interface ManagerContext {
+  /** Signs console sessions' CSRF tokens; the same in every worker thread. */
+  secret: Buffer;
+  control: ManagerControl;
+  persisted: () => boolean;
+  recentAudit: () => readonly AuditEntry[];
+}
+
+/** Every manager response: no caching, no framing, no sniffing, no referrer, scripts only from here. */
+const SECURITY_HEADERS: HeaderList = [
+  ['Content-Security-Policy', "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"],
+  ['X-Frame-Options', 'DENY'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Cache-Control', 'no-store'],
+];
+
+const ASSETS: Record<string, { file: URL; type: string }> = {
+  'app.js': { file: new URL('./console/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  'app.css': { file: new URL('./console/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
+  'uplot.js': { file: new URL('../../node_modules/uplot/dist/uPlot.iife.min.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  'uplot.css': { file: new URL('../../node_modules/uplot/dist/uPlot.min.css', import.meta.url), type: 'text/css; charset=utf-8' },
+};
+const assetCache = new Map<string, Buffer>();
+
+function asset(name: string): Buffer {
+  let body = assetCache.get(name);
+  if (!body) {
+    body = readFileSync(ASSETS[name]!.file);
+    assetCache.set(name, body);
+  }
+  return body;
+}
+
+const escapeAttribute = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function respond(status: number, type: string, body: string | Buffer, extra: HeaderList = []): ManagerResponse {
+  return { kind: 'full', status, headers: [['Content-Type', type], ...SECURITY_HEADERS, ...extra], body: typeof body === 'string' ? Buffer.from(body) : body };
+}
+
+const json = (status: number, value: unknown, extra: HeaderList = []) => respond(status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, extra);
+const problem = (status: number, reason: string, extra: HeaderList = []) => json(status, { error: reason }, extra);
+const onlyMethods = (allowed: string) => problem(405, `this resource answers ${allowed} only`, [['Allow', allowed]]);
+
+export class Manager {
+  private readonly context: ManagerContext;
+  /** Apache's per-balancer nonce, a random UUID per start (util.c:1306-1316); set with each configuration. */
+  private nonces: ReadonlyMap<string, string> = new Map();
+  private auth: ManagerAuth | undefined;
+
+  constructor(context: ManagerContext) {
+    this.context = context;
+  }
+
+  /** Takes the nonces and credentials of a (re)loaded configuration. */
+  configure(nonces: ReadonlyMap<string, string>, auth: ManagerAuth): void {
+    this.nonces = nonces;
+    this.auth = auth;
+  }
+
+  overview(runtime: Runtime, now = Date.now()): ManagerOverview {
+    return overview({ balancers: runtime.balancers.values() }, this.context.persisted(), now);
+  }
+
+  async handle(request: ManagerRequest): Promise<ManagerResponse> {
+    if (!this.auth) return problem(503, 'the manager is not configured yet');
+    const auth = await this.auth.check(getHeader(request.headers, 'authorization'), request.clientIp);
+    if (!auth.ok) return problem(auth.status, auth.reason, auth.headers);
+    const actor: Actor = { user: auth.user, ip: request.clientIp };
+    const { path, method } = request;
+    const read = method === 'GET' || method === 'HEAD';
+    if (path === '' || path === '/') {
+      if (!read && method !== 'POST') return onlyMethods('GET, HEAD, POST');
+      return this.apache(request, actor);
+    }
+    if (path === '/console' || path === '/console/') return read ? this.console(request) : onlyMethods('GET, HEAD');
+    if (path.startsWith('/console/')) {
+      const name = path.slice('/console/'.length);
+      if (!Object.hasOwn(ASSETS, name)) return problem(404, `no console file ${name}`);
+      return read ? respond(200, ASSETS[name]!.type, asset(name)) : onlyMethods('GET, HEAD');
+    }
+    if (path === '/metrics') return read ? this.metrics(request.runtime) : onlyMethods('GET, HEAD');
+    if (path.startsWith('/api/v1/')) return this.api(request, actor, auth.method === 'token');
+    return problem(404, `no manager resource ${request.mount}${path}`);
+  }
+
+  private async apache(request: ManagerRequest, actor: Actor): Promise<ManagerResponse> {
+    const host = (getHeader(request.headers, 'host') ?? '').replace(/:\d+$/, '');
+    const body = request.body.subarray(0, APACHE_FORM_LIMIT).toString('latin1');
+    const { params } = apacheParams({ method: request.method, query: request.query, body, referer: getHeader(request.headers, 'referer'), host });
+    const before = this.overview(request.runtime);
+    for (const edit of apacheEdits(params, before, this.nonces)) {
+      // httpd applies what it can and ignores the rest silently; so does this page. The API says why.
+      await this.context.control.submit(edit, actor);
+    }
+    const now = this.overview(request.runtime);
+    if (params.has('xml')) return respond(200, 'text/xml; charset=utf-8', apacheXml(now, this.nonces));
+    const b = params.get('b');
+    const selected = b === undefined ? undefined : { balancer: b, ...(params.has('w') && { member: params.get('w')! }) };
+    const html = apacheHtml(now, this.nonces, { path: request.mount, consolePath: `${request.mount}/console`, ...(selected && { selected }) });
+    return respond(200, 'text/html; charset=utf-8', html);
+  }
+
+  private console(request: ManagerRequest): ManagerResponse {
+    const existing = sessionFrom(request.headers);
+    const session = existing ?? newSessionId();
+    const page = readFileSync(new URL('./console/index.html', import.meta.url), 'utf8')
+      .replaceAll('{{base}}', escapeAttribute(request.mount))
+      .replaceAll('{{csrf}}', escapeAttribute(csrfToken(this.context.secret, session)));
+    const cookie: HeaderList = existing ? [] : [['Set-Cookie', sessionCookie(session, request.mount, request.scheme === 'https')]];
+    return respond(200, 'text/html; charset=utf-8', page, cookie);
+  }
+
+  private metrics(runtime: Runtime): ManagerResponse {
+    const cpu = cpuUsage();
+    const text = prometheusText(this.overview(runtime), {
+      startTimeSeconds: Math.round((Date.now() - performance.now()) / 1000),
+      residentBytes: memoryUsage.rss(),
+      cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    });
+    return respond(200, PROMETHEUS_CONTENT_TYPE, text);
+  }
+
+  private async api(request: ManagerRequest, actor: Actor, byToken: boolean): Promise<ManagerResponse> {
+    const read = request.method === 'GET' || request.method === 'HEAD';
+    const resource = request.path.slice('/api/v1/'.length);
+    if (resource === 'balancers') return read ? json(200, this.overview(request.runtime)) : onlyMethods('GET, HEAD');
+    if (resource === 'audit') return read ? json(200, { entries: this.context.recentAudit() }) : onlyMethods('GET, HEAD');
+    if (resource === 'events') {
+      if (!read) return onlyMethods('GET, HEAD');
+      const { runtime } = request;
+      return {
+        kind: 'events',
+        headers: [['Content-Type', 'text/event-stream; charset=utf-8'], ...SECURITY_HEADERS],
+        intervalMs: EVENT_INTERVAL_MS,
+        next: () => (runtime.retired ? undefined : JSON.stringify(this.overview(runtime))),
+      };
+    }
+    if (resource !== 'edits') return problem(404, `no API resource ${request.mount}${request.path}; expected balancers, events, audit or edits`);
+    if (request.method !== 'POST') return onlyMethods('POST');
+    if (!byToken) {
+      const host = getHeader(request.headers, 'host') ?? '';
+      const refused = csrfProblem(request.headers, this.context.secret, `${request.scheme}://${host}`);
+      if (refused) return problem(403, refused);
+    }
+    const type = getHeader(request.headers, 'content-type') ?? '';
+    if (!/^application\/json\s*(;|$)/i.test(type)) return problem(415, `expected Content-Type: application/json, got ${type || 'none'}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(request.body.toString('utf8'));
+    } catch (err) {
+      return problem(400, `the body is not JSON: ${(err as Error).message}`);
+    }
+    const edit = editFrom(body);
+    if (typeof edit === 'string') return problem(400, edit);
+    const outcome = await this.context.control.submit(edit, actor);
+    if (!outcome.ok) return problem(outcome.status, outcome.reason);
+    return json(200, { before: outcome.before, after: outcome.after, overview: this.overview(request.runtime) });
+  }
+}
+
+/** The edit a JSON body asks for, or why it is not one. The change itself is checked by planEdit. */
+function editFrom(body: unknown): Edit | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object: {"kind": "member", "balancer": ..., "member": ..., "change": {...}}';
+  const b = body as Record<string, unknown>;
+  const text = (key: string) => (typeof b[key] === 'string' && b[key] !== '' ? (b[key] as string) : undefined);
+  const balancer = text('balancer');
+  if (!balancer) return '"balancer": expected the balancer name (without balancer://)';
+  const change = (b.change ?? {}) as Record<string, unknown>;
+  switch (b.kind) {
+    case 'member':
+      return text('member') ? { kind: 'member', balancer, member: text('member')!, change } : '"member": expected the member URL';
+    case 'balancer':
+      return { kind: 'balancer', balancer, change };
+    case 'add-member':
+      return { kind: 'add-member', balancer, url: typeof b.url === 'string' ? b.url : '', change };
+    case 'remove-member':
+      return text('member') ? { kind: 'remove-member', balancer, member: text('member')! } : '"member": expected the member URL';
+    default:
+      return `"kind": expected member, balancer, add-member or remove-member, got ${JSON.stringify(b.kind)}`;
+  }
+}

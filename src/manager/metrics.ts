@@ -1,0 +1,188 @@
+// /metrics: the manager's overview in Prometheus' text exposition format 0.0.4, written by hand. The counters
+// already live in shared memory, summed over the worker threads, so prom-client's per-worker registries and
+// cluster aggregation (ecosystem.md, Prometheus row) would only add ways to lose or double-count samples.
+import { STATUS_SWITCHES } from './model.ts';
+import type { ManagerOverview, MemberOverview } from './model.ts';
+
+export const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Figures of the serving process, under the names every Prometheus client library uses for them. */
+export interface ProcessFigures {
+  /** Seconds since the epoch. */
+  startTimeSeconds: number;
+  residentBytes: number;
+  /** User plus system CPU time. */
+  cpuSeconds: number;
+  /** Client connections open now, all workers together. */
+  openConnections?: number;
+}
+
+interface MemberFamily {
+  name: string;
+  type: 'counter' | 'gauge';
+  help: string;
+  /** null leaves the member's sample out. */
+  value(member: MemberOverview): number | null;
+}
+
+const MEMBER_FAMILIES: readonly MemberFamily[] = [
+  { name: 'stickler_member_requests_total', type: 'counter',
+    help: 'Exchanges finished with the member (answered, failed or cut off).', value: (m) => m.requests },
+  { name: 'stickler_member_failures_total', type: 'counter',
+    help: 'Failures charged to the member: connect errors, timeouts, failonstatus, responses cut off.',
+    value: (m) => m.failures },
+  { name: 'stickler_member_sent_bytes_total', type: 'counter',
+    help: "Bytes sent to the member (Apache's To).", value: (m) => m.bytesToMember },
+  { name: 'stickler_member_received_bytes_total', type: 'counter',
+    help: "Bytes received from the member (Apache's From).", value: (m) => m.bytesFromMember },
+  { name: 'stickler_member_elected_total', type: 'counter',
+    help: "Times the member was chosen for a request (Apache's Elected).", value: (m) => m.elected },
+  { name: 'stickler_member_busy', type: 'gauge',
+    help: 'Requests in flight to the member.', value: (m) => m.busy },
+  { name: 'stickler_member_lbstatus', type: 'gauge',
+    help: "Weighted round-robin credit of the member (Apache's Load); may be negative.", value: (m) => m.lbstatus },
+  { name: 'stickler_member_loadfactor', type: 'gauge',
+    help: 'Weight of the member among its balancer.', value: (m) => m.loadfactor },
+  { name: 'stickler_member_up', type: 'gauge',
+    help: '1 when a new request could be sent to the member now, 0 when not.', value: (m) => (m.usable ? 1 : 0) },
+  { name: 'stickler_member_sticky_sessions', type: 'gauge',
+    help: 'Sessions that sent a request routed to the member within the session window (approximate).',
+    value: (m) => m.stickySessions },
+  { name: 'stickler_member_last_failure_timestamp_seconds', type: 'gauge',
+    help: 'When the member last failed, in seconds since the epoch; absent when it never failed.',
+    value: (m) => (m.lastFailure === null ? null : m.lastFailure / 1000) },
+];
+
+/** Every switch and state of a member, in the order of the manager's table. */
+const STATUS_FLAGS = [...STATUS_SWITCHES, 'error', 'healthCheckFailed'] as const;
+
+const LATENCY = 'stickler_member_response_latency_seconds';
+
+/** `hotStandby` → `hot_standby`: label values follow the metric names' snake case. */
+function snakeCase(name: string): string {
+  return name.replace(/[A-Z]/g, (upper) => `_${upper.toLowerCase()}`);
+}
+
+function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, (ch) => (ch === '\n' ? '\\n' : `\\${ch}`));
+}
+
+/**
+ * Integers in full, so large counters keep every digit; anything else rounded to 15 significant digits, which
+ * drops the binary noise of the ms → s divisions (0.005, not 0.005000000000000001).
+ */
+function formatValue(value: number): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (value === Infinity) return '+Inf';
+  if (value === -Infinity) return '-Inf';
+  if (Number.isInteger(value)) return String(value);
+  return String(Number(value.toPrecision(15)));
+}
+
+/**
+ * The cumulative count at each finite bound, then the total (the +Inf bucket). Counts beyond the bounds are
+ * slower than all of them, so they only add to the total; missing counts are zero.
+ */
+function cumulativeCounts(boundCount: number, counts: readonly number[]): number[] {
+  const cumulative: number[] = [];
+  let sum = 0;
+  for (let i = 0; i < boundCount; i++) {
+    sum += counts[i] ?? 0;
+    cumulative.push(sum);
+  }
+  for (let i = boundCount; i < counts.length; i++) sum += counts[i] as number;
+  cumulative.push(sum);
+  return cumulative;
+}
+
+/**
+ * The exposition of every member of every balancer, then of the process when `figures` is given. Each family
+ * has its HELP and TYPE once, followed by all its samples. Families without samples keep their HELP and TYPE,
+ * so a scrape of an empty manager still documents what it would hold.
+ */
+export function prometheusText(overview: ManagerOverview, figures?: ProcessFigures): string {
+  const series = overview.balancers.flatMap((balancer) => balancer.members.map((member) => ({
+    member,
+    labels: `balancer="${escapeLabelValue(balancer.name)}",member="${escapeLabelValue(member.url)}",` +
+      `route="${escapeLabelValue(member.route)}"`,
+  })));
+  const lines: string[] = [];
+  const family = (name: string, type: string, help: string) => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  };
+  const sample = (name: string, labels: string, value: number) => {
+    lines.push(`${name}${labels === '' ? '' : `{${labels}}`} ${formatValue(value)}`);
+  };
+
+  for (const { name, type, help, value } of MEMBER_FAMILIES) {
+    family(name, type, help);
+    for (const { member, labels } of series) {
+      const v = value(member);
+      if (v !== null) sample(name, labels, v);
+    }
+  }
+
+  family('stickler_member_status', 'gauge', '1 when the switch or state named by the status label is set, 0 when not.');
+  for (const { member, labels } of series) {
+    for (const flag of STATUS_FLAGS) {
+      sample('stickler_member_status', `${labels},status="${snakeCase(flag)}"`, member.status[flag] ? 1 : 0);
+    }
+  }
+
+  const bounds = overview.latencyBucketsMs;
+  family(LATENCY, 'histogram', 'Time from sending the request to the member to its response head.');
+  for (const { member, labels } of series) {
+    const cumulative = cumulativeCounts(bounds.length, member.latency.buckets);
+    const total = cumulative[bounds.length] as number;
+    for (let i = 0; i < bounds.length; i++) {
+      sample(`${LATENCY}_bucket`, `${labels},le="${formatValue((bounds[i] as number) / 1000)}"`, cumulative[i] as number);
+    }
+    sample(`${LATENCY}_bucket`, `${labels},le="+Inf"`, total);
+    sample(`${LATENCY}_sum`, labels, member.latency.sumMs / 1000);
+    sample(`${LATENCY}_count`, labels, total);
+  }
+
+  if (figures !== undefined) {
+    const single = (name: string, type: string, help: string, value: number) => {
+      family(name, type, help);
+      sample(name, '', value);
+    };
+    single('process_start_time_seconds', 'gauge', 'Start time of the process since unix epoch in seconds.',
+      figures.startTimeSeconds);
+    single('process_resident_memory_bytes', 'gauge', 'Resident memory size in bytes.', figures.residentBytes);
+    single('process_cpu_seconds_total', 'counter', 'Total user and system CPU time spent in seconds.',
+      figures.cpuSeconds);
+    if (figures.openConnections !== undefined) {
+      single('stickler_open_connections', 'gauge', 'Client connections open now, all workers together.',
+        figures.openConnections);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Estimates the q-quantile (0..1), in ms, from non-cumulative counts per bucket of `bucketsMs` (the last count
+ * is the bucket above every bound), as Prometheus' histogram_quantile does: linear interpolation within the
+ * bucket holding the rank, the first bucket starting at 0, and the highest finite bound when the rank falls in
+ * the +Inf bucket. q outside 0..1 gives -Infinity or Infinity, and NaN gives NaN, as in Prometheus. null when
+ * nothing was counted or there is no finite bound to report.
+ */
+export function quantileMs(bucketsMs: readonly number[], counts: readonly number[], q: number): number | null {
+  const cumulative = cumulativeCounts(bucketsMs.length, counts);
+  const total = cumulative[bucketsMs.length] as number;
+  if (!(total > 0) || bucketsMs.length === 0) return null;
+  if (Number.isNaN(q)) return NaN;
+  if (q < 0) return -Infinity;
+  if (q > 1) return Infinity;
+  const rank = q * total;
+  for (let b = 0; b < bucketsMs.length; b++) {
+    const below = b === 0 ? 0 : (cumulative[b - 1] as number);
+    const inBucket = (cumulative[b] as number) - below;
+    // An empty bucket can hold the rank only when it is 0; Prometheus would then divide 0 by 0 and answer NaN,
+    // where the lower edge of the first non-empty bucket is the answer.
+    if ((cumulative[b] as number) < rank || inBucket === 0) continue;
+    const start = b === 0 ? 0 : (bucketsMs[b - 1] as number);
+    return start + ((bucketsMs[b] as number) - start) * ((rank - below) / inBucket);
+  }
+  return bucketsMs[bucketsMs.length - 1] as number;
+}

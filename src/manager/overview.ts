@@ -1,0 +1,68 @@
+// The manager's view of every balancer: configuration as edited, plus the live figures from the shared state, so
+// whichever worker thread answers, it shows what all of them did together.
+import type { Balancer } from '../balancer/balancer.ts';
+import { LATENCY_BUCKETS_MS } from '../balancer/state.ts';
+import { isUsable, Status } from '../balancer/status.ts';
+import type { BalancerOverview, ManagerOverview, MemberOverview } from './model.ts';
+
+/** Sessions count as sticking to a member while they sent a request to it within this window. */
+export const SESSION_WINDOW_MS = 10 * 60_000;
+
+export interface OverviewSource {
+  balancers: Iterable<{ balancer: Balancer }>;
+  /** Approximate count of sessions routed to each member lately, by balancer and slot. */
+  stickySessions?: (balancer: string, slot: number) => number;
+}
+
+export function overview(source: OverviewSource, persisted: boolean, now: number): ManagerOverview {
+  const balancers: BalancerOverview[] = [];
+  for (const { balancer } of source.balancers) {
+    const { config, state } = balancer;
+    const members: MemberOverview[] = [];
+    balancer.snapshot(now).forEach((m, slot) => {
+      if (m.removed) return;
+      const bits = state.status(slot);
+      members.push({
+        url: m.url,
+        route: m.route,
+        redirect: m.redirect,
+        loadfactor: m.loadfactor,
+        lbset: m.lbset,
+        status: {
+          ignoreErrors: (bits & Status.IGNORE_ERRORS) !== 0,
+          drain: (bits & Status.DRAIN) !== 0,
+          disabled: (bits & Status.DISABLED) !== 0,
+          stopped: (bits & Status.STOPPED) !== 0,
+          hotStandby: (bits & Status.HOT_STANDBY) !== 0,
+          hotSpare: (bits & Status.HOT_SPARE) !== 0,
+          error: (bits & Status.IN_ERROR) !== 0,
+          healthCheckFailed: (bits & Status.HC_FAIL) !== 0,
+        },
+        statusLabel: m.status,
+        usable: isUsable(bits),
+        elected: m.elected,
+        busy: m.busy,
+        lbstatus: m.lbstatus,
+        bytesToMember: m.transferred,
+        bytesFromMember: m.read,
+        requests: m.requests,
+        failures: m.failures,
+        lastFailure: m.lastFailure || null,
+        errorSince: (bits & Status.IN_ERROR) !== 0 && m.errorTime ? m.errorTime : null,
+        latency: m.latency,
+        stickySessions: source.stickySessions?.(config.name, slot) ?? 0,
+      });
+    });
+    balancers.push({
+      name: config.name,
+      lbmethod: config.lbmethod,
+      stickySession: config.sticky ? `${config.sticky.cookie}|${config.sticky.urlParam}` : null,
+      nofailover: config.nofailover,
+      timeoutMs: config.timeout,
+      maxAttempts: balancer.maxAttempts,
+      capacity: state.capacity,
+      members,
+    });
+  }
+  return { time: now, latencyBucketsMs: LATENCY_BUCKETS_MS, sessionWindowMs: SESSION_WINDOW_MS, persisted, balancers };
+}
