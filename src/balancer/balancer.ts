@@ -76,10 +76,7 @@ export class Balancer {
   readonly config: BalancerConfig;
   /** Shared with other threads through `state.buffer` when that is a SharedArrayBuffer. */
   readonly state: BalancerState;
-  /** Failover attempts after the first: maxattempts, or members - 1 (bal.c:127-133; 0 for a single member). */
-  readonly maxAttempts: number;
   private readonly name: string;
-  private readonly findBest: FindBest;
 
   constructor(config: BalancerConfig, state?: BalancerState) {
     if (state && state.count !== config.members.length) {
@@ -87,10 +84,16 @@ export class Balancer {
     }
     this.config = config;
     this.state = state ?? BalancerState.create(config.members, { growth: config.growth ?? DEFAULT_GROWTH });
-    const members = config.members.length;
-    this.maxAttempts = config.maxAttempts ?? (members > 1 ? members - 1 : 0);
     this.name = `balancer://${config.name}`;
-    this.findBest = FINDERS[config.lbmethod];
+  }
+
+  /**
+   * Failover attempts after the first: maxattempts, or members - 1 (bal.c:127-133; 0 for a single member). Read
+   * from the configuration each time, which the manager may change.
+   */
+  get maxAttempts(): number {
+    const members = this.config.members.length;
+    return this.config.maxAttempts ?? (members > 1 ? members - 1 : 0);
   }
 
   /**
@@ -121,7 +124,7 @@ export class Balancer {
         }
       }
       if (member < 0) {
-        member = this.findBest(view);
+        member = FINDERS[config.lbmethod](view);
         if (member < 0) {
           return this.refuse(config.members.length > 0 ? 'All workers are in error state' : 'No workers in balancer');
         }
