@@ -4,7 +4,7 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccessRule, BackendTls, BalancerConfig, CookieRewrite, ListenerConfig, MemberConfig, RouteConfig, SticklerConfig,
+  AccessRule, BackendTls, BalancerConfig, CookieRewrite, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig, SticklerConfig,
   VirtualHostConfig,
 } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
@@ -18,6 +18,12 @@ const APACHE_VERIFY_COMMENT =
   ' Apache\'s default (SSLProxyVerify none): backend certificates are not checked. Consider require plus ca-file.';
 
 export function toYaml(config: SticklerConfig): string {
+  // The manager's own listener and virtual host (the last of each) are written back as the manager section.
+  const own = config.manager?.ownListener === true;
+  const listeners = own ? config.listeners.slice(0, -1) : config.listeners;
+  const virtualHosts = own ? config.virtualHosts.slice(0, -1) : config.virtualHosts;
+  const ownListener = own ? config.listeners.at(-1) : undefined;
+  const ownVhost = own ? config.virtualHosts.at(-1) : undefined;
   const doc = new Document({
     ...(config.timeout !== NATIVE_DEFAULTS.timeout && { timeout: formatDuration(config.timeout) }),
     ...(config.keepAliveTimeout !== NATIVE_DEFAULTS.keepAliveTimeout && { 'keep-alive-timeout': formatDuration(config.keepAliveTimeout) }),
@@ -26,9 +32,10 @@ export function toYaml(config: SticklerConfig): string {
     }),
     ...(config.workers !== undefined && { workers: config.workers }),
     ...log(config),
-    listeners: config.listeners.map((l) => listener(l, config.virtualHosts)),
-    'virtual-hosts': config.virtualHosts.map(virtualHost),
+    listeners: listeners.map((l) => listener(l, virtualHosts)),
+    'virtual-hosts': virtualHosts.map(virtualHost),
     balancers: Object.fromEntries(config.balancers.map((b) => [b.name, balancer(b)])),
+    ...(config.manager && { manager: manager(config.manager, ownVhost, ownListener) }),
   });
   if (config.dialect === 'apache') {
     doc.commentBefore = ' Stickler native configuration, converted from an Apache httpd configuration.';
@@ -85,6 +92,29 @@ function virtualHost(v: VirtualHostConfig): Yaml {
       ...nonEmpty('access', l.access.map(accessRule)),
     }))),
     ...nonEmpty('proxy-access', v.proxyAccess.map(accessRule)),
+  };
+}
+
+function manager(m: ManagerConfig, vhost: VirtualHostConfig | undefined, own: ListenerConfig | undefined): Yaml {
+  const d = NATIVE_DEFAULTS.manager;
+  const location = vhost?.locations[0];
+  return {
+    ...(!own && { 'own-listener': false }),
+    ...(own && own.host !== d.host && { host: own.host }),
+    ...(own && own.port !== d.port && { port: own.port }),
+    ...(location && location.path !== d.path && { path: location.path }),
+    ...(vhost?.tls && {
+      tls: {
+        'certificate-file': vhost.tls.certificateFile,
+        'key-file': vhost.tls.keyFile,
+        ...(vhost.tls.chainFile !== undefined && { 'chain-file': vhost.tls.chainFile }),
+      },
+    }),
+    ...nonEmpty('access', (location?.access ?? []).map(accessRule)),
+    ...(m.htpasswdFile !== undefined && { 'htpasswd-file': m.htpasswdFile }),
+    ...(m.tokenFile !== undefined && { 'token-file': m.tokenFile }),
+    ...(m.stateFile !== undefined && { 'state-file': m.stateFile }),
+    ...(m.auditLog !== undefined && { 'audit-log': m.auditLog }),
   };
 }
 

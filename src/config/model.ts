@@ -35,6 +35,11 @@ export interface SticklerConfig {
 
 export interface ManagerConfig {
   source: Source;
+  /**
+   * The native `manager` section made a listener and virtual host of its own (the last of each in the model);
+   * otherwise the manager is served only where a location mounts it.
+   */
+  ownListener?: boolean;
   /** HTTP Basic users, bcrypt entries only (Apache `AuthUserFile` in the manager's `<Location>`). */
   htpasswdFile?: string;
   /** Bearer tokens for scripts, one per line. */

@@ -39,6 +39,13 @@ export function errorResponse(status: number): LocalResponse {
   return htmlResponse(status, body);
 }
 
+/** 302 to a path of this server; `location` is a path Stickler built, never request input. */
+export function redirectResponse(location: string): LocalResponse {
+  const response = htmlResponse(302, Buffer.from(`<!DOCTYPE html>\n<html><body><a href="${escapeHtml(location)}">${escapeHtml(location)}</a></body></html>\n`));
+  response.headers.push(['Location', location]);
+  return response;
+}
+
 export function htmlResponse(status: number, body: Buffer): LocalResponse {
   return {
     status,

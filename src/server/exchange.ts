@@ -17,7 +17,7 @@ import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
-import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
+import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
 import { MANAGER_BODY_LIMIT, type Manager, type ManagerRequest } from '../manager/handler.ts';
 import { tunnel } from './tunnel.ts';
 import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
@@ -154,8 +154,11 @@ export class Exchange implements ConnectionUser {
 
   /** Requests not proxied: the balancer manager if a `<Location>` mounts it, else 404 as Apache answers. */
   private serveLocally(vhost: VirtualHostRuntime, target: Target): void {
-    const location = vhost.config.locations.find((l) => l.handler === 'balancer-manager' && prefixLength(target.path, l.path) > 0);
+    const managers = vhost.config.locations.filter((l) => l.handler === 'balancer-manager');
+    const location = managers.find((l) => prefixLength(target.path, l.path) > 0);
     const manager = this.client.runtime.manager;
+    // The manager's own listener answers its root with the console, so an operator can type just host:port.
+    if (!location && target.path === '/' && managers[0]) return this.respondLocal(redirectResponse(`${managers[0].path.replace(/\/$/, '')}/console`));
     if (!location || !manager) return this.respondLocal(errorResponse(404));
     if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(errorResponse(403));
     const { framing } = this.head;

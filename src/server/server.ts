@@ -13,6 +13,7 @@ import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
+import type { AuditEntry } from '../manager/model.ts';
 
 export interface ServerOptions {
   /** Overrides Apache's RequestReadTimeout default of 20 s. */
@@ -24,10 +25,17 @@ export interface ServerOptions {
   /** TLS session ticket keys (48 bytes) shared by every worker, so a client resumes whichever thread it reaches. */
   ticketKeys?: Buffer;
   /**
-   * The balancer manager's secret and nonces, and who decides its edits. Without it the server decides them itself,
-   * keeping changes in memory: what tests and single-thread runs without a ManagerHost get.
+   * For a worker thread: the balancer manager's secret and nonces, shared by every worker, and the control that
+   * sends edits to the main thread, which decides them. Without it the server is its own manager host: it lays
+   * saved changes over each configuration and decides edits itself.
    */
-  manager?: { secret: Buffer; nonces: (config: SticklerConfig) => Map<string, string>; control?: ManagerControl; host?: ManagerHost };
+  manager?: {
+    secret: Buffer;
+    nonces: (config: SticklerConfig) => ReadonlyMap<string, string>;
+    control: ManagerControl;
+    persisted: boolean;
+    recent: () => readonly AuditEntry[];
+  };
 }
 
 export interface BoundListener {
@@ -62,18 +70,19 @@ export class Stickler {
   private readonly ticketKeys: Buffer | undefined;
   private readonly h2 = new H2Front();
   private stopping = false;
-  private readonly managerSetup: NonNullable<ServerOptions['manager']>;
+  private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost };
   private manager: Manager | undefined;
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
-    this.runtime = new Runtime(config, options.sharedStates);
+    this.managerSetup = options.manager ?? (() => {
+      const host = new ManagerHost(config, (line) => process.stderr.write(`${line}\n`));
+      const control = new LocalControl(() => ({ targets: this.runtime.editTargets(), apply: (edit) => this.runtime.applyEdit(edit) }), host.store);
+      return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control, persisted: host.store.persisted, recent: () => host.store.recent, host };
+    })();
+    this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.sharedStates);
     this.requestTimeout = options.timeouts?.request ?? 20_000;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
-    this.managerSetup = options.manager ?? (() => {
-      const host = new ManagerHost(config, (line) => process.stderr.write(`${line}\n`));
-      return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), host };
-    })();
   }
 
   get listeners(): BoundListener[] {
@@ -90,13 +99,7 @@ export class Stickler {
   /** Every runtime gets the one manager; a reload brings nonces for new balancers and re-reads the credentials. */
   private attachManager(runtime: Runtime, auth: ManagerAuth): void {
     const setup = this.managerSetup;
-    const host = setup.host;
-    this.manager ??= new Manager({
-      secret: setup.secret,
-      control: setup.control ?? new LocalControl(() => ({ targets: this.runtime.editTargets(), apply: (edit) => this.runtime.applyEdit(edit) }), host!.store),
-      persisted: () => host?.store.persisted ?? false,
-      recentAudit: () => host?.store.recent ?? [],
-    });
+    this.manager ??= new Manager({ secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent });
     this.manager.configure(setup.nonces(runtime.config), auth);
     runtime.manager = this.manager;
   }
@@ -107,7 +110,8 @@ export class Stickler {
    * Connections already open finish with the configuration they began with and are then closed, each after a
    * response that says `Connection: close`; listeners the new configuration drops are closed.
    */
-  async reload(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>): Promise<void> {
+  async reload(fileConfig: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>): Promise<void> {
+    const config = this.managerSetup.host?.prepare(fileConfig) ?? fileConfig;
     const certificates = certificatesFor(config);
     checkCertificates(config.listeners, certificates);
     const auth = managerAuthOrThrow(config);

@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import { BalancerState } from '../balancer/state.ts';
+import { decide, ManagerHost } from '../manager/coordinator.ts';
+import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
+import type { Actor, AuditEntry, Edit, EditOutcome } from '../manager/model.ts';
 import { sharedBalancerStates } from './runtime.ts';
 import { StartupError } from './server.ts';
 
@@ -19,10 +22,32 @@ export type FromWorker =
   | { type: 'ready'; listeners: ListenerAddress[] }
   | { type: 'failed'; message: string }
   | { type: 'reloaded'; listeners: ListenerAddress[] }
-  | { type: 'reload-failed'; message: string };
-export type ToWorker = { type: 'stop' } | { type: 'reload'; config: SticklerConfig; sharedStates: Map<string, SharedArrayBuffer> };
+  | { type: 'reload-failed'; message: string }
+  /** A manager edit for the main thread to decide. */
+  | { type: 'edit'; id: number; edit: Edit; actor: Actor };
+export type ToWorker =
+  | { type: 'stop' }
+  | { type: 'reload'; config: SticklerConfig; sharedStates: Map<string, SharedArrayBuffer>; nonces: Map<string, string> }
+  /** A decided edit: every worker applies its local half. */
+  | { type: 'apply'; edit: PlannedEdit; entry: AuditEntry }
+  /** The answer to the worker that asked. */
+  | { type: 'edited'; id: number; outcome: EditOutcome };
+
+/** What a worker thread starts with. */
+export interface WorkerData {
+  config: SticklerConfig;
+  sharedStates: Map<string, SharedArrayBuffer>;
+  ticketKeys: Uint8Array;
+  id: number;
+  manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[] };
+}
 
 const workerScript = new URL('./worker-entry.ts', import.meta.url);
+
+function applyLocalHere(targets: Map<string, EditTarget>, edit: PlannedEdit): void {
+  const target = targets.get(edit.balancer);
+  if (target) applyLocal(target, edit);
+}
 
 export class WorkerGroup {
   readonly count: number;
@@ -37,11 +62,28 @@ export class WorkerGroup {
   private nextId = 1;
   private stopping = false;
 
+  /** Manager changes: laid over every configuration here, decided here, applied by every worker. */
+  private readonly host: ManagerHost;
+
   constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}) {
-    this.config = config;
+    this.host = new ManagerHost(config, log);
+    this.config = this.host.prepare(config);
     this.count = count;
     this.log = log;
-    this.sharedStates = sharedBalancerStates(config);
+    this.sharedStates = sharedBalancerStates(this.config);
+  }
+
+  /** The main thread's copy of each balancer over the shared state: where edits are checked and decided. */
+  private editTargets(): Map<string, EditTarget> {
+    return new Map(this.config.balancers.map((b) => [b.name, { config: b, state: BalancerState.attach(this.sharedStates.get(b.name)!) }]));
+  }
+
+  private decide(from: Worker, id: number, edit: Edit, actor: Actor): void {
+    const outcome = decide(this.editTargets(), this.host.store, edit, actor, (planned, entry) => {
+      applyLocalHere(this.editTargets(), planned);
+      for (const worker of this.workers) worker.postMessage({ type: 'apply', edit: planned, entry } satisfies ToWorker);
+    });
+    from.postMessage({ type: 'edited', id, outcome } satisfies ToWorker);
   }
 
   /** Resolves once every worker listens; rejects with the first worker's startup error. */
@@ -60,7 +102,9 @@ export class WorkerGroup {
    * starts fresh counters. Rejects with the first worker's reason when the configuration cannot be served; the
    * previous one then keeps serving.
    */
-  async reload(config: SticklerConfig): Promise<void> {
+  async reload(fileConfig: SticklerConfig): Promise<void> {
+    const config = this.host.prepare(fileConfig);
+    const nonces = this.host.noncesFor(config);
     const sharedStates = sharedBalancerStates(config);
     const previous = { config: this.config, sharedStates: this.sharedStates };
     // Replacements started during the reload take the new configuration.
@@ -83,7 +127,7 @@ export class WorkerGroup {
             };
             worker.on('message', onMessage);
             worker.once('exit', onExit);
-            worker.postMessage({ type: 'reload', config, sharedStates } satisfies ToWorker);
+            worker.postMessage({ type: 'reload', config, sharedStates, nonces } satisfies ToWorker);
           }),
       ),
     );
@@ -125,12 +169,15 @@ export class WorkerGroup {
 
   private spawn(): Promise<ListenerAddress[]> {
     const id = this.nextId++;
-    const worker = new Worker(workerScript, { workerData: { config: this.config, sharedStates: this.sharedStates, ticketKeys: this.ticketKeys, id } });
+    const manager = { secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent };
+    const workerData: WorkerData = { config: this.config, sharedStates: this.sharedStates, ticketKeys: this.ticketKeys, id, manager };
+    const worker = new Worker(workerScript, { workerData });
     this.threads.set(id, worker);
     return new Promise((resolve, reject) => {
       let started = false;
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') {
+        if (message.type === 'edit') this.decide(worker, message.id, message.edit, message.actor);
+        else if (message.type === 'ready') {
           started = true;
           resolve(message.listeners);
         } else if (message.type === 'failed') reject(new StartupError(message.message));

@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import type {
-  AccessRule, BackendTls, BalancerConfig, Diagnostic, ListenerConfig, LocationConfig, MemberConfig, RouteConfig,
+  AccessRule, BackendTls, BalancerConfig, Diagnostic, ListenerConfig, LocationConfig, ManagerConfig, MemberConfig, RouteConfig,
   Source, SticklerConfig, VirtualHostConfig,
 } from '../model.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
@@ -47,9 +47,11 @@ class Builder {
     if (virtualHosts.length === 0) {
       this.report('error', ['virtual-hosts'], 'no virtual hosts are defined; expected at least one entry with a port');
     }
+    const listeners = this.listeners(raw, virtualHosts);
+    const manager = raw.manager && this.manager(raw.manager, listeners, virtualHosts);
     const config: SticklerConfig = {
       dialect: 'native',
-      listeners: this.listeners(raw, virtualHosts),
+      listeners,
       virtualHosts,
       balancers,
       log: {
@@ -60,8 +62,58 @@ class Builder {
       keepAliveTimeout: raw['keep-alive-timeout'] ?? NATIVE_DEFAULTS.keepAliveTimeout,
       gracefulShutdownTimeout: raw['graceful-shutdown-timeout'] ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
       ...(raw.workers !== undefined && { workers: raw.workers }),
+      ...(manager && { manager }),
     };
     return { config, diagnostics: this.diagnostics };
+  }
+
+  /**
+   * The manager gets a listener and a virtual host of its own (127.0.0.1:9090 unless told otherwise), so it is
+   * never reachable through the public port by accident.
+   */
+  manager(raw: NonNullable<NativeFile['manager']>, listeners: ListenerConfig[], virtualHosts: VirtualHostConfig[]): ManagerConfig {
+    const path: KeyPath = ['manager'];
+    const source = this.source(path);
+    const files: ManagerConfig = {
+      source,
+      ...(raw['htpasswd-file'] !== undefined && { htpasswdFile: this.file(raw['htpasswd-file']) }),
+      ...(raw['token-file'] !== undefined && { tokenFile: this.file(raw['token-file']) }),
+      ...(raw['state-file'] !== undefined && { stateFile: this.file(raw['state-file']) }),
+      ...(raw['audit-log'] !== undefined && { auditLog: this.file(raw['audit-log']) }),
+    };
+    // Served only where virtual hosts' locations mount it (what a converted Apache file says).
+    if (raw['own-listener'] === false) return files;
+    const d = NATIVE_DEFAULTS.manager;
+    const host = raw.host ?? d.host;
+    const port = raw.port ?? d.port;
+    if (listeners.some((l) => l.port === port)) {
+      this.report('error', raw.port === undefined ? path : [...path, 'port'], `the manager's port ${port} is already a listener's; expected a port of its own (manager.port)`);
+    }
+    const tls = raw.tls && {
+      source: this.source([...path, 'tls']),
+      certificateFile: this.file(raw.tls['certificate-file']),
+      keyFile: this.file(raw.tls['key-file']),
+      ...(raw.tls['chain-file'] !== undefined && { chainFile: this.file(raw.tls['chain-file']) }),
+    };
+    listeners.push({ source, host, port, tls: tls !== undefined });
+    virtualHosts.push({
+      source,
+      host: '*',
+      port,
+      serverName: 'localhost',
+      serverAliases: [],
+      ...(tls && { tls }),
+      backendTls: { ...NATIVE_DEFAULTS.backendTls },
+      preserveHost: false,
+      addForwardedHeaders: false,
+      routes: [],
+      reverse: [],
+      cookiePaths: [],
+      cookieDomains: [],
+      locations: [{ source, path: raw.path ?? d.path, handler: 'balancer-manager', access: this.accessRules(raw.access, [...path, 'access']) }],
+      proxyAccess: [],
+    });
+    return { ...files, ownListener: true };
   }
 
   report(severity: Diagnostic['severity'], path: KeyPath, message: string): void {

@@ -10,6 +10,7 @@ export const NATIVE_DEFAULTS = {
   // Apache waits without limit (0); a stop that may never end is no default for a balancer under a supervisor.
   gracefulShutdownTimeout: 30_000 as Millis,
   logFormat: 'combined' as LogConfig['format'],
+  manager: { host: '127.0.0.1', port: 9090, path: '/balancer-manager' },
   listenerHost: '0.0.0.0',
   virtualHost: {
     host: '*',

@@ -97,17 +97,19 @@ const balancer = z.strictObject({
   members: list(member),
 });
 
+const tlsFiles = z.strictObject({
+  'certificate-file': required(text('a PEM certificate file')),
+  'key-file': required(text('a PEM private key file')),
+  'chain-file': optional(text('a PEM file of intermediate certificates')),
+});
+
 const virtualHost = z.strictObject({
   host: optional(text('an address or * for any')),
   port,
   'server-name': optional(text('a host name')),
   'server-aliases': list(required(text('a host name'))),
   'server-admin': optional(text('an e-mail address')),
-  tls: z.strictObject({
-    'certificate-file': required(text('a PEM certificate file')),
-    'key-file': required(text('a PEM private key file')),
-    'chain-file': optional(text('a PEM file of intermediate certificates')),
-  }).optional(),
+  tls: tlsFiles.optional(),
   'backend-tls': z.strictObject({
     enabled: optional(parseSwitch),
     verify: optional((input) => parseChoice(input, ['require', 'none'] as const)),
@@ -137,6 +139,19 @@ const virtualHost = z.strictObject({
   'proxy-access': list(accessRule),
 });
 
+const manager = z.strictObject({
+  'own-listener': optional(parseSwitch),
+  host: optional(text('the address the manager listens on, such as 127.0.0.1')),
+  port: optional(int(1, 65535)),
+  path: optional(text('the URL path of the manager, such as /balancer-manager')),
+  tls: tlsFiles.optional(),
+  access: list(accessRule),
+  'htpasswd-file': optional(text('an htpasswd file with bcrypt entries (htpasswd -B)')),
+  'token-file': optional(text('a file of bearer tokens, one per line')),
+  'state-file': optional(text('the file that keeps manager changes across restarts')),
+  'audit-log': optional(text('the file the audit log of manager changes is appended to')),
+});
+
 export const nativeSchema = z.strictObject({
   timeout: optional(duration(1000)),
   'keep-alive-timeout': optional(duration(1)),
@@ -153,6 +168,7 @@ export const nativeSchema = z.strictObject({
   })),
   'virtual-hosts': list(virtualHost),
   balancers: z.record(z.string(), balancer).optional(),
+  manager: manager.optional(),
 });
 
 export type NativeFile = z.output<typeof nativeSchema>;
