@@ -13,4 +13,8 @@ export interface PeerOptions {
   dir: string;
   /** Offer HTTP/2 to clients through ALPN (the members are still spoken to in HTTP/1.1). */
   h2?: boolean;
+  /** Client connections to hold at once when more than the default 4096 (the idle-connection measurement). */
+  maxConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 4096;

@@ -4,8 +4,9 @@
 
 import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
-import { spawnManaged, tail } from '../test/support/process.ts';
-import type { LoadOptions, LoadResult } from './load.ts';
+import { tail } from '../test/support/process.ts';
+import { runClient, type LoadOptions, type LoadResult } from './load.ts';
+import { percentile } from './report.ts';
 
 export const H2LOAD = '/usr/bin/h2load';
 /** Concurrent streams each h2load connection keeps open: HTTP/2 clients multiplex instead of opening more. */
@@ -43,11 +44,6 @@ export function parseH2loadOutput(output: string): H2loadSummary | Error {
 export interface Percentiles {
   p50Ms: number;
   p99Ms: number;
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
 /**
@@ -92,18 +88,13 @@ export async function runH2load(url: string, opts: LoadOptions, logFile: string)
     ...(opts.headers ?? []).map((h) => `--header=${h}`),
     url,
   ];
-  const h2load = spawnManaged('h2load', H2LOAD, args);
-  const hardLimit = setTimeout(() => h2load.kill(), (opts.durationSec + 15) * 1000);
   try {
-    const status = await h2load.exited;
-    if (status.code !== 0) throw new Error(`h2load ${args.join(' ')} failed (exit ${status.code ?? status.signal}):\n${tail(h2load.output(), 20)}`);
-    const summary = parseH2loadOutput(h2load.stdout());
+    const summary = parseH2loadOutput(await runClient('h2load', H2LOAD, args, opts.durationSec));
     if (summary instanceof Error) throw summary;
     const latency = logPercentiles(await readFile(logFile, 'utf8'));
     if (latency instanceof Error) throw latency;
     return h2loadResult(summary, latency);
   } finally {
-    clearTimeout(hardLimit);
     await rm(logFile, { force: true });
   }
 }

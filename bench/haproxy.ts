@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startForegroundTls, type RunningServer } from './foreground.ts';
-import type { PeerOptions } from './backends.ts';
+import { DEFAULT_MAX_CONNECTIONS, type PeerOptions } from './backends.ts';
 
 export type HaproxyOptions = PeerOptions;
 
@@ -19,10 +19,13 @@ export function haproxyConfig(opts: HaproxyOptions & { pemFile: string }): strin
   const reverse = opts.backends
     .map((b) => `  http-response replace-header Location ^https://127\\.0\\.0\\.1:${b.port}/(.*) https://%[var(txn.host)]/\\1`)
     .join('\n');
+  // HAProxy reserves two descriptors per connection (client and server side) and by default refuses to start
+  // when the descriptor limit (20 000 here) is below that, although idle client connections need only one.
+  const limits = opts.maxConnections === undefined ? '' : '\n  no strict-limits';
   // One thread, like one Node event loop: the comparison is per core.
   return `global
   nbthread 1
-  maxconn 4096
+  maxconn ${opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS}${limits}
   ssl-server-verify none
 
 defaults

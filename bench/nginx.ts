@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startForegroundTls, type RunningServer } from './foreground.ts';
-import type { Backend, PeerOptions } from './backends.ts';
+import { DEFAULT_MAX_CONNECTIONS, type Backend, type PeerOptions } from './backends.ts';
 
 export type NginxOptions = PeerOptions;
 
@@ -13,14 +13,19 @@ export type NginxOptions = PeerOptions;
 // static members' document root, the temp paths); a master that is not root cannot switch users at all.
 const WORKER_USER = process.getuid?.() === 0 ? 'user root;\n' : '';
 
+// worker_connections counts the connections to the members too; after one request each, idle clients leave
+// at most the upstreams' keepalive caches open behind them.
+const UPSTREAM_CONNECTIONS = 1024;
+
 /** The top of an nginx.conf that keeps every file nginx writes under `dir`. */
-export function nginxMainContext(dir: string): string {
+export function nginxMainContext(dir: string, maxConnections?: number): string {
+  const workerConnections = maxConnections === undefined ? DEFAULT_MAX_CONNECTIONS : maxConnections + UPSTREAM_CONNECTIONS;
   // One worker process, like one Node event loop: the comparison is per core.
   return `${WORKER_USER}worker_processes 1;
 daemon off;
 pid ${join(dir, 'nginx.pid')};
 error_log ${join(dir, 'error.log')} warn;
-events { worker_connections 4096; }`;
+events { worker_connections ${workerConnections}; }`;
 }
 
 /** `http`-context lines: the compiled-in temp paths are under /var/lib/nginx. */
@@ -47,7 +52,7 @@ export function nginxConfig(opts: NginxOptions): string {
   const redirects = opts.backends.map((b) => `      proxy_redirect https://127.0.0.1:${b.port}/ /;`).join('\n');
   // keepalive_requests: nginx closes a client connection after 1000 requests by default (over HTTP/2 with a
   // GOAWAY that fails the streams in flight); HAProxy and Stickler set no such limit.
-  return `${nginxMainContext(opts.dir)}
+  return `${nginxMainContext(opts.dir, opts.maxConnections)}
 http {
   access_log ${join(opts.dir, 'access.log')};
   keepalive_requests 100000;

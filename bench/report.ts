@@ -1,6 +1,7 @@
 // The benchmark's figures: each target is measured in several rounds, and its row is the median of every
 // figure over the rounds it completed, so one noisy run does not decide a comparison. Ratios are to
-// HAProxy's row: for req/s above 1 is faster than HAProxy; for CPU and RSS above 1 costs more.
+// HAProxy's row: for req/s above 1 is faster than HAProxy; for p99, CPU and RSS above 1 is slower or costs
+// more.
 
 import type { LoadResult } from './load.ts';
 
@@ -26,10 +27,13 @@ export interface Figures {
   errors: number;
   cpuPer10k?: number;
   peakRssMiB?: number;
+  /** Share of the requests whose TLS handshake resumed a session, when the client counted them. */
+  resumedShare?: number;
 }
 
 export interface Ratios {
   requestsPerSec?: number;
+  p99Ms?: number;
   cpuPer10k?: number;
   peakRssMiB?: number;
 }
@@ -53,6 +57,11 @@ export function median(values: (number | undefined)[]): number | undefined {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Nearest-rank percentile of sorted values. */
+export function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
 export function summarize(name: string, runs: RunOutcome[], url?: string): TargetReport {
   const done = runs.filter((r): r is RunOutcome & { result: LoadResult } => r.result !== undefined);
   const skipped = runs.find((r) => r.skipped !== undefined)?.skipped;
@@ -66,6 +75,7 @@ export function summarize(name: string, runs: RunOutcome[], url?: string): Targe
     errors: done.reduce((sum, r) => sum + r.result.errors, 0),
     cpuPer10k: of((r) => r.cpuPer10k),
     peakRssMiB: of((r) => r.peakRssMiB),
+    resumedShare: of((r) => (r.result.resumed === undefined ? undefined : r.result.resumed / r.result.requests)),
   };
   return { name, url, runs, median: figures, skipped };
 }
@@ -80,44 +90,52 @@ export function withRatios(rows: TargetReport[], referenceName: string): TargetR
     ...r,
     vsHaproxy: {
       requestsPerSec: ratio(r.median?.requestsPerSec, ref?.requestsPerSec),
+      p99Ms: ratio(r.median?.p99Ms, ref?.p99Ms),
       cpuPer10k: ratio(r.median?.cpuPer10k, ref?.cpuPer10k),
       peakRssMiB: ratio(r.median?.peakRssMiB, ref?.peakRssMiB),
     },
   }));
 }
 
-const HEADER = ['target', 'req/s', 'MiB/s', 'p50 ms', 'p99 ms', 'errors', 'CPU s/10k', 'RSS MiB', 'req/s xHAP', 'CPU xHAP', 'RSS xHAP'];
-
-function fmt(n: number | undefined, digits: number, suffix = ''): string {
+export function fmt(n: number | undefined, digits: number, suffix = ''): string {
   return n === undefined ? '-' : `${n.toFixed(digits)}${suffix}`;
 }
 
-function cells(r: TargetReport): string[] {
-  const m = r.median;
-  if (!m) return [r.name, `skipped: ${r.skipped ?? 'no result'}`];
-  return [
-    r.name,
-    fmt(m.requestsPerSec, 0),
-    fmt(m.mibPerSec, 1),
-    fmt(m.p50Ms, 2),
-    fmt(m.p99Ms, 2),
-    String(m.errors),
-    fmt(m.cpuPer10k, 2),
-    fmt(m.peakRssMiB, 1),
-    fmt(r.vsHaproxy?.requestsPerSec, 2, 'x'),
-    fmt(r.vsHaproxy?.cpuPer10k, 2, 'x'),
-    fmt(r.vsHaproxy?.peakRssMiB, 2, 'x'),
-  ];
-}
+type Column = [title: string, cell: (m: Figures, r: TargetReport) => string];
 
-export function formatTable(rows: TargetReport[]): string {
-  const lines = rows.map(cells);
-  const full = [HEADER, ...lines.filter((l) => l.length === HEADER.length)];
-  const widths = HEADER.map((_, i) => Math.max(...full.map((l) => l[i]!.length)));
-  // A skipped row is its name and the reason, which runs past the columns rather than widening them.
+const COLUMNS: Column[] = [
+  ['req/s', (m) => fmt(m.requestsPerSec, 0)],
+  ['MiB/s', (m) => fmt(m.mibPerSec, 1)],
+  ['p50 ms', (m) => fmt(m.p50Ms, 2)],
+  ['p99 ms', (m) => fmt(m.p99Ms, 2)],
+  ['errors', (m) => String(m.errors)],
+  ['CPU s/10k', (m) => fmt(m.cpuPer10k, 2)],
+  ['RSS MiB', (m) => fmt(m.peakRssMiB, 1)],
+  ['req/s xHAP', (_, r) => fmt(r.vsHaproxy?.requestsPerSec, 2, 'x')],
+  ['p99 xHAP', (_, r) => fmt(r.vsHaproxy?.p99Ms, 2, 'x')],
+  ['CPU xHAP', (_, r) => fmt(r.vsHaproxy?.cpuPer10k, 2, 'x')],
+  ['RSS xHAP', (_, r) => fmt(r.vsHaproxy?.peakRssMiB, 2, 'x')],
+];
+
+const RESUMED_COLUMN: Column = ['resumed', (m) => (m.resumedShare === undefined ? '-' : fmt(m.resumedShare * 100, 1, '%'))];
+
+/**
+ * Right-aligned columns under `header`, the first left-aligned. A row of two cells is a name and a note (why
+ * it was skipped), which runs past the columns rather than widening them.
+ */
+export function renderTable(header: string[], rows: string[][]): string {
+  const full = [header, ...rows.filter((l) => l.length === header.length)];
+  const widths = header.map((_, i) => Math.max(...full.map((l) => l[i]!.length)));
   const render = (row: string[]): string =>
-    row.length === HEADER.length
+    row.length === header.length
       ? row.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
       : `${row[0]!.padEnd(widths[0]!)}  ${row[1]}`;
-  return [render(HEADER), ...lines.map(render)].join('\n');
+  return [render(header), ...rows.map(render)].join('\n');
+}
+
+/** One row per target; the resumed share only when the client counted resumptions. */
+export function formatTable(rows: TargetReport[]): string {
+  const columns = rows.some((r) => r.median?.resumedShare !== undefined) ? [...COLUMNS, RESUMED_COLUMN] : COLUMNS;
+  const lines = rows.map((r) => (r.median ? [r.name, ...columns.map(([, cell]) => cell(r.median!, r))] : [r.name, `skipped: ${r.skipped ?? 'no result'}`]));
+  return renderTable(['target', ...columns.map(([title]) => title)], lines);
 }

@@ -39,21 +39,25 @@ export interface TargetSetup {
   h2: boolean;
   /** One Stickler row per entry, started with `--workers N`. */
   sticklerWorkers: number[];
+  /** Client connections to hold at once, and for how long idle ones stay open, when more than the defaults. */
+  idle?: { maxConnections: number; keepAliveTimeoutSec: number };
 }
 
 export const HAPROXY = 'haproxy';
 export const APACHE = 'apache';
+export const NGINX = 'nginx';
 export const sticklerName = (workers: number): string => `stickler -w${workers}`;
 
 // mod_http2 is not among the seed's modules; LoadModule belongs to the server context, so it goes right after
 // the modules the seed loads, and Protocols into the virtual host.
 const APACHE_H2_MODULE = 'LoadModule http2_module /usr/lib/apache2/modules/mod_http2.so';
 
-/** The seed httpd.conf for these members, with HTTP/2 switched on when asked. */
+/** The seed httpd.conf for these members, with HTTP/2 switched on and a longer KeepAliveTimeout when asked. */
 export function benchApacheConfig(port: number, setup: TargetSetup, serverRoot: string): string {
   const members = setup.members.map((m) => ({ url: `https://127.0.0.1:${m.port}`, route: m.route }));
   const text = apacheConfig({ port, ...setup.cert, members, dir: serverRoot, ...(setup.h2 ? { extraVhost: ' Protocols h2 http/1.1' } : {}) });
-  return setup.h2 ? text.replace(/^LoadModule ssl_module .*$/m, (line) => `${line}\n${APACHE_H2_MODULE}`) : text;
+  const h2 = setup.h2 ? text.replace(/^LoadModule ssl_module .*$/m, (line) => `${line}\n${APACHE_H2_MODULE}`) : text;
+  return setup.idle ? `${h2}\nKeepAliveTimeout ${setup.idle.keepAliveTimeoutSec}\n` : h2;
 }
 
 // SIGTERM drains gracefully; a drain still running after this long is reported and cut short, so that it
@@ -113,16 +117,16 @@ export function targets(setup: TargetSetup): Target[] {
       start: async () => {
         const port = await freePort();
         const dir = await mkdtemp(join(setup.dir, 'haproxy-'));
-        const server = await startHaproxy({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2 });
+        const server = await startHaproxy({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2, maxConnections: setup.idle?.maxConnections });
         return { port, pid: server.pid, stop: server.stop };
       },
     },
     {
-      name: 'nginx',
+      name: NGINX,
       start: async () => {
         const port = await freePort();
         const dir = await mkdtemp(join(setup.dir, 'nginx-'));
-        const server = await startNginx({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2 });
+        const server = await startNginx({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2, maxConnections: setup.idle?.maxConnections });
         return { port, pid: server.pid, stop: server.stop };
       },
     },

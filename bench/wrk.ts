@@ -1,8 +1,8 @@
 // Runs Debian's wrk against one URL and reads its summary. wrk prints human units (`1.23ms`, `12.5k`), so the
 // parser below turns them into numbers; it is pure so a bad run is reported, not crashed on.
 
-import { spawnManaged, tail } from '../test/support/process.ts';
-import type { LoadOptions, LoadResult } from './load.ts';
+import { tail } from '../test/support/process.ts';
+import { runClient, type LoadOptions, type LoadResult } from './load.ts';
 
 const TIME_UNITS_MS: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
@@ -41,7 +41,41 @@ export function parseWrkOutput(output: string): LoadResult | Error {
   return { requestsPerSec: Number(rps), p50Ms, p99Ms, requests: Number(requests), errors: socketErrors + non2xx, mibPerSec };
 }
 
-export async function runWrk(url: string, opts: LoadOptions): Promise<LoadResult> {
+/**
+ * A wrk script that paces the run to `ratePerSec` requests in total. wrk calls delay() before each request of
+ * any of a thread's connections, in one Lua state per thread, so each thread keeps a schedule of its own share
+ * and returns the time left until its next slot: a request that came back late leaves no gap in the schedule,
+ * and wrk's whole-millisecond timer does not accumulate into a rate error. Lua has no clock finer than a
+ * second, hence clock_gettime through LuaJIT's FFI (wrk links LuaJIT).
+ */
+export function pacingScript(ratePerSec: number, threads: number): string {
+  return `local ffi = require("ffi")
+ffi.cdef[[
+typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+int clock_gettime(int clock_id, bench_timespec *tp);
+]]
+local CLOCK_MONOTONIC = 1
+local interval_ms = ${((threads * 1000) / ratePerSec).toPrecision(6)}
+local ts = ffi.new("bench_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, ts)
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local start, slots
+function init(args)
+  start = now_ms()
+  slots = 0
+end
+function delay()
+  local due = start + slots * interval_ms
+  slots = slots + 1
+  return math.max(0, due - now_ms())
+end
+`;
+}
+
+/** wrk as fast as it goes, or paced by a Lua script (`pacingScript`) written to `scriptFile`. */
+export async function runWrk(url: string, opts: LoadOptions, scriptFile?: string): Promise<LoadResult> {
   const args = [
     `-t${opts.threads}`,
     `-c${opts.connections}`,
@@ -49,16 +83,11 @@ export async function runWrk(url: string, opts: LoadOptions): Promise<LoadResult
     '--latency',
     '--timeout',
     '5s',
+    ...(scriptFile === undefined ? [] : ['-s', scriptFile]),
     ...(opts.headers ?? []).flatMap((h) => ['-H', h]),
     url,
   ];
-  const wrk = spawnManaged('wrk', 'wrk', args);
-  // wrk stops itself after the duration; the margin covers start-up and the final report.
-  const hardLimit = setTimeout(() => wrk.kill(), (opts.durationSec + 15) * 1000);
-  const status = await wrk.exited;
-  clearTimeout(hardLimit);
-  if (status.code !== 0) throw new Error(`wrk ${args.join(' ')} failed (exit ${status.code ?? status.signal}):\n${tail(wrk.output(), 20)}`);
-  const result = parseWrkOutput(wrk.stdout());
+  const result = parseWrkOutput(await runClient('wrk', 'wrk', args, opts.durationSec));
   if (result instanceof Error) throw result;
   return result;
 }

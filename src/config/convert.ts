@@ -164,6 +164,7 @@ function balancer(b: BalancerConfig): Yaml {
     ...(b.timeout !== d.timeout && { timeout: formatDuration(b.timeout) }),
     ...(b.forceRecovery !== d.forceRecovery && { 'force-recovery': b.forceRecovery }),
     ...nonEmpty('fail-on-status', b.failOnStatus),
+    ...(b.growth !== undefined && { growth: b.growth }),
     members: b.members.map(member),
   };
 }

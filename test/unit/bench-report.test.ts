@@ -158,14 +158,19 @@ test('a target without any result is skipped with the first reason', () => {
   assert.match(formatTable([s]), /nginx\s+skipped: not installed/);
 });
 
-test('ratios to HAProxy: throughput, CPU and RSS; none when HAProxy has no result', () => {
+test('ratios to HAProxy: throughput, p99, CPU and RSS; none when HAProxy has no result', () => {
   const rows = withRatios(
-    [summarize('haproxy', [{ result: load(2000), cpuPer10k: 1, peakRssMiB: 20 }]), summarize('stickler -w1', [{ result: load(1000), cpuPer10k: 3, peakRssMiB: 100 }])],
+    [
+      summarize('haproxy', [{ result: load(2000), cpuPer10k: 1, peakRssMiB: 20 }]),
+      summarize('stickler -w1', [{ result: { ...load(1000), p99Ms: 25 }, cpuPer10k: 3, peakRssMiB: 100 }]),
+    ],
     'haproxy',
   );
-  assert.deepEqual(rows[1]!.vsHaproxy, { requestsPerSec: 0.5, cpuPer10k: 3, peakRssMiB: 5 });
+  assert.deepEqual(rows[1]!.vsHaproxy, { requestsPerSec: 0.5, p99Ms: 2.5, cpuPer10k: 3, peakRssMiB: 5 });
   const table = formatTable(rows);
-  assert.match(table, /stickler -w1\s+1000\s+1\.0\s+1\.00\s+10\.00\s+0\s+3\.00\s+100\.0\s+0\.50x\s+3\.00x\s+5\.00x/);
+  assert.match(table, /^target\s+req\/s\s+MiB\/s\s+p50 ms\s+p99 ms\s+errors\s+CPU s\/10k\s+RSS MiB\s+req\/s xHAP\s+p99 xHAP\s+CPU xHAP\s+RSS xHAP$/m);
+  assert.match(table, /stickler -w1\s+1000\s+1\.0\s+1\.00\s+25\.00\s+0\s+3\.00\s+100\.0\s+0\.50x\s+2\.50x\s+3\.00x\s+5\.00x$/m);
+  assert.ok(!table.includes('resumed'));
   const alone = withRatios([summarize('apache', [{ result: load(1000) }]), summarize('haproxy', [{ skipped: 'no haproxy' }])], 'haproxy');
   assert.equal(alone[0]!.vsHaproxy?.requestsPerSec, undefined);
 });

@@ -206,8 +206,8 @@ test('a ProxyPass inside <Location> must not repeat the path', () => {
 });
 
 test('an authorization provider Stickler does not implement is refused, not ignored', () => {
-  assert.deepEqual(errors(['Listen 80', '<Location /balancer-manager>', 'SetHandler balancer-manager', 'Require valid-user', '</Location>']), [
-    't.conf:4: Require: "Require valid-user" is not supported by Stickler; expected Require [not] all granted|denied, ip, host or local',
+  assert.deepEqual(errors(['Listen 80', '<Location /balancer-manager>', 'SetHandler balancer-manager', 'Require group admins', '</Location>']), [
+    't.conf:4: Require: "Require group admins" is not supported by Stickler; expected Require [not] all granted|denied, ip, host, local, or valid-user',
   ]);
 });
 

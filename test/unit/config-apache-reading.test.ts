@@ -160,3 +160,23 @@ test('KeepAliveTimeout and GracefulShutdownTimeout are read in the main server; 
   assert.equal(inVhost.config.keepAliveTimeout, 5_000);
   assert.deepEqual(inVhost.diagnostics, ['t.conf:3: KeepAliveTimeout: ignored: Stickler has one KeepAliveTimeout for all virtual hosts; expected it in the main server']);
 });
+
+test('the balancer manager: AuthUserFile with Require valid-user protects it, BalancerPersist keeps its changes, BalancerGrowth sizes it', () => {
+  const { config, diagnostics } = load([
+    'Listen 80', 'ServerRoot /srv/httpd', 'BalancerPersist On', 'BalancerGrowth 10',
+    '<Location /balancer-manager>', 'SetHandler balancer-manager', 'AuthType Basic', 'AuthName "Balancer"',
+    'AuthUserFile conf/manager.htpasswd', 'Require valid-user', '</Location>', ...BALANCER,
+  ]);
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(config.manager, { source: { file: 't.conf', line: 9 }, htpasswdFile: '/srv/httpd/conf/manager.htpasswd', stateFile: '/srv/httpd/stickler-balancer-state.json' });
+  assert.equal(config.balancers[0]?.growth, 10);
+  assert.equal(config.virtualHosts[0]?.locations[0]?.handler, 'balancer-manager');
+});
+
+test('Require valid-user without AuthUserFile is an error; authentication outside the manager is ignored with a warning', () => {
+  const missing = loadApacheConfigText(['Listen 80', '<Location /balancer-manager>', 'SetHandler balancer-manager', 'Require valid-user', '</Location>', ...BALANCER].join('\n') + '\n', 't.conf');
+  assert.deepEqual(missing.diagnostics.map(formatDiagnostic), ['t.conf:4: Require: Require valid-user needs AuthUserFile in the same <Location>; expected AuthUserFile pointing to an htpasswd file (bcrypt entries)']);
+  const elsewhere = load(['Listen 80', '<Location /app>', 'AuthUserFile /x', 'Require valid-user', '</Location>', ...BALANCER]);
+  assert.deepEqual(elsewhere.diagnostics, ['t.conf:3: AuthUserFile: ignored: Stickler authenticates only the balancer manager']);
+  assert.equal(elsewhere.config.manager, undefined);
+});

@@ -17,6 +17,9 @@ export class AccessBuilder {
     this.#report = report;
   }
 
+  /** Where `Require valid-user` was given, if it was. */
+  validUser: Source | undefined;
+
   rules(): AccessRule[] {
     return this.#rules;
   }
@@ -72,6 +75,10 @@ export class AccessBuilder {
       this.#rules.push({ kind: 'require', source, negate, match });
     };
     switch (provider.toLowerCase()) {
+      case 'valid-user':
+        // Authentication, not an address rule: the location then needs AuthUserFile (see translate.ts).
+        this.validUser = source;
+        return;
       case 'all': {
         const what = rest.join(' ').toLowerCase();
         if (what === 'granted') push('all-granted');
@@ -100,7 +107,7 @@ export class AccessBuilder {
         }
         return;
     }
-    this.#report.error(source, 'Require', `"Require ${node.args.join(' ')}" is not supported by Stickler; expected Require [not] all granted|denied, ip, host or local`);
+    this.#report.error(source, 'Require', `"Require ${node.args.join(' ')}" is not supported by Stickler; expected Require [not] all granted|denied, ip, host, local, or valid-user`);
   }
 }
 

@@ -27,7 +27,8 @@ interface Effective {
 }
 
 export function assemble(walked: Walked, mainFile: string, report: Report): SticklerConfig {
-  const balancers = walked.balancers.finish();
+  const growth = walked.balancerGrowth;
+  const balancers = walked.balancers.finish().map((b) => (growth === undefined ? b : { ...b, growth }));
   const byName = new Map(balancers.map((b) => [b.name.toLowerCase(), b]));
   const effective = walked.vhosts.map((draft) => inherit(walked.main, draft, report));
   const listens = walked.listens.length > 0 ? walked.listens : derivedListens(walked.vhosts);
@@ -60,6 +61,13 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     timeout: walked.proxyTimeout ?? walked.timeout ?? DEFAULT_TIMEOUT,
     keepAliveTimeout: walked.keepAliveTimeout ?? NATIVE_DEFAULTS.keepAliveTimeout,
     gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
+    ...((walked.balancerPersist || walked.managerUsers) && {
+      manager: {
+        source: (walked.managerUsers ?? walked.balancerPersist)!.source,
+        ...(walked.managerUsers && { htpasswdFile: walked.managerUsers.value }),
+        ...(walked.balancerPersist && { stateFile: walked.balancerPersist.value }),
+      },
+    }),
   };
 }
 

@@ -57,6 +57,11 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   Deny: ACCESS,
   Require: ACCESS,
   SetHandler: ['location'],
+  AuthType: ['location'],
+  AuthName: ['location'],
+  AuthUserFile: ['location'],
+  BalancerPersist: ['main'],
+  BalancerGrowth: ['main'],
 };
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
@@ -101,9 +106,9 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     SSLStaplingErrorCacheTimeout SSLStaplingFakeTryLater SSLStaplingForceURL SSLStaplingResponseMaxAge
     SSLStaplingResponseTimeSkew SSLUseStapling SSLInsecureRenegotiation
     ProxyVia ProxyIOBufferSize ProxyMaxForwards ProxyReceiveBufferSize ProxyBadHeader ProxyStatus
-    ProxyPassInherit BalancerInherit BalancerPersist BalancerGrowth ProxyPassInterpolateEnv ProxyHCTPsize
+    ProxyPassInherit BalancerInherit ProxyPassInterpolateEnv ProxyHCTPsize
     HeartbeatStorage H2Direct H2MaxSessionStreams H2ModernTLSOnly H2Push H2Upgrade H2WindowSize H2StreamMaxMemSize
-    AuthType AuthName AuthBasicProvider AuthUserFile AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
+    AuthBasicProvider AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
     AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),
   ...words(`SSLProtocol SSLCipherSuite SSLHonorCipherOrder SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite
     SSLProxyVerifyDepth SSLProxyCheckPeerExpire SSLVerifyDepth`).map((n) => [n, TLS_DEFAULTS] as const),

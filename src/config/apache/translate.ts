@@ -29,6 +29,11 @@ export interface Walked {
   proxyTimeout?: Millis;
   keepAliveTimeout?: Millis;
   gracefulShutdownTimeout?: Millis;
+  /** `BalancerPersist On`: manager changes are kept in this state file (beside ServerRoot's files). */
+  balancerPersist?: Setting<string>;
+  balancerGrowth?: number;
+  /** The AuthUserFile of the balancer-manager location. */
+  managerUsers?: Setting<string>;
   accessLog?: Setting<string>;
   balancers: BalancerRegistry;
 }
@@ -45,6 +50,8 @@ interface Scope {
   /** The ProxyPass of the current <Location>, if any. */
   locationRoute?: RouteConfig;
   handler?: 'balancer-manager';
+  /** `AuthUserFile` of the current <Location>. */
+  userFile?: Setting<string>;
 }
 
 const CONTEXT_NAMES: Record<Context, string> = {
@@ -157,6 +164,12 @@ export class Translator {
     this.#nodes(node.children, scope);
     if (scope.locationRoute !== undefined) server.locationRoutes.push(scope.locationRoute);
     const rules = access.rules();
+    if (scope.handler === 'balancer-manager') {
+      if (scope.userFile) this.#walked.managerUsers = scope.userFile;
+      else if (access.validUser) this.#report.error(access.validUser, 'Require', 'Require valid-user needs AuthUserFile in the same <Location>; expected AuthUserFile pointing to an htpasswd file (bcrypt entries)');
+    } else if (scope.userFile || access.validUser) {
+      this.#report.warning((scope.userFile?.source ?? access.validUser)!, scope.userFile ? 'AuthUserFile' : 'Require', 'ignored: Stickler authenticates only the balancer manager');
+    }
     if (scope.handler !== undefined || rules.length > 0) {
       server.locations.push({ source: node.source, path, access: rules, ...(scope.handler ? { handler: scope.handler } : {}) });
     }
@@ -244,6 +257,27 @@ export class Translator {
       case 'Require':
         scope.access?.add(node);
         return;
+      case 'AuthUserFile':
+        if (this.#arity(node, 1, 1, 'an htpasswd file')) scope.userFile = { value: resolveFrom(node, node.args[0] ?? ''), source: src };
+        return;
+      case 'AuthType':
+        if (this.#arity(node, 1, 1, 'Basic') && (node.args[0] ?? '').toLowerCase() !== 'basic') {
+          this.#report.error(src, name, `AuthType ${node.args[0]} is not supported by Stickler; expected AuthType Basic`);
+        }
+        return;
+      case 'AuthName':
+        this.#arity(node, 1, 1, 'a realm name');
+        return;
+      case 'BalancerPersist':
+        if (this.#flag(node) === true) this.#walked.balancerPersist = { value: resolveFrom(node, 'stickler-balancer-state.json'), source: src };
+        return;
+      case 'BalancerGrowth': {
+        if (!this.#arity(node, 1, 1, 'a number from 0 to 1000')) return;
+        const growth = Number(node.args[0]);
+        if (!Number.isInteger(growth) || growth < 0 || growth > 1000) this.#report.error(src, name, `"${node.args[0]}" is not a number from 0 to 1000`);
+        else this.#walked.balancerGrowth = growth;
+        return;
+      }
       case 'SetHandler':
         if (!this.#arity(node, 1, 1, 'a handler name')) return;
         if ((node.args[0] ?? '').toLowerCase() === 'balancer-manager') scope.handler = 'balancer-manager';

@@ -177,6 +177,7 @@ class Builder {
       timeout: raw.timeout ?? d.timeout,
       forceRecovery: raw['force-recovery'] ?? d.forceRecovery,
       failOnStatus: raw['fail-on-status'] ?? [],
+      ...(raw.growth !== undefined && { growth: raw.growth }),
       members,
     };
   }

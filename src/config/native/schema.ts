@@ -94,6 +94,7 @@ const balancer = z.strictObject({
   timeout: optional(duration(0)),
   'force-recovery': optional(parseSwitch),
   'fail-on-status': optional(failOnStatus),
+  growth: optional(int(0, 1000)),
   members: list(member),
 });
 
