@@ -35,6 +35,7 @@ Options:
       --json-log         write the access log as JSON lines instead of Apache's combined format
       --pid-file FILE    write the process id to FILE while running (removed at exit)
       --port N           demo only: listen on port N instead of 8443
+      --manager-port N   demo only: serve the balancer manager on 127.0.0.1:N instead of 9090
   -h, --help             this text
 
 Signals: SIGHUP re-reads the configuration file and serves new connections with it, without
@@ -57,6 +58,7 @@ async function main(argv: string[]): Promise<number> {
         'access-log': { type: 'string' },
         'json-log': { type: 'boolean' },
         port: { type: 'string' },
+        'manager-port': { type: 'string' },
         workers: { type: 'string' },
         'pid-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -102,8 +104,10 @@ async function main(argv: string[]): Promise<number> {
   if (!configFile) {
     const port = values.port === undefined ? 8443 : Number(values.port);
     if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`--port expects a number from 1 to 65535, got "${values.port}"`);
+    const managerPort = values['manager-port'] === undefined ? 9090 : Number(values['manager-port']);
+    if (!Number.isInteger(managerPort) || managerPort < 1 || managerPort > 65535) return usageError(`--manager-port expects a number from 1 to 65535, got "${values['manager-port']}"`);
     const { prepareDemo } = await import('./demo/demo.ts');
-    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { port });
+    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { port, managerPort });
     configFile = demo.configFile;
     banner = demo.banner;
     closeDemo = async () => {

@@ -21,6 +21,8 @@ export interface Demo {
 }
 
 const DEFAULT_PORT = 8443;
+/** The manager gets a plain-HTTP listener of its own on loopback, as the native format's default does. */
+const DEFAULT_MANAGER_PORT = 9090;
 const ROUTES = ['node1', 'node2'];
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A cached certificate this close to expiry is replaced, so the demo never starts with one about to lapse. */
@@ -68,6 +70,7 @@ function quoteArg(value: string): string {
 
 export interface DemoConfigInput {
   listenPort: number;
+  managerPort: number;
   certFile: string;
   keyFile: string;
   nodes: ReadonlyArray<{ route: string; port: number }>;
@@ -109,6 +112,15 @@ export function renderDemoConfig(input: DemoConfigInput): string {
     '  </Proxy>',
     '</VirtualHost>',
     '',
+    '# The balancer manager, on loopback only. Add `BalancerPersist On` to keep its changes across restarts.',
+    `Listen 127.0.0.1:${input.managerPort}`,
+    `<VirtualHost 127.0.0.1:${input.managerPort}>`,
+    '  <Location /balancer-manager>',
+    '    SetHandler balancer-manager',
+    '    Require local',
+    '  </Location>',
+    '</VirtualHost>',
+    '',
   ].join('\n');
 }
 
@@ -129,13 +141,16 @@ export function renderBanner(input: DemoConfigInput & { configFile: string }): s
     '  Without a cookie jar every request is a new session and byrequests alternates nodes:',
     `    curl -sk ${url}api/whoami`,
     '',
+    `  Balancer manager (loopback only): http://127.0.0.1:${input.managerPort}/balancer-manager/console`,
+    `    Apache's page: http://127.0.0.1:${input.managerPort}/balancer-manager   metrics: .../balancer-manager/metrics`,
+    '',
     `  Configuration (Apache httpd syntax): ${input.configFile}`,
     '',
   ].join('\n');
 }
 
 /** Creates `dir`, the certificate (cached there), two running demo nodes and `dir/stickler.conf`. */
-export async function prepareDemo(dir: string, opts: { port?: number } = {}): Promise<Demo> {
+export async function prepareDemo(dir: string, opts: { port?: number; managerPort?: number } = {}): Promise<Demo> {
   await mkdir(dir, { recursive: true });
   const certFile = join(dir, 'cert.pem');
   const keyFile = join(dir, 'key.pem');
@@ -148,7 +163,7 @@ export async function prepareDemo(dir: string, opts: { port?: number } = {}): Pr
       const node = await startDemoNode({ route, cert, key });
       nodes.push({ route, port: node.port, close: node.close });
     }
-    const input = { listenPort: opts.port ?? DEFAULT_PORT, certFile, keyFile, nodes };
+    const input = { listenPort: opts.port ?? DEFAULT_PORT, managerPort: opts.managerPort ?? DEFAULT_MANAGER_PORT, certFile, keyFile, nodes };
     await writeFile(configFile, renderDemoConfig(input));
     return { configFile, nodes, banner: renderBanner({ ...input, configFile }) };
   } catch (err) {

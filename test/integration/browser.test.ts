@@ -14,7 +14,7 @@ const screenshots = fileURLToPath(new URL('../../.stickler/screenshots/', import
 
 test('Chromium on the demo: HTTP/2, a sticky session, the counter going up', { skip: !existsSync(browserPath) && `${browserPath} is not installed` }, async () => {
   const port = await freePort();
-  const demo = spawnManaged('demo-browser', process.execPath, [CLI, '--port', String(port)]);
+  const demo = spawnManaged('demo-browser', process.execPath, [CLI, '--port', String(port), '--manager-port', String(await freePort())]);
   const browser = await chromium.launch({
     executablePath: browserPath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],

@@ -90,9 +90,10 @@ test('a port already in use fails at startup with the Listen line, exit 1', asyn
   }
 });
 
-test('npm start without a configuration runs the demo: two nodes, sticky sessions, startup summary, access log', async () => {
+test('npm start without a configuration runs the demo: two nodes, sticky sessions, startup summary, access log, manager on loopback', async () => {
   const port = await freePort();
-  const demo = spawnManaged('demo', process.execPath, [CLI, '--port', String(port)]);
+  const managerPort = await freePort();
+  const demo = spawnManaged('demo', process.execPath, [CLI, '--port', String(port), '--manager-port', String(managerPort)]);
   try {
     await demo.waitForStdout((out) => out.includes('\nready\n'), 30_000, 'printing ready');
     const out = demo.stdout();
@@ -112,6 +113,11 @@ test('npm start without a configuration runs the demo: two nodes, sticky session
     const other = JSON.parse((await request(`https://127.0.0.1:${port}/api/whoami`)).body);
     assert.notEqual(other.node, first.node, 'a new session goes to the other node');
     await demo.waitForStdout((o) => /"GET \/api\/whoami HTTP\/1\.1" 200 \d+ "-" "-" route=node\d backend_ms=\d+/.test(o), 5_000, 'an access log line');
+    assert.match(out, new RegExp(`listening on http://127\\.0\\.0\\.1:${managerPort}`), 'the manager listens on loopback only');
+    const page = await fetch(`http://127.0.0.1:${managerPort}/balancer-manager/console`, { signal: AbortSignal.timeout(5_000) });
+    assert.equal(page.status, 200);
+    const overview = await (await fetch(`http://127.0.0.1:${managerPort}/balancer-manager/api/v1/balancers`, { signal: AbortSignal.timeout(5_000) })).json();
+    assert.deepEqual(overview.balancers[0].members.map((m: { route: string }) => m.route), ['node1', 'node2']);
   } finally {
     await demo.stop(5_000);
   }
@@ -119,7 +125,7 @@ test('npm start without a configuration runs the demo: two nodes, sticky session
 
 test('--json-log writes one JSON object per request with Apache\'s BALANCER_* facts', async () => {
   const port = await freePort();
-  const demo = spawnManaged('demo-json', process.execPath, [CLI, '--port', String(port), '--json-log']);
+  const demo = spawnManaged('demo-json', process.execPath, [CLI, '--port', String(port), '--manager-port', String(await freePort()), '--json-log']);
   try {
     await demo.waitForStdout((out) => out.includes('\nready\n'), 30_000, 'printing ready');
     await request(`https://127.0.0.1:${port}/api/whoami`, { headers: { cookie: 'JSESSIONID=ABC.node2' } });

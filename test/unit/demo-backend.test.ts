@@ -188,7 +188,7 @@ test('prepareDemo replaces a cached certificate that expires within 7 days', asy
 
 test('renderDemoConfig refuses a path it cannot quote', () => {
   assert.throws(
-    () => renderDemoConfig({ listenPort: 8443, certFile: '/tmp/a"b/cert.pem', keyFile: '/tmp/k.pem', nodes: [] }),
+    () => renderDemoConfig({ listenPort: 8443, managerPort: 9090, certFile: '/tmp/a"b/cert.pem', keyFile: '/tmp/k.pem', nodes: [] }),
     /cannot write the path "\/tmp\/a\\"b\/cert\.pem" into an Apache configuration/,
   );
 });
