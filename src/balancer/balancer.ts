@@ -11,7 +11,7 @@ import type { MemberView } from './member-view.ts';
 import { forceRecovery } from './recovery.ts';
 import { findRouteMember } from './route-member.ts';
 import type { FindBest } from './select.ts';
-import { BalancerState } from './state.ts';
+import { BalancerState, sessionSeconds } from './state.ts';
 import { isUsable, Status, statusLabel } from './status.ts';
 
 /** Apache's BALANCER_* environment, for logging. */
@@ -118,6 +118,7 @@ export class Balancer {
           routeChanged = config.members[member]?.route !== route.route;
           creditStickyPick(view, member);
           state.addElected(member);
+          state.touchSession(member, route.session, sessionSeconds(now));
         } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
           // Apache answers before setting any BALANCER_* variable (§2.4 step 3).
           return this.refuse(`All workers are in error state for route (${route.route})`);

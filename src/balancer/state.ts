@@ -11,6 +11,8 @@
 //     [3 + m*INT_STRIDE + field] for member m, field in IntField
 //   Float64Array starting at floatOffset(capacity) bytes (8-byte aligned, after the Int32 part)
 //     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow
+//   Int32Array starting at sessionOffset(capacity): per member SESSION_SLOTS pairs [session hash, last seen (s)],
+//     an approximate set of the sessions that recently stuck to the member (see touchSession)
 // Int32 fields are read and written with Atomics, so a reader on another thread never sees a torn word.
 // Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact
 // up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
@@ -40,6 +42,15 @@ const FLOAT_STRIDE = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
 type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
 type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
 
+/** Sessions remembered per member; beyond that the count saturates, which is still "many" for a drain. */
+const SESSION_SLOTS = 1024;
+/** How many slots a session may probe for its place. */
+const SESSION_PROBES = 8;
+
+function sessionOffset(capacity: number): number {
+  return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
+}
+
 function floatOffset(capacity: number): number {
   const intBytes = (HEADER_INTS + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
   return Math.ceil(intBytes / Float64Array.BYTES_PER_ELEMENT) * Float64Array.BYTES_PER_ELEMENT;
@@ -50,15 +61,28 @@ export function lbfactorOf(loadfactor: number): number {
   return Math.trunc(loadfactor * 100);
 }
 
+/** A session counts as sticking to its member for this long after its last request (Tomcat's default timeout is 30 min). */
+export const SESSION_WINDOW_S = 10 * 60;
+/** Session times are seconds since this moment (2023-11-14), so they fit an Int32 for decades. */
+const SESSION_EPOCH_MS = 1_700_000_000_000;
+export const sessionSeconds = (ms: number): number => Math.floor((ms - SESSION_EPOCH_MS) / 1000);
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash;
+}
+
 export class BalancerState {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
   /** Member slots: the configured members plus room for members added through the manager. */
   readonly capacity: number;
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
+  private readonly sessions: Int32Array;
 
   static byteLength(capacity: number): number {
-    return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
+    return sessionOffset(capacity) + capacity * SESSION_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT;
   }
 
   /**
@@ -93,6 +117,38 @@ export class BalancerState {
     this.capacity = capacity;
     this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
+    this.sessions = new Int32Array(buffer, sessionOffset(capacity), capacity * SESSION_SLOTS * 2);
+  }
+
+  /**
+   * A request of `session` was routed to member m by its route: remember it (by a 32-bit hash) with the time,
+   * lock-free. Collisions and a full table make the count approximate, which is all a drain decision needs.
+   */
+  touchSession(m: number, session: string, nowSeconds: number): void {
+    const hash = fnv1a(session) | 1;
+    const base = m * SESSION_SLOTS * 2;
+    const stale = nowSeconds - SESSION_WINDOW_S;
+    let victim = -1;
+    for (let probe = 0; probe < SESSION_PROBES; probe++) {
+      const slot = base + ((hash >>> 0) + probe) % SESSION_SLOTS * 2;
+      const held = Atomics.load(this.sessions, slot);
+      if (held === hash) return void Atomics.store(this.sessions, slot + 1, nowSeconds);
+      if (victim < 0 && (held === 0 || Atomics.load(this.sessions, slot + 1) < stale)) victim = slot;
+    }
+    const slot = victim >= 0 ? victim : base + (hash >>> 0) % SESSION_SLOTS * 2;
+    Atomics.store(this.sessions, slot, hash);
+    Atomics.store(this.sessions, slot + 1, nowSeconds);
+  }
+
+  /** Sessions routed to member m within the last SESSION_WINDOW_S seconds (approximate). */
+  recentSessions(m: number, nowSeconds: number): number {
+    const base = m * SESSION_SLOTS * 2;
+    const since = nowSeconds - SESSION_WINDOW_S;
+    let count = 0;
+    for (let i = 0; i < SESSION_SLOTS * 2; i += 2) {
+      if (Atomics.load(this.sessions, base + i) !== 0 && Atomics.load(this.sessions, base + i + 1) >= since) count++;
+    }
+    return count;
   }
 
   /** Slots in use. A thread's own member list may lag behind it for a moment after the manager adds one. */

@@ -103,7 +103,7 @@ export class Manager {
   }
 
   overview(runtime: Runtime, now = Date.now()): ManagerOverview {
-    return overview({ balancers: runtime.balancers.values() }, this.context.persisted(), now);
+    return overview(runtime.balancers.values(), this.context.persisted(), now);
   }
 
   async handle(request: ManagerRequest): Promise<ManagerResponse> {

@@ -1,22 +1,13 @@
 // The manager's view of every balancer: configuration as edited, plus the live figures from the shared state, so
 // whichever worker thread answers, it shows what all of them did together.
 import type { Balancer } from '../balancer/balancer.ts';
-import { LATENCY_BUCKETS_MS } from '../balancer/state.ts';
+import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionSeconds } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
 import type { BalancerOverview, ManagerOverview, MemberOverview } from './model.ts';
 
-/** Sessions count as sticking to a member while they sent a request to it within this window. */
-export const SESSION_WINDOW_MS = 10 * 60_000;
-
-export interface OverviewSource {
-  balancers: Iterable<{ balancer: Balancer }>;
-  /** Approximate count of sessions routed to each member lately, by balancer and slot. */
-  stickySessions?: (balancer: string, slot: number) => number;
-}
-
-export function overview(source: OverviewSource, persisted: boolean, now: number): ManagerOverview {
+export function overview(source: Iterable<{ balancer: Balancer }>, persisted: boolean, now: number): ManagerOverview {
   const balancers: BalancerOverview[] = [];
-  for (const { balancer } of source.balancers) {
+  for (const { balancer } of source) {
     const { config, state } = balancer;
     const members: MemberOverview[] = [];
     balancer.snapshot(now).forEach((m, slot) => {
@@ -50,7 +41,7 @@ export function overview(source: OverviewSource, persisted: boolean, now: number
         lastFailure: m.lastFailure || null,
         errorSince: (bits & Status.IN_ERROR) !== 0 && m.errorTime ? m.errorTime : null,
         latency: m.latency,
-        stickySessions: source.stickySessions?.(config.name, slot) ?? 0,
+        stickySessions: state.recentSessions(slot, sessionSeconds(now)),
       });
     });
     balancers.push({
@@ -64,5 +55,5 @@ export function overview(source: OverviewSource, persisted: boolean, now: number
       members,
     });
   }
-  return { time: now, latencyBucketsMs: LATENCY_BUCKETS_MS, sessionWindowMs: SESSION_WINDOW_MS, persisted, balancers };
+  return { time: now, latencyBucketsMs: LATENCY_BUCKETS_MS, sessionWindowMs: SESSION_WINDOW_S * 1000, persisted, balancers };
 }

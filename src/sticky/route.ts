@@ -8,6 +8,8 @@ export interface SessionRoute {
   name: string;
   /** Everything after the first separator; may be '' (BALANCER_SESSION_ROUTE). */
   route: string;
+  /** The whole value, which names the session (the manager counts sessions sticking to each member). */
+  session: string;
 }
 
 /** C isspace() in the "C" locale. */
@@ -72,7 +74,7 @@ export function findSessionRoute(sticky: StickyConfig, separator: string | null,
     value = findCookie(cookieHeaders.join(', '), name);
   }
   if (value === undefined) return undefined;
-  if (separator === null) return { name, route: value };
+  if (separator === null) return { name, route: value, session: value };
   const cut = value.indexOf(separator);
-  return cut < 0 ? undefined : { name, route: value.slice(cut + separator.length) };
+  return cut < 0 ? undefined : { name, route: value.slice(cut + separator.length), session: value };
 }

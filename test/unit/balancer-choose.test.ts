@@ -20,7 +20,7 @@ function balancer(members: MemberConfig[], over: Partial<BalancerConfig> = {}): 
 const STICKY = { sticky: { cookie: 'JSESSIONID', urlParam: 'jsessionid' } };
 
 function session(route: string): SessionRoute {
-  return { name: 'JSESSIONID', route };
+  return { name: 'JSESSIONID', route, session: `s.${route}` };
 }
 
 /** The route of the member chosen, or `503`. */

@@ -1,7 +1,7 @@
 // The status word (apache-balancer-semantics.md §1.1) and the shared-memory layout of BalancerState.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BalancerState, lbfactorOf } from '../../src/balancer/state.ts';
+import { BalancerState, lbfactorOf, SESSION_WINDOW_S } from '../../src/balancer/state.ts';
 import { isUsable, Status, statusFromFlags, statusLabel } from '../../src/balancer/status.ts';
 import { memberConfig } from '../support/fixtures.ts';
 
@@ -42,10 +42,22 @@ describe('BalancerState', () => {
   });
 
   test('layout: Float64 part is 8-byte aligned after the Int32 part', () => {
-    // 1 member: (3 + 6) ints = 36 bytes, padded to 40, then 20 doubles = 160. 2 members: 15 ints = 60 -> 64, + 320.
-    assert.equal(BalancerState.byteLength(1), 200);
-    assert.equal(BalancerState.byteLength(2), 384);
+    // 1 member: (3 + 6) ints = 36 bytes, padded to 40, then 20 doubles = 160, then 1024 session pairs = 8192.
+    // 2 members: 15 ints = 60 -> 64, + 320 + 16384.
+    assert.equal(BalancerState.byteLength(1), 8392);
+    assert.equal(BalancerState.byteLength(2), 16768);
     assert.equal(BalancerState.byteLength(0), 16);
+  });
+
+  test('sessions sticking to a member: each counted once, per member, until the window passes', () => {
+    const state = BalancerState.create([member({}), member({})]);
+    for (let i = 0; i < 300; i++) state.touchSession(0, `S${i}.a`, 1000);
+    for (let i = 0; i < 300; i++) state.touchSession(0, `S${i}.a`, 1100);
+    state.touchSession(1, 'X.b', 1000);
+    const counted = state.recentSessions(0, 1100);
+    assert.ok(counted >= 295 && counted <= 300, `${counted} sessions counted for 300`);
+    assert.equal(state.recentSessions(1, 1100), 1);
+    assert.equal(state.recentSessions(1, 1000 + SESSION_WINDOW_S + 1), 0, 'forgotten after the window');
   });
 
   test('growth: added members take the spare slots in order, filled before they are counted; a full state says -1', () => {
@@ -90,7 +102,7 @@ describe('BalancerState', () => {
 
   test('a buffer of the wrong size is refused with its numbers', () => {
     const buffer = BalancerState.create([member({})]).buffer.slice(0, 40);
-    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 200/);
+    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 8392/);
     assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
   });
 

@@ -6,8 +6,14 @@ import { findSessionRoute } from '../../src/sticky/route.ts';
 const STICKY = { cookie: 'JSESSIONID', urlParam: 'jsessionid' };
 
 /** The §2.5 setup: `stickysession=JSESSIONID|jsessionid scolonpathdelim=On`, separator '.'. */
+/** Name and route only; the session value is checked on its own below. */
+function find(...args: Parameters<typeof findSessionRoute>) {
+  const found = findSessionRoute(...args);
+  return found && { name: found.name, route: found.route };
+}
+
 function route(url: string, ...cookies: string[]) {
-  return findSessionRoute(STICKY, '.', true, url, cookies);
+  return find(STICKY, '.', true, url, cookies);
 }
 
 const cookie = (value: string) => ({ name: 'JSESSIONID', route: value });
@@ -33,7 +39,7 @@ describe('URL parameter (get_path_param)', () => {
   test('substring match with no boundary check', () =>
     assert.deepEqual(route('/s?xjsessionid=q.node2'), param('node2')));
   test('scolonpathdelim off: ; is part of the value', () =>
-    assert.deepEqual(findSessionRoute(STICKY, '.', false, '/s;jsessionid=x.node1;foo=bar', []), param('node1;foo=bar')));
+    assert.deepEqual(find(STICKY, '.', false, '/s;jsessionid=x.node1;foo=bar', []), param('node1;foo=bar')));
   test('leading delimiters are skipped (apr_strtok)', () =>
     assert.deepEqual(route('/s?jsessionid=&x.node1'), param('node1')));
   test('a value of delimiters only is no URL value, so the cookie is consulted', () => {
@@ -49,7 +55,7 @@ describe('URL parameter (get_path_param)', () => {
   test('not URL-decoded', () => assert.deepEqual(route('/s;jsessionid=x.node%31'), param('node%31')));
   test('one name for both when no | was configured', () => {
     const same = { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' };
-    assert.deepEqual(findSessionRoute(same, '.', false, '/s?JSESSIONID=x.node1', []), { name: 'JSESSIONID', route: 'node1' });
+    assert.deepEqual(find(same, '.', false, '/s?JSESSIONID=x.node1', []), { name: 'JSESSIONID', route: 'node1' });
   });
 });
 
@@ -75,7 +81,7 @@ describe('cookie (get_cookie_param)', () => {
     assert.deepEqual(route('/s', 'JSESSIONID=a.node1; JSESSIONID=b.node2'), cookie('node1')));
   test('first occurrence wins even when empty', () => {
     assert.equal(route('/s', 'JSESSIONID=;JSESSIONID=abc.node1'), undefined);
-    assert.deepEqual(findSessionRoute(STICKY, null, true, '/s', ['JSESSIONID=;JSESSIONID=abc.node1']), cookie(''));
+    assert.deepEqual(find(STICKY, null, true, '/s', ['JSESSIONID=;JSESSIONID=abc.node1']), cookie(''));
   });
   test('empty value at the very end is no match, the search moves on', () =>
     assert.equal(route('/s', 'JSESSIONID='), undefined));
@@ -93,7 +99,12 @@ describe('separator', () => {
   test('no separator in the value: no route at all', () => assert.equal(route('/s', 'JSESSIONID=abc'), undefined));
   test('separator last: empty route', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.'), cookie('')));
   test('stickysessionsep Off: the whole value is the route', () =>
-    assert.deepEqual(findSessionRoute(STICKY, null, true, '/s', ['JSESSIONID=abc.node1']), cookie('abc.node1')));
+    assert.deepEqual(find(STICKY, null, true, '/s', ['JSESSIONID=abc.node1']), cookie('abc.node1')));
   test('another separator character', () =>
-    assert.deepEqual(findSessionRoute(STICKY, ':', true, '/s', ['JSESSIONID=a.b:node1']), cookie('node1')));
+    assert.deepEqual(find(STICKY, ':', true, '/s', ['JSESSIONID=a.b:node1']), cookie('node1')));
+});
+
+test('the whole value names the session, for counting the sessions sticking to a member', () => {
+  assert.equal(findSessionRoute(STICKY, '.', true, '/s', ['JSESSIONID=ABC123.node1'])?.session, 'ABC123.node1');
+  assert.equal(findSessionRoute(STICKY, '.', true, '/s;jsessionid=xyz.node2', [])?.session, 'xyz.node2');
 });
