@@ -155,16 +155,17 @@ export class Exchange implements ConnectionUser {
   /** Requests not proxied: the balancer manager if a `<Location>` mounts it, else 404 as Apache answers. */
   private serveLocally(vhost: VirtualHostRuntime, target: Target): void {
     const managers = vhost.config.locations.filter((l) => l.handler === 'balancer-manager');
-    const location = managers.find((l) => prefixLength(target.path, l.path) > 0);
+    let location = managers.find((l) => prefixLength(target.path, l.path) > 0);
+    let path = location ? target.path.slice(location.path.replace(/\/$/, '').length) : '';
+    // Where nothing else is served, the root leads to the console and /metrics is where Prometheus looks first.
+    if (!location && managers[0] && target.path === '/') return this.respondLocal(redirectResponse(`${managers[0].path.replace(/\/$/, '')}/console`));
+    if (!location && managers[0] && target.path === '/metrics') [location, path] = [managers[0], '/metrics'];
     const manager = this.client.runtime.manager;
-    // The manager's own listener answers its root with the console, so an operator can type just host:port.
-    if (!location && target.path === '/' && managers[0]) return this.respondLocal(redirectResponse(`${managers[0].path.replace(/\/$/, '')}/console`));
     if (!location || !manager) return this.respondLocal(errorResponse(404));
     if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(errorResponse(403));
     const { framing } = this.head;
     if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(errorResponse(413));
-    const mount = location.path.replace(/\/$/, '');
-    this.local = { manager, mount, path: target.path.slice(mount.length), query: target.query.slice(1), body: [], size: 0 };
+    this.local = { manager, mount: location.path.replace(/\/$/, ''), path, query: target.query.slice(1), body: [], size: 0 };
     if (this.bodyState === 'none') this.runLocal();
   }
 

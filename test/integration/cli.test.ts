@@ -118,6 +118,11 @@ test('npm start without a configuration runs the demo: two nodes, sticky session
     assert.equal(page.status, 200);
     const overview = await (await fetch(`http://127.0.0.1:${managerPort}/balancer-manager/api/v1/balancers`, { signal: AbortSignal.timeout(5_000) })).json();
     assert.deepEqual(overview.balancers[0].members.map((m: { route: string }) => m.route), ['node1', 'node2']);
+    const root = await fetch(`http://127.0.0.1:${managerPort}/`, { redirect: 'manual', signal: AbortSignal.timeout(5_000) });
+    assert.equal(root.status, 302);
+    assert.equal(root.headers.get('location'), '/balancer-manager/console');
+    const metrics = await fetch(`http://127.0.0.1:${managerPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    assert.match(await metrics.text(), /^stickler_member_requests_total\{balancer="demo",member="https:\/\/127\.0\.0\.1:\d+",route="node1"\} \d+$/m);
   } finally {
     await demo.stop(5_000);
   }
