@@ -211,7 +211,7 @@ export class BalancerState {
   lbset(m: number): number { return this.int(m, IntField.LBSET); }
   setLbset(m: number, lbset: number): void { this.setInt(m, IntField.LBSET, lbset); }
   /** recalc_factors' effect on one member after a manager change of loadfactor (§1.3): lbstatus = lbfactor. */
-  resetLbstatus(m: number): void { this.setInt(m, IntField.LBSTATUS, this.lbfactor(m)); }
+  resetLbstatus(m: number, value = this.lbfactor(m)): void { this.setInt(m, IntField.LBSTATUS, value); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }
   addBusy(m: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.BUSY), 1); }

@@ -28,10 +28,13 @@ export interface ApacheRequest {
   host: string;
 }
 
-/** push2table (bal.c:1079-1082): keys are URL-decoded once, values twice. */
+/**
+ * push2table (bal.c:1079-1082): keys are URL-decoded once, values twice, by ap_unescape_url, which leaves `+` as
+ * it is (curl --data-urlencode and browsers send a space as `+`: httpd 2.4.71 stores `b_ss=A | B` as `A+`).
+ */
 function decode(text: string): string {
   try {
-    return decodeURIComponent(text.replace(/\+/g, ' '));
+    return decodeURIComponent(text);
   } catch {
     return text;
   }
@@ -84,7 +87,8 @@ export function apacheEdits(params: Map<string, string>, overview: ManagerOvervi
   const settings = balancerChange(params);
   if (Object.keys(settings).length > 0) edits.push({ kind: 'balancer', balancer: balancer.name, change: settings });
   const url = params.get('b_nwrkr');
-  if (url && params.get('b_wyes') === '1' && !balancer.members.some((m) => m.url === url)) {
+  // A URL already there is still asked for: the refusal is what tells httpd's caller (400) it was not added.
+  if (url && params.get('b_wyes') === '1') {
     edits.push({ kind: 'add-member', balancer: balancer.name, url, change: {} });
   }
   return edits;
@@ -123,10 +127,11 @@ function balancerChange(params: Map<string, string>): BalancerChange {
   const sforce = params.get('b_sforce');
   if (sforce !== undefined && (atoi(sforce) === 0 || atoi(sforce) === 1)) change.nofailover = atoi(sforce) === 1;
   const ss = params.get('b_ss');
-  if (ss !== undefined) {
-    // The page shows `A | B`; names are trimmed so re-submitting it unedited works (PR 69510, fixed in 2.4.64).
+  // An empty value changes nothing (httpd tests `*val`): the form of a balancer without stickiness sends one.
+  if (ss !== undefined && ss.trim() !== '') {
+    // Pages before 2.4.64 showed `A | B`; names are trimmed so re-submitting one unedited works (PR 69510).
     const names = ss.split('|').map((n) => n.trim());
-    if (ss.trim() === '-' || ss.trim() === '') change.stickySession = null;
+    if (ss.trim() === '-') change.stickySession = null;
     else if (names.length <= 2 && names.every((n) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(n))) change.stickySession = names.join('|');
   }
   return change;
@@ -150,7 +155,28 @@ export function strfsize(size: number): string {
   return '****';
 }
 
-const stickyLabel = (b: BalancerOverview) => (b.stickySession ? b.stickySession.split('|').join(' | ') : '(None)');
+/** httpd keeps the cookie name (`sticky`) and the URL parameter (`sticky_path`) apart; equal ones show as one name. */
+function stickyNames(b: BalancerOverview): { cookie: string; path: string } | undefined {
+  if (!b.stickySession) return undefined;
+  const [cookie = '', path = cookie] = b.stickySession.split('|');
+  return { cookie, path };
+}
+
+/** The page shows `COOKIE|param` as 2.4.64+ does (PR 69510), so the form's value can be re-submitted as it is. */
+function stickyLabel(b: BalancerOverview): string | undefined {
+  const names = stickyNames(b);
+  return names && (names.cookie === names.path ? names.cookie : `${names.cookie}|${names.path}`);
+}
+
+/**
+ * ap_escape_uri: a worker URL stays readable in the page's links (`w=https://host:port`), so a script that scrapes
+ * it gets the URL it configured. Unlike httpd, `&`, `=` and `+` are escaped too, so no URL can break the query.
+ */
+const escapeUri = (text: string) =>
+  text.replace(/[^A-Za-z0-9$\-_.!*'(),:;@/~]/gu, (c) => [...Buffer.from(c)].map((byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`).join(''));
+
+/** Apache's `%.2f` of the loadfactor, everywhere it shows one. */
+const factorText = (m: MemberOverview) => m.loadfactor.toFixed(2);
 
 export interface PageOptions {
   /** The page's own path, for links and forms. */
@@ -175,12 +201,12 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
   for (const b of overview.balancers) {
     const nonce = nonces.get(b.name) ?? '';
     const link = (member?: MemberOverview) =>
-      `${options.path}?b=${encodeURIComponent(b.name)}${member ? `&w=${encodeURIComponent(member.url)}` : ''}&nonce=${encodeURIComponent(nonce)}`;
+      `${options.path}?b=${escapeUri(b.name)}${member ? `&w=${escapeUri(member.url)}` : ''}&nonce=${escapeUri(nonce)}`;
     out.push(
       '<hr>',
       `<h3>LoadBalancer Status for <a href="${e(link())}">balancer://${e(b.name)}</a> [${e(nonce)}]</h3>`,
       '<table><tr><th>MaxMembers</th><th>StickySession</th><th>DisableFailover</th><th>Timeout</th><th>FailoverAttempts</th><th>Method</th></tr>',
-      `<tr><td>${b.capacity} [${b.members.length} Used]</td><td>${e(stickyLabel(b))}</td><td>${b.nofailover ? 'On' : 'Off'}</td>` +
+      `<tr><td>${b.capacity} [${b.members.length} Used]</td><td>${e(stickyLabel(b) ?? '(None)')}</td><td>${b.nofailover ? 'On' : 'Off'}</td>` +
         `<td>${b.timeoutMs / 1000}</td><td>${b.maxAttempts}</td><td>${e(b.lbmethod)}</td></tr></table>`,
       '<table><tr><th>Worker URL</th><th>Route</th><th>RouteRedir</th><th>Factor</th><th>Set</th><th>Status</th>' +
         '<th>Elected</th><th>Busy</th><th>Load</th><th>To</th><th>From</th></tr>',
@@ -188,7 +214,7 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
     for (const m of b.members) {
       out.push(
         `<tr><td><a href="${e(link(m))}">${e(m.url)}</a></td><td>${e(m.route)}</td><td>${e(m.redirect)}</td>` +
-          `<td>${m.loadfactor.toFixed(2)}</td><td>${m.lbset}</td><td>${e(m.statusLabel)}</td><td>${m.elected}</td>` +
+          `<td>${factorText(m)}</td><td>${m.lbset}</td><td>${e(m.statusLabel)}</td><td>${m.elected}</td>` +
           `<td>${m.busy}</td><td>${m.lbstatus}</td><td>${e(strfsize(m.bytesToMember))}</td><td>${e(strfsize(m.bytesFromMember))}</td></tr>`,
       );
     }
@@ -203,7 +229,7 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
       out.push(
         `<h3>Edit worker settings for ${e(member.url)}</h3>`,
         `<form method="POST" enctype="application/x-www-form-urlencoded" action="${e(options.path)}"><table>`,
-        `<tr><td>Load factor:</td><td><input name="w_lf" type="text" value="${member.loadfactor}"></td></tr>`,
+        `<tr><td>Load factor:</td><td><input name="w_lf" type="text" value="${factorText(member)}"></td></tr>`,
         `<tr><td>LB Set:</td><td><input name="w_ls" type="text" value="${member.lbset}"></td></tr>`,
         `<tr><td>Route:</td><td><input name="w_wr" type="text" value="${e(member.route)}"></td></tr>`,
         `<tr><td>Route Redirect:</td><td><input name="w_rr" type="text" value="${e(member.redirect)}"></td></tr>`,
@@ -224,8 +250,11 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
         `<tr><td>Failover Attempts:</td><td><input name="b_max" type="text" value="${b.maxAttempts}"></td></tr>`,
         `<tr><td>Disable Failover:</td><td><input name="b_sforce" type="radio" value="1"${b.nofailover ? ' checked' : ''}>On ` +
           `<input name="b_sforce" type="radio" value="0"${b.nofailover ? '' : ' checked'}>Off</td></tr>`,
-        `<tr><td>Sticky Session:</td><td><input name="b_ss" type="text" value="${e(b.stickySession ? stickyLabel(b) : '')}"> (Use '-' to delete)</td></tr>`,
-        `<tr><td>Add New Worker:</td><td><input name="b_nwrkr" type="text"> Are you sure? <input name="b_wyes" type="checkbox" value="1"></td></tr>`,
+        `<tr><td>Sticky Session:</td><td><input name="b_ss" type="text" value="${e(stickyLabel(b) ?? '')}"> (Use '-' to delete)</td></tr>`,
+        // httpd offers the field only while the balancer has a free slot (its growth).
+        ...(b.members.length < b.capacity
+          ? [`<tr><td>Add New Worker:</td><td><input name="b_nwrkr" type="text"> Are you sure? <input name="b_wyes" type="checkbox" value="1"></td></tr>`]
+          : []),
         `</table><input type="submit" value="Submit">${hidden}</form>`,
       );
     }
@@ -242,7 +271,9 @@ export function apacheXml(overview: ManagerOverview, nonces: ReadonlyMap<string,
   const out = ["<?xml version='1.0' encoding='UTF-8' ?>", "<httpd:manager xmlns:httpd='http://httpd.apache.org'>", '  <httpd:balancers>'];
   for (const b of overview.balancers) {
     out.push('    <httpd:balancer>', `      <httpd:name>balancer://${x(b.name)}</httpd:name>`, `      <httpd:nonce>${x(nonces.get(b.name) ?? '')}</httpd:nonce>`);
-    if (b.stickySession) out.push(`      <httpd:stickysession>${x(b.stickySession)}</httpd:stickysession>`, `      <httpd:nofailover>${b.nofailover ? 'On' : 'Off'}</httpd:nofailover>`);
+    const sticky = stickyNames(b);
+    // httpd prints the cookie name alone, even when a URL parameter name follows it in the configuration.
+    if (sticky) out.push(`      <httpd:stickysession>${x(sticky.cookie)}</httpd:stickysession>`, `      <httpd:nofailover>${b.nofailover ? 'On' : 'Off'}</httpd:nofailover>`);
     out.push(
       `      <httpd:timeout>${b.timeoutMs / 1000}</httpd:timeout>`,
       `      <httpd:maxattempts>${b.maxAttempts}</httpd:maxattempts>`,
@@ -256,12 +287,12 @@ export function apacheXml(overview: ManagerOverview, nonces: ReadonlyMap<string,
         `          <httpd:name>${x(m.url)}</httpd:name>`,
         `          <httpd:scheme>${x(url?.[1] ?? '')}</httpd:scheme>`,
         `          <httpd:hostname>${x(url?.[2] ?? '')}</httpd:hostname>`,
-        `          <httpd:loadfactor>${m.loadfactor}</httpd:loadfactor>`,
+        `          <httpd:loadfactor>${factorText(m)}</httpd:loadfactor>`,
         `          <httpd:port>${url?.[3] ?? (url?.[1]?.toLowerCase() === 'https' ? 443 : 80)}</httpd:port>`,
         `          <httpd:status>${x(m.statusLabel)}</httpd:status>`,
         ...(m.errorSince ? [`          <httpd:error_time>${new Date(m.errorSince).toUTCString()}</httpd:error_time>`] : []),
         `          <httpd:lbstatus>${m.lbstatus}</httpd:lbstatus>`,
-        `          <httpd:loadfactor>${m.loadfactor}</httpd:loadfactor>`,
+        `          <httpd:loadfactor>${factorText(m)}</httpd:loadfactor>`,
         `          <httpd:transferred>${m.bytesToMember}</httpd:transferred>`,
         `          <httpd:read>${m.bytesFromMember}</httpd:read>`,
         `          <httpd:elected>${m.elected}</httpd:elected>`,

@@ -97,6 +97,9 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
       // is forced to 100.
       if (lbfactorChanged && target.config.members.length === 1) state.setLbfactor(0, 100);
       if (lbfactorChanged) for (let m = 0; m < target.config.members.length; m++) state.resetLbstatus(m);
+    } else if (edit.kind === 'balancer' && edit.change.lbmethod !== undefined && edit.change.lbmethod !== target.config.lbmethod) {
+      // A new method starts from a clean slate, as httpd's manager resets the method's figures (bal.c).
+      for (let m = 0; m < target.config.members.length; m++) state.resetLbstatus(m, 0);
     } else if (edit.kind === 'add-member') {
       state.addMember(newMember(edit.url, edit.change));
     } else if (edit.kind === 'remove-member') {
@@ -111,7 +114,12 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
 export function applyLocal(target: EditTarget, edit: PlannedEdit): MemberConfig | undefined {
   const { config } = target;
   if (edit.kind === 'member') Object.assign(config.members[edit.slot]!, changedMember(config.members[edit.slot]!, edit.change));
-  else if (edit.kind === 'balancer') Object.assign(config, changedBalancer(config, edit.change));
+  else if (edit.kind === 'balancer') {
+    const next = changedBalancer(config, edit.change);
+    // Object.assign never removes a key: a balancer made non-sticky must lose its sticky settings here.
+    if (!next.sticky) delete config.sticky;
+    Object.assign(config, next);
+  }
   else if (edit.kind === 'add-member') {
     const member = newMember(edit.url, edit.change);
     config.members[edit.slot] = member;

@@ -82,6 +82,12 @@ function respond(status: number, type: string, body: string | Buffer, extra: Hea
   return { kind: 'full', status, headers: [['Content-Type', type], ...SECURITY_HEADERS, ...extra], body: typeof body === 'string' ? Buffer.from(body) : body };
 }
 
+/** A refusal as every manager answer is made: JSON with the manager's headers (for the exchange's own refusals too). */
+export function managerProblem(status: number, reason: string): { status: number; headers: HeaderList; body: Buffer } {
+  const response = problem(status, reason) as Extract<ManagerResponse, { kind: 'full' }>;
+  return { status: response.status, headers: response.headers, body: response.body };
+}
+
 const json = (status: number, value: unknown, extra: HeaderList = []) => respond(status, 'application/json; charset=utf-8', `${JSON.stringify(value)}\n`, extra);
 const problem = (status: number, reason: string, extra: HeaderList = []) => json(status, { error: reason }, extra);
 const onlyMethods = (allowed: string) => problem(405, `this resource answers ${allowed} only`, [['Allow', allowed]]);
@@ -133,10 +139,14 @@ export class Manager {
     const body = request.body.subarray(0, APACHE_FORM_LIMIT).toString('latin1');
     const { params } = apacheParams({ method: request.method, query: request.query, body, referer: getHeader(request.headers, 'referer'), host });
     const before = this.overview(request.runtime);
+    let refusedWorker: string | undefined;
     for (const edit of apacheEdits(params, before, this.nonces)) {
-      // httpd applies what it can and ignores the rest silently; so does this page. The API says why.
-      await this.context.control.submit(edit, actor);
+      // httpd applies what it can and ignores the rest silently; so does this page (the API says why). Only a
+      // worker it cannot add makes httpd answer 400, which a `curl --fail` script notices.
+      const outcome = await this.context.control.submit(edit, actor);
+      if (!outcome.ok && edit.kind === 'add-member') refusedWorker = outcome.reason;
     }
+    if (refusedWorker) return respond(400, 'text/plain; charset=utf-8', `${refusedWorker}\n`);
     const now = this.overview(request.runtime);
     if (params.has('xml')) return respond(200, 'text/xml; charset=utf-8', apacheXml(now, this.nonces));
     const b = params.get('b');

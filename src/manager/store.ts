@@ -1,7 +1,7 @@
 // Where manager changes are kept: the overlay in memory, written to the state file after every change (when one
 // is configured), and the audit log. The state file is replaced atomically — written beside it, flushed to disk,
 // then renamed over it — so a crash at any moment leaves the old file or the new one, never part of either.
-import { appendFileSync, closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import type { AuditEntry, Actor, Edit } from './model.ts';
 import { emptyOverlay, withEdit, type Overlay } from './overlay.ts';
@@ -25,6 +25,7 @@ export class ManagerStore {
 
   constructor(options: StoreOptions) {
     this.options = options;
+    if (options.stateFile) removeLeftovers(options.stateFile);
     this.overlay = options.stateFile ? readState(options.stateFile, options.log) : emptyOverlay();
   }
 
@@ -67,9 +68,21 @@ export class ManagerStore {
   }
 }
 
+const temporaryName = (file: string) => join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+
+/** Temporary files a crash left mid-save: never the state, only in the way. */
+function removeLeftovers(file: string): void {
+  const prefix = `.${basename(file)}.`;
+  try {
+    for (const name of readdirSync(dirname(file))) if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dirname(file), name), { force: true });
+  } catch {
+    // A directory that cannot be listed fails the first save, which says so.
+  }
+}
+
 /** Writes `text` to `file` so that a reader, or a restart after a crash, sees either the old or the new content. */
 export function writeAtomically(file: string, text: string): void {
-  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
+  const temporary = temporaryName(file);
   const fd = openSync(temporary, 'w', 0o600);
   try {
     writeSync(fd, text);

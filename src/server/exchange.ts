@@ -18,7 +18,7 @@ import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
-import { MANAGER_BODY_LIMIT, type Manager, type ManagerRequest } from '../manager/handler.ts';
+import { MANAGER_BODY_LIMIT, managerProblem, type Manager, type ManagerRequest } from '../manager/handler.ts';
 import { tunnel } from './tunnel.ts';
 import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
 
@@ -162,9 +162,9 @@ export class Exchange implements ConnectionUser {
     if (!location && managers[0] && target.path === '/metrics') [location, path] = [managers[0], '/metrics'];
     const manager = this.client.runtime.manager;
     if (!location || !manager) return this.respondLocal(errorResponse(404));
-    if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(errorResponse(403));
+    if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(managerProblem(403, 'this address may not use the balancer manager'));
     const { framing } = this.head;
-    if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(errorResponse(413));
+    if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
     this.local = { manager, mount: location.path.replace(/\/$/, ''), path, query: target.query.slice(1), body: [], size: 0 };
     if (this.bodyState === 'none') this.runLocal();
   }
@@ -363,7 +363,7 @@ export class Exchange implements ConnectionUser {
     if (this.finished) return;
     if (this.local) {
       this.local.size += data.length;
-      if (this.local.size > MANAGER_BODY_LIMIT) return this.respondLocal(errorResponse(413));
+      if (this.local.size > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
       this.local.body.push(data);
       return;
     }

@@ -31,7 +31,7 @@ test('the closed seed loads into the expected model', () => {
   assert.deepEqual(c.log, { format: 'combined' });
   assert.deepEqual(c.balancers, [{
     source: at(24), name: 'wso2.identity.domain', lbmethod: 'byrequests', sticky: { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' },
-    stickySeparator: '.', scolonPathDelim: false, nofailover: false, timeout: 0, forceRecovery: true, failOnStatus: [],
+    stickySeparator: '.', scolonPathDelim: false, nofailover: false, timeout: 0, forceRecovery: true, failOnStatus: [], growth: 0,
     members: [
       { source: at(25), url: 'https://localhost:9443', route: 'isNode1', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 },
       { source: at(26), url: 'https://localhost:9444', route: 'isNode2', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 },

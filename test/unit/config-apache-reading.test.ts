@@ -161,9 +161,9 @@ test('KeepAliveTimeout and GracefulShutdownTimeout are read in the main server; 
   assert.deepEqual(inVhost.diagnostics, ['t.conf:3: KeepAliveTimeout: ignored: Stickler has one KeepAliveTimeout for all virtual hosts; expected it in the main server']);
 });
 
-test('the balancer manager: AuthUserFile with Require valid-user protects it, BalancerPersist keeps its changes, BalancerGrowth sizes it', () => {
+test('the balancer manager: AuthUserFile with Require valid-user protects it, BalancerPersist keeps its changes, growth= sizes it', () => {
   const { config, diagnostics } = load([
-    'Listen 80', 'ServerRoot /srv/httpd', 'BalancerPersist On', 'BalancerGrowth 10',
+    'Listen 80', 'ServerRoot /srv/httpd', 'BalancerPersist On', 'ProxyPass / balancer://b/ growth=10',
     '<Location /balancer-manager>', 'SetHandler balancer-manager', 'AuthType Basic', 'AuthName "Balancer"',
     'AuthUserFile conf/manager.htpasswd', 'Require valid-user', '</Location>', ...BALANCER,
   ]);

@@ -27,8 +27,7 @@ interface Effective {
 }
 
 export function assemble(walked: Walked, mainFile: string, report: Report): SticklerConfig {
-  const growth = walked.balancerGrowth;
-  const balancers = walked.balancers.finish().map((b) => (growth === undefined ? b : { ...b, growth }));
+  const balancers = walked.balancers.finish();
   const byName = new Map(balancers.map((b) => [b.name.toLowerCase(), b]));
   const effective = walked.vhosts.map((draft) => inherit(walked.main, draft, report));
   const listens = walked.listens.length > 0 ? walked.listens : derivedListens(walked.vhosts);

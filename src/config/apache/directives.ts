@@ -61,7 +61,6 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   AuthName: ['location'],
   AuthUserFile: ['location'],
   BalancerPersist: ['main'],
-  BalancerGrowth: ['main'],
 };
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
@@ -106,7 +105,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     SSLStaplingErrorCacheTimeout SSLStaplingFakeTryLater SSLStaplingForceURL SSLStaplingResponseMaxAge
     SSLStaplingResponseTimeSkew SSLUseStapling SSLInsecureRenegotiation
     ProxyVia ProxyIOBufferSize ProxyMaxForwards ProxyReceiveBufferSize ProxyBadHeader ProxyStatus
-    ProxyPassInherit BalancerInherit ProxyPassInterpolateEnv ProxyHCTPsize
+    ProxyPassInherit BalancerInherit BalancerGrowth ProxyPassInterpolateEnv ProxyHCTPsize
     HeartbeatStorage H2Direct H2MaxSessionStreams H2ModernTLSOnly H2Push H2Upgrade H2WindowSize H2StreamMaxMemSize
     AuthBasicProvider AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
     AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),

@@ -19,13 +19,13 @@ export function splitParam(word: string): Param | undefined {
 }
 
 const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect'];
-const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus'];
+const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus', 'growth'];
 
 /** Real mod_proxy worker parameters that tune httpd's own connection handling; Stickler manages that itself. */
 const IGNORED_WORKER_KEYS = new Set(['acquire', 'ping', 'keepalive', 'disablereuse', 'enablereuse', 'max', 'smax', 'min', 'ttl',
   'iobuffersize', 'receivebuffersize', 'responsefieldsize', 'flushpackets', 'flushwait', 'addressttl', 'upgrade', 'secret',
   'flusher', 'mapping', 'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr', 'hctemplate']);
-const IGNORED_BALANCER_KEYS = new Set(['failontimeout', 'nonce', 'growth']);
+const IGNORED_BALANCER_KEYS = new Set(['failontimeout', 'nonce']);
 
 const LB_METHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
 const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
@@ -150,6 +150,12 @@ export function setBalancerParam(b: BalancerConfig, { key, value }: Param): Para
       return setTimeoutParam(value, (ms) => {
         b.timeout = ms;
       });
+    case 'growth': {
+      const n = parseInteger(value, 0, 100);
+      if (n === undefined) return { error: `growth "${value}" is not a number from 0 to 100 (spare member slots for the balancer manager)` };
+      b.growth = n;
+      return undefined;
+    }
     case 'failonstatus': {
       const codes: number[] = [];
       for (const part of value.split(/[ ,]+/).filter((p) => p !== '')) {
@@ -174,5 +180,7 @@ export function newBalancer(name: string, source: BalancerConfig['source']): Bal
   return {
     source, name, lbmethod: 'byrequests', stickySeparator: '.', scolonPathDelim: false, nofailover: false,
     timeout: 0, forceRecovery: true, failOnStatus: [], members: [],
+    // httpd's default: no room for members added through the balancer manager unless growth= says so.
+    growth: 0,
   };
 }

@@ -31,7 +31,6 @@ export interface Walked {
   gracefulShutdownTimeout?: Millis;
   /** `BalancerPersist On`: manager changes are kept in this state file (beside ServerRoot's files). */
   balancerPersist?: Setting<string>;
-  balancerGrowth?: number;
   /** The AuthUserFile of the balancer-manager location. */
   managerUsers?: Setting<string>;
   accessLog?: Setting<string>;
@@ -271,13 +270,6 @@ export class Translator {
       case 'BalancerPersist':
         if (this.#flag(node) === true) this.#walked.balancerPersist = { value: resolveFrom(node, 'stickler-balancer-state.json'), source: src };
         return;
-      case 'BalancerGrowth': {
-        if (!this.#arity(node, 1, 1, 'a number from 0 to 1000')) return;
-        const growth = Number(node.args[0]);
-        if (!Number.isInteger(growth) || growth < 0 || growth > 1000) this.#report.error(src, name, `"${node.args[0]}" is not a number from 0 to 1000`);
-        else this.#walked.balancerGrowth = growth;
-        return;
-      }
       case 'SetHandler':
         if (!this.#arity(node, 1, 1, 'a handler name')) return;
         if ((node.args[0] ?? '').toLowerCase() === 'balancer-manager') scope.handler = 'balancer-manager';
