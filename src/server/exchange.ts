@@ -197,10 +197,13 @@ export class Exchange implements ConnectionUser {
           }
           return;
         }
-        const event = Buffer.from(`data: ${data}\n\n`);
+        // The first event asks EventSource to come back within a second when the stream ends (after a reload).
+        const event = Buffer.from(`${first ? 'retry: 1000\n' : ''}data: ${data}\n\n`);
+        first = false;
         this.log.bytesSent += event.length;
         this.client.sendBody(event);
       };
+      let first = true;
       const timer = setInterval(send, response.intervalMs);
       send();
     }, (err: unknown) => this.failBeforeResponse(err));
