@@ -127,3 +127,46 @@ test('TLS sessions resume whichever worker a returning client reaches (shared ti
     await group.close();
   }
 });
+
+test('manager edits with 2 workers: decided once by the main thread, applied by every worker (route, add, disable)', async () => {
+  const port = await freePort();
+  const source = { file: 'test', line: 1 };
+  const config = engineConfig(port, {
+    members: [member(urls[0]!, { route: 'a' }), member(urls[1]!, { route: 'b' })],
+    balancer: { growth: 1 },
+    vhost: {
+      routes: [
+        { source, path: '/balancer-manager', target: { kind: 'exclude' } },
+        { source, path: '/', target: { kind: 'balancer', balancer: 'cluster', path: '/' } },
+      ],
+      locations: [{ source, path: '/balancer-manager', handler: 'balancer-manager', access: [] }],
+    },
+  });
+  const group = new WorkerGroup(config, 2);
+  await group.start();
+  const edit = async (body: unknown) => {
+    // No login on a loopback-only manager, but the API wants a console session's CSRF token: the page may come
+    // from one worker and the POST land on the other, which checks it with the same shared secret.
+    const page = await request(`https://127.0.0.1:${port}/balancer-manager/console`);
+    const token = /name="csrf-token" content="([^"]+)"/.exec(page.body)?.[1];
+    const cookie = String(page.headers['set-cookie']).split(';')[0]!;
+    return request(`https://127.0.0.1:${port}/balancer-manager/api/v1/edits`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': token!, cookie, origin: `https://127.0.0.1:${port}` },
+      body: JSON.stringify(body),
+    });
+  };
+  try {
+    assert.equal((await edit({ kind: 'member', balancer: 'cluster', member: urls[0], change: { route: 'first' } })).status, 200);
+    assert.equal((await edit({ kind: 'add-member', balancer: 'cluster', url: urls[2], change: { route: 'c', status: { disabled: false } } })).status, 200);
+    assert.equal((await edit({ kind: 'member', balancer: 'cluster', member: urls[1], change: { status: { disabled: true } } })).status, 200);
+    // Fresh connections land on both workers: every one must know the new route, the new member and the disabled one.
+    const sticky = [];
+    for (let i = 0; i < 10; i++) sticky.push((await request(`https://127.0.0.1:${port}/`, { headers: { cookie: 'JSESSIONID=x.first' } })).body);
+    assert.deepEqual([...new Set(sticky)], ['a'], 'the new route sticks on every worker');
+    const fresh = new Set(await sequence(port, 12));
+    assert.deepEqual([...fresh].sort(), ['a', 'c'], 'the added member serves and the disabled one does not, on every worker');
+  } finally {
+    await group.close();
+  }
+});
