@@ -1,7 +1,7 @@
 // `npm run profile`: where Stickler's CPU time goes on the hot path. Runs the seed configuration in front of
 // the static members under `--cpu-prof`, drives scenario (a) (keep-alive, sticky cookie) with wrk, and sums
 // the profile's self time by function and by area (TLS, HTTP parsing, the exchange, the pools, GC...).
-// PROFILE_SECONDS sets the load's length (default 10).
+// PROFILE_SECONDS sets the load's length (default 10); PROFILE_PATH=/1mib.bin profiles scenario (c) instead.
 
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { apacheConfig } from '../test/support/apache.ts';
 import { testCertificate } from '../test/support/certs.ts';
 import { freePort } from '../test/support/ports.ts';
 import { startStickler } from '../test/support/stickler.ts';
-import { startStaticBackends, TINY_PATH } from './static-backend.ts';
+import { ONE_MIB_PATH, startStaticBackends, TINY_PATH } from './static-backend.ts';
 import { runWrk } from './wrk.ts';
 
 interface ProfileNode {
@@ -84,7 +84,9 @@ async function main(): Promise<void> {
     await writeFile(configFile, apacheConfig({ port, ...cert, dir, members: members.members.map((m) => ({ url: `https://127.0.0.1:${m.port}`, route: m.route })) }));
     const profiles = join(dir, 'profiles');
     const stickler = await startStickler(configFile, { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profiles}` } });
-    const url = `https://127.0.0.1:${port}${TINY_PATH}`;
+    const path = process.env.PROFILE_PATH ?? TINY_PATH;
+    if (path !== TINY_PATH && path !== ONE_MIB_PATH) throw new Error(`PROFILE_PATH must be ${TINY_PATH} or ${ONE_MIB_PATH}, not ${path}`);
+    const url = `https://127.0.0.1:${port}${path}`;
     try {
       await runWrk(url, { threads: 2, connections: 10, durationSec: 2, headers: ['Cookie: JSESSIONID=x.node1'] });
       const result = await runWrk(url, { threads: 2, connections: 50, durationSec: seconds, headers: ['Cookie: JSESSIONID=x.node1'] });
