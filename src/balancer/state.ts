@@ -30,8 +30,10 @@ const HEADER_INTS = 3;
 const IntField = { STATUS: 0, LBSTATUS: 1, LBFACTOR: 2, LBSET: 3, BUSY: 4, RETRIES: 5 } as const;
 const INT_STRIDE = 6;
 
-const FloatField = { ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7 } as const;
-const HISTOGRAM = 8;
+const FloatField = {
+  ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7, RECOVERED_AT: 8,
+} as const;
+const HISTOGRAM = 9;
 /**
  * Upper bounds (ms) of the member latency histogram's buckets, time from sending the request to the response
  * head; one more bucket counts everything slower. Prometheus' default buckets, from 5 ms to 10 s.
@@ -249,6 +251,9 @@ export class BalancerState {
     this.addFloat(m, FloatField.FAILURES, 1);
     this.floats[m * FLOAT_STRIDE + FloatField.LAST_FAILURE] = now;
   }
+  /** When the member last came back from an error or a failed health check (ms); 0 = never. Slowstart ramps from it. */
+  recoveredAt(m: number): number { return this.float(m, FloatField.RECOVERED_AT); }
+  setRecoveredAt(m: number, now: number): void { this.floats[m * FLOAT_STRIDE + FloatField.RECOVERED_AT] = now; }
   /** Sum of the latencies observed, in ms, for the histogram's average. */
   latencySum(m: number): number { return this.float(m, FloatField.LATENCY_SUM); }
   /** Counts per bucket of LATENCY_BUCKETS_MS, not cumulative; the last one counts what is slower than all. */

@@ -170,8 +170,20 @@ export interface BalancerConfig {
   forceRecovery: boolean;
   failOnStatus: number[];
   members: MemberConfig[];
-  /** Room for members added through the manager (Apache `BalancerGrowth`, `growth=`); undefined = 5. */
+  /** Room for members added through the manager (Apache `growth=`); undefined = 5. */
   growth?: number;
+  /** A response timeout also puts the member in error (Apache `failontimeout`, default Off). */
+  failOnTimeout?: boolean;
+  /**
+   * A member back from an error or a failed health check takes new sessions gradually: its weight ramps from
+   * almost nothing to its loadfactor over this time (HAProxy `slowstart`). Undefined or 0: at once, as Apache.
+   */
+  slowStart?: Millis;
+  /**
+   * Request bodies up to this size are kept while they are sent, so an idempotent request whose member failed
+   * before answering can be sent again, whole, to another member. Larger ones fail with 502 instead. Default 64 KiB.
+   */
+  retryBodyLimit?: number;
 }
 
 /** Apache's BalancerGrowth default. */
@@ -195,6 +207,26 @@ export interface MemberConfig {
   timeout?: Millis;
   /** Connect timeout; undefined = the I/O timeout. */
   connectionTimeout?: Millis;
+  /** Active health checks (mod_proxy_hcheck's `hcmethod`...); undefined = none, as without mod_proxy_hcheck. */
+  healthCheck?: HealthCheckConfig;
+}
+
+export interface HealthCheckConfig {
+  /** TCP: connect (and the TLS handshake for https members); the others send that request to `uri`. */
+  method: 'TCP' | 'OPTIONS' | 'HEAD' | 'GET';
+  /** Path and query checked; default `/` (Apache `hcuri`, relative to the member URL's path). */
+  uri: string;
+  /** Time between checks (Apache `hcinterval`, default 30 s). */
+  interval: Millis;
+  /** Consecutive passes that bring a failed member back (Apache `hcpasses`, default 1). */
+  passes: number;
+  /** Consecutive failures that take a member out (Apache `hcfails`, default 1). */
+  fails: number;
+  /**
+   * When a response passes (Apache `hcexpr` naming a `ProxyHCExpr`): the expression's text, e.g.
+   * `%{REQUEST_STATUS} =~ /^[23]/`. Without it a status below 400 passes, as mod_proxy_hcheck decides.
+   */
+  expr?: { name: string; text: string; source: Source };
 }
 
 export interface LogConfig {
