@@ -78,7 +78,11 @@ export class Balancer {
   readonly state: BalancerState;
   private readonly name: string;
 
-  constructor(config: BalancerConfig, state?: BalancerState) {
+  /** Where state changes are told, once each: a member put in error, a member back. */
+  private readonly log: (line: string) => void;
+
+  constructor(config: BalancerConfig, state?: BalancerState, options: { log?: (line: string) => void } = {}) {
+    this.log = options.log ?? (() => {});
     if (state && state.count !== config.members.length) {
       throw new Error(`balancer://${config.name} has ${config.members.length} members but the state given holds ${state.count}`);
     }
@@ -103,7 +107,13 @@ export class Balancer {
    */
   choose(session: SessionRoute | undefined, now: number): Choice {
     const { config, state } = this;
-    const view: MemberView = { members: config.members, state, now };
+    const view: MemberView = {
+      members: config.members,
+      state,
+      now,
+      ...(config.slowStart && { slowStart: config.slowStart }),
+      recovered: (m) => this.log(`${this.name}: member ${config.members[m]?.url} is back after its retry time${config.slowStart ? `; its share ramps up over ${config.slowStart / 1000} s` : ''}`),
+    };
     // Without stickysession Apache never looks for a route, whatever the request carries.
     const route = config.sticky ? session : undefined;
     let member = -1;
@@ -141,19 +151,32 @@ export class Balancer {
     return { ok: true, member, facts: this.facts(member, route, routeChanged) };
   }
 
-  /** The connection to the member failed or timed out while connecting: E with error_time = now (unless +I). */
-  markError(member: number, now: number): void {
+  /**
+   * The member failed (connect refused or timed out, reset before answering, failonstatus): E with
+   * error_time = now (unless +I). `reason` is logged when this puts it in error, once.
+   */
+  markError(member: number, now: number, reason = 'failed'): void {
     this.check(member);
     const { state } = this;
     if (state.status(member) & Status.IGNORE_ERRORS) return;
+    let entered = false;
     state.lock();
     try {
       state.addFailure(member, now);
+      entered = (state.status(member) & Status.IN_ERROR) === 0;
       state.setErrorTime(member, now);
       state.setStatusBits(member, Status.IN_ERROR);
     } finally {
       state.unlock();
     }
+    const m = this.config.members[member];
+    if (entered) this.log(`${this.name}: member ${m?.url} in error (${reason}); not used for ${(m?.retry ?? 0) / 1000} s`);
+  }
+
+  /** Seconds a client should wait before trying again when no member is usable (Retry-After on the 503). */
+  retryAfter(now: number): number {
+    const waits = this.snapshot(now).filter((m) => !m.removed && m.retryIn > 0).map((m) => m.retryIn);
+    return waits.length > 0 ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 10;
   }
 
   /**

@@ -3,6 +3,7 @@
 import { getBestMember } from './select.ts';
 import { isUsable } from './status.ts';
 import type { MemberView } from './member-view.ts';
+import { effectiveFactor } from './slowstart.ts';
 
 /**
  * Runs the shared loop with the credit step of byrequests and bybusyness: every candidate the loop looks at
@@ -12,7 +13,7 @@ export function findBestByCredit(view: MemberView, prefer: (m: number, best: num
   const { state } = view;
   let total = 0;
   const best = getBestMember(view, (m, current) => {
-    const factor = state.lbfactor(m);
+    const factor = effectiveFactor(view, m);
     state.addLbstatus(m, factor);
     total += factor;
     return current < 0 || prefer(m, current);

@@ -9,4 +9,8 @@ export interface MemberView {
   readonly state: BalancerState;
   /** Milliseconds, the same clock as the error times stored in the state. */
   readonly now: number;
+  /** The balancer's slowstart ramp (ms); 0 or undefined: none. */
+  readonly slowStart?: number;
+  /** Told once when a member leaves the error state. */
+  readonly recovered?: (m: number) => void;
 }

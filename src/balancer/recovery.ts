@@ -13,6 +13,8 @@ export function retryMember(view: MemberView, m: number): void {
   if ((bits & Status.IGNORE_ERRORS) !== 0 || view.now > state.errorTime(m) + retry) {
     state.addRetry(m);
     state.clearStatusBits(m, Status.IN_ERROR);
+    state.setRecoveredAt(m, view.now);
+    view.recovered?.(m);
   }
 }
 
@@ -31,5 +33,7 @@ export function forceRecovery(view: MemberView, enabled: boolean): void {
   for (let m = 0; m < view.members.length; m++) {
     state.addRetry(m);
     state.clearStatusBits(m, Status.IN_ERROR);
+    state.setRecoveredAt(m, view.now);
+    view.recovered?.(m);
   }
 }

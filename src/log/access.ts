@@ -25,6 +25,8 @@ export interface AccessEntry {
   totalMs: number;
   /** STK_ error code. */
   error?: string;
+  /** Members tried after the first failed (connect refused, reset before answering). */
+  retries?: number;
 }
 
 export interface AccessLog {
@@ -88,7 +90,7 @@ function clientHost(ip: string): string {
 /** A request header as `%{Name}i` shows it: `-` when absent, escaped otherwise (an empty header stays empty). */
 const headerItem = (v: string | undefined): string => (v === undefined ? '-' : escapeLogItem(v));
 
-/** `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"` followed by ` route=… backend_ms=…`. */
+/** `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"` followed by ` route=… backend_ms=…` (` retries=N`). */
 export function formatCombined(e: AccessEntry): string {
   const requestLine = escapeLogItem(`${e.method} ${e.target} ${e.protocol}`);
   const bytes = e.bytesSent > 0 ? String(e.bytesSent) : '-';
@@ -97,7 +99,7 @@ export function formatCombined(e: AccessEntry): string {
   const backendMs = e.backendMs === undefined ? '-' : String(Math.round(e.backendMs));
   return (
     `${clientHost(e.clientIp)} - - ${formatLogTime(e.time)} "${requestLine}" ${e.status} ${bytes} ` +
-    `"${headerItem(e.referer)}" "${headerItem(e.userAgent)}" route=${route} backend_ms=${backendMs}`
+    `"${headerItem(e.referer)}" "${headerItem(e.userAgent)}" route=${route} backend_ms=${backendMs}${e.retries ? ` retries=${e.retries}` : ''}`
   );
 }
 
@@ -119,6 +121,7 @@ export function formatJson(e: AccessEntry): string {
     backendMs: e.backendMs,
     totalMs: e.totalMs,
     error: e.error,
+    retries: e.retries,
   });
 }
 

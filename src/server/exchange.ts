@@ -60,6 +60,10 @@ export interface ClientSide {
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
+/** RFC 9110 §9.2.2: methods a client may repeat, so a proxy may too when a member failed before answering. */
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
+const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024;
+
 export class Exchange implements ConnectionUser {
   private readonly client: ClientSide;
   private readonly head: RequestHead;
@@ -91,9 +95,20 @@ export class Exchange implements ConnectionUser {
   private responseReusable = true;
   /** The member connection is paused until the client drains. */
   private waitingForClient = false;
+  /** Where the request is being forwarded, kept so a failed attempt can be made again on another member. */
+  private forwarding: { vhost: VirtualHostRuntime; b: BalancerRuntime; session: SessionRoute | undefined; backendPath: string } | undefined;
+  /** Failover attempts made after the first (capped by the balancer's maxattempts). */
+  private attempts = 0;
+  /**
+   * Request body bytes sent to the member so far, kept while the request may still be sent again (an idempotent
+   * method, a body within the balancer's retry limit); undefined once it may not.
+   */
+  private retained: Buffer[] | undefined;
+  private retainedSize = 0;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
+    if (IDEMPOTENT.has(head.method)) this.retained = [];
     this.keepAlive = head.keepAlive;
     this.bodyState = head.framing.kind === 'none' ? 'none' : 'streaming';
     this.log = {
@@ -212,7 +227,7 @@ export class Exchange implements ConnectionUser {
   // ---- 2. choose a member and connect, failing over while nothing was sent ----------------------------
 
   private async forward(vhost: VirtualHostRuntime, b: BalancerRuntime, session: SessionRoute | undefined, backendPath: string): Promise<void> {
-    let attempts = 0;
+    this.forwarding = { vhost, b, session, backendPath };
     for (;;) {
       const choice: Choice = await this.chooseWithin(b, session);
       if (this.finished) {
@@ -221,7 +236,7 @@ export class Exchange implements ConnectionUser {
         return;
       }
       this.log.balancer = choice.facts;
-      if (!choice.ok) return this.respondLocal(errorResponse(choice.status), choice.reason);
+      if (!choice.ok) return this.respondLocal(this.unavailable(b), choice.reason);
       const member = choice.member;
       const pool = b.pools[member]!;
       this.held = { b, member, pool };
@@ -233,10 +248,12 @@ export class Exchange implements ConnectionUser {
         if (this.held) b.balancer.release(member, 0, 0);
         this.held = undefined;
         if (!(err instanceof ConnectError)) throw err;
-        b.balancer.markError(member, Date.now());
+        // Nothing reached the member: any method may go to another one, its body still waiting in `pending`.
+        b.balancer.markError(member, Date.now(), err.message);
         this.log.error = err.code;
         if (this.finished) return;
-        if (attempts++ >= b.balancer.maxAttempts) return this.respondLocal(errorResponse(503), err.message);
+        if (this.attempts++ >= b.balancer.maxAttempts) return this.respondLocal(this.unavailable(b), err.message);
+        this.log.retries = this.attempts;
         continue;
       }
       if (this.finished) return conn.detach(true);
@@ -244,6 +261,13 @@ export class Exchange implements ConnectionUser {
       this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url, backendPath);
       return this.sendRequest(conn);
     }
+  }
+
+  /** 503 with the time until a member may be tried again, so clients and crawlers back off instead of hammering. */
+  private unavailable(b: BalancerRuntime): LocalResponse {
+    const response = errorResponse(503);
+    response.headers.push(['Retry-After', String(b.balancer.retryAfter(Date.now()))]);
+    return response;
   }
 
   /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
@@ -312,6 +336,9 @@ export class Exchange implements ConnectionUser {
 
   memberTimeout(): void {
     this.log.error = 'STK_UPSTREAM_TIMEOUT';
+    // A slow answer is not retried: the request may be running on the member. failontimeout also rests the member.
+    const held = this.held;
+    if (held?.b.config.failOnTimeout && !this.sawResponseByte) held.b.balancer.markError(held.member, Date.now(), 'no answer within its timeout');
     this.memberFailed(504);
   }
 
@@ -329,15 +356,43 @@ export class Exchange implements ConnectionUser {
       this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
     }
     if (this.finished) return;
-    if (!this.sawResponseByte && conn.reused && this.bodyState === 'none') {
-      // A keep-alive connection the member had already closed: the request never reached it, so try a fresh connection once.
+    if (!this.sawResponseByte && conn.reused && this.retained) {
+      // A keep-alive connection the member had already closed: most likely it never read the request, so try a
+      // fresh connection once. Only for a request that may be sent twice: the member might have read it after all.
       this.upstream = undefined;
       this.bytesToMember = 0;
+      this.resendBody();
       void this.retryOnFresh();
       return;
     }
     this.log.error ??= 'STK_UPSTREAM_CLOSED';
+    if (!this.sawResponseByte) return this.tryElsewhere('closed the connection without answering');
     this.memberFailed(502);
+  }
+
+  /**
+   * The member reset the connection before answering: it goes into error, and a request that may be sent twice is
+   * sent to another member, body and all, within maxattempts and the global timeout; any other one gets 502.
+   */
+  private tryElsewhere(reason: string): void {
+    const { b, member } = this.held!;
+    b.balancer.markError(member, Date.now(), reason);
+    const withinTime = performance.now() - this.started < this.client.runtime.config.timeout;
+    if (!this.retained || this.responseStarted || this.attempts >= b.balancer.maxAttempts || !withinTime || !this.forwarding) return this.memberFailed(502);
+    this.attempts++;
+    this.log.retries = this.attempts;
+    this.releaseMember(false);
+    this.resendBody();
+    const { vhost, session, backendPath } = this.forwarding;
+    this.forward(vhost, b, session, backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+  }
+
+  /** What was sent of the body goes out again, first, on the next connection. */
+  private resendBody(): void {
+    this.pending = [...(this.retained ?? []), ...this.pending];
+    this.retained = [];
+    this.retainedSize = 0;
+    this.bytesToMember = 0;
   }
 
   /** The member connection broke: answer with `status` if nothing was sent yet, else cut the client off. */
@@ -354,9 +409,9 @@ export class Exchange implements ConnectionUser {
       this.sendRequest(conn);
     } catch (err) {
       if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
-      b.balancer.markError(member, Date.now());
+      b.balancer.markError(member, Date.now(), err.message);
       this.log.error = err.code;
-      this.respondLocal(errorResponse(503));
+      this.respondLocal(this.unavailable(b));
     }
   }
 
@@ -385,11 +440,17 @@ export class Exchange implements ConnectionUser {
       if (!this.finished) this.runLocal();
       return;
     }
-    if (!this.upstream) this.pendingTrailers = trailers;
-    else this.sendBodyEnd(trailers);
+    // Kept even once sent: a retry sends the body again, trailers included.
+    this.pendingTrailers = trailers;
+    if (this.upstream) this.sendBodyEnd(trailers);
   }
 
   private sendBody(data: Buffer): void {
+    if (this.retained) {
+      this.retainedSize += data.length;
+      if (this.retainedSize > (this.forwarding?.b.config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT)) this.retained = undefined;
+      else this.retained.push(data);
+    }
     if (this.head.framing.kind === 'chunked') {
       for (const piece of encodeChunk(data)) this.writeUpstream(piece);
     } else this.writeUpstream(data);

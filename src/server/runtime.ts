@@ -61,7 +61,8 @@ export class Runtime {
   }
 
   private buildBalancer(config: BalancerConfig, state: BalancerState | undefined): BalancerRuntime {
-    return { config, balancer: new Balancer(config, state), pools: config.members.map((member) => this.pool(config, member)) };
+    const balancer = new Balancer(config, state, { log: (line) => process.stderr.write(`stickler: ${line}\n`) });
+    return { config, balancer, pools: config.members.map((member) => this.pool(config, member)) };
   }
 
   private pool(config: BalancerConfig, member: MemberConfig): MemberPool {

@@ -230,6 +230,43 @@ describe('engine: member failures', () => {
     });
   });
 
+  test('a member that resets before answering: a GET (with its body) goes to another member, a POST gets 502 and is sent nowhere else', async () => {
+    const seen: string[] = [];
+    const resetting = await rawBackend((data) => {
+      seen.push(`reset ${data.split(' ', 1)[0]}`);
+      return '';
+    });
+    const good = await rawBackend((data) => {
+      seen.push(`good ${data.split(' ', 1)[0]} ${data.slice(data.indexOf('\r\n\r\n') + 4)}`);
+      return 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ngood';
+    });
+    await proxied({ members: [member(resetting.url, { route: 'r' }), member(good.url, { route: 'g' })] }, [resetting.server, good.server], async (port, stickler) => {
+      const get = await request(`https://127.0.0.1:${port}/x`, { method: 'PUT', headers: { cookie: 'JSESSIONID=s.r' }, body: 'payload' });
+      assert.equal(get.status, 200);
+      assert.equal(get.body, 'good');
+      assert.deepEqual(seen, ['reset PUT', 'good PUT payload'], 'the body went again, whole, to the other member');
+      assert.match(stickler.runtime.balancers.get('cluster')!.balancer.snapshot(Date.now())[0]!.status, /Err/, 'the resetting member is in error');
+      seen.length = 0;
+      // The member is resting now; make it usable again to see what a POST does there.
+      stickler.runtime.balancers.get('cluster')!.balancer.state.clearStatusBits(0, 0x80);
+      const post = await request(`https://127.0.0.1:${port}/x`, { method: 'POST', headers: { cookie: 'JSESSIONID=s.r' }, body: 'once' });
+      assert.equal(post.status, 502);
+      assert.deepEqual(seen, ['reset POST'], 'a POST is never sent twice');
+    });
+  });
+
+  test('no usable member: 503 with Retry-After, the seconds until the first one may be tried again', async () => {
+    const deadPort = await freePort();
+    await proxied({ members: [member(`https://127.0.0.1:${deadPort}`, { retry: 30_000 })] }, [], async (port) => {
+      const first = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(first.status, 503);
+      const again = await request(`https://127.0.0.1:${port}/`);
+      assert.equal(again.status, 503);
+      const after = Number(again.headers['retry-after']);
+      assert.ok(after >= 28 && after <= 30, `Retry-After ${again.headers['retry-after']}`);
+    });
+  });
+
   test('malformed backend responses give 502; nothing of them reaches the client', async () => {
     const broken = await rawBackend(() => 'HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\nX-Leak: yes\r\n\r\nabcd');
     await proxied({ members: [member(broken.url)] }, [broken.server], async (port) => {
