@@ -165,6 +165,9 @@ function balancer(b: BalancerConfig): Yaml {
     ...(b.forceRecovery !== d.forceRecovery && { 'force-recovery': b.forceRecovery }),
     ...nonEmpty('fail-on-status', b.failOnStatus),
     ...(b.growth !== undefined && { growth: b.growth }),
+    ...(b.failOnTimeout !== undefined && { 'fail-on-timeout': b.failOnTimeout }),
+    ...(b.slowStart !== undefined && { 'slow-start': formatDuration(b.slowStart) }),
+    ...(b.retryBodyLimit !== undefined && { 'retry-body-limit': b.retryBodyLimit }),
     members: b.members.map(member),
   };
 }

@@ -78,13 +78,13 @@ test('a missing argument names what was expected', () => {
 
 test('an unknown balancer parameter on ProxyPass lists the valid ones', () => {
   assert.deepEqual(errors(['Listen 80', ...BALANCER, 'ProxyPass / balancer://b/ stikysession=JSESSIONID']), [
-    't.conf:5: ProxyPass: unknown balancer parameter "stikysession" (did you mean "stickysession"?); expected one of lbmethod, stickysession, stickysessionsep, scolonpathdelim, nofailover, maxattempts, timeout, forcerecovery, failonstatus, growth',
+    't.conf:5: ProxyPass: unknown balancer parameter "stikysession" (did you mean "stickysession"?); expected one of lbmethod, stickysession, stickysessionsep, scolonpathdelim, nofailover, maxattempts, timeout, forcerecovery, failonstatus, failontimeout, growth',
   ]);
 });
 
 test('a member parameter on a balancer ProxyPass says where it belongs', () => {
   assert.deepEqual(errors(['Listen 80', ...BALANCER, 'ProxyPass / balancer://b/ route=x']), [
-    't.conf:5: ProxyPass: unknown balancer parameter "route" (route is a member parameter: put it on the BalancerMember line); expected one of lbmethod, stickysession, stickysessionsep, scolonpathdelim, nofailover, maxattempts, timeout, forcerecovery, failonstatus, growth',
+    't.conf:5: ProxyPass: unknown balancer parameter "route" (route is a member parameter: put it on the BalancerMember line); expected one of lbmethod, stickysession, stickysessionsep, scolonpathdelim, nofailover, maxattempts, timeout, forcerecovery, failonstatus, failontimeout, growth',
   ]);
 });
 

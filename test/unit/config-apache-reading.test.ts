@@ -180,3 +180,8 @@ test('Require valid-user without AuthUserFile is an error; authentication outsid
   assert.deepEqual(elsewhere.diagnostics, ['t.conf:3: AuthUserFile: ignored: Stickler authenticates only the balancer manager']);
   assert.equal(elsewhere.config.manager, undefined);
 });
+
+test('failontimeout=On is read onto the balancer', () => {
+  const { config } = load(['Listen 80', 'ProxyPass / balancer://b/ failontimeout=On', ...BALANCER]);
+  assert.equal(config.balancers[0]?.failOnTimeout, true);
+});

@@ -78,6 +78,10 @@ const MODEL: SticklerConfig = {
       timeout: 1500,
       forceRecovery: false,
       failOnStatus: [500, 503],
+      growth: 3,
+      failOnTimeout: true,
+      slowStart: 30_000,
+      retryBodyLimit: 1024,
       members: [
         { source: src, url: 'https://localhost:9443', route: 'isNode1', redirect: 'isNode2', loadfactor: 2.5, lbset: 1, status: ['H', 'D'], retry: 0, timeout: 30_000, connectionTimeout: 250 },
         { source: src, url: 'https://localhost:9444', route: 'isNode2', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 60_000 },

@@ -19,13 +19,13 @@ export function splitParam(word: string): Param | undefined {
 }
 
 const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect'];
-const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus', 'growth'];
+const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus', 'failontimeout', 'growth'];
 
 /** Real mod_proxy worker parameters that tune httpd's own connection handling; Stickler manages that itself. */
 const IGNORED_WORKER_KEYS = new Set(['acquire', 'ping', 'keepalive', 'disablereuse', 'enablereuse', 'max', 'smax', 'min', 'ttl',
   'iobuffersize', 'receivebuffersize', 'responsefieldsize', 'flushpackets', 'flushwait', 'addressttl', 'upgrade', 'secret',
   'flusher', 'mapping', 'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr', 'hctemplate']);
-const IGNORED_BALANCER_KEYS = new Set(['failontimeout', 'nonce']);
+const IGNORED_BALANCER_KEYS = new Set(['nonce']);
 
 const LB_METHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
 const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
@@ -132,11 +132,13 @@ export function setBalancerParam(b: BalancerConfig, { key, value }: Param): Para
       return undefined;
     case 'scolonpathdelim':
     case 'nofailover':
+    case 'failontimeout':
     case 'forcerecovery': {
       const on = parseOnOff(value);
       if (on === undefined) return { error: `${key} "${value}" is not On or Off; expected On or Off` };
       if (key === 'scolonpathdelim') b.scolonPathDelim = on;
       else if (key === 'nofailover') b.nofailover = on;
+      else if (key === 'failontimeout') b.failOnTimeout = on;
       else b.forceRecovery = on;
       return undefined;
     }

@@ -178,6 +178,9 @@ class Builder {
       forceRecovery: raw['force-recovery'] ?? d.forceRecovery,
       failOnStatus: raw['fail-on-status'] ?? [],
       ...(raw.growth !== undefined && { growth: raw.growth }),
+      ...(raw['fail-on-timeout'] !== undefined && { failOnTimeout: raw['fail-on-timeout'] }),
+      ...(raw['slow-start'] !== undefined && { slowStart: raw['slow-start'] }),
+      ...(raw['retry-body-limit'] !== undefined && { retryBodyLimit: raw['retry-body-limit'] }),
       members,
     };
   }

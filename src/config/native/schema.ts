@@ -95,6 +95,9 @@ const balancer = z.strictObject({
   'force-recovery': optional(parseSwitch),
   'fail-on-status': optional(failOnStatus),
   growth: optional(int(0, 1000)),
+  'fail-on-timeout': optional(parseSwitch),
+  'slow-start': optional(duration(0)),
+  'retry-body-limit': optional(int(0, 64 * 1024 * 1024)),
   members: list(member),
 });
 
