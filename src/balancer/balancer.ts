@@ -11,7 +11,7 @@ import type { MemberView } from './member-view.ts';
 import { forceRecovery } from './recovery.ts';
 import { findRouteMember } from './route-member.ts';
 import type { FindBest } from './select.ts';
-import { BalancerState, sessionSeconds } from './state.ts';
+import { BalancerState, sessionSeconds, type StateChange } from './state.ts';
 import { isUsable, Status, statusLabel } from './status.ts';
 
 /** Apache's BALANCER_* environment, for logging. */
@@ -64,6 +64,8 @@ export interface MemberSnapshot {
   latency: { sumMs: number; buckets: number[] };
   /** Removed through the manager: kept in its slot so indexes stay stable, shown nowhere. */
   removed: boolean;
+  /** How often it went into error, came back, failed and passed its health check. */
+  changes: Record<StateChange, number>;
 }
 
 const FINDERS: Record<LbMethod, FindBest> = {
@@ -164,6 +166,7 @@ export class Balancer {
     try {
       state.addFailure(member, now);
       entered = (state.status(member) & Status.IN_ERROR) === 0;
+      if (entered) state.countChange(member, 'error');
       state.setErrorTime(member, now);
       state.setStatusBits(member, Status.IN_ERROR);
     } finally {
@@ -236,6 +239,7 @@ export class Balancer {
         lastFailure: state.lastFailure(m),
         latency: { sumMs: state.latencySum(m), buckets: state.latencyBuckets(m) },
         removed: (bits & Status.FREE) !== 0,
+        changes: state.changes(m),
       };
     });
   }

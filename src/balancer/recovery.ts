@@ -14,6 +14,7 @@ export function retryMember(view: MemberView, m: number): void {
     state.addRetry(m);
     state.clearStatusBits(m, Status.IN_ERROR);
     state.setRecoveredAt(m, view.now);
+    state.countChange(m, 'recovered');
     view.recovered?.(m);
   }
 }
@@ -34,6 +35,7 @@ export function forceRecovery(view: MemberView, enabled: boolean): void {
     state.addRetry(m);
     state.clearStatusBits(m, Status.IN_ERROR);
     state.setRecoveredAt(m, view.now);
+    state.countChange(m, 'recovered');
     view.recovered?.(m);
   }
 }

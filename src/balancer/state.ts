@@ -32,8 +32,18 @@ const INT_STRIDE = 6;
 
 const FloatField = {
   ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7, RECOVERED_AT: 8,
+  ENTERED_ERROR: 9, RECOVERED: 10, CHECK_FAILED: 11, CHECK_PASSED: 12,
 } as const;
-const HISTOGRAM = 9;
+const HISTOGRAM = 13;
+
+/** The state changes counted for metrics: into error, out of it, taken out and brought back by health checks. */
+export type StateChange = 'error' | 'recovered' | 'healthCheckFailed' | 'healthCheckPassed';
+const CHANGE_FIELDS: Record<StateChange, FloatFieldIndex> = {
+  error: FloatField.ENTERED_ERROR,
+  recovered: FloatField.RECOVERED,
+  healthCheckFailed: FloatField.CHECK_FAILED,
+  healthCheckPassed: FloatField.CHECK_PASSED,
+};
 /**
  * Upper bounds (ms) of the member latency histogram's buckets, time from sending the request to the response
  * head; one more bucket counts everything slower. Prometheus' default buckets, from 5 ms to 10 s.
@@ -250,6 +260,11 @@ export class BalancerState {
   addFailure(m: number, now: number): void {
     this.addFloat(m, FloatField.FAILURES, 1);
     this.floats[m * FLOAT_STRIDE + FloatField.LAST_FAILURE] = now;
+  }
+  /** A state change of member m happened; under the lock (Float64 counters). */
+  countChange(m: number, change: StateChange): void { this.addFloat(m, CHANGE_FIELDS[change], 1); }
+  changes(m: number): Record<StateChange, number> {
+    return { error: this.float(m, FloatField.ENTERED_ERROR), recovered: this.float(m, FloatField.RECOVERED), healthCheckFailed: this.float(m, FloatField.CHECK_FAILED), healthCheckPassed: this.float(m, FloatField.CHECK_PASSED) };
   }
   /** When the member last came back from an error or a failed health check (ms); 0 = never. Slowstart ramps from it. */
   recoveredAt(m: number): number { return this.float(m, FloatField.RECOVERED_AT); }

@@ -129,6 +129,14 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
     }
   }
 
+  family('stickler_member_state_changes_total', 'counter',
+    'State changes of the member: into error, back from it, taken out and brought back by its health check.');
+  for (const { member, labels } of series) {
+    for (const [change, count] of Object.entries(member.changes)) {
+      sample('stickler_member_state_changes_total', `${labels},change="${snakeCase(change)}"`, count);
+    }
+  }
+
   const bounds = overview.latencyBucketsMs;
   family(LATENCY, 'histogram', 'Time from sending the request to the member to its response head.');
   for (const { member, labels } of series) {

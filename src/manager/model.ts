@@ -57,6 +57,8 @@ export interface MemberOverview {
   latency: { sumMs: number; buckets: number[] };
   /** Sessions that sent a request routed to this member in the last `sessionWindowMs` (approximate). */
   stickySessions: number;
+  /** State changes since start: into error, back, health check failed (taken out), passed (brought back). */
+  changes: { error: number; recovered: number; healthCheckFailed: number; healthCheckPassed: number };
 }
 
 export interface BalancerOverview {

@@ -397,6 +397,7 @@ describe('bookkeeping', () => {
       url: 'http://a:8080', route: 'a', redirect: 'b', loadfactor: 2, lbset: 1, status: 'Init Ok ', elected: 0, busy: 0,
       lbstatus: 0, transferred: 0, read: 0, retries: 0, errorTime: 0, retryIn: 0,
       requests: 0, failures: 0, lastFailure: 0, latency: { sumMs: 0, buckets: Array(12).fill(0) }, removed: false,
+      changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 },
     }]);
   });
 

@@ -12,7 +12,7 @@ function member(url: string, fields: Partial<MemberOverview>): MemberOverview {
               error: false, healthCheckFailed: false },
     statusLabel: 'Init Ok ', usable: true, elected: 0, busy: 0, lbstatus: 0, bytesToMember: 0, bytesFromMember: 0,
     requests: 0, failures: 0, lastFailure: null, errorSince: null, latency: { sumMs: 0, buckets: [0, 0, 0, 0] },
-    stickySessions: 0,
+    stickySessions: 0, changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 },
     ...fields,
   };
 }
@@ -33,7 +33,7 @@ const SMALL = overview([
     member('http://10.0.0.1:8080', {
       route: 'n1', requests: 10, failures: 1, bytesToMember: 2048, bytesFromMember: 65536, elected: 11, busy: 2,
       lbstatus: -50, loadfactor: 1.5, stickySessions: 4, lastFailure: 1767225600123,
-      latency: { sumMs: 123.4, buckets: [3, 4, 2, 1] },
+      latency: { sumMs: 123.4, buckets: [3, 4, 2, 1] }, changes: { error: 2, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 },
     }),
     member('http://10.0.0.2:8080', {
       route: 'a"b\\c\nd', lbstatus: 50, usable: false, status: { ...OFF, drain: true, error: true },
@@ -118,6 +118,10 @@ const EXPECTED = [
   ...statusLines(A, '00000000'),
   ...statusLines(B, '01000010'),
   ...statusLines(C, '00001001'),
+  '# HELP stickler_member_state_changes_total State changes of the member: into error, back from it, taken out and brought back by its health check.',
+  '# TYPE stickler_member_state_changes_total counter',
+  ...[A, B, C].flatMap((labels) => ['error', 'recovered', 'health_check_failed', 'health_check_passed'].map((change) =>
+    `stickler_member_state_changes_total{${labels},change="${change}"} ${labels === A && change === 'error' ? 2 : 0}`)),
   '# HELP stickler_member_response_latency_seconds Time from sending the request to the member to its response head.',
   '# TYPE stickler_member_response_latency_seconds histogram',
   `stickler_member_response_latency_seconds_bucket{${A},le="0.005"} 3`,
