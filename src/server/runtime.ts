@@ -5,6 +5,7 @@ import { BalancerState } from '../balancer/state.ts';
 import { DEFAULT_GROWTH, type BalancerConfig, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
+import type { HealthTarget } from '../health/checker.ts';
 import { openAccessLog, type AccessLog } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
@@ -20,6 +21,14 @@ export interface VirtualHostRuntime {
   /** Fixed part of the ProxyPassReverse context; the Host header is filled in per request. */
   reverse: Omit<ReverseContext, 'hostHeader'>;
   serverName: string;
+}
+
+/** A member's connection pool: the TLS settings of the virtual host that routes to its balancer, its timeouts. */
+export function memberPool(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig): MemberPool {
+  const vhost = stickler.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
+  const backendTls = vhost?.backendTls ?? { enabled: true, verify: stickler.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
+  const ioTimeout = member.timeout ?? stickler.timeout;
+  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
 }
 
 /** One SharedArrayBuffer per balancer, for worker threads that must pick from one state. */
@@ -66,10 +75,12 @@ export class Runtime {
   }
 
   private pool(config: BalancerConfig, member: MemberConfig): MemberPool {
-    const vhost = this.config.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
-    const backendTls = vhost?.backendTls ?? { enabled: true, verify: this.config.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
-    const ioTimeout = member.timeout ?? this.config.timeout;
-    return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
+    return memberPool(this.config, config, member);
+  }
+
+  /** What the health checks of this runtime's members need (see health/checker.ts). */
+  healthTargets(): HealthTarget[] {
+    return [...this.balancers.values()].map((b) => ({ balancer: b.config, state: b.balancer.state, pools: b.pools }));
   }
 
   /** What the manager's edits check and change, by balancer name. */

@@ -4,11 +4,14 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import type { ListenerConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
+import { X509Certificate } from 'node:crypto';
+import { clientPolicy, type ClientPolicy, type ListenerConfig, type Millis, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
-import { ClientConnection, type ClientTimeouts } from './client.ts';
+import { handshakeOptions, ocspResponseProblem } from '../tls/profile.ts';
+import { ClientConnection } from './client.ts';
 import { H2Front } from './h2.ts';
 import { Runtime } from './runtime.ts';
+import { startHealthChecks } from '../health/checker.ts';
 import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
 import { managerAuth } from '../manager/exposure.ts';
@@ -16,14 +19,16 @@ import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry } from '../manager/model.ts';
 
 export interface ServerOptions {
-  /** Overrides Apache's RequestReadTimeout default of 20 s. */
-  timeouts?: Pick<Partial<ClientTimeouts>, 'request'>;
+  /** Replaces the request head and body read timeouts with one fixed timeout, whatever the configuration says. */
+  timeouts?: { request: Millis };
   /** Balancer state buffers shared with the other worker threads. */
   sharedStates?: ReadonlyMap<string, SharedArrayBuffer>;
   /** Bind with SO_REUSEPORT so several worker threads accept on the same port and the kernel spreads connections. */
   reusePort?: boolean;
   /** TLS session ticket keys (48 bytes) shared by every worker, so a client resumes whichever thread it reaches. */
   ticketKeys?: Buffer;
+  /** Run the members' health checks here (default); worker threads leave them to the main thread. */
+  healthChecks?: boolean;
   /**
    * For a worker thread: the balancer manager's secret and nonces, shared by every worker, and the control that
    * sends edits to the main thread, which decides them. Without it the server is its own manager host: it lays
@@ -52,6 +57,8 @@ interface PortCertificates {
   vhosts: VirtualHostConfig[];
   contexts: Map<VirtualHostConfig, tls.SecureContext>;
   fallback: { vh: VirtualHostConfig; options: tls.SecureContextOptions };
+  /** OCSP responses to staple, by the DER certificate they were configured with. */
+  staples: Array<{ certificate: Buffer; response: Buffer }>;
 }
 
 interface OpenListener {
@@ -65,11 +72,17 @@ export class Stickler {
   private readonly open = new Map<string, OpenListener>();
   private certificates = new Map<number, PortCertificates>();
   private readonly sockets = new Set<net.Socket>();
-  private readonly requestTimeout: number;
+  /** Connections on the listeners other than the manager's own, against the client policy's maxConnections. */
+  private clients = 0;
+  private readonly requestTimeout: Millis | undefined;
+  /** The client policy of the current runtime, shared by its connections. */
+  private policy: { config: SticklerConfig; policy: ClientPolicy } | undefined;
   private readonly reusePort: boolean;
   private readonly ticketKeys: Buffer | undefined;
   private readonly h2 = new H2Front();
   private stopping = false;
+  private readonly checksHere: boolean;
+  private health: { stop(): void } | undefined;
   private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost };
   private manager: Manager | undefined;
 
@@ -80,9 +93,16 @@ export class Stickler {
       return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control, persisted: host.store.persisted, recent: () => host.store.recent, host };
     })();
     this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.sharedStates);
-    this.requestTimeout = options.timeouts?.request ?? 20_000;
+    this.requestTimeout = options.timeouts?.request;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
+    this.checksHere = options.healthChecks ?? true;
+  }
+
+  /** Health checks follow the runtime: a reload stops the old ones and starts the new configuration's. */
+  private checkHealth(): void {
+    this.health?.stop();
+    this.health = this.checksHere ? startHealthChecks(this.runtime.healthTargets(), { log: logLine }) : undefined;
   }
 
   get listeners(): BoundListener[] {
@@ -94,6 +114,7 @@ export class Stickler {
     checkCertificates(this.runtime.config.listeners, this.certificates);
     this.attachManager(this.runtime, managerAuthOrThrow(this.runtime.config));
     await this.openListeners(this.runtime.config.listeners);
+    this.checkHealth();
   }
 
   /** Every runtime gets the one manager; a reload brings nonces for new balancers and re-reads the credentials. */
@@ -126,6 +147,7 @@ export class Stickler {
     const old = this.runtime;
     this.runtime = new Runtime(config, sharedStates);
     this.attachManager(this.runtime, auth);
+    this.checkHealth();
     this.certificates = certificates;
     for (const [k, l] of this.open) {
       if (config.listeners.some((c) => key(c) === k)) {
@@ -144,6 +166,7 @@ export class Stickler {
    */
   async close(): Promise<void> {
     this.stopping = true;
+    this.health?.stop();
     const servers = [...this.open.values()].map((l) => l.server);
     this.open.clear();
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -160,7 +183,7 @@ export class Stickler {
       for (const listener of listeners) {
         const server = listener.tls
           ? this.tlsServer(listener, certificates.get(listener.port)!)
-          : net.createServer({ allowHalfOpen: true }, (s) => this.accept(s, 'http'));
+          : net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'));
         await listen(server, listener, this.reusePort);
         const address = server.address() as net.AddressInfo;
         opened.push({ server, bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
@@ -173,9 +196,37 @@ export class Stickler {
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
-    if (scheme === 'http') this.track(socket);
     if (this.stopping) return void socket.destroy();
-    new ClientConnection(this.runtime, socket, scheme, { keepAlive: this.runtime.config.keepAliveTimeout, request: this.requestTimeout });
+    new ClientConnection(this.runtime, socket, scheme, this.clientPolicy());
+  }
+
+  private clientPolicy(): ClientPolicy {
+    const config = this.runtime.config;
+    if (this.policy?.config !== config) {
+      const policy = clientPolicy(config);
+      if (this.requestTimeout !== undefined) policy.headerTimeout = policy.bodyTimeout = { timeout: this.requestTimeout, minRate: 0, max: 0 };
+      this.policy = { config, policy };
+    }
+    return this.policy.policy;
+  }
+
+  /**
+   * Every TCP connection as it is accepted, before any TLS: beyond maxConnections it is closed at once, so a flood
+   * costs no handshake and cannot crowd out the connections already served. The manager's own listener is not
+   * counted, so it stays reachable during a flood.
+   */
+  private admit(socket: net.Socket, listener: ListenerConfig): boolean {
+    this.track(socket);
+    const config = this.runtime.config;
+    if (config.manager?.ownListener && key(listener) === key(config.listeners.at(-1)!)) return true;
+    const max = this.clientPolicy().maxConnections;
+    if (max > 0 && this.clients >= max) {
+      socket.destroy();
+      return false;
+    }
+    this.clients++;
+    socket.once('close', () => this.clients--);
+    return true;
   }
 
   private track(socket: net.Socket): void {
@@ -188,10 +239,10 @@ export class Stickler {
       ...initial.fallback.options,
       // A client that half-closes after its request still gets the answer (ClientConnection ends the socket).
       allowHalfOpen: true,
-      // A client that connects and never finishes its handshake is dropped (Apache's RequestReadTimeout handshake=).
-      handshakeTimeout: 10_000,
+      // A client that connects and never finishes its handshake is dropped (Apache's RequestReadTimeout handshake=);
+      // a deadline, not an inactivity timeout. Read when the port opens: a reload does not change it.
+      handshakeTimeout: this.clientPolicy().handshakeTimeout,
       ...(this.ticketKeys && { ticketKeys: this.ticketKeys }),
-      minVersion: 'TLSv1.2',
       ALPNProtocols: ['h2', 'http/1.1'],
       // Looked up at each handshake, so a reload's certificates apply to the next connection.
       SNICallback: (servername, done) => {
@@ -201,16 +252,23 @@ export class Stickler {
       },
     });
     // Tracked from the TCP accept, so close() also ends connections still in their TLS handshake.
-    server.on('connection', (socket: net.Socket) => this.track(socket));
+    server.on('connection', (socket: net.Socket) => this.admit(socket, listener));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       if (socket.alpnProtocol !== 'h2') return this.accept(socket, 'https');
       if (this.stopping) return void socket.destroy();
       this.h2.accept(socket, this.runtime);
     });
     server.on('tlsClientError', (_err, socket) => socket.destroy());
+    // Asked for by clients that send status_request; Node passes the certificate the handshake chose by SNI.
+    server.on('OCSPRequest', (certificate: Buffer, _issuer: Buffer, done: (err: Error | null, response?: Buffer) => void) => {
+      const current = this.certificates.get(listener.port) ?? initial;
+      done(null, current.staples.find((s) => s.certificate.equals(certificate))?.response);
+    });
     return server;
   }
 }
+
+const logLine = (line: string): void => void process.stderr.write(`stickler: ${line}\n`);
 
 /** The manager's credentials, read now; a configuration that would expose it, or unreadable files, refuse to start. */
 function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
@@ -241,23 +299,41 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
     if (!first) continue;
     const options = new Map(vhosts.map((vh) => [vh, secureOptions(vh)]));
     const contexts = new Map(vhosts.map((vh) => [vh, secureContext(vh, options.get(vh)!)]));
-    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: options.get(first)! } });
+    const staples = vhosts.flatMap((vh) => staple(vh, options.get(vh)!.cert as Buffer) ?? []);
+    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: options.get(first)! }, staples });
   }
   return byPort;
 }
 
+/** The certificate, key and what the handshakes offer (src/tls/profile.ts). */
 function secureOptions(vh: VirtualHostConfig): tls.SecureContextOptions {
   const files = vh.tls!;
-  const read = (path: string, what: string) => {
-    try {
-      return readFileSync(path);
-    } catch (err) {
-      throw new StartupError(`${files.source.file}:${files.source.line}: ${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-    }
+  const cert = readTlsFile(vh, files.certificateFile, 'SSLCertificateFile');
+  const chain = files.chainFile ? readTlsFile(vh, files.chainFile, 'SSLCertificateChainFile') : undefined;
+  return {
+    cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert,
+    key: readTlsFile(vh, files.keyFile, 'SSLCertificateKeyFile'),
+    ...handshakeOptions(files.policy),
   };
-  const cert = read(files.certificateFile, 'SSLCertificateFile');
-  const chain = files.chainFile ? read(files.chainFile, 'SSLCertificateChainFile') : undefined;
-  return { cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert, key: read(files.keyFile, 'SSLCertificateKeyFile') };
+}
+
+/** The virtual host's OCSP response with the certificate it belongs to; read at each start and reload. */
+function staple(vh: VirtualHostConfig, cert: Buffer): { certificate: Buffer; response: Buffer } | undefined {
+  const files = vh.tls!;
+  if (files.ocspResponseFile === undefined) return undefined;
+  const response = readTlsFile(vh, files.ocspResponseFile, 'tls.ocsp-response-file');
+  const problem = ocspResponseProblem(response);
+  if (problem) throw new StartupError(`${files.source.file}:${files.source.line}: tls.ocsp-response-file: ${files.ocspResponseFile}: ${problem}`);
+  return { certificate: new X509Certificate(cert).raw, response };
+}
+
+function readTlsFile(vh: VirtualHostConfig, path: string, what: string): Buffer {
+  const files = vh.tls!;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new StartupError(`${files.source.file}:${files.source.line}: ${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
+  }
 }
 
 function secureContext(vh: VirtualHostConfig, options: tls.SecureContextOptions): tls.SecureContext {

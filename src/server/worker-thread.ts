@@ -32,6 +32,8 @@ const stickler = new Stickler(config, {
   sharedStates,
   reusePort: true,
   ticketKeys: Buffer.from(ticketKeys),
+  // One checker for all threads: the main thread (workers.ts).
+  healthChecks: false,
   manager: { secret: Buffer.from(manager.secret), nonces: () => nonces, control, persisted: manager.persisted, recent: () => recent },
 });
 try {

@@ -9,7 +9,9 @@ import { BalancerState } from '../balancer/state.ts';
 import { decide, ManagerHost } from '../manager/coordinator.ts';
 import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from '../manager/model.ts';
-import { sharedBalancerStates } from './runtime.ts';
+import { memberPool, sharedBalancerStates } from './runtime.ts';
+import { startHealthChecks } from '../health/checker.ts';
+import type { MemberPool } from '../upstream/pool.ts';
 import { StartupError } from './server.ts';
 
 export interface ListenerAddress {
@@ -73,6 +75,26 @@ export class WorkerGroup {
     this.sharedStates = sharedBalancerStates(this.config);
   }
 
+  /** Health checks run here, once per member whatever the number of workers, with pools of their own. */
+  private health: { stop(): void; pools: MemberPool[] } | undefined;
+
+  private checkHealth(): void {
+    this.stopHealth();
+    const targets = this.config.balancers.map((b) => ({
+      balancer: b,
+      state: BalancerState.attach(this.sharedStates.get(b.name)!),
+      pools: b.members.map((m) => memberPool(this.config, b, m)),
+    }));
+    const checks = startHealthChecks(targets, { log: (line) => this.log(`stickler: ${line}`) });
+    this.health = { stop: () => checks.stop(), pools: targets.flatMap((t) => t.pools) };
+  }
+
+  private stopHealth(): void {
+    this.health?.stop();
+    for (const pool of this.health?.pools ?? []) pool.close();
+    this.health = undefined;
+  }
+
   /** The main thread's copy of each balancer over the shared state: where edits are checked and decided. */
   private editTargets(): Map<string, EditTarget> {
     return new Map(this.config.balancers.map((b) => [b.name, { config: b, state: BalancerState.attach(this.sharedStates.get(b.name)!) }]));
@@ -91,6 +113,7 @@ export class WorkerGroup {
     try {
       const ready = await Promise.all(Array.from({ length: this.count }, () => this.spawn()));
       this.listeners.push(...ready[0]!);
+      this.checkHealth();
     } catch (err) {
       await this.close();
       throw err;
@@ -140,6 +163,7 @@ export class WorkerGroup {
     }
     const answered = answers.find((a) => a.type === 'reloaded' && a.listeners.length > 0);
     if (answered?.type === 'reloaded') this.listeners = answered.listeners;
+    this.checkHealth();
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */
@@ -153,6 +177,7 @@ export class WorkerGroup {
 
   async close(): Promise<void> {
     this.stopping = true;
+    this.stopHealth();
     await Promise.all(
       [...this.threads.values()].map(
         (worker) =>

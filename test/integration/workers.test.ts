@@ -170,3 +170,37 @@ test('manager edits with 2 workers: decided once by the main thread, applied by 
     await group.close();
   }
 });
+
+test('health checks run once per member whatever the number of workers, and every worker obeys their result', async () => {
+  const { certFile, keyFile } = localCertificate();
+  let checks = 0;
+  let healthy = false;
+  const checked = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, (req, res) => {
+    if (req.url === '/health') {
+      checks++;
+      res.statusCode = healthy ? 200 : 500;
+      return res.end();
+    }
+    res.end('checked');
+  });
+  await new Promise<void>((resolve) => checked.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(checked.address() as AddressInfo).port}`;
+  const port = await freePort();
+  const healthCheck = { method: 'GET' as const, uri: '/health', interval: 200, passes: 1, fails: 1 };
+  const group = new WorkerGroup(engineConfig(port, { members: [member(url, { route: 'x', healthCheck }), member(urls[0]!, { route: 'a' })] }), 2);
+  await group.start();
+  try {
+    const state = BalancerState.attach(group.sharedState('cluster')!);
+    await pollUntil(async () => (state.status(0) & 0x400) !== 0, { timeoutMs: 5_000, what: 'the failing member to be taken out' });
+    assert.deepEqual([...new Set(await sequence(port, 8))], ['a'], 'no worker sends to a member that fails its check');
+    checks = 0;
+    await new Promise((r) => setTimeout(r, 1_000));
+    assert.ok(checks >= 3 && checks <= 7, `${checks} checks in 1 s at a 200 ms interval: once per member, not once per worker`);
+    healthy = true;
+    await pollUntil(async () => (state.status(0) & 0x400) === 0, { timeoutMs: 5_000, what: 'the member to pass again' });
+    assert.deepEqual([...new Set(await sequence(port, 8))].sort(), ['a', 'checked'], 'back in on every worker');
+  } finally {
+    await group.close();
+    checked.close();
+  }
+});
