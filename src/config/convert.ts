@@ -4,12 +4,13 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccessRule, BackendTls, BalancerConfig, CookieRewrite, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig, SticklerConfig,
-  VirtualHostConfig,
+  AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HealthCheckConfig, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig,
+  SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
+import { CLIENT_KEYS } from './native/schema.ts';
 import {
-  formatDuration, formatHostMatch, formatRequire, formatSeparator, formatStatus, formatSticky,
+  formatDuration, formatHostMatch, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus, formatSticky,
 } from './native/values.ts';
 
 type Yaml = Record<string, unknown>;
@@ -31,7 +32,9 @@ export function toYaml(config: SticklerConfig): string {
       'graceful-shutdown-timeout': formatDuration(config.gracefulShutdownTimeout),
     }),
     ...(config.workers !== undefined && { workers: config.workers }),
+    ...(config.trustedProxies !== undefined && { 'trusted-proxies': config.trustedProxies }),
     ...log(config),
+    ...client(config.client),
     listeners: listeners.map((l) => listener(l, virtualHosts)),
     'virtual-hosts': virtualHosts.map(virtualHost),
     balancers: Object.fromEntries(config.balancers.map((b) => [b.name, balancer(b)])),
@@ -58,6 +61,29 @@ function log(config: SticklerConfig): Yaml {
   return Object.keys(entry).length > 0 ? { log: entry } : {};
 }
 
+const CLIENT_FORMATS: { [F in keyof ClientPolicy]: (value: ClientPolicy[F]) => unknown } = {
+  requestLine: formatSize,
+  fieldSize: formatSize,
+  fields: (n) => n,
+  headSize: formatSize,
+  bodySize: formatSize,
+  maxConnections: (n) => n,
+  handshakeTimeout: formatDuration,
+  headerTimeout: formatReadTimeout,
+  bodyTimeout: formatReadTimeout,
+  sendTimeout: formatDuration,
+};
+
+/** Every client setting the source gave, defaults included: the model keeps only what was written. */
+function client(settings: Partial<ClientPolicy> | undefined): Yaml {
+  const entry: Yaml = {};
+  for (const [key, field] of Object.entries(CLIENT_KEYS)) {
+    const value = settings?.[field];
+    if (value !== undefined) entry[key] = (CLIENT_FORMATS[field] as (v: typeof value) => unknown)(value);
+  }
+  return Object.keys(entry).length > 0 ? { client: entry } : {};
+}
+
 function listener(l: ListenerConfig, virtualHosts: VirtualHostConfig[]): Yaml {
   // The loader derives `tls` from the virtual hosts on the port; only a listener that disagrees needs it.
   const derived = virtualHosts.some((v) => v.port === l.port && v.tls !== undefined);
@@ -72,13 +98,7 @@ function virtualHost(v: VirtualHostConfig): Yaml {
     ...(v.serverName !== undefined && { 'server-name': v.serverName }),
     ...nonEmpty('server-aliases', v.serverAliases),
     ...(v.serverAdmin !== undefined && { 'server-admin': v.serverAdmin }),
-    ...(v.tls && {
-      tls: {
-        'certificate-file': v.tls.certificateFile,
-        'key-file': v.tls.keyFile,
-        ...(v.tls.chainFile !== undefined && { 'chain-file': v.tls.chainFile }),
-      },
-    }),
+    ...(v.tls && { tls: tls(v.tls) }),
     ...backendTls(v.backendTls),
     ...(v.preserveHost !== d.preserveHost && { 'preserve-host': v.preserveHost }),
     ...(v.addForwardedHeaders !== d.addForwardedHeaders && { 'forwarded-headers': v.addForwardedHeaders }),
@@ -103,18 +123,36 @@ function manager(m: ManagerConfig, vhost: VirtualHostConfig | undefined, own: Li
     ...(own && own.host !== d.host && { host: own.host }),
     ...(own && own.port !== d.port && { port: own.port }),
     ...(location && location.path !== d.path && { path: location.path }),
-    ...(vhost?.tls && {
-      tls: {
-        'certificate-file': vhost.tls.certificateFile,
-        'key-file': vhost.tls.keyFile,
-        ...(vhost.tls.chainFile !== undefined && { 'chain-file': vhost.tls.chainFile }),
-      },
-    }),
+    ...(vhost?.tls && { tls: tls(vhost.tls) }),
     ...nonEmpty('access', (location?.access ?? []).map(accessRule)),
     ...(m.htpasswdFile !== undefined && { 'htpasswd-file': m.htpasswdFile }),
     ...(m.tokenFile !== undefined && { 'token-file': m.tokenFile }),
     ...(m.stateFile !== undefined && { 'state-file': m.stateFile }),
     ...(m.auditLog !== undefined && { 'audit-log': m.auditLog }),
+  };
+}
+
+function tls(t: TlsFiles): Yaml {
+  const p = t.policy;
+  const h = t.hsts;
+  const d = NATIVE_DEFAULTS.hsts;
+  return {
+    'certificate-file': t.certificateFile,
+    'key-file': t.keyFile,
+    ...(t.chainFile !== undefined && { 'chain-file': t.chainFile }),
+    ...(t.ocspResponseFile !== undefined && { 'ocsp-response-file': t.ocspResponseFile }),
+    ...(p && p.profile !== 'intermediate' && { profile: p.profile }),
+    ...(p?.protocols && { protocols: p.protocols }),
+    ...(p?.ciphers !== undefined && { ciphers: p.ciphers }),
+    ...(p?.cipherSuites !== undefined && { 'cipher-suites': p.cipherSuites }),
+    ...(p?.honorCipherOrder && { 'honor-cipher-order': true }),
+    ...(h && {
+      hsts: {
+        ...(h.maxAge !== d.maxAge && { 'max-age': h.maxAge }),
+        ...(h.includeSubDomains !== d.includeSubDomains && { 'include-subdomains': h.includeSubDomains }),
+        ...(h.preload !== d.preload && { preload: h.preload }),
+      },
+    }),
   };
 }
 
@@ -184,6 +222,20 @@ function member(m: MemberConfig): Yaml {
     ...(m.retry !== d.retry && { retry: formatDuration(m.retry) }),
     ...(m.timeout !== undefined && { timeout: formatDuration(m.timeout) }),
     ...(m.connectionTimeout !== undefined && { 'connection-timeout': formatDuration(m.connectionTimeout) }),
+    ...(m.healthCheck && { 'health-check': healthCheck(m.healthCheck) }),
+  };
+}
+
+/** A ProxyHCExpr's name is not kept: the native format writes the condition itself. */
+function healthCheck(h: HealthCheckConfig): Yaml {
+  const d = NATIVE_DEFAULTS.healthCheck;
+  return {
+    method: h.method,
+    ...(h.uri !== d.uri && { uri: h.uri }),
+    ...(h.interval !== d.interval && { interval: formatDuration(h.interval) }),
+    ...(h.passes !== d.passes && { passes: h.passes }),
+    ...(h.fails !== d.fails && { fails: h.fails }),
+    ...(h.expr && { expr: h.expr.text }),
   };
 }
 

@@ -31,6 +31,71 @@ export interface SticklerConfig {
   workers?: number | 'auto';
   /** How the balancer manager is protected and where its changes are kept; where it is served is a location. */
   manager?: ManagerConfig;
+  /**
+   * Peers (addresses or ranges, as in `Require ip`) whose X-Forwarded-*, Forwarded and client-certificate headers
+   * are kept and appended to; from any other peer they are replaced (native `trusted-proxies`).
+   */
+  trustedProxies?: string[];
+  /**
+   * What the file says about the limits and timeouts clients get, and only that: the rest is CLIENT_DEFAULTS
+   * (see clientPolicy), so a converted file states what its source stated.
+   */
+  client?: Partial<ClientPolicy>;
+}
+
+/**
+ * One stage of reading a request, as Apache's RequestReadTimeout sees it: `timeout` to begin with, one more
+ * second for every `minRate` bytes received, never beyond `max`.
+ */
+export interface ReadTimeout {
+  timeout: Millis;
+  /** 0: the timeout is fixed, whatever arrives. */
+  minRate: number;
+  /** 0: no ceiling. */
+  max: Millis;
+}
+
+/** The limits and timeouts of the client side: what one client may send, how slowly, and how many may connect. */
+export interface ClientPolicy {
+  /** Request line, CRLF excluded (Apache `LimitRequestLine`); beyond → 414. */
+  requestLine: number;
+  /** One header field line, CRLF excluded (Apache `LimitRequestFieldSize`); beyond → 431. */
+  fieldSize: number;
+  /** Header fields of a request, or of its trailers (Apache `LimitRequestFields`); beyond → 431. 0: no limit. */
+  fields: number;
+  /** The whole request head; beyond → 431. */
+  headSize: number;
+  /** Request body (Apache `LimitRequestBody`); beyond → 413. 0: no limit. */
+  bodySize: number;
+  /** Client connections one thread holds; beyond, new ones are closed as soon as accepted. 0: no limit. */
+  maxConnections: number;
+  /** TLS handshake (Apache `RequestReadTimeout handshake=`). */
+  handshakeTimeout: Millis;
+  /** Request head, from its first byte (Apache `RequestReadTimeout header=`); then 408 and close. */
+  headerTimeout: ReadTimeout;
+  /** Request body (Apache `RequestReadTimeout body=`); then 408 and close. */
+  bodyTimeout: ReadTimeout;
+  /** How long a client may leave Stickler's send buffer full before it is dropped (Apache `Timeout`). */
+  sendTimeout: Millis;
+}
+
+/** Apache's defaults (httpd 2.4.54+) where Apache has one, nginx's send_timeout, and a connection cap of our own. */
+export const CLIENT_DEFAULTS: Readonly<ClientPolicy> = Object.freeze({
+  requestLine: 8190,
+  fieldSize: 8190,
+  fields: 100,
+  headSize: 64 * 1024,
+  bodySize: 1024 * 1024 * 1024,
+  // About 1 GiB of idle TLS connections at the benchmark's 51 KiB each.
+  maxConnections: 20_000,
+  handshakeTimeout: 10_000,
+  headerTimeout: Object.freeze({ timeout: 20_000, minRate: 500, max: 40_000 }),
+  bodyTimeout: Object.freeze({ timeout: 20_000, minRate: 500, max: 0 }),
+  sendTimeout: 60_000,
+});
+
+export function clientPolicy(config: SticklerConfig): ClientPolicy {
+  return { ...CLIENT_DEFAULTS, ...config.client };
 }
 
 export interface ManagerConfig {
@@ -64,6 +129,43 @@ export interface TlsFiles {
   certificateFile: string;
   keyFile: string;
   chainFile?: string;
+  /** A DER OCSP response stapled to this certificate's handshakes, re-read at each reload (nginx `ssl_stapling_file`). */
+  ocspResponseFile?: string;
+  /** What the handshakes offer; undefined is Mozilla's intermediate profile as it is. */
+  policy?: TlsPolicy;
+  /** Sent as Strict-Transport-Security on every response of this virtual host; undefined sends none. */
+  hsts?: Hsts;
+}
+
+/** Mozilla's server-side TLS configurations (guidelines 6.0), see src/tls/profile.ts. */
+export type TlsProfileName = 'intermediate' | 'modern';
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * A Mozilla profile, possibly narrowed; never widened. One per TLS port: Node switches only the certificate by SNI,
+ * so the virtual hosts of a port must agree (checked when the configuration is read).
+ */
+export interface TlsPolicy {
+  source: Source;
+  profile: TlsProfileName;
+  /** A subset of the profile's versions (Apache `SSLProtocol`); undefined is all of them. */
+  protocols?: TlsVersion[];
+  /** OpenSSL cipher string for TLS 1.2 (Apache `SSLCipherSuite`): only the profile's ciphers it selects are offered. */
+  ciphers?: string;
+  /** TLS 1.3 suite names, colon-separated (Apache `SSLCipherSuite TLSv1.3`): only the profile's named ones are offered. */
+  cipherSuites?: string;
+  /** The server's order of ciphers wins (Apache `SSLHonorCipherOrder on`); Mozilla leaves it to the client. */
+  honorCipherOrder: boolean;
+}
+
+/** RFC 6797 Strict-Transport-Security. */
+export interface Hsts {
+  source: Source;
+  /** Seconds. */
+  maxAge: number;
+  includeSubDomains: boolean;
+  preload: boolean;
 }
 
 export interface BackendTls {
@@ -212,7 +314,7 @@ export interface MemberConfig {
 }
 
 export interface HealthCheckConfig {
-  /** TCP: connect (and the TLS handshake for https members); the others send that request to `uri`. */
+  /** TCP: connect (and the TLS handshake for https members); OPTIONS asks `OPTIONS *`; HEAD and GET request `uri`. */
   method: 'TCP' | 'OPTIONS' | 'HEAD' | 'GET';
   /** Path and query checked; default `/` (Apache `hcuri`, relative to the member URL's path). */
   uri: string;

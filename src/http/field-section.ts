@@ -4,6 +4,7 @@
 // field in a single pass over its bytes.
 
 import { HttpError, describeByte } from './errors.ts';
+import { FieldNameSet } from './field-name.ts';
 import type { HeaderList } from './head.ts';
 import { COLON, CR, FIELD_VALUE, HTAB, LF, SP, TOKEN } from './syntax.ts';
 
@@ -16,6 +17,8 @@ export interface SectionLimits {
   startLines: number;
   /** First line (the request line); beyond → 414. */
   maxFirstLineBytes: number;
+  /** Each field line, CRLF excluded; beyond → 431. Unset: only maxBytes bounds them. */
+  maxLineBytes?: number;
   /** Names the section in messages: `head` or `trailer section`. */
   what: string;
 }
@@ -36,14 +39,14 @@ export class FieldSectionScanner {
    * empty line is found, or -1 when more bytes are needed.
    */
   scan(buf: Buffer, base: number): number {
-    const { maxBytes, maxFields, startLines, maxFirstLineBytes, what } = this.limits;
+    const { maxBytes, maxFields, startLines, what } = this.limits;
     for (;;) {
       const lf = buf.indexOf(LF, base + this.searchFrom);
       const rel = lf - base;
       if (lf === -1) {
         this.searchFrom = buf.length - base;
-        const partial = this.searchFrom - this.lineStart;
-        if (this.bounds.length === 0 && partial > maxFirstLineBytes) throw requestLineTooLong(maxFirstLineBytes);
+        // Refused as soon as the line is too long, not when it ends; a CR waiting for its LF is not part of it.
+        this.checkLineLength(this.searchFrom - this.lineStart - 1);
         if (this.searchFrom > maxBytes) throw tooLarge(what, maxBytes);
         return -1;
       }
@@ -51,8 +54,13 @@ export class FieldSectionScanner {
         throw new HttpError(400, 'STK_HTTP_BARE_LF', `line ${this.bounds.length / 2 + 1} of the ${what} ends in LF without CR`);
       }
       if (rel + 1 > maxBytes) throw tooLarge(what, maxBytes);
+      // Refused as each line completes, not when the section does: a head that never ends (`\r\r\n` where the
+      // empty line belongs) would otherwise hold the connection until the request timeout.
+      if (buf.indexOf(CR, base + this.lineStart) < lf - 1) {
+        throw new HttpError(400, 'STK_HTTP_BARE_CR', `line ${this.bounds.length / 2 + 1} of the ${what} has a CR not followed by LF`);
+      }
       const lineEnd = rel - 1;
-      if (this.bounds.length === 0 && lineEnd - this.lineStart > maxFirstLineBytes) throw requestLineTooLong(maxFirstLineBytes);
+      this.checkLineLength(lineEnd - this.lineStart);
       this.searchFrom = rel + 1;
       if (lineEnd === this.lineStart) return rel + 1;
       this.bounds.push(this.lineStart, lineEnd);
@@ -60,6 +68,15 @@ export class FieldSectionScanner {
         throw new HttpError(431, 'STK_HTTP_TOO_MANY_FIELDS', `${what} has more than ${maxFields} fields`);
       }
       this.lineStart = rel + 1;
+    }
+  }
+
+  private checkLineLength(length: number): void {
+    const { startLines, maxFirstLineBytes, maxLineBytes = Infinity, what } = this.limits;
+    if (this.bounds.length / 2 < startLines) {
+      if (length > maxFirstLineBytes) throw requestLineTooLong(maxFirstLineBytes);
+    } else if (length > maxLineBytes) {
+      throw new HttpError(431, 'STK_HTTP_FIELD_TOO_LARGE', `a field line of the ${what} exceeds ${maxLineBytes} bytes`);
     }
   }
 
@@ -107,6 +124,10 @@ function parseFieldLine(buf: Buffer, text: string, textBase: number, start: numb
   let valueEnd = end;
   while (valueStart < valueEnd && isOws(buf[valueStart]!)) valueStart++;
   while (valueEnd > valueStart && isOws(buf[valueEnd - 1]!)) valueEnd--;
+  if (holdsTab(buf, colon + 1, valueStart) || holdsTab(buf, valueEnd, end)) {
+    const name = text.slice(start - textBase, colon - textBase);
+    if (TAB_SENSITIVE.has(name)) throw new HttpError(400, 'STK_HTTP_TAB_AROUND_VALUE', `HTAB around the value of ${name}`);
+  }
   for (let i = valueStart; i < valueEnd; i++) {
     const b = buf[i]!;
     if (FIELD_VALUE[b] !== 1) {
@@ -125,6 +146,17 @@ export function parseFields(buf: Buffer, base: number, lines: readonly number[],
   const text = buf.toString('latin1', textBase, base + lines[lines.length - 1]!);
   for (let i = first; i < lines.length; i += 2) headers.push(parseFieldLine(buf, text, textBase, base + lines[i]!, base + lines[i + 1]!));
   return headers;
+}
+
+/**
+ * HTAB is OWS (RFC 9110 §5.6.3), but nginx does not skip it: around a value that frames the message or names its
+ * host, the two parsers would disagree, so it is refused there (elsewhere it is trimmed like SP).
+ */
+const TAB_SENSITIVE = new FieldNameSet(['content-length', 'transfer-encoding', 'host']);
+
+function holdsTab(buf: Buffer, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (buf[i] === HTAB) return true;
+  return false;
 }
 
 function isOws(b: number): boolean {

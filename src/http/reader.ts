@@ -14,19 +14,36 @@ export type ReaderEvent =
   | { type: 'data'; data: Buffer }
   | { type: 'end'; trailers: HeaderList };
 
+/** Every limit is counted by the reader itself, before anything is handed out: nothing is silently dropped. */
 export interface ReaderLimits {
+  /** A whole head, or trailer section → 431 (502 for a response). */
   maxHeadBytes: number;
+  /** Field lines of a head or trailer section → 431. */
   maxHeaders: number;
+  /** One field line of a request head, CRLF excluded → 431; a response's are bounded by maxHeadBytes alone. */
+  maxFieldBytes: number;
+  /** The request line, CRLF excluded → 414. */
+  maxRequestLineBytes: number;
+  /** The request target alone → 414. */
   maxTargetBytes: number;
   maxChunkLineBytes: number;
+  /** A request body → 413: from Content-Length before the head is handed out, while decoding a chunked one. */
+  maxBodyBytes: number;
 }
 
 export const defaultLimits: ReaderLimits = Object.freeze({
   maxHeadBytes: 64 * 1024,
   maxHeaders: 100,
+  maxFieldBytes: 8190,
+  maxRequestLineBytes: 8190,
   maxTargetBytes: 8 * 1024,
   maxChunkLineBytes: 4 * 1024,
+  maxBodyBytes: Infinity,
 });
+
+function bodyTooLarge(max: number): HttpError {
+  return new HttpError(413, 'STK_HTTP_BODY_TOO_LARGE', `request body exceeds ${max} bytes`);
+}
 
 /** Interim responses allowed before a final one; a backend looping on 1xx is broken (cf. CVE-2008-2364). */
 const MAX_INTERIM_RESPONSES = 10;
@@ -59,6 +76,8 @@ export class MessageReader {
   /** Body bytes still expected in state 'length'. */
   private remaining = 0;
   private chunked: ChunkedDecoder | undefined;
+  /** Body bytes of the chunked request being decoded, against maxBodyBytes. */
+  private chunkedBytes = 0;
   /** Methods of the requests whose final responses have not arrived yet, oldest first. */
   private readonly methods: string[] = [];
   private interimCount = 0;
@@ -73,7 +92,8 @@ export class MessageReader {
       maxBytes: this.limits.maxHeadBytes,
       maxFields: this.limits.maxHeaders,
       startLines: 1,
-      maxFirstLineBytes: isRequest ? this.limits.maxTargetBytes + REQUEST_LINE_OVERHEAD : Infinity,
+      maxFirstLineBytes: isRequest ? Math.min(this.limits.maxRequestLineBytes, this.limits.maxTargetBytes + REQUEST_LINE_OVERHEAD) : Infinity,
+      ...(isRequest && { maxLineBytes: this.limits.maxFieldBytes }),
       what: 'head',
     });
   }
@@ -190,7 +210,13 @@ export class MessageReader {
         const decoder = this.chunked!;
         const slices: Buffer[] = [];
         this.pos = decoder.decode(this.buf, this.pos, slices);
-        for (const data of slices) if (data.length > 0) events.push({ type: 'data', data });
+        for (const data of slices) {
+          if (data.length === 0) continue;
+          this.chunkedBytes += data.length;
+          events.push({ type: 'data', data });
+        }
+        // Chunks past the limit are refused before they are handed out; the head already went.
+        if (this.chunkedBytes > this.limits.maxBodyBytes) throw bodyTooLarge(this.limits.maxBodyBytes);
         if (decoder.trailers === undefined) return false;
         this.end(events, decoder.trailers);
         return true;
@@ -219,7 +245,10 @@ export class MessageReader {
     const lineEnd = pos + lines[1]!;
     if (this.kind === 'request') {
       const line = parseRequestLine(buf, pos, lineEnd, this.limits.maxTargetBytes);
-      this.startBody(events, buildRequestHead(line, buf, pos, lines));
+      const head = buildRequestHead(line, buf, pos, lines);
+      // Decided before the head is handed out, so no 100 Continue goes out and no byte goes upstream.
+      if (head.framing.kind === 'length' && head.framing.length > this.limits.maxBodyBytes) throw bodyTooLarge(this.limits.maxBodyBytes);
+      this.startBody(events, head);
     } else {
       const line = parseStatusLine(buf, pos, lineEnd);
       this.startResponseBody(events, buildResponseHead(line, this.methods[0]!, buf, pos, lines));
@@ -257,6 +286,7 @@ export class MessageReader {
         break;
       case 'chunked':
         this.chunked = new ChunkedDecoder(this.limits);
+        this.chunkedBytes = 0;
         this.state = 'chunked';
         break;
       case 'close':

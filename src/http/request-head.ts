@@ -55,15 +55,30 @@ function checkTargetForm(method: string, target: string): void {
     if (method === 'OPTIONS') return;
     throw new HttpError(400, 'STK_HTTP_BAD_TARGET', `asterisk-form target with ${method}`);
   }
-  const scheme = /^https?:\/\//i.exec(target);
-  if (scheme !== null) {
-    const rest = target.slice(scheme[0].length);
-    const authorityEnd = rest.search(/[/?]/);
-    const authority = authorityEnd === -1 ? rest : rest.slice(0, authorityEnd);
-    if (isValidHostPort(authority)) return;
-    throw new HttpError(400, 'STK_HTTP_BAD_TARGET', 'absolute-form target has an invalid authority (userinfo is refused)');
-  }
-  throw new HttpError(400, 'STK_HTTP_BAD_TARGET', 'request target is not origin-form, absolute-form or OPTIONS *');
+  const absolute = absoluteForm(target);
+  if (absolute === undefined) throw new HttpError(400, 'STK_HTTP_BAD_TARGET', 'request target is not origin-form, absolute-form or OPTIONS *');
+  if (!isValidHostPort(absolute.authority)) throw new HttpError(400, 'STK_HTTP_BAD_TARGET', 'absolute-form target has an invalid authority (userinfo is refused)');
+}
+
+/** The scheme's default port, `:80` or `:443`, for comparing authorities. */
+type DefaultPort = ':80' | ':443';
+
+/** The authority of an http(s) absolute-form target, unchecked; undefined for any other form. */
+function absoluteForm(target: string): { authority: string; defaultPort: DefaultPort } | undefined {
+  const scheme = /^http(s?):\/\//i.exec(target);
+  if (scheme === null) return undefined;
+  const rest = target.slice(scheme[0].length);
+  const authorityEnd = rest.search(/[/?]/);
+  return { authority: authorityEnd === -1 ? rest : rest.slice(0, authorityEnd), defaultPort: scheme[1] === '' ? ':80' : ':443' };
+}
+
+/** Compared case-insensitively, the scheme's default port left out: `LOCALHOST:443` and `localhost` are one https host. */
+function sameHost(a: string, b: string, defaultPort: DefaultPort): boolean {
+  const comparable = (hostPort: string): string => {
+    const lower = hostPort.toLowerCase();
+    return lower.endsWith(defaultPort) ? lower.slice(0, -defaultPort.length) : lower;
+  };
+  return comparable(a) === comparable(b);
 }
 
 export function buildRequestHead(line: RequestLine, buf: Buffer, base: number, lines: readonly number[]): RequestHead {
@@ -72,8 +87,18 @@ export function buildRequestHead(line: RequestLine, buf: Buffer, base: number, l
   if (fields.host.length > 1) throw new HttpError(400, 'STK_HTTP_BAD_HOST', 'more than one Host field');
   if (fields.host.length === 0 && line.minor === 1) throw new HttpError(400, 'STK_HTTP_BAD_HOST', 'HTTP/1.1 request without Host');
   if (fields.host.length === 1 && !isValidHostPort(fields.host[0]!)) throw new HttpError(400, 'STK_HTTP_BAD_HOST', 'Host is not a valid host[:port]');
+  // RFC 9112 §3.2.2 lets the authority win, but a request naming two hosts is broken or probing which one a proxy
+  // routes by: refused, as HAProxy does.
+  const absolute = line.target.charCodeAt(0) === 0x2f ? undefined : absoluteForm(line.target);
+  if (absolute !== undefined && fields.host.length === 1 && !sameHost(fields.host[0]!, absolute.authority, absolute.defaultPort)) {
+    throw new HttpError(400, 'STK_HTTP_HOST_MISMATCH', 'Host differs from the authority of the absolute-form target');
+  }
   const chunked = isChunked(fields, line.minor);
   const length = contentLength(headers, fields);
+  // HTTP/1.0 gave GET and HEAD no body: a 1.0 server may read one as the next request (HAProxy refuses these too).
+  if (line.minor === 0 && length !== undefined && length > 0 && (line.method === 'GET' || line.method === 'HEAD')) {
+    throw new HttpError(400, 'STK_HTTP_BODY_IN_HTTP10_GET', `HTTP/1.0 ${line.method} request with a body`);
+  }
   const framing: Framing = chunked ? { kind: 'chunked' } : length === undefined ? { kind: 'none' } : { kind: 'length', length };
   return {
     method: line.method,

@@ -1,9 +1,12 @@
 // The request headers a member receives: Apache's ap_proxy_create_hdrbrgd (proxy_util.c) minus its framing work,
-// which the caller does when it re-frames the body.
+// which the caller does when it re-frames the body, and with one departure: the headers that tell a member who the
+// client is (X-Forwarded-*, Forwarded, client-certificate headers) are believed only from a trusted proxy. From
+// anyone else they are dropped and Stickler's own values written, never appended to what the client claimed.
 
 import { FieldNameSet } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
 import { connectionTokens, isHopByHop } from './hop-by-hop.ts';
+import { inRange, parseIp, parseIpRange, type IpRange } from './ip.ts';
 import { memberHostHeader } from './member-url.ts';
 
 export interface ForwardContext {
@@ -17,6 +20,11 @@ export interface ForwardContext {
   memberUrl: string;
   /** The scheme the client used to reach Stickler. */
   scheme: 'https' | 'http';
+  /**
+   * The peer is a configured trusted proxy (see isTrustedProxy): its identity headers are kept and Stickler's
+   * values appended, as Apache does for everyone. Absent or false, they are replaced.
+   */
+  trustedPeer?: boolean;
 }
 
 // Host is not hop-by-hop, but it is always rebuilt below. Content-Length and Transfer-Encoding go because the
@@ -38,9 +46,36 @@ const NOT_FORWARDED = new FieldNameSet([
 const FORWARDED = new FieldNameSet(['x-forwarded-for', 'x-forwarded-host', 'x-forwarded-server', 'x-forwarded-proto']);
 
 /**
+ * Other claims about the client that only a proxy in front may make: RFC 7239 Forwarded, the client-address
+ * headers of other proxies and CDNs, and client-certificate headers (RFC 9440 Client-Cert, Envoy's
+ * X-Forwarded-Client-Cert, mod_ssl-style SSL_CLIENT_* that Tomcat's SSLValve reads, nginx-style X-SSL-*).
+ */
+const IDENTITY = new FieldNameSet([
+  'forwarded', 'x-real-ip', 'x-client-ip', 'true-client-ip', 'client-cert', 'client-cert-chain', 'x-client-cert',
+  'x-client-verify', 'x-client-dn',
+]);
+/** Lower-case, ASCII: field names are tokens, so an ASCII case fold is the whole comparison. */
+const IDENTITY_PREFIXES = ['x-forwarded-', 'x-ssl', 'ssl_', 'ssl-'];
+
+const trustedRanges = new WeakMap<readonly string[], IpRange[]>();
+
+/** Whether `clientIp` is in the configuration's trusted proxies (validated when the configuration was read). */
+export function isTrustedProxy(clientIp: string, proxies: readonly string[] | undefined): boolean {
+  if (proxies === undefined || proxies.length === 0) return false;
+  let ranges = trustedRanges.get(proxies);
+  if (ranges === undefined) {
+    ranges = proxies.flatMap((p) => parseIpRange(p) ?? []);
+    trustedRanges.set(proxies, ranges);
+  }
+  const address = parseIp(clientIp);
+  return address !== undefined && ranges.some((range) => inRange(address, range));
+}
+
+/**
  * Host comes first, as Apache writes it, then the client's remaining headers in their order, then the
- * X-Forwarded-* headers that were not already there. Throws only when `memberUrl` is not a valid URL, which the
- * configuration loader has already refused.
+ * X-Forwarded-* headers that were not already there. A peer that is not a trusted proxy loses every identity
+ * header, whether or not Stickler adds its own (ProxyAddHeaders). Throws only when `memberUrl` is not a valid URL,
+ * which the configuration loader has already refused.
  *
  * One pass over the client's headers, with no name lower-cased: this runs on every proxied request.
  */
@@ -48,6 +83,8 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   const named = connectionTokens(headers, NOT_FORWARDED);
   const out: HeaderList = [['Host', outgoingHost(ctx)]];
   const add = ctx.addForwardedHeaders;
+  const trusted = ctx.trustedPeer === true;
+  let protoKept = false;
   const forwardedFor = new Merge();
   // Apache adds X-Forwarded-Host only when the request had a Host header; an empty one carries no information.
   const forwardedHost = add && ctx.hostHeader !== '' ? new Merge() : undefined;
@@ -56,8 +93,10 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   for (let i = 0; i < headers.length; i++) {
     const field = headers[i]!;
     if (isHopByHop(field[0], NOT_FORWARDED, named)) continue;
+    const ours = FORWARDED.find(field[0]);
+    if (!trusted && (ours !== undefined || isIdentityHeader(field[0]))) continue;
     if (add) {
-      switch (FORWARDED.find(field[0])) {
+      switch (ours) {
         case 'x-forwarded-for':
           forwardedFor.take(out, field);
           continue;
@@ -70,8 +109,9 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
           forwardedServer.take(out, field);
           continue;
         case 'x-forwarded-proto':
-          // Not Apache: Tomcat and WSO2 need it behind TLS termination, and a client-sent value must never survive.
-          continue;
+          // A trusted proxy in front knows the client's scheme; Stickler only knows the proxy's.
+          protoKept = true;
+          break;
       }
     }
     out.push(field);
@@ -80,8 +120,25 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   forwardedFor.finish(out, 'X-Forwarded-For', ctx.clientIp);
   forwardedHost?.finish(out, 'X-Forwarded-Host', ctx.hostHeader);
   forwardedServer?.finish(out, 'X-Forwarded-Server', ctx.serverName);
-  out.push(['X-Forwarded-Proto', ctx.scheme]);
+  // Not Apache: Tomcat and WSO2 need it behind TLS termination.
+  if (!protoKept) out.push(['X-Forwarded-Proto', ctx.scheme]);
   return out;
+}
+
+function isIdentityHeader(name: string): boolean {
+  if (IDENTITY.has(name)) return true;
+  for (const prefix of IDENTITY_PREFIXES) if (startsWithLowerCase(name, prefix)) return true;
+  return false;
+}
+
+function startsWithLowerCase(name: string, lowerPrefix: string): boolean {
+  if (name.length < lowerPrefix.length) return false;
+  for (let i = 0; i < lowerPrefix.length; i++) {
+    const a = name.charCodeAt(i);
+    const b = lowerPrefix.charCodeAt(i);
+    if (a !== b && !(a >= 0x41 && a <= 0x5a && a + 0x20 === b)) return false;
+  }
+  return true;
 }
 
 function outgoingHost(ctx: ForwardContext): string {

@@ -30,6 +30,17 @@ export function selectVirtualHost(
 }
 
 /**
+ * Whether an absolute-form target's authority (`GET https://name/x`) is a name one of the vhosts on `localPort`
+ * serves (ServerName or ServerAlias, as selectVirtualHost matches them). A Host header nobody serves falls back to
+ * the default vhost, as in Apache; an absolute-form authority nobody serves is refused instead, because only a
+ * forward proxy is asked for other hosts, and Stickler must never act as one.
+ */
+export function servesAuthority(vhosts: VirtualHostConfig[], localPort: number, authority: string): boolean {
+  const name = requestedName(authority);
+  return name !== undefined && vhosts.some((v) => (v.port === localPort || v.port === 0) && servesName(v, name));
+}
+
+/**
  * Whether the vhost chosen by Host must not be served on a connection whose handshake chose `vhostBySni`: the
  * request would get another vhost's TLS setup (certificate, client verification) than the one negotiated. Apache
  * answers 421 Misdirected Request then, unless both vhosts' TLS setups are the same (mod_ssl

@@ -1,6 +1,9 @@
 // One client connection: parses requests with Stickler's reader and runs their exchanges one at a time, so
 // pipelined responses go out in request order. Reading pauses while a request waits, which bounds memory.
+// The connection also enforces the client policy's clocks: keep-alive idle time, the request head and body read
+// timeouts (deadlines, not inactivity), and the send timeout for a client that stops reading.
 import type net from 'node:net';
+import type { ClientPolicy } from '../config/model.ts';
 import { HttpError } from '../http/errors.ts';
 import { MessageReader, type ReaderEvent } from '../http/reader.ts';
 import type { RequestHead } from '../http/head.ts';
@@ -9,17 +12,22 @@ import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from
 import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
+import { ReadDeadline } from './read-deadline.ts';
 import type { Runtime, RuntimeConnection } from './runtime.ts';
-
-export interface ClientTimeouts {
-  /** Idle time allowed between requests on a kept-alive connection (Apache KeepAliveTimeout, 5 s). */
-  keepAlive: number;
-  /** Time allowed to receive a whole request head, and between body bytes (Apache RequestReadTimeout, 20 s). */
-  request: number;
-}
 
 /** Stop reading from a client that has sent this much ahead of what we could process. */
 const maxBufferedAhead = 64 * 1024;
+
+/**
+ * After its last response is flushed, a closing connection waits this long for the client to close (Apache's
+ * lingering close): closing at once could reset the connection before the client has read the response.
+ */
+const LINGER_MS = 2_000;
+
+const EMPTY = Buffer.alloc(0);
+
+/** What the connection is waiting for from the client. */
+type ReadStage = 'idle' | 'header' | 'body' | 'none';
 
 export class ClientConnection implements ClientSide, RuntimeConnection {
   readonly runtime: Runtime;
@@ -28,10 +36,21 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   readonly localPort: number;
   readonly sniName: string | undefined;
   readonly scheme: 'https' | 'http';
-  private readonly reader = new MessageReader('request');
-  private readonly timeouts: ClientTimeouts;
+  private readonly reader: MessageReader;
+  private readonly policy: ClientPolicy;
   private current: Exchange | undefined;
   private closed = false;
+  /** Stickler ended the connection: what the client sends now is discarded. */
+  private closing = false;
+  private stage: ReadStage = 'header';
+  private readonly deadline = new ReadDeadline();
+  private readTimer: NodeJS.Timeout | undefined;
+  /** When readTimer fires. */
+  private readTimerAt = 0;
+  /** Runs while the client leaves Stickler's send buffer full, or while a closing connection flushes and lingers. */
+  private sendTimer: NodeJS.Timeout | undefined;
+  /** Stickler timed the request out: its 408 goes out without waiting for the client to read it. */
+  private timedOut = false;
   /** The client half-closed: answer what it sent, then close. */
   private peerEnded = false;
   /** Set while a batch of reader events is handed out: a request finished inside it must not start the next one re-entrantly. */
@@ -44,38 +63,56 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   /** How the response in progress is framed on this connection. */
   private framing: 'none' | 'length' | 'chunked' | 'close' = 'none';
 
-  constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', timeouts: ClientTimeouts) {
+  constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', policy: ClientPolicy) {
     this.runtime = runtime;
     this.socket = socket;
     this.scheme = scheme;
-    this.timeouts = timeouts;
+    this.policy = policy;
+    this.reader = new MessageReader('request', {
+      maxRequestLineBytes: policy.requestLine,
+      maxTargetBytes: policy.requestLine,
+      maxFieldBytes: policy.fieldSize,
+      maxHeaders: policy.fields || Infinity,
+      maxHeadBytes: policy.headSize,
+      maxBodyBytes: policy.bodySize || Infinity,
+    });
     ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(socket));
     socket.setNoDelay(true);
-    socket.setTimeout(timeouts.request, () => this.onTimeout());
+    // The head of the first request is awaited from the start: a client that connects and sends nothing is a slow one.
+    this.enterStage('header');
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
+    // A closing connection's timer bounds its whole flush, not one buffer's.
+    socket.on('drain', () => this.closing || this.stopSendTimer());
     socket.on('error', () => {});
     runtime.connectionOpened(this);
     socket.on('close', () => {
       this.closed = true;
+      clearTimeout(this.readTimer);
+      this.stopSendTimer();
       this.current?.clientClosed();
       // After this tick, so an exchange that ends with the socket still logs before a retired runtime closes its log.
       setImmediate(() => runtime.connectionClosed(this));
     });
   }
 
+  /** Stickler stops reading (a member not ready for the body yet): that time does not count against the client. */
   pauseReading(): void {
     this.socket.pause();
+    this.deadline.pause(performance.now());
   }
 
   resumeReading(): void {
-    if (this.reader.buffered < maxBufferedAhead) this.socket.resume();
+    if (this.reader.buffered >= maxBufferedAhead || this.closing) return;
+    this.socket.resume();
+    this.deadline.resume(performance.now());
+    this.armReadTimer();
   }
 
   retire(stopping: boolean): void {
     // Between requests a reload leaves the connection to its keep-alive timeout: closing it now could cross a
     // request already on its way. A stop closes it, as every server does.
-    if (stopping && !this.tunneled && !this.current && this.reader.idle && this.reader.buffered === 0) this.socket.end();
+    if (stopping && !this.tunneled && !this.current && this.reader.idle && this.reader.buffered === 0) this.close();
   }
 
   destroy(): void {
@@ -86,12 +123,15 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   takeOver(): { socket: net.Socket; rest: Buffer } {
     this.current = undefined;
     this.tunneled = true;
+    // The tunnel has its own idle timeout.
+    this.enterStage('none');
+    this.stopSendTimer();
     return { socket: this.socket, rest: this.reader.takeRest() };
   }
 
   sendInterim(status: number, reason: string, headers: HeaderList): void {
     // HTTP/1.0 has no interim responses (RFC 9110 §15.2); a 101 is only ever asked for in HTTP/1.1.
-    if (this.minor === 1) this.socket.write(serializeResponseHead(status, reason, headers));
+    if (this.minor === 1) this.write(serializeResponseHead(status, reason, headers));
   }
 
   sendHead(status: number, reason: string, headers: HeaderList, body: ResponseBody, keepAlive: boolean): void {
@@ -105,19 +145,49 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     } else this.framing = 'close';
     if (!keepAlive || this.framing === 'close') headers.push(['Connection', 'close']);
     else if (this.minor === 0) headers.push(['Connection', 'keep-alive']);
-    this.socket.write(serializeResponseHead(status, reason, headers));
+    this.write(serializeResponseHead(status, reason, headers));
   }
 
   sendBody(data: Buffer): boolean {
     if (this.framing === 'none') return true;
-    if (this.framing !== 'chunked') return this.socket.write(data);
+    if (this.framing !== 'chunked') return this.write(data);
     let ok = true;
-    for (const piece of encodeChunk(data)) ok = this.socket.write(piece);
+    for (const piece of encodeChunk(data)) ok = this.write(piece);
     return ok;
   }
 
   endBody(trailers: HeaderList): void {
-    if (this.framing === 'chunked') this.socket.write(trailers.length ? serializeTrailers(trailers) : lastChunk);
+    if (this.framing === 'chunked') this.write(trailers.length ? serializeTrailers(trailers) : lastChunk);
+  }
+
+  /**
+   * Every response byte goes through here. Writers stop at a full buffer and wait for 'drain' (backpressure), so
+   * a client that stops reading holds at most a buffer's worth; if it leaves that buffer full for the send
+   * timeout, it is dropped.
+   */
+  private write(data: Buffer): boolean {
+    const ok = this.socket.write(data);
+    if (!ok) this.sendTimer ??= setTimeout(() => this.reset(), this.policy.sendTimeout);
+    return ok;
+  }
+
+  /**
+   * Drops a client that stopped reading with a TCP reset, as nginx's reset_timedout_connection does: a plain
+   * close would leave the kernel holding the unsent bytes, trickling them out long after Stickler let go.
+   */
+  private reset(): void {
+    // A server-side TLS socket keeps the TCP socket it wraps as `_parent` (undocumented): only that one can reset.
+    const tcp = (this.socket as net.Socket & { _parent?: net.Socket })._parent ?? this.socket;
+    try {
+      tcp.resetAndDestroy();
+    } catch {
+      this.socket.destroy();
+    }
+  }
+
+  private stopSendTimer(): void {
+    clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
   }
 
   onceDrained(listener: () => void): void {
@@ -143,36 +213,80 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
 
   exchangeDone(keepAlive: boolean): void {
     this.current = undefined;
-    if (!keepAlive || this.framing === 'close' || this.closed) {
-      this.socket.end();
-      return;
+    if (!keepAlive || this.framing === 'close' || this.closed) return this.close();
+    if (this.reader.buffered > 0) this.enterStage('header');
+    else if (this.socket.writableLength === 0) this.enterStage('idle');
+    else {
+      // A client still taking the tail of the response is not idle yet: its keep-alive time starts once the
+      // response has left, and the send timeout bounds how long that may take.
+      this.sendTimer ??= setTimeout(() => this.reset(), this.policy.sendTimeout);
+      this.socket.write(EMPTY, () => this.responseFlushed());
     }
-    this.socket.setTimeout(this.reader.buffered > 0 ? this.timeouts.request : this.timeouts.keepAlive);
     this.socket.resume();
     this.feed(() => this.reader.resume());
   }
 
+  private responseFlushed(): void {
+    if (this.socket.writableLength === 0) this.stopSendTimer();
+    if (this.closed || this.closing || this.current || this.stage !== 'none') return;
+    this.enterStage(this.reader.idle ? 'idle' : 'header');
+  }
+
   private onData(chunk: Buffer): void {
+    // A closing connection only drains what the client still sends, so closing never resets it.
+    if (this.closing) return;
+    // Between requests (idle, or the last response still leaving) the first byte starts the head's clock.
+    if (this.stage === 'idle' || (this.stage === 'none' && !this.current)) this.enterStage('header');
+    this.deadline.received(chunk.length);
     this.feed(() => this.reader.push(chunk));
     if (this.reader.buffered >= maxBufferedAhead) this.socket.pause();
   }
 
   private onEnd(): void {
+    if (this.closing) return;
     // A half-closed client still gets the answers to what it sent; an idle one is simply closed.
     this.peerEnded = true;
     this.feed(() => this.reader.finish());
   }
 
-  private onTimeout(): void {
-    if (this.socket.writableEnded) return void this.socket.destroy();
-    if (this.current) {
-      // Waiting on the member is the member's timeout; waiting on the client's body is the client's.
-      if (this.current.awaitingRequestBody) this.current.requestTimedOut();
-      return;
-    }
-    // 408 only when part of a request arrived; an idle keep-alive connection is closed silently, as Apache does.
-    if (this.reader.buffered > 0 || !this.reader.idle) this.refuse(new HttpError(408, 'STK_HTTP_REQUEST_TIMEOUT', 'request not received in time'));
-    else this.socket.destroy();
+  /** What is awaited next from the client, and its deadline; `none` while Stickler has the next move. */
+  private enterStage(stage: ReadStage): void {
+    this.stage = stage;
+    const now = performance.now();
+    if (stage === 'idle') this.deadline.start(this.runtime.config.keepAliveTimeout, now);
+    else if (stage === 'header') this.deadline.start(this.policy.headerTimeout, now);
+    else if (stage === 'body') this.deadline.start(this.policy.bodyTimeout, now);
+    else this.deadline.stop();
+    this.armReadTimer();
+  }
+
+  /**
+   * One timer per connection, re-armed only when it fires: a deadline pushed later by the bytes that arrive, or
+   * a new stage, costs nothing until then. A new stage may come due sooner than the pending timer, so that case
+   * re-arms at once.
+   */
+  private armReadTimer(): void {
+    const now = performance.now();
+    const left = Math.max(this.deadline.remaining(now), 0);
+    if (left === Infinity || this.closed || (this.readTimer && this.readTimerAt <= now + left)) return;
+    clearTimeout(this.readTimer);
+    this.readTimerAt = now + left;
+    this.readTimer = setTimeout(() => this.onReadTimer(), left);
+  }
+
+  private onReadTimer(): void {
+    this.readTimer = undefined;
+    const left = this.deadline.remaining(performance.now());
+    if (left === Infinity || this.closing) return;
+    if (left > 0) return this.armReadTimer();
+    this.timedOut = true;
+    const stage = this.stage;
+    this.enterStage('none');
+    if (stage === 'body' && this.current) return this.current.requestTimedOut();
+    // 408 only when part of a request arrived; an idle connection is closed silently, as Apache does.
+    if (stage === 'header' && (this.reader.buffered > 0 || !this.reader.idle)) {
+      this.refuse(new HttpError(408, 'STK_HTTP_REQUEST_TIMEOUT', 'request head not received in time'));
+    } else this.socket.destroy();
   }
 
   /**
@@ -201,14 +315,14 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     } finally {
       this.dispatching = false;
     }
-    if (this.peerEnded && !this.current && !this.socket.writableEnded) this.socket.end();
+    if (this.peerEnded && !this.current) this.close();
   }
 
   private read(step: () => ReaderEvent[]): ReaderEvent[] | undefined {
     try {
       return step();
     } catch (err) {
-      if (this.current) this.current.requestAborted();
+      if (this.current) this.current.requestAborted(err instanceof HttpError ? err : undefined);
       else this.refuse(err);
       return undefined;
     }
@@ -219,14 +333,17 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     let target = this.current;
     for (const ev of events) {
       if (ev.type === 'head') {
-        this.socket.setTimeout(this.timeouts.request);
         const head = ev.head as RequestHead;
         this.minor = head.minor;
         this.framing = 'none';
+        this.enterStage(head.framing.kind === 'none' ? 'none' : 'body');
         target = this.current = new Exchange(this, head);
         target.start();
       } else if (ev.type === 'data') target?.requestData(ev.data);
-      else target?.requestEnd(ev.trailers);
+      else {
+        if (target === this.current && this.stage === 'body') this.enterStage('none');
+        target?.requestEnd(ev.trailers);
+      }
     }
   }
 
@@ -251,6 +368,26 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
       totalMs: 0,
       error: code,
     });
-    if (!this.socket.destroyed) this.socket.end(Buffer.concat([head, page.body]));
+    this.close(Buffer.concat([head, page.body]));
+  }
+
+  /**
+   * Ends the connection after `last`. Flushing what is still buffered is bounded by the send timeout; then the
+   * client gets LINGER_MS to read it and close, except after a timeout, when it has had its time already.
+   */
+  private close(last?: Buffer): void {
+    if (this.closing || this.socket.destroyed) return;
+    this.closing = true;
+    this.enterStage('none');
+    this.socket.resume();
+    if (last) this.socket.end(last);
+    else this.socket.end();
+    this.stopSendTimer();
+    this.sendTimer = setTimeout(() => this.reset(), this.policy.sendTimeout);
+    this.socket.once('finish', () => {
+      this.stopSendTimer();
+      if (this.timedOut) this.socket.destroy();
+      else this.sendTimer = setTimeout(() => this.socket.destroy(), LINGER_MS);
+    });
   }
 }

@@ -9,12 +9,13 @@ import type { ReaderEvent } from '../http/reader.ts';
 import { encodeChunk, lastChunk, serializeRequestHead, serializeTrailers } from '../http/serialize.ts';
 import type { AccessEntry } from '../log/access.ts';
 import { isAllowed } from '../proxy/access.ts';
-import { forwardRequestHeaders } from '../proxy/forward.ts';
+import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
+import { withHsts } from '../tls/profile.ts';
 import { mapRequest, memberRequestTarget, prefixLength } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
 import { parseTarget, type Target } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
-import { misdirected, selectVirtualHost } from '../proxy/vhost.ts';
+import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
@@ -140,10 +141,16 @@ export class Exchange implements ConnectionUser {
     const { runtime } = this.client;
     if (this.head.target === '*') return this.respondLocal(optionsResponse());
     const target = parseTarget(this.head.target);
-    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host, whatever Host says.
-    if (target.authority !== undefined) this.log.host = target.authority;
-    const hostHeader = this.log.host;
     const vhosts = runtime.config.virtualHosts;
+    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host, whatever Host says. One that no
+    // virtual host serves is refused: only a forward proxy is asked for other hosts.
+    if (target.authority !== undefined) {
+      if (!servesAuthority(vhosts, this.client.localPort, target.authority)) {
+        throw new HttpError(400, 'STK_HTTP_UNKNOWN_AUTHORITY', 'absolute-form target names a host no virtual host here serves');
+      }
+      this.log.host = target.authority;
+    }
+    const hostHeader = this.log.host;
     const byHost = selectVirtualHost(vhosts, this.client.localPort, undefined, hostHeader);
     if (this.client.sniName !== undefined) {
       const bySni = selectVirtualHost(vhosts, this.client.localPort, this.client.sniName, undefined);
@@ -292,6 +299,7 @@ export class Exchange implements ConnectionUser {
       addForwardedHeaders: vhost.config.addForwardedHeaders,
       memberUrl,
       scheme: this.client.scheme,
+      trustedPeer: isTrustedProxy(this.client.clientIp, this.client.runtime.config.trustedProxies),
     });
     if (this.upgrade) headers.push(['Connection', 'Upgrade'], ['Upgrade', this.upgrade]);
     const framing = this.head.framing;
@@ -402,16 +410,16 @@ export class Exchange implements ConnectionUser {
   }
 
   private async retryOnFresh(): Promise<void> {
-    const { b, member, pool } = this.held!;
+    const { pool } = this.held!;
     try {
       const conn = await pool.connectFresh();
       if (this.finished) return conn.detach(true);
       this.sendRequest(conn);
     } catch (err) {
       if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
-      b.balancer.markError(member, Date.now(), err.message);
+      // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
       this.log.error = err.code;
-      this.respondLocal(this.unavailable(b));
+      this.tryElsewhere(err.message);
     }
   }
 
@@ -590,12 +598,12 @@ export class Exchange implements ConnectionUser {
   }
 
   /** The client's request body broke its framing: nothing more can be read from this connection. */
-  requestAborted(): void {
-    this.log.error ??= 'STK_HTTP_BAD_BODY';
+  requestAborted(err?: HttpError): void {
+    this.log.error ??= err?.code ?? 'STK_HTTP_BAD_BODY';
     this.keepAlive = false;
     this.releaseMember(false);
     if (this.responseStarted) this.abortClient();
-    else this.respondLocal(errorResponse(400));
+    else this.respondLocal(errorResponse(err?.status ?? 400));
   }
 
   /** The request body is still coming from the client. */
@@ -655,7 +663,9 @@ export class Exchange implements ConnectionUser {
     // An answer before the whole request body arrived: the rest of the body cannot be told apart from a next
     // request safely, so this connection ends with this response.
     if (this.bodyState === 'streaming') this.keepAlive = false;
-    this.client.sendHead(status, reason, headers, body, this.keepAlive);
+    // Strict-Transport-Security on every response of a TLS virtual host that has it (Apache `Header always set`).
+    const hsts = this.client.scheme === 'https' ? this.vhost?.config.tls?.hsts : undefined;
+    this.client.sendHead(status, reason, hsts ? withHsts(headers, hsts) : headers, body, this.keepAlive);
   }
 
   private abortClient(): void {

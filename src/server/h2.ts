@@ -4,7 +4,9 @@
 import http2 from 'node:http2';
 import type tls from 'node:tls';
 import type net from 'node:net';
+import { clientPolicy, type ClientPolicy } from '../config/model.ts';
 import type { HeaderList, RequestHead, Framing } from '../http/head.ts';
+import { HttpError } from '../http/errors.ts';
 import { isToken } from '../http/syntax.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
@@ -55,14 +57,22 @@ export class H2Front {
     const session = stream.session as Session | undefined;
     const runtime = session?.[kRuntime];
     if (!session || !runtime) return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    const head = requestHead(headers, rawHeaders, stream.endAfterHeaders);
+    const policy = clientPolicy(runtime.config);
+    const head = requestHead(headers, rawHeaders, stream.endAfterHeaders, policy);
     if (typeof head === 'number') {
       stream.respond({ ':status': head }, { endStream: true });
       return;
     }
     const client = new H2Stream(runtime, stream, session.socket as unknown as net.Socket);
     const exchange = new Exchange(client, head);
-    stream.on('data', (data: Buffer) => exchange.requestData(data));
+    const maxBody = policy.bodySize || Infinity;
+    let received = 0;
+    stream.on('data', (data: Buffer) => {
+      received += data.length;
+      // A body without content-length, or longer than it said: cut off at the limit, never passed on whole.
+      if (received > maxBody) exchange.requestAborted(new HttpError(413, 'STK_HTTP_BODY_TOO_LARGE', 'request body exceeds the limit'));
+      else exchange.requestData(data);
+    });
     stream.on('end', () => exchange.requestEnd([]));
     stream.on('close', () => exchange.clientClosed());
     exchange.start();
@@ -148,13 +158,18 @@ class H2Stream implements ClientSide {
   }
 }
 
-/** HTTP/2 header fields as an HTTP/1.1-style head; a number is the status to refuse the stream with. */
-function requestHead(headers: http2.IncomingHttpHeaders, raw: string[], endStream: boolean): RequestHead | number {
+/**
+ * HTTP/2 header fields as an HTTP/1.1-style head; a number is the status to refuse the stream with. The client
+ * policy's limits apply as they would to the HTTP/1.1 request the member gets: the path as its request line, a
+ * field as its `name: value` line.
+ */
+function requestHead(headers: http2.IncomingHttpHeaders, raw: string[], endStream: boolean, policy: ClientPolicy): RequestHead | number {
   const method = headers[':method'];
   const path = headers[':path'];
   if (typeof method !== 'string' || !isToken(method)) return 400;
   if (method === 'CONNECT') return 501;
   if (typeof path !== 'string' || path === '') return 400;
+  if (method.length + path.length + ' HTTP/1.1'.length + 1 > policy.requestLine) return 414;
   const list: HeaderList = [];
   const cookies: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
@@ -168,10 +183,13 @@ function requestHead(headers: http2.IncomingHttpHeaders, raw: string[], endStrea
   if (cookies.length > 0) list.push(['cookie', cookies.join('; ')]);
   const authority = headers[':authority'];
   if (typeof authority === 'string' && headers.host === undefined) list.unshift(['host', authority]);
+  if (policy.fields > 0 && list.length > policy.fields) return 431;
+  if (list.some(([name, value]) => name.length + 2 + value.length > policy.fieldSize)) return 431;
   let framing: Framing = endStream ? { kind: 'none' } : { kind: 'chunked' };
   const length = headers['content-length'];
   if (typeof length === 'string') {
     if (!/^\d{1,15}$/.test(length)) return 400;
+    if (policy.bodySize > 0 && Number(length) > policy.bodySize) return 413;
     framing = Number(length) === 0 ? { kind: 'none' } : { kind: 'length', length: Number(length) };
   }
   return {

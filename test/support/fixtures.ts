@@ -1,4 +1,5 @@
 // Model builders and comparisons that several unit tests share: each test states only what it cares about.
+import type { ForwardContext } from '../../src/proxy/forward.ts';
 import type { BalancerConfig, MemberConfig, Source, VirtualHostConfig } from '../../src/config/model.ts';
 
 export const TEST_SOURCE: Source = { file: 'test.conf', line: 1 };
@@ -43,3 +44,14 @@ export function comparable(value: unknown): unknown {
     .filter(([key]) => key !== 'source' && key !== 'dialect')
     .map(([key, v]) => [key, comparable(v)]));
 }
+
+/** A request forwarded for a client at 203.0.113.7 to login.example.com, through proxy.example.com, to node1. */
+export const forwardContext: ForwardContext = {
+  clientIp: '203.0.113.7',
+  hostHeader: 'login.example.com',
+  serverName: 'proxy.example.com',
+  preserveHost: false,
+  addForwardedHeaders: true,
+  memberUrl: 'https://node1.internal:9443',
+  scheme: 'https',
+};

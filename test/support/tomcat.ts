@@ -23,6 +23,10 @@ export interface TomcatOptions {
   keyFile: string;
   /** JVM options appended after the fast-start defaults, so they win (`-XX:TieredStopAtLevel=4` for benchmarks). */
   javaOpts?: string[];
+  /** Listen here instead of on a free port: a node restarted where its balancer expects it. */
+  port?: number;
+  /** Where record.jsp appends a line for every request it executes; the file outlives the node. */
+  recordFile?: string;
 }
 
 export interface TomcatNode {
@@ -79,7 +83,7 @@ async function makeCatalinaBase(opts: TomcatOptions, port: number): Promise<stri
 }
 
 export async function startTomcat(opts: TomcatOptions): Promise<TomcatNode> {
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const base = await makeCatalinaBase(opts, port);
   const url = `https://127.0.0.1:${port}`;
   const started = Date.now();
@@ -99,6 +103,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatNode> {
         '-Djava.security.egd=file:/dev/urandom',
         // What WSO2 nodes are started with; the fixture pages read it to say which node answered.
         `-DjvmRoute=${opts.jvmRoute}`,
+        ...(opts.recordFile === undefined ? [] : [`-Dstickler.recordFile=${opts.recordFile}`]),
         ...(opts.javaOpts ?? []),
       ].join(' '),
     },

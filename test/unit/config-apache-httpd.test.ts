@@ -22,7 +22,8 @@ test('Debian\'s stock apache2.conf tree with the seed site loads, with one warni
     `${debian('apache2.conf')}:87: PidFile: ignored: PidFile has no meaning for Stickler`,
     `${debian('mods-enabled/mpm_event.conf')}:8: StartServers: ignored: StartServers has no meaning for Stickler`,
     `${debian('mods-enabled/ssl.conf')}:41: SSLSessionCache: ignored: SSLSessionCache has no meaning for Stickler`,
-    `${debian('mods-enabled/ssl.conf')}:57: SSLCipherSuite: ignored: SSLCipherSuite has no meaning for Stickler (it uses Node.js TLS defaults)`,
+    `${debian('mods-enabled/ssl.conf')}:57: SSLCipherSuite: "HIGH:!aNULL" also selects ciphers outside Mozilla's intermediate profile; those are never offered`,
+    `${debian('mods-enabled/ssl.conf')}:71: SSLProtocol: TLSv1 and TLSv1.1 are never offered: Stickler offers TLSv1.2 and TLSv1.3 only`,
     `${debian('conf-enabled/security.conf')}:12: ServerTokens: ignored: ServerTokens has no meaning for Stickler`,
     `${debian('sites-enabled/000-default.conf')}:12: DocumentRoot: ignored: DocumentRoot has no meaning for Stickler`,
     // ports.conf opens 443 for ssl_module and again for mod_gnutls.c; both <IfModule> are true for Stickler.
@@ -31,6 +32,8 @@ test('Debian\'s stock apache2.conf tree with the seed site loads, with one warni
   for (const line of expected) assert.ok(all.includes(line), `missing: ${line}`);
   const other = all.filter((d) => !/: ignored: /.test(d));
   assert.deepEqual(other.map((d) => d.replace(/^.*\/debian\//, '').replace(/: .*$/, '')), [
+    'mods-enabled/ssl.conf:57', // SSLCipherSuite HIGH:!aNULL: its CBC and static-RSA ciphers stay off
+    'mods-enabled/ssl.conf:71', // SSLProtocol all -SSLv3: TLSv1 and TLSv1.1 stay off
     'conf-enabled/other-vhosts-access-log.conf:2', // vhost_combined is written as combined
     'sites-enabled/wso2-identity.conf:20', // stickysession=JSESSIONID misses ;jsessionid=
     'sites-enabled/wso2-identity.conf:10', // backend verification is off

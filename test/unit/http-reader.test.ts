@@ -162,3 +162,27 @@ test('finish(): idle between messages, incomplete head, leading empty lines', ()
   assert.deepEqual(blank.push(bytes('\r')), []);
   assert.deepEqual(blank.push(bytes('\nGET / HTTP/1.1\r\nHost: a\r\n\r\n')).map((e) => e.type), ['head', 'end']);
 });
+
+test('what nginx or HAProxy refuse and RFC 9112 leaves open is refused too', () => {
+  // An HTTP/1.0 GET or HEAD has no body; a 1.0 server would read one as the next request.
+  rejects('GET / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc', 400, 'STK_HTTP_BODY_IN_HTTP10_GET');
+  rejects('HEAD / HTTP/1.0\r\nContent-Length: 1\r\n\r\na', 400, 'STK_HTTP_BODY_IN_HTTP10_GET');
+  assert.deepEqual(requestHead('GET / HTTP/1.0\r\nContent-Length: 0\r\n\r\n').framing, { kind: 'length', length: 0 });
+  assert.deepEqual(requestHead('POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\nabc').framing, { kind: 'length', length: 3 });
+  assert.deepEqual(requestHead('GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc').framing, { kind: 'length', length: 3 });
+  // Host and an absolute-form authority must name the same host; the scheme's default port may be left out.
+  rejects('GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n', 400, 'STK_HTTP_HOST_MISMATCH');
+  rejects('GET http://a:443/x HTTP/1.1\r\nHost: a\r\n\r\n', 400, 'STK_HTTP_HOST_MISMATCH');
+  rejects('GET https://a/x HTTP/1.1\r\nHost: a:80\r\n\r\n', 400, 'STK_HTTP_HOST_MISMATCH');
+  assert.equal(requestHead('GET https://A:443/x HTTP/1.1\r\nHost: a\r\n\r\n').target, 'https://A:443/x');
+  assert.equal(requestHead('GET http://a/x HTTP/1.1\r\nHost: A:80\r\n\r\n').target, 'http://a/x');
+  assert.equal(requestHead('GET http://a/x HTTP/1.0\r\n\r\n').target, 'http://a/x');
+  // HTAB is OWS, but not to nginx: around the fields that frame the message or name its host it is refused.
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\t1\r\n\r\na', 400, 'STK_HTTP_TAB_AROUND_VALUE');
+  rejects('POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n', 400, 'STK_HTTP_TAB_AROUND_VALUE');
+  rejects('GET / HTTP/1.1\r\nhost:\ta\r\n\r\n', 400, 'STK_HTTP_TAB_AROUND_VALUE');
+  assert.deepEqual(requestHead('GET / HTTP/1.1\r\nHost: a\r\nX-A:\tv\t\r\n\r\n').headers[1], ['X-A', 'v']);
+  // A CR inside a line is refused as soon as the line ends, before the head does (`\r\r\n` never ends a head).
+  rejects('GET / HTTP/1.1\r\nHost: a\r\n\r\r\n', 400, 'STK_HTTP_BARE_CR');
+  rejects('GET / HTTP/1.1\r\nX: a\rb\r\n', 400, 'STK_HTTP_BARE_CR');
+});

@@ -124,3 +124,15 @@ test('a truncated response body is an error when the backend closes', () => {
   const { reader: chunked } = respond('GET', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n');
   assert.throws(() => chunked.finish(), { status: 502, code: 'STK_HTTP_INCOMPLETE_MESSAGE' });
 });
+
+test('a malformed or oversized response head is a 502, whatever rule it broke', () => {
+  rejects('GET', 'HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n', 'STK_HTTP_BARE_CR');
+  rejects('GET', 'HTTP/1.1 200 OK\r\nSet-Cookie\r\n\r\n', 'STK_HTTP_BAD_HEADER');
+  rejects('GET', 'HTTP/1.1 200 OK\r\n: a\r\n\r\n', 'STK_HTTP_BAD_HEADER_NAME');
+  rejects('GET', 'HTTP/1.1 200 OK\r\nX: a\r\n b\r\n\r\n', 'STK_HTTP_OBS_FOLD');
+  rejects('GET', 'HTTP/1.1 200 OK\r\nContent-Length: 3x\r\n\r\n', 'STK_HTTP_BAD_CONTENT_LENGTH');
+  rejects('GET', 'HTTP/1.1 200 OK\r\nContent-Length:\t3\r\n\r\nabc', 'STK_HTTP_TAB_AROUND_VALUE');
+  rejects('GET', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n', 'STK_HTTP_BAD_TRANSFER_ENCODING');
+  rejects('GET', `HTTP/1.1 200 OK\r\nX: ${'v'.repeat(70_000)}\r\n\r\n`, 'STK_HTTP_HEAD_TOO_LARGE');
+  rejects('GET', 'HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n'.repeat(11), 'STK_HTTP_TOO_MANY_INTERIM');
+});

@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HeaderList } from '../../src/http/head.ts';
-import { forwardRequestHeaders, type ForwardContext } from '../../src/proxy/forward.ts';
+import { forwardRequestHeaders } from '../../src/proxy/forward.ts';
+import { forwardContext as ctx } from '../support/fixtures.ts';
 
-const ctx: ForwardContext = {
-  clientIp: '203.0.113.7',
-  hostHeader: 'login.example.com',
-  serverName: 'proxy.example.com',
-  preserveHost: false,
-  addForwardedHeaders: true,
-  memberUrl: 'https://node1.internal:9443',
-  scheme: 'https',
-};
 
 function hostFor(memberUrl: string): string | undefined {
   return forwardRequestHeaders([], { ...ctx, memberUrl }).find(([n]) => n === 'Host')?.[1];
@@ -73,7 +65,7 @@ test('Connection naming X-Forwarded-For cannot suppress ours (CVE-2022-31813)', 
   assert.ok(out.some(([n, v]) => n === 'X-Forwarded-Host' && v === 'login.example.com'));
 });
 
-test('existing X-Forwarded-* values are merged Apache-style, in place, all occurrences folded', () => {
+test('a trusted proxy\'s X-Forwarded-* values are merged Apache-style, in place, all occurrences folded', () => {
   const headers: HeaderList = [
     ['x-forwarded-for', '198.51.100.1'],
     ['Accept', '*/*'],
@@ -81,7 +73,7 @@ test('existing X-Forwarded-* values are merged Apache-style, in place, all occur
     ['X-Forwarded-Host', 'edge.example'],
     ['X-Forwarded-Server', ''],
   ];
-  assert.deepEqual(forwardRequestHeaders(headers, { ...ctx, hostHeader: 'h:8443' }), [
+  assert.deepEqual(forwardRequestHeaders(headers, { ...ctx, hostHeader: 'h:8443', trustedPeer: true }), [
     ['Host', 'node1.internal:9443'],
     ['x-forwarded-for', '198.51.100.1, 198.51.100.2, 198.51.100.3, 203.0.113.7'],
     ['Accept', '*/*'],
@@ -97,10 +89,11 @@ test('a client X-Forwarded-Proto is replaced, never merged', () => {
   assert.deepEqual(out.filter(([n]) => n.toLowerCase() === 'x-forwarded-proto'), [['X-Forwarded-Proto', 'http']]);
 });
 
-test('ProxyAddHeaders Off adds nothing and passes client values through', () => {
+test('ProxyAddHeaders Off adds nothing: a trusted proxy\'s values pass through, anyone else\'s are dropped', () => {
   const headers: HeaderList = [['X-Forwarded-For', '1.2.3.4'], ['X-Forwarded-Proto', 'https']];
-  const out = forwardRequestHeaders(headers, { ...ctx, addForwardedHeaders: false });
-  assert.deepEqual(out, [['Host', 'node1.internal:9443'], ['X-Forwarded-For', '1.2.3.4'], ['X-Forwarded-Proto', 'https']]);
+  const off = { ...ctx, addForwardedHeaders: false };
+  assert.deepEqual(forwardRequestHeaders(headers, { ...off, trustedPeer: true }), [['Host', 'node1.internal:9443'], ...headers]);
+  assert.deepEqual(forwardRequestHeaders(headers, off), [['Host', 'node1.internal:9443']]);
 });
 
 test('empty Host and ServerName add no X-Forwarded-Host / -Server', () => {

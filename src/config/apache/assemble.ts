@@ -11,6 +11,7 @@ import type {
   BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
 import { prefixLength } from '../../proxy/mapping.ts';
+import { policyConflicts, tlsPolicy } from '../../tls/profile.ts';
 import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';
 import type { Report } from './report.ts';
@@ -51,6 +52,9 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     ...l,
     tls: virtualHosts.some((v) => (v.port === l.port || v.port === 0) && v.tls !== undefined),
   }));
+  for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
+    report.error(vhost.source, '<VirtualHost>', `its TLS settings (SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder) differ from those of the virtual host at ${where(first.source, vhost.source)}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port, such as in the main server`);
+  }
   return {
     dialect: 'apache',
     listeners,
@@ -60,6 +64,8 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     timeout: walked.proxyTimeout ?? walked.timeout ?? DEFAULT_TIMEOUT,
     keepAliveTimeout: walked.keepAliveTimeout ?? NATIVE_DEFAULTS.keepAliveTimeout,
     gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
+    ...(walked.trustedProxies && { trustedProxies: walked.trustedProxies }),
+    ...clientSettings(walked),
     ...((walked.balancerPersist || walked.managerUsers) && {
       manager: {
         source: (walked.managerUsers ?? walked.balancerPersist)!.source,
@@ -68,6 +74,12 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
       },
     }),
   };
+}
+
+/** httpd's `Timeout` also bounds how long a client may leave a response unread. */
+function clientSettings(walked: Walked): Pick<SticklerConfig, 'client'> {
+  const client = { ...(walked.timeout !== undefined && { sendTimeout: walked.timeout }), ...walked.client };
+  return Object.keys(client).length > 0 ? { client } : {};
 }
 
 function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
@@ -82,8 +94,11 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
       const chain = v.chainFile ?? main.chainFile;
       // httpd reads the key from the certificate file when SSLCertificateKeyFile is absent.
       const keyFile = (v.keyFile ?? main.keyFile ?? certificate).value;
-      tls = { source: certificate.source, certificateFile: certificate.value, keyFile, ...(chain ? { chainFile: chain.value } : {}) };
+      tls = { source: certificate.source, certificateFile: certificate.value, keyFile, ...(chain ? { chainFile: chain.value } : {}), ...tlsExtras(main, v) };
     }
+  }
+  if (!tls && v !== main && v.hsts) {
+    report.warning(v.hsts.source, 'Header', 'ignored: Strict-Transport-Security is sent only by TLS virtual hosts (browsers ignore it over plain HTTP, RFC 6797 section 8.1)');
   }
   const proxyEngine = v.proxyEngine ?? main.proxyEngine;
   const verify = v.proxyVerify ?? main.proxyVerify;
@@ -120,6 +135,20 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
       proxyAccess: own.flatMap((d) => d.proxyAccess),
     },
   };
+}
+
+/** SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder and HSTS of a TLS virtual host, each inherited on its own. */
+function tlsExtras(main: ServerDraft, v: ServerDraft): Pick<TlsFiles, 'policy' | 'hsts'> {
+  const protocols = v.protocols ?? main.protocols;
+  const ciphers = v.ciphers ?? main.ciphers;
+  const cipherSuites = v.cipherSuites ?? main.cipherSuites;
+  const honor = v.honorCipherOrder ?? main.honorCipherOrder;
+  const hsts = v.hsts ?? main.hsts;
+  const source = (protocols ?? ciphers ?? cipherSuites ?? honor)?.source;
+  const policy = source && tlsPolicy({
+    source, protocols: protocols?.value, ciphers: ciphers?.value, cipherSuites: cipherSuites?.value, honorCipherOrder: honor?.value,
+  });
+  return { ...(policy && { policy }), ...(hsts && { hsts }) };
 }
 
 function derivedListens(vhosts: ServerDraft[]): Listen[] {

@@ -2,9 +2,10 @@
 // This registry collects their definitions, members and parameters from wherever they appear, and checks them
 // once everything is read. A ProxyPass to a plain URL gets a one-member balancer named after the URL's origin
 // (`https://host:port`), shared by every rule to that origin as httpd shares the worker.
-import type { BalancerConfig, MemberConfig, Source } from '../model.ts';
+import type { BalancerConfig, HealthCheckConfig, MemberConfig, Source } from '../model.ts';
+import { healthCheckWarnings } from '../../health/settings.ts';
 import type { Param } from './params.ts';
-import { newBalancer, newMember, setBalancerParam, setWorkerParam } from './params.ts';
+import { hasDormantHealthCheck, newBalancer, newMember, setBalancerParam, setWorkerParam } from './params.ts';
 import type { Report } from './report.ts';
 
 interface Entry {
@@ -48,6 +49,11 @@ export function parseWorkerUrl(url: string): { origin: string; path: string } | 
 export class BalancerRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #report: Report;
+  /**
+   * ProxyHCExpr conditions by lower-cased name. Members keep the definition object itself, so a later
+   * ProxyHCExpr of the same name, which httpd's table lets win for every member, is updated in place.
+   */
+  readonly #healthExprs = new Map<string, NonNullable<HealthCheckConfig['expr']>>();
 
   constructor(report: Report) {
     this.#report = report;
@@ -115,7 +121,8 @@ export class BalancerRegistry {
   }
 
   applyWorkerParams(member: MemberConfig, params: Param[], source: Source, directive: string): void {
-    for (const p of params) this.#outcome(setWorkerParam(member, p), source, directive);
+    const context = { healthExpr: (name: string) => this.#healthExprs.get(name.toLowerCase()) };
+    for (const p of params) this.#outcome(setWorkerParam(member, p, context), source, directive);
   }
 
   applyBalancerParams(balancer: BalancerConfig, params: Param[], source: Source, directive: string): void {
@@ -133,6 +140,16 @@ export class BalancerRegistry {
     else this.#report.warning(source, directive, outcome.warning);
   }
 
+  defineHealthExpr(name: string, text: string, source: Source): void {
+    const earlier = this.#healthExprs.get(name.toLowerCase());
+    if (earlier === undefined) {
+      this.#healthExprs.set(name.toLowerCase(), { name, text, source });
+      return;
+    }
+    this.#report.warning(source, 'ProxyHCExpr', `replaces the ProxyHCExpr ${earlier.name} at ${where(earlier.source, source)}: httpd keeps the last definition of a name, for every member that uses it`);
+    Object.assign(earlier, { text, source });
+  }
+
   /** Balancers that are usable: referenced-only or memberless ones are reported and left out. */
   finish(): BalancerConfig[] {
     const out: BalancerConfig[] = [];
@@ -146,9 +163,18 @@ export class BalancerRegistry {
         this.#report.error(definedAt.source, definedAt.directive, `balancer://${config.name} has no members; expected at least one BalancerMember`);
         continue;
       }
+      for (const member of config.members) this.#checkHealth(member);
       out.push(config);
     }
     return out;
+  }
+
+  #checkHealth(member: MemberConfig): void {
+    if (hasDormantHealthCheck(member)) {
+      this.#report.warning(member.source, 'BalancerMember', `ignored: hc* parameters without hcmethod do nothing (httpd's default method is NONE); expected hcmethod=GET, HEAD, OPTIONS or TCP to check ${member.url}`);
+    }
+    if (member.healthCheck === undefined) return;
+    for (const warning of healthCheckWarnings(member.healthCheck, { uri: 'hcuri', expr: 'hcexpr' })) this.#report.warning(member.source, 'BalancerMember', warning);
   }
 }
 

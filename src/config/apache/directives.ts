@@ -44,6 +44,13 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   SSLProxyCheckPeerName: SERVER,
   SSLProxyCheckPeerCN: SERVER,
   SSLProxyCACertificateFile: SERVER,
+  SSLProtocol: SERVER,
+  SSLCipherSuite: SERVER,
+  SSLHonorCipherOrder: SERVER,
+  // Only `Header [always] set Strict-Transport-Security` is read; other Header lines get a warning wherever they are.
+  Header: ['main', 'vhost', 'proxy', 'location'],
+  RemoteIPTrustedProxy: SERVER,
+  RemoteIPInternalProxy: SERVER,
   ProxyPass: SERVER_OR_LOCATION,
   ProxyPassReverse: SERVER_OR_LOCATION,
   ProxyPassReverseCookiePath: SERVER_OR_LOCATION,
@@ -52,6 +59,7 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   ProxyAddHeaders: SERVER,
   ProxySet: ['main', 'vhost', 'proxy'],
   BalancerMember: ['main', 'vhost', 'proxy'],
+  ProxyHCExpr: SERVER,
   Order: ACCESS,
   Allow: ACCESS,
   Deny: ACCESS,
@@ -61,20 +69,25 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   AuthName: ['location'],
   AuthUserFile: ['location'],
   BalancerPersist: ['main'],
+  LimitRequestLine: SERVER,
+  LimitRequestFieldSize: SERVER,
+  LimitRequestFields: SERVER,
+  LimitRequestBody: ['main', 'vhost', 'proxy', 'location'],
+  RequestReadTimeout: SERVER,
 };
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
 
-const NOT_IMPLEMENTED = 'is not implemented by Stickler and has no effect';
-const TLS_DEFAULTS = 'has no meaning for Stickler (it uses Node.js TLS defaults)';
+export const NOT_IMPLEMENTED = 'is not implemented by Stickler and has no effect';
+const TRUST_LIST = 'is not read by Stickler, so those peers\' X-Forwarded-* headers are replaced; expected the addresses on RemoteIPTrustedProxy lines';
+const TLS_DEFAULTS = 'has no meaning for Stickler (its TLS settings are the profile, SSLProtocol, SSLCipherSuite and SSLHonorCipherOrder)';
 
 /** Directives with no meaning for Stickler, by module; a few carry the reason when it is not obvious. */
 const IGNORED: Record<string, string | undefined> = Object.fromEntries([
   ...words(`AcceptFilter AcceptPathInfo AccessFileName AddDefaultCharset AllowEncodedSlashes AllowOverride
     AllowOverrideList CGIMapExtension CGIPassAuth CGIVar ContentDigest DefaultRuntimeDir DefaultType DocumentRoot
     EnableMMAP EnableSendfile Error ErrorDocument ErrorLog ErrorLogFormat ExtendedStatus FileETag HostnameLookups
-    HttpProtocolOptions KeepAlive LimitInternalRecursion LimitRequestBody LimitRequestFields
-    LimitRequestFieldSize LimitRequestLine LimitXMLRequestBody LogLevel MaxKeepAliveRequests MaxRangeOverlaps
+    HttpProtocolOptions KeepAlive LimitInternalRecursion LimitXMLRequestBody LogLevel MaxKeepAliveRequests MaxRangeOverlaps
     MaxRangeReversals MaxRanges MergeSlashes MergeTrailers Mutex NameVirtualHost Options PidFile Protocol Protocols
     ProtocolsHonorOrder QualifyRedirectURL RegisterHttpMethod RLimitCPU RLimitMEM RLimitNPROC
     ScriptInterpreterSource SeeRequestTail ServerPath ServerSignature ServerTokens SetInputFilter SetOutputFilter
@@ -93,7 +106,6 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     HeaderName IndexHeadInsert IndexIgnore IndexIgnoreReset IndexOptions IndexOrderDefault IndexStyleSheet ReadmeName
     CacheNegotiatedDocs ForceLanguagePriority LanguagePriority
     BrowserMatch BrowserMatchNoCase SetEnvIf SetEnvIfExpr SetEnvIfNoCase SetEnv UnsetEnv PassEnv
-    RequestReadTimeout
     DeflateBufferSize DeflateCompressionLevel DeflateFilterNote DeflateInflateLimitRequestBody
     DeflateInflateRatioBurst DeflateInflateRatioLimit DeflateMemLevel DeflateWindowSize
     AddOutputFilterByType FilterChain FilterDeclare FilterProtocol FilterProvider FilterTrace
@@ -109,13 +121,14 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     HeartbeatStorage H2Direct H2MaxSessionStreams H2ModernTLSOnly H2Push H2Upgrade H2WindowSize H2StreamMaxMemSize
     AuthBasicProvider AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
     AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),
-  ...words(`SSLProtocol SSLCipherSuite SSLHonorCipherOrder SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite
+  ...words(`SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite
     SSLProxyVerifyDepth SSLProxyCheckPeerExpire SSLVerifyDepth`).map((n) => [n, TLS_DEFAULTS] as const),
-  ...words(`Header RequestHeader RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
-    Alias AliasMatch Redirect RedirectMatch RedirectPermanent RedirectTemp ProxyErrorOverride ProxyHCExpr
-    ProxyHCTemplate RemoteIPHeader RemoteIPInternalProxy RemoteIPTrustedProxy ProxySourceAddress`).map(
+  ...words(`RequestHeader RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
+    Alias AliasMatch Redirect RedirectMatch RedirectPermanent RedirectTemp ProxyErrorOverride
+    ProxyHCTemplate RemoteIPHeader ProxySourceAddress`).map(
     (n) => [n, NOT_IMPLEMENTED] as const,
   ),
+  ...words('RemoteIPTrustedProxyList RemoteIPInternalProxyList').map((n) => [n, TRUST_LIST] as const),
 ]);
 
 const REJECTED: Record<string, string> = {

@@ -40,13 +40,29 @@ function pushLine(out: LogicalLine[], line: number, text: string): void {
 
 export type Tokens = { ok: true; words: string[] } | { ok: false; message: string };
 
-export function tokenize(text: string): Tokens {
+/**
+ * With `braces`, also ap_getword_conf2's `{...}` (braces nest): one word without its braces, quotes and spaces
+ * kept, as the few directives that take an expression read it.
+ */
+export function tokenize(text: string, options: { braces?: boolean } = {}): Tokens {
   const words: string[] = [];
   let i = 0;
   while (i < text.length) {
     const c = text[i] ?? '';
     if (c === ' ' || c === '\t') {
       i++;
+      continue;
+    }
+    if (c === '{' && options.braces) {
+      let depth = 0;
+      let j = i;
+      for (; j < text.length; j++) {
+        if (text[j] === '{') depth++;
+        else if (text[j] === '}' && --depth === 0) break;
+      }
+      if (j >= text.length) return { ok: false, message: `unterminated brace: { opened at column ${i + 1} is never closed; expected a matching }` };
+      words.push(text.slice(i + 1, j));
+      i = j + 1;
       continue;
     }
     if (c === '"' || c === "'") {
@@ -73,7 +89,8 @@ export function tokenize(text: string): Tokens {
 
 /** One classified configuration line. */
 export type Statement =
-  | { kind: 'directive'; name: string; args: string[] }
+  /** `rest` is the text after the name as written, for the directives httpd reads raw (ProxyHCExpr). */
+  | { kind: 'directive'; name: string; args: string[]; rest: string }
   | { kind: 'open'; name: string; args: string[] }
   | { kind: 'close'; name: string };
 
@@ -100,5 +117,5 @@ export function classify(text: string): Classified {
   const tokens = tokenize(text);
   if (!tokens.ok) return { ok: false, directive: text.split(/[ \t]/)[0] ?? text, message: tokens.message };
   const [name = '', ...args] = tokens.words;
-  return { ok: true, statement: { kind: 'directive', name, args } };
+  return { ok: true, statement: { kind: 'directive', name, args, rest: text.replace(/^\S+[ \t]*/, '') } };
 }

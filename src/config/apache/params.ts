@@ -1,6 +1,7 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet (mod_proxy.c set_worker_param /
 // set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow the reference §3.
-import type { BalancerConfig, LbMethod, MemberConfig, StatusFlag } from '../model.ts';
+import type { BalancerConfig, HealthCheckConfig, LbMethod, MemberConfig, StatusFlag } from '../model.ts';
+import { HEALTH_CHECK_DEFAULTS, HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../../health/settings.ts';
 import { didYouMean } from './nearest.ts';
 import { parseDuration, parseInteger, parseOnOff } from './values.ts';
 
@@ -18,13 +19,14 @@ export function splitParam(word: string): Param | undefined {
   return { key: word.slice(0, eq).toLowerCase(), value: word.slice(eq + 1) };
 }
 
-const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect'];
+const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect',
+  'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr'];
 const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus', 'failontimeout', 'growth'];
 
 /** Real mod_proxy worker parameters that tune httpd's own connection handling; Stickler manages that itself. */
 const IGNORED_WORKER_KEYS = new Set(['acquire', 'ping', 'keepalive', 'disablereuse', 'enablereuse', 'max', 'smax', 'min', 'ttl',
   'iobuffersize', 'receivebuffersize', 'responsefieldsize', 'flushpackets', 'flushwait', 'addressttl', 'upgrade', 'secret',
-  'flusher', 'mapping', 'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr', 'hctemplate']);
+  'flusher', 'mapping']);
 const IGNORED_BALANCER_KEYS = new Set(['nonce']);
 
 const LB_METHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
@@ -32,7 +34,13 @@ const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 
 /** httpd keeps route, redirect and sticky names in 64-byte fields. */
 const NAME_LIMIT = 63;
 
-export function setWorkerParam(m: MemberConfig, { key, value }: Param): ParamOutcome {
+/** What worker parameters may refer to beyond their own line. */
+export interface WorkerParamContext {
+  /** The ProxyHCExpr defined so far under this name (case-insensitive, as httpd's table), for `hcexpr=`. */
+  healthExpr(name: string): HealthCheckConfig['expr'];
+}
+
+export function setWorkerParam(m: MemberConfig, { key, value }: Param, context?: WorkerParamContext): ParamOutcome {
   switch (key) {
     case 'route':
     case 'redirect':
@@ -66,6 +74,14 @@ export function setWorkerParam(m: MemberConfig, { key, value }: Param): ParamOut
       return setDuration(value, 1, `connectiontimeout "${value}" is not a valid time; expected at least 1ms (seconds by default)`, (ms) => {
         m.connectionTimeout = ms;
       });
+    case 'hcmethod':
+    case 'hcuri':
+    case 'hcinterval':
+    case 'hcpasses':
+    case 'hcfails':
+    case 'hcexpr':
+    case 'hctemplate':
+      return setHealthParam(m, key, value, context);
   }
   if (IGNORED_WORKER_KEYS.has(key)) return { warning: `ignored: parameter ${key} has no meaning for Stickler (it manages backend connections itself)` };
   const hint = BALANCER_KEYS.includes(key) ? ` (${key} is a balancer parameter: put it on the ProxyPass or ProxySet of the balancer)` : didYouMean(key, WORKER_KEYS);
@@ -102,6 +118,78 @@ function setStatus(m: MemberConfig, value: string): ParamOutcome {
     else flags.delete(flag);
   }
   m.status = [...flags];
+  return undefined;
+}
+
+/**
+ * hc* values given while hcmethod is NONE: httpd keeps them, so a later hcmethod (on the same line or a ProxySet)
+ * checks with them. Only a member whose method is not NONE has `healthCheck` in the model. `off`: NONE was
+ * written, rather than left as the default.
+ */
+const dormantChecks = new WeakMap<MemberConfig, { check: HealthCheckConfig; off: boolean }>();
+
+/** hc* parameters without any hcmethod: nothing checks the member, which is probably not what was meant. */
+export function hasDormantHealthCheck(m: MemberConfig): boolean {
+  return m.healthCheck === undefined && dormantChecks.get(m)?.off === false;
+}
+
+/** mod_proxy_hcheck's set_worker_hc_param (hc.c), with its ranges. */
+function setHealthParam(m: MemberConfig, key: string, value: string, context: WorkerParamContext | undefined): ParamOutcome {
+  let check = m.healthCheck ?? dormantChecks.get(m)?.check;
+  if (check === undefined) {
+    // The method is a placeholder until hcmethod names one; the member is not checked before that.
+    check = { method: 'TCP', ...HEALTH_CHECK_DEFAULTS };
+    dormantChecks.set(m, { check, off: false });
+  }
+  switch (key) {
+    case 'hcmethod':
+      return setHealthMethod(m, check, value);
+    case 'hcuri': {
+      if (value.length > NAME_LIMIT) return { error: `hcuri "${value}" is too long (${value.length} characters); expected at most ${NAME_LIMIT}` };
+      const uri = healthUri(value);
+      if (typeof uri !== 'string') return { error: `hcuri ${uri.error}` };
+      check.uri = uri;
+      return undefined;
+    }
+    case 'hcinterval':
+      return setDuration(value, MIN_HEALTH_INTERVAL, `hcinterval "${value}" is not a valid time; expected at least ${MIN_HEALTH_INTERVAL}ms (seconds by default)`, (ms) => {
+        check.interval = ms;
+      });
+    case 'hcpasses':
+    case 'hcfails': {
+      const n = parseInteger(value, 0, 1_000_000);
+      if (n === undefined) return { error: `${key} "${value}" is not a whole number; expected 1 or more (0 counts as 1, as in httpd)` };
+      // httpd takes the member out (or back) once the count reaches the threshold, so 0 acts as 1.
+      check[key === 'hcpasses' ? 'passes' : 'fails'] = Math.max(1, n);
+      return undefined;
+    }
+    case 'hcexpr': {
+      const expr = context?.healthExpr(value);
+      if (expr === undefined) return { error: `hcexpr "${value}" names no ProxyHCExpr defined before this line; expected ProxyHCExpr ${value} {expression} above it` };
+      check.expr = expr;
+      return undefined;
+    }
+    default:
+      return { error: 'hctemplate is not supported by Stickler (nor is ProxyHCTemplate); expected the hc* parameters on the member itself' };
+  }
+}
+
+function setHealthMethod(m: MemberConfig, check: HealthCheckConfig, value: string): ParamOutcome {
+  const name = value.toUpperCase();
+  if (name === 'NONE') {
+    dormantChecks.set(m, { check, off: true });
+    delete m.healthCheck;
+    return undefined;
+  }
+  // httpd's OPTIONS11, HEAD11 and GET11 differ only in sending HTTP/1.1, which every Stickler check sends.
+  const method = HEALTH_METHODS.find((h) => h === name || `${h}11` === name);
+  if (method === undefined || (method === 'TCP' && name !== 'TCP')) {
+    const why = name === 'CPING' ? ' (it is for AJP members; Stickler speaks HTTP only)' : name === 'PROVIDER' ? ' (httpd does not implement it either)' : '';
+    return { error: `hcmethod "${value}" is not supported${why}; expected NONE, TCP, OPTIONS, HEAD or GET` };
+  }
+  check.method = method;
+  m.healthCheck = check;
+  dormantChecks.delete(m);
   return undefined;
 }
 

@@ -21,6 +21,8 @@ export interface DirectiveNode {
   /** Canonical spelling from the directive table. */
   name: string;
   args: string[];
+  /** The arguments as written, before word splitting (see lexer.ts). */
+  rest: string;
   source: Source;
   role: DirectiveRole;
   /** Directory that relative paths in this directive resolve against (ServerRoot in effect, else the main file's). */
@@ -95,7 +97,7 @@ export class ConfigParser {
       const st = classified.statement;
       if (st.kind === 'open') stack.push(this.#open(st.name, st.args, source, into, active));
       else if (st.kind === 'close') this.#close(st.name, source, stack);
-      else if (active) this.#directive(st.name, st.args, source, into);
+      else if (active) this.#directive(st.name, st.args, st.rest, source, into);
     }
     for (const open of stack) {
       this.structuralErrors++;
@@ -163,7 +165,7 @@ export class ConfigParser {
     stack.pop();
   }
 
-  #directive(written: string, args: string[], source: Source, into: ConfigNode[]): void {
+  #directive(written: string, args: string[], rest: string, source: Source, into: ConfigNode[]): void {
     const entry = lookupDirective(written);
     if (entry === undefined) {
       this.#report.error(source, written, `unknown directive${didYouMean(written, allDirectiveNames())}; expected an Apache httpd 2.4 directive`);
@@ -171,7 +173,7 @@ export class ConfigParser {
     }
     const { name, role } = entry;
     if (role.role !== 'parser') {
-      into.push({ kind: 'directive', name, args, source, role, root: this.#root });
+      into.push({ kind: 'directive', name, args, rest, source, role, root: this.#root });
       return;
     }
     const need = name === 'Define' ? [1, 2] : [1, 1];

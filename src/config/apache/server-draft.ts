@@ -1,6 +1,6 @@
 // What one server (the main server or a <VirtualHost>) says about itself, before httpd's inheritance is applied:
 // unset settings stay undefined so a virtual host can fall back to the main server's value.
-import type { AccessRule, CookieRewrite, LocationConfig, ReverseRule, RouteConfig, Source } from '../model.ts';
+import type { AccessRule, CookieRewrite, Hsts, LocationConfig, ReverseRule, RouteConfig, Source, TlsVersion } from '../model.ts';
 
 export interface Setting<T> {
   value: T;
@@ -18,6 +18,14 @@ export interface ServerDraft {
   certificateFile?: Setting<string>;
   keyFile?: Setting<string>;
   chainFile?: Setting<string>;
+  /** SSLProtocol, already narrowed to what Stickler offers. */
+  protocols?: Setting<TlsVersion[]>;
+  /** SSLCipherSuite [SSL] and SSLCipherSuite TLSv1.3. */
+  ciphers?: Setting<string>;
+  cipherSuites?: Setting<string>;
+  honorCipherOrder?: Setting<boolean>;
+  /** `Header always set Strict-Transport-Security`. */
+  hsts?: Hsts;
   proxyEngine?: Setting<boolean>;
   /** `none` also stands for optional_no_ca, which accepts any issuer. */
   proxyVerify?: Setting<'none' | 'require'>;

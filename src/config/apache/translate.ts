@@ -1,11 +1,15 @@
 // The parsed tree → per-server drafts, listeners, global settings and the balancer registry. This is where
 // directive contexts, argument counts and values are checked; httpd's inheritance and the cross-checks that
 // need the whole configuration are in assemble.ts.
+import { parseIpRange } from '../../proxy/ip.ts';
+import { checkCipherSuites, checkCiphers } from '../../tls/profile.ts';
 import { upgradeProtocols } from '../upgrade.ts';
-import type { Millis, RouteConfig, Source } from '../model.ts';
+import type { ClientPolicy, Millis, ReadTimeout, RouteConfig, Source } from '../model.ts';
+import { parseHealthExpr } from '../../health/expr.ts';
 import { AccessBuilder } from './access.ts';
 import { BalancerRegistry, parseBackendUrl, where } from './balancers.ts';
-import type { Context } from './directives.ts';
+import { NOT_IMPLEMENTED, type Context } from './directives.ts';
+import { tokenize } from './lexer.ts';
 import type { Param } from './params.ts';
 import { splitParam } from './params.ts';
 import type { ConfigNode, DirectiveNode, SectionNode } from './parse.ts';
@@ -13,7 +17,9 @@ import { resolveFrom } from './parse.ts';
 import type { Report } from './report.ts';
 import type { ServerDraft, Setting } from './server-draft.ts';
 import { newServerDraft } from './server-draft.ts';
+import { hstsHeaderLine, parseCipherSuite, parseHstsValue, parseSslProtocol } from './tls.ts';
 import { parseDuration, parseOnOff } from './values.ts';
+import { parseRequestReadTimeout, type ReadStage } from './read-timeout.ts';
 
 export interface Listen {
   source: Source;
@@ -34,6 +40,10 @@ export interface Walked {
   /** The AuthUserFile of the balancer-manager location. */
   managerUsers?: Setting<string>;
   accessLog?: Setting<string>;
+  /** RemoteIPTrustedProxy and RemoteIPInternalProxy of the main server. */
+  trustedProxies?: string[];
+  /** Client limits and read timeouts the main server sets (LimitRequest*, RequestReadTimeout). */
+  client: Partial<ClientPolicy>;
   balancers: BalancerRegistry;
 }
 
@@ -74,6 +84,14 @@ const REJECTED_SECTIONS: Record<string, string> = {
   RequireNone: 'authorization containers are not supported by Stickler; expected Require not ... lines',
 };
 
+/** The LimitRequest* directives: the model field each sets, its smallest value, and what the message asks for. */
+const REQUEST_LIMITS = {
+  LimitRequestLine: { field: 'requestLine', min: 1, expected: 'the longest request line in bytes, such as 8190' },
+  LimitRequestFieldSize: { field: 'fieldSize', min: 1, expected: 'the longest header line in bytes, such as 8190' },
+  LimitRequestFields: { field: 'fields', min: 0, expected: 'the most header fields a request may have, such as 100 (0: no limit)' },
+  LimitRequestBody: { field: 'bodySize', min: 0, expected: 'the largest request body in bytes, such as 1073741824 (0: no limit)' },
+} as const satisfies Record<string, { field: keyof ClientPolicy; min: number; expected: string }>;
+
 const COMBINED = '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"';
 
 export class Translator {
@@ -83,7 +101,7 @@ export class Translator {
   constructor(report: Report) {
     this.#report = report;
     const main = newServerDraft({ file: '', line: 0 }, []);
-    this.#walked = { main, vhosts: [], listens: [], balancers: new BalancerRegistry(report) };
+    this.#walked = { main, vhosts: [], listens: [], client: {}, balancers: new BalancerRegistry(report) };
   }
 
   walk(nodes: ConfigNode[]): Walked {
@@ -208,6 +226,13 @@ export class Translator {
       case 'KeepAliveTimeout':
       case 'GracefulShutdownTimeout':
         return this.#timeout(node, scope);
+      case 'LimitRequestLine':
+      case 'LimitRequestFieldSize':
+      case 'LimitRequestFields':
+      case 'LimitRequestBody':
+        return this.#requestLimit(node, scope);
+      case 'RequestReadTimeout':
+        return this.#requestReadTimeout(node, scope);
       case 'ProxyRequests':
         if (this.#flag(node) === true) this.#report.error(src, name, 'forward proxying is not supported by Stickler; expected ProxyRequests Off (Stickler is a reverse proxy only)');
         return;
@@ -227,6 +252,20 @@ export class Translator {
       }
       case 'SSLProxyVerify':
         return this.#proxyVerify(node, server);
+      case 'SSLProtocol':
+        return this.#sslProtocol(node, server);
+      case 'SSLCipherSuite':
+        return this.#cipherSuite(node, server);
+      case 'SSLHonorCipherOrder': {
+        const on = this.#flag(node);
+        if (on !== undefined) server.honorCipherOrder = { value: on, source: src };
+        return;
+      }
+      case 'Header':
+        return this.#header(node, scope);
+      case 'RemoteIPTrustedProxy':
+      case 'RemoteIPInternalProxy':
+        return this.#trustedProxies(node, scope);
       case 'SSLProxyCheckPeerName':
       case 'SSLProxyCheckPeerCN':
       case 'ProxyPreserveHost':
@@ -250,6 +289,8 @@ export class Translator {
         return this.#proxySet(node, scope);
       case 'BalancerMember':
         return this.#balancerMember(node, scope);
+      case 'ProxyHCExpr':
+        return this.#healthExpr(node);
       case 'Order':
       case 'Allow':
       case 'Deny':
@@ -328,6 +369,47 @@ export class Translator {
     this.#walked[field] = ms;
   }
 
+  /** Stickler has one client policy: a vhost's or a location's own value would be silently broader or narrower. */
+  #mainServerOnly(node: DirectiveNode, scope: Scope): boolean {
+    if (scope.context === 'main') return true;
+    this.#report.warning(node.source, node.name, `ignored: Stickler has one ${node.name} for all requests; expected it in the main server`);
+    return false;
+  }
+
+  #requestLimit(node: DirectiveNode, scope: Scope): void {
+    const { field, min, expected } = REQUEST_LIMITS[node.name as keyof typeof REQUEST_LIMITS];
+    if (!this.#arity(node, 1, 1, expected)) return;
+    const arg = node.args[0] ?? '';
+    const value = /^\d{1,16}$/.test(arg) ? Number(arg) : NaN;
+    if (!Number.isSafeInteger(value) || value < min) {
+      this.#report.error(node.source, node.name, `"${arg}" is not a valid limit; expected ${expected}`);
+      return;
+    }
+    if (this.#mainServerOnly(node, scope)) this.#walked.client[field] = value;
+  }
+
+  #requestReadTimeout(node: DirectiveNode, scope: Scope): void {
+    if (!this.#arity(node, 1, 3, 'handshake=, header= and body= settings, such as header=20-40,MinRate=500 body=20,MinRate=500')) return;
+    const stages = parseRequestReadTimeout(node.args);
+    if ('error' in stages) {
+      this.#report.error(node.source, node.name, stages.error);
+      return;
+    }
+    if (!this.#mainServerOnly(node, scope)) return;
+    const client = this.#walked.client;
+    for (const [stage, value] of Object.entries(stages) as [ReadStage, ReadTimeout][]) {
+      // 0 switches a stage off in httpd; Stickler never reads or handshakes without a bound.
+      if (value.timeout === 0) {
+        this.#report.warning(node.source, node.name, `ignored: ${stage}=0 would leave slow clients unbounded; Stickler keeps its ${stage} timeout`);
+      } else if (stage !== 'handshake') {
+        client[stage === 'header' ? 'headerTimeout' : 'bodyTimeout'] = value;
+      } else {
+        if (value.minRate > 0) this.#report.warning(node.source, node.name, `the handshake timeout is fixed in Stickler: ${value.timeout / 1000} s, with no MinRate extension`);
+        client.handshakeTimeout = value.timeout;
+      }
+    }
+  }
+
   #customLog(node: DirectiveNode): void {
     if (!this.#arity(node, 2, 3, 'a file and a format: CustomLog logs/access.log combined')) return;
     const [file = '', format = ''] = node.args;
@@ -376,6 +458,57 @@ export class Translator {
       return;
     }
     server.proxyVerify = { value: mapped, source: node.source };
+  }
+
+  #sslProtocol(node: DirectiveNode, server: ServerDraft): void {
+    if (!this.#arity(node, 1, Infinity, 'protocols such as -all +TLSv1.2 +TLSv1.3')) return;
+    const parsed = parseSslProtocol(node.args);
+    if (typeof parsed === 'string') return this.#report.error(node.source, node.name, parsed);
+    if (parsed.offered.length === 0) {
+      return this.#report.error(node.source, node.name, `"${node.args.join(' ')}" enables none of the protocols Stickler offers; expected TLSv1.2 or TLSv1.3 among them`);
+    }
+    if (parsed.never.length > 0) {
+      const names = parsed.never.length > 1 ? `${parsed.never.slice(0, -1).join(', ')} and ${parsed.never.at(-1)} are` : `${parsed.never[0]} is`;
+      this.#report.warning(node.source, node.name, `${names} never offered: Stickler offers TLSv1.2 and TLSv1.3 only`);
+    }
+    server.protocols = { value: parsed.offered, source: node.source };
+  }
+
+  /** The cipher string narrows Mozilla's intermediate profile; it cannot add ciphers to it (src/tls/profile.ts). */
+  #cipherSuite(node: DirectiveNode, server: ServerDraft): void {
+    if (!this.#arity(node, 1, 2, 'SSLCipherSuite [SSL|TLSv1.3] cipher-spec')) return;
+    const parsed = parseCipherSuite(node.args);
+    if (typeof parsed === 'string') return this.#report.error(node.source, node.name, parsed);
+    const finding = parsed.protocol === 'SSL' ? checkCiphers('intermediate', parsed.spec) : checkCipherSuites('intermediate', parsed.spec);
+    if (finding) this.#report[finding.severity](node.source, node.name, finding.message);
+    if (finding?.severity === 'error') return;
+    const setting = { value: parsed.spec, source: node.source };
+    if (parsed.protocol === 'SSL') server.ciphers = setting;
+    else server.cipherSuites = setting;
+  }
+
+  #header(node: DirectiveNode, scope: Scope): void {
+    const line = hstsHeaderLine(node.args);
+    if (line.kind === 'other') return this.#report.warning(node.source, node.name, `ignored: Header ${NOT_IMPLEMENTED}`);
+    if (line.kind === 'unread' || (scope.context !== 'main' && scope.context !== 'vhost')) {
+      const expected = 'Header always set Strict-Transport-Security "max-age=SECONDS" in the main server or a <VirtualHost>';
+      return this.#report.warning(node.source, node.name, `ignored: Strict-Transport-Security is read only from ${expected}`);
+    }
+    const hsts = parseHstsValue(line.value);
+    if (typeof hsts === 'string') return this.#report.error(node.source, node.name, hsts);
+    scope.server.hsts = { source: node.source, ...hsts };
+  }
+
+  #trustedProxies(node: DirectiveNode, scope: Scope): void {
+    if (!this.#arity(node, 1, Infinity, 'addresses or ranges such as 10.0.0.0/8')) return;
+    if (scope.context !== 'main') {
+      return this.#report.warning(node.source, node.name, 'ignored: Stickler has one list of trusted proxies for all virtual hosts; expected it in the main server');
+    }
+    const invalid = node.args.find((a) => parseIpRange(a) === undefined);
+    if (invalid !== undefined) {
+      return this.#report.error(node.source, node.name, `"${invalid}" is not an address or range; expected addresses such as 10.0.0.5 or 10.0.0.0/8 (Stickler resolves no host names)`);
+    }
+    (this.#walked.trustedProxies ??= []).push(...node.args);
   }
 
   /** Positional words first (path and target, or only the target inside <Location>), then flags and key=value. */
@@ -511,6 +644,32 @@ export class Translator {
     } else {
       balancers.applyWorkerParams(balancers.worker(backend.origin, node.source, 'ProxySet').member, params, node.source, 'ProxySet');
     }
+  }
+
+  /** `ProxyHCExpr name {expression}`: httpd reads the expression raw, so quotes and spaces in it are kept. */
+  #healthExpr(node: DirectiveNode): void {
+    const usage = 'a name and an expression, such as ProxyHCExpr ok {%{REQUEST_STATUS} =~ /^[23]/}';
+    const words = tokenize(node.rest, { braces: true });
+    if (!words.ok) {
+      this.#report.error(node.source, node.name, words.message);
+      return;
+    }
+    const [name = '', text = ''] = words.words;
+    if (words.words.length !== 2 || text.trim() === '') {
+      this.#report.error(node.source, node.name, `${words.words.length > 2 ? `too many arguments (${words.words.length})` : 'missing argument'}; expected ${usage}`);
+      return;
+    }
+    // httpd keeps the name in a 16-byte field and refuses longer ones.
+    if (name.length > 15) {
+      this.#report.error(node.source, node.name, `name "${name}" is too long (${name.length} characters); expected at most 15`);
+      return;
+    }
+    const parsed = parseHealthExpr(text);
+    if ('error' in parsed) {
+      this.#report.error(node.source, node.name, `${name}: ${parsed.error}`);
+      return;
+    }
+    this.#walked.balancers.defineHealthExpr(name, text.trim(), node.source);
   }
 
   #balancerMember(node: DirectiveNode, scope: Scope): void {

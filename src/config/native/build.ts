@@ -4,12 +4,14 @@
 
 import { resolve } from 'node:path';
 import type {
-  AccessRule, BackendTls, BalancerConfig, Diagnostic, ListenerConfig, LocationConfig, ManagerConfig, MemberConfig, RouteConfig,
-  Source, SticklerConfig, VirtualHostConfig,
+  AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HealthCheckConfig, ListenerConfig, LocationConfig, ManagerConfig, MemberConfig,
+  RouteConfig, Source, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
+import { checkCipherSuites, checkCiphers, checkProtocols, policyConflicts, tlsPolicy, type Finding } from '../../tls/profile.ts';
+import { healthCheckWarnings } from '../../health/settings.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import { formatKeyPath, type KeyPath, type Locator } from './locate.ts';
-import type { NativeAccessRule, NativeBalancer, NativeFile, NativeVirtualHost } from './schema.ts';
+import { CLIENT_KEYS, type NativeAccessRule, type NativeBalancer, type NativeFile, type NativeTls, type NativeVirtualHost } from './schema.ts';
 
 export interface BuildContext {
   file: string;
@@ -49,6 +51,9 @@ class Builder {
     }
     const listeners = this.listeners(raw, virtualHosts);
     const manager = raw.manager && this.manager(raw.manager, listeners, virtualHosts);
+    for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
+      this.report('error', ['virtual-hosts', virtualHosts.indexOf(vhost), 'tls'], `its profile, protocols, ciphers, cipher-suites or honor-cipher-order differ from those of the virtual host at line ${first.source.line}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port`);
+    }
     const config: SticklerConfig = {
       dialect: 'native',
       listeners,
@@ -62,7 +67,9 @@ class Builder {
       keepAliveTimeout: raw['keep-alive-timeout'] ?? NATIVE_DEFAULTS.keepAliveTimeout,
       gracefulShutdownTimeout: raw['graceful-shutdown-timeout'] ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
       ...(raw.workers !== undefined && { workers: raw.workers }),
+      ...(raw['trusted-proxies'] !== undefined && { trustedProxies: raw['trusted-proxies'] }),
       ...(manager && { manager }),
+      ...(raw.client && clientSettings(raw.client)),
     };
     return { config, diagnostics: this.diagnostics };
   }
@@ -89,12 +96,7 @@ class Builder {
     if (listeners.some((l) => l.port === port)) {
       this.report('error', raw.port === undefined ? path : [...path, 'port'], `the manager's port ${port} is already a listener's; expected a port of its own (manager.port)`);
     }
-    const tls = raw.tls && {
-      source: this.source([...path, 'tls']),
-      certificateFile: this.file(raw.tls['certificate-file']),
-      keyFile: this.file(raw.tls['key-file']),
-      ...(raw.tls['chain-file'] !== undefined && { chainFile: this.file(raw.tls['chain-file']) }),
-    };
+    const tls = raw.tls && this.tls(raw.tls, [...path, 'tls']);
     listeners.push({ source, host, port, tls: tls !== undefined });
     virtualHosts.push({
       source,
@@ -201,12 +203,59 @@ class Builder {
       retry: raw.retry ?? d.retry,
       ...(raw.timeout !== undefined && { timeout: raw.timeout }),
       ...(raw['connection-timeout'] !== undefined && { connectionTimeout: raw['connection-timeout'] }),
+      ...(raw['health-check'] && { healthCheck: this.healthCheck(raw['health-check'], [...path, 'health-check']) }),
+    };
+  }
+
+  healthCheck(raw: NonNullable<NonNullable<NativeBalancer['members']>[number]['health-check']>, path: KeyPath): HealthCheckConfig {
+    const d = NATIVE_DEFAULTS.healthCheck;
+    const check: HealthCheckConfig = {
+      method: raw.method,
+      uri: raw.uri ?? d.uri,
+      interval: raw.interval ?? d.interval,
+      passes: raw.passes ?? d.passes,
+      fails: raw.fails ?? d.fails,
+      // The native format writes the condition in place; only Apache's ProxyHCExpr gives it a name.
+      ...(raw.expr !== undefined && { expr: { name: '', text: raw.expr, source: this.source([...path, 'expr']) } }),
+    };
+    for (const warning of healthCheckWarnings(check, { uri: 'uri', expr: 'expr' })) this.report('warning', path, warning);
+    return check;
+  }
+
+  /** A `tls` mapping: the files, what the handshakes offer (checked against the profile) and HSTS. */
+  tls(raw: NativeTls, path: KeyPath): TlsFiles {
+    const profile = raw.profile ?? 'intermediate';
+    const findings: Array<[string, Finding | undefined]> = [
+      ['protocols', raw.protocols && checkProtocols(profile, raw.protocols)],
+      ['ciphers', raw.ciphers === undefined ? undefined : checkCiphers(profile, raw.ciphers)],
+      ['cipher-suites', raw['cipher-suites'] === undefined ? undefined : checkCipherSuites(profile, raw['cipher-suites'])],
+    ];
+    for (const [key, finding] of findings) if (finding) this.report(finding.severity, [...path, key], finding.message);
+    const policy = tlsPolicy({
+      source: this.source(path), profile: raw.profile, protocols: raw.protocols, ciphers: raw.ciphers,
+      cipherSuites: raw['cipher-suites'], honorCipherOrder: raw['honor-cipher-order'],
+    });
+    const hsts = raw.hsts;
+    return {
+      source: this.source(path),
+      certificateFile: this.file(raw['certificate-file']),
+      keyFile: this.file(raw['key-file']),
+      ...(raw['chain-file'] !== undefined && { chainFile: this.file(raw['chain-file']) }),
+      ...(raw['ocsp-response-file'] !== undefined && { ocspResponseFile: this.file(raw['ocsp-response-file']) }),
+      ...(policy && { policy }),
+      ...(hsts && {
+        hsts: {
+          source: this.source([...path, 'hsts']),
+          maxAge: hsts['max-age'] ?? NATIVE_DEFAULTS.hsts.maxAge,
+          includeSubDomains: hsts['include-subdomains'] ?? NATIVE_DEFAULTS.hsts.includeSubDomains,
+          preload: hsts.preload ?? NATIVE_DEFAULTS.hsts.preload,
+        },
+      }),
     };
   }
 
   virtualHost(raw: NativeVirtualHost, path: KeyPath, balancers: BalancerConfig[]): VirtualHostConfig {
     const d = NATIVE_DEFAULTS.virtualHost;
-    const tls = raw.tls;
     const backend = raw['backend-tls'];
     const backendTls: BackendTls = {
       enabled: backend?.enabled ?? NATIVE_DEFAULTS.backendTls.enabled,
@@ -224,14 +273,7 @@ class Builder {
       ...(raw['server-name'] !== undefined && { serverName: raw['server-name'] }),
       serverAliases: raw['server-aliases'] ?? [],
       ...(raw['server-admin'] !== undefined && { serverAdmin: raw['server-admin'] }),
-      ...(tls !== undefined && {
-        tls: {
-          source: this.source([...path, 'tls']),
-          certificateFile: this.file(tls['certificate-file']),
-          keyFile: this.file(tls['key-file']),
-          ...(tls['chain-file'] !== undefined && { chainFile: this.file(tls['chain-file']) }),
-        },
-      }),
+      ...(raw.tls !== undefined && { tls: this.tls(raw.tls, [...path, 'tls']) }),
       backendTls,
       preserveHost: raw['preserve-host'] ?? d.preserveHost,
       addForwardedHeaders: raw['forwarded-headers'] ?? d.addForwardedHeaders,
@@ -321,6 +363,16 @@ class Builder {
       else this.report('error', pathOf(i), `duplicate ${what} "${value}"; the first is at line ${this.#context.locator.lineOf(pathOf(seen))}`);
     });
   }
+}
+
+/** The `client` keys the file gives, as model fields; nothing when it gives none. */
+function clientSettings(raw: NonNullable<NativeFile['client']>): Pick<SticklerConfig, 'client'> {
+  const client: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(CLIENT_KEYS)) {
+    const value = raw[key as keyof typeof raw];
+    if (value !== undefined) client[field] = value;
+  }
+  return Object.keys(client).length > 0 ? { client: client as Partial<ClientPolicy> } : {};
 }
 
 function isBackendUrl(text: string): boolean {

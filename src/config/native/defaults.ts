@@ -3,6 +3,7 @@
 // them out, so both read them from here.
 
 import type { BackendTls, LbMethod, LogConfig, Millis } from '../model.ts';
+import { HEALTH_CHECK_DEFAULTS } from '../../health/settings.ts';
 
 export const NATIVE_DEFAULTS = {
   timeout: 60_000 as Millis,
@@ -12,6 +13,8 @@ export const NATIVE_DEFAULTS = {
   logFormat: 'combined' as LogConfig['format'],
   manager: { host: '127.0.0.1', port: 9090, path: '/balancer-manager' },
   listenerHost: '0.0.0.0',
+  // Mozilla's recommendation: two years, without includeSubDomains, which would bind every subdomain to HTTPS too.
+  hsts: { maxAge: 63_072_000, includeSubDomains: false, preload: false },
   virtualHost: {
     host: '*',
     preserveHost: false,
@@ -38,4 +41,5 @@ export const NATIVE_DEFAULTS = {
     lbset: 0,
     retry: 60_000 as Millis,
   },
+  healthCheck: HEALTH_CHECK_DEFAULTS,
 } as const;

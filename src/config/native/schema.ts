@@ -3,11 +3,15 @@
 // expected; cross-references (routes to balancers, duplicates) are checked later, in build.ts.
 
 import { z } from 'zod';
-import type { Millis } from '../model.ts';
+import type { ClientPolicy, Millis, TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
+import { parseIpRange } from '../../proxy/ip.ts';
+import { TLS_VERSIONS } from '../../tls/profile.ts';
+import { parseHealthExpr } from '../../health/expr.ts';
+import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../../health/settings.ts';
 import {
-  parseChoice, parseDuration, parseHostMatch, parseNumber, parseRequire, parseSeparator, parseStatus,
-  parseSticky, parseSwitch, parseText, describe, type Parsed,
+  parseChoice, parseDuration, parseHostMatch, parseNumber, parseReadTimeout, parseRequire, parseSeparator, parseSize,
+  parseStatus, parseSticky, parseSwitch, parseText, describe, type Parsed,
 } from './values.ts';
 
 function required<T>(parse: (input: unknown) => Parsed<T>) {
@@ -50,6 +54,19 @@ const workerCount = (input: unknown): Parsed<number | 'auto'> => {
   return n.ok ? n : { ok: false, message: `expected auto or a number of worker threads from 1 to 64, got ${describe(input)}` };
 };
 
+const tlsVersions = (input: unknown): Parsed<TlsVersion[]> => {
+  const expected = `expected ${TLS_VERSIONS.join(' and/or ')} (one, or a list): Stickler never offers older protocols`;
+  const versions = Array.isArray(input) ? input : [input];
+  const known = versions.filter((v): v is TlsVersion => TLS_VERSIONS.includes(v));
+  if (versions.length === 0 || known.length !== versions.length) return { ok: false, message: `${expected}, got ${describe(input)}` };
+  return { ok: true, value: TLS_VERSIONS.filter((v) => known.includes(v)) };
+};
+
+const ipRange = (input: unknown): Parsed<string> =>
+  typeof input === 'string' && parseIpRange(input) !== undefined
+    ? { ok: true, value: input }
+    : { ok: false, message: `expected an address or range such as 10.0.0.5 or 10.0.0.0/8, got ${describe(input)}` };
+
 const failOnStatus = (input: unknown): Parsed<number[]> => {
   const codes = Array.isArray(input) ? input : [input];
   for (const code of codes) {
@@ -72,6 +89,28 @@ const rewrite = z.strictObject({
   to: required(text('the public value')),
 });
 
+const healthCheck = z.strictObject({
+  method: required((input): Parsed<(typeof HEALTH_METHODS)[number]> => {
+    const method = HEALTH_METHODS.find((m) => typeof input === 'string' && m === input.toUpperCase());
+    return method ? { ok: true, value: method } : { ok: false, message: `expected one of ${HEALTH_METHODS.join(', ')}, got ${describe(input)}` };
+  }),
+  uri: optional((input): Parsed<string> => {
+    const text = parseText(input, 'a URL path such as /health');
+    if (!text.ok) return text;
+    const uri = healthUri(text.value);
+    return typeof uri === 'string' ? { ok: true, value: uri } : { ok: false, message: uri.error };
+  }),
+  interval: optional(duration(MIN_HEALTH_INTERVAL)),
+  passes: optional(int(1, 1_000_000)),
+  fails: optional(int(1, 1_000_000)),
+  expr: optional((input): Parsed<string> => {
+    const text = parseText(input, "a condition such as \"%{REQUEST_STATUS} =~ /^[23]/\"");
+    if (!text.ok) return text;
+    const parsed = parseHealthExpr(text.value);
+    return 'error' in parsed ? { ok: false, message: parsed.error } : text;
+  }),
+});
+
 const member = z.strictObject({
   url: required(text('a backend URL such as https://10.0.0.5:9443')),
   route: optional(routeName('a route name (the Tomcat jvmRoute)')),
@@ -82,6 +121,7 @@ const member = z.strictObject({
   retry: optional(duration(0)),
   timeout: optional(duration(1000)),
   'connection-timeout': optional(duration(1)),
+  'health-check': healthCheck.optional(),
 });
 
 const balancer = z.strictObject({
@@ -105,6 +145,17 @@ const tlsFiles = z.strictObject({
   'certificate-file': required(text('a PEM certificate file')),
   'key-file': required(text('a PEM private key file')),
   'chain-file': optional(text('a PEM file of intermediate certificates')),
+  'ocsp-response-file': optional(text('a DER OCSP response file')),
+  profile: optional((input) => parseChoice(input, ['intermediate', 'modern'] as const)),
+  protocols: optional(tlsVersions),
+  ciphers: optional(text('an OpenSSL cipher list for TLS 1.2, such as ECDHE+AESGCM')),
+  'cipher-suites': optional(text('TLS 1.3 suite names separated by colons')),
+  'honor-cipher-order': optional(parseSwitch),
+  hsts: z.strictObject({
+    'max-age': optional(int(0, 4_294_967_295)),
+    'include-subdomains': optional(parseSwitch),
+    preload: optional(parseSwitch),
+  }).optional(),
 });
 
 const virtualHost = z.strictObject({
@@ -156,11 +207,41 @@ const manager = z.strictObject({
   'audit-log': optional(text('the file the audit log of manager changes is appended to')),
 });
 
+const size = (min: number) => (input: unknown) => parseSize(input, min);
+
+const client = z.strictObject({
+  'request-line': optional(size(1)),
+  'header-field-size': optional(size(1)),
+  'header-fields': optional(int(0, Infinity)),
+  'header-size': optional(size(1)),
+  'body-size': optional(size(0)),
+  'max-connections': optional(int(0, Infinity)),
+  'handshake-timeout': optional(duration(1)),
+  'header-timeout': optional(parseReadTimeout),
+  'body-timeout': optional(parseReadTimeout),
+  'send-timeout': optional(duration(1)),
+});
+
+/** The keys of the `client` section and the model fields they set. */
+export const CLIENT_KEYS = {
+  'request-line': 'requestLine',
+  'header-field-size': 'fieldSize',
+  'header-fields': 'fields',
+  'header-size': 'headSize',
+  'body-size': 'bodySize',
+  'max-connections': 'maxConnections',
+  'handshake-timeout': 'handshakeTimeout',
+  'header-timeout': 'headerTimeout',
+  'body-timeout': 'bodyTimeout',
+  'send-timeout': 'sendTimeout',
+} as const satisfies Record<keyof z.output<typeof client>, keyof ClientPolicy>;
+
 export const nativeSchema = z.strictObject({
   timeout: optional(duration(1000)),
   'keep-alive-timeout': optional(duration(1)),
   'graceful-shutdown-timeout': optional(duration(0)),
   workers: optional(workerCount),
+  'trusted-proxies': list(required(ipRange)),
   log: z.strictObject({
     access: optional(text('a file path, or - for standard output')),
     format: optional((input) => parseChoice(input, ['combined', 'json'] as const)),
@@ -173,10 +254,12 @@ export const nativeSchema = z.strictObject({
   'virtual-hosts': list(virtualHost),
   balancers: z.record(z.string(), balancer).optional(),
   manager: manager.optional(),
+  client: client.optional(),
 });
 
 export type NativeFile = z.output<typeof nativeSchema>;
 export type NativeVirtualHost = z.output<typeof virtualHost>;
+export type NativeTls = z.output<typeof tlsFiles>;
 export type NativeBalancer = z.output<typeof balancer>;
 export type NativeAccessRule = z.output<typeof accessRule>;
 

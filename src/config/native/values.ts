@@ -2,7 +2,7 @@
 // expressions, switches). Parsing and printing live side by side so the converter always writes what the
 // loader reads back.
 
-import type { HostMatch, Millis, StatusFlag, StickyConfig } from '../model.ts';
+import type { HostMatch, Millis, ReadTimeout, StatusFlag, StickyConfig } from '../model.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -42,6 +42,56 @@ export function parseDuration(input: unknown, min: Millis): Parsed<Millis> {
 
 export function formatDuration(ms: Millis): string {
   return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
+
+const UNIT_BYTES: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const SIZE = /^(\d+)\s*([kmg])?$/i;
+
+/** A number of bytes, or `64k`, `1m`, `1g` (binary multiples, as nginx reads them); at least `min`. */
+export function parseSize(input: unknown, min: number): Parsed<number> {
+  const match = typeof input === 'string' ? SIZE.exec(input.trim()) : undefined;
+  const bytes = typeof input === 'number' ? input : match ? Number(match[1]) * (UNIT_BYTES[(match[2] ?? '').toLowerCase()] ?? 1) : NaN;
+  if (!Number.isSafeInteger(bytes)) return fail(`expected a size in bytes such as 8190, 64k, 1m or 1g, got ${describe(input)}`);
+  if (bytes < min) return fail(`must be at least ${min} bytes, got ${describe(input)}`);
+  return ok(bytes);
+}
+
+export function formatSize(bytes: number): string | number {
+  for (const unit of ['g', 'm', 'k']) {
+    const factor = UNIT_BYTES[unit]!;
+    if (bytes >= factor && bytes % factor === 0) return `${bytes / factor}${unit}`;
+  }
+  return bytes;
+}
+
+const READ_TIMEOUT_KEYS = ['timeout', 'min-rate', 'max'];
+
+/**
+ * A stage of reading a request: a duration (fixed, like Apache's `header=20`), or `{ timeout, min-rate, max }`
+ * (like `header=20-40,MinRate=500`), where each `min-rate` bytes received earn one more second, up to `max`.
+ */
+export function parseReadTimeout(input: unknown): Parsed<ReadTimeout> {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    const fixed = parseDuration(input, 1);
+    return fixed.ok ? ok({ timeout: fixed.value, minRate: 0, max: 0 }) : fixed;
+  }
+  const fields = input as Record<string, unknown>;
+  const unknown = Object.keys(fields).find((key) => !READ_TIMEOUT_KEYS.includes(key));
+  if (unknown !== undefined) return fail(`unknown key "${unknown}"; expected ${READ_TIMEOUT_KEYS.join(', ')}`);
+  const timeout = parseDuration(fields.timeout, 1);
+  if (!timeout.ok) return fail(`timeout: ${timeout.message}`);
+  const minRate = fields['min-rate'] === undefined ? ok(0) : parseNumber(fields['min-rate'], 1, Infinity, true);
+  if (!minRate.ok) return fail(`min-rate: ${minRate.message} (bytes per second)`);
+  const max = fields.max === undefined ? ok(0) : parseDuration(fields.max, 1);
+  if (!max.ok) return fail(`max: ${max.message}`);
+  if (max.value > 0 && minRate.value === 0) return fail('max needs min-rate: without a rate the timeout never grows');
+  if (max.value > 0 && max.value <= timeout.value) return fail(`max (${formatDuration(max.value)}) must be longer than timeout (${formatDuration(timeout.value)})`);
+  return ok({ timeout: timeout.value, minRate: minRate.value, max: max.value });
+}
+
+export function formatReadTimeout(stage: ReadTimeout): string | Record<string, unknown> {
+  if (stage.minRate === 0) return formatDuration(stage.timeout);
+  return { timeout: formatDuration(stage.timeout), 'min-rate': stage.minRate, ...(stage.max > 0 && { max: formatDuration(stage.max) }) };
 }
 
 export function parseNumber(input: unknown, min: number, max: number, integer: boolean): Parsed<number> {
