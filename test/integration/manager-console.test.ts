@@ -18,7 +18,8 @@ import { pollUntil } from '../support/wait.ts';
 import { Stickler } from '../../src/server/server.ts';
 
 const browserPath = '/usr/bin/chromium';
-const screenshot = fileURLToPath(new URL('../../docs/manager-console.png', import.meta.url));
+// The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; a normal run leaves the committed one alone.
+const screenshot = fileURLToPath(new URL(process.env.UPDATE_SCREENSHOT === '1' ? '../../docs/manager-console.png' : '../../.stickler/manager-console.png', import.meta.url));
 const MOUNT = '/balancer-manager';
 const source = { file: 'manager-console.test.ts', line: 1 };
 const XSS_IMG = '<img src=x onerror=alert(1)>';
