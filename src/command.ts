@@ -239,6 +239,7 @@ function printStartup(listeners: readonly ListenerAddress[], config: SticklerCon
       const to = r.target.kind === 'exclude' ? 'not proxied' : `balancer://${r.target.balancer}${r.target.path}`;
       lines.push(`  ${vh.serverName ?? '*'}:${vh.port} ${r.path} -> ${to}`);
     }
+    for (const l of vh.locations) if (l.handler === 'balancer-manager') lines.push(`  ${vh.serverName ?? '*'}:${vh.port} ${l.path} -> balancer manager`);
   }
   for (const b of config.balancers) {
     const sticky = b.sticky ? ` stickysession=${b.sticky.cookie}|${b.sticky.urlParam}` : '';
