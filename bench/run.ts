@@ -74,6 +74,17 @@ interface Scenario {
 /** The rows of the single-round scenarios: Stickler on one core, the seed and the two peers. */
 const COMPARED = [sticklerName(1), APACHE, HAPROXY, NGINX];
 
+/** (f) and (f'): one request per TLS connection from the Node client, which can resume sessions or not. */
+const NEW_CONNECTIONS: Omit<Scenario, 'key' | 'name'> = {
+  members: 'static',
+  client: 'tls-client',
+  path: TINY_PATH,
+  headers: ['Connection: close'],
+  sticklerWorkers: [1],
+  rounds: 1,
+  targets: COMPARED,
+};
+
 const ALL_SCENARIOS: Scenario[] = [
   {
     key: 'tomcat-keepalive',
@@ -132,30 +143,8 @@ const ALL_SCENARIOS: Scenario[] = [
     targets: COMPARED,
     halfRateOf: 'sticky-keepalive',
   },
-  {
-    key: 'tls-fresh',
-    name: '(f) a new TLS connection per request, full handshakes (Node TLS client)',
-    members: 'static',
-    client: 'tls-client',
-    path: TINY_PATH,
-    headers: ['Connection: close'],
-    sticklerWorkers: [1],
-    rounds: 1,
-    targets: COMPARED,
-    resume: false,
-  },
-  {
-    key: 'tls-resumed',
-    name: "(f') as (f), each client loop resuming its previous TLS session",
-    members: 'static',
-    client: 'tls-client',
-    path: TINY_PATH,
-    headers: ['Connection: close'],
-    sticklerWorkers: [1],
-    rounds: 1,
-    targets: COMPARED,
-    resume: true,
-  },
+  { ...NEW_CONNECTIONS, key: 'tls-fresh', name: '(f) a new TLS connection per request, full handshakes (Node TLS client)', resume: false },
+  { ...NEW_CONNECTIONS, key: 'tls-resumed', name: "(f') as (f), each client loop resuming its previous TLS session", resume: true },
 ];
 
 /** BENCH_ONLY's name for (g), which is not a load scenario. */
