@@ -102,10 +102,10 @@ async function main(argv: string[]): Promise<number> {
   let configFile = values.config;
   let closeDemo = async () => {};
   if (!configFile) {
-    const port = values.port === undefined ? 8443 : Number(values.port);
-    if (!Number.isInteger(port) || port < 1 || port > 65535) return usageError(`--port expects a number from 1 to 65535, got "${values.port}"`);
-    const managerPort = values['manager-port'] === undefined ? 9090 : Number(values['manager-port']);
-    if (!Number.isInteger(managerPort) || managerPort < 1 || managerPort > 65535) return usageError(`--manager-port expects a number from 1 to 65535, got "${values['manager-port']}"`);
+    const port = parsePort(values.port, 8443);
+    if (port === undefined) return usageError(`--port expects a number from 1 to 65535, got "${values.port}"`);
+    const managerPort = parsePort(values['manager-port'], 9090);
+    if (managerPort === undefined) return usageError(`--manager-port expects a number from 1 to 65535, got "${values['manager-port']}"`);
     const { prepareDemo } = await import('./demo/demo.ts');
     const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { port, managerPort });
     configFile = demo.configFile;
@@ -247,6 +247,11 @@ function printStartup(listeners: readonly ListenerAddress[], config: SticklerCon
     for (const m of b.members) lines.push(`  ${m.url} route=${m.route || '-'} loadfactor=${m.loadfactor} lbset=${m.lbset}${m.status.length ? ` status=+${m.status.join('')}` : ''}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+function parsePort(value: string | undefined, fallback: number): number | undefined {
+  const n = value === undefined ? fallback : Number(value);
+  return Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
 }
 
 function parseWorkers(value: string | undefined): number | undefined {

@@ -14,10 +14,22 @@ export function equalsLowerCase(name: string, lower: string): boolean {
   for (let i = 0; i < name.length; i++) {
     const a = name.charCodeAt(i);
     const b = lower.charCodeAt(i);
-    if (a === b || (a >= 0x41 && a <= 0x5a && a + 0x20 === b)) continue;
+    if (foldsTo(a, b)) continue;
     return a > 0x7f && name.toLowerCase() === lower;
   }
   return true;
+}
+
+/** Whether `name` begins with `lowerPrefix`, an ASCII lower-case prefix, in any ASCII case. */
+export function startsWithLowerCase(name: string, lowerPrefix: string): boolean {
+  if (name.length < lowerPrefix.length) return false;
+  for (let i = 0; i < lowerPrefix.length; i++) if (!foldsTo(name.charCodeAt(i), lowerPrefix.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Character code `a` is `b`, or its ASCII upper-case form. */
+function foldsTo(a: number, b: number): boolean {
+  return a === b || (a >= 0x41 && a <= 0x5a && a + 0x20 === b);
 }
 
 /** Past this many names of one length, a lookup lower-cases and hashes instead of comparing with each. */

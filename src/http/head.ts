@@ -54,4 +54,3 @@ export function getHeaders(headers: HeaderList, name: string): string[] {
   }
   return out;
 }
-

@@ -3,7 +3,7 @@
 // client is (X-Forwarded-*, Forwarded, client-certificate headers) are believed only from a trusted proxy. From
 // anyone else they are dropped and Stickler's own values written, never appended to what the client claimed.
 
-import { FieldNameSet } from '../http/field-name.ts';
+import { FieldNameSet, startsWithLowerCase } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
 import { connectionTokens, isHopByHop } from './hop-by-hop.ts';
 import { inRange, parseIp, parseIpRange, type IpRange } from './ip.ts';
@@ -129,16 +129,6 @@ function isIdentityHeader(name: string): boolean {
   if (IDENTITY.has(name)) return true;
   for (const prefix of IDENTITY_PREFIXES) if (startsWithLowerCase(name, prefix)) return true;
   return false;
-}
-
-function startsWithLowerCase(name: string, lowerPrefix: string): boolean {
-  if (name.length < lowerPrefix.length) return false;
-  for (let i = 0; i < lowerPrefix.length; i++) {
-    const a = name.charCodeAt(i);
-    const b = lowerPrefix.charCodeAt(i);
-    if (a !== b && !(a >= 0x41 && a <= 0x5a && a + 0x20 === b)) return false;
-  }
-  return true;
 }
 
 function outgoingHost(ctx: ForwardContext): string {

@@ -6,8 +6,7 @@ import type net from 'node:net';
 import type { ClientPolicy } from '../config/model.ts';
 import { HttpError } from '../http/errors.ts';
 import { MessageReader, type ReaderEvent } from '../http/reader.ts';
-import type { RequestHead } from '../http/head.ts';
-import type { HeaderList } from '../http/head.ts';
+import type { HeaderList, RequestHead } from '../http/head.ts';
 import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
 import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
@@ -167,7 +166,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
    */
   private write(data: Buffer): boolean {
     const ok = this.socket.write(data);
-    if (!ok) this.sendTimer ??= setTimeout(() => this.reset(), this.policy.sendTimeout);
+    if (!ok) this.startSendTimer();
     return ok;
   }
 
@@ -183,6 +182,11 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     } catch {
       this.socket.destroy();
     }
+  }
+
+  /** Unless it already runs: the send timeout counts from when the client first stopped keeping up. */
+  private startSendTimer(): void {
+    this.sendTimer ??= setTimeout(() => this.reset(), this.policy.sendTimeout);
   }
 
   private stopSendTimer(): void {
@@ -219,7 +223,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     else {
       // A client still taking the tail of the response is not idle yet: its keep-alive time starts once the
       // response has left, and the send timeout bounds how long that may take.
-      this.sendTimer ??= setTimeout(() => this.reset(), this.policy.sendTimeout);
+      this.startSendTimer();
       this.socket.write(EMPTY, () => this.responseFlushed());
     }
     this.socket.resume();
@@ -383,7 +387,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     if (last) this.socket.end(last);
     else this.socket.end();
     this.stopSendTimer();
-    this.sendTimer = setTimeout(() => this.reset(), this.policy.sendTimeout);
+    this.startSendTimer();
     this.socket.once('finish', () => {
       this.stopSendTimer();
       if (this.timedOut) this.socket.destroy();

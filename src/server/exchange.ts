@@ -178,16 +178,16 @@ export class Exchange implements ConnectionUser {
   private serveLocally(vhost: VirtualHostRuntime, target: Target): void {
     const managers = vhost.config.locations.filter((l) => l.handler === 'balancer-manager');
     let location = managers.find((l) => prefixLength(target.path, l.path) > 0);
-    let path = location ? target.path.slice(location.path.replace(/\/$/, '').length) : '';
+    let path = location ? target.path.slice(mountPath(location).length) : '';
     // Where nothing else is served, the root leads to the console and /metrics is where Prometheus looks first.
-    if (!location && managers[0] && target.path === '/') return this.respondLocal(redirectResponse(`${managers[0].path.replace(/\/$/, '')}/console`));
+    if (!location && managers[0] && target.path === '/') return this.respondLocal(redirectResponse(`${mountPath(managers[0])}/console`));
     if (!location && managers[0] && target.path === '/metrics') [location, path] = [managers[0], '/metrics'];
     const manager = this.client.runtime.manager;
     if (!location || !manager) return this.respondLocal(errorResponse(404));
     if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(managerProblem(403, 'this address may not use the balancer manager'));
     const { framing } = this.head;
     if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
-    this.local = { manager, mount: location.path.replace(/\/$/, ''), path, query: target.query.slice(1), body: [], size: 0 };
+    this.local = { manager, mount: mountPath(location), path, query: target.query.slice(1), body: [], size: 0 };
     if (this.bodyState === 'none') this.runLocal();
   }
 
@@ -368,7 +368,6 @@ export class Exchange implements ConnectionUser {
       // A keep-alive connection the member had already closed: most likely it never read the request, so try a
       // fresh connection once. Only for a request that may be sent twice: the member might have read it after all.
       this.upstream = undefined;
-      this.bytesToMember = 0;
       this.resendBody();
       void this.retryOnFresh();
       return;
@@ -509,13 +508,12 @@ export class Exchange implements ConnectionUser {
   }
 
   private startResponse(head: ResponseHead): void {
-    const vhost = this.vhost!;
     const held = this.held;
     // failonstatus: this answer is passed on, later requests avoid the member (Apache does not retry this one).
     if (held?.b.config.failOnStatus.includes(head.status)) held.b.balancer.markError(held.member, Date.now());
     // A member that declined an upgrade may still expect the other protocol on this connection.
     this.responseReusable = head.keepAlive && !this.upgrade;
-    const headers = rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
+    const headers = this.clientHeaders(head);
     let body: ResponseBody;
     if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) {
       body = { kind: 'none' };
@@ -525,6 +523,12 @@ export class Exchange implements ConnectionUser {
     } else if (head.framing.kind === 'length') body = { kind: 'length', length: head.framing.length };
     else body = { kind: 'stream' };
     this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body);
+  }
+
+  /** The member's response headers as the client gets them (hop-by-hop fields gone, ProxyPassReverse applied). */
+  private clientHeaders(head: ResponseHead): HeaderList {
+    const vhost = this.vhost!;
+    return rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
   }
 
   private writeBody(data: Buffer): void {
@@ -551,7 +555,7 @@ export class Exchange implements ConnectionUser {
     const member = this.upstream!;
     this.upstream = undefined;
     this.held = undefined;
-    const headers = rewriteResponseHeaders(head.headers, { ...this.vhost!.reverse, hostHeader: this.log.host ?? this.vhost!.serverName });
+    const headers = this.clientHeaders(head);
     headers.push(['Connection', 'Upgrade'], ['Upgrade', getHeader(head.headers, 'upgrade') ?? this.upgrade!]);
     this.responseStarted = true;
     this.log.status = 101;
@@ -604,11 +608,6 @@ export class Exchange implements ConnectionUser {
     this.releaseMember(false);
     if (this.responseStarted) this.abortClient();
     else this.respondLocal(errorResponse(err?.status ?? 400));
-  }
-
-  /** The request body is still coming from the client. */
-  get awaitingRequestBody(): boolean {
-    return !this.finished && this.bodyState === 'streaming';
   }
 
   /** The client stopped sending its body: a client timeout (408), not the member's (504). */
@@ -687,6 +686,11 @@ export class Exchange implements ConnectionUser {
     this.log.totalMs = performance.now() - this.started;
     this.client.runtime.accessLog.write(this.log);
   }
+}
+
+/** Where a `<Location>` is mounted, without a trailing slash: the manager's own paths follow it. */
+function mountPath(location: { path: string }): string {
+  return location.path.replace(/\/$/, '');
 }
 
 /** `OPTIONS *` asks about the server itself; there is no member to ask. */

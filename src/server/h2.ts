@@ -70,7 +70,7 @@ export class H2Front {
     stream.on('data', (data: Buffer) => {
       received += data.length;
       // A body without content-length, or longer than it said: cut off at the limit, never passed on whole.
-      if (received > maxBody) exchange.requestAborted(new HttpError(413, 'STK_HTTP_BODY_TOO_LARGE', 'request body exceeds the limit'));
+      if (received > maxBody) exchange.requestAborted(new HttpError(413, 'STK_HTTP_BODY_TOO_LARGE', `request body exceeds ${maxBody} bytes`));
       else exchange.requestData(data);
     });
     stream.on('end', () => exchange.requestEnd([]));

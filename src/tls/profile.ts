@@ -22,7 +22,7 @@ interface Profile {
 const SUITES = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 const CURVES = ['X25519MLKEM768', 'X25519', 'prime256v1', 'secp384r1'];
 
-export const PROFILES: Readonly<Record<TlsProfileName, Profile>> = {
+const PROFILES: Readonly<Record<TlsProfileName, Profile>> = {
   intermediate: {
     versions: ['TLSv1.2', 'TLSv1.3'],
     ciphers: [
