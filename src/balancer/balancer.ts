@@ -93,6 +93,12 @@ export class Balancer {
     this.name = `balancer://${config.name}`;
   }
 
+  /** Made once, not per pick: reads the configuration when told, which the manager may change. */
+  private readonly recovered = (m: number): void => {
+    const { config } = this;
+    this.log(`${this.name}: member ${config.members[m]?.url} is back after its retry time${config.slowStart ? `; its share ramps up over ${config.slowStart / 1000} s` : ''}`);
+  };
+
   /**
    * Failover attempts after the first: maxattempts, or members - 1 (bal.c:127-133; 0 for a single member). Read
    * from the configuration each time, which the manager may change.
@@ -114,7 +120,7 @@ export class Balancer {
       state,
       now,
       ...(config.slowStart && { slowStart: config.slowStart }),
-      recovered: (m) => this.log(`${this.name}: member ${config.members[m]?.url} is back after its retry time${config.slowStart ? `; its share ramps up over ${config.slowStart / 1000} s` : ''}`),
+      recovered: this.recovered,
     };
     // Without stickysession Apache never looks for a route, whatever the request carries.
     const route = config.sticky ? session : undefined;
@@ -178,8 +184,12 @@ export class Balancer {
 
   /** Seconds a client should wait before trying again when no member is usable (Retry-After on the 503). */
   retryAfter(now: number): number {
-    const waits = this.snapshot(now).filter((m) => !m.removed && m.retryIn > 0).map((m) => m.retryIn);
-    return waits.length > 0 ? Math.max(1, Math.ceil(Math.min(...waits) / 1000)) : 10;
+    let wait = Infinity;
+    for (let m = 0; m < this.config.members.length; m++) {
+      const retryIn = (this.state.status(m) & Status.FREE) === 0 ? this.retryIn(m, now) : 0;
+      if (retryIn > 0) wait = Math.min(wait, retryIn);
+    }
+    return wait < Infinity ? Math.max(1, Math.ceil(wait / 1000)) : 10;
   }
 
   /**
@@ -218,7 +228,6 @@ export class Balancer {
     return this.config.members.map((member, m) => {
       const bits = state.status(m);
       const errorTime = state.errorTime(m);
-      const waiting = (bits & Status.IN_ERROR) !== 0 && (bits & (Status.IGNORE_ERRORS | Status.STOPPED)) === 0;
       return {
         url: member.url,
         route: member.route,
@@ -233,7 +242,7 @@ export class Balancer {
         read: state.read(m),
         retries: state.retries(m),
         errorTime,
-        retryIn: waiting ? Math.max(0, errorTime + member.retry - now) : 0,
+        retryIn: this.retryIn(m, now),
         requests: state.requests(m),
         failures: state.failures(m),
         lastFailure: state.lastFailure(m),
@@ -242,6 +251,13 @@ export class Balancer {
         changes: state.changes(m),
       };
     });
+  }
+
+  /** Milliseconds until a request may take member m out of the error state; 0 when it is not waiting. */
+  private retryIn(m: number, now: number): number {
+    const bits = this.state.status(m);
+    const waiting = (bits & Status.IN_ERROR) !== 0 && (bits & (Status.IGNORE_ERRORS | Status.STOPPED)) === 0;
+    return waiting ? Math.max(0, this.state.errorTime(m) + (this.config.members[m]?.retry ?? 0) - now) : 0;
   }
 
   /** PROXY_WORKER_IS_USABLE as of now, without running the retry check. */

@@ -10,13 +10,17 @@ export function retryMember(view: MemberView, m: number): void {
   if ((bits & Status.IN_ERROR) === 0 || (bits & Status.STOPPED) !== 0) return;
   const retry = view.members[m]?.retry ?? 0;
   // Strict '>' as in Apache (which counts microseconds): with retry=0 a member is back one millisecond later.
-  if ((bits & Status.IGNORE_ERRORS) !== 0 || view.now > state.errorTime(m) + retry) {
-    state.addRetry(m);
-    state.clearStatusBits(m, Status.IN_ERROR);
-    state.setRecoveredAt(m, view.now);
-    state.countChange(m, 'recovered');
-    view.recovered?.(m);
-  }
+  if ((bits & Status.IGNORE_ERRORS) !== 0 || view.now > state.errorTime(m) + retry) recover(view, m);
+}
+
+/** Member m leaves the error state now: counted, timed for slowstart, told. */
+function recover(view: MemberView, m: number): void {
+  const { state } = view;
+  state.addRetry(m);
+  state.clearStatusBits(m, Status.IN_ERROR);
+  state.setRecoveredAt(m, view.now);
+  state.countChange(m, 'recovered');
+  view.recovered?.(m);
 }
 
 /**
@@ -31,11 +35,5 @@ export function forceRecovery(view: MemberView, enabled: boolean): void {
     if ((state.status(m) & Status.IN_ERROR) === 0) return;
   }
   if (!enabled) return;
-  for (let m = 0; m < view.members.length; m++) {
-    state.addRetry(m);
-    state.clearStatusBits(m, Status.IN_ERROR);
-    state.setRecoveredAt(m, view.now);
-    state.countChange(m, 'recovered');
-    view.recovered?.(m);
-  }
+  for (let m = 0; m < view.members.length; m++) recover(view, m);
 }

@@ -3,12 +3,13 @@
 // Pure: parameters in, edits and pages out; the caller authenticates, applies the edits and sends the page.
 import { escapeHtml } from '../server/error-page.ts';
 import type { LbMethod } from '../config/model.ts';
+import { isToken } from '../http/syntax.ts';
+import { LBMETHODS } from './edits.ts';
 import type { BalancerChange, BalancerOverview, Edit, ManagerOverview, MemberChange, MemberOverview } from './model.ts';
 
 /** httpd reads at most this much of a POSTed form (bal.c); the rest is ignored, not an error. */
 export const APACHE_FORM_LIMIT = 1024;
 const GET_PARAMS = new Set(['w', 'b', 'nonce', 'xml']);
-const LBMETHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
 const SWITCHES: ReadonlyArray<[letter: string, name: keyof NonNullable<MemberChange['status']>]> = [
   ['I', 'ignoreErrors'],
   ['N', 'drain'],
@@ -132,7 +133,7 @@ function balancerChange(params: Map<string, string>): BalancerChange {
     // Pages before 2.4.64 showed `A | B`; names are trimmed so re-submitting one unedited works (PR 69510).
     const names = ss.split('|').map((n) => n.trim());
     if (ss.trim() === '-') change.stickySession = null;
-    else if (names.length <= 2 && names.every((n) => /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(n))) change.stickySession = names.join('|');
+    else if (names.length <= 2 && names.every(isToken)) change.stickySession = names.join('|');
   }
   return change;
 }

@@ -49,8 +49,8 @@ export class ManagerHost {
 }
 
 /**
- * Checks and applies an edit where edits are decided: the shared half once, the local half on `targets` (the
- * deciding thread's own objects), then saves and audits. `broadcast` passes the local half to other threads.
+ * Checks and applies an edit where edits are decided: the shared half once, then saves and audits. `broadcast`
+ * applies the local half, to the deciding thread's own objects and to every other thread's.
  */
 export function decide(
   targets: ReadonlyMap<string, EditTarget>,

@@ -2,9 +2,10 @@
 // loadfactor, lbset, a new member's slot) goes into the balancer state every worker thread reads; it is done once,
 // by whoever coordinates edits. The local half (routes, balancer settings, the member list) changes the plain
 // configuration objects each thread holds, so every thread applies it. Both are plain functions of their inputs.
-import type { BalancerState } from '../balancer/state.ts';
+import { lbfactorOf, type BalancerState } from '../balancer/state.ts';
 import { Status, statusFromFlags } from '../balancer/status.ts';
 import type { BalancerConfig, LbMethod, MemberConfig, StatusFlag } from '../config/model.ts';
+import { isToken } from '../http/syntax.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
 import type { BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
 
@@ -30,17 +31,16 @@ const SWITCH_FLAGS: Record<StatusSwitch, StatusFlag> = {
 };
 const SWITCH_LETTERS = Object.values(SWITCH_FLAGS);
 const switchBits = (flags: readonly StatusFlag[]) => statusFromFlags(flags) & ~Status.INITIALIZED;
-const LBMETHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
+export const LBMETHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
 /** Apache keeps routes and redirects in 64-byte fields (PROXY_WORKER_MAX_ROUTE_SIZE). */
 const MAX_ROUTE = 63;
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Where members added through the manager say they came from, for messages about them. */
-export const MANAGER_SOURCE = { file: 'balancer-manager', line: 0 };
+const MANAGER_SOURCE = { file: 'balancer-manager', line: 0 };
 
 const refuse = (status: 400 | 404 | 409, reason: string): Planned => ({ ok: false, status, reason });
 
 /** A member that is still in the balancer (a removed one keeps its slot but is gone for the operator). */
-export function findMember(target: EditTarget, url: string): number {
+function findMember(target: EditTarget, url: string): number {
   return target.config.members.findIndex((m, i) => m.url === url && (target.state.status(i) & Status.FREE) === 0);
 }
 
@@ -91,7 +91,7 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
       const wanted = switchBits(member.status.filter((f) => SWITCH_LETTERS.includes(f)));
       setStatus(state, edit.slot, (state.status(edit.slot) & ~switchBits(SWITCH_LETTERS)) | wanted);
       const lbfactorChanged = edit.change.loadfactor !== undefined;
-      if (lbfactorChanged) state.setLbfactor(edit.slot, Math.trunc(member.loadfactor * 100));
+      if (lbfactorChanged) state.setLbfactor(edit.slot, lbfactorOf(member.loadfactor));
       if (edit.change.lbset !== undefined) state.setLbset(edit.slot, member.lbset);
       // recalc_factors (§1.3): a new loadfactor restarts every member's credit at its own factor; a lone member
       // is forced to 100.
@@ -227,7 +227,7 @@ function checkBalancerChange(change: unknown): string | undefined {
   if (c.nofailover !== undefined && typeof c.nofailover !== 'boolean') return 'nofailover: expected true or false';
   if (c.stickySession !== undefined && c.stickySession !== null) {
     const names = typeof c.stickySession === 'string' ? c.stickySession.split('|') : [];
-    if (names.length < 1 || names.length > 2 || !names.every((n) => TOKEN.test(n) && n.length <= 63)) {
+    if (names.length < 1 || names.length > 2 || !names.every((n) => isToken(n) && n.length <= 63)) {
       return `stickySession: expected COOKIE or COOKIE|urlparam (token characters), or null, got ${JSON.stringify(c.stickySession)}`;
     }
   }

@@ -18,6 +18,12 @@ export interface StoreOptions {
   log: (line: string) => void;
 }
 
+/** Keeps `entry` among the last RECENT_AUDIT of `recent`, where every thread keeps them for its console. */
+export function rememberAudit(recent: AuditEntry[], entry: AuditEntry): void {
+  recent.push(entry);
+  if (recent.length > RECENT_AUDIT) recent.shift();
+}
+
 export class ManagerStore {
   overlay: Overlay;
   readonly recent: AuditEntry[] = [];
@@ -38,8 +44,7 @@ export class ManagerStore {
     this.overlay = withEdit(this.overlay, edit);
     this.save();
     const entry: AuditEntry = { time: now.toISOString(), user: actor.user, ip: actor.ip, edit, before, after };
-    this.recent.push(entry);
-    if (this.recent.length > RECENT_AUDIT) this.recent.shift();
+    rememberAudit(this.recent, entry);
     const line = JSON.stringify(entry);
     if (this.options.auditLog) {
       try {
@@ -81,7 +86,7 @@ function removeLeftovers(file: string): void {
 }
 
 /** Writes `text` to `file` so that a reader, or a restart after a crash, sees either the old or the new content. */
-export function writeAtomically(file: string, text: string): void {
+function writeAtomically(file: string, text: string): void {
   const temporary = temporaryName(file);
   const fd = openSync(temporary, 'w', 0o600);
   try {

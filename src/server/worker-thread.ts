@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, EditOutcome } from '../manager/model.ts';
+import { rememberAudit } from '../manager/store.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
 import type { FromWorker, ToWorker, WorkerData } from './workers.ts';
@@ -11,10 +12,11 @@ import type { FromWorker, ToWorker, WorkerData } from './workers.ts';
 const { config, sharedStates, ticketKeys, id, manager } = workerData as WorkerData;
 const port = parentPort!;
 const tell = (message: FromWorker) => port.postMessage(message);
+/** A startup error says what to fix; anything else is a bug, shown with its stack. */
+const reason = (err: unknown) => (err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err));
 const addresses = () => stickler.listeners.map(({ address, port, tls }) => ({ address, port, tls }));
 keepRunningOnUncaughtErrors(`worker ${id}`);
 
-const RECENT_AUDIT = 200;
 const recent: AuditEntry[] = [...manager.recent];
 let nonces = manager.nonces;
 let nextEdit = 1;
@@ -40,7 +42,7 @@ try {
   await stickler.start();
   tell({ type: 'ready', listeners: addresses() });
 } catch (err) {
-  tell({ type: 'failed', message: err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err) });
+  tell({ type: 'failed', message: reason(err) });
   await stickler.close();
   process.exit(1);
 }
@@ -51,8 +53,7 @@ port.on('message', (message: ToWorker) => {
       return void stickler.close().then(() => process.exit(0));
     case 'apply':
       stickler.runtime.applyEdit(message.edit);
-      recent.push(message.entry);
-      if (recent.length > RECENT_AUDIT) recent.shift();
+      rememberAudit(recent, message.entry);
       return;
     case 'edited':
       waiting.get(message.id)?.(message.outcome);
@@ -62,7 +63,7 @@ port.on('message', (message: ToWorker) => {
       nonces = message.nonces;
       stickler.reload(message.config, message.sharedStates).then(
         () => tell({ type: 'reloaded', listeners: addresses() }),
-        (err: unknown) => tell({ type: 'reload-failed', message: err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err) }),
+        (err: unknown) => tell({ type: 'reload-failed', message: reason(err) }),
       );
   }
 });

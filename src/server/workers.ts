@@ -101,8 +101,9 @@ export class WorkerGroup {
   }
 
   private decide(from: Worker, id: number, edit: Edit, actor: Actor): void {
-    const outcome = decide(this.editTargets(), this.host.store, edit, actor, (planned, entry) => {
-      applyLocalHere(this.editTargets(), planned);
+    const targets = this.editTargets();
+    const outcome = decide(targets, this.host.store, edit, actor, (planned, entry) => {
+      applyLocalHere(targets, planned);
       for (const worker of this.workers) worker.postMessage({ type: 'apply', edit: planned, entry } satisfies ToWorker);
     });
     from.postMessage({ type: 'edited', id, outcome } satisfies ToWorker);
