@@ -167,30 +167,3 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
   }
   return `${lines.join('\n')}\n`;
 }
-
-/**
- * Estimates the q-quantile (0..1), in ms, from non-cumulative counts per bucket of `bucketsMs` (the last count
- * is the bucket above every bound), as Prometheus' histogram_quantile does: linear interpolation within the
- * bucket holding the rank, the first bucket starting at 0, and the highest finite bound when the rank falls in
- * the +Inf bucket. q outside 0..1 gives -Infinity or Infinity, and NaN gives NaN, as in Prometheus. null when
- * nothing was counted or there is no finite bound to report.
- */
-export function quantileMs(bucketsMs: readonly number[], counts: readonly number[], q: number): number | null {
-  const cumulative = cumulativeCounts(bucketsMs.length, counts);
-  const total = cumulative[bucketsMs.length] as number;
-  if (!(total > 0) || bucketsMs.length === 0) return null;
-  if (Number.isNaN(q)) return NaN;
-  if (q < 0) return -Infinity;
-  if (q > 1) return Infinity;
-  const rank = q * total;
-  for (let b = 0; b < bucketsMs.length; b++) {
-    const below = b === 0 ? 0 : (cumulative[b - 1] as number);
-    const inBucket = (cumulative[b] as number) - below;
-    // An empty bucket can hold the rank only when it is 0; Prometheus would then divide 0 by 0 and answer NaN,
-    // where the lower edge of the first non-empty bucket is the answer.
-    if ((cumulative[b] as number) < rank || inBucket === 0) continue;
-    const start = b === 0 ? 0 : (bucketsMs[b - 1] as number);
-    return start + ((bucketsMs[b] as number) - start) * ((rank - below) / inBucket);
-  }
-  return bucketsMs[bucketsMs.length - 1] as number;
-}

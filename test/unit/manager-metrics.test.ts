@@ -1,8 +1,7 @@
-// prometheusText against the text exposition format 0.0.4 and Prometheus' naming conventions; quantileMs against
-// histogram_quantile's interpolation.
+// prometheusText against the text exposition format 0.0.4 and Prometheus' naming conventions.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PROMETHEUS_CONTENT_TYPE, prometheusText, quantileMs } from '../../src/manager/metrics.ts';
+import { PROMETHEUS_CONTENT_TYPE, prometheusText } from '../../src/manager/metrics.ts';
 import type { BalancerOverview, ManagerOverview, MemberOverview } from '../../src/manager/model.ts';
 
 function member(url: string, fields: Partial<MemberOverview>): MemberOverview {
@@ -264,43 +263,5 @@ describe('prometheusText', () => {
 
   test('the content type names format 0.0.4', () => {
     assert.equal(PROMETHEUS_CONTENT_TYPE, 'text/plain; version=0.0.4; charset=utf-8');
-  });
-});
-
-describe('quantileMs', () => {
-  const BOUNDS = [5, 10, 25];
-
-  test('null when nothing was counted or there is no finite bound', () => {
-    assert.equal(quantileMs(BOUNDS, [0, 0, 0, 0], 0.5), null);
-    assert.equal(quantileMs(BOUNDS, [], 0.99), null);
-    assert.equal(quantileMs([], [3], 0.5), null);
-  });
-
-  test('all in one bucket: interpolated between its bounds', () => {
-    assert.equal(quantileMs(BOUNDS, [0, 6, 0, 0], 0.5), 7.5);
-    assert.equal(quantileMs(BOUNDS, [0, 6, 0, 0], 1), 10);
-    assert.equal(quantileMs(BOUNDS, [0, 6, 0, 0], 0), 5, 'the lower edge of the first non-empty bucket, not NaN');
-  });
-
-  test('the first bucket starts at 0', () => {
-    assert.equal(quantileMs(BOUNDS, [4, 0, 0, 0], 0.5), 2.5);
-  });
-
-  test('interpolation within the bucket that holds the rank', () => {
-    // rank 5 of 10: 4 are below 10 ms, so it is the 1st of the 4 in (10, 25].
-    assert.equal(quantileMs(BOUNDS, [0, 4, 4, 2], 0.5), 13.75);
-    assert.equal(quantileMs(BOUNDS, [0, 4, 4, 2], 0.8), 25);
-  });
-
-  test('a rank in the +Inf bucket gives the highest finite bound', () => {
-    assert.equal(quantileMs(BOUNDS, [0, 4, 4, 2], 0.99), 25);
-    assert.equal(quantileMs(BOUNDS, [0, 0, 0, 5], 0.5), 25);
-    assert.equal(quantileMs(BOUNDS, [1, 0, 0, 0, 9], 0.5), 25, 'counts beyond the bounds are in +Inf');
-  });
-
-  test('q outside 0..1 as in Prometheus', () => {
-    assert.equal(quantileMs(BOUNDS, [1, 0, 0, 0], -0.1), -Infinity);
-    assert.equal(quantileMs(BOUNDS, [1, 0, 0, 0], 1.1), Infinity);
-    assert.ok(Number.isNaN(quantileMs(BOUNDS, [1, 0, 0, 0], NaN)));
   });
 });
