@@ -247,7 +247,9 @@ export type HostMatch =
   | { kind: 'ip'; cidr: string }
   | { kind: 'host'; name: string };
 
-export type LbMethod = 'byrequests' | 'bybusyness' | 'bytraffic';
+/** Apache's lbmethods that Stickler implements (heartbeat needs mod_heartmonitor's multicast, which it does not do). */
+export const LB_METHODS = ['byrequests', 'bybusyness', 'bytraffic'] as const;
+export type LbMethod = (typeof LB_METHODS)[number];
 
 export interface StickyConfig {
   /** Cookie name (`JSESSIONID`). */

@@ -2,9 +2,8 @@
 // form parameters, nonce, Referer gate and `?xml` output, so a curl script written for httpd works unchanged.
 // Pure: parameters in, edits and pages out; the caller authenticates, applies the edits and sends the page.
 import { escapeHtml } from '../server/error-page.ts';
-import type { LbMethod } from '../config/model.ts';
+import { LB_METHODS, type LbMethod } from '../config/model.ts';
 import { isToken } from '../http/syntax.ts';
-import { LBMETHODS } from './edits.ts';
 import type { BalancerChange, BalancerOverview, Edit, ManagerOverview, MemberChange, MemberOverview } from './model.ts';
 
 /** httpd reads at most this much of a POSTed form (bal.c); the rest is ignored, not an error. */
@@ -120,7 +119,7 @@ function memberChange(params: Map<string, string>): MemberChange {
 function balancerChange(params: Map<string, string>): BalancerChange {
   const change: BalancerChange = {};
   const lbm = params.get('b_lbm');
-  if (lbm !== undefined && LBMETHODS.includes(lbm as LbMethod)) change.lbmethod = lbm as LbMethod;
+  if (lbm !== undefined && LB_METHODS.includes(lbm as LbMethod)) change.lbmethod = lbm as LbMethod;
   const tmo = params.get('b_tmo');
   if (tmo !== undefined && atoi(tmo) >= 0 && atoi(tmo) <= 7200) change.timeoutMs = atoi(tmo) * 1000;
   const max = params.get('b_max');
@@ -246,7 +245,7 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
       out.push(
         `<h3>Edit balancer settings for balancer://${e(b.name)}</h3>`,
         `<form method="POST" enctype="application/x-www-form-urlencoded" action="${e(options.path)}"><table>`,
-        `<tr><td>LBmethod:</td><td><select name="b_lbm">${LBMETHODS.map((l) => `<option${l === b.lbmethod ? ' selected' : ''}>${l}</option>`).join('')}</select></td></tr>`,
+        `<tr><td>LBmethod:</td><td><select name="b_lbm">${LB_METHODS.map((l) => `<option${l === b.lbmethod ? ' selected' : ''}>${l}</option>`).join('')}</select></td></tr>`,
         `<tr><td>Timeout:</td><td><input name="b_tmo" type="text" value="${b.timeoutMs / 1000}"></td></tr>`,
         `<tr><td>Failover Attempts:</td><td><input name="b_max" type="text" value="${b.maxAttempts}"></td></tr>`,
         `<tr><td>Disable Failover:</td><td><input name="b_sforce" type="radio" value="1"${b.nofailover ? ' checked' : ''}>On ` +

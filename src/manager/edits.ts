@@ -4,7 +4,7 @@
 // configuration objects each thread holds, so every thread applies it. Both are plain functions of their inputs.
 import { lbfactorOf, type BalancerState } from '../balancer/state.ts';
 import { Status, statusFromFlags } from '../balancer/status.ts';
-import type { BalancerConfig, LbMethod, MemberConfig, StatusFlag } from '../config/model.ts';
+import { LB_METHODS, type BalancerConfig, type LbMethod, type MemberConfig, type StatusFlag } from '../config/model.ts';
 import { isToken } from '../http/syntax.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
 import type { BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
@@ -31,7 +31,6 @@ const SWITCH_FLAGS: Record<StatusSwitch, StatusFlag> = {
 };
 const SWITCH_LETTERS = Object.values(SWITCH_FLAGS);
 const switchBits = (flags: readonly StatusFlag[]) => statusFromFlags(flags) & ~Status.INITIALIZED;
-export const LBMETHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
 /** Apache keeps routes and redirects in 64-byte fields (PROXY_WORKER_MAX_ROUTE_SIZE). */
 const MAX_ROUTE = 63;
 /** Where members added through the manager say they came from, for messages about them. */
@@ -217,7 +216,7 @@ function checkBalancerChange(change: unknown): string | undefined {
   const c = change as Record<string, unknown>;
   const unknown = Object.keys(c).filter((k) => !['lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession'].includes(k));
   if (unknown.length) return `unknown balancer field ${unknown.map((k) => `"${k}"`).join(', ')}; expected lbmethod, timeoutMs, maxAttempts, nofailover, stickySession`;
-  if (c.lbmethod !== undefined && !LBMETHODS.includes(c.lbmethod as LbMethod)) return `lbmethod: expected ${LBMETHODS.join(', ')}, got ${JSON.stringify(c.lbmethod)}`;
+  if (c.lbmethod !== undefined && !LB_METHODS.includes(c.lbmethod as LbMethod)) return `lbmethod: expected ${LB_METHODS.join(', ')}, got ${JSON.stringify(c.lbmethod)}`;
   if (c.timeoutMs !== undefined && !(Number.isInteger(c.timeoutMs) && (c.timeoutMs as number) >= 0 && (c.timeoutMs as number) <= 7_200_000)) {
     return `timeoutMs: expected whole milliseconds from 0 to 7200000 (Apache: 0 to 7200 s), got ${JSON.stringify(c.timeoutMs)}`;
   }

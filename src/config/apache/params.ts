@@ -1,6 +1,6 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet (mod_proxy.c set_worker_param /
 // set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow the reference §3.
-import type { BalancerConfig, HealthCheckConfig, LbMethod, MemberConfig, StatusFlag } from '../model.ts';
+import { LB_METHODS, type BalancerConfig, type HealthCheckConfig, type MemberConfig, type StatusFlag } from '../model.ts';
 import { HEALTH_CHECK_DEFAULTS, HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../../health/settings.ts';
 import { didYouMean } from './nearest.ts';
 import { parseDuration, parseInteger, parseOnOff } from './values.ts';
@@ -29,7 +29,6 @@ const IGNORED_WORKER_KEYS = new Set(['acquire', 'ping', 'keepalive', 'disablereu
   'flusher', 'mapping']);
 const IGNORED_BALANCER_KEYS = new Set(['nonce']);
 
-const LB_METHODS: readonly LbMethod[] = ['byrequests', 'bybusyness', 'bytraffic'];
 const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
 /** httpd keeps route, redirect and sticky names in 64-byte fields. */
 const NAME_LIMIT = 63;

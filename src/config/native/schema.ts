@@ -3,7 +3,7 @@
 // expected; cross-references (routes to balancers, duplicates) are checked later, in build.ts.
 
 import { z } from 'zod';
-import type { ClientPolicy, Millis, TlsVersion } from '../model.ts';
+import { LB_METHODS, type ClientPolicy, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { parseIpRange } from '../../proxy/ip.ts';
 import { TLS_VERSIONS } from '../../tls/profile.ts';
@@ -125,7 +125,7 @@ const member = z.strictObject({
 });
 
 const balancer = z.strictObject({
-  lbmethod: optional((input) => parseChoice(input, ['byrequests', 'bybusyness', 'bytraffic'] as const)),
+  lbmethod: optional((input) => parseChoice(input, LB_METHODS)),
   'sticky-session': optional(parseSticky),
   'sticky-separator': optional(parseSeparator),
   'scolon-path-delim': optional(parseSwitch),
