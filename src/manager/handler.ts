@@ -66,6 +66,8 @@ const ASSETS: Record<string, { file: URL; type: string }> = {
   'uplot.css': { file: new URL('../../node_modules/uplot/dist/uPlot.min.css', import.meta.url), type: 'text/css; charset=utf-8' },
 };
 const assetCache = new Map<string, Buffer>();
+/** The console page, read once; each answer fills in the mount path and the session's CSRF token. */
+let consoleTemplate: string | undefined;
 
 function asset(name: string): Buffer {
   let body = assetCache.get(name);
@@ -158,7 +160,8 @@ export class Manager {
   private console(request: ManagerRequest): ManagerResponse {
     const existing = sessionFrom(request.headers);
     const session = existing ?? newSessionId();
-    const page = readFileSync(new URL('./console/index.html', import.meta.url), 'utf8')
+    consoleTemplate ??= readFileSync(new URL('./console/index.html', import.meta.url), 'utf8');
+    const page = consoleTemplate
       .replaceAll('{{base}}', escapeAttribute(request.mount))
       .replaceAll('{{csrf}}', escapeAttribute(csrfToken(this.context.secret, session)));
     const cookie: HeaderList = existing ? [] : [['Set-Cookie', sessionCookie(session, request.mount, request.scheme === 'https')]];
