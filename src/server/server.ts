@@ -5,7 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { clientPolicy, type ClientPolicy, type ListenerConfig, type Millis, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { clientPolicy, type ClientPolicy, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { handshakeOptions, ocspResponseProblem } from '../tls/profile.ts';
 import { ClientConnection } from './client.ts';
@@ -19,8 +19,6 @@ import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry } from '../manager/model.ts';
 
 export interface ServerOptions {
-  /** Replaces the request head and body read timeouts with one fixed timeout, whatever the configuration says. */
-  timeouts?: { request: Millis };
   /** Balancer state buffers shared with the other worker threads. */
   sharedStates?: ReadonlyMap<string, SharedArrayBuffer>;
   /** Bind with SO_REUSEPORT so several worker threads accept on the same port and the kernel spreads connections. */
@@ -74,7 +72,6 @@ export class Stickler {
   private readonly sockets = new Set<net.Socket>();
   /** Connections on the listeners other than the manager's own, against the client policy's maxConnections. */
   private clients = 0;
-  private readonly requestTimeout: Millis | undefined;
   /** The client policy of the current runtime, shared by its connections. */
   private policy: { config: SticklerConfig; policy: ClientPolicy } | undefined;
   private readonly reusePort: boolean;
@@ -93,7 +90,6 @@ export class Stickler {
       return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control, persisted: host.store.persisted, recent: () => host.store.recent, host };
     })();
     this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.sharedStates);
-    this.requestTimeout = options.timeouts?.request;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
     this.checksHere = options.healthChecks ?? true;
@@ -202,11 +198,7 @@ export class Stickler {
 
   private clientPolicy(): ClientPolicy {
     const config = this.runtime.config;
-    if (this.policy?.config !== config) {
-      const policy = clientPolicy(config);
-      if (this.requestTimeout !== undefined) policy.headerTimeout = policy.bodyTimeout = { timeout: this.requestTimeout, minRate: 0, max: 0 };
-      this.policy = { config, policy };
-    }
+    if (this.policy?.config !== config) this.policy = { config, policy: clientPolicy(config) };
     return this.policy.policy;
   }
 

@@ -582,7 +582,10 @@ describe('engine: client connection edge cases (regressions)', () => {
   test('a client that stalls mid-body gets 408 after the request timeout, not a 504 blamed on the member', async () => {
     const waiting = await rawBackend(() => undefined);
     const port = await freePort();
-    const stickler = new Stickler(engineConfig(port, { members: [member(waiting.url, { timeout: 10_000 })] }), { timeouts: { request: 300 } });
+    const config = engineConfig(port, { members: [member(waiting.url, { timeout: 10_000 })] });
+    const fixed = { timeout: 300, minRate: 0, max: 0 };
+    config.client = { headerTimeout: fixed, bodyTimeout: fixed };
+    const stickler = new Stickler(config);
     await stickler.start();
     try {
       const c = await client(port);
