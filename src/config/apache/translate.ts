@@ -245,22 +245,18 @@ export class Translator {
       case 'SSLCertificateChainFile':
       case 'SSLProxyCACertificateFile':
         return this.#file(node, server);
-      case 'SSLProxyEngine': {
-        const on = this.#flag(node);
-        if (on !== undefined) server.proxyEngine = { value: on, source: src };
+      case 'SSLProxyEngine':
+        server.proxyEngine = this.#flagSetting(node) ?? server.proxyEngine;
         return;
-      }
       case 'SSLProxyVerify':
         return this.#proxyVerify(node, server);
       case 'SSLProtocol':
         return this.#sslProtocol(node, server);
       case 'SSLCipherSuite':
         return this.#cipherSuite(node, server);
-      case 'SSLHonorCipherOrder': {
-        const on = this.#flag(node);
-        if (on !== undefined) server.honorCipherOrder = { value: on, source: src };
+      case 'SSLHonorCipherOrder':
+        server.honorCipherOrder = this.#flagSetting(node) ?? server.honorCipherOrder;
         return;
-      }
       case 'Header':
         return this.#header(node, scope);
       case 'RemoteIPTrustedProxy':
@@ -325,6 +321,12 @@ export class Translator {
     const what = n < min ? (n === 0 ? 'missing argument' : `too few arguments (${n})`) : `too many arguments (${n})`;
     this.#report.error(node.source, node.name, `${what}; expected ${expected}`);
     return false;
+  }
+
+  /** An On/Off directive as a setting that remembers its line; undefined (reported) when it is neither. */
+  #flagSetting(node: DirectiveNode): Setting<boolean> | undefined {
+    const on = this.#flag(node);
+    return on === undefined ? undefined : { value: on, source: node.source };
   }
 
   #flag(node: DirectiveNode): boolean | undefined {
@@ -435,8 +437,7 @@ export class Translator {
       this.#report.error(node.source, 'SSLEngine', `"${node.args[0]}" is not supported by Stickler; expected On or Off`);
       return;
     }
-    const on = this.#flag(node);
-    if (on !== undefined) server.sslEngine = { value: on, source: node.source };
+    server.sslEngine = this.#flagSetting(node) ?? server.sslEngine;
   }
 
   #file(node: DirectiveNode, server: ServerDraft): void {
