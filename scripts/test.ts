@@ -23,9 +23,11 @@ run('bash', ['scripts/setup-debian.sh']);
 run(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '--noEmit', '-p', '.']);
 const only = process.argv.slice(2);
 if (only.length > 0) {
-  run(process.execPath, ['--test', '--test-reporter=spec', ...only]);
+  run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=300000', ...only]);
 } else {
-  run(process.execPath, ['--test', '--test-reporter=spec', ...testFiles('test/unit')]);
+  // A per-test timeout, so a unit test that hangs fails with its name instead of stalling the run; generous, as
+  // the unit tests share two cores with each other.
+  run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=60000', ...testFiles('test/unit')]);
   // The benchmark in its few-second mode, so it cannot rot between full runs; before the integration tests so
   // the test runner's summary stays the last thing printed.
   run(process.execPath, [`${root}/bench/run.ts`], { ...process.env, BENCH_SHORT: '1' });
