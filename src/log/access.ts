@@ -4,6 +4,7 @@
 
 import type { BalancerFacts } from '../balancer/balancer.ts';
 import { closeSync, openSync, write } from 'node:fs';
+import { isMainThread, threadId } from 'node:worker_threads';
 import type { LogConfig } from '../config/model.ts';
 
 export interface AccessEntry {
@@ -103,8 +104,11 @@ export function formatCombined(e: AccessEntry): string {
   );
 }
 
-/** One JSON object, keys in a fixed order; absent fields are left out. */
-export function formatJson(e: AccessEntry): string {
+/**
+ * One JSON object, keys in a fixed order; absent fields are left out. `thread` is the worker thread that served
+ * (Apache's `%{tid}P`), given with `--workers`: how the kernel spread connections shows in the log.
+ */
+export function formatJson(e: AccessEntry, thread?: number): string {
   const time = Number.isFinite(e.time.getTime()) ? e.time.toISOString() : null;
   return JSON.stringify({
     time,
@@ -122,6 +126,7 @@ export function formatJson(e: AccessEntry): string {
     totalMs: e.totalMs,
     error: e.error,
     retries: e.retries,
+    thread,
   });
 }
 
@@ -245,7 +250,8 @@ const noAccessLog: AccessLog = { write: () => {}, close: async () => {} };
 /** Opens the configured access log; throws only when the file cannot be opened at all. */
 export function openAccessLog(config: LogConfig): AccessLog {
   if (config.access === undefined) return noAccessLog;
-  const format = config.format === 'json' ? formatJson : formatCombined;
+  const thread = isMainThread ? undefined : threadId;
+  const format = config.format === 'json' ? (e: AccessEntry) => formatJson(e, thread) : formatCombined;
   if (config.access === '-') return new BufferedAccessLog(format, stdoutSink(), 'access log (stdout)');
   return new BufferedAccessLog(format, fileSink(config.access), `access log ${config.access}`);
 }

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -92,6 +92,8 @@ test('json: one object per line with every given field', () => {
   assert.deepEqual(obj.balancer, sample.balancer);
   assert.equal(obj.backendMs, 12.6);
   assert.equal('error' in obj, false);
+  assert.equal('thread' in obj, false, 'no thread without worker threads');
+  assert.equal((JSON.parse(formatJson(sample, 2)) as { thread: number }).thread, 2);
 });
 
 test('file log: batched, appended, flushed on close', async (t) => {
@@ -133,26 +135,32 @@ test('a large burst is flushed by size and fully written', async (t) => {
   assert.equal(readFileSync(file, 'utf8').split('\n').length, 5001);
 });
 
-test('write errors are reported once on stderr and never thrown', async () => {
-  if (!existsSync('/dev/full')) return;
-  const messages: string[] = [];
-  const original = process.stderr.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => {
-    messages.push(String(chunk));
-    return true;
-  }) as typeof process.stderr.write;
-  try {
-    const log = openAccessLog({ access: '/dev/full', format: 'combined' });
+test('write errors (a file-size limit of 0: EFBIG) are reported once on stderr and never thrown', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const module = pathToFileURL(join(import.meta.dirname, '../../src/log/access.ts')).href;
+  // SIGXFSZ would end the process; handled, the write fails with EFBIG, as a write to a full disk fails with
+  // ENOSPC. `ulimit -f` is POSIX, so this needs no special device.
+  const script = `
+    process.on('SIGXFSZ', () => {});
+    const { openAccessLog } = await import(${JSON.stringify(module)});
+    const log = openAccessLog({ access: ${JSON.stringify(join(dir, 'access.log'))}, format: 'combined' });
+    const entry = { ...${JSON.stringify(sample)}, time: new Date(0) };
     for (let i = 0; i < 3; i++) {
-      log.write(sample);
-      await sleep(150);
+      log.write(entry);
+      await new Promise((resolve) => setTimeout(resolve, 150));
     }
     await log.close();
-  } finally {
-    process.stderr.write = original;
-  }
-  assert.equal(messages.length, 1);
-  assert.match(messages[0]!, /access log \/dev\/full: write failed: .*ENOSPC/);
+    process.stdout.write('still running');`;
+  const child = spawnSync('/bin/sh', ['-c', 'ulimit -f 0 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.equal(child.stdout, 'still running');
+  const messages = child.stderr.split('\n').filter((l) => l.startsWith('stickler:'));
+  assert.equal(messages.length, 1, child.stderr);
+  assert.match(messages[0]!, /access log .*access\.log: write failed: .*EFBIG/);
 });
 
 test('no access log configured: writes are ignored; unopenable file: clear error', async () => {
