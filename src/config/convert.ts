@@ -68,6 +68,8 @@ const CLIENT_FORMATS: { [F in keyof ClientPolicy]: (value: ClientPolicy[F]) => u
   headSize: formatSize,
   bodySize: formatSize,
   maxConnections: (n) => n,
+  maxStreams: (n) => n,
+  maxRequests: (n) => n,
   handshakeTimeout: formatDuration,
   headerTimeout: formatReadTimeout,
   bodyTimeout: formatReadTimeout,

@@ -69,6 +69,10 @@ export interface ClientPolicy {
   bodySize: number;
   /** Client connections one thread holds; beyond, new ones are closed as soon as accepted. 0: no limit. */
   maxConnections: number;
+  /** Concurrent streams of one HTTP/2 connection (Apache `H2MaxSessionStreams`); beyond, REFUSED_STREAM. */
+  maxStreams: number;
+  /** Proxied requests one thread has in flight, whatever the protocol; beyond → 503. 0: no limit. */
+  maxRequests: number;
   /** TLS handshake (Apache `RequestReadTimeout handshake=`). */
   handshakeTimeout: Millis;
   /** Request head, from its first byte (Apache `RequestReadTimeout header=`); then 408 and close. */
@@ -88,6 +92,9 @@ export const CLIENT_DEFAULTS: Readonly<ClientPolicy> = Object.freeze({
   bodySize: 1024 * 1024 * 1024,
   // About 1 GiB of idle TLS connections at the benchmark's 51 KiB each.
   maxConnections: 20_000,
+  maxStreams: 100,
+  // A hundred Tomcats with their default 200 threads each: beyond, members would only queue the requests.
+  maxRequests: 20_000,
   handshakeTimeout: 10_000,
   headerTimeout: Object.freeze({ timeout: 20_000, minRate: 500, max: 40_000 }),
   bodyTimeout: Object.freeze({ timeout: 20_000, minRate: 500, max: 0 }),

@@ -11,7 +11,8 @@ import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from
 import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
-import { ReadDeadline } from './read-deadline.ts';
+import { ReadClock } from './read-clock.ts';
+import { resetConnection } from './reset.ts';
 import type { Runtime, RuntimeConnection } from './runtime.ts';
 
 /** Stop reading from a client that has sent this much ahead of what we could process. */
@@ -42,10 +43,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   /** Stickler ended the connection: what the client sends now is discarded. */
   private closing = false;
   private stage: ReadStage = 'header';
-  private readonly deadline = new ReadDeadline();
-  private readTimer: NodeJS.Timeout | undefined;
-  /** When readTimer fires. */
-  private readTimerAt = 0;
+  private readonly clock = new ReadClock(() => this.onReadTimeout());
   /** Runs while the client leaves Stickler's send buffer full, or while a closing connection flushes and lingers. */
   private sendTimer: NodeJS.Timeout | undefined;
   /** Stickler timed the request out: its 408 goes out without waiting for the client to read it. */
@@ -62,11 +60,11 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   /** How the response in progress is framed on this connection. */
   private framing: 'none' | 'length' | 'chunked' | 'close' = 'none';
 
-  constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http', policy: ClientPolicy) {
+  constructor(runtime: Runtime, socket: net.Socket, scheme: 'https' | 'http') {
     this.runtime = runtime;
     this.socket = socket;
     this.scheme = scheme;
-    this.policy = policy;
+    const policy = (this.policy = runtime.client);
     this.reader = new MessageReader('request', {
       maxRequestLineBytes: policy.requestLine,
       maxTargetBytes: policy.requestLine,
@@ -87,7 +85,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     runtime.connectionOpened(this);
     socket.on('close', () => {
       this.closed = true;
-      clearTimeout(this.readTimer);
+      this.clock.dispose();
       this.stopSendTimer();
       this.current?.clientClosed();
       // After this tick, so an exchange that ends with the socket still logs before a retired runtime closes its log.
@@ -98,14 +96,13 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   /** Stickler stops reading (a member not ready for the body yet): that time does not count against the client. */
   pauseReading(): void {
     this.socket.pause();
-    this.deadline.pause(performance.now());
+    this.clock.pause();
   }
 
   resumeReading(): void {
     if (this.reader.buffered >= maxBufferedAhead || this.closing) return;
     this.socket.resume();
-    this.deadline.resume(performance.now());
-    this.armReadTimer();
+    this.clock.resume();
   }
 
   retire(stopping: boolean): void {
@@ -170,23 +167,9 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     return ok;
   }
 
-  /**
-   * Drops a client that stopped reading with a TCP reset, as nginx's reset_timedout_connection does: a plain
-   * close would leave the kernel holding the unsent bytes, trickling them out long after Stickler let go.
-   */
-  private reset(): void {
-    // A server-side TLS socket keeps the TCP socket it wraps as `_parent` (undocumented): only that one can reset.
-    const tcp = (this.socket as net.Socket & { _parent?: net.Socket })._parent ?? this.socket;
-    try {
-      tcp.resetAndDestroy();
-    } catch {
-      this.socket.destroy();
-    }
-  }
-
   /** Unless it already runs: the send timeout counts from when the client first stopped keeping up. */
   private startSendTimer(): void {
-    this.sendTimer ??= setTimeout(() => this.reset(), this.policy.sendTimeout);
+    this.sendTimer ??= setTimeout(() => resetConnection(this.socket), this.policy.sendTimeout);
   }
 
   private stopSendTimer(): void {
@@ -241,7 +224,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     if (this.closing) return;
     // Between requests (idle, or the last response still leaving) the first byte starts the head's clock.
     if (this.stage === 'idle' || (this.stage === 'none' && !this.current)) this.enterStage('header');
-    this.deadline.received(chunk.length);
+    this.clock.received(chunk.length);
     this.feed(() => this.reader.push(chunk));
     if (this.reader.buffered >= maxBufferedAhead) this.socket.pause();
   }
@@ -256,33 +239,14 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   /** What is awaited next from the client, and its deadline; `none` while Stickler has the next move. */
   private enterStage(stage: ReadStage): void {
     this.stage = stage;
-    const now = performance.now();
-    if (stage === 'idle') this.deadline.start(this.runtime.config.keepAliveTimeout, now);
-    else if (stage === 'header') this.deadline.start(this.policy.headerTimeout, now);
-    else if (stage === 'body') this.deadline.start(this.policy.bodyTimeout, now);
-    else this.deadline.stop();
-    this.armReadTimer();
+    if (stage === 'idle') this.clock.start(this.runtime.config.keepAliveTimeout);
+    else if (stage === 'header') this.clock.start(this.policy.headerTimeout);
+    else if (stage === 'body') this.clock.start(this.policy.bodyTimeout);
+    else this.clock.stop();
   }
 
-  /**
-   * One timer per connection, re-armed only when it fires: a deadline pushed later by the bytes that arrive, or
-   * a new stage, costs nothing until then. A new stage may come due sooner than the pending timer, so that case
-   * re-arms at once.
-   */
-  private armReadTimer(): void {
-    const now = performance.now();
-    const left = Math.max(this.deadline.remaining(now), 0);
-    if (left === Infinity || this.closed || (this.readTimer && this.readTimerAt <= now + left)) return;
-    clearTimeout(this.readTimer);
-    this.readTimerAt = now + left;
-    this.readTimer = setTimeout(() => this.onReadTimer(), left);
-  }
-
-  private onReadTimer(): void {
-    this.readTimer = undefined;
-    const left = this.deadline.remaining(performance.now());
-    if (left === Infinity || this.closing) return;
-    if (left > 0) return this.armReadTimer();
+  private onReadTimeout(): void {
+    if (this.closing) return;
     this.timedOut = true;
     const stage = this.stage;
     this.enterStage('none');

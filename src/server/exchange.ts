@@ -64,6 +64,8 @@ type RequestBodyState = 'none' | 'streaming' | 'ended';
 /** RFC 9110 §9.2.2: methods a client may repeat, so a proxy may too when a member failed before answering. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024;
+/** nginx's status for a request whose client closed the connection before it was answered. */
+const CLIENT_CLOSED_REQUEST = 499;
 
 export class Exchange implements ConnectionUser {
   private readonly client: ClientSide;
@@ -106,6 +108,8 @@ export class Exchange implements ConnectionUser {
    */
   private retained: Buffer[] | undefined;
   private retainedSize = 0;
+  /** Counted among the thread's requests in flight (runtime.inFlight) until the exchange ends. */
+  private inFlight = false;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
@@ -167,6 +171,9 @@ export class Exchange implements ConnectionUser {
     this.upgrade = allowedUpgrade(this.head, mapping.route.target.kind === 'balancer' ? mapping.route.target.upgrade : undefined);
     const balancer = runtime.balancers.get(mapping.balancer);
     if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);
+    // Over the cap only new proxied requests are turned away: those in progress and the manager go on.
+    if (!runtime.inFlight.enter(runtime.client.maxRequests)) return this.respondLocal(tooManyRequests(), 'STK_REQUESTS_LIMIT');
+    this.inFlight = true;
     const cfg = balancer.config;
     const session = cfg.sticky
       ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
@@ -573,6 +580,7 @@ export class Exchange implements ConnectionUser {
       held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient, this.log.backendMs);
       this.log.bytesSent += toClient;
       this.finished = true;
+      this.leaveInFlight();
       this.writeLog();
       runtime.connectionClosed(connection);
     });
@@ -619,10 +627,14 @@ export class Exchange implements ConnectionUser {
     else this.respondLocal(errorResponse(408));
   }
 
-  /** The client went away mid-exchange: free the member at once instead of finishing a response nobody reads. */
+  /**
+   * The client went away mid-exchange: free the member at once instead of finishing a response nobody reads. One
+   * that left before any answer is logged 499, as nginx does.
+   */
   clientClosed(): void {
     if (this.finished) return;
     this.log.error ??= 'STK_CLIENT_CLOSED';
+    if (!this.responseStarted) this.log.status = CLIENT_CLOSED_REQUEST;
     this.keepAlive = false;
     this.releaseMember(false);
     this.complete();
@@ -678,8 +690,15 @@ export class Exchange implements ConnectionUser {
     if (this.finished) return;
     this.finished = true;
     if (this.held) this.releaseMember(false);
+    this.leaveInFlight();
     this.writeLog();
     this.client.exchangeDone(this.keepAlive);
+  }
+
+  private leaveInFlight(): void {
+    if (!this.inFlight) return;
+    this.inFlight = false;
+    this.client.runtime.inFlight.leave();
   }
 
   private writeLog(): void {
@@ -691,6 +710,13 @@ export class Exchange implements ConnectionUser {
 /** Where a `<Location>` is mounted, without a trailing slash: the manager's own paths follow it. */
 function mountPath(location: { path: string }): string {
   return location.path.replace(/\/$/, '');
+}
+
+/** The 503 of a thread at its cap of requests in flight: the client may come back at once. */
+function tooManyRequests(): LocalResponse {
+  const response = errorResponse(503);
+  response.headers.push(['Retry-After', '1']);
+  return response;
 }
 
 /** `OPTIONS *` asks about the server itself; there is no member to ask. */

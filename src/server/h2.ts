@@ -1,81 +1,220 @@
 // HTTP/2 at the front: a TLS connection that negotiated `h2` by ALPN is handed to node:http2 (nghttp2 does the
 // framing, flow control, HPACK and stream limits), and every stream becomes an Exchange exactly like an HTTP/1.1
-// request: the same routing, stickiness and members, which are spoken to in HTTP/1.1.
+// request: the same routing, stickiness and members, which are spoken to in HTTP/1.1. The client policy holds per
+// stream as it holds per HTTP/1.1 connection: the header deadline (header blocks, CONTINUATION included), the body
+// deadline with its minimum rate, the send timeout, the size limits; and a client that leaves cancels its streams.
 import http2 from 'node:http2';
+import { Duplex } from 'node:stream';
 import type tls from 'node:tls';
-import type net from 'node:net';
-import { clientPolicy, type ClientPolicy } from '../config/model.ts';
+import type { ClientPolicy } from '../config/model.ts';
 import type { HeaderList, RequestHead, Framing } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
 import { isToken } from '../http/syntax.ts';
+import { FrameScanner } from '../http2/frame-scanner.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
-import type { Runtime } from './runtime.ts';
+import { ReadClock } from './read-clock.ts';
+import { resetConnection } from './reset.ts';
+import type { Runtime, RuntimeConnection } from './runtime.ts';
 
-/** Per-connection limits: enough for a browser, small enough that one client cannot hold much memory. */
-const settings: http2.Settings = { maxConcurrentStreams: 100, maxHeaderListSize: 64 * 1024, initialWindowSize: 256 * 1024 };
-/** An idle HTTP/2 connection is closed (GOAWAY) after this long. */
-const idleTimeout = 30_000;
+/**
+ * Per-connection settings besides the stream cap: a 256 KiB window per stream bounds what a client may send ahead
+ * of a stream Stickler has paused; the header list is bounded by the client policy's head size.
+ */
+const INITIAL_WINDOW = 256 * 1024;
+/** nghttp2's own memory per session, in MiB: past it the session is refused further work (ENHANCE_YOUR_CALM). */
+const MAX_SESSION_MEMORY = 16;
 
 /** RFC 9113 §8.2.2: these must not appear in HTTP/2; a response from an HTTP/1.1 member may still carry some. */
 const connectionSpecific = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'http2-settings']);
 
-const kRuntime = Symbol('stickler.runtime');
-type Session = http2.ServerHttp2Session & { [kRuntime]?: Runtime };
+const kConnection = Symbol('stickler.h2connection');
+type Session = http2.ServerHttp2Session & { [kConnection]?: H2Connection };
 
 export class H2Front {
-  private readonly server: http2.Http2Server;
-  /** The runtime of the connection being handed over; read synchronously by the 'session' handler. */
-  private handing: Runtime | undefined;
-
-  constructor() {
-    this.server = http2.createServer({ settings, maxSessionMemory: 16 });
-    this.server.on('session', (session: Session) => {
-      const runtime = this.handing!;
-      session[kRuntime] = runtime;
-      // Retiring sends GOAWAY: the streams in progress finish, the client opens a new connection for the next ones.
-      const connection = { retire: () => session.close(), destroy: () => session.destroy() };
-      runtime.connectionOpened(connection);
-      session.setTimeout(idleTimeout, () => session.close());
-      session.on('error', () => {});
-      session.once('close', () => setImmediate(() => runtime.connectionClosed(connection)));
-    });
-    this.server.on('stream', (stream, headers, _flags, rawHeaders) => this.stream(stream as http2.ServerHttp2Stream, headers, rawHeaders));
-  }
+  /** One node:http2 server per stream cap and head size, since nghttp2 takes its settings per server. */
+  private readonly servers = new Map<string, http2.Http2Server>();
+  /** The connection being handed over; read synchronously by the 'session' handler. */
+  private handing: H2Connection | undefined;
 
   accept(socket: tls.TLSSocket, runtime: Runtime): void {
-    this.handing = runtime;
+    const connection = new H2Connection(runtime, socket);
+    this.handing = connection;
     try {
-      this.server.emit('connection', socket);
+      this.serverFor(runtime.client).emit('connection', connection.pipe);
     } finally {
       this.handing = undefined;
     }
   }
 
-  private stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+  private serverFor(policy: ClientPolicy): http2.Http2Server {
+    const key = `${policy.maxStreams}/${policy.headSize}`;
+    let server = this.servers.get(key);
+    if (!server) {
+      const settings: http2.Settings = { maxConcurrentStreams: policy.maxStreams, maxHeaderListSize: policy.headSize, initialWindowSize: INITIAL_WINDOW };
+      server = http2.createServer({ settings, maxSessionMemory: MAX_SESSION_MEMORY });
+      server.on('session', (session: Session) => {
+        const connection = this.handing!;
+        session[kConnection] = connection;
+        connection.attach(session);
+      });
+      server.on('stream', (stream, headers, _flags, rawHeaders) => {
+        const session = stream.session as Session | undefined;
+        const connection = session?.[kConnection];
+        if (!connection) return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
+        connection.stream(stream as http2.ServerHttp2Stream, headers, rawHeaders);
+      });
+      this.servers.set(key, server);
+    }
+    return server;
+  }
+}
+
+/**
+ * One client's HTTP/2 connection. Its bytes pass through a scanner of frame boundaries on their way to nghttp2,
+ * so a header block, or any frame, that the client is slow to finish runs on the header deadline.
+ */
+class H2Connection implements RuntimeConnection {
+  readonly runtime: Runtime;
+  readonly socket: tls.TLSSocket;
+  /** What node:http2 reads and writes instead of the TLS socket, so Stickler sees every byte first. */
+  readonly pipe: Duplex;
+  private session: Session | undefined;
+  private readonly scanner = new FrameScanner();
+  private readonly headerClock = new ReadClock(() => this.headerTimedOut());
+  private readonly streams = new Set<H2Stream>();
+  /** Streams whose client has left a response unread past the send timeout's start. */
+  private readonly stalled = new Set<H2Stream>();
+
+  constructor(runtime: Runtime, socket: tls.TLSSocket) {
+    this.runtime = runtime;
+    this.socket = socket;
+    this.pipe = new Duplex({
+      read: () => void socket.resume(),
+      write: (chunk: Buffer, _encoding, done) => (socket.write(chunk) ? done() : socket.once('drain', () => done())),
+      final: (done) => void socket.end(done),
+      destroy: (err, done) => {
+        socket.destroy();
+        done(err);
+      },
+    });
+    // The preface is owed from the start: a client that connects and sends nothing is a slow one.
+    this.headerClock.start(runtime.client.headerTimeout);
+    socket.on('data', (chunk: Buffer) => {
+      this.scanned(chunk);
+      if (!this.pipe.push(chunk)) socket.pause();
+    });
+    // A client that closes its side (TCP FIN, TLS close_notify) will read no more answers: its streams are
+    // cancelled at once rather than left to run on members until their timeout.
+    socket.on('end', () => this.cancel());
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      this.headerClock.dispose();
+      this.pipe.destroy();
+    });
+  }
+
+  attach(session: Session): void {
+    this.session = session;
+    this.runtime.connectionOpened(this);
+    session.setTimeout(this.runtime.config.keepAliveTimeout, () => session.close());
+    session.on('error', () => {});
+    session.once('close', () => setImmediate(() => this.runtime.connectionClosed(this)));
+  }
+
+  /** Reloads send GOAWAY: the streams in progress finish, the client opens a new connection for the next ones. */
+  retire(): void {
+    this.session?.close();
+  }
+
+  destroy(): void {
+    this.session?.destroy();
+    this.socket.destroy();
+  }
+
+  private cancel(): void {
+    this.session?.destroy();
+    this.socket.destroy();
+  }
+
+  private scanned(chunk: Buffer): void {
+    const owing = this.scanner.owing;
+    this.scanner.push(chunk);
+    if (!this.scanner.owing) return this.headerClock.stop();
+    if (!owing) this.headerClock.start(this.runtime.client.headerTimeout);
+    this.headerClock.received(chunk.length);
+  }
+
+  /** A header block (or a frame) not finished in time: as HTTP/1.1 answers 408 and closes, the connection ends. */
+  private headerTimedOut(): void {
+    this.runtime.accessLog.write({
+      clientIp: peerOf(this.socket).clientIp,
+      time: new Date(),
+      method: '-',
+      target: '-',
+      protocol: 'HTTP/2.0',
+      status: 408,
+      bytesSent: 0,
+      totalMs: 0,
+      error: 'STK_HTTP_REQUEST_TIMEOUT',
+    });
+    this.session?.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
+    resetConnection(this.socket);
+  }
+
+  stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     stream.on('error', () => {});
-    const session = stream.session as Session | undefined;
-    const runtime = session?.[kRuntime];
-    if (!session || !runtime) return void stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR);
-    const policy = clientPolicy(runtime.config);
+    const policy = this.runtime.client;
     const head = requestHead(headers, rawHeaders, stream.endAfterHeaders, policy);
     if (typeof head === 'number') {
       stream.respond({ ':status': head }, { endStream: true });
       return;
     }
-    const client = new H2Stream(runtime, stream, session.socket as unknown as net.Socket);
+    const client = new H2Stream(this, stream);
+    this.streams.add(client);
     const exchange = new Exchange(client, head);
+    client.exchange = exchange;
     const maxBody = policy.bodySize || Infinity;
     let received = 0;
+    if (!stream.endAfterHeaders) client.clock.start(policy.bodyTimeout);
     stream.on('data', (data: Buffer) => {
       received += data.length;
+      client.clock.received(data.length);
       // A body without content-length, or longer than it said: cut off at the limit, never passed on whole.
       if (received > maxBody) exchange.requestAborted(new HttpError(413, 'STK_HTTP_BODY_TOO_LARGE', `request body exceeds ${maxBody} bytes`));
       else exchange.requestData(data);
     });
-    stream.on('end', () => exchange.requestEnd([]));
-    stream.on('close', () => exchange.clientClosed());
+    stream.on('end', () => {
+      client.clock.stop();
+      exchange.requestEnd([]);
+    });
+    stream.on('close', () => {
+      client.closed();
+      this.streams.delete(client);
+      this.stalled.delete(client);
+      exchange.clientClosed();
+    });
     exchange.start();
+  }
+
+  stalledFrom(stream: H2Stream): void {
+    this.stalled.add(stream);
+  }
+
+  flowing(stream: H2Stream): void {
+    this.stalled.delete(stream);
+  }
+
+  /**
+   * A stream's client left its response unread for the send timeout: the stream is reset. When every stream of
+   * the connection is stalled (a connection window of 0 stalls them all), the connection itself is reset.
+   */
+  sendTimedOut(stream: H2Stream): void {
+    if (this.stalled.size >= this.streams.size) {
+      this.session?.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
+      return resetConnection(this.socket);
+    }
+    stream.reset();
   }
 }
 
@@ -87,21 +226,30 @@ class H2Stream implements ClientSide {
   readonly sniName: string | undefined;
   readonly scheme = 'https' as const;
   readonly logProtocol = 'HTTP/2.0';
+  /** The request body's deadline. */
+  readonly clock = new ReadClock(() => this.exchange?.requestTimedOut());
+  exchange: Exchange | undefined;
+  private readonly connection: H2Connection;
   private readonly stream: http2.ServerHttp2Stream;
   private bodyless = false;
+  private sendTimer: NodeJS.Timeout | undefined;
 
-  constructor(runtime: Runtime, stream: http2.ServerHttp2Stream, socket: net.Socket) {
-    this.runtime = runtime;
+  constructor(connection: H2Connection, stream: http2.ServerHttp2Stream) {
+    this.connection = connection;
+    this.runtime = connection.runtime;
     this.stream = stream;
-    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(socket));
+    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(connection.socket));
+    stream.on('drain', () => this.stream.writableEnded || this.stopSendTimer());
   }
 
   pauseReading(): void {
     this.stream.pause();
+    this.clock.pause();
   }
 
   resumeReading(): void {
     this.stream.resume();
+    this.clock.resume();
   }
 
   sendInterim(status: number, _reason: string, headers: HeaderList): void {
@@ -122,7 +270,10 @@ class H2Stream implements ClientSide {
   }
 
   sendBody(data: Buffer): boolean {
-    return this.bodyless || this.stream.write(data);
+    if (this.bodyless) return true;
+    const ok = this.stream.write(data);
+    if (!ok) this.startSendTimer();
+    return ok;
   }
 
   onceDrained(listener: () => void): void {
@@ -135,7 +286,10 @@ class H2Stream implements ClientSide {
 
   endBody(): void {
     // Trailers from an HTTP/1.1 member are dropped: few HTTP/2 clients ask for them, and none of them need them.
-    if (!this.bodyless) this.stream.end();
+    if (this.bodyless) return;
+    this.stream.end();
+    // The last of the response must leave within the send timeout too; the stream's 'close' stops the timer.
+    if (this.open) this.startSendTimer();
   }
 
   batch(fn: () => void): void {
@@ -155,6 +309,28 @@ class H2Stream implements ClientSide {
     // Answered before the request body was all read (an early 4xx, a 503): stop the upload rather than leave the
     // stream paused, holding one of the connection's stream slots (RFC 9113 §8.1).
     if (this.open && !this.stream.readableEnded) this.stream.close(http2.constants.NGHTTP2_NO_ERROR);
+  }
+
+  reset(): void {
+    this.stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
+
+  closed(): void {
+    this.clock.dispose();
+    this.stopSendTimer();
+  }
+
+  /** Unless it already runs: the send timeout counts from when the client first stopped keeping up. */
+  private startSendTimer(): void {
+    if (this.sendTimer) return;
+    this.connection.stalledFrom(this);
+    this.sendTimer = setTimeout(() => this.connection.sendTimedOut(this), this.runtime.client.sendTimeout);
+  }
+
+  private stopSendTimer(): void {
+    clearTimeout(this.sendTimer);
+    this.sendTimer = undefined;
+    this.connection.flowing(this);
   }
 }
 

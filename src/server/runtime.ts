@@ -2,13 +2,14 @@
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
-import { DEFAULT_GROWTH, type BalancerConfig, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
 import { openAccessLog, type AccessLog } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
+import { InFlight } from './in-flight.ts';
 
 export interface BalancerRuntime {
   config: BalancerConfig;
@@ -41,6 +42,10 @@ export class Runtime {
   readonly balancers = new Map<string, BalancerRuntime>();
   readonly virtualHosts: VirtualHostRuntime[];
   readonly accessLog: AccessLog;
+  /** The configuration's client policy, with defaults, computed once for every connection and stream. */
+  readonly client: ClientPolicy;
+  /** The thread's proxied requests in flight, handed from runtime to runtime across reloads. */
+  readonly inFlight: InFlight;
   /** The balancer manager, when a location or listener serves it. */
   manager: Manager | undefined;
 
@@ -48,8 +53,10 @@ export class Runtime {
    * `sharedStates` holds each balancer's state buffer by name when several worker threads serve one balancer
    * (see workers.ts); without it every balancer gets a private state.
    */
-  constructor(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>) {
+  constructor(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>, inFlight = new InFlight()) {
     this.config = config;
+    this.client = clientPolicy(config);
+    this.inFlight = inFlight;
     for (const b of config.balancers) {
       const shared = sharedStates?.get(b.name);
       this.balancers.set(b.name, this.buildBalancer(b, shared ? BalancerState.attach(shared) : undefined));

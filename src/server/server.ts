@@ -5,7 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
-import { clientPolicy, type ClientPolicy, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { handshakeOptions, ocspResponseProblem } from '../tls/profile.ts';
 import { ClientConnection } from './client.ts';
@@ -72,8 +72,6 @@ export class Stickler {
   private readonly sockets = new Set<net.Socket>();
   /** Connections on the listeners other than the manager's own, against the client policy's maxConnections. */
   private clients = 0;
-  /** The client policy of the current runtime, shared by its connections. */
-  private policy: { config: SticklerConfig; policy: ClientPolicy } | undefined;
   private readonly reusePort: boolean;
   private readonly ticketKeys: Buffer | undefined;
   private readonly h2 = new H2Front();
@@ -141,7 +139,7 @@ export class Stickler {
     const added = config.listeners.filter((l) => !this.open.has(key(l)));
     await this.openListeners(added, certificates);
     const old = this.runtime;
-    this.runtime = new Runtime(config, sharedStates);
+    this.runtime = new Runtime(config, sharedStates, old.inFlight);
     this.attachManager(this.runtime, auth);
     this.checkHealth();
     this.certificates = certificates;
@@ -193,13 +191,7 @@ export class Stickler {
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
     if (this.stopping) return void socket.destroy();
-    new ClientConnection(this.runtime, socket, scheme, this.clientPolicy());
-  }
-
-  private clientPolicy(): ClientPolicy {
-    const config = this.runtime.config;
-    if (this.policy?.config !== config) this.policy = { config, policy: clientPolicy(config) };
-    return this.policy.policy;
+    new ClientConnection(this.runtime, socket, scheme);
   }
 
   /**
@@ -211,7 +203,7 @@ export class Stickler {
     this.track(socket);
     const config = this.runtime.config;
     if (config.manager?.ownListener && key(listener) === key(config.listeners.at(-1)!)) return true;
-    const max = this.clientPolicy().maxConnections;
+    const max = this.runtime.client.maxConnections;
     if (max > 0 && this.clients >= max) {
       socket.destroy();
       return false;
@@ -233,7 +225,7 @@ export class Stickler {
       allowHalfOpen: true,
       // A client that connects and never finishes its handshake is dropped (Apache's RequestReadTimeout handshake=);
       // a deadline, not an inactivity timeout. Read when the port opens: a reload does not change it.
-      handshakeTimeout: this.clientPolicy().handshakeTimeout,
+      handshakeTimeout: this.runtime.client.handshakeTimeout,
       ...(this.ticketKeys && { ticketKeys: this.ticketKeys }),
       ALPNProtocols: ['h2', 'http/1.1'],
       // Looked up at each handshake, so a reload's certificates apply to the next connection.

@@ -74,6 +74,7 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   LimitRequestFields: SERVER,
   LimitRequestBody: ['main', 'vhost', 'proxy', 'location'],
   RequestReadTimeout: SERVER,
+  H2MaxSessionStreams: SERVER,
 };
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
@@ -118,7 +119,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     SSLStaplingResponseTimeSkew SSLUseStapling SSLInsecureRenegotiation
     ProxyVia ProxyIOBufferSize ProxyMaxForwards ProxyReceiveBufferSize ProxyBadHeader ProxyStatus
     ProxyPassInherit BalancerInherit BalancerGrowth ProxyPassInterpolateEnv ProxyHCTPsize
-    HeartbeatStorage H2Direct H2MaxSessionStreams H2ModernTLSOnly H2Push H2Upgrade H2WindowSize H2StreamMaxMemSize
+    HeartbeatStorage H2Direct H2ModernTLSOnly H2Push H2Upgrade H2WindowSize H2StreamMaxMemSize
     AuthBasicProvider AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
     AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),
   ...words(`SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite

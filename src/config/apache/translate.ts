@@ -84,12 +84,13 @@ const REJECTED_SECTIONS: Record<string, string> = {
   RequireNone: 'authorization containers are not supported by Stickler; expected Require not ... lines',
 };
 
-/** The LimitRequest* directives: the model field each sets, its smallest value, and what the message asks for. */
+/** The LimitRequest* directives and H2MaxSessionStreams: the model field each sets, its smallest value, and what the message asks for. */
 const REQUEST_LIMITS = {
   LimitRequestLine: { field: 'requestLine', min: 1, expected: 'the longest request line in bytes, such as 8190' },
   LimitRequestFieldSize: { field: 'fieldSize', min: 1, expected: 'the longest header line in bytes, such as 8190' },
   LimitRequestFields: { field: 'fields', min: 0, expected: 'the most header fields a request may have, such as 100 (0: no limit)' },
   LimitRequestBody: { field: 'bodySize', min: 0, expected: 'the largest request body in bytes, such as 1073741824 (0: no limit)' },
+  H2MaxSessionStreams: { field: 'maxStreams', min: 1, expected: 'the most concurrent streams of one HTTP/2 connection, such as 100' },
 } as const satisfies Record<string, { field: keyof ClientPolicy; min: number; expected: string }>;
 
 const COMBINED = '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"';
@@ -230,6 +231,7 @@ export class Translator {
       case 'LimitRequestFieldSize':
       case 'LimitRequestFields':
       case 'LimitRequestBody':
+      case 'H2MaxSessionStreams':
         return this.#requestLimit(node, scope);
       case 'RequestReadTimeout':
         return this.#requestReadTimeout(node, scope);
