@@ -4,9 +4,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import tls from 'node:tls';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { BalancerState } from '../../src/balancer/state.ts';
+import type { SticklerConfig } from '../../src/config/model.ts';
 import { Stickler } from '../../src/server/server.ts';
 import { WorkerGroup } from '../../src/server/workers.ts';
 import { request } from '../support/client.ts';
@@ -16,6 +19,8 @@ import { pollUntil } from '../support/wait.ts';
 
 const backends: https.Server[] = [];
 const urls: string[] = [];
+const logDir = mkdtempSync(join(tmpdir(), 'stickler-workers-'));
+let logs = 0;
 
 before(async () => {
   const { certFile, keyFile } = localCertificate();
@@ -29,14 +34,35 @@ before(async () => {
 
 after(() => {
   for (const s of backends) s.close();
+  rmSync(logDir, { recursive: true, force: true });
 });
 
-/** Each request on a new connection, so the kernel spreads them over the workers' listening sockets. */
-async function sequence(port: number, n: number): Promise<string[]> {
+/**
+ * Each request on a new connection, so the kernel spreads them over the workers' listening sockets; only a 200
+ * counts as served. 30 fresh connections all landing on one of two threads would take odds of 2^-29.
+ */
+async function sequence(port: number, n: number, path = '/'): Promise<string[]> {
   const out: string[] = [];
-  for (let i = 0; i < n; i++) out.push((await request(`https://127.0.0.1:${port}/`)).body);
+  for (let i = 0; i < n; i++) {
+    const r = await request(`https://127.0.0.1:${port}${path}`);
+    assert.equal(r.status, 200, `request ${i + 1} of ${n}: ${r.body}`);
+    out.push(r.body);
+  }
   return out;
 }
+
+/** `config` with a JSON access log of its own, whose lines name the worker thread that served each request. */
+function logged(config: SticklerConfig): { config: SticklerConfig; servedBy: (path?: string) => Set<number> } {
+  const file = join(logDir, `access-${++logs}.log`);
+  return {
+    config: { ...config, log: { access: file, format: 'json' } },
+    // Read once the group is closed: each worker flushes its lines as it stops.
+    servedBy: (path) => new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { target: string; thread: number })
+      .filter((e) => path === undefined || e.target === path).map((e) => e.thread)),
+  };
+}
+
+const threads = (group: WorkerGroup) => new Set(group.workers.map((w) => w.threadId));
 
 const weighted = () => [member(urls[0]!, { route: 'a', loadfactor: 5 }), member(urls[1]!, { route: 'b', loadfactor: 3 }), member(urls[2]!, { route: 'c', loadfactor: 2 })];
 
@@ -48,8 +74,10 @@ test('with 2 workers, byrequests 5:3:2 picks exactly the single-thread sequence,
   await single.close();
 
   const port = await freePort();
-  const group = new WorkerGroup(engineConfig(port, { members: weighted() }), 2);
+  const log = logged(engineConfig(port, { members: weighted() }));
+  const group = new WorkerGroup(log.config, 2);
   await group.start();
+  const workers = threads(group);
   try {
     assert.deepEqual(await sequence(port, 30), expected);
     assert.deepEqual(
@@ -59,6 +87,7 @@ test('with 2 workers, byrequests 5:3:2 picks exactly the single-thread sequence,
   } finally {
     await group.close();
   }
+  assert.deepEqual(log.servedBy(), workers, 'both workers served part of the sequence');
 });
 
 test('a state change made through one worker is obeyed by every worker from its next pick', async () => {
@@ -82,27 +111,33 @@ test('a state change made through one worker is obeyed by every worker from its 
 test('a worker that dies is replaced; requests keep being served', async () => {
   const port = await freePort();
   const lines: string[] = [];
-  const group = new WorkerGroup(engineConfig(port, { members: [member(urls[0]!), member(urls[1]!)] }), 2, (l) => lines.push(l));
+  const log = logged(engineConfig(port, { members: [member(urls[0]!), member(urls[1]!)] }));
+  const group = new WorkerGroup(log.config, 2, (l) => lines.push(l));
   await group.start();
+  let workers: Set<number>;
   try {
     await sequence(port, 4);
+    const dead = group.workers[0]!.threadId;
     await group.workers[0]!.terminate();
-    let failures = 0;
+    const failures: string[] = [];
     for (let i = 0; i < 40; i++) {
       try {
-        await request(`https://127.0.0.1:${port}/`, { timeoutMs: 5_000 });
-      } catch {
-        failures++;
+        const r = await request(`https://127.0.0.1:${port}/`, { timeoutMs: 5_000 });
+        if (r.status !== 200) failures.push(`${r.status} ${r.body}`);
+      } catch (err) {
+        failures.push((err as Error).message);
       }
     }
-    assert.ok(failures <= 1, `${failures} requests failed; only one could have been in flight on the dead worker`);
+    assert.ok(failures.length <= 1, `${failures.length} requests failed (${failures.join('; ')}); only one could have been in flight on the dead worker`);
     await pollUntil(async () => group.replaced === 1 && group.workers.length === 2, { timeoutMs: 10_000, what: 'a replacement worker' });
     assert.match(lines.join('\n'), /worker 1 exited .* starting a replacement/);
-    const after = await sequence(port, 10);
-    assert.equal(after.length, 10);
+    workers = threads(group);
+    assert.equal(workers.has(dead), false, 'the dead worker is gone from the group');
+    await sequence(port, 30, '/after-replacement');
   } finally {
     await group.close();
   }
+  assert.deepEqual(log.servedBy('/after-replacement'), workers, 'the replacement and the surviving worker both serve');
 });
 
 test('TLS sessions resume whichever worker a returning client reaches (shared ticket keys)', async () => {
@@ -142,8 +177,10 @@ test('manager edits with 2 workers: decided once by the main thread, applied by 
       locations: [{ source, path: '/balancer-manager', handler: 'balancer-manager', access: [] }],
     },
   });
-  const group = new WorkerGroup(config, 2);
+  const log = logged(config);
+  const group = new WorkerGroup(log.config, 2);
   await group.start();
+  const workers = threads(group);
   const edit = async (body: unknown) => {
     // No login on a loopback-only manager, but the API wants a console session's CSRF token: the page may come
     // from one worker and the POST land on the other, which checks it with the same shared secret.
@@ -161,14 +198,18 @@ test('manager edits with 2 workers: decided once by the main thread, applied by 
     assert.equal((await edit({ kind: 'add-member', balancer: 'cluster', url: urls[2], change: { route: 'c', status: { disabled: false } } })).status, 200);
     assert.equal((await edit({ kind: 'member', balancer: 'cluster', member: urls[1], change: { status: { disabled: true } } })).status, 200);
     // Fresh connections land on both workers: every one must know the new route, the new member and the disabled one.
-    const sticky = [];
-    for (let i = 0; i < 10; i++) sticky.push((await request(`https://127.0.0.1:${port}/`, { headers: { cookie: 'JSESSIONID=x.first' } })).body);
-    assert.deepEqual([...new Set(sticky)], ['a'], 'the new route sticks on every worker');
-    const fresh = new Set(await sequence(port, 12));
+    // Fresh ones first: each sticky request to a credits the others (Apache's updatelbstatus), so c would take
+    // the next thirty picks.
+    const fresh = new Set(await sequence(port, 30, '/fresh'));
     assert.deepEqual([...fresh].sort(), ['a', 'c'], 'the added member serves and the disabled one does not, on every worker');
+    const sticky = [];
+    for (let i = 0; i < 30; i++) sticky.push((await request(`https://127.0.0.1:${port}/sticky`, { headers: { cookie: 'JSESSIONID=x.first' } })).body);
+    assert.deepEqual([...new Set(sticky)], ['a'], 'the new route sticks on every worker');
   } finally {
     await group.close();
   }
+  assert.deepEqual(log.servedBy('/sticky'), workers, 'both workers served the sticky requests');
+  assert.deepEqual(log.servedBy('/fresh'), workers, 'both workers served the fresh ones');
 });
 
 test('health checks run once per member whatever the number of workers, and every worker obeys their result', async () => {
@@ -193,9 +234,14 @@ test('health checks run once per member whatever the number of workers, and ever
     const state = BalancerState.attach(group.sharedState('cluster')!);
     await pollUntil(async () => (state.status(0) & 0x400) !== 0, { timeoutMs: 5_000, what: 'the failing member to be taken out' });
     assert.deepEqual([...new Set(await sequence(port, 8))], ['a'], 'no worker sends to a member that fails its check');
+    // The checker waits at least 0.9 of the interval (jitter) after each check: one checker cannot make more than
+    // elapsed / 180 ms checks, plus the one in flight; a checker per worker would make about twice as many.
     checks = 0;
-    await new Promise((r) => setTimeout(r, 1_000));
-    assert.ok(checks >= 3 && checks <= 7, `${checks} checks in 1 s at a 200 ms interval: once per member, not once per worker`);
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const elapsed = Date.now() - started;
+    const most = Math.floor(elapsed / (0.9 * healthCheck.interval)) + 2;
+    assert.ok(checks >= 1 && checks <= most, `${checks} checks in ${elapsed} ms at a 200 ms interval (at most ${most}): once per member, not once per worker`);
     healthy = true;
     await pollUntil(async () => (state.status(0) & 0x400) === 0, { timeoutMs: 5_000, what: 'the member to pass again' });
     assert.deepEqual([...new Set(await sequence(port, 8))].sort(), ['a', 'checked'], 'back in on every worker');
