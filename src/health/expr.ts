@@ -2,12 +2,15 @@
 // language that such conditions use. A response's status and body are all a check can see, so the operands are
 // `%{REQUEST_STATUS}`, the body (`hc('body')`, or `%{HC_BODY}`), quoted strings and numbers. Anything else
 // httpd would accept is refused when the configuration is read, never guessed at while checking.
+// Regular expressions run on RE2 (re2js): a check runs on the thread that may also serve traffic, and a
+// backtracking engine can spend hours on one pattern and one body (httpd's PCRE stops at a match limit instead).
+import { RE2JS } from 're2js';
 
 export type HealthExpr =
   | { kind: 'and' | 'or'; left: HealthExpr; right: HealthExpr }
   | { kind: 'not'; operand: HealthExpr }
   | { kind: 'constant'; value: boolean }
-  | { kind: 'match'; subject: Operand; regex: RegExp; negate: boolean }
+  | { kind: 'match'; subject: Operand; regex: RE2JS; negate: boolean }
   | { kind: 'compare'; op: CompareOp; left: Operand; right: Operand };
 
 type Operand = { kind: 'status' } | { kind: 'body' } | { kind: 'literal'; value: string };
@@ -108,7 +111,7 @@ type Token =
   | { kind: 'word'; text: string; column: number }
   | { kind: 'string'; value: string; column: number }
   | { kind: 'number'; text: string; column: number }
-  | { kind: 'regex'; regex: RegExp; column: number }
+  | { kind: 'regex'; regex: RE2JS; text: string; column: number }
   | { kind: 'operator'; text: string; column: number }
   | { kind: 'end'; column: number };
 
@@ -139,7 +142,7 @@ function* tokens(text: string): Generator<Token, Token> {
       i += m.length;
     } else if (isMatchOperator(last) && (c === '/' || (c === 'm' && /[^\w\s]/.test(text[i + 1] ?? 'x')))) {
       const [regex, next] = regexLiteral(text, i);
-      yield (last = { kind: 'regex', regex, column });
+      yield (last = { kind: 'regex', regex, text: text.slice(i, next), column });
       i = next;
     } else if (/[A-Za-z_-]/.test(c)) {
       const m = /^-?[A-Za-z_][A-Za-z0-9_]*/.exec(text.slice(i))?.[0];
@@ -180,7 +183,7 @@ function quoted(text: string, start: number): [string, number] {
 }
 
 /** `/regex/` or `m#regex#`, with an optional `i` flag (ap_expr's only flag). */
-function regexLiteral(text: string, start: number): [RegExp, number] {
+function regexLiteral(text: string, start: number): [RE2JS, number] {
   const open = text[start] === 'm' ? start + 1 : start;
   const delimiter = text[open]!;
   let source = '';
@@ -196,35 +199,56 @@ function regexLiteral(text: string, start: number): [RegExp, number] {
   }
   if (i >= text.length) throw new SyntaxError(`the regular expression at column ${start + 1} is never closed; expected a closing ${delimiter}`);
   i++;
-  let flags = '';
+  let flags = 0;
   if (text[i] === 'i') {
-    flags = 'i';
+    flags = RE2JS.CASE_INSENSITIVE;
     i++;
   }
   if (/\w/.test(text[i] ?? '')) throw new SyntaxError(`unknown regular expression flag "${text[i]}" at column ${i + 1}; expected none or i`);
+  const literal = `the regular expression ${text.slice(start, i)} at column ${start + 1}`;
+  const translated = fromPcre(source);
+  if (typeof translated !== 'string') {
+    throw new SyntaxError(`${literal} uses ${translated.unsupported}, which a health check cannot run: its patterns are matched in linear time (RE2), without backreferences or lookaround`);
+  }
   try {
-    return [new RegExp(fromPcre(source), flags), i];
+    return [RE2JS.compile(translated, flags), i];
   } catch (err) {
-    throw new SyntaxError(`the regular expression ${text.slice(start, i)} at column ${start + 1} is invalid: ${(err as Error).message}`);
+    throw new SyntaxError(`${literal} is invalid: ${(err as Error).message.replace(/^error parsing regexp: /, '')}`);
   }
 }
 
+/** Constructs only a backtracking engine can run, found outside character classes. */
+const BACKTRACKING: ReadonlyArray<[RegExp, string]> = [
+  [/^\\[1-9gk]/, 'a backreference'],
+  [/^\(\?<?[=!]/, 'a lookaround assertion'],
+  [/^\(\?>/, 'an atomic group'],
+];
+
 /**
  * httpd matches with PCRE, where `$` and `\Z` also match before a final newline: a body of "UP\n" matches /^UP$/.
- * JavaScript's `$` does not, so they are rewritten; `\A` and `\z` have no JavaScript spelling at all.
+ * RE2's `$` does not and it has no `\Z`, so both become "an optional final newline, then the end": a pattern goes on
+ * matching after `$` only past that newline, which only patterns that expect a newline after `$` can tell apart.
  */
-function fromPcre(source: string): string {
+function fromPcre(source: string): string | { unsupported: string } {
   let out = '';
   let inClass = false;
   for (let i = 0; i < source.length; i++) {
     const c = source[i]!;
+    for (const [construct, name] of inClass ? [] : BACKTRACKING) {
+      const found = construct.exec(source.slice(i, i + 4));
+      if (found) return { unsupported: `${name} (${found[0]})` };
+    }
     if (c === '\\') {
       const next = source[i + 1] ?? '';
       i++;
-      if (!inClass && next === 'A') out += '^';
-      else if (!inClass && next === 'z') out += '$';
-      else if (!inClass && next === 'Z') out += '(?=\\n?$)';
-      else out += c + next;
+      if (!inClass && next === 'Z') out += END;
+      else if (!inClass && next === 'Q') {
+        // \Q...\E is literal text, `$` included.
+        const end = source.indexOf('\\E', i + 1);
+        const stop = end < 0 ? source.length : end + 2;
+        out += source.slice(i - 1, stop);
+        i = stop - 1;
+      } else out += c + next;
     } else if (inClass) {
       if (c === ']') inClass = false;
       out += c;
@@ -232,17 +256,16 @@ function fromPcre(source: string): string {
       inClass = true;
       out += c;
       if (source[i + 1] === '^') out += source[++i];
-      // In PCRE a `]` right after the opening bracket is a literal; in JavaScript it would close an empty class.
-      if (source[i + 1] === ']') {
-        out += '\\]';
-        i++;
-      }
+      // As in PCRE, a `]` right after the opening bracket is a literal, not the end of the class.
+      if (source[i + 1] === ']') out += source[++i];
     } else {
-      out += c === '$' ? '(?=\\n?$)' : c;
+      out += c === '$' ? END : c;
     }
   }
   return out;
 }
+
+const END = '(?:\\n?\\z)';
 
 // --- grammar ---------------------------------------------------------------------------------------------
 // expression := conjunction ('||' conjunction)*
@@ -370,7 +393,7 @@ function describe(token: Token): string {
     case 'word': return `"${token.text}"`;
     case 'string': return `string '${token.value}'`;
     case 'number': return token.text;
-    case 'regex': return `regular expression ${token.regex}`;
+    case 'regex': return `regular expression ${token.text}`;
     case 'operator': return `"${token.text}"`;
     case 'end': return 'end';
   }

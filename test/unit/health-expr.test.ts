@@ -1,6 +1,11 @@
 // The ProxyHCExpr language: what mod_proxy_hcheck's documented conditions mean, and exact refusals for the rest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Worker } from 'node:worker_threads';
+import fc from 'fast-check';
+import { loadApacheConfigText } from '../../src/config/apache/load.ts';
+import { formatDiagnostic } from '../../src/config/model.ts';
+import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import { evaluateHealthExpr, parseHealthExpr, readsBody, type HealthExpr } from '../../src/health/expr.ts';
 
 function parse(text: string): HealthExpr {
@@ -55,11 +60,28 @@ test('$ also matches before a final newline, as PCRE does, so a body of "UP\\n" 
 
 test('string and number comparisons', () => {
   assert.equal(passes("%{REQUEST_STATUS} == '204'", 204), true);
+  assert.equal(passes("%{REQUEST_STATUS} == '204'", 200), false);
   assert.equal(passes('%{REQUEST_STATUS} != "204"', 204), false);
+  assert.equal(passes('%{REQUEST_STATUS} != "204"', 200), true);
   assert.equal(passes('%{REQUEST_STATUS} -ge 200 && %{REQUEST_STATUS} -lt 300', 299), true);
   assert.equal(passes('%{REQUEST_STATUS} -ge 200 && %{REQUEST_STATUS} -lt 300', 300), false);
   assert.equal(passes("hc('body') -eq 3", 200, ' 3\n'), true);
   assert.equal(passes("hc('body') == 'it\\'s up'", 200, "it's up"), true);
+});
+
+test('each numeric comparison, below, at and above its bound, in either letter case', () => {
+  const expected: Record<string, [boolean, boolean, boolean]> = {
+    '-eq': [false, true, false], '-ne': [true, false, true], '-lt': [true, false, false],
+    '-le': [true, true, false], '-gt': [false, false, true], '-ge': [false, true, true],
+  };
+  for (const [op, [below, at, above]] of Object.entries(expected)) {
+    for (const spelled of [op, op.toUpperCase()]) {
+      const text = `%{REQUEST_STATUS} ${spelled} 300`;
+      assert.deepEqual([passes(text, 299), passes(text, 300), passes(text, 301)], [below, at, above], text);
+    }
+  }
+  assert.equal(passes("hc('body') -le '-2'", 200, '-3'), true, 'signed numbers');
+  assert.equal(passes("hc('body') -ne '+7'", 200, '7'), false, 'numbers compare as numbers, not as text');
 });
 
 test('a numeric comparison with a value that is no number fails the check, as httpd reports an error', () => {
@@ -101,4 +123,118 @@ test('regular expressions that are unclosed, flagged oddly or invalid are refuse
   assert.match(refusal('%{REQUEST_STATUS} =~ /(/'), /^the regular expression \/\(\/ at column 22 is invalid: /);
   assert.equal(refusal("hc('body') == 'open"), "the string opened with ' at column 15 is never closed");
   assert.equal(refusal('%{REQUEST_STATUS'), '%{ at column 1 is never closed; expected %{NAME}');
+});
+
+/** Evaluates in a worker, so that an engine that backtracks fails the test at `timeout` instead of hanging it. */
+function evaluateAside(text: string, body: string, timeout: number): Promise<{ result: boolean; ms: number }> {
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+     import(workerData.module).then(({ parseHealthExpr, evaluateHealthExpr }) => {
+       const { expr } = parseHealthExpr(workerData.text);
+       const started = performance.now();
+       const result = evaluateHealthExpr(expr, { status: 200, body: workerData.body });
+       parentPort.postMessage({ result, ms: performance.now() - started });
+     });`,
+    { eval: true, workerData: { module: new URL('../../src/health/expr.ts', import.meta.url).href, text, body } },
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`${text} did not finish within ${timeout} ms on a ${body.length}-byte body`));
+    }, timeout);
+    worker.once('message', (outcome: { result: boolean; ms: number }) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      resolve(outcome);
+    });
+    worker.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
+test('a pattern that backtracks catastrophically runs in linear time on a 64 KiB body', async () => {
+  // A backtracking engine needs about 5 s for 30 bytes and doubles with each byte more; this is 64 KiB.
+  const words = 'word '.repeat(64 * 1024 / 5);
+  const catastrophic = "hc('body') =~ /^(\\w+\\s?)*$/";
+  const failing = await evaluateAside(catastrophic, `${words}!`, 20_000);
+  assert.equal(failing.result, false);
+  assert.equal((await evaluateAside(catastrophic, words, 20_000)).result, true);
+  assert.equal((await evaluateAside("hc('body') =~ /(x+x+)+y/", 'x'.repeat(64 * 1024), 20_000)).result, false);
+});
+
+/** Regular expressions from the part of PCRE that both engines read alike, with no `$` (checked apart below). */
+const pattern: fc.Arbitrary<string> = fc.letrec<{ re: string; atom: string }>((tie) => ({
+  re: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    tie('atom'),
+    fc.tuple(tie('re'), tie('re')).map(([a, b]) => a + b),
+    fc.tuple(tie('re'), tie('re')).map(([a, b]) => `${a}|${b}`),
+  ),
+  atom: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom('a', 'b', '1', ' ', '-', '.', '\\w', '\\W', '\\d', '\\s', '\\b', '^', '\\A', '[ab]', '[^a]', '[a-b1]', '[]a]', '\\n'),
+    fc.tuple(tie('atom'), fc.constantFrom('*', '+', '?', '{2}', '{1,3}', '*?', '+?')).map(([a, q]) => `(?:${a})${q}`),
+    tie('re').map((r) => `(${r})`),
+  ),
+})).re;
+
+test('for ordinary patterns, a match is what it was with JavaScript\'s engine, with and without i', () => {
+  fc.assert(fc.property(pattern, fc.boolean(), fc.stringMatching(/^[ab1 \nA-]{0,12}$/), (source, caseless, body) => {
+    const flag = caseless ? 'i' : '';
+    const js = new RegExp(source.replaceAll('\\A', '^').replaceAll('[]', '[\\]'), flag).test(body);
+    assert.equal(passes(`hc('body') =~ /${source}/${flag}`, 200, body), js, `/${source}/${flag} on ${JSON.stringify(body)}`);
+  }), { numRuns: 2000 });
+});
+
+test('`$` at the end of a pattern matches at the end or before a final newline, as PCRE\'s does', () => {
+  fc.assert(fc.property(pattern, fc.stringMatching(/^[ab1 \n-]{0,12}$/), (source, body) => {
+    const js = new RegExp(`(?:${source.replaceAll('\\A', '^').replaceAll('[]', '[\\]')})(?=\\n?$)`).test(body);
+    assert.equal(passes(`hc('body') =~ /(?:${source})$/`, 200, body), js, `/(?:${source})$/ on ${JSON.stringify(body)}`);
+  }), { numRuns: 1000 });
+  assert.equal(passes("hc('body') =~ /^\\QUP$\\E/", 200, 'UP$'), true, '\\Q...\\E is literal, $ included');
+  assert.equal(passes("hc('body') =~ /^UP[$]/", 200, 'UP$'), true);
+  assert.equal(passes("hc('body') =~ /^UP[]$]/", 200, 'UP$'), true, 'a ] first in a class does not close it');
+});
+
+test('backreferences, lookaround and atomic groups are refused: they need a backtracking engine', () => {
+  const why = 'which a health check cannot run: its patterns are matched in linear time (RE2), without backreferences or lookaround';
+  assert.equal(refusal("hc('body') =~ /(a)\\1/"), `the regular expression /(a)\\1/ at column 15 uses a backreference (\\1), ${why}`);
+  assert.equal(refusal("hc('body') =~ /(?<n>a)\\k<n>/"), `the regular expression /(?<n>a)\\k<n>/ at column 15 uses a backreference (\\k), ${why}`);
+  assert.equal(refusal("hc('body') =~ /UP(?=\\n)/"), `the regular expression /UP(?=\\n)/ at column 15 uses a lookaround assertion ((?=), ${why}`);
+  assert.equal(refusal("hc('body') =~ /(?!DOWN)/"), `the regular expression /(?!DOWN)/ at column 15 uses a lookaround assertion ((?!), ${why}`);
+  assert.equal(refusal("hc('body') =~ m#(?<=a)b#"), `the regular expression m#(?<=a)b# at column 15 uses a lookaround assertion ((?<=), ${why}`);
+  assert.equal(refusal("hc('body') =~ /(?>a+)b/"), `the regular expression /(?>a+)b/ at column 15 uses an atomic group ((?>), ${why}`);
+  assert.equal(refusal("hc('body') =~ /a++/"), 'the regular expression /a++/ at column 15 is invalid: invalid nested repetition operator: `++`');
+  assert.equal(refusal("hc('body') =~ /a{1001}/"), 'the regular expression /a{1001}/ at column 15 is invalid: invalid repeat count: `{1001}`');
+  assert.equal(passes("hc('body') =~ /[(?=]\\\\1/", 200, '=\\1'), true, 'inside a class and escaped, they are plain characters');
+});
+
+test('both configuration readers refuse such a pattern with its file and line', () => {
+  const apache = loadApacheConfigText(['Listen 80', 'ProxyHCExpr up {hc(\'body\') =~ /(UP)\\1/}', ''].join('\n'), 't.conf');
+  assert.deepEqual(apache.diagnostics.map(formatDiagnostic), [
+    't.conf:2: ProxyHCExpr: up: the regular expression /(UP)\\1/ at column 15 uses a backreference (\\1), which a health check cannot run: ' +
+      'its patterns are matched in linear time (RE2), without backreferences or lookaround',
+  ]);
+  const native = loadNativeConfigText([
+    'virtual-hosts:',
+    '  - port: 8080',
+    '    routes:',
+    '      - path: /',
+    '        balancer: b',
+    'balancers:',
+    '  b:',
+    '    members:',
+    '      - url: http://10.0.0.1:8080',
+    '        health-check:',
+    '          method: GET',
+    "          expr: \"hc('body') =~ /UP(?!DOWN)/\"",
+    '',
+  ].join('\n'), 's.yaml');
+  assert.equal(native.config, undefined);
+  assert.deepEqual(native.diagnostics.map(formatDiagnostic), [
+    "s.yaml:12: balancers.b.members[0].health-check.expr: the regular expression /UP(?!DOWN)/ at column 15 uses a lookaround assertion ((?!), " +
+      'which a health check cannot run: its patterns are matched in linear time (RE2), without backreferences or lookaround',
+  ]);
 });
