@@ -4,6 +4,8 @@
 // asked: one place decides, so two edits can never take the same member slot or interleave half-applied.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SticklerConfig } from '../config/model.ts';
+import { memberLoopProblem, type OwnListener } from '../proxy/member-loop.ts';
+import { thisMachine } from '../proxy/this-machine.ts';
 import { applyShared, planEdit, type EditTarget, type PlannedEdit } from './edits.ts';
 import type { ManagerControl } from './handler.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from './model.ts';
@@ -50,7 +52,8 @@ export class ManagerHost {
 
 /**
  * Checks and applies an edit where edits are decided: the shared half once, then saves and audits. `broadcast`
- * applies the local half, to the deciding thread's own objects and to every other thread's.
+ * applies the local half, to the deciding thread's own objects and to every other thread's. A new member may not
+ * be one of `listeners`, the ports this process serves (see member-loop.ts).
  */
 export function decide(
   targets: ReadonlyMap<string, EditTarget>,
@@ -58,9 +61,12 @@ export function decide(
   edit: Edit,
   actor: Actor,
   broadcast: (edit: PlannedEdit, entry: AuditEntry) => void,
+  listeners: readonly OwnListener[],
 ): EditOutcome {
   const planned = planEdit(targets, edit);
   if (!planned.ok) return planned;
+  const loop = edit.kind === 'add-member' ? memberLoopProblem(edit.url, listeners, thisMachine()) : undefined;
+  if (loop !== undefined) return { ok: false, status: 400, reason: loop };
   const target = targets.get(edit.balancer)!;
   applyShared(target, planned.edit);
   const entry = store.record(edit, actor, planned.before, planned.after);
@@ -68,19 +74,25 @@ export function decide(
   return { ok: true, before: planned.before, after: planned.after };
 }
 
+interface LocalTargets {
+  targets: Map<string, EditTarget>;
+  apply: (edit: PlannedEdit) => void;
+  listeners: readonly OwnListener[];
+}
+
 /** One thread: the server's own runtime is where edits are decided and applied. */
 export class LocalControl implements ManagerControl {
-  private readonly targets: () => { targets: Map<string, EditTarget>; apply: (edit: PlannedEdit) => void };
+  private readonly targets: () => LocalTargets;
   private readonly store: ManagerStore;
 
-  constructor(targets: () => { targets: Map<string, EditTarget>; apply: (edit: PlannedEdit) => void }, store: ManagerStore) {
+  constructor(targets: () => LocalTargets, store: ManagerStore) {
     this.targets = targets;
     this.store = store;
   }
 
   async submit(edit: Edit, actor: Actor): Promise<EditOutcome> {
-    const { targets, apply } = this.targets();
-    return decide(targets, this.store, edit, actor, (planned) => apply(planned));
+    const { targets, apply, listeners } = this.targets();
+    return decide(targets, this.store, edit, actor, (planned) => apply(planned), listeners);
   }
 }
 

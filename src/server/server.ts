@@ -84,7 +84,11 @@ export class Stickler {
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.managerSetup = options.manager ?? (() => {
       const host = new ManagerHost(config, (line) => process.stderr.write(`${line}\n`));
-      const control = new LocalControl(() => ({ targets: this.runtime.editTargets(), apply: (edit) => this.runtime.applyEdit(edit) }), host.store);
+      const control = new LocalControl(() => ({
+        targets: this.runtime.editTargets(),
+        apply: (edit) => this.runtime.applyEdit(edit),
+        listeners: this.listeners.map((l) => ({ host: l.address, port: l.port })),
+      }), host.store);
       return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control, persisted: host.store.persisted, recent: () => host.store.recent, host };
     })();
     this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.sharedStates);

@@ -105,7 +105,7 @@ export class WorkerGroup {
     const outcome = decide(targets, this.host.store, edit, actor, (planned, entry) => {
       applyLocalHere(targets, planned);
       for (const worker of this.workers) worker.postMessage({ type: 'apply', edit: planned, entry } satisfies ToWorker);
-    });
+    }, this.listeners.map((l) => ({ host: l.address, port: l.port })));
     from.postMessage({ type: 'edited', id, outcome } satisfies ToWorker);
   }
 

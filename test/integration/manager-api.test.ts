@@ -311,6 +311,18 @@ describe('manager API: requests a browser could be tricked into, and what they m
     assert.equal(audit.entries.filter((e) => e.edit.kind === 'add-member').length, 0);
   });
 
+  test('add-member refuses a URL that is one of Stickler\'s own listeners (400 naming it), and adds nothing', async () => {
+    const s = await consoleSession(m);
+    for (const url of [`https://127.0.0.1:${m.port}`, `https://localhost:${m.port}/balancer-manager`, `https://[::ffff:7f00:1]:${m.port}/`, `https://0.0.0.0:${m.port}`]) {
+      const r = await postEdit(m.base, { kind: 'add-member', balancer: 'cluster', url, change: { route: 'loop' } }, sameOrigin(m, s));
+      assert.equal(r.status, 400, `${url}: ${r.body}`);
+      assert.match(JSON.parse(r.body).error, new RegExp(`is Stickler's own listener 127\\.0\\.0\\.1:${m.port}: requests would loop back`), url);
+    }
+    assert.deepEqual((await overview(m.base)).balancers[0]!.members.map((x) => x.url), [IDLE_A, IDLE_B]);
+    const audit = JSON.parse((await request(`${m.base}/api/v1/audit`)).body) as { entries: AuditEntry[] };
+    assert.equal(audit.entries.filter((e) => e.edit.kind === 'add-member').length, 0);
+  });
+
   for (const chunked of [false, true]) {
     test(`a 10 MB body ${chunked ? '(chunked)' : 'with Content-Length'} is refused with 413, and the manager keeps serving`, async () => {
       const s = await consoleSession(m);

@@ -239,3 +239,23 @@ test('nothing to listen on', () => {
     't.conf:1: Listen: nothing to listen on; expected a Listen directive or a <VirtualHost host:port>',
   ]);
 });
+
+test('a member that is one of the listeners is refused at its BalancerMember or ProxyPass line', () => {
+  assert.deepEqual(errors([
+    'Listen 8443',
+    'Listen 127.0.0.1:9090',
+    '<Proxy balancer://b>',
+    'BalancerMember http://10.0.0.1:8080',
+    'BalancerMember http://localhost:8443',
+    'BalancerMember http://[::ffff:127.0.0.1]:9090/balancer-manager',
+    '</Proxy>',
+    'ProxyPass /b balancer://b/',
+    'ProxyPass /m http://127.0.0.1:9090/',
+  ]), [
+    't.conf:5: BalancerMember: http://localhost:8443 is Stickler\'s own listener 0.0.0.0:8443: requests would loop back into Stickler, and through the manager\'s listener arrive from this machine, past "Require local"; expected the address of another server',
+    't.conf:6: BalancerMember: http://[::ffff:127.0.0.1]:9090/balancer-manager is Stickler\'s own listener 127.0.0.1:9090: requests would loop back into Stickler, and through the manager\'s listener arrive from this machine, past "Require local"; expected the address of another server',
+    't.conf:9: ProxyPass: http://127.0.0.1:9090 is Stickler\'s own listener 127.0.0.1:9090: requests would loop back into Stickler, and through the manager\'s listener arrive from this machine, past "Require local"; expected the address of another server',
+  ]);
+  const other = load(['Listen 127.0.0.1:9090', '<Proxy balancer://b>', 'BalancerMember http://127.0.0.2:9090', '</Proxy>', 'ProxyPass / balancer://b/']);
+  assert.deepEqual(other.diagnostics.filter((d) => d.severity === 'error'), []);
+});

@@ -164,3 +164,11 @@ test('an unreadable file is a diagnostic, not an exception', () => {
   assert.match(formatDiagnostic(result.diagnostics[0]!),
     /^\/nonexistent\/stickler\.yaml:0: file: cannot read the configuration file: ENOENT/);
 });
+
+test('a member that is one of the listeners, the manager\'s included, is refused at its url key', () => {
+  const loop = (url: string, listener: string) => `${url} is Stickler's own listener ${listener}: requests would loop back into Stickler, and through the manager's listener arrive from this machine, past "Require local"; expected the address of another server`;
+  assertErrors(edit(18, '      - url: https://127.0.0.1:443'), [`${FILE}:18: balancers.wso2.members[1].url: ${loop('https://127.0.0.1:443', '0.0.0.0:443')}`]);
+  assertErrors(`${edit(16, '      - url: http://localhost:9090/balancer-manager')}\nmanager:\n  port: 9090`, [
+    `${FILE}:16: balancers.wso2.members[0].url: ${loop('http://localhost:9090/balancer-manager', '127.0.0.1:9090')}`,
+  ]);
+});

@@ -11,6 +11,8 @@ import type {
   BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
 import { prefixLength } from '../../proxy/mapping.ts';
+import { memberLoopProblem } from '../../proxy/member-loop.ts';
+import { thisMachine } from '../../proxy/this-machine.ts';
 import { policyConflicts, tlsPolicy } from '../../tls/profile.ts';
 import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';
@@ -52,6 +54,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     ...l,
     tls: virtualHosts.some((v) => (v.port === l.port || v.port === 0) && v.tls !== undefined),
   }));
+  checkMemberLoops(balancers, listeners, report);
   for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
     report.error(vhost.source, '<VirtualHost>', `its TLS settings (SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder) differ from those of the virtual host at ${where(first.source, vhost.source)}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port, such as in the main server`);
   }
@@ -163,6 +166,17 @@ function derivedListens(vhosts: ServerDraft[]): Listen[] {
     }
   }
   return [...byPort.values()];
+}
+
+/** A member that is one of the listeners (see member-loop.ts), at its BalancerMember, or the ProxyPass of a lone URL. */
+function checkMemberLoops(balancers: BalancerConfig[], listeners: ListenerConfig[], report: Report): void {
+  const machine = thisMachine();
+  for (const b of balancers) {
+    for (const m of b.members) {
+      const problem = memberLoopProblem(m.url, listeners, machine);
+      if (problem) report.error(m.source, b.name === m.url ? 'ProxyPass' : 'BalancerMember', problem);
+    }
+  }
 }
 
 function warnUnreachable(draft: ServerDraft, listens: Listen[], report: Report): void {

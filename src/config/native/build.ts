@@ -9,6 +9,8 @@ import type {
 } from '../model.ts';
 import { checkCipherSuites, checkCiphers, checkProtocols, policyConflicts, tlsPolicy, type Finding } from '../../tls/profile.ts';
 import { healthCheckWarnings } from '../../health/settings.ts';
+import { memberLoopProblem } from '../../proxy/member-loop.ts';
+import { thisMachine } from '../../proxy/this-machine.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import { formatKeyPath, type KeyPath, type Locator } from './locate.ts';
 import { CLIENT_KEYS, type NativeAccessRule, type NativeBalancer, type NativeFile, type NativeTls, type NativeVirtualHost } from './schema.ts';
@@ -51,6 +53,7 @@ class Builder {
     }
     const listeners = this.listeners(raw, virtualHosts);
     const manager = raw.manager && this.manager(raw.manager, listeners, virtualHosts);
+    this.checkMemberLoops(balancers, listeners);
     for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
       this.report('error', ['virtual-hosts', virtualHosts.indexOf(vhost), 'tls'], `its profile, protocols, ciphers, cipher-suites or honor-cipher-order differ from those of the virtual host at line ${first.source.line}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port`);
     }
@@ -116,6 +119,17 @@ class Builder {
       proxyAccess: [],
     });
     return { ...files, ownListener: true };
+  }
+
+  /** A member that is one of the listeners, the manager's included (see member-loop.ts). */
+  checkMemberLoops(balancers: BalancerConfig[], listeners: ListenerConfig[]): void {
+    const machine = thisMachine();
+    for (const b of balancers) {
+      b.members.forEach((m, i) => {
+        const problem = memberLoopProblem(m.url, listeners, machine);
+        if (problem) this.report('error', ['balancers', b.name, 'members', i, 'url'], problem);
+      });
+    }
   }
 
   report(severity: Diagnostic['severity'], path: KeyPath, message: string): void {
