@@ -1,5 +1,11 @@
 // Mutation testing (`npm run mutate`): which rules of the edge no unit test holds. Not part of `npm test`: a full
 // run takes many minutes. Narrow it with `npm run mutate -- --mutate 'src/http/**/*.ts'`.
+
+// Every mutant reruns test files that load the same instrumented sources: Node's compile cache nearly halves
+// each run. Turned on inside each test process rather than through NODE_COMPILE_CACHE, which the tests' own
+// child processes would inherit (one runs under `ulimit -f 0`, where writing the cache kills it).
+const compileCache = "data:text/javascript,import m from 'node:module'; m.enableCompileCache();";
+
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: [
@@ -14,7 +20,7 @@ export default {
   tap: {
     testFiles: ['test/unit/*.test.ts'],
     // node:test prints TAP only when asked; Node runs the instrumented .ts directly by type stripping.
-    nodeArgs: ['--test-reporter=tap', '-r', '{{hookFile}}', '{{testFile}}'],
+    nodeArgs: ['--test-reporter=tap', `--import=${compileCache}`, '-r', '{{hookFile}}', '{{testFile}}'],
   },
   // Instrumented code does not type-check; `tsc --noEmit` is the type check, not Stryker's job.
   disableTypeChecks: true,
