@@ -1,11 +1,12 @@
 // Command line: run, check, convert. With no configuration it runs the embedded demo.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
 import { formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { writeFileAtomically } from './fs/atomic-file.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
@@ -141,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
   const pidFile = values['pid-file'] && resolve(values['pid-file']);
   if (pidFile) {
     try {
-      writePidFile(pidFile);
+      writeFileAtomically(pidFile, `${process.pid}\n`);
     } catch (err) {
       process.stderr.write(`stickler: cannot write the pid file ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
       await stickler.close();
@@ -186,13 +187,6 @@ async function main(argv: string[]): Promise<number> {
   await closeDemo();
   if (pidFile) rmSync(pidFile, { force: true });
   return 0;
-}
-
-/** Written under another name and renamed, so a reader never sees half a number. */
-function writePidFile(file: string): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${process.pid}\n`);
-  renameSync(temporary, file);
 }
 
 function signalRunning(pidFile: string, signal: 'SIGHUP' | 'SIGTERM'): number {

@@ -3,8 +3,9 @@
 // user sees sticky load balancing working before writing any configuration.
 
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../fs/atomic-file.ts';
 import { createSelfSigned } from '../tls/selfsigned.ts';
 import { startDemoNode } from './backend.ts';
 
@@ -55,8 +56,8 @@ async function demoCertificate(certFile: string, keyFile: string): Promise<{ cer
   const [cert, key] = await Promise.all([readIfPresent(certFile), readIfPresent(keyFile)]);
   if (cert !== undefined && key !== undefined && usableCertificate(cert, key, Date.now())) return { cert, key };
   const fresh = createSelfSigned({ commonName: 'localhost', altNames: { dns: ['localhost'], ip: ['127.0.0.1', '::1'] } });
-  await writeFile(keyFile, fresh.key, { mode: 0o600 });
-  await writeFile(certFile, fresh.cert);
+  writeFileAtomically(keyFile, fresh.key);
+  writeFileAtomically(certFile, fresh.cert);
   return fresh;
 }
 
@@ -164,7 +165,7 @@ export async function prepareDemo(dir: string, opts: { port?: number; managerPor
       nodes.push({ route, port: node.port, close: node.close });
     }
     const input = { listenPort: opts.port ?? DEFAULT_PORT, managerPort: opts.managerPort ?? DEFAULT_MANAGER_PORT, certFile, keyFile, nodes };
-    await writeFile(configFile, renderDemoConfig(input));
+    writeFileAtomically(configFile, renderDemoConfig(input));
     return { configFile, nodes, banner: renderBanner({ ...input, configFile }) };
   } catch (err) {
     await Promise.all(nodes.map((n) => n.close()));

@@ -1,8 +1,8 @@
 // Where manager changes are kept: the overlay in memory, written to the state file after every change (when one
 // is configured), and the audit log. The state file is replaced atomically — written beside it, flushed to disk,
 // then renamed over it — so a crash at any moment leaves the old file or the new one, never part of either.
-import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { appendFileSync, readFileSync, renameSync } from 'node:fs';
+import { removeLeftoverTemporaries, writeFileAtomically } from '../fs/atomic-file.ts';
 import type { AuditEntry, Actor, Edit } from './model.ts';
 import { emptyOverlay, withEdit, type Overlay } from './overlay.ts';
 
@@ -31,7 +31,7 @@ export class ManagerStore {
 
   constructor(options: StoreOptions) {
     this.options = options;
-    if (options.stateFile) removeLeftovers(options.stateFile);
+    if (options.stateFile) removeLeftoverTemporaries(options.stateFile);
     this.overlay = options.stateFile ? readState(options.stateFile, options.log) : emptyOverlay();
   }
 
@@ -66,42 +66,10 @@ export class ManagerStore {
     const file = this.options.stateFile;
     if (!file) return;
     try {
-      writeAtomically(file, `${JSON.stringify(this.overlay, null, 2)}\n`);
+      writeFileAtomically(file, `${JSON.stringify(this.overlay, null, 2)}\n`);
     } catch (err) {
       this.options.log(`stickler: manager: cannot save the state file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}; the change applies but will not survive a restart`);
     }
-  }
-}
-
-const temporaryName = (file: string) => join(dirname(file), `.${basename(file)}.${process.pid}.tmp`);
-
-/** Temporary files a crash left mid-save: never the state, only in the way. */
-function removeLeftovers(file: string): void {
-  const prefix = `.${basename(file)}.`;
-  try {
-    for (const name of readdirSync(dirname(file))) if (name.startsWith(prefix) && name.endsWith('.tmp')) rmSync(join(dirname(file), name), { force: true });
-  } catch {
-    // A directory that cannot be listed fails the first save, which says so.
-  }
-}
-
-/** Writes `text` to `file` so that a reader, or a restart after a crash, sees either the old or the new content. */
-function writeAtomically(file: string, text: string): void {
-  const temporary = temporaryName(file);
-  const fd = openSync(temporary, 'w', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(temporary, file);
-  // The rename itself is only durable once the directory is flushed.
-  const dir = openSync(dirname(file), 'r');
-  try {
-    fsyncSync(dir);
-  } finally {
-    closeSync(dir);
   }
 }
 
