@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
@@ -151,6 +152,9 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   printStartup(stickler.listeners, config, workers);
+  const limit = descriptorLimit();
+  const descriptors = limit === undefined ? undefined : descriptorWarning(clientPolicy(config), workers, limit);
+  if (descriptors) process.stderr.write(`stickler: warning: ${descriptors}\n`);
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
 

@@ -262,6 +262,8 @@ export class Exchange implements ConnectionUser {
         if (this.held) b.balancer.release(member, 0, 0);
         this.held = undefined;
         if (!(err instanceof ConnectError)) throw err;
+        // Out of descriptors or buffers here: the member did nothing wrong, and another one would fail alike.
+        if (err.local) return this.respondLocal(tooManyRequests(), err.code);
         // Nothing reached the member: any method may go to another one, its body still waiting in `pending`.
         b.balancer.markError(member, Date.now(), err.message);
         this.log.error = err.code;
@@ -423,8 +425,9 @@ export class Exchange implements ConnectionUser {
       this.sendRequest(conn);
     } catch (err) {
       if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
-      // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
       this.log.error = err.code;
+      if (err.local) return this.finishWithMember(false, tooManyRequests());
+      // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
       this.tryElsewhere(err.message);
     }
   }
@@ -712,7 +715,7 @@ function mountPath(location: { path: string }): string {
   return location.path.replace(/\/$/, '');
 }
 
-/** The 503 of a thread at its cap of requests in flight: the client may come back at once. */
+/** The 503 of a limit of this process's own (requests in flight, descriptors): the client may come back at once. */
 function tooManyRequests(): LocalResponse {
   const response = errorResponse(503);
   response.headers.push(['Retry-After', '1']);

@@ -11,6 +11,8 @@ import { handshakeOptions, ocspResponseProblem } from '../tls/profile.ts';
 import { ClientConnection } from './client.ts';
 import { H2Front } from './h2.ts';
 import { Runtime } from './runtime.ts';
+import { pastReserve } from './descriptors.ts';
+import { BurstLog } from '../upstream/exhaustion.ts';
 import { startHealthChecks } from '../health/checker.ts';
 import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
@@ -80,6 +82,8 @@ export class Stickler {
   private health: { stop(): void } | undefined;
   private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost };
   private manager: Manager | undefined;
+  /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
+  private readonly reserveRefusals = new BurstLog(10_000);
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.managerSetup = options.manager ?? (() => {
@@ -210,6 +214,12 @@ export class Stickler {
     const max = this.runtime.client.maxConnections;
     if (max > 0 && this.clients >= max) {
       socket.destroy();
+      return false;
+    }
+    if (pastReserve(socket)) {
+      socket.destroy();
+      const quiet = this.reserveRefusals.note(Date.now());
+      if (quiet !== undefined) logLine(`out of descriptors: new connections are closed at once, the last ones are kept for the manager's own listener; further refusals are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
       return false;
     }
     this.clients++;

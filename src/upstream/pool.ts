@@ -6,6 +6,8 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { BackendTls, MemberConfig } from '../config/model.ts';
 import { MessageReader } from '../http/reader.ts';
+import { pastReserve } from '../server/descriptors.ts';
+import { BurstLog, isLocalExhaustion } from './exhaustion.ts';
 
 export interface PoolOptions {
   member: MemberConfig;
@@ -21,10 +23,25 @@ export interface PoolOptions {
 
 export class ConnectError extends Error {
   readonly code: string;
-  constructor(code: string, message: string) {
+  /** This process ran out of something (see exhaustion.ts): the member is not to blame. */
+  readonly local: boolean;
+  constructor(code: string, message: string, local = false) {
     super(message);
     this.code = code;
+    this.local = local;
   }
+}
+
+/** One line per burst of local failures for the whole thread, whichever member they hit. */
+const localFailures = new BurstLog(10_000);
+
+function localFailure(url: string, code: string): ConnectError {
+  const quiet = localFailures.note(Date.now());
+  if (quiet !== undefined) {
+    const before = quiet > 0 ? ` (the previous burst had ${quiet} more)` : '';
+    process.stderr.write(`stickler: cannot connect to members, this process is out of resources (${code}, first at ${url}): requests get 503 and no member is put in error; further failures are not logged until 10 s pass without one${before}\n`);
+  }
+  return new ConnectError(code === 'STK_LOCAL_DESCRIPTORS' ? code : `STK_LOCAL_${code}`, `connect to ${url} failed here: ${code}`, true);
 }
 
 /** The exchange currently holding a connection. */
@@ -177,10 +194,11 @@ export class MemberPool {
       const timeout = this.options.connectTimeout;
       const url = this.options.member.url;
       let socket: net.Socket;
-      const fail = (code: string, message: string) => {
+      const fail = (code: string, message: string) => failWith(new ConnectError(code, message));
+      const failWith = (err: ConnectError) => {
         clearTimeout(timer);
         socket.destroy();
-        reject(new ConnectError(code, message));
+        reject(err);
       };
       const done = () => {
         clearTimeout(timer);
@@ -198,13 +216,17 @@ export class MemberPool {
         socket = secure;
       } else {
         socket = net.connect({ host: this.host, port: this.port });
-        socket.once('connect', done);
+        socket.once('connect', () => socket.destroyed || done());
       }
+      // Before any TLS: a member socket in the manager's reserve of descriptors is given back at once.
+      socket.prependOnceListener('connect', () => {
+        if (pastReserve(socket)) failWith(localFailure(url, 'STK_LOCAL_DESCRIPTORS'));
+      });
       socket.setNoDelay(true);
       const timer = setTimeout(() => fail('STK_UPSTREAM_CONNECT_TIMEOUT', `connect to ${url} timed out after ${timeout} ms`), timeout);
       const onError = (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        fail('STK_UPSTREAM_CONNECT', `connect to ${url} failed: ${err.code ?? err.message}`);
+        if (isLocalExhaustion(err.code)) failWith(localFailure(url, err.code!));
+        else fail('STK_UPSTREAM_CONNECT', `connect to ${url} failed: ${err.code ?? err.message}`);
       };
       socket.once('error', onError);
     });

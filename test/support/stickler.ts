@@ -11,6 +11,8 @@ export interface SticklerOptions {
   env?: NodeJS.ProcessEnv;
   /** Extra CLI arguments after `--config FILE`. */
   args?: string[];
+  /** Started under `ulimit -n` this low, soft and hard alike, so nothing can raise it again. */
+  descriptors?: number;
 }
 
 export interface SticklerProcess {
@@ -28,7 +30,10 @@ export interface SticklerProcess {
 }
 
 export async function startStickler(configFile: string, opts: SticklerOptions = {}): Promise<SticklerProcess> {
-  const proc = spawnManaged('stickler', process.execPath, [CLI, '--config', configFile, ...(opts.args ?? [])], {
+  const command = [process.execPath, CLI, '--config', configFile, ...(opts.args ?? [])];
+  // exec keeps the pid: stop() and kill() reach Stickler itself, not a shell.
+  const limited = opts.descriptors === undefined ? command : ['bash', '-c', `ulimit -n ${opts.descriptors} && exec "$0" "$@"`, ...command];
+  const proc = spawnManaged('stickler', limited[0]!, limited.slice(1), {
     env: { ...process.env, ...opts.env },
   });
   try {
