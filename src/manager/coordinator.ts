@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { SticklerConfig } from '../config/model.ts';
 import { memberLoopProblem, type OwnListener } from '../proxy/member-loop.ts';
 import { thisMachine } from '../proxy/this-machine.ts';
-import { applyShared, planEdit, type EditTarget, type PlannedEdit } from './edits.ts';
+import { applyShared, asAsked, planEdit, type EditTarget, type PlannedEdit } from './edits.ts';
 import type { ManagerControl } from './handler.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from './model.ts';
 import { applyOverlay } from './overlay.ts';
@@ -69,7 +69,7 @@ export function decide(
   if (loop !== undefined) return { ok: false, status: 400, reason: loop };
   const target = targets.get(edit.balancer)!;
   applyShared(target, planned.edit);
-  const entry = store.record(edit, actor, planned.before, planned.after);
+  const entry = store.record(asAsked(planned.edit), actor, planned.before, planned.after);
   broadcast(planned.edit, entry);
   return { ok: true, before: planned.before, after: planned.after };
 }

@@ -4,9 +4,9 @@
 // configuration objects each thread holds, so every thread applies it. Both are plain functions of their inputs.
 import { lbfactorOf, type BalancerState } from '../balancer/state.ts';
 import { Status, statusFromFlags } from '../balancer/status.ts';
-import { LB_METHODS, type BalancerConfig, type LbMethod, type MemberConfig, type StatusFlag } from '../config/model.ts';
-import { isToken } from '../http/syntax.ts';
+import type { BalancerConfig, MemberConfig, StatusFlag } from '../config/model.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
+import { readEdit } from './edit-input.ts';
 import type { BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
 
 export interface EditTarget {
@@ -31,8 +31,6 @@ const SWITCH_FLAGS: Record<StatusSwitch, StatusFlag> = {
 };
 const SWITCH_LETTERS = Object.values(SWITCH_FLAGS);
 const switchBits = (flags: readonly StatusFlag[]) => statusFromFlags(flags) & ~Status.INITIALIZED;
-/** Apache keeps routes and redirects in 64-byte fields (PROXY_WORKER_MAX_ROUTE_SIZE). */
-const MAX_ROUTE = 63;
 /** Where members added through the manager say they came from, for messages about them. */
 const MANAGER_SOURCE = { file: 'balancer-manager', line: 0 };
 
@@ -43,27 +41,28 @@ function findMember(target: EditTarget, url: string): number {
   return target.config.members.findIndex((m, i) => m.url === url && (target.state.status(i) & Status.FREE) === 0);
 }
 
-/** Checks `edit` against the balancers as they are now; says why it cannot be done, or what it will change. */
-export function planEdit(targets: ReadonlyMap<string, EditTarget>, edit: Edit): Planned {
+/**
+ * Checks `edit` against the balancers as they are now; says why it cannot be done, or what it will change. The edit
+ * is read again (edit-input.ts) whatever brought it, and the planned edit carries only what was read.
+ */
+export function planEdit(targets: ReadonlyMap<string, EditTarget>, asked: Edit): Planned {
+  const read = readEdit(asked);
+  if (!read.ok) return refuse(400, read.reason);
+  const edit = read.value;
   const target = targets.get(edit.balancer);
   if (!target) return refuse(404, `no balancer "${edit.balancer}"; expected one of ${[...targets.keys()].join(', ') || '(none)'}`);
   switch (edit.kind) {
     case 'member': {
       const slot = findMember(target, edit.member);
       if (slot < 0) return refuse(404, `balancer://${edit.balancer} has no member ${edit.member}`);
-      const problem = checkMemberChange(edit.change);
-      if (problem) return refuse(400, problem);
       const before = memberFacts(target.config.members[slot]!);
       const after = memberFacts(changedMember(target.config.members[slot]!, edit.change));
       return { ok: true, edit: { ...edit, slot }, before, after };
     }
-    case 'balancer': {
-      const problem = checkBalancerChange(edit.change);
-      if (problem) return refuse(400, problem);
+    case 'balancer':
       return { ok: true, edit: { ...edit, slot: -1 }, before: balancerFacts(target.config), after: balancerFacts(changedBalancer(target.config, edit.change)) };
-    }
     case 'add-member': {
-      const problem = checkNewMemberUrl(edit.url) ?? checkMemberChange(edit.change);
+      const problem = checkNewMemberUrl(edit.url);
       if (problem) return refuse(400, problem);
       if (findMember(target, edit.url) >= 0) return refuse(409, `balancer://${edit.balancer} already has a member ${edit.url}`);
       if (target.state.count >= target.state.capacity) {
@@ -77,6 +76,12 @@ export function planEdit(targets: ReadonlyMap<string, EditTarget>, edit: Edit): 
       return { ok: true, edit: { ...edit, slot }, before: memberFacts(target.config.members[slot]!), after: null };
     }
   }
+}
+
+/** The edit as asked for, without the slot planning gave it: what the audit log and the state file keep. */
+export function asAsked(edit: PlannedEdit): Edit {
+  const { slot: _slot, ...asked } = edit;
+  return asked;
 }
 
 /** The shared half: done once per edit, by the coordinator, on the state every thread reads. */
@@ -180,56 +185,6 @@ export function checkNewMemberUrl(url: unknown): string | undefined {
   if (authority.includes('@')) return `"${url}" carries a user name or password; expected http://host[:port][/path] without userinfo`;
   if (/[?#]/.test(parsed.path)) return `"${url}" has a query or fragment; expected http://host[:port][/path]`;
   if (parsed.port !== undefined && (Number(parsed.port) < 1 || Number(parsed.port) > 65535)) return `"${url}" has port ${parsed.port}; expected 1 to 65535`;
-  return undefined;
-}
-
-function checkMemberChange(change: unknown): string | undefined {
-  if (typeof change !== 'object' || change === null || Array.isArray(change)) return 'expected an object of member changes';
-  const c = change as Record<string, unknown>;
-  const unknown = Object.keys(c).filter((k) => !['status', 'loadfactor', 'lbset', 'route', 'redirect'].includes(k));
-  if (unknown.length) return `unknown member field ${unknown.map((k) => `"${k}"`).join(', ')}; expected status, loadfactor, lbset, route, redirect`;
-  if (c.status !== undefined) {
-    if (typeof c.status !== 'object' || c.status === null || Array.isArray(c.status)) return 'status: expected an object such as {"disabled": true}';
-    for (const [name, on] of Object.entries(c.status)) {
-      if (!(name in SWITCH_FLAGS)) return `status: unknown switch "${name}"; expected ${Object.keys(SWITCH_FLAGS).join(', ')}`;
-      if (typeof on !== 'boolean') return `status.${name}: expected true or false`;
-    }
-  }
-  if (c.loadfactor !== undefined && !(typeof c.loadfactor === 'number' && c.loadfactor >= 1 && c.loadfactor <= 100)) {
-    return `loadfactor: expected a number from 1 to 100, got ${JSON.stringify(c.loadfactor)}`;
-  }
-  if (c.lbset !== undefined && !(Number.isInteger(c.lbset) && (c.lbset as number) >= 0 && (c.lbset as number) <= 99)) {
-    return `lbset: expected a whole number from 0 to 99, got ${JSON.stringify(c.lbset)}`;
-  }
-  for (const key of ['route', 'redirect'] as const) {
-    const value = c[key];
-    if (value === undefined) continue;
-    if (typeof value !== 'string') return `${key}: expected a string`;
-    if (value.length > MAX_ROUTE) return `${key}: ${value.length} characters; expected at most ${MAX_ROUTE}`;
-    if (/[\u0000-\u001f\u007f]/.test(value)) return `${key}: control characters are not allowed`;
-  }
-  return undefined;
-}
-
-function checkBalancerChange(change: unknown): string | undefined {
-  if (typeof change !== 'object' || change === null || Array.isArray(change)) return 'expected an object of balancer changes';
-  const c = change as Record<string, unknown>;
-  const unknown = Object.keys(c).filter((k) => !['lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession'].includes(k));
-  if (unknown.length) return `unknown balancer field ${unknown.map((k) => `"${k}"`).join(', ')}; expected lbmethod, timeoutMs, maxAttempts, nofailover, stickySession`;
-  if (c.lbmethod !== undefined && !LB_METHODS.includes(c.lbmethod as LbMethod)) return `lbmethod: expected ${LB_METHODS.join(', ')}, got ${JSON.stringify(c.lbmethod)}`;
-  if (c.timeoutMs !== undefined && !(Number.isInteger(c.timeoutMs) && (c.timeoutMs as number) >= 0 && (c.timeoutMs as number) <= 7_200_000)) {
-    return `timeoutMs: expected whole milliseconds from 0 to 7200000 (Apache: 0 to 7200 s), got ${JSON.stringify(c.timeoutMs)}`;
-  }
-  if (c.maxAttempts !== undefined && !(Number.isInteger(c.maxAttempts) && (c.maxAttempts as number) >= 0 && (c.maxAttempts as number) <= 99)) {
-    return `maxAttempts: expected a whole number from 0 to 99, got ${JSON.stringify(c.maxAttempts)}`;
-  }
-  if (c.nofailover !== undefined && typeof c.nofailover !== 'boolean') return 'nofailover: expected true or false';
-  if (c.stickySession !== undefined && c.stickySession !== null) {
-    const names = typeof c.stickySession === 'string' ? c.stickySession.split('|') : [];
-    if (names.length < 1 || names.length > 2 || !names.every((n) => isToken(n) && n.length <= 63)) {
-      return `stickySession: expected COOKIE or COOKIE|urlparam (token characters), or null, got ${JSON.stringify(c.stickySession)}`;
-    }
-  }
   return undefined;
 }
 

@@ -9,6 +9,7 @@ import type { Runtime } from '../server/runtime.ts';
 import { apacheEdits, apacheHtml, apacheParams, apacheXml, APACHE_FORM_LIMIT } from './apache-page.ts';
 import type { ManagerAuth } from './auth.ts';
 import { csrfProblem, csrfToken, newSessionId, sessionCookie, sessionFrom } from './csrf.ts';
+import { readEdit } from './edit-input.ts';
 import { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from './model.ts';
 import { overview } from './overview.ts';
@@ -208,32 +209,10 @@ export class Manager {
     } catch (err) {
       return problem(400, `the body is not JSON: ${(err as Error).message}`);
     }
-    const edit = editFrom(body);
-    if (typeof edit === 'string') return problem(400, edit);
-    const outcome = await this.context.control.submit(edit, actor);
+    const edit = readEdit(body);
+    if (!edit.ok) return problem(400, edit.reason);
+    const outcome = await this.context.control.submit(edit.value, actor);
     if (!outcome.ok) return problem(outcome.status, outcome.reason);
     return json(200, { before: outcome.before, after: outcome.after, overview: this.overview(request.runtime) });
-  }
-}
-
-/** The edit a JSON body asks for, or why it is not one. The change itself is checked by planEdit. */
-function editFrom(body: unknown): Edit | string {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'expected a JSON object: {"kind": "member", "balancer": ..., "member": ..., "change": {...}}';
-  const b = body as Record<string, unknown>;
-  const text = (key: string) => (typeof b[key] === 'string' && b[key] !== '' ? (b[key] as string) : undefined);
-  const balancer = text('balancer');
-  if (!balancer) return '"balancer": expected the balancer name (without balancer://)';
-  const change = (b.change ?? {}) as Record<string, unknown>;
-  switch (b.kind) {
-    case 'member':
-      return text('member') ? { kind: 'member', balancer, member: text('member')!, change } : '"member": expected the member URL';
-    case 'balancer':
-      return { kind: 'balancer', balancer, change };
-    case 'add-member':
-      return { kind: 'add-member', balancer, url: typeof b.url === 'string' ? b.url : '', change };
-    case 'remove-member':
-      return text('member') ? { kind: 'remove-member', balancer, member: text('member')! } : '"member": expected the member URL';
-    default:
-      return `"kind": expected member, balancer, add-member or remove-member, got ${JSON.stringify(b.kind)}`;
   }
 }

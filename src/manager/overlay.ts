@@ -3,7 +3,8 @@
 // without its trap of silently ignoring later edits to the file: here the file's members decide which
 // members exist, and state for a member the file no longer has is dropped and said so).
 import type { SticklerConfig } from '../config/model.ts';
-import { changedBalancer, changedMember, newMember } from './edits.ts';
+import { ownFields, ownRecord, readBalancerChange, readMemberChange, type Read } from './edit-input.ts';
+import { changedBalancer, changedMember, checkNewMemberUrl, newMember } from './edits.ts';
 import type { BalancerChange, Edit, MemberChange } from './model.ts';
 
 export interface BalancerOverlay {
@@ -25,10 +26,68 @@ export function emptyOverlay(): Overlay {
   return { version: 1, balancers: {} };
 }
 
+// Balancer names and member URLs come from outside: a balancer may be called `__proto__`, which a plain
+// assignment or lookup would take for the object's prototype. Records keyed by them are read and written as own
+// entries only.
+function own<T>(record: Record<string, T>, key: string): T | undefined {
+  return Object.hasOwn(record, key) ? record[key] : undefined;
+}
+function setOwn<T>(record: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** A saved overlay read back (the state file): every change read as an edit is, or what is wrong and where. */
+export function readOverlay(value: unknown): Read<Overlay> {
+  const top = ownFields(value, ['version', 'balancers'], 'the state');
+  if (!top.ok) return top;
+  if (top.value.version !== 1) return { ok: false, reason: `version: expected 1, got ${String(top.value.version)}` };
+  const balancers = ownRecord(top.value.balancers, 'balancers');
+  if (!balancers.ok) return balancers;
+  const overlay = emptyOverlay();
+  for (const [name, saved] of Object.entries(balancers.value)) {
+    const read = readBalancerOverlay(saved, `balancers[${JSON.stringify(name)}]`);
+    if (!read.ok) return read;
+    setOwn(overlay.balancers, name, read.value);
+  }
+  return { ok: true, value: overlay };
+}
+
+function readBalancerOverlay(value: unknown, where: string): Read<BalancerOverlay> {
+  const fields = ownFields(value, ['settings', 'members', 'added', 'removed'], where);
+  if (!fields.ok) return fields;
+  const { settings = {}, members = {}, added = [], removed = [] } = fields.value;
+  const refused = (at: string, reason: string): Read<BalancerOverlay> => ({ ok: false, reason: `${where}.${at}: ${reason}` });
+  const result: BalancerOverlay = { settings: {}, members: {}, added: [], removed: [] };
+  const readSettings = readBalancerChange(settings, `${where}.settings`);
+  if (!readSettings.ok) return readSettings;
+  result.settings = readSettings.value;
+  const byUrl = ownRecord(members, `${where}.members`);
+  if (!byUrl.ok) return byUrl;
+  for (const [url, change] of Object.entries(byUrl.value)) {
+    const read = readMemberChange(change, `${where}.members[${JSON.stringify(url)}]`);
+    if (!read.ok) return read;
+    setOwn(result.members, url, read.value);
+  }
+  if (!Array.isArray(added)) return refused('added', 'expected a list of {"url": ..., "change": {...}}');
+  for (const [i, entry] of added.entries()) {
+    const a = ownFields(entry, ['url', 'change'], `${where}.added[${i}]`);
+    if (!a.ok) return a;
+    const problem = checkNewMemberUrl(a.value.url);
+    if (problem) return refused(`added[${i}].url`, problem);
+    const change = readMemberChange(a.value.change ?? {}, `${where}.added[${i}].change`);
+    if (!change.ok) return change;
+    result.added.push({ url: a.value.url as string, change: change.value });
+  }
+  if (!Array.isArray(removed) || !removed.every((url) => typeof url === 'string')) return refused('removed', 'expected a list of member URLs');
+  result.removed = [...removed];
+  return { ok: true, value: result };
+}
+
 /** `overlay` with `edit` folded in, as a new object. */
 export function withEdit(overlay: Overlay, edit: Edit): Overlay {
   const next: Overlay = structuredClone(overlay);
-  const b = (next.balancers[edit.balancer] ??= { settings: {}, members: {}, added: [], removed: [] });
+  let b = own(next.balancers, edit.balancer);
+  if (!b) setOwn(next.balancers, edit.balancer, (b = { settings: {}, members: {}, added: [], removed: [] }));
   switch (edit.kind) {
     case 'balancer':
       b.settings = { ...b.settings, ...edit.change };
@@ -36,7 +95,7 @@ export function withEdit(overlay: Overlay, edit: Edit): Overlay {
     case 'member': {
       const added = b.added.find((a) => a.url === edit.member);
       if (added) added.change = merge(added.change, edit.change);
-      else b.members[edit.member] = merge(b.members[edit.member] ?? {}, edit.change);
+      else setOwn(b.members, edit.member, merge(own(b.members, edit.member) ?? {}, edit.change));
       break;
     }
     case 'add-member':
@@ -82,7 +141,7 @@ export function applyOverlay(config: SticklerConfig, overlay: Overlay): { config
         continue;
       }
       b.members[m] = changedMember(b.members[m]!, change);
-      k.members[url] = change;
+      setOwn(k.members, url, change);
     }
     for (const url of o.removed) {
       if (!b.members.some((member) => member.url === url)) continue;
@@ -94,14 +153,14 @@ export function applyOverlay(config: SticklerConfig, overlay: Overlay): { config
       const m = b.members.findIndex((member) => member.url === a.url);
       if (m >= 0) {
         b.members[m] = changedMember(b.members[m]!, a.change);
-        k.members[a.url] = a.change;
+        setOwn(k.members, a.url, a.change);
       } else {
         b.members.push(newMember(a.url, a.change));
         k.added.push(a);
       }
     }
     balancers[index] = b;
-    kept.balancers[name] = k;
+    setOwn(kept.balancers, name, k);
   }
   return { config: { ...config, balancers }, overlay: kept, dropped };
 }

@@ -4,7 +4,7 @@
 import { appendFileSync, readFileSync, renameSync } from 'node:fs';
 import { removeLeftoverTemporaries, writeFileAtomically } from '../fs/atomic-file.ts';
 import type { AuditEntry, Actor, Edit } from './model.ts';
-import { emptyOverlay, withEdit, type Overlay } from './overlay.ts';
+import { emptyOverlay, readOverlay, withEdit, type Overlay } from './overlay.ts';
 
 /** How many audit entries the console can show without reading the log file back. */
 const RECENT_AUDIT = 200;
@@ -83,9 +83,9 @@ function readState(file: string, log: (line: string) => void): Overlay {
     return emptyOverlay();
   }
   try {
-    const parsed = JSON.parse(text) as Overlay;
-    if (parsed?.version !== 1 || typeof parsed.balancers !== 'object' || parsed.balancers === null) throw new Error('not a version 1 state');
-    return parsed;
+    const read = readOverlay(JSON.parse(text));
+    if (!read.ok) throw new Error(read.reason);
+    return read.value;
   } catch (err) {
     const aside = `${file}.unreadable-${Date.now()}`;
     try {
