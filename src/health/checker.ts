@@ -47,6 +47,8 @@ export class CheckCounter {
    * the member changed state. Disabled and stopped members are checked too, but only the operator clears D and S.
    */
   record(target: HealthTarget, m: number, check: HealthCheckConfig, outcome: ProbeOutcome, now: number): string | undefined {
+    // Out of descriptors here (see upstream/exhaustion.ts): neither a pass nor a failure of the member.
+    if (!outcome.ok && outcome.local) return undefined;
     const { state, balancer } = target;
     const failed = (state.status(m) & FAILED) !== 0;
     if (failed !== this.failed) {

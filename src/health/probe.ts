@@ -3,10 +3,11 @@
 // mod_proxy_hcheck's hc_check_tcp / hc_check_http, with Stickler's HTTP reader.
 import type { HealthCheckConfig, MemberConfig } from '../config/model.ts';
 import type { ReaderEvent } from '../http/reader.ts';
-import type { ConnectionUser, MemberConnection, MemberPool } from '../upstream/pool.ts';
+import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { evaluateHealthExpr, HealthExprError, parseHealthExpr, readsBody, type HealthExpr } from './expr.ts';
 
-export type ProbeOutcome = { ok: true } | { ok: false; reason: string };
+/** `local`: the check could not be made for want of descriptors or buffers here; it says nothing of the member. */
+export type ProbeOutcome = { ok: true } | { ok: false; reason: string; local?: true };
 
 /** A condition sees at most this much of the body; the rest is not read. */
 export const BODY_CAP = 64 * 1024;
@@ -31,6 +32,7 @@ export async function probeMember(member: MemberConfig, check: HealthCheckConfig
   try {
     conn = await pool.connectFresh();
   } catch (err) {
+    if (err instanceof ConnectError && err.local) return { ok: false, reason: err.message, local: true };
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
   }
   if (signal.aborted || check.method === 'TCP') {

@@ -28,6 +28,15 @@ describe('counting', () => {
   const run = (t: HealthTarget, counter: CheckCounter, outcomes: ProbeOutcome[], now = 0) =>
     outcomes.map((o) => counter.record(t, 0, hc, o, now)).filter((line) => line !== undefined);
 
+  test('a check this process could not make (out of descriptors) counts neither way', () => {
+    const t = target([memberConfig({ url: 'https://n1:9443', healthCheck: hc })]);
+    const counter = new CheckCounter();
+    const local: ProbeOutcome = { ok: false, reason: 'connect to https://n1:9443 failed here: EMFILE', local: true };
+    assert.deepEqual(run(t, counter, [FAIL, FAIL, local, local, local, local]), []);
+    assert.equal(t.state.status(0) & Status.HC_FAIL, 0, 'local failures do not take the member out');
+    assert.match(run(t, counter, [FAIL])[0]!, /taken out after 3 failures/, 'nor do they break a run of real failures');
+  });
+
   test('fails consecutive failures take a member out, logged once', () => {
     const t = target([memberConfig({ url: 'https://n1:9443', healthCheck: hc })]);
     const counter = new CheckCounter();
