@@ -98,6 +98,7 @@ class H2Connection implements RuntimeConnection {
         done(err);
       },
     });
+    this.pipe.on('error', () => {});
     // The preface is owed from the start: a client that connects and sends nothing is a slow one.
     this.headerClock.start(runtime.client.headerTimeout);
     socket.on('data', (chunk: Buffer) => {

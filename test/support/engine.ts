@@ -3,7 +3,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BalancerConfig, MemberConfig, SticklerConfig, VirtualHostConfig } from '../../src/config/model.ts';
+import type { BalancerConfig, ClientPolicy, MemberConfig, SticklerConfig, VirtualHostConfig } from '../../src/config/model.ts';
 import { Stickler } from '../../src/server/server.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 
@@ -37,6 +37,8 @@ export interface EngineOptions {
   accessLog?: string;
   /** Listen without TLS (an `http://` front end). */
   plain?: boolean;
+  /** Client limits and timeouts beyond the defaults. */
+  client?: Partial<ClientPolicy>;
 }
 
 export function engineConfig(port: number, opts: EngineOptions): SticklerConfig {
@@ -85,6 +87,7 @@ export function engineConfig(port: number, opts: EngineOptions): SticklerConfig 
     timeout: opts.timeout ?? 60_000,
     keepAliveTimeout: opts.keepAliveTimeout ?? 5_000,
     gracefulShutdownTimeout: 30_000,
+    ...(opts.client && { client: opts.client }),
   };
 }
 
