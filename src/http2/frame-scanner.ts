@@ -23,12 +23,12 @@ export class FrameScanner {
   private blockEnds = false;
 
   /**
-   * True while the client is in the middle of something other than a DATA payload: the preface, a frame header,
-   * a non-DATA frame, or a header block that has not ended.
+   * True while the client owes something other than a DATA payload: the preface (from the start: a client that
+   * negotiated h2 must send it at once), a frame header, a non-DATA frame, or a header block that has not ended.
    */
   get owing(): boolean {
     if (this.blockOpen) return true;
-    if (this.prefaceLeft > 0) return this.prefaceLeft < PREFACE_LENGTH;
+    if (this.prefaceLeft > 0) return true;
     if (this.headerHave > 0) return true;
     return this.payloadLeft > 0 && this.type !== TYPE_DATA;
   }
