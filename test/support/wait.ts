@@ -48,3 +48,11 @@ export async function pollUntil(probe: () => Promise<boolean>, opts: PollOptions
   const extra = opts.diagnostics ? `\n${await opts.diagnostics()}` : '';
   throw new TimeoutError(`${opts.what}: not reached within ${opts.timeoutMs} ms${last}${extra}`);
 }
+
+/**
+ * How long a test may allow for something the code guarantees within `ms`: that and as much again, at least 2 s.
+ * Timers fire late, never early, and CI is a loaded two-core machine: a tighter bound fails correct code.
+ */
+export function loadedBound(ms: number): number {
+  return ms + Math.max(2_000, ms);
+}
