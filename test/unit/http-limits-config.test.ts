@@ -142,3 +142,23 @@ test('Apache: RequestReadTimeout that would switch a stage off, or that httpd re
   assert.deepEqual(errors('header=ten'), ['t.conf:2: RequestReadTimeout: header=ten is not timeout[-maxtimeout][,MinRate=rate]; expected whole seconds and bytes per second, such as header=20-40,MinRate=500']);
   assert.deepEqual(errors('request=10'), ['t.conf:2: RequestReadTimeout: "request=10" is not handshake=, header= or body=; expected words such as header=20-40,MinRate=500 body=20,MinRate=500']);
 });
+
+test('HTTP/2 stream cap and requests in flight: native keys, Apache H2MaxSessionStreams, their bounds, and convert', () => {
+  assert.equal(CLIENT_DEFAULTS.maxStreams, 100, "mod_http2's H2MaxSessionStreams default");
+  const { config, diagnostics } = native('client:\n  max-streams: 1\n  max-requests: 0');
+  assert.deepEqual(diagnostics, []);
+  assert.equal(clientPolicy(config!).maxStreams, 1);
+  assert.equal(clientPolicy(config!).maxRequests, 0, '0: no limit');
+  assert.match(native('client:\n  max-streams: 0').diagnostics.join('\n'), /stickler\.yaml:2: client\.max-streams: expected a whole number from 1/);
+  assert.match(native('client:\n  max-requests: -1').diagnostics.join('\n'), /stickler\.yaml:2: client\.max-requests: expected a whole number >= 0, got -1/);
+
+  const fromApache = apache(['H2MaxSessionStreams 32']);
+  assert.deepEqual(fromApache.diagnostics, []);
+  assert.equal(clientPolicy(fromApache.config).maxStreams, 32);
+  assert.match(roundTrips(fromApache.config), /max-streams: 32/);
+  const zero = loadApacheConfigText('Listen 8080\nH2MaxSessionStreams 0\n', 't.conf');
+  assert.match(zero.diagnostics.map(formatDiagnostic).join('\n'), /t\.conf:2: H2MaxSessionStreams: "0" is not a valid limit; expected the most concurrent streams/);
+  const inVhost = apache(['<VirtualHost *:8080>', 'H2MaxSessionStreams 8', '</VirtualHost>']);
+  assert.equal(clientPolicy(inVhost.config).maxStreams, 100);
+  assert.match(inVhost.diagnostics.join('\n'), /H2MaxSessionStreams: ignored: Stickler has one H2MaxSessionStreams/);
+});
