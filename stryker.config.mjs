@@ -1,11 +1,6 @@
 // Mutation testing (`npm run mutate`): which rules of the edge no unit test holds. Not part of `npm test`: a full
 // run takes many minutes. Narrow it with `npm run mutate -- --mutate 'src/http/**/*.ts'`.
 
-// Every mutant reruns test files that load the same instrumented sources: Node's compile cache nearly halves
-// each run. Turned on inside each test process rather than through NODE_COMPILE_CACHE, which the tests' own
-// child processes would inherit (one runs under `ulimit -f 0`, where writing the cache kills it).
-const compileCache = "data:text/javascript,import m from 'node:module'; m.enableCompileCache();";
-
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   mutate: [
@@ -22,8 +17,9 @@ export default {
     // MUTATE_TESTS narrows a run to one folder's own tests (a glob such as 'test/unit/http-*.test.ts'): a mutant
     // of a module-level table runs against every test file, which on two cores takes a minute per mutant.
     testFiles: [process.env.MUTATE_TESTS ?? 'test/unit/*.test.ts'],
-    // node:test prints TAP only when asked; Node runs the instrumented .ts directly by type stripping.
-    nodeArgs: ['--test-reporter=tap', `--import=${compileCache}`, '-r', '{{hookFile}}', '{{testFile}}'],
+    // node:test prints TAP only when asked; Node runs the instrumented .ts directly by type stripping. The
+    // preload turns the compile cache on and ends a test process whose runner Stryker killed (a looping mutant).
+    nodeArgs: ['--test-reporter=tap', '--import=./scripts/mutate-preload.ts', '-r', '{{hookFile}}', '{{testFile}}'],
   },
   // Instrumented code does not type-check; `tsc --noEmit` is the type check, not Stryker's job.
   disableTypeChecks: true,
