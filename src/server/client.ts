@@ -12,6 +12,7 @@ import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
 import { ReadClock } from './read-clock.ts';
+import { requestLimits } from './request-limits.ts';
 import { resetConnection } from './reset.ts';
 import type { Runtime, RuntimeConnection } from './runtime.ts';
 
@@ -64,15 +65,8 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     this.runtime = runtime;
     this.socket = socket;
     this.scheme = scheme;
-    const policy = (this.policy = runtime.client);
-    this.reader = new MessageReader('request', {
-      maxRequestLineBytes: policy.requestLine,
-      maxTargetBytes: policy.requestLine,
-      maxFieldBytes: policy.fieldSize,
-      maxHeaders: policy.fields || Infinity,
-      maxHeadBytes: policy.headSize,
-      maxBodyBytes: policy.bodySize || Infinity,
-    });
+    this.policy = runtime.client;
+    this.reader = new MessageReader('request', requestLimits(runtime.client));
     ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(socket));
     socket.setNoDelay(true);
     // The head of the first request is awaited from the start: a client that connects and sends nothing is a slow one.

@@ -9,11 +9,12 @@ import type tls from 'node:tls';
 import type { ClientPolicy } from '../config/model.ts';
 import type { HeaderList, RequestHead, Framing } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
-import { isToken } from '../http/syntax.ts';
+import { MessageReader } from '../http/reader.ts';
 import { FrameScanner } from '../http2/frame-scanner.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
 import { peerOf } from './peer.ts';
 import { ReadClock } from './read-clock.ts';
+import { requestLimits } from './request-limits.ts';
 import { resetConnection } from './reset.ts';
 import type { Runtime, RuntimeConnection } from './runtime.ts';
 
@@ -148,27 +149,38 @@ class H2Connection implements RuntimeConnection {
 
   /** A header block (or a frame) not finished in time: as HTTP/1.1 answers 408 and closes, the connection ends. */
   private headerTimedOut(): void {
+    this.logRefusal(new HttpError(408, 'STK_HTTP_REQUEST_TIMEOUT', 'request head not received in time'));
+    this.session?.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
+    resetConnection(this.socket);
+  }
+
+  /** One access-log line for a request refused before it became an exchange, as HTTP/1.1 logs its refusals. */
+  private logRefusal(err: HttpError, headers?: http2.IncomingHttpHeaders): void {
+    const method = headers?.[':method'];
+    const path = headers?.[':path'];
     this.runtime.accessLog.write({
       clientIp: peerOf(this.socket).clientIp,
       time: new Date(),
-      method: '-',
-      target: '-',
+      method: typeof method === 'string' ? method : '-',
+      target: typeof path === 'string' ? path : '-',
       protocol: 'HTTP/2.0',
-      status: 408,
+      status: err.status,
       bytesSent: 0,
       totalMs: 0,
-      error: 'STK_HTTP_REQUEST_TIMEOUT',
+      error: err.code,
     });
-    this.session?.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
-    resetConnection(this.socket);
   }
 
   stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
     stream.on('error', () => {});
     const policy = this.runtime.client;
-    const head = requestHead(headers, rawHeaders, stream.endAfterHeaders, policy);
-    if (typeof head === 'number') {
-      stream.respond({ ':status': head }, { endStream: true });
+    let head: RequestHead;
+    try {
+      head = requestHead(headers, rawHeaders, stream.endAfterHeaders, policy);
+    } catch (err) {
+      const refusal = err instanceof HttpError ? err : new HttpError(400, 'STK_HTTP_BAD_REQUEST', String(err));
+      this.logRefusal(refusal, headers);
+      if (!stream.destroyed) stream.respond({ ':status': refusal.status }, { endStream: true });
       return;
     }
     const client = new H2Stream(this, stream);
@@ -336,48 +348,43 @@ class H2Stream implements ClientSide {
 }
 
 /**
- * HTTP/2 header fields as an HTTP/1.1-style head; a number is the status to refuse the stream with. The client
- * policy's limits apply as they would to the HTTP/1.1 request the member gets: the path as its request line, a
- * field as its `name: value` line.
+ * HTTP/2 header fields as the HTTP/1.1 request head the member will get, read by the same strict reader, with the
+ * same limits, as an HTTP/1.1 request: one set of rules for methods, targets, Host, fields and sizes, whatever the
+ * client spoke. Throws the reader's HttpError for what it refuses.
  */
-function requestHead(headers: http2.IncomingHttpHeaders, raw: string[], endStream: boolean, policy: ClientPolicy): RequestHead | number {
+export function requestHead(headers: http2.IncomingHttpHeaders, raw: string[], endStream: boolean, policy: ClientPolicy): RequestHead {
   const method = headers[':method'];
   const path = headers[':path'];
-  if (typeof method !== 'string' || !isToken(method)) return 400;
-  if (method === 'CONNECT') return 501;
-  if (typeof path !== 'string' || path === '') return 400;
-  if (method.length + path.length + ' HTTP/1.1'.length + 1 > policy.requestLine) return 414;
-  const list: HeaderList = [];
+  if (typeof method !== 'string' || typeof path !== 'string') throw new HttpError(400, 'STK_HTTP_BAD_REQUEST_LINE', 'HTTP/2 request without :method or :path');
+  const fields: string[] = [];
   const cookies: string[] = [];
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const value = raw[i + 1]!;
+    // nghttp2 refuses these too; checked again because the fields become lines of a head.
+    if (/[\r\n\0]/.test(name) || /[\r\n\0]/.test(value)) throw new HttpError(400, 'STK_HTTP_BAD_HEADER_VALUE', 'CR, LF or NUL in an HTTP/2 field');
     if (name.startsWith(':')) continue;
     // RFC 9113 §8.2.3: cookie crumbs are joined with "; " into the one Cookie field HTTP/1.1 allows.
     if (name === 'cookie') cookies.push(value);
-    else list.push([name, value]);
+    else fields.push(`${name}: ${value}`);
   }
-  if (cookies.length > 0) list.push(['cookie', cookies.join('; ')]);
+  if (cookies.length > 0) fields.push(`cookie: ${cookies.join('; ')}`);
   const authority = headers[':authority'];
-  if (typeof authority === 'string' && headers.host === undefined) list.unshift(['host', authority]);
-  if (policy.fields > 0 && list.length > policy.fields) return 431;
-  if (list.some(([name, value]) => name.length + 2 + value.length > policy.fieldSize)) return 431;
-  let framing: Framing = endStream ? { kind: 'none' } : { kind: 'chunked' };
-  const length = headers['content-length'];
-  if (typeof length === 'string') {
-    if (!/^\d{1,15}$/.test(length)) return 400;
-    if (policy.bodySize > 0 && Number(length) > policy.bodySize) return 413;
-    framing = Number(length) === 0 ? { kind: 'none' } : { kind: 'length', length: Number(length) };
+  if (typeof authority === 'string') {
+    // RFC 9113 §8.3.1: a Host naming another host than :authority makes the request malformed.
+    if (headers.host !== undefined && headers.host.toLowerCase() !== authority.toLowerCase()) {
+      throw new HttpError(400, 'STK_HTTP_HOST_MISMATCH', 'Host differs from :authority');
+    }
+    if (headers.host === undefined) fields.unshift(`host: ${authority}`);
   }
-  return {
-    method,
-    target: path,
-    minor: 1,
-    headers: list.filter(([n]) => n !== 'content-length'),
-    framing,
-    keepAlive: true,
-    expectContinue: headers.expect?.toLowerCase() === '100-continue',
-  };
+  // A body without content-length reaches the member chunked; nghttp2 has refused a Transfer-Encoding already.
+  if (!endStream && headers['content-length'] === undefined) fields.push('transfer-encoding: chunked');
+  const reader = new MessageReader('request', requestLimits(policy));
+  const [event] = reader.push(Buffer.from(`${method} ${path} HTTP/1.1\r\n${fields.map((f) => `${f}\r\n`).join('')}\r\n`, 'latin1'));
+  if (event?.type !== 'head') throw new HttpError(400, 'STK_HTTP_BAD_REQUEST_LINE', 'HTTP/2 request head could not be read');
+  const head = event.head as RequestHead;
+  const framing: Framing = endStream ? { kind: 'none' } : head.framing;
+  return { ...head, framing, keepAlive: true };
 }
 
 /**
