@@ -13,6 +13,9 @@
 //     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow
 //   Int32Array starting at sessionOffset(capacity): per member SESSION_SLOTS pairs [session hash, last seen (s)],
 //     an approximate set of the sessions that recently stuck to the member (see touchSession)
+// Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
+// in a SharedArrayBuffer of its own that the main thread can read. When the thread dies, whoever sees it die gives
+// those back (releaseLedger), so requests that died with it do not stay busy.
 // Int32 fields are read and written with Atomics, so a reader on another thread never sees a torn word.
 // Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact
 // up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
@@ -85,6 +88,13 @@ function fnv1a(text: string): number {
   return hash;
 }
 
+/** `array[i] -= count`, stopping at zero, atomically. */
+function dropAtLeastZero(array: Int32Array, i: number, count: number): void {
+  for (let value = Atomics.load(array, i); value > 0; value = Atomics.load(array, i)) {
+    if (Atomics.compareExchange(array, i, value, Math.max(0, value - count)) === value) return;
+  }
+}
+
 export class BalancerState {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
   /** Member slots: the configured members plus room for members added through the manager. */
@@ -92,6 +102,8 @@ export class BalancerState {
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
   private readonly sessions: Int32Array;
+  /** This thread's own busy per member, when it keeps a ledger (worker threads). */
+  private readonly ledger: Int32Array | undefined;
 
   static byteLength(capacity: number): number {
     return sessionOffset(capacity) + capacity * SESSION_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT;
@@ -111,12 +123,15 @@ export class BalancerState {
     return state;
   }
 
-  /** A view over a buffer made by create(), typically a SharedArrayBuffer passed to a worker thread. */
-  static attach(buffer: ArrayBuffer | SharedArrayBuffer): BalancerState {
-    return new BalancerState(buffer);
+  /**
+   * A view over a buffer made by create(), typically a SharedArrayBuffer passed to a worker thread; `ledger` (made
+   * by newLedger) counts the busy this view adds and drops, for releaseLedger if the thread dies.
+   */
+  static attach(buffer: ArrayBuffer | SharedArrayBuffer, ledger?: SharedArrayBuffer): BalancerState {
+    return new BalancerState(buffer, ledger);
   }
 
-  private constructor(buffer: ArrayBuffer | SharedArrayBuffer) {
+  private constructor(buffer: ArrayBuffer | SharedArrayBuffer, ledger?: SharedArrayBuffer) {
     if (buffer.byteLength < HEADER_INTS * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`balancer state buffer of ${buffer.byteLength} bytes is too small for its header`);
     }
@@ -130,6 +145,24 @@ export class BalancerState {
     this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.sessions = new Int32Array(buffer, sessionOffset(capacity), capacity * SESSION_SLOTS * 2);
+    if (ledger && ledger.byteLength !== capacity * Int32Array.BYTES_PER_ELEMENT) {
+      throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
+    }
+    this.ledger = ledger && new Int32Array(ledger);
+  }
+
+  /** An empty ledger for one thread's view of this state (see attach). */
+  newLedger(): SharedArrayBuffer {
+    return new SharedArrayBuffer(this.capacity * Int32Array.BYTES_PER_ELEMENT);
+  }
+
+  /** A thread that kept `ledger` is gone: the busy it still held is given back, and the ledger emptied. */
+  releaseLedger(ledger: SharedArrayBuffer): void {
+    const held = new Int32Array(ledger);
+    for (let m = 0; m < Math.min(held.length, this.capacity); m++) {
+      const count = Atomics.exchange(held, m, 0);
+      if (count > 0) dropAtLeastZero(this.ints, this.intIndex(m, IntField.BUSY), count);
+    }
   }
 
   /**
@@ -226,13 +259,14 @@ export class BalancerState {
   resetLbstatus(m: number, value = this.lbfactor(m)): void { this.setInt(m, IntField.LBSTATUS, value); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }
-  addBusy(m: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.BUSY), 1); }
-  /** decrement_busy_count (bal.c:450-459): never below zero. */
-  dropBusy(m: number): void {
-    const i = this.intIndex(m, IntField.BUSY);
-    for (let busy = Atomics.load(this.ints, i); busy > 0; busy = Atomics.load(this.ints, i)) {
-      if (Atomics.compareExchange(this.ints, i, busy, busy - 1) === busy) return;
-    }
+  addBusy(m: number): void {
+    Atomics.add(this.ints, this.intIndex(m, IntField.BUSY), 1);
+    if (this.ledger) Atomics.add(this.ledger, m, 1);
+  }
+  /** decrement_busy_count (bal.c:450-459): never below zero; the ledger likewise. */
+  dropBusy(m: number, count = 1): void {
+    dropAtLeastZero(this.ints, this.intIndex(m, IntField.BUSY), count);
+    if (this.ledger) dropAtLeastZero(this.ledger, m, count);
   }
 
   retries(m: number): number { return this.int(m, IntField.RETRIES); }

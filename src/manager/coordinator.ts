@@ -1,12 +1,13 @@
 // Who applies manager edits, once, for every thread. With one thread the server itself checks an edit, changes
 // the shared state and its own configuration objects, saves and audits. With worker threads the main thread
-// does all of that on its copy, then tells every worker to apply the local half, then answers the worker that
-// asked: one place decides, so two edits can never take the same member slot or interleave half-applied.
+// checks it, has every worker prepare its local half, and only once all have does it change the shared state,
+// save, audit, apply its own copy and have every worker commit (workers.ts): one place decides, so two edits can
+// never take the same member slot or interleave half-applied, and an edit a worker cannot take changes nothing.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SticklerConfig } from '../config/model.ts';
 import { memberLoopProblem, type OwnListener } from '../proxy/member-loop.ts';
 import { thisMachine } from '../proxy/this-machine.ts';
-import { applyShared, asAsked, planEdit, type EditTarget, type PlannedEdit } from './edits.ts';
+import { applyShared, asAsked, planEdit, type EditTarget, type Planned, type PlannedEdit } from './edits.ts';
 import type { ManagerControl } from './handler.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from './model.ts';
 import { applyOverlay } from './overlay.ts';
@@ -30,17 +31,36 @@ export class ManagerHost {
 
   /** `config` with the manager's changes laid over it; state for what the file no longer has is dropped, and said so. */
   prepare(config: SticklerConfig): SticklerConfig {
+    const laid = this.lay(config);
+    laid.settle();
+    return laid.config;
+  }
+
+  /**
+   * `config` with the manager's changes laid over it, changing nothing yet; `settle`, once the configuration is
+   * taken, drops the saved state for what the file no longer has, and says so.
+   */
+  lay(config: SticklerConfig): { config: SticklerConfig; settle(): void } {
     let result;
     try {
       result = applyOverlay(config, this.store.overlay);
     } catch (err) {
-      this.log(`stickler: manager: the saved changes cannot be applied (${(err as Error).message}); starting from the configuration`);
-      this.store.replace({ version: 1, balancers: {} });
-      return config;
+      return {
+        config,
+        settle: () => {
+          this.log(`stickler: manager: the saved changes cannot be applied (${(err as Error).message}); starting from the configuration`);
+          this.store.replace({ version: 1, balancers: {} });
+        },
+      };
     }
-    for (const line of result.dropped) this.log(`stickler: manager: ${line}`);
-    if (result.dropped.length > 0) this.store.replace(result.overlay);
-    return result.config;
+    const { dropped, overlay } = result;
+    return {
+      config: result.config,
+      settle: () => {
+        for (const line of dropped) this.log(`stickler: manager: ${line}`);
+        if (dropped.length > 0) this.store.replace(overlay);
+      },
+    };
   }
 
   /** Apache's nonce per balancer: a random UUID, kept across reloads for balancers that stay. */
@@ -51,27 +71,23 @@ export class ManagerHost {
 }
 
 /**
- * Checks and applies an edit where edits are decided: the shared half once, then saves and audits. `broadcast`
- * applies the local half, to the deciding thread's own objects and to every other thread's. A new member may not
- * be one of `listeners`, the ports this process serves (see member-loop.ts).
+ * Checks an edit where edits are decided, changing nothing: planEdit, and a new member may not be one of
+ * `listeners`, the ports this process serves (see member-loop.ts).
  */
-export function decide(
-  targets: ReadonlyMap<string, EditTarget>,
-  store: ManagerStore,
-  edit: Edit,
-  actor: Actor,
-  broadcast: (edit: PlannedEdit, entry: AuditEntry) => void,
-  listeners: readonly OwnListener[],
-): EditOutcome {
+export function check(targets: ReadonlyMap<string, EditTarget>, edit: Edit, listeners: readonly OwnListener[]): Planned {
   const planned = planEdit(targets, edit);
-  if (!planned.ok) return planned;
-  const loop = edit.kind === 'add-member' ? memberLoopProblem(edit.url, listeners, thisMachine()) : undefined;
-  if (loop !== undefined) return { ok: false, status: 400, reason: loop };
-  const target = targets.get(edit.balancer)!;
-  applyShared(target, planned.edit);
-  const entry = store.record(asAsked(planned.edit), actor, planned.before, planned.after);
-  broadcast(planned.edit, entry);
-  return { ok: true, before: planned.before, after: planned.after };
+  if (!planned.ok || planned.edit.kind !== 'add-member') return planned;
+  const loop = memberLoopProblem(planned.edit.url, listeners, thisMachine());
+  return loop === undefined ? planned : { ok: false, status: 400, reason: loop };
+}
+
+/**
+ * Makes a checked edit where edits are decided: the shared half once, then saves and audits it. Every thread
+ * (the deciding one included) applies the local half itself; with worker threads, only once each has prepared it.
+ */
+export function commit(targets: ReadonlyMap<string, EditTarget>, store: ManagerStore, planned: Extract<Planned, { ok: true }>, actor: Actor): AuditEntry {
+  applyShared(targets.get(planned.edit.balancer)!, planned.edit);
+  return store.record(asAsked(planned.edit), actor, planned.before, planned.after);
 }
 
 interface LocalTargets {
@@ -92,7 +108,11 @@ export class LocalControl implements ManagerControl {
 
   async submit(edit: Edit, actor: Actor): Promise<EditOutcome> {
     const { targets, apply, listeners } = this.targets();
-    return decide(targets, this.store, edit, actor, (planned) => apply(planned), listeners);
+    const planned = check(targets, edit, listeners);
+    if (!planned.ok) return planned;
+    commit(targets, this.store, planned, actor);
+    apply(planned.edit);
+    return { ok: true, before: planned.before, after: planned.after };
   }
 }
 

@@ -114,22 +114,55 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
   }
 }
 
-/** The local half: every thread's own configuration objects. Returns the member added, if any. */
-export function applyLocal(target: EditTarget, edit: PlannedEdit): MemberConfig | undefined {
+/** The local half made ready: `commit` only assigns, so a thread that prepared it cannot fail halfway through. */
+export interface PreparedLocal {
+  /** The member the edit adds, for its connection pool. */
+  added?: MemberConfig;
+  commit(): void;
+}
+
+/**
+ * Prepares the local half of `edit` on this thread's own configuration objects, changing nothing yet. Throws when
+ * they do not hold what the deciding thread planned against (the thread has drifted and must be replaced).
+ */
+export function prepareLocal(target: EditTarget, edit: PlannedEdit): PreparedLocal {
   const { config } = target;
-  if (edit.kind === 'member') Object.assign(config.members[edit.slot]!, changedMember(config.members[edit.slot]!, edit.change));
-  else if (edit.kind === 'balancer') {
-    const next = changedBalancer(config, edit.change);
-    // Object.assign never removes a key: a balancer made non-sticky must lose its sticky settings here.
-    if (!next.sticky) delete config.sticky;
-    Object.assign(config, next);
+  const url = edit.kind === 'member' || edit.kind === 'remove-member' ? edit.member : undefined;
+  if (url !== undefined && config.members[edit.slot]?.url !== url) {
+    throw new Error(`balancer://${edit.balancer}: slot ${edit.slot} holds ${config.members[edit.slot]?.url ?? 'nothing'} here, not ${url}`);
   }
-  else if (edit.kind === 'add-member') {
-    const member = newMember(edit.url, edit.change);
-    config.members[edit.slot] = member;
-    return member;
+  if (edit.kind === 'add-member' && config.members.length !== edit.slot) {
+    throw new Error(`balancer://${edit.balancer}: the new member's slot is ${config.members.length} here, not ${edit.slot}`);
   }
-  return undefined;
+  switch (edit.kind) {
+    case 'member': {
+      const member = changedMember(config.members[edit.slot]!, edit.change);
+      return { commit: () => void Object.assign(config.members[edit.slot]!, member) };
+    }
+    case 'balancer': {
+      const next = changedBalancer(config, edit.change);
+      return {
+        commit: () => {
+          // Object.assign never removes a key: a balancer made non-sticky must lose its sticky settings here.
+          if (!next.sticky) delete config.sticky;
+          Object.assign(config, next);
+        },
+      };
+    }
+    case 'add-member': {
+      const added = newMember(edit.url, edit.change);
+      return { added, commit: () => void (config.members[edit.slot] = added) };
+    }
+    case 'remove-member':
+      return { commit: () => {} };
+  }
+}
+
+/** The local half, prepared and committed at once. Returns the member added, if any. */
+export function applyLocal(target: EditTarget, edit: PlannedEdit): MemberConfig | undefined {
+  const prepared = prepareLocal(target, edit);
+  prepared.commit();
+  return prepared.added;
 }
 
 /** `member` with `change` applied, as a new object. */

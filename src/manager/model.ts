@@ -120,7 +120,8 @@ export interface Actor {
 
 export type EditOutcome =
   | { ok: true; before: unknown; after: unknown }
-  | { ok: false; status: 400 | 404 | 409; reason: string };
+  /** 503: a worker thread could not take the edit, so nothing changed. */
+  | { ok: false; status: 400 | 404 | 409 | 503; reason: string };
 
 /** One line of the audit log. */
 export interface AuditEntry {

@@ -3,7 +3,7 @@
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
-import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
+import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
 import { openAccessLog, type AccessLog } from '../log/access.ts';
@@ -32,6 +32,15 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
 }
 
+/**
+ * A balancer's state as one worker thread sees it: the buffer every thread shares, and the thread's own ledger of
+ * the busy it holds, given back if the thread dies (see balancer/state.ts).
+ */
+export interface SharedBalancer {
+  state: SharedArrayBuffer;
+  ledger: SharedArrayBuffer;
+}
+
 /** One SharedArrayBuffer per balancer, for worker threads that must pick from one state. */
 export function sharedBalancerStates(config: SticklerConfig): Map<string, SharedArrayBuffer> {
   return new Map(config.balancers.map((b) => [b.name, BalancerState.create(b.members, { shared: true, growth: b.growth ?? DEFAULT_GROWTH }).buffer as SharedArrayBuffer]));
@@ -50,16 +59,16 @@ export class Runtime {
   manager: Manager | undefined;
 
   /**
-   * `sharedStates` holds each balancer's state buffer by name when several worker threads serve one balancer
-   * (see workers.ts); without it every balancer gets a private state.
+   * `shared` holds each balancer's state buffer and this thread's ledger by name when several worker threads serve
+   * one balancer (see workers.ts); without it every balancer gets a private state.
    */
-  constructor(config: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>, inFlight = new InFlight()) {
+  constructor(config: SticklerConfig, shared?: ReadonlyMap<string, SharedBalancer>, inFlight = new InFlight()) {
     this.config = config;
     this.client = clientPolicy(config);
     this.inFlight = inFlight;
     for (const b of config.balancers) {
-      const shared = sharedStates?.get(b.name);
-      this.balancers.set(b.name, this.buildBalancer(b, shared ? BalancerState.attach(shared) : undefined));
+      const mine = shared?.get(b.name);
+      this.balancers.set(b.name, this.buildBalancer(b, mine ? BalancerState.attach(mine.state, mine.ledger) : undefined));
     }
     this.virtualHosts = config.virtualHosts.map((vh) => ({
       config: vh,
@@ -95,13 +104,27 @@ export class Runtime {
     return new Map([...this.balancers].map(([name, b]) => [name, { config: b.config, state: b.balancer.state }]));
   }
 
-  /** This thread's half of a manager edit (see manager/edits.ts); a new member gets its connection pool. */
-  applyEdit(edit: PlannedEdit): void {
+  /**
+   * This thread's half of a manager edit (see manager/edits.ts), made ready without changing anything: a new member
+   * gets its connection pool, which `abort` closes. Throws when this runtime does not hold what the edit was planned on.
+   */
+  prepareEdit(edit: PlannedEdit): { commit(): void; abort(): void } {
     const b = this.balancers.get(edit.balancer);
-    if (!b) return;
-    const added = applyLocal({ config: b.config, state: b.balancer.state }, edit);
-    if (added) b.pools[edit.slot] = this.pool(b.config, added);
-    if (edit.kind === 'remove-member') b.pools[edit.slot]?.close();
+    if (!b) throw new Error(`no balancer://${edit.balancer} in this thread's configuration`);
+    const local = prepareLocal({ config: b.config, state: b.balancer.state }, edit);
+    const pool = local.added && this.pool(b.config, local.added);
+    return {
+      commit: () => {
+        local.commit();
+        if (pool) b.pools[edit.slot] = pool;
+        if (edit.kind === 'remove-member') b.pools[edit.slot]?.close();
+      },
+      abort: () => pool?.close(),
+    };
+  }
+
+  applyEdit(edit: PlannedEdit): void {
+    this.prepareEdit(edit).commit();
   }
 
   /** A reload or a stop replaced this runtime: its connections take no new request once their current one is answered. */

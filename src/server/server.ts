@@ -10,7 +10,7 @@ import { selectVirtualHost } from '../proxy/vhost.ts';
 import { handshakeOptions, ocspResponseProblem } from '../tls/profile.ts';
 import { ClientConnection } from './client.ts';
 import { H2Front } from './h2.ts';
-import { Runtime } from './runtime.ts';
+import { Runtime, type SharedBalancer } from './runtime.ts';
 import { pastReserve } from './descriptors.ts';
 import { BurstLog } from '../upstream/exhaustion.ts';
 import { startHealthChecks } from '../health/checker.ts';
@@ -21,8 +21,8 @@ import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry } from '../manager/model.ts';
 
 export interface ServerOptions {
-  /** Balancer state buffers shared with the other worker threads. */
-  sharedStates?: ReadonlyMap<string, SharedArrayBuffer>;
+  /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
+  shared?: ReadonlyMap<string, SharedBalancer>;
   /** Bind with SO_REUSEPORT so several worker threads accept on the same port and the kernel spreads connections. */
   reusePort?: boolean;
   /** TLS session ticket keys (48 bytes) shared by every worker, so a client resumes whichever thread it reaches. */
@@ -95,7 +95,7 @@ export class Stickler {
       }), host.store);
       return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control, persisted: host.store.persisted, recent: () => host.store.recent, host };
     })();
-    this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.sharedStates);
+    this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.shared);
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
     this.checksHere = options.healthChecks ?? true;
@@ -115,7 +115,7 @@ export class Stickler {
     this.certificates = certificatesFor(this.runtime.config);
     checkCertificates(this.runtime.config.listeners, this.certificates);
     this.attachManager(this.runtime, managerAuthOrThrow(this.runtime.config));
-    await this.openListeners(this.runtime.config.listeners);
+    for (const l of await this.openListeners(this.runtime.config.listeners)) this.open.set(key(l.bound.config), l);
     this.checkHealth();
   }
 
@@ -133,8 +133,18 @@ export class Stickler {
    * Connections already open finish with the configuration they began with and are then closed, each after a
    * response that says `Connection: close`; listeners the new configuration drops are closed.
    */
-  async reload(fileConfig: SticklerConfig, sharedStates?: ReadonlyMap<string, SharedArrayBuffer>): Promise<void> {
-    const config = this.managerSetup.host?.prepare(fileConfig) ?? fileConfig;
+  async reload(fileConfig: SticklerConfig, shared?: ReadonlyMap<string, SharedBalancer>): Promise<void> {
+    (await this.prepareReload(fileConfig, shared)).commit();
+  }
+
+  /**
+   * reload() in two steps, for worker threads that must all take a configuration or none: everything that can fail
+   * (certificates, credentials, new ports) is done first and changes nothing served; `commit` swaps the runtime,
+   * `abort` closes the ports opened for it.
+   */
+  async prepareReload(fileConfig: SticklerConfig, shared?: ReadonlyMap<string, SharedBalancer>): Promise<{ commit(): void; abort(): void }> {
+    const laid = this.managerSetup.host?.lay(fileConfig);
+    const config = laid?.config ?? fileConfig;
     const certificates = certificatesFor(config);
     checkCertificates(config.listeners, certificates);
     const auth = managerAuthOrThrow(config);
@@ -144,22 +154,30 @@ export class Stickler {
         throw new StartupError(`${l.source.file}:${l.source.line}: Listen: ${key(l)} would switch between TLS and plain HTTP; that takes a restart, not a reload`);
       }
     }
-    const added = config.listeners.filter((l) => !this.open.has(key(l)));
-    await this.openListeners(added, certificates);
-    const old = this.runtime;
-    this.runtime = new Runtime(config, sharedStates, old.inFlight);
-    this.attachManager(this.runtime, auth);
-    this.checkHealth();
-    this.certificates = certificates;
-    for (const [k, l] of this.open) {
-      if (config.listeners.some((c) => key(c) === k)) {
-        if (l.server instanceof tls.Server) l.server.setSecureContext(certificates.get(l.bound.port)!.fallback.options);
-      } else {
-        this.open.delete(k);
-        l.server.close();
-      }
-    }
-    old.retire();
+    const opened = await this.openListeners(config.listeners.filter((l) => !this.open.has(key(l))), certificates);
+    return {
+      commit: () => {
+        laid?.settle();
+        for (const l of opened) this.open.set(key(l.bound.config), l);
+        const old = this.runtime;
+        this.runtime = new Runtime(config, shared, old.inFlight);
+        this.attachManager(this.runtime, auth);
+        this.checkHealth();
+        this.certificates = certificates;
+        for (const [k, l] of this.open) {
+          if (config.listeners.some((c) => key(c) === k)) {
+            if (l.server instanceof tls.Server) l.server.setSecureContext(certificates.get(l.bound.port)!.fallback.options);
+          } else {
+            this.open.delete(k);
+            l.server.close();
+          }
+        }
+        old.retire();
+      },
+      abort: () => {
+        for (const { server } of opened) server.close();
+      },
+    };
   }
 
   /**
@@ -179,7 +197,8 @@ export class Stickler {
     await closed;
   }
 
-  private async openListeners(listeners: ListenerConfig[], certificates = this.certificates): Promise<void> {
+  /** Opens `listeners` (all or none); the caller takes them into `open`. */
+  private async openListeners(listeners: ListenerConfig[], certificates = this.certificates): Promise<OpenListener[]> {
     const opened: OpenListener[] = [];
     try {
       for (const listener of listeners) {
@@ -194,7 +213,7 @@ export class Stickler {
       for (const { server } of opened) server.close();
       throw err;
     }
-    for (const l of opened) this.open.set(key(l.bound.config), l);
+    return opened;
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {

@@ -1,15 +1,15 @@
 // What runs inside each worker thread: a whole Stickler (listeners bound with SO_REUSEPORT, its own member
 // pools) whose balancers pick from the state buffers shared by every worker. Manager edits go to the main thread,
-// which decides them and has every worker apply them.
+// which decides them; edits and reloads come back in two steps, prepare then commit or abort (see workers.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import type { ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, EditOutcome } from '../manager/model.ts';
 import { rememberAudit } from '../manager/store.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
-import type { FromWorker, ToWorker, WorkerData } from './workers.ts';
+import type { FromWorker, ToWorker, Work, WorkerData } from './workers.ts';
 
-const { config, sharedStates, ticketKeys, id, manager } = workerData as WorkerData;
+const { config, shared, ticketKeys, id, manager } = workerData as WorkerData;
 const port = parentPort!;
 const tell = (message: FromWorker) => port.postMessage(message);
 /** A startup error says what to fix; anything else is a bug, shown with its stack. */
@@ -31,7 +31,7 @@ const control: ManagerControl = {
 };
 
 const stickler = new Stickler(config, {
-  sharedStates,
+  shared,
   reusePort: true,
   ticketKeys: Buffer.from(ticketKeys),
   // One checker for all threads: the main thread (workers.ts).
@@ -47,23 +47,56 @@ try {
   process.exit(1);
 }
 
+/** Fault injection for the tests of an edit a worker cannot take (control-plane.test.ts): this worker fails to prepare any. */
+const failEdits = process.env.STICKLER_TEST_FAIL_EDITS_IN_WORKER === String(id);
+const prepared = new Map<number, { commit(): void; abort(): void }>();
+
+async function prepare(work: Work): Promise<{ commit(): void; abort(): void }> {
+  if (work.kind === 'edit') {
+    if (failEdits) throw new Error(`worker ${id} was told to fail every edit (STICKLER_TEST_FAIL_EDITS_IN_WORKER)`);
+    return stickler.runtime.prepareEdit(work.edit);
+  }
+  const reload = await stickler.prepareReload(work.config, work.shared);
+  return {
+    commit: () => {
+      nonces = work.nonces;
+      reload.commit();
+    },
+    abort: reload.abort,
+  };
+}
+
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'stop':
       return void stickler.close().then(() => process.exit(0));
-    case 'apply':
-      stickler.runtime.applyEdit(message.edit);
-      rememberAudit(recent, message.entry);
+    case 'prepare':
+      return void prepare(message.work).then(
+        (ready) => {
+          prepared.set(message.id, ready);
+          tell({ type: 'prepared', id: message.id });
+        },
+        (err: unknown) => tell({ type: 'refused', id: message.id, message: (err as Error)?.message ?? String(err), clean: err instanceof StartupError }),
+      );
+    case 'commit': {
+      const ready = prepared.get(message.id);
+      prepared.delete(message.id);
+      try {
+        if (!ready) throw new Error(`nothing was prepared under ${message.id}`);
+        ready.commit();
+        if (message.entry) rememberAudit(recent, message.entry);
+        tell({ type: 'committed', id: message.id, listeners: addresses() });
+      } catch (err) {
+        tell({ type: 'commit-failed', id: message.id, message: reason(err) });
+      }
+      return;
+    }
+    case 'abort':
+      prepared.get(message.id)?.abort();
+      prepared.delete(message.id);
       return;
     case 'edited':
       waiting.get(message.id)?.(message.outcome);
       waiting.delete(message.id);
-      return;
-    case 'reload':
-      nonces = message.nonces;
-      stickler.reload(message.config, message.sharedStates).then(
-        () => tell({ type: 'reloaded', listeners: addresses() }),
-        (err: unknown) => tell({ type: 'reload-failed', message: reason(err) }),
-      );
   }
 });

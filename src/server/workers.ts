@@ -1,15 +1,21 @@
 // Several worker threads serving the same listeners, as one balancer. Each thread binds every listener with
 // SO_REUSEPORT (the kernel spreads new connections, no thread in between) and picks members from one state
 // per balancer in a SharedArrayBuffer, taken under a lock: so byrequests picks the same sequence as a single
-// process, whatever thread a request lands on. A worker that dies is replaced; the others keep serving.
+// process, whatever thread a request lands on. A worker that dies is replaced and the busy counts it held are
+// given back (its ledger); the others keep serving.
+//
+// Manager edits and reloads are all or nothing: every worker prepares its part first, and only when all have does
+// anything change, the main thread's configuration and the shared state included; then every worker commits. A
+// worker that cannot prepare or commit its part (or does not answer) is replaced by one started on the
+// configuration in force; edits, reloads and replacements run one at a time, so none starts on a half-made one.
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import { BalancerState } from '../balancer/state.ts';
-import { decide, ManagerHost } from '../manager/coordinator.ts';
+import { check, commit, ManagerHost } from '../manager/coordinator.ts';
 import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from '../manager/model.ts';
-import { memberPool, sharedBalancerStates } from './runtime.ts';
+import { memberPool, sharedBalancerStates, type SharedBalancer } from './runtime.ts';
 import { startHealthChecks } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
 import { StartupError } from './server.ts';
@@ -20,49 +26,74 @@ export interface ListenerAddress {
   tls: boolean;
 }
 
+/** What every worker prepares, then commits or drops. */
+export type Work =
+  | { kind: 'edit'; edit: PlannedEdit }
+  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string> };
+
 export type FromWorker =
   | { type: 'ready'; listeners: ListenerAddress[] }
   | { type: 'failed'; message: string }
-  | { type: 'reloaded'; listeners: ListenerAddress[] }
-  | { type: 'reload-failed'; message: string }
   /** A manager edit for the main thread to decide. */
-  | { type: 'edit'; id: number; edit: Edit; actor: Actor };
+  | { type: 'edit'; id: number; edit: Edit; actor: Actor }
+  /** The work is ready to commit; nothing has changed yet. */
+  | { type: 'prepared'; id: number }
+  /** The work cannot be done here; `clean` when nothing changed and the worker can go on serving as it was. */
+  | { type: 'refused'; id: number; message: string; clean: boolean }
+  | { type: 'committed'; id: number; listeners: ListenerAddress[] }
+  | { type: 'commit-failed'; id: number; message: string };
 export type ToWorker =
   | { type: 'stop' }
-  | { type: 'reload'; config: SticklerConfig; sharedStates: Map<string, SharedArrayBuffer>; nonces: Map<string, string> }
-  /** A decided edit: every worker applies its local half. */
-  | { type: 'apply'; edit: PlannedEdit; entry: AuditEntry }
+  | { type: 'prepare'; id: number; work: Work }
+  /** Every worker prepared it: take it (an edit brings its audit entry for the console). */
+  | { type: 'commit'; id: number; entry?: AuditEntry }
+  /** Some worker could not: drop it. */
+  | { type: 'abort'; id: number }
   /** The answer to the worker that asked. */
   | { type: 'edited'; id: number; outcome: EditOutcome };
 
 /** What a worker thread starts with. */
 export interface WorkerData {
   config: SticklerConfig;
-  sharedStates: Map<string, SharedArrayBuffer>;
+  shared: Map<string, SharedBalancer>;
   ticketKeys: Uint8Array;
   id: number;
   manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[] };
 }
 
+/** How long a worker may take to answer a prepare or a commit before it is taken for stuck and replaced. */
+const ANSWER_MS = 10_000;
+
 const workerScript = new URL('./worker-entry.ts', import.meta.url);
 
-function applyLocalHere(targets: Map<string, EditTarget>, edit: PlannedEdit): void {
-  const target = targets.get(edit.balancer);
-  if (target) applyLocal(target, edit);
+interface Thread {
+  id: number;
+  worker: Worker;
+  /** The states it serves from, with its ledgers: what is given back when it exits. */
+  shared: Map<string, SharedBalancer>;
+  exited: Promise<void>;
 }
+
+/** A worker's answer to a prepare or a commit; `gone` if it exited first, `late` if it did not answer in time. */
+type Answer = FromWorker | 'gone' | 'late';
 
 export class WorkerGroup {
   readonly count: number;
   listeners: ListenerAddress[] = [];
-  /** Replacements started after a worker died, for logs and tests. */
+  /** Replacements started after a worker died or failed its part of an edit or reload, for logs and tests. */
   replaced = 0;
   private config: SticklerConfig;
-  private sharedStates: Map<string, SharedArrayBuffer>;
-  private readonly threads = new Map<number, Worker>();
+  private states: Map<string, SharedArrayBuffer>;
+  /** The workers serving, which take part in every edit and reload. */
+  private readonly threads = new Map<number, Thread>();
+  /** Workers replaced, finishing the requests they have. */
+  private readonly leaving = new Set<Thread>();
   private readonly ticketKeys = randomBytes(48);
   private readonly log: (line: string) => void;
   private nextId = 1;
+  private nextWork = 1;
   private stopping = false;
+  private queue: Promise<unknown> = Promise.resolve();
 
   /** Manager changes: laid over every configuration here, decided here, applied by every worker. */
   private readonly host: ManagerHost;
@@ -72,7 +103,7 @@ export class WorkerGroup {
     this.config = this.host.prepare(config);
     this.count = count;
     this.log = log;
-    this.sharedStates = sharedBalancerStates(this.config);
+    this.states = sharedBalancerStates(this.config);
   }
 
   /** Health checks run here, once per member whatever the number of workers, with pools of their own. */
@@ -82,7 +113,7 @@ export class WorkerGroup {
     this.stopHealth();
     const targets = this.config.balancers.map((b) => ({
       balancer: b,
-      state: BalancerState.attach(this.sharedStates.get(b.name)!),
+      state: BalancerState.attach(this.states.get(b.name)!),
       pools: b.members.map((m) => memberPool(this.config, b, m)),
     }));
     const checks = startHealthChecks(targets, { log: (line) => this.log(`stickler: ${line}`) });
@@ -95,24 +126,118 @@ export class WorkerGroup {
     this.health = undefined;
   }
 
+  /** Runs `task` once every edit, reload and worker start queued before it is done: they never interleave. */
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
   /** The main thread's copy of each balancer over the shared state: where edits are checked and decided. */
   private editTargets(): Map<string, EditTarget> {
-    return new Map(this.config.balancers.map((b) => [b.name, { config: b, state: BalancerState.attach(this.sharedStates.get(b.name)!) }]));
+    return new Map(this.config.balancers.map((b) => [b.name, { config: b, state: BalancerState.attach(this.states.get(b.name)!) }]));
   }
 
   private decide(from: Worker, id: number, edit: Edit, actor: Actor): void {
+    void this.serially(async () => {
+      const outcome = await this.decideNow(edit, actor);
+      from.postMessage({ type: 'edited', id, outcome } satisfies ToWorker);
+    });
+  }
+
+  private async decideNow(edit: Edit, actor: Actor): Promise<EditOutcome> {
     const targets = this.editTargets();
-    const outcome = decide(targets, this.host.store, edit, actor, (planned, entry) => {
-      applyLocalHere(targets, planned);
-      for (const worker of this.workers) worker.postMessage({ type: 'apply', edit: planned, entry } satisfies ToWorker);
-    }, this.listeners.map((l) => ({ host: l.address, port: l.port })));
-    from.postMessage({ type: 'edited', id, outcome } satisfies ToWorker);
+    const planned = check(targets, edit, this.listeners.map((l) => ({ host: l.address, port: l.port })));
+    if (!planned.ok) return planned;
+    const prepared = await this.prepareEverywhere(() => ({ kind: 'edit', edit: planned.edit }));
+    if (!prepared.ok) return { ok: false, status: 503, reason: `${prepared.reason}; nothing was changed, try again` };
+    const entry = commit(targets, this.host.store, planned, actor);
+    applyLocal(targets.get(planned.edit.balancer)!, planned.edit);
+    await this.commitEverywhere(prepared.id, prepared.threads, entry);
+    return { ok: true, before: planned.before, after: planned.after };
+  }
+
+  /**
+   * Has every serving worker prepare its `work`. When one cannot, those that could drop it, and each that failed
+   * other than cleanly is replaced; the reason is the first refusal's.
+   */
+  private async prepareEverywhere(work: (thread: Thread) => Work): Promise<{ ok: true; id: number; threads: Thread[] } | { ok: false; reason: string }> {
+    const id = this.nextWork++;
+    const threads = [...this.threads.values()];
+    const works = threads.map(work);
+    const answers = await Promise.all(threads.map((t, i) => this.ask(t, { type: 'prepare', id, work: works[i]! })));
+    const failed = threads.flatMap((t, i) => {
+      const answer = answers[i]!;
+      if (answer === 'late') return [{ thread: t, message: `worker ${t.id} did not answer within ${ANSWER_MS / 1000} s`, clean: false }];
+      if (answer !== 'gone' && answer.type === 'refused') return [{ thread: t, message: answer.message, clean: answer.clean }];
+      return [];
+    });
+    const took = threads.filter((_, i) => answers[i] !== 'gone' && (answers[i] as FromWorker).type === 'prepared');
+    if (failed.length === 0) return { ok: true, id, threads: took };
+    for (const t of took) t.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
+    for (const f of failed) if (!f.clean) this.replace(f.thread, `could not prepare ${works[0]!.kind === 'edit' ? 'an edit' : 'a reload'} (${f.message})`);
+    const first = failed[0]!;
+    return { ok: false, reason: first.clean ? first.message : `worker ${first.thread.id} could not apply it (${first.message}) and is being replaced` };
+  }
+
+  /** Has every worker that prepared work `id` commit it; one that cannot is replaced. */
+  private async commitEverywhere(id: number, threads: Thread[], entry?: AuditEntry): Promise<Answer[]> {
+    const answers = await Promise.all(threads.map((t) => this.ask(t, { type: 'commit', id, ...(entry && { entry }) })));
+    threads.forEach((t, i) => {
+      const answer = answers[i]!;
+      if (answer === 'late') this.replace(t, `did not commit within ${ANSWER_MS / 1000} s`);
+      else if (answer !== 'gone' && answer.type === 'commit-failed') this.replace(t, `could not commit (${answer.message})`);
+    });
+    return answers;
+  }
+
+  /** Sends `message` to a worker and waits for the answer carrying its id. */
+  private ask(thread: Thread, message: Extract<ToWorker, { type: 'prepare' | 'commit' }>): Promise<Answer> {
+    const { worker } = thread;
+    return new Promise((resolve) => {
+      const onMessage = (answer: FromWorker) => {
+        if (answer.type !== 'edit' && 'id' in answer && answer.id === message.id) done(answer);
+      };
+      const onExit = () => done('gone');
+      const timer = setTimeout(() => done('late'), ANSWER_MS);
+      const done = (answer: Answer) => {
+        clearTimeout(timer);
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        resolve(answer);
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+      try {
+        worker.postMessage(message);
+      } catch (err) {
+        // Work that cannot be copied to a thread is refused by the main thread itself, the worker has nothing to do with it.
+        done({ type: 'refused', id: message.id, message: `it cannot be sent to a worker (${(err as Error).message})`, clean: true });
+      }
+    });
+  }
+
+  /** A worker that failed its part: it finishes the requests it has and stops, and a new one starts on the configuration in force. */
+  private replace(thread: Thread, reason: string): void {
+    if (!this.threads.delete(thread.id)) return;
+    this.leaving.add(thread);
+    this.log(`stickler: worker ${thread.id} ${reason}; replacing it`);
+    this.stopWorker(thread);
+    this.respawn();
+  }
+
+  private respawn(): void {
+    this.replaced++;
+    this.serially(() => this.spawn()).then(
+      () => this.log(`stickler: replacement worker ready`),
+      (err: unknown) => this.log(`stickler: replacement worker failed to start: ${(err as Error)?.message ?? err}`),
+    );
   }
 
   /** Resolves once every worker listens; rejects with the first worker's startup error. */
   async start(): Promise<void> {
     try {
-      const ready = await Promise.all(Array.from({ length: this.count }, () => this.spawn()));
+      const ready = await this.serially(() => Promise.all(Array.from({ length: this.count }, () => this.spawn())));
       this.listeners.push(...ready[0]!);
       this.checkHealth();
     } catch (err) {
@@ -123,82 +248,59 @@ export class WorkerGroup {
 
   /**
    * Every worker takes `config` (see Stickler.reload), with fresh balancer states as Apache's graceful restart
-   * starts fresh counters. Rejects with the first worker's reason when the configuration cannot be served; the
-   * previous one then keeps serving.
+   * starts fresh counters, or none does. Rejects with the first worker's reason when the configuration cannot be
+   * served; the previous one then keeps serving everywhere.
    */
-  async reload(fileConfig: SticklerConfig): Promise<void> {
-    const config = this.host.prepare(fileConfig);
-    const nonces = this.host.noncesFor(config);
-    const sharedStates = sharedBalancerStates(config);
-    const previous = { config: this.config, sharedStates: this.sharedStates };
-    // Replacements started during the reload take the new configuration.
-    this.config = config;
-    this.sharedStates = sharedStates;
-    const answers = await Promise.all(
-      this.workers.map(
-        (worker) =>
-          new Promise<FromWorker>((resolve) => {
-            const onMessage = (message: FromWorker) => {
-              if (message.type !== 'reloaded' && message.type !== 'reload-failed') return;
-              done(message);
-            };
-            // A worker that dies meanwhile answers nothing; its replacement starts on the new configuration.
-            const onExit = () => done({ type: 'reloaded', listeners: [] });
-            const done = (message: FromWorker) => {
-              worker.off('message', onMessage);
-              worker.off('exit', onExit);
-              resolve(message);
-            };
-            worker.on('message', onMessage);
-            worker.once('exit', onExit);
-            worker.postMessage({ type: 'reload', config, sharedStates, nonces } satisfies ToWorker);
-          }),
-      ),
-    );
-    const failed = answers.find((a) => a.type === 'reload-failed');
-    if (failed?.type === 'reload-failed') {
-      // Failures come from the configuration itself (a certificate, a port), so every worker refused alike.
-      this.config = previous.config;
-      this.sharedStates = previous.sharedStates;
-      throw new StartupError(failed.message);
-    }
-    const answered = answers.find((a) => a.type === 'reloaded' && a.listeners.length > 0);
-    if (answered?.type === 'reloaded') this.listeners = answered.listeners;
-    this.checkHealth();
+  reload(fileConfig: SticklerConfig): Promise<void> {
+    return this.serially(async () => {
+      const laid = this.host.lay(fileConfig);
+      const { config } = laid;
+      const nonces = this.host.noncesFor(config);
+      const states = sharedBalancerStates(config);
+      const shared = new Map([...this.threads.values()].map((t) => [t, withLedgers(states)]));
+      const prepared = await this.prepareEverywhere((t) => ({ kind: 'reload', config, shared: shared.get(t)!, nonces }));
+      if (!prepared.ok) throw new StartupError(prepared.reason);
+      this.config = config;
+      this.states = states;
+      laid.settle();
+      for (const t of prepared.threads) t.shared = shared.get(t)!;
+      const answers = await this.commitEverywhere(prepared.id, prepared.threads);
+      for (const a of answers) if (a !== 'gone' && a !== 'late' && a.type === 'committed' && a.listeners.length > 0) this.listeners = a.listeners;
+      this.checkHealth();
+    });
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */
   sharedState(balancer: string): SharedArrayBuffer | undefined {
-    return this.sharedStates.get(balancer);
+    return this.states.get(balancer);
   }
 
   get workers(): Worker[] {
-    return [...this.threads.values()];
+    return [...this.threads.values()].map((t) => t.worker);
   }
 
   async close(): Promise<void> {
     this.stopping = true;
     this.stopHealth();
-    await Promise.all(
-      [...this.threads.values()].map(
-        (worker) =>
-          new Promise<void>((resolve) => {
-            worker.once('exit', () => resolve());
-            worker.postMessage({ type: 'stop' } satisfies ToWorker);
-            // A worker that does not finish its goodbyes in time is ended all the same.
-            const grace = this.config.gracefulShutdownTimeout;
-            if (grace > 0) setTimeout(() => void worker.terminate(), grace + 5_000).unref();
-          }),
-      ),
-    );
+    for (const t of this.threads.values()) this.stopWorker(t);
+    await Promise.all([...this.threads.values(), ...this.leaving].map((t) => t.exited));
+  }
+
+  /** Asks a worker to finish its requests and stop; one that does not in time is ended all the same. */
+  private stopWorker(thread: Thread): void {
+    thread.worker.postMessage({ type: 'stop' } satisfies ToWorker);
+    const grace = this.config.gracefulShutdownTimeout;
+    if (grace > 0) setTimeout(() => void thread.worker.terminate(), grace + 5_000).unref();
   }
 
   private spawn(): Promise<ListenerAddress[]> {
     const id = this.nextId++;
+    const shared = withLedgers(this.states);
     const manager = { secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent };
-    const workerData: WorkerData = { config: this.config, sharedStates: this.sharedStates, ticketKeys: this.ticketKeys, id, manager };
+    const workerData: WorkerData = { config: this.config, shared, ticketKeys: this.ticketKeys, id, manager };
     const worker = new Worker(workerScript, { workerData });
-    this.threads.set(id, worker);
+    const thread: Thread = { id, worker, shared, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+    this.threads.set(id, thread);
     return new Promise((resolve, reject) => {
       let started = false;
       worker.on('message', (message: FromWorker) => {
@@ -214,16 +316,24 @@ export class WorkerGroup {
       });
       const workerThreadId = worker.threadId;
       worker.on('exit', (code) => {
-        this.threads.delete(id);
-        for (const buffer of this.sharedStates.values()) BalancerState.attach(buffer).releaseIfHeldBy(workerThreadId);
-        if (!started || this.stopping) return;
+        const serving = this.threads.delete(id);
+        this.leaving.delete(thread);
+        // Whatever it held dies with it: the lock, and the busy counts of the requests it was serving.
+        for (const { state, ledger } of thread.shared.values()) {
+          const view = BalancerState.attach(state);
+          view.releaseIfHeldBy(workerThreadId);
+          view.releaseLedger(ledger);
+        }
+        reject(new StartupError(`worker ${id} exited with code ${code} before it listened`));
+        if (!started || this.stopping || !serving) return;
         this.log(`stickler: worker ${id} exited with code ${code}; starting a replacement`);
-        this.replaced++;
-        this.spawn().then(
-          () => this.log(`stickler: replacement worker ready`),
-          (err: unknown) => this.log(`stickler: replacement worker failed to start: ${(err as Error)?.message ?? err}`),
-        );
+        this.respawn();
       });
     });
   }
+}
+
+/** `states` with a new ledger each, for one worker. */
+function withLedgers(states: ReadonlyMap<string, SharedArrayBuffer>): Map<string, SharedBalancer> {
+  return new Map([...states].map(([name, state]) => [name, { state, ledger: BalancerState.attach(state).newLedger() }]));
 }

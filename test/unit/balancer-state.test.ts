@@ -128,3 +128,31 @@ test('a lock left held by a thread that died is freed for it, and only for it', 
   state.lock();
   state.unlock();
 });
+
+test("a dead thread's ledger gives back the busy it held, and only that; busy and ledgers never go below zero", () => {
+  const state = BalancerState.create([memberConfig({ url: 'http://a' }), memberConfig({ url: 'http://b' })], { shared: true, growth: 1 });
+  const ledgerA = state.newLedger();
+  const ledgerB = state.newLedger();
+  assert.equal(ledgerA.byteLength, 3 * 4, 'one count per slot, growth included');
+  const a = BalancerState.attach(state.buffer, ledgerA);
+  const b = BalancerState.attach(state.buffer, ledgerB);
+  a.addBusy(0);
+  a.addBusy(0);
+  a.addBusy(0);
+  a.dropBusy(0);
+  a.addBusy(2);
+  b.addBusy(0);
+  b.addBusy(1);
+  assert.deepEqual([state.busy(0), state.busy(1), state.busy(2)], [3, 1, 1]);
+  state.releaseLedger(ledgerA);
+  assert.deepEqual([state.busy(0), state.busy(1), state.busy(2)], [1, 1, 0], "only A's two and one are given back");
+  assert.deepEqual([...new Int32Array(ledgerA)], [0, 0, 0], 'a ledger is emptied as it is released');
+  state.releaseLedger(ledgerA);
+  assert.deepEqual([state.busy(0), state.busy(1)], [1, 1], 'releasing twice gives nothing more back');
+  b.dropBusy(0);
+  b.dropBusy(0);
+  assert.deepEqual([state.busy(0), new Int32Array(ledgerB)[0]], [0, 0]);
+  state.releaseLedger(ledgerB);
+  assert.deepEqual([state.busy(0), state.busy(1), state.busy(2)], [0, 0, 0]);
+  assert.throws(() => BalancerState.attach(state.buffer, new SharedArrayBuffer(4)), /busy ledger has 4 bytes; 3 members need 12/);
+});
