@@ -12,6 +12,7 @@ import { WorkerGroup } from '../../src/server/workers.ts';
 import { request } from '../support/client.ts';
 import { engineConfig, localCertificate, member } from '../support/engine.ts';
 import { INHERITED_NAMES } from '../support/hostile-data.ts';
+import { postManagerEdit } from '../support/manager.ts';
 import { freePort } from '../support/ports.ts';
 import { pollUntil } from '../support/wait.ts';
 
@@ -52,17 +53,7 @@ function config(port: number, members = [member(urls[0]!, { route: 'a' }), membe
   });
 }
 
-/** POSTs `body` (JSON text, so `__proto__` stays a key) to the edits API with a console session's CSRF token. */
-async function edit(port: number, body: string) {
-  const page = await request(`https://127.0.0.1:${port}/balancer-manager/console`);
-  const token = /name="csrf-token" content="([^"]+)"/.exec(page.body)?.[1];
-  const cookie = String(page.headers['set-cookie']).split(';')[0]!;
-  return request(`https://127.0.0.1:${port}/balancer-manager/api/v1/edits`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-csrf-token': token!, cookie, origin: `https://127.0.0.1:${port}` },
-    body,
-  });
-}
+const edit = postManagerEdit;
 
 async function overview(port: number): Promise<ManagerOverview> {
   return JSON.parse((await request(`https://127.0.0.1:${port}/balancer-manager/api/v1/balancers`, { timeoutMs: 5_000 })).body) as ManagerOverview;

@@ -14,6 +14,7 @@ import { Stickler } from '../../src/server/server.ts';
 import { WorkerGroup } from '../../src/server/workers.ts';
 import { request } from '../support/client.ts';
 import { engineConfig, localCertificate, member } from '../support/engine.ts';
+import { postManagerEdit } from '../support/manager.ts';
 import { freePort } from '../support/ports.ts';
 import { pollUntil } from '../support/wait.ts';
 
@@ -181,18 +182,7 @@ test('manager edits with 2 workers: decided once by the main thread, applied by 
   const group = new WorkerGroup(log.config, 2);
   await group.start();
   const workers = threads(group);
-  const edit = async (body: unknown) => {
-    // No login on a loopback-only manager, but the API wants a console session's CSRF token: the page may come
-    // from one worker and the POST land on the other, which checks it with the same shared secret.
-    const page = await request(`https://127.0.0.1:${port}/balancer-manager/console`);
-    const token = /name="csrf-token" content="([^"]+)"/.exec(page.body)?.[1];
-    const cookie = String(page.headers['set-cookie']).split(';')[0]!;
-    return request(`https://127.0.0.1:${port}/balancer-manager/api/v1/edits`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': token!, cookie, origin: `https://127.0.0.1:${port}` },
-      body: JSON.stringify(body),
-    });
-  };
+  const edit = (body: unknown) => postManagerEdit(port, JSON.stringify(body));
   try {
     assert.equal((await edit({ kind: 'member', balancer: 'cluster', member: urls[0], change: { route: 'first' } })).status, 200);
     assert.equal((await edit({ kind: 'add-member', balancer: 'cluster', url: urls[2], change: { route: 'c', status: { disabled: false } } })).status, 200);
