@@ -117,5 +117,7 @@ export function classify(text: string): Classified {
   const tokens = tokenize(text);
   if (!tokens.ok) return { ok: false, directive: text.split(/[ \t]/)[0] ?? text, message: tokens.message };
   const [name = '', ...args] = tokens.words;
+  // A quoted empty word (`""`) is no name; the line is named as written instead.
+  if (name === '') return { ok: false, directive: text.split(/[ \t]/)[0] || text, message: 'the directive name is empty; expected Directive [arguments]' };
   return { ok: true, statement: { kind: 'directive', name, args, rest: text.replace(/^\S+[ \t]*/, '') } };
 }

@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, parseDocument, type YAMLError } from 'yaml';
+import { isScalar, LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import type { z } from 'zod';
 import { unreadable, type Diagnostic, type LoadResult } from '../model.ts';
 import { buildConfig } from './build.ts';
@@ -32,6 +32,8 @@ export function loadNativeConfigText(text: string, file: string): LoadResult {
     ...doc.warnings.map((e) => yamlDiagnostic('warning', e, file, locator)),
   ];
   if (doc.errors.length > 0) return { diagnostics: syntax };
+  const reserved = prototypeKeys(doc, file, locator);
+  if (reserved.length > 0) return { diagnostics: [...syntax, ...reserved] };
 
   let data: unknown;
   try {
@@ -53,6 +55,22 @@ export function loadNativeConfigText(text: string, file: string): LoadResult {
   // Checks run per concept, not in file order; a reader fixes a file top to bottom.
   const diagnostics = [...syntax, ...built.diagnostics].sort((a, b) => a.line - b.line);
   return diagnostics.some((d) => d.severity === 'error') ? { diagnostics } : { config: built.config, diagnostics };
+}
+
+/**
+ * A `__proto__` key would set the prototype of the object toJS builds instead of adding an entry, so the entry
+ * would vanish without a word (a balancer called so, say): no key may be named so.
+ */
+function prototypeKeys(doc: Document, file: string, locator: Locator): Diagnostic[] {
+  const found: Diagnostic[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && pair.key.value === '__proto__') {
+        found.push({ severity: 'error', file, line: locator.lineOfOffset(pair.key.range?.[0] ?? 0), directive: '__proto__', message: 'no key may be named __proto__ (every object has one); expected another name' });
+      }
+    },
+  });
+  return found;
 }
 
 function yamlDiagnostic(severity: Diagnostic['severity'], error: YAMLError, file: string, locator: Locator): Diagnostic {
