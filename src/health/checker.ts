@@ -6,7 +6,7 @@ import type { BalancerConfig, HealthCheckConfig, MemberConfig } from '../config/
 import type { BalancerState } from '../balancer/state.ts';
 import { Status } from '../balancer/status.ts';
 import type { MemberPool } from '../upstream/pool.ts';
-import { probeMember, type ProbeOutcome } from './probe.ts';
+import { conditionOf, probeMember, type ProbeOutcome } from './probe.ts';
 
 export interface HealthTarget {
   balancer: BalancerConfig;
@@ -116,6 +116,9 @@ export function startHealthChecks(targets: HealthTarget[], options: HealthCheckO
   for (const target of targets) {
     target.balancer.members.forEach((first, m) => {
       if (first.healthCheck === undefined) return;
+      // Now, as the configuration loads: building a condition's automaton can take tens of milliseconds, which its
+      // first check would take from the thread that serves.
+      if (first.healthCheck.expr !== undefined) conditionOf(first.healthCheck.expr);
       const counter = new CheckCounter();
       let interval = first.healthCheck.interval;
       // The member's configuration is read at every turn: the manager may change it while checks run.

@@ -4,7 +4,9 @@
 // httpd would accept is refused when the configuration is read, never guessed at while checking.
 // Regular expressions run on RE2 (re2js): a check runs on the thread that may also serve traffic, and a
 // backtracking engine can spend hours on one pattern and one body (httpd's PCRE stops at a match limit instead).
+// Their automata are built whole as they are parsed (automaton.ts), so a check never builds one.
 import { RE2JS } from 're2js';
+import { buildAutomaton } from './automaton.ts';
 
 export type HealthExpr =
   | { kind: 'and' | 'or'; left: HealthExpr; right: HealthExpr }
@@ -210,11 +212,17 @@ function regexLiteral(text: string, start: number): [RE2JS, number] {
   if (typeof translated !== 'string') {
     throw new SyntaxError(`${literal} uses ${translated.unsupported}, which a health check cannot run: its patterns are matched in linear time (RE2), without backreferences or lookaround`);
   }
+  let regex: RE2JS;
   try {
-    return [RE2JS.compile(translated, flags), i];
+    regex = RE2JS.compile(translated, flags);
   } catch (err) {
     throw new SyntaxError(`${literal} is invalid: ${(err as Error).message.replace(/^error parsing regexp: /, '')}`);
   }
+  const tooCostly = buildAutomaton(regex);
+  if (tooCostly !== undefined) {
+    throw new SyntaxError(`${literal} is too complex for a health check: ${tooCostly}; expected a simpler pattern, with fewer or smaller counted repeats such as {1,9}`);
+  }
+  return [regex, i];
 }
 
 /** Constructs only a backtracking engine can run, found outside character classes. */

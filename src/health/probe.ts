@@ -17,7 +17,8 @@ const PASSED: ProbeOutcome = { ok: true };
 /** Conditions by their model object, parsed once: the configuration was checked, so parsing cannot fail here. */
 const compiled = new WeakMap<object, HealthExpr | string>();
 
-function conditionOf(expr: NonNullable<HealthCheckConfig['expr']>): HealthExpr | string {
+/** Parses (once) and returns a check's condition; the checker calls it when it starts, so the first check finds it built. */
+export function conditionOf(expr: NonNullable<HealthCheckConfig['expr']>): HealthExpr | string {
   let condition = compiled.get(expr);
   if (condition === undefined) {
     const parsed = parseHealthExpr(expr.text);

@@ -175,6 +175,21 @@ describe('scheduling', () => {
     checks.stop();
   });
 
+  test('conditions are parsed as checks start, not at their first check', async () => {
+    let parsed = 0;
+    const expr = { name: 'up', source: { file: 't.conf', line: 1 }, get text() {
+      parsed++;
+      return "hc('body') =~ /UP/";
+    } };
+    const probe: Probe = async () => PASS;
+    const t = target([memberConfig({ healthCheck: check({ expr }) }), memberConfig({ url: 'http://b:8080', healthCheck: check({ expr }) })]);
+    const checks = startHealthChecks([t], { log: () => {}, probe, random: () => 0.5 });
+    assert.equal(parsed, 1, 'once, for both members that share it, before any timer ran');
+    await advance(10_000);
+    assert.equal(parsed, 1);
+    checks.stop();
+  });
+
   test('a probe that throws counts as a failed check; a member removed through the manager is no longer probed', async () => {
     let calls = 0;
     const probe: Probe = async () => {

@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import fc from 'fast-check';
+import { RE2JS } from 're2js';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
+import { MAX_BUILD_WORK, MAX_PROGRAM_SIZE } from '../../src/health/automaton.ts';
 import { evaluateHealthExpr, parseHealthExpr, readsBody, type HealthExpr } from '../../src/health/expr.ts';
 
 function parse(text: string): HealthExpr {
@@ -211,12 +213,9 @@ test('backreferences, lookaround and atomic groups are refused: they need a back
   assert.equal(passes("hc('body') =~ /[(?=]\\\\1/", 200, '=\\1'), true, 'inside a class and escaped, they are plain characters');
 });
 
-test('both configuration readers refuse such a pattern with its file and line', () => {
-  const apache = loadApacheConfigText(['Listen 80', 'ProxyHCExpr up {hc(\'body\') =~ /(UP)\\1/}', ''].join('\n'), 't.conf');
-  assert.deepEqual(apache.diagnostics.map(formatDiagnostic), [
-    't.conf:2: ProxyHCExpr: up: the regular expression /(UP)\\1/ at column 15 uses a backreference (\\1), which a health check cannot run: ' +
-      'its patterns are matched in linear time (RE2), without backreferences or lookaround',
-  ]);
+/** What each configuration reader says of a file whose one health condition is `hc('body') =~ <regex>`. */
+function readersOn(regex: string): { apache: string[]; native: string[] } {
+  const apache = loadApacheConfigText(['Listen 80', `ProxyHCExpr up {hc('body') =~ ${regex}}`, ''].join('\n'), 't.conf');
   const native = loadNativeConfigText([
     'virtual-hosts:',
     '  - port: 8080',
@@ -229,12 +228,56 @@ test('both configuration readers refuse such a pattern with its file and line', 
     '      - url: http://10.0.0.1:8080',
     '        health-check:',
     '          method: GET',
-    "          expr: \"hc('body') =~ /UP(?!DOWN)/\"",
+    `          expr: "hc('body') =~ ${regex}"`,
     '',
   ].join('\n'), 's.yaml');
   assert.equal(native.config, undefined);
-  assert.deepEqual(native.diagnostics.map(formatDiagnostic), [
+  return { apache: apache.diagnostics.map(formatDiagnostic), native: native.diagnostics.map(formatDiagnostic) };
+}
+
+test('both configuration readers refuse such a pattern with its file and line', () => {
+  assert.deepEqual(readersOn('/(UP)\\1/').apache, [
+    't.conf:2: ProxyHCExpr: up: the regular expression /(UP)\\1/ at column 15 uses a backreference (\\1), which a health check cannot run: ' +
+      'its patterns are matched in linear time (RE2), without backreferences or lookaround',
+  ]);
+  assert.deepEqual(readersOn('/UP(?!DOWN)/').native, [
     "s.yaml:12: balancers.b.members[0].health-check.expr: the regular expression /UP(?!DOWN)/ at column 15 uses a lookaround assertion ((?!), " +
       'which a health check cannot run: its patterns are matched in linear time (RE2), without backreferences or lookaround',
   ]);
+});
+
+test('a pattern too large for RE2 to run cheaply is refused, by both readers with file and line', () => {
+  const tooLarge = '/(?:[a-z0-9 ]{1,9}[a-z]){1,90}$/';
+  const why = `the regular expression ${tooLarge} at column 15 is too complex for a health check: its RE2 program has 1714 instructions, ` +
+    `over the limit of ${MAX_PROGRAM_SIZE}; expected a simpler pattern, with fewer or smaller counted repeats such as {1,9}`;
+  assert.equal(refusal(`hc('body') =~ ${tooLarge}`), why);
+  const { apache, native } = readersOn(tooLarge);
+  assert.deepEqual(apache, [`t.conf:2: ProxyHCExpr: up: ${why}`]);
+  assert.deepEqual(native, [`s.yaml:12: balancers.b.members[0].health-check.expr: ${why}`]);
+});
+
+test('a small pattern whose automaton is too large to build ahead is refused, naming the limit', () => {
+  for (const source of ['(?:[a-z0-9 ]{1,9}[a-z]){1,5}$', '^[ab]*a[ab]{12}$', '\\p{L}{1,40}x']) {
+    assert.ok(RE2JS.compile(source).programSize() <= MAX_PROGRAM_SIZE, `${source} is small enough`);
+    assert.match(refusal(`hc('body') =~ /${source}/`), new RegExp(`is too complex for a health check: its automaton, built when the configuration is read, would take over ${MAX_BUILD_WORK} steps \\(stopped at \\d+ states\\); expected a simpler pattern`));
+  }
+});
+
+test('ordinary health patterns load, and a check builds no automaton state whatever the body', () => {
+  const ordinary = [
+    '"status"\\s*:\\s*"UP"', '"status"\\s*:\\s*"(up|ok|healthy)"/i', '<status>(UP|RUNNING)</status>', '^[23]', '^UP$', '\\bUP\\b',
+    '"version"\\s*:\\s*"[0-9]+\\.[0-9]+\\.[0-9]+"', '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', 'error|exception|fail/i',
+    '"db"\\s*:\\s*\\{[^}]*"status"\\s*:\\s*"UP"', '^(\\w+\\s?)*$', '(?m)^status: (UP|OK)$', '(?:[a-z0-9 ]{1,9}[a-z]){1,2}$', '\\p{L}+',
+  ];
+  const random = fc.sample(fc.string({ unit: fc.constantFrom(...'aUP09 :"{}-_.<>/\n\té€'), minLength: 64 * 1024, maxLength: 64 * 1024 }), { numRuns: 3, seed: 11 });
+  for (const source of ordinary) {
+    const [pattern, flag = ''] = source.split(/\/(?=i$)/);
+    const expr = parse(`hc('body') =~ m#${pattern}#${flag}`);
+    assert.equal(expr.kind, 'match');
+    const { regex } = expr;
+    const built = () => regex.re2Input.lazyDFA?.stateCount ?? 0;
+    const before = built();
+    for (const body of [...random, 'a9 '.repeat(20_000), '\u{1F600}UP']) regex.test(body);
+    assert.equal(built(), before, `${source}: checks found every state built`);
+  }
 });
