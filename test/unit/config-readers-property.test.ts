@@ -31,6 +31,28 @@ function checkResult(result: LoadResult, file: string, text: string): boolean {
   return true;
 }
 
+/** `base` with a few of its lines replaced by, or preceded by, lines from `line`. */
+function edited(base: readonly string[], line: fc.Arbitrary<string>, maxChanges: number): fc.Arbitrary<string> {
+  const change = fc.tuple(fc.nat({ max: base.length }), fc.boolean(), line);
+  return fc.array(change, { minLength: 1, maxLength: maxChanges }).map((changes) => {
+    const lines = [...base];
+    for (const [at, replace, text] of changes) lines.splice(at, replace ? 1 : 0, text);
+    return `${lines.join('\n')}\n`;
+  });
+}
+
+/** Runs `load` on 1500 texts; at least `minLoaded` of them must load, or the generator no longer reaches a whole configuration. */
+function readerProperty(texts: fc.Arbitrary<string>, load: (text: string, file: string) => LoadResult, file: string, minLoaded: number): void {
+  let loaded = 0;
+  fc.assert(
+    fc.property(texts, (text) => {
+      if (checkResult(load(text, file), file, text)) loaded++;
+    }),
+    { numRuns: 1500 },
+  );
+  assert.ok(loaded > minLoaded, `only ${loaded} of 1500 texts loaded: the generator no longer reaches a whole configuration`);
+}
+
 const APACHE_BASE = [
   'Listen 8443',
   '<VirtualHost *:8443>',
@@ -75,12 +97,7 @@ function apacheText(): fc.Arbitrary<string> {
     { weight: 8, arbitrary: fc.tuple(fc.constantFrom(...APACHE_NAMES, ...INHERITED_NAMES), fc.array(word, { maxLength: 4 })).map(([name, args]) => `${name}${name.startsWith('<') && !name.startsWith('</') ? ` ${args.join(' ')}>` : ` ${args.join(' ')}`}`) },
     fc.string({ maxLength: 30 }),
   );
-  const change = fc.tuple(fc.nat({ max: APACHE_BASE.length }), fc.boolean(), line);
-  return fc.array(change, { minLength: 1, maxLength: 4 }).map((changes) => {
-    const lines = [...APACHE_BASE];
-    for (const [at, replace, text] of changes) lines.splice(at, replace ? 1 : 0, text);
-    return `${lines.join('\n')}\n`;
-  });
+  return edited(APACHE_BASE, line, 4);
 }
 
 const NATIVE_BASE = [
@@ -118,12 +135,7 @@ function nativeText(): fc.Arbitrary<string> {
     { weight: 6, arbitrary: fc.constantFrom(...NATIVE_LINES) },
     fc.string({ maxLength: 30 }),
   );
-  const change = fc.tuple(fc.nat({ max: NATIVE_BASE.length }), fc.boolean(), line);
-  return fc.array(change, { minLength: 1, maxLength: 3 }).map((changes) => {
-    const lines = [...NATIVE_BASE];
-    for (const [at, replace, text] of changes) lines.splice(at, replace ? 1 : 0, text);
-    return `${lines.join('\n')}\n`;
-  });
+  return edited(NATIVE_BASE, line, 3);
 }
 
 test('the bases the properties start from load', () => {
@@ -143,23 +155,9 @@ test('a YAML key named __proto__ is refused with its line, not dropped without a
 });
 
 test('property: any Apache text gives diagnostics naming file:line and directive, or a configuration of plain data; never a throw', () => {
-  let loaded = 0;
-  fc.assert(
-    fc.property(apacheText(), (text) => {
-      if (checkResult(loadApacheConfigText(text, 't.conf'), 't.conf', text)) loaded++;
-    }),
-    { numRuns: 1500 },
-  );
-  assert.ok(loaded > 75, `only ${loaded} of 1500 texts loaded: the generator no longer reaches a whole configuration`);
+  readerProperty(apacheText(), loadApacheConfigText, 't.conf', 75);
 });
 
 test('property: any YAML text gives diagnostics naming file:line and key, or a configuration of plain data; never a throw', () => {
-  let loaded = 0;
-  fc.assert(
-    fc.property(nativeText(), (text) => {
-      if (checkResult(loadNativeConfigText(text, 't.yaml'), 't.yaml', text)) loaded++;
-    }),
-    { numRuns: 1500 },
-  );
-  assert.ok(loaded > 30, `only ${loaded} of 1500 texts loaded: the generator no longer reaches a whole configuration`);
+  readerProperty(nativeText(), loadNativeConfigText, 't.yaml', 30);
 });
