@@ -17,7 +17,7 @@ import { CookieJar, keepAliveAgent, rawRequest, request, type HttpsResponse } fr
 import { freePort } from '../support/ports.ts';
 import { startStickler } from '../support/stickler.ts';
 import { startTomcat, type TomcatNode } from '../support/tomcat.ts';
-import { pollUntil } from '../support/wait.ts';
+import { loadedBound, pollUntil } from '../support/wait.ts';
 import type { ManagerOverview, MemberOverview } from '../../src/manager/model.ts';
 
 let dir: string;
@@ -391,7 +391,9 @@ ${members.map((m) => `      - url: ${m.url}
         `${describeSent(s)}: failed, yet executed (${JSON.stringify(ran)}); only a POST running on node2 as it was killed may have`,
       );
     }
-    assert.ok(lastFailure - killedAt < 3_000, `errors went on for ${lastFailure - killedAt} ms after the kill; expected them to stop within 3 s`);
+    // Only requests in flight on node2 as it died may fail; a JVM takes up to about a second to be gone after SIGKILL.
+    const errorsFor = loadedBound(1_000);
+    assert.ok(lastFailure - killedAt < errorsFor, `errors went on for ${lastFailure - killedAt} ms after the kill; expected them to stop within ${errorsFor} ms`);
 
     // Sessions: one node per session at a time, hits counting on; node2's move once to node1, starting afresh
     // (Tomcat does not replicate them here) after the kill.
@@ -454,8 +456,10 @@ ${members.map((m) => `      - url: ${m.url}
       const up = await memberState(portA, 'node2');
       t.diagnostic(`restart → Tomcat answering: ${readyAt - restartedAt} ms; → serving again through Stickler: ${servingAt - restartedAt} ms (${servingAt - readyAt} ms after Tomcat answered)`);
       assert.ok(up.changes.healthCheckPassed > before, `a passed health check brought node2 back (changes: ${JSON.stringify(up.changes)})`);
-      // retry=60 s keeps a failed member out that long; only the checks can bring it back sooner.
-      assert.ok(servingAt - readyAt <= HC_PASSES * HC_INTERVAL_MS + 2_000, `node2 back ${servingAt - readyAt} ms after it answered; expected within ${HC_PASSES} check intervals and 2 s`);
+      // retry=60 s keeps a failed member out that long; only the checks can bring it back sooner: hcpasses checks,
+      // each at most 1.1 intervals (the checker's jitter) after the one before.
+      const backWithin = loadedBound(HC_PASSES * 1.1 * HC_INTERVAL_MS);
+      assert.ok(servingAt - readyAt <= backWithin, `node2 back ${servingAt - readyAt} ms after it answered; expected within ${HC_PASSES} check intervals (${backWithin} ms)`);
 
       // The ramp, measured from node2's first new session through B.
       await pollUntil(async () => fresh.some((f) => f.node === 'node2'), { timeoutMs: 10_000, intervalMs: 100, what: 'a new session on node2 through the YAML balancer' });
@@ -537,19 +541,20 @@ describe('members that hang, answer garbage or break mid-body', () => {
     for (const o of others) {
       assert.equal(o.status, 200);
       assert.equal(o.body, 'good');
-      assert.ok(o.ms < 1_000, `a request to the healthy member took ${o.ms} ms while another member hung`);
+      // One that waited for the hung member would take its whole timeout, as a timer never fires early.
+      assert.ok(o.ms < MEMBER_TIMEOUT_MS, `a request to the healthy member took ${o.ms} ms while another member hung`);
     }
     const r = await hung;
     const elapsed = Date.now() - started;
     assert.equal(r.status, 504);
-    assert.ok(elapsed >= MEMBER_TIMEOUT_MS - 100 && elapsed < MEMBER_TIMEOUT_MS + 2_000, `504 after ${elapsed} ms; expected after the member's ${MEMBER_TIMEOUT_MS} ms timeout`);
+    assert.ok(elapsed >= MEMBER_TIMEOUT_MS - 100 && elapsed < loadedBound(MEMBER_TIMEOUT_MS), `504 after ${elapsed} ms; expected after the member's ${MEMBER_TIMEOUT_MS} ms timeout`);
     const state = await memberState(port, 'hang');
     assert.equal(state.status.error, true, `failontimeout puts the member in error: ${JSON.stringify(state.status)}`);
     const t0 = Date.now();
     const next = await get(port, '/', 'x.hang');
     assert.equal(next.status, 200);
     assert.equal(next.body, 'good', 'its sessions go to a live member meanwhile');
-    assert.ok(Date.now() - t0 < 1_000, 'without waiting for the hung member again');
+    assert.ok(Date.now() - t0 < MEMBER_TIMEOUT_MS, 'without waiting for the hung member again');
   });
 
   test('a member that accepts TCP and never completes the handshake: in error after connectiontimeout, the request served elsewhere', async () => {
@@ -557,7 +562,7 @@ describe('members that hang, answer garbage or break mid-body', () => {
     const r = await get(port, '/mute/', 'x.mute');
     assert.equal(r.status, 200, 'nothing reached the member, so the request may go to another one');
     assert.equal(r.body, 'good');
-    assert.ok(Date.now() - t0 < 3_000, `served after ${Date.now() - t0} ms; expected soon after the 1 s connectiontimeout`);
+    assert.ok(Date.now() - t0 < loadedBound(1_000), `served after ${Date.now() - t0} ms; expected soon after the 1 s connectiontimeout`);
     assert.equal((await memberState(port, 'mute')).status.error, true);
   });
 
@@ -605,7 +610,8 @@ describe('every member down', () => {
     await pollUntil(async () => (await get(port, '/')).status === 200, { timeoutMs: 10_000, intervalMs: 50, what: 'traffic resuming once member a listens again' });
     const resumed = Date.now() - upAt;
     t.diagnostic(`member back → traffic resumed: ${resumed} ms (check interval ${HC_INTERVAL_MS} ms)`);
-    assert.ok(resumed <= HC_INTERVAL_MS * 1.5 + 500, `traffic resumed ${resumed} ms after the member came back; expected within one check interval (${HC_INTERVAL_MS} ms, with jitter)`);
+    // One passing check, at most 1.1 intervals (the checker's jitter) after the last failed one.
+    assert.ok(resumed <= loadedBound(1.1 * HC_INTERVAL_MS), `traffic resumed ${resumed} ms after the member came back; expected within one check interval (${HC_INTERVAL_MS} ms, with jitter)`);
     assert.equal((await get(port, '/')).body, 'a');
   });
 });
