@@ -180,7 +180,7 @@ test('stdout destination ("-") writes one line per entry', () => {
     const log = openAccessLog({ access: '-', format: 'json' });
     for (const status of [200, 302]) log.write({ clientIp: '127.0.0.1', time: new Date(0), method: 'GET', target: '/', protocol: 'HTTP/1.1', status, bytesSent: 1, totalMs: 1 });
     await log.close();`;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
   assert.deepEqual(
     out.trim().split('\n').map((l) => (JSON.parse(l) as { status: number }).status),
     [200, 302],
