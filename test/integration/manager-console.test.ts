@@ -30,21 +30,28 @@ interface Backend {
   name: string;
   url: string;
   server: https.Server;
-  /** Requests without a session cookie, with one of its own sessions, with another member's session. */
-  counts: { fresh: number; own: number; foreign: number };
+  /**
+   * Requests without a session cookie, with one of its own sessions, with another member's session; only those the
+   * load sent at or after `since` (a Date.now()), so a request already on its way when the counts were reset is not
+   * blamed on what came after.
+   */
+  counts: { fresh: number; own: number; foreign: number; since: number };
 }
 
 async function backend(name: string): Promise<Backend> {
   const { certFile, keyFile } = localCertificate();
-  const counts = { fresh: 0, own: 0, foreign: 0 };
+  const counts = { fresh: 0, own: 0, foreign: 0, since: 0 };
   let sessions = 0;
   const server = https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile), keepAliveTimeout: 30_000 }, (req, res) => {
     const session = /(?:^|;\s*)JSESSIONID=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+    const counted = Number(req.headers['x-sent-at'] ?? 0) >= counts.since;
     if (!session) {
-      counts.fresh++;
+      if (counted) counts.fresh++;
       res.setHeader('Set-Cookie', `JSESSIONID=${(++sessions).toString(36)}${Math.random().toString(36).slice(2, 10)}.${name}; Path=/; HttpOnly`);
-    } else if (session.endsWith(`.${name}`)) counts.own++;
-    else counts.foreign++;
+    } else if (counted) {
+      if (session.endsWith(`.${name}`)) counts.own++;
+      else counts.foreign++;
+    }
     res.setHeader('Content-Type', 'text/plain');
     res.end(`${name}\n`);
   });
@@ -72,7 +79,7 @@ class Load {
     try {
       for (let n = worker; this.running; n++) {
         const route = n % 2 === 1 && this.sticky ? [...this.sessions.keys()][(n >> 1) % this.sessions.size] : undefined;
-        const headers: Record<string, string> = route ? { cookie: `JSESSIONID=${this.sessions.get(route)}` } : {};
+        const headers: Record<string, string> = { 'x-sent-at': String(Date.now()), ...(route && { cookie: `JSESSIONID=${this.sessions.get(route)}` }) };
         try {
           const answer = await request(`${origin}/app`, { agent, headers, timeoutMs: 5_000 });
           const issued = /JSESSIONID=([^;]+)/.exec(String(answer.headers['set-cookie'] ?? ''))?.[1];
@@ -253,8 +260,8 @@ describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${b
     await assert.doesNotReject(latestResult(page).filter({ hasText: 'status: active → drain' }).waitFor({ timeout: 5_000 }), 'the page confirms the drain');
     await pollUntil(async () => count(await drain.locator('.count').textContent() ?? '') > 0, { timeoutMs: 3_000, what: "the drain button showing b's sticky sessions" });
 
-    await sleep(300); // requests already on their way when the drain landed
-    for (const m of [a, b]) Object.assign(m.counts, { fresh: 0, own: 0, foreign: 0 });
+    // From now on: requests already on their way when the drain landed are not counted.
+    for (const m of [a, b]) Object.assign(m.counts, { fresh: 0, own: 0, foreign: 0, since: Date.now() });
     await sleep(2_000);
     assert.equal(b.counts.fresh, 0, 'a draining member takes no new session');
     assert.ok(a.counts.fresh > 20, `new sessions all went to a (${a.counts.fresh})`);
