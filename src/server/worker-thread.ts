@@ -38,6 +38,8 @@ const stickler = new Stickler(config, {
   healthChecks: false,
   manager: { secret: Buffer.from(manager.secret), nonces: () => nonces, control, persisted: manager.persisted, recent: () => recent },
 });
+/** Fault injection for the tests of a worker that never says it is ready (control-plane.test.ts): these worker ids hang here. */
+if (process.env.STICKLER_TEST_STUCK_WORKERS?.split(',').includes(String(id))) await new Promise(() => setInterval(() => {}, 60_000));
 try {
   await stickler.start();
   tell({ type: 'ready', listeners: addresses() });
@@ -51,7 +53,7 @@ try {
 const failEdits = process.env.STICKLER_TEST_FAIL_EDITS_IN_WORKER === String(id);
 const prepared = new Map<number, { commit(): void; abort(): void }>();
 
-async function prepare(work: Work): Promise<{ commit(): void; abort(): void }> {
+async function prepare(workId: number, work: Work): Promise<{ commit(): void; abort(): void }> {
   if (work.kind === 'edit') {
     if (failEdits) throw new Error(`worker ${id} was told to fail every edit (STICKLER_TEST_FAIL_EDITS_IN_WORKER)`);
     return stickler.runtime.prepareEdit(work.edit);
@@ -60,7 +62,10 @@ async function prepare(work: Work): Promise<{ commit(): void; abort(): void }> {
   return {
     commit: () => {
       nonces = work.nonces;
+      const retired = stickler.runtime;
       reload.commit();
+      // Until then its connections still pick from the states before this reload (see releaseHeldBy in workers.ts).
+      void retired.closed.then(() => tell({ type: 'retired', id: workId }));
     },
     abort: reload.abort,
   };
@@ -71,7 +76,7 @@ port.on('message', (message: ToWorker) => {
     case 'stop':
       return void stickler.close().then(() => process.exit(0));
     case 'prepare':
-      return void prepare(message.work).then(
+      return void prepare(message.id, message.work).then(
         (ready) => {
           prepared.set(message.id, ready);
           tell({ type: 'prepared', id: message.id });

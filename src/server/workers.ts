@@ -8,6 +8,8 @@
 // anything change, the main thread's configuration and the shared state included; then every worker commits. A
 // worker that cannot prepare or commit its part (or does not answer) is replaced by one started on the
 // configuration in force; edits, reloads and replacements run one at a time, so none starts on a half-made one.
+// A new worker that does not say it is ready in time is ended: at start that fails the start; a replacement is
+// tried a few times, then the group serves on with a thread fewer and says so, rather than holding up the queue.
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
@@ -41,7 +43,9 @@ export type FromWorker =
   /** The work cannot be done here; `clean` when nothing changed and the worker can go on serving as it was. */
   | { type: 'refused'; id: number; message: string; clean: boolean }
   | { type: 'committed'; id: number; listeners: ListenerAddress[] }
-  | { type: 'commit-failed'; id: number; message: string };
+  | { type: 'commit-failed'; id: number; message: string }
+  /** The runtime reload `id` retired has closed: nothing in this worker uses the states from before it any more. */
+  | { type: 'retired'; id: number };
 export type ToWorker =
   | { type: 'stop' }
   | { type: 'prepare'; id: number; work: Work }
@@ -63,14 +67,18 @@ export interface WorkerData {
 
 /** How long a worker may take to answer a prepare or a commit before it is taken for stuck and replaced. */
 const ANSWER_MS = 10_000;
+/** Starts tried for one replacement; after that the group serves with a thread fewer rather than loop. */
+const REPLACEMENT_ATTEMPTS = 3;
 
 const workerScript = new URL('./worker-entry.ts', import.meta.url);
 
 interface Thread {
   id: number;
   worker: Worker;
-  /** The states it serves from, with its ledgers: what is given back when it exits. */
+  /** The states it serves new connections from, with its ledgers: what is given back when it exits. */
   shared: Map<string, SharedBalancer>;
+  /** Earlier states its retired runtimes may still pick from, by the reload that retired them, until it says they closed. */
+  retiring: Map<number, Map<string, SharedBalancer>>;
   exited: Promise<void>;
 }
 
@@ -90,6 +98,8 @@ export class WorkerGroup {
   private readonly leaving = new Set<Thread>();
   private readonly ticketKeys = randomBytes(48);
   private readonly log: (line: string) => void;
+  /** How long a new worker may take to say it is ready before it is taken for stuck and ended. */
+  private readonly readyMs: number;
   private nextId = 1;
   private nextWork = 1;
   private stopping = false;
@@ -98,11 +108,13 @@ export class WorkerGroup {
   /** Manager changes: laid over every configuration here, decided here, applied by every worker. */
   private readonly host: ManagerHost;
 
-  constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}) {
+  /** `readyMs` defaults to the time any answer is given, a start being no slower than a reload's prepare. */
+  constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}, { readyMs = ANSWER_MS } = {}) {
     this.host = new ManagerHost(config, log);
     this.config = this.host.prepare(config);
     this.count = count;
     this.log = log;
+    this.readyMs = readyMs;
     this.states = sharedBalancerStates(this.config);
   }
 
@@ -228,10 +240,24 @@ export class WorkerGroup {
 
   private respawn(): void {
     this.replaced++;
-    this.serially(() => this.spawn()).then(
-      () => this.log(`stickler: replacement worker ready`),
-      (err: unknown) => this.log(`stickler: replacement worker failed to start: ${(err as Error)?.message ?? err}`),
-    );
+    void this.serially(async () => {
+      for (let attempt = 1; !this.stopping; attempt++) {
+        try {
+          await this.spawn();
+          return this.log(`stickler: replacement worker ready`);
+        } catch (err) {
+          const reason = (err as Error)?.message ?? String(err);
+          if (attempt < REPLACEMENT_ATTEMPTS) {
+            this.log(`stickler: replacement worker failed to start (${reason}); trying again`);
+            continue;
+          }
+          return this.log(
+            `stickler: no replacement worker started after ${REPLACEMENT_ATTEMPTS} attempts (last: ${reason}); ` +
+              `serving with ${this.threads.size} of ${this.count} worker threads until restarted`,
+          );
+        }
+      }
+    });
   }
 
   /** Resolves once every worker listens; rejects with the first worker's startup error. */
@@ -263,7 +289,10 @@ export class WorkerGroup {
       this.config = config;
       this.states = states;
       laid.settle();
-      for (const t of prepared.threads) t.shared = shared.get(t)!;
+      for (const t of prepared.threads) {
+        t.retiring.set(prepared.id, t.shared);
+        t.shared = shared.get(t)!;
+      }
       const answers = await this.commitEverywhere(prepared.id, prepared.threads);
       for (const a of answers) if (a !== 'gone' && a !== 'late' && a.type === 'committed' && a.listeners.length > 0) this.listeners = a.listeners;
       this.checkHealth();
@@ -299,37 +328,60 @@ export class WorkerGroup {
     const manager = { secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent };
     const workerData: WorkerData = { config: this.config, shared, ticketKeys: this.ticketKeys, id, manager };
     const worker = new Worker(workerScript, { workerData });
-    const thread: Thread = { id, worker, shared, exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
+    const thread: Thread = { id, worker, shared, retiring: new Map(), exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     this.threads.set(id, thread);
     return new Promise((resolve, reject) => {
       let started = false;
+      // A worker that did not start takes no part in what the queue runs next, even before it has exited.
+      const failed = (err: Error) => {
+        clearTimeout(stuck);
+        if (this.threads.delete(id)) this.leaving.add(thread);
+        reject(err);
+      };
+      const stuck = setTimeout(() => {
+        failed(new StartupError(`worker ${id} did not say it was ready within ${this.readyMs / 1000} s; it was ended`));
+        void worker.terminate();
+      }, this.readyMs);
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'edit') this.decide(worker, message.id, message.edit, message.actor);
+        else if (message.type === 'retired') thread.retiring.delete(message.id);
         else if (message.type === 'ready') {
           started = true;
+          clearTimeout(stuck);
           resolve(message.listeners);
-        } else if (message.type === 'failed') reject(new StartupError(message.message));
+        } else if (message.type === 'failed') failed(new StartupError(message.message));
       });
       worker.on('error', (err: Error) => {
-        if (!started) reject(err);
+        if (!started) failed(err);
         else this.log(`stickler: worker ${id} failed: ${err.stack ?? err}`);
       });
       const workerThreadId = worker.threadId;
       worker.on('exit', (code) => {
         const serving = this.threads.delete(id);
         this.leaving.delete(thread);
-        // Whatever it held dies with it: the lock, and the busy counts of the requests it was serving.
-        for (const { state, ledger } of thread.shared.values()) {
-          const view = BalancerState.attach(state);
-          view.releaseIfHeldBy(workerThreadId);
-          view.releaseLedger(ledger);
-        }
-        reject(new StartupError(`worker ${id} exited with code ${code} before it listened`));
+        this.releaseHeldBy(thread, workerThreadId);
+        if (!started) failed(new StartupError(`worker ${id} exited with code ${code} before it listened`));
         if (!started || this.stopping || !serving) return;
         this.log(`stickler: worker ${id} exited with code ${code}; starting a replacement`);
         this.respawn();
       });
     });
+  }
+
+  /**
+   * Whatever a worker held dies with it: the busy counts of the requests it was serving, in every state it used,
+   * and the lock of any state a thread may still pick from (a retired runtime's, until the end of its grace
+   * period), which would otherwise stop that thread at its next pick.
+   */
+  private releaseHeldBy(thread: Thread, deadThreadId: number): void {
+    for (const { state, ledger } of [thread.shared, ...thread.retiring.values()].flatMap((g) => [...g.values()])) {
+      BalancerState.attach(state).releaseLedger(ledger);
+    }
+    const inUse = new Set(this.states.values());
+    for (const t of [thread, ...this.threads.values(), ...this.leaving]) {
+      for (const generation of [t.shared, ...t.retiring.values()]) for (const { state } of generation.values()) inUse.add(state);
+    }
+    for (const state of inUse) BalancerState.attach(state).releaseIfHeldBy(deadThreadId);
   }
 }
 

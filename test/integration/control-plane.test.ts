@@ -1,6 +1,9 @@
 // The control plane with 2 worker threads, as `--workers 2` runs it: edits carrying inherited names are refused by
 // name and change nothing; an edit a worker cannot take changes nothing anywhere, the worker is replaced and the
-// next edit is applied by every worker; a worker that dies gives back the busy counts of the requests it held.
+// next edit is applied by every worker; a worker that dies gives back the busy counts of the requests it held, and
+// the lock of a state from before a reload, which the other workers' retired runtimes still pick from. A worker that
+// never says it is ready fails the start; as a replacement it is ended and tried again a bounded number of times,
+// and what is queued behind it goes on.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -14,7 +17,7 @@ import { engineConfig, localCertificate, member } from '../support/engine.ts';
 import { INHERITED_NAMES } from '../support/hostile-data.ts';
 import { postManagerEdit } from '../support/manager.ts';
 import { freePort } from '../support/ports.ts';
-import { pollUntil } from '../support/wait.ts';
+import { loadedBound, pollUntil, withTimeout } from '../support/wait.ts';
 
 const source = { file: 'test', line: 1 };
 const backends: https.Server[] = [];
@@ -54,6 +57,9 @@ function config(port: number, members = [member(urls[0]!, { route: 'a' }), membe
 }
 
 const edit = postManagerEdit;
+
+/** How long these tests give a new worker to say it is ready: starting two takes about a second on a loaded machine. */
+const READY_MS = 5_000;
 
 async function overview(port: number): Promise<ManagerOverview> {
   return JSON.parse((await request(`https://127.0.0.1:${port}/balancer-manager/api/v1/balancers`, { timeoutMs: 5_000 })).body) as ManagerOverview;
@@ -161,6 +167,89 @@ test('with 2 workers, the busy counts of the requests a killed worker held retur
     assert.equal(held.length, requests, 'the member still holds every request: nothing but the workers dying freed them');
   } finally {
     for (const release of held.splice(0)) release();
+    await group.close();
+  }
+});
+
+test('with 2 workers, a worker that never says it is ready fails the start within its bound, and nothing is left running', async () => {
+  const port = await freePort();
+  process.env.STICKLER_TEST_STUCK_WORKERS = '2';
+  const group = new WorkerGroup(config(port), 2, () => {}, { readyMs: READY_MS });
+  try {
+    await assert.rejects(withTimeout(group.start(), loadedBound(READY_MS), 'the start'), /worker 2 did not say it was ready within 5 s; it was ended/);
+    assert.equal(group.workers.length, 0);
+    await assert.rejects(request(`https://127.0.0.1:${port}/`, { timeoutMs: 5_000 }), /ECONNREFUSED/, 'the worker that started was stopped too');
+  } finally {
+    delete process.env.STICKLER_TEST_STUCK_WORKERS;
+    await group.close();
+  }
+});
+
+/**
+ * Starts 2 workers, those with the `stuck` ids hanging before they listen, kills worker 1 and waits for a reload
+ * queued behind its replacement (a READY_MS for each stuck attempt, then a start); then an edit must reach every
+ * worker left. Returns the log.
+ */
+async function replaceWithStuck(stuck: number[], workersLeft: number): Promise<string> {
+  const port = await freePort();
+  const lines: string[] = [];
+  process.env.STICKLER_TEST_STUCK_WORKERS = stuck.join(',');
+  const group = new WorkerGroup(config(port), 2, (line) => lines.push(line), { readyMs: READY_MS });
+  try {
+    await group.start();
+    await group.workers[0]!.terminate();
+    await pollUntil(async () => lines.some((l) => /worker 1 exited .* starting a replacement/.test(l)), { timeoutMs: 10_000, what: 'the replacement to start' });
+    await withTimeout(group.reload(config(port)), loadedBound((stuck.length + 1) * READY_MS), 'the reload queued behind the stuck replacements');
+    assert.equal(group.workers.length, workersLeft);
+    const applied = await edit(port, JSON.stringify({ kind: 'member', balancer: 'cluster', member: urls[0], change: { route: 'first' } }));
+    assert.equal(applied.status, 200, applied.body);
+    assert.deepEqual(await stickyAnswers(port, 'first'), ['200 a'], 'every worker left took the edit');
+    return lines.join('\n');
+  } finally {
+    delete process.env.STICKLER_TEST_STUCK_WORKERS;
+    await group.close();
+  }
+}
+
+test('with 2 workers, a replacement that never says it is ready is ended and another started; the reload queued behind it goes on', async () => {
+  const log = await replaceWithStuck([3], 2);
+  assert.match(log, /replacement worker failed to start \(worker 3 did not say it was ready within 5 s; it was ended\); trying again/);
+  assert.match(log, /replacement worker ready/);
+});
+
+test('with 2 workers, after 3 replacements that never say they are ready the group serves on with 1 thread and says so', async () => {
+  const log = await replaceWithStuck([3, 4, 5], 1);
+  assert.match(log, /no replacement worker started after 3 attempts \(last: worker 5 did not say it was ready within 5 s; it was ended\); serving with 1 of 2 worker threads/);
+});
+
+test('with 2 workers, a worker that dies holding the lock of the state before a reload does not stop the other one', async () => {
+  const port = await freePort();
+  const group = new WorkerGroup(config(port, [member(urls[2]!, { route: 'hung' })]), 2);
+  await group.start();
+  const busy = async () => (await overview(port)).balancers[0]!.members[0]!.busy;
+  // Each on a fresh connection, so both workers hold some (all 16 on one of two threads: odds of 2^-15).
+  // Each answer, or undefined for a request that failed (those the dead worker held).
+  const requests = Array.from({ length: 16 }, () => request(`https://127.0.0.1:${port}/`, { timeoutMs: 60_000 }).then((r) => `${r.status} ${r.body}`, () => undefined));
+  try {
+    await pollUntil(async () => held.length === requests.length && (await busy()) === requests.length, { timeoutMs: 10_000, what: `${requests.length} requests in flight` });
+    const old = group.sharedState('cluster')!;
+    // The requests in flight keep both workers' retired runtimes picking from `old` for the grace period (30 s).
+    await group.reload(config(port, [member(urls[2]!, { route: 'hung' })]));
+    assert.notEqual(group.sharedState('cluster'), old);
+    // As if worker 1 were ended inside a pick, the lock taken: the lock word is its thread id + 1 (state.ts).
+    const victim = group.workers[0]!;
+    const lockWord = new Int32Array(old, 0, 1);
+    assert.equal(Atomics.compareExchange(lockWord, 0, 0, victim.threadId + 1), 0, 'nothing else holds the lock');
+    await victim.terminate();
+    await pollUntil(async () => Atomics.load(lockWord, 0) === 0, { timeoutMs: 10_000, what: 'the dead worker\'s lock on the state before the reload to be released' });
+    // The survivor's answers go through its retired runtime's release(), under that lock.
+    for (const release of held.splice(0)) release();
+    const answered = (await withTimeout(Promise.all(requests), 10_000, 'every request to settle')).filter((a) => a !== undefined);
+    assert.ok(answered.length > 0 && answered.length < requests.length, `${answered.length} of ${requests.length} answered: only the dead worker's are lost`);
+    assert.deepEqual([...new Set(answered)], ['200 hung']);
+  } finally {
+    for (const release of held.splice(0)) release();
+    await Promise.all(requests);
     await group.close();
   }
 });
