@@ -5,9 +5,9 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
-import { descriptorLimit, descriptorWarning } from './server/descriptors.ts';
+import { CLIENT_DEFAULTS, clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
+import { descriptorLimit, descriptorWarning, maxConnectionsWithin } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
@@ -130,6 +130,8 @@ async function main(argv: string[]): Promise<number> {
   if (!config) return 2;
   // The command line wins over the file's `workers`.
   const workers = parseWorkers(values.workers ?? (config.workers === undefined ? undefined : String(config.workers)))!;
+  const limit = descriptorLimit();
+  fitDescriptors(config, workers, limit);
 
   const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
   try {
@@ -152,8 +154,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   printStartup(stickler.listeners, config, workers);
-  const limit = descriptorLimit();
-  const descriptors = limit === undefined ? undefined : descriptorWarning(clientPolicy(config), workers, limit);
+  const descriptors = limit === undefined || config.client?.maxConnections === undefined ? undefined : descriptorWarning(clientPolicy(config), workers, limit);
   if (descriptors) process.stderr.write(`stickler: warning: ${descriptors}\n`);
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
@@ -165,6 +166,7 @@ async function main(argv: string[]): Promise<number> {
     reloading = reloading.then(async () => {
       const next = load();
       if (!next) return void process.stderr.write('stickler: reload refused; the running configuration keeps serving\n');
+      fitDescriptors(next, workers, limit);
       try {
         await stickler.reload(next);
       } catch (err) {
@@ -216,6 +218,16 @@ function signalRunning(pidFile: string, signal: 'SIGHUP' | 'SIGTERM'): number {
 }
 
 /** Prints diagnostics; returns the configuration only when there were no errors. */
+/**
+ * A configuration that states no max-connections gets the default or what the descriptor limit allows, whichever is
+ * lower; one that states it keeps it, and the start warns when the limit is too low for it.
+ */
+function fitDescriptors(config: SticklerConfig, workers: number, limit: number | undefined): void {
+  if (limit === undefined || config.client?.maxConnections !== undefined) return;
+  const fitted = maxConnectionsWithin(clientPolicy(config), workers, limit);
+  if (fitted < CLIENT_DEFAULTS.maxConnections) config.client = { ...config.client, maxConnections: fitted };
+}
+
 function report(result: LoadResult): SticklerConfig | undefined {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   for (const d of result.diagnostics) {

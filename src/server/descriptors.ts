@@ -37,6 +37,21 @@ export function descriptorsNeeded(policy: ClientPolicy, threads: number, limit: 
   return threads * (policy.maxConnections + members) + reserveFor(limit) + BASE;
 }
 
+/**
+ * The most max-connections whose need fits `limit`, at most the policy's own: the default when the configuration
+ * states none, as HAProxy derives its maxconn from the descriptor limit.
+ */
+export function maxConnectionsWithin(policy: ClientPolicy, threads: number, limit: number): number {
+  let low = 1;
+  let high = Math.max(1, policy.maxConnections);
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if ((descriptorsNeeded({ ...policy, maxConnections: mid }, threads, limit) ?? 0) <= limit) low = mid;
+    else high = mid - 1;
+  }
+  return low;
+}
+
 /** The startup warning when `limit` is below what the configuration's limits need. */
 export function descriptorWarning(policy: ClientPolicy, threads: number, limit: number): string | undefined {
   const needed = descriptorsNeeded(policy, threads, limit);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import fc from 'fast-check';
 import { CLIENT_DEFAULTS } from '../../src/config/model.ts';
-import { descriptorLimit, descriptorsNeeded, descriptorWarning, openFilesLimit, pastReserve, reserveFor } from '../../src/server/descriptors.ts';
+import { descriptorLimit, descriptorsNeeded, descriptorWarning, maxConnectionsWithin, openFilesLimit, pastReserve, reserveFor } from '../../src/server/descriptors.ts';
 import { BurstLog, isLocalExhaustion } from '../../src/upstream/exhaustion.ts';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -69,4 +69,18 @@ test('a burst is logged once: the first failure, then nothing until the quiet ti
   assert.equal(log.note(20_998), undefined);
   assert.equal(log.note(30_998), 3);
   assert.equal(log.note(30_999), undefined);
+});
+
+test('maxConnectionsWithin: the largest max-connections that fits the limit, never above the policy\'s own', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 200, max: 2_000_000 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 40_000 }), (limit, threads, own) => {
+      const policy = { ...CLIENT_DEFAULTS, maxConnections: own };
+      const fitted = maxConnectionsWithin(policy, threads, limit);
+      assert.ok(fitted >= 1 && fitted <= own);
+      const fits = (n: number) => descriptorsNeeded({ ...policy, maxConnections: n }, threads, limit)! <= limit;
+      if (fitted > 1 || fits(1)) assert.ok(fits(fitted), `${fitted} fits ${limit}`);
+      if (fitted < own) assert.ok(!fits(fitted + 1), `${fitted + 1} would not fit ${limit}`);
+    }),
+  );
+  assert.equal(maxConnectionsWithin(CLIENT_DEFAULTS, 1, 1_048_576), CLIENT_DEFAULTS.maxConnections, 'a high limit keeps the default');
 });
