@@ -277,10 +277,11 @@ function report(figures: PhaseFigures[]): string {
       releasedMs === undefined ? 'never' : String(releasedMs),
       fmt((after.rss - before.rss) / MIB, 1),
       fmt((after.heapUsed - before.heapUsed) / MIB, 1),
+      fmt((after.external - before.external) / MIB, 1),
     ];
   });
   const header = ['phase', 'conns', 'streams', 'in flight', 'RSS/conn', 'heap/conn', 'external/conn', 'RSS/stream', 'heap/stream',
-    'external/stream', 'kernel to client/conn', 'kernel from member/stream', 'close->0 ms', 'RSS left MiB', 'heap left MiB'];
+    'external/stream', 'kernel to client/conn', 'kernel from member/stream', 'close->0 ms', 'RSS left MiB', 'heap left MiB', 'external left MiB'];
   const lines = [renderTable(header, rows), '(KiB unless named; kernel: socket queues, outside the RSS)'];
   for (const f of figures) {
     if (f.clientErrors.count > 0) lines.push(`${f.phase.name}: ${f.clientErrors.count} client errors (first: ${f.clientErrors.first})`);
