@@ -23,6 +23,11 @@ import type { Runtime, RuntimeConnection } from './runtime.ts';
  * of a stream Stickler has paused; the header list is bounded by the client policy's head size.
  */
 const INITIAL_WINDOW = 256 * 1024;
+/**
+ * Response bytes one stream may hold before the member is paused: well under node:http2's 64 KiB high-water mark,
+ * since a connection has up to max-streams of them and a client can leave every window shut.
+ */
+const STREAM_BUFFER = 16 * 1024;
 /** nghttp2's own memory per session, in MiB: past it the session is refused further work (ENHANCE_YOUR_CALM). */
 const MAX_SESSION_MEMORY = 16;
 
@@ -246,13 +251,19 @@ class H2Stream implements ClientSide {
   private readonly stream: http2.ServerHttp2Stream;
   private bodyless = false;
   private sendTimer: NodeJS.Timeout | undefined;
+  /** Over STREAM_BUFFER: the exchange waits for these until nghttp2 has taken the buffer down to half of it. */
+  private drainListeners: Array<() => void> = [];
+  private readonly written = (): void => {
+    if (this.drainListeners.length === 0 || this.stream.writableLength > STREAM_BUFFER / 2) return;
+    this.stopSendTimer();
+    for (const listener of this.drainListeners.splice(0)) listener();
+  };
 
   constructor(connection: H2Connection, stream: http2.ServerHttp2Stream) {
     this.connection = connection;
     this.runtime = connection.runtime;
     this.stream = stream;
     ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(connection.socket));
-    stream.on('drain', () => this.stream.writableEnded || this.stopSendTimer());
   }
 
   pauseReading(): void {
@@ -282,19 +293,22 @@ class H2Stream implements ClientSide {
     return !this.stream.destroyed && !this.stream.closed;
   }
 
+  /** Each write's callback runs when nghttp2 has taken its bytes for frames, which a shut window delays. */
   sendBody(data: Buffer): boolean {
-    if (this.bodyless) return true;
-    const ok = this.stream.write(data);
-    if (!ok) this.startSendTimer();
-    return ok;
+    if (this.bodyless || !this.open) return true;
+    this.stream.write(data, this.written);
+    if (this.stream.writableLength <= STREAM_BUFFER) return true;
+    this.startSendTimer();
+    return false;
   }
 
   onceDrained(listener: () => void): void {
-    this.stream.once('drain', listener);
+    this.drainListeners.push(listener);
+    this.written();
   }
 
   cancelDrained(listener: () => void): void {
-    this.stream.removeListener('drain', listener);
+    this.drainListeners = this.drainListeners.filter((l) => l !== listener);
   }
 
   endBody(): void {

@@ -328,3 +328,26 @@ test('over the cap of requests in flight new requests get 503 with Retry-After; 
     for (const s of sessions) s.destroy();
   }
 });
+
+test('a response larger than the stream buffer flows through as the client reads it, and a slow reader gets it whole', async () => {
+  const session = h2session();
+  try {
+    for (const pauseMs of [0, 20]) {
+      const req = session.request({ ':path': '/big' });
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        // A reader slower than the member: the stream's buffer fills and drains again many times.
+        if (pauseMs > 0) {
+          req.pause();
+          setTimeout(() => req.resume(), pauseMs);
+        }
+      });
+      await withTimeout(new Promise((resolve) => req.once('end', resolve)), MARGIN * 3, `the 1 MiB answer (pauses of ${pauseMs} ms)`);
+      assert.equal(size, 1024 * 1024);
+    }
+  } finally {
+    session.destroy();
+  }
+  await waitBusy(0, 'after the downloads');
+});
