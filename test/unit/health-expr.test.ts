@@ -20,6 +20,12 @@ function passes(text: string, status: number, body = ''): boolean {
   return evaluateHealthExpr(parse(text), { status, body });
 }
 
+/** The generated pattern is within what a health check accepts (some nested counted repeats are refused as too complex). */
+function accepted(text: string): boolean {
+  const parsed = parseHealthExpr(text);
+  return !('error' in parsed && parsed.error.includes('too complex'));
+}
+
 function refusal(text: string): string {
   const parsed = parseHealthExpr(text);
   assert.ok('error' in parsed, `${text} must be refused`);
@@ -185,6 +191,7 @@ const pattern: fc.Arbitrary<string> = fc.letrec<{ re: string; atom: string }>((t
 test('for ordinary patterns, a match is what it was with JavaScript\'s engine, with and without i', () => {
   fc.assert(fc.property(pattern, fc.boolean(), fc.stringMatching(/^[ab1 \nA-]{0,12}$/), (source, caseless, body) => {
     const flag = caseless ? 'i' : '';
+    fc.pre(accepted(`hc('body') =~ /${source}/${flag}`));
     const js = new RegExp(source.replaceAll('\\A', '^').replaceAll('[]', '[\\]'), flag).test(body);
     assert.equal(passes(`hc('body') =~ /${source}/${flag}`, 200, body), js, `/${source}/${flag} on ${JSON.stringify(body)}`);
   }), { numRuns: 2000 });
@@ -192,6 +199,7 @@ test('for ordinary patterns, a match is what it was with JavaScript\'s engine, w
 
 test('`$` at the end of a pattern matches at the end or before a final newline, as PCRE\'s does', () => {
   fc.assert(fc.property(pattern, fc.stringMatching(/^[ab1 \n-]{0,12}$/), (source, body) => {
+    fc.pre(accepted(`hc('body') =~ /(?:${source})$/`));
     const js = new RegExp(`(?:${source.replaceAll('\\A', '^').replaceAll('[]', '[\\]')})(?=\\n?$)`).test(body);
     assert.equal(passes(`hc('body') =~ /(?:${source})$/`, 200, body), js, `/(?:${source})$/ on ${JSON.stringify(body)}`);
   }), { numRuns: 1000 });
