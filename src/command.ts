@@ -5,9 +5,9 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { CLIENT_DEFAULTS, clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
-import { descriptorLimit, descriptorWarning, maxConnectionsWithin } from './server/descriptors.ts';
+import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
@@ -219,13 +219,14 @@ function signalRunning(pidFile: string, signal: 'SIGHUP' | 'SIGTERM'): number {
 
 /** Prints diagnostics; returns the configuration only when there were no errors. */
 /**
- * A configuration that states no max-connections gets the default or what the descriptor limit allows, whichever is
- * lower; one that states it keeps it, and the start warns when the limit is too low for it.
+ * A configuration that states no max-connections gets caps that fit the descriptor limit (see capsWithin); one that
+ * states it keeps its own, and the start warns when the limit is too low for them.
  */
 function fitDescriptors(config: SticklerConfig, workers: number, limit: number | undefined): void {
   if (limit === undefined || config.client?.maxConnections !== undefined) return;
-  const fitted = maxConnectionsWithin(clientPolicy(config), workers, limit);
-  if (fitted < CLIENT_DEFAULTS.maxConnections) config.client = { ...config.client, maxConnections: fitted };
+  const policy = clientPolicy(config);
+  const caps = capsWithin(policy, workers, limit);
+  if (caps.maxConnections !== policy.maxConnections || caps.maxRequests !== policy.maxRequests) config.client = { ...config.client, ...caps };
 }
 
 function report(result: LoadResult): SticklerConfig | undefined {

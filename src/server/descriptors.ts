@@ -38,18 +38,15 @@ export function descriptorsNeeded(policy: ClientPolicy, threads: number, limit: 
 }
 
 /**
- * The most max-connections whose need fits `limit`, at most the policy's own: the default when the configuration
- * states none, as HAProxy derives its maxconn from the descriptor limit.
+ * The client caps for a configuration that states no max-connections, when its defaults need more descriptors than
+ * `limit`: as HAProxy derives maxconn from the descriptor limit, half of what is left after the reserve and
+ * Stickler's own goes to client connections and half to member connections, with requests in flight capped alike.
  */
-export function maxConnectionsWithin(policy: ClientPolicy, threads: number, limit: number): number {
-  let low = 1;
-  let high = Math.max(1, policy.maxConnections);
-  while (low < high) {
-    const mid = Math.ceil((low + high) / 2);
-    if ((descriptorsNeeded({ ...policy, maxConnections: mid }, threads, limit) ?? 0) <= limit) low = mid;
-    else high = mid - 1;
-  }
-  return low;
+export function capsWithin(policy: ClientPolicy, threads: number, limit: number): Pick<ClientPolicy, 'maxConnections' | 'maxRequests'> {
+  const { maxConnections, maxRequests } = policy;
+  if ((descriptorsNeeded(policy, threads, limit) ?? 0) <= limit) return { maxConnections, maxRequests };
+  const each = Math.max(1, Math.floor((limit - reserveFor(limit) - BASE) / (2 * threads)));
+  return { maxConnections: Math.min(maxConnections || Infinity, each), maxRequests: Math.min(maxRequests || Infinity, each) };
 }
 
 /** The startup warning when `limit` is below what the configuration's limits need. */

@@ -32,6 +32,7 @@ before(async () => {
   }
   [port, managerPort] = [await freePort(), await freePort()];
   const file = join(scratch, 'stickler.yaml');
+  // A max-connections of its own: without one, Stickler would size it to the limit and never run out.
   writeFileSync(file, `listeners:
   - host: 127.0.0.1
     port: ${port}
@@ -46,6 +47,8 @@ balancers:
 ${members.map((m, i) => `      - url: http://127.0.0.1:${(m.address() as net.AddressInfo).port}\n        route: m${i}`).join('\n')}
 manager:
   port: ${managerPort}
+client:
+  max-connections: 20000
 `);
   stickler = await startStickler(file, { descriptors: LIMIT });
 });

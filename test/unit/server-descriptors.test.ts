@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type net from 'node:net';
 import fc from 'fast-check';
 import { CLIENT_DEFAULTS } from '../../src/config/model.ts';
-import { descriptorLimit, descriptorsNeeded, descriptorWarning, maxConnectionsWithin, openFilesLimit, pastReserve, reserveFor } from '../../src/server/descriptors.ts';
+import { descriptorLimit, descriptorsNeeded, descriptorWarning, capsWithin, openFilesLimit, pastReserve, reserveFor } from '../../src/server/descriptors.ts';
 import { BurstLog, isLocalExhaustion } from '../../src/upstream/exhaustion.ts';
 
 const LIMITS = `Limit                     Soft Limit           Hard Limit           Units
@@ -71,16 +71,18 @@ test('a burst is logged once: the first failure, then nothing until the quiet ti
   assert.equal(log.note(30_999), undefined);
 });
 
-test('maxConnectionsWithin: the largest max-connections that fits the limit, never above the policy\'s own', () => {
+test('capsWithin: defaults that need more descriptors than the limit become caps that fit it, half for clients, half for members', () => {
   fc.assert(
-    fc.property(fc.integer({ min: 200, max: 2_000_000 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 40_000 }), (limit, threads, own) => {
-      const policy = { ...CLIENT_DEFAULTS, maxConnections: own };
-      const fitted = maxConnectionsWithin(policy, threads, limit);
-      assert.ok(fitted >= 1 && fitted <= own);
-      const fits = (n: number) => descriptorsNeeded({ ...policy, maxConnections: n }, threads, limit)! <= limit;
-      if (fitted > 1 || fits(1)) assert.ok(fits(fitted), `${fitted} fits ${limit}`);
-      if (fitted < own) assert.ok(!fits(fitted + 1), `${fitted + 1} would not fit ${limit}`);
+    fc.property(fc.integer({ min: 200, max: 2_000_000 }), fc.integer({ min: 1, max: 8 }), (limit, threads) => {
+      const caps = capsWithin(CLIENT_DEFAULTS, threads, limit);
+      assert.ok(caps.maxConnections >= 1 && caps.maxConnections <= CLIENT_DEFAULTS.maxConnections);
+      assert.ok(caps.maxRequests >= 1 && caps.maxRequests <= CLIENT_DEFAULTS.maxRequests);
+      const needed = descriptorsNeeded({ ...CLIENT_DEFAULTS, ...caps }, threads, limit)!;
+      if (caps.maxConnections > 1) assert.ok(needed <= limit, `${needed} descriptors needed with ${JSON.stringify(caps)}, limit ${limit}`);
     }),
   );
-  assert.equal(maxConnectionsWithin(CLIENT_DEFAULTS, 1, 1_048_576), CLIENT_DEFAULTS.maxConnections, 'a high limit keeps the default');
+  assert.deepEqual(capsWithin(CLIENT_DEFAULTS, 1, 1_048_576), { maxConnections: 20_000, maxRequests: 20_000 }, 'a high limit keeps the defaults');
+  // This machine's 20000: a thousand client connections would not fit with the defaults' 20000 member sockets.
+  assert.deepEqual(capsWithin(CLIENT_DEFAULTS, 1, 20_000), { maxConnections: 9_840, maxRequests: 9_840 });
+  assert.deepEqual(capsWithin(CLIENT_DEFAULTS, 2, 20_000), { maxConnections: 4_920, maxRequests: 4_920 });
 });
