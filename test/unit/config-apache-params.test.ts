@@ -2,7 +2,7 @@
 // and just outside each bound, so a widened or narrowed range fails here rather than in production.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { newBalancer, newMember, setBalancerParam, setWorkerParam, splitParam, type ParamOutcome } from '../../src/config/apache/params.ts';
+import { hasDormantHealthCheck, newBalancer, newMember, setBalancerParam, setWorkerParam, splitParam, type ParamOutcome } from '../../src/config/apache/params.ts';
 import { parseDuration, parseInteger, parseOnOff } from '../../src/config/apache/values.ts';
 import type { BalancerConfig, MemberConfig } from '../../src/config/model.ts';
 
@@ -42,6 +42,7 @@ test('loadfactor: 1 to 100, decimals allowed; 0.99 and 100.01 are out of range',
   assert.equal(member('loadfactor=1').m.loadfactor, 1);
   assert.equal(member('loadfactor=100').m.loadfactor, 100);
   assert.equal(member('loadfactor=1.5').m.loadfactor, 1.5);
+  assert.equal(member('loadfactor=1').outcome, undefined);
   assert.equal(member('loadfactor=100').outcome, undefined);
   for (const v of ['0.99', '100.01', '0', '101']) {
     assert.equal(workerError(`loadfactor=${v}`), `loadfactor "${v}" is out of range; expected a number from 1 to 100`);
@@ -127,6 +128,35 @@ test('health-check parameters: interval at least 100 ms, passes and fails 0 coun
   assert.equal(workerError('hcmethod=TCP11'), 'hcmethod "TCP11" is not supported; expected NONE, TCP, OPTIONS, HEAD or GET');
   assert.equal(workerError('hctemplate=x'), 'hctemplate is not supported by Stickler (nor is ProxyHCTemplate); expected the hc* parameters on the member itself');
   assert.equal(member('hcmethod=tcp').m.healthCheck?.method, 'TCP');
+  assert.deepEqual([member('hcpasses=3').m, member('hcfails=3').m].map((x) => hasDormantHealthCheck(x)), [true, true]);
+});
+
+test('hc* values without hcmethod wait for one; hcmethod=NONE turns checking off and keeps them for a later method', () => {
+  const m = newMember('http://10.0.0.1:8080', source);
+  const set = (word: string) => assert.equal(setWorkerParam(m, splitParam(word)!), undefined, word);
+  assert.equal(hasDormantHealthCheck(m), false);
+  set('hcpasses=3');
+  assert.equal(m.healthCheck, undefined);
+  assert.equal(hasDormantHealthCheck(m), true);
+  set('hcmethod=NONE');
+  assert.equal(hasDormantHealthCheck(m), false);
+  set('hcfails=2');
+  assert.equal(hasDormantHealthCheck(m), false);
+  set('hcmethod=HEAD');
+  assert.deepEqual(m.healthCheck, { method: 'HEAD', uri: '/', interval: 30_000, passes: 3, fails: 2 });
+  assert.equal(hasDormantHealthCheck(m), false);
+  set('hcmethod=none');
+  assert.equal(m.healthCheck, undefined);
+  set('hcmethod=OPTIONS11');
+  assert.deepEqual(m.healthCheck, { method: 'OPTIONS', uri: '/', interval: 30_000, passes: 3, fails: 2 });
+});
+
+test('httpd\'s own connection-handling parameters are accepted with a warning, each of them', () => {
+  const keys = ['acquire', 'ping', 'keepalive', 'disablereuse', 'enablereuse', 'max', 'smax', 'min', 'ttl', 'iobuffersize',
+    'receivebuffersize', 'responsefieldsize', 'flushpackets', 'flushwait', 'addressttl', 'upgrade', 'secret', 'flusher', 'mapping'];
+  for (const key of keys) {
+    assert.deepEqual(member(`${key}=1`).outcome, { warning: `ignored: parameter ${key} has no meaning for Stickler (it manages backend connections itself)` });
+  }
 });
 
 test('unknown worker parameters: ignored ones warn, balancer ones say where they belong, typos get a suggestion', () => {
@@ -173,6 +203,7 @@ test('maxattempts 0 or more, growth 0 to 100, failonstatus codes 100 to 599', ()
   assert.equal(balancer('growth=100').outcome, undefined);
   assert.equal(balancerError('growth=101'), 'growth "101" is not a number from 0 to 100 (spare member slots for the balancer manager)');
   assert.deepEqual(balancer('failonstatus=100, 599,503').b.failOnStatus, [100, 599, 503]);
+  assert.deepEqual(balancer('failonstatus=,503').b.failOnStatus, [503]);
   assert.equal(balancer('failonstatus=100').outcome, undefined);
   assert.equal(balancerError('failonstatus=99'), 'failonstatus "99" contains "99"; expected HTTP status codes from 100 to 599 separated by commas');
   assert.equal(balancerError('failonstatus=503,600'), 'failonstatus "503,600" contains "600"; expected HTTP status codes from 100 to 599 separated by commas');

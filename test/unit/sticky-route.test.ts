@@ -108,3 +108,28 @@ test('the whole value names the session, for counting the sessions sticking to a
   assert.equal(findSessionRoute(STICKY, '.', true, '/s', ['JSESSIONID=ABC123.node1'])?.session, 'ABC123.node1');
   assert.equal(findSessionRoute(STICKY, '.', true, '/s;jsessionid=xyz.node2', [])?.session, 'xyz.node2');
 });
+
+describe('edges of the scans', () => {
+  test('every C isspace() byte may sit between the cookie name and =, and before the name', () => {
+    for (const ws of [' ', '\t', '\n', '\v', '\f', '\r']) {
+      assert.deepEqual(route('/s', `JSESSIONID${ws}=a.node1`), cookie('node1'), JSON.stringify(ws));
+      assert.deepEqual(route('/s', `x=1${ws}JSESSIONID=a.node1`), cookie('node1'), JSON.stringify(ws));
+    }
+    assert.equal(route('/s', 'x=1\x00JSESSIONID=a.node1'), undefined);
+  });
+  test('a value starting with the separator has the rest as its route', () =>
+    assert.deepEqual(route('/s', 'JSESSIONID=.node1'), cookie('node1')));
+  test('without scolonpathdelim, ? and & still end a URL value', () => {
+    assert.deepEqual(find(STICKY, '.', false, '/s?jsessionid=a.node1&b=2', []), param('node1'));
+    assert.deepEqual(find(STICKY, '.', false, '/s?jsessionid=?a.node2', []), param('node2'));
+  });
+  test('the URL name at the very end, or with = as the last character, is no value', () => {
+    assert.deepEqual(route('/s?jsessionid', 'JSESSIONID=a.node1'), cookie('node1'));
+    assert.deepEqual(route('/s;jsessionid=', 'JSESSIONID=a.node1'), cookie('node1'));
+    assert.deepEqual(route('/jsessionid=;jsessionid=b.node2'), param('node2'));
+  });
+  test('a name found at the start of the URL still needs its =', () =>
+    assert.deepEqual(route('jsessionid/s?jsessionid=a.node1'), param('node1')));
+  test('no cookie name configured: nothing is sticky', () =>
+    assert.equal(findSessionRoute({ cookie: '', urlParam: 'jsessionid' }, '.', true, '/s?jsessionid=a.node1', []), undefined));
+});
