@@ -152,9 +152,12 @@ test('write errors (a file-size limit of 0: EFBIG) are reported once on stderr a
     }
     await log.close();
     process.stdout.write('still running');`;
+  // No compile cache in the child: under `ulimit -f 0` writing it would kill the child before the access log does.
+  const { NODE_COMPILE_CACHE: _cache, ...env } = process.env;
   const child = spawnSync('/bin/sh', ['-c', 'ulimit -f 0 && exec "$0" --input-type=module -e "$1"', process.execPath, script], {
     encoding: 'utf8',
     timeout: 30_000,
+    env,
   });
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout, 'still running');
