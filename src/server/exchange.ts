@@ -172,7 +172,7 @@ export class Exchange implements ConnectionUser {
     const balancer = runtime.balancers.get(mapping.balancer);
     if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);
     // Over the cap only new proxied requests are turned away: those in progress and the manager go on.
-    if (!runtime.inFlight.enter(runtime.client.maxRequests)) return this.respondLocal(tooManyRequests(), 'STK_REQUESTS_LIMIT');
+    if (!runtime.inFlight.enter(runtime.client.maxRequests)) return this.respondLocal(unavailableFor(1), 'STK_REQUESTS_LIMIT');
     this.inFlight = true;
     const cfg = balancer.config;
     const session = cfg.sticky
@@ -250,7 +250,7 @@ export class Exchange implements ConnectionUser {
         return;
       }
       this.log.balancer = choice.facts;
-      if (!choice.ok) return this.respondLocal(this.unavailable(b), choice.reason);
+      if (!choice.ok) return this.respondLocal(unavailableFor(b.balancer.retryAfter(Date.now())), choice.reason);
       const member = choice.member;
       const pool = b.pools[member]!;
       this.held = { b, member, pool };
@@ -263,12 +263,12 @@ export class Exchange implements ConnectionUser {
         this.held = undefined;
         if (!(err instanceof ConnectError)) throw err;
         // Out of descriptors or buffers here: the member did nothing wrong, and another one would fail alike.
-        if (err.local) return this.respondLocal(tooManyRequests(), err.code);
+        if (err.local) return this.respondLocal(unavailableFor(1), err.code);
         // Nothing reached the member: any method may go to another one, its body still waiting in `pending`.
         b.balancer.markError(member, Date.now(), err.message);
         this.log.error = err.code;
         if (this.finished) return;
-        if (this.attempts++ >= b.balancer.maxAttempts) return this.respondLocal(this.unavailable(b), err.message);
+        if (this.attempts++ >= b.balancer.maxAttempts) return this.respondLocal(unavailableFor(b.balancer.retryAfter(Date.now())), err.message);
         this.log.retries = this.attempts;
         continue;
       }
@@ -277,13 +277,6 @@ export class Exchange implements ConnectionUser {
       this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url, backendPath);
       return this.sendRequest(conn);
     }
-  }
-
-  /** 503 with the time until a member may be tried again, so clients and crawlers back off instead of hammering. */
-  private unavailable(b: BalancerRuntime): LocalResponse {
-    const response = errorResponse(503);
-    response.headers.push(['Retry-After', String(b.balancer.retryAfter(Date.now()))]);
-    return response;
   }
 
   /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
@@ -426,7 +419,7 @@ export class Exchange implements ConnectionUser {
     } catch (err) {
       if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
       this.log.error = err.code;
-      if (err.local) return this.finishWithMember(false, tooManyRequests());
+      if (err.local) return this.finishWithMember(false, unavailableFor(1));
       // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
       this.tryElsewhere(err.message);
     }
@@ -715,10 +708,13 @@ function mountPath(location: { path: string }): string {
   return location.path.replace(/\/$/, '');
 }
 
-/** The 503 of a limit of this process's own (requests in flight, descriptors): the client may come back at once. */
-function tooManyRequests(): LocalResponse {
+/**
+ * 503 with the seconds until the client may try again, so clients and crawlers back off instead of hammering: until
+ * a member may be tried again, or 1 for a limit of this process's own (requests in flight, descriptors).
+ */
+function unavailableFor(seconds: number): LocalResponse {
   const response = errorResponse(503);
-  response.headers.push(['Retry-After', '1']);
+  response.headers.push(['Retry-After', String(seconds)]);
   return response;
 }
 

@@ -12,7 +12,7 @@ import { HttpError } from '../http/errors.ts';
 import { MessageReader } from '../http/reader.ts';
 import { FrameScanner } from '../http2/frame-scanner.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
-import { peerOf } from './peer.ts';
+import { peerOf, type Peer } from './peer.ts';
 import { ReadClock } from './read-clock.ts';
 import { requestLimits } from './request-limits.ts';
 import { resetConnection } from './reset.ts';
@@ -83,6 +83,8 @@ export class H2Front {
 class H2Connection implements RuntimeConnection {
   readonly runtime: Runtime;
   readonly socket: tls.TLSSocket;
+  /** Read once: every stream of the connection has the same client. */
+  readonly peer: Peer;
   /** What node:http2 reads and writes instead of the TLS socket, so Stickler sees every byte first. */
   readonly pipe: Duplex;
   private session: Session | undefined;
@@ -95,6 +97,7 @@ class H2Connection implements RuntimeConnection {
   constructor(runtime: Runtime, socket: tls.TLSSocket) {
     this.runtime = runtime;
     this.socket = socket;
+    this.peer = peerOf(socket);
     this.pipe = new Duplex({
       read: () => void socket.resume(),
       write: (chunk: Buffer, _encoding, done) => (socket.write(chunk) ? done() : socket.once('drain', () => done())),
@@ -113,7 +116,7 @@ class H2Connection implements RuntimeConnection {
     });
     // A client that closes its side (TCP FIN, TLS close_notify) will read no more answers: its streams are
     // cancelled at once rather than left to run on members until their timeout.
-    socket.on('end', () => this.cancel());
+    socket.on('end', () => this.destroy());
     socket.on('error', () => {});
     socket.on('close', () => {
       this.headerClock.dispose();
@@ -139,11 +142,6 @@ class H2Connection implements RuntimeConnection {
     this.socket.destroy();
   }
 
-  private cancel(): void {
-    this.session?.destroy();
-    this.socket.destroy();
-  }
-
   private scanned(chunk: Buffer): void {
     const owing = this.scanner.owing;
     this.scanner.push(chunk);
@@ -155,6 +153,11 @@ class H2Connection implements RuntimeConnection {
   /** A header block (or a frame) not finished in time: as HTTP/1.1 answers 408 and closes, the connection ends. */
   private headerTimedOut(): void {
     this.logRefusal(new HttpError(408, 'STK_HTTP_REQUEST_TIMEOUT', 'request head not received in time'));
+    this.reset();
+  }
+
+  /** Ends the connection with GOAWAY CANCEL and a TCP reset, so the kernel drops what the client left unread. */
+  private reset(): void {
     this.session?.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
     resetConnection(this.socket);
   }
@@ -164,7 +167,7 @@ class H2Connection implements RuntimeConnection {
     const method = headers?.[':method'];
     const path = headers?.[':path'];
     this.runtime.accessLog.write({
-      clientIp: peerOf(this.socket).clientIp,
+      clientIp: this.peer.clientIp,
       time: new Date(),
       method: typeof method === 'string' ? method : '-',
       target: typeof path === 'string' ? path : '-',
@@ -228,10 +231,7 @@ class H2Connection implements RuntimeConnection {
    * the connection is stalled (a connection window of 0 stalls them all), the connection itself is reset.
    */
   sendTimedOut(stream: H2Stream): void {
-    if (this.stalled.size >= this.streams.size) {
-      this.session?.destroy(undefined, http2.constants.NGHTTP2_CANCEL);
-      return resetConnection(this.socket);
-    }
+    if (this.stalled.size >= this.streams.size) return this.reset();
     stream.reset();
   }
 }
@@ -263,7 +263,7 @@ class H2Stream implements ClientSide {
     this.connection = connection;
     this.runtime = connection.runtime;
     this.stream = stream;
-    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(connection.socket));
+    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = connection.peer);
   }
 
   pauseReading(): void {
