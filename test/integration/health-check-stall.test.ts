@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { keepAliveAgent, request } from '../support/client.ts';
-import { localCertificate } from '../support/engine.ts';
+import { localCertificate, yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
 import { pollUntil } from '../support/wait.ts';
@@ -47,27 +47,9 @@ before(async () => {
   await new Promise<void>((resolve) => member.listen(0, '127.0.0.1', resolve));
   port = await freePort();
   const file = join(dir, 'stickler.yaml');
-  await writeFile(file, `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certFile}, key-file: ${keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: cluster
-balancers:
-  cluster:
-    members:
-      - url: https://127.0.0.1:${(member.address() as AddressInfo).port}
-        health-check:
-          method: GET
-          uri: /health
-          interval: ${INTERVAL_MS}ms
-          expr: 'hc(''body'') !~ /^(\\w+\\s?)*$/'
-`);
+  await writeFile(file, yamlConfig(port, [{ url: `https://127.0.0.1:${(member.address() as AddressInfo).port}`, route: 'm1' }], {
+    member: ['health-check:', '  method: GET', '  uri: /health', `  interval: ${INTERVAL_MS}ms`, "  expr: 'hc(''body'') !~ /^(\\w+\\s?)*$/'"],
+  }));
   stickler = await startStickler(file);
 });
 

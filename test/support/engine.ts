@@ -106,6 +106,8 @@ export interface YamlOptions {
   upgrade?: string;
   /** Top-level keys written before the rest (`graceful-shutdown-timeout: 1s`). */
   top?: string;
+  /** Keys every member gets besides url and route, as YAML lines (`health-check:` and its entries). */
+  member?: string[];
 }
 
 export function yamlConfig(port: number, members: Array<{ url: string; route: string }>, opts: YamlOptions = {}): string {
@@ -125,6 +127,6 @@ balancers:
   cluster:
     sticky-session: JSESSIONID|jsessionid
     members:
-${members.map((m) => `      - url: ${m.url}\n        route: ${m.route}`).join('\n')}
+${members.map((m) => [`      - url: ${m.url}`, `        route: ${m.route}`, ...(opts.member ?? []).map((l) => `        ${l}`)].join('\n')).join('\n')}
 `;
 }
