@@ -1,52 +1,27 @@
-// Command line: run, check, convert. With no configuration it runs the embedded demo.
-import { readFileSync, rmSync } from 'node:fs';
+// Command line: run, check, convert, and reload, stop and status of a running balancer (src/cli/). With no
+// configuration it runs the embedded demo.
+import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { clientPolicy, formatDiagnostic, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
+import { askRunning } from './cli/control-client.ts';
+import { newWarnings, type ControlAnswer, type ControlCommand, type ReloadVerdict, type StatusReport } from './cli/control-protocol.ts';
+import { controlSocketFor, openControlSocket, type ControlSocket } from './cli/control-server.ts';
+import { statusReport } from './cli/status.ts';
+import { usage } from './cli/usage.ts';
+import { VERSION } from './cli/version.ts';
 
-const usage = `Usage:
-  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
-      Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
-      or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
-      self-signed certificate and two demo backend nodes behind https://localhost:8443/.
-  stickler --check --config FILE
-      Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
-      every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
-  stickler convert FILE
-      Print the native YAML equivalent of an Apache configuration.
-  stickler reload --pid-file FILE [--config FILE]
-      Ask the running balancer to re-read its configuration (SIGHUP). With --config, the file is
-      validated first, as apachectl graceful does, and an invalid one is not sent for.
-  stickler stop --pid-file FILE
-      Ask the running balancer to stop gracefully (SIGTERM).
+/** Past graceful-shutdown-timeout, what a stop may take to close the rest and exit. */
+const SHUTDOWN_MARGIN_MS = 2_000;
 
-Options:
-  -c, --config FILE      configuration file
-      --check            validate only
-      --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
-                         state; default 1, a single thread
-      --access-log DEST  access log destination: a file path, or - for standard output
-      --json-log         write the access log as JSON lines instead of Apache's combined format
-      --pid-file FILE    write the process id to FILE while running (removed at exit)
-      --port N           demo only: listen on port N instead of 8443
-      --manager-port N   demo only: serve the balancer manager on 127.0.0.1:N instead of 9090
-  -h, --help             this text
-
-Signals: SIGHUP re-reads the configuration file and serves new connections with it, without
-dropping any; an invalid file is refused and the running configuration keeps serving.
-SIGTERM and SIGINT stop: listeners close, requests in progress finish within the graceful
-shutdown timeout (30 s by default); a second signal stops at once.
-
-Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read), 2 invalid configuration or usage.
-Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;
 
 async function main(argv: string[]): Promise<number> {
   let parsed;
@@ -64,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
         workers: { type: 'string' },
         'pid-file': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
       },
     });
   } catch (err) {
@@ -75,6 +51,10 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
+  if (values.version) {
+    process.stdout.write(`stickler ${VERSION}\n`);
+    return 0;
+  }
   if (positionals[0] === 'convert') {
     if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
     const config = report(loadConfig(positionals[1]!));
@@ -82,11 +62,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(await printYaml(config));
     return 0;
   }
-  if (positionals[0] === 'reload' || positionals[0] === 'stop') {
-    if (positionals.length !== 1) return usageError(`${positionals[0]} takes no argument besides its options`);
-    if (!values['pid-file']) return usageError(`${positionals[0]} needs --pid-file FILE, the file the running balancer was started with`);
-    if (positionals[0] === 'reload' && values.config && !report(loadConfig(values.config))) return 2;
-    return signalRunning(values['pid-file'], positionals[0] === 'reload' ? 'SIGHUP' : 'SIGTERM');
+  const command = positionals[0];
+  if (command === 'reload' || command === 'stop' || command === 'status') {
+    if (positionals.length !== 1) return usageError(`${command} takes no argument besides its options`);
+    if (!values['pid-file']) return usageError(`${command} needs --pid-file FILE, the file the running balancer was started with`);
+    if (command === 'reload' && values.config && !report(loadConfig(values.config))) return 2;
+    return askRunning(command, resolve(values['pid-file']));
   }
   if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
   if (values.check) {
@@ -117,37 +98,104 @@ async function main(argv: string[]): Promise<number> {
     };
   }
   const file = configFile;
-  // Options given on the command line win over the file, at startup and at every reload.
-  const load = (): SticklerConfig | undefined => {
-    const config = report(loadConfig(file));
-    if (!config) return undefined;
+  // Options given on the command line win over the file, at startup and at every reload. `running` holds the
+  // warnings of the configuration in force: a reload prints only those it does not share with it.
+  const load = (running: readonly string[] = [], print = toStderr): { config?: SticklerConfig; warnings: string[] } => {
+    const result = loadConfig(file);
+    const warnings = result.diagnostics.filter((d) => d.severity === 'warning').map(warningText);
+    const config = report(result, running, print);
+    if (!config) return { warnings };
     if (values['access-log'] !== undefined) config.log.access = values['access-log'];
     if (values['json-log']) config.log.format = 'json';
     if (config.log.access === undefined && !values.config) config.log.access = '-';
-    return config;
+    return { config, warnings };
   };
-  const config = load();
+  const first = load();
+  const config = first.config;
   if (!config) return 2;
+  let warnings = first.warnings;
   // The command line wins over the file's `workers`.
   const workers = parseWorkers(values.workers ?? (config.workers === undefined ? undefined : String(config.workers)))!;
   const limit = descriptorLimit();
   fitDescriptors(config, workers, limit);
 
   const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
+  const pidFile = values['pid-file'] && resolve(values['pid-file']);
+  // Whatever way the process ends (a stop, a second signal, a failed start, an uncaught error), the files it made go.
+  const made: string[] = [];
+  process.on('exit', () => {
+    for (const f of made) rmSync(f, { force: true });
+  });
+  let control: ControlSocket | undefined;
+  const startedAt = Date.now();
+  let lastReload: StatusReport['lastReload'] = null;
+  let current = config;
+  let stop = (): void => {};
+  const stopping = new Promise<void>((done) => (stop = done));
+
+  // SIGHUP and `stickler reload` re-read the file, as Apache's graceful restart does; a configuration that fails
+  // to load or to start is refused and the running one keeps serving. Reloads run one at a time.
+  let reloading: Promise<ReloadVerdict> = Promise.resolve({ ok: true, warnings: [] });
+  const reload = (): Promise<ReloadVerdict> => {
+    reloading = reloading.then(async () => {
+      const lines: string[] = [];
+      const refuse = (reasons: string[]): ReloadVerdict => {
+        process.stderr.write('stickler: reload refused; the running configuration keeps serving\n');
+        lastReload = { at: Date.now(), ok: false, reasons };
+        return { ok: false, reasons };
+      };
+      const { config: next, warnings: nextWarnings } = load(warnings, (line) => (lines.push(line), toStderr(line)));
+      if (!next) return refuse(lines);
+      fitDescriptors(next, workers, limit);
+      try {
+        await stickler.reload(next);
+      } catch (err) {
+        const reason = err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err);
+        process.stderr.write(`stickler: reload refused: ${reason}\n`);
+        return refuse([reason]);
+      }
+      warnings = nextWarnings;
+      current = next;
+      lastReload = { at: Date.now(), ok: true, reasons: [] };
+      printStartup(stickler.listeners, next, workers);
+      process.stdout.write('reloaded\n');
+      return { ok: true, warnings: lines };
+    });
+    return reloading;
+  };
+  const answer = async (command: ControlCommand): Promise<ControlAnswer> => {
+    switch (command) {
+      case 'reload':
+        return { command, ...(await reload()) };
+      case 'status':
+        return { command, ok: true, status: statusReport({ stickler, configFile: file, startedAt, workers, lastReload }) };
+      case 'stop':
+        // Once the answer is on its way.
+        setImmediate(stop);
+        return { command, ok: true, boundMs: shutdownBound(current) };
+    }
+  };
+
   try {
+    if (pidFile) {
+      control = await openControlSocket(controlSocketFor(pidFile), answer);
+      made.push(controlSocketFor(pidFile));
+    }
     await stickler.start();
   } catch (err) {
-    process.stderr.write(`stickler: ${err instanceof StartupError ? err.message : (err as Error).stack}\n`);
+    process.stderr.write(`stickler: ${err instanceof StartupError || !(err instanceof Error) ? String((err as Error)?.message ?? err) : err.stack}\n`);
+    control?.close();
     await stickler.close();
     await closeDemo();
     return 1;
   }
-  const pidFile = values['pid-file'] && resolve(values['pid-file']);
   if (pidFile) {
     try {
       writeFileAtomically(pidFile, `${process.pid}\n`);
+      made.push(pidFile);
     } catch (err) {
       process.stderr.write(`stickler: cannot write the pid file ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+      control?.close();
       await stickler.close();
       await closeDemo();
       return 1;
@@ -159,65 +207,37 @@ async function main(argv: string[]): Promise<number> {
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
 
-  // SIGHUP re-reads the file, as Apache's graceful restart does; a configuration that fails to load or to start
-  // is refused and the running one keeps serving. Reloads run one at a time.
-  let reloading = Promise.resolve();
-  process.on('SIGHUP', () => {
-    reloading = reloading.then(async () => {
-      const next = load();
-      if (!next) return void process.stderr.write('stickler: reload refused; the running configuration keeps serving\n');
-      fitDescriptors(next, workers, limit);
-      try {
-        await stickler.reload(next);
-      } catch (err) {
-        process.stderr.write(`stickler: reload refused: ${err instanceof StartupError ? err.message : (err as Error).stack}\n`);
-        return;
-      }
-      printStartup(stickler.listeners, next, workers);
-      process.stdout.write('reloaded\n');
-    });
-  });
-
-  await new Promise<void>((done) => {
-    process.once('SIGINT', done);
-    process.once('SIGTERM', done);
-  });
+  process.on('SIGHUP', () => void reload());
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await stopping;
   process.stdout.write('stopping\n');
-  const now = () => {
-    process.stderr.write('stickler: stopped without waiting for the connections in progress\n');
+  const now = (why: string) => () => {
+    process.stderr.write(`stickler: stopped ${why}\n`);
     process.exit(1);
   };
-  process.once('SIGINT', now);
-  process.once('SIGTERM', now);
+  process.once('SIGINT', now('without waiting for the connections in progress'));
+  process.once('SIGTERM', now('without waiting for the connections in progress'));
+  // The drain is bounded by graceful-shutdown-timeout; this timer holds the process up to that bound and no longer,
+  // even should a connection fail to close, and keeps it from ending unnoticed before.
+  const bound = shutdownBound(current);
+  if (bound !== null) setTimeout(now(`after ${bound / 1000} s with connections still open`), bound);
   await stickler.close();
   await closeDemo();
+  control?.close();
   if (pidFile) rmSync(pidFile, { force: true });
+  process.stdout.write('stopped\n');
   return 0;
 }
 
-function signalRunning(pidFile: string, signal: 'SIGHUP' | 'SIGTERM'): number {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(pidFile, 'utf8').trim());
-  } catch (err) {
-    process.stderr.write(`stickler: cannot read ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}; is the balancer running with --pid-file ${pidFile}?\n`);
-    return 1;
-  }
-  if (!Number.isInteger(pid) || pid < 1) {
-    process.stderr.write(`stickler: ${pidFile} does not hold a process id\n`);
-    return 1;
-  }
-  try {
-    process.kill(pid, signal);
-  } catch (err) {
-    process.stderr.write(`stickler: cannot signal process ${pid} from ${pidFile}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
-    return 1;
-  }
-  process.stdout.write(`sent ${signal} to ${pid}\n`);
-  return 0;
+const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
+const warningText = (d: Diagnostic): string => `warning: ${formatDiagnostic(d)}`;
+
+/** Past the graceful shutdown timeout, the time left to close what remains; null when it is 0, waiting forever. */
+function shutdownBound(config: SticklerConfig): number | null {
+  return config.gracefulShutdownTimeout > 0 ? config.gracefulShutdownTimeout + SHUTDOWN_MARGIN_MS : null;
 }
 
-/** Prints diagnostics; returns the configuration only when there were no errors. */
 /**
  * A configuration that states no max-connections gets caps that fit the descriptor limit (see capsWithin); one that
  * states it keeps its own, and the start warns when the limit is too low for them.
@@ -229,13 +249,19 @@ function fitDescriptors(config: SticklerConfig, workers: number, limit: number |
   if (caps.maxConnections !== policy.maxConnections || caps.maxRequests !== policy.maxRequests) config.client = { ...config.client, ...caps };
 }
 
-function report(result: LoadResult): SticklerConfig | undefined {
+/**
+ * Prints diagnostics, leaving out the warnings in `running` (those of the configuration in force, for a reload);
+ * returns the configuration only when there were no errors.
+ */
+function report(result: LoadResult, running: readonly string[] = [], print = toStderr): SticklerConfig | undefined {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
+  const fresh = newWarnings(running, result.diagnostics.filter((d) => d.severity === 'warning').map(warningText));
   for (const d of result.diagnostics) {
-    process.stderr.write(`${d.severity === 'warning' ? 'warning: ' : ''}${formatDiagnostic(d)}\n`);
+    if (d.severity === 'error') print(formatDiagnostic(d));
+    else if (fresh.includes(warningText(d))) print(fresh.splice(fresh.indexOf(warningText(d)), 1)[0]!);
   }
   if (errors.length > 0 || !result.config) {
-    process.stderr.write(`stickler: ${errors.length} error${errors.length === 1 ? '' : 's'} in the configuration\n`);
+    print(`stickler: ${errors.length} error${errors.length === 1 ? '' : 's'} in the configuration`);
     return undefined;
   }
   return result.config;
@@ -244,13 +270,14 @@ function report(result: LoadResult): SticklerConfig | undefined {
 function printStartup(listeners: readonly ListenerAddress[], config: SticklerConfig, workers: number): void {
   const lines: string[] = [];
   if (workers > 1) lines.push(`${workers} worker threads, one balancer state`);
-  for (const l of listeners) lines.push(`listening on ${l.tls ? 'https' : 'http'}://${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`);
+  for (const l of listeners) lines.push(`listening on ${l.tls ? 'https' : 'http'}://${hostPort(l)}`);
   for (const vh of config.virtualHosts) {
+    const where = vh.serverName ? `${vh.serverName}:${vh.port}` : boundOn(listeners, vh.port);
     for (const r of vh.routes) {
       const to = r.target.kind === 'exclude' ? 'not proxied' : `balancer://${r.target.balancer}${r.target.path}`;
-      lines.push(`  ${vh.serverName ?? '*'}:${vh.port} ${r.path} -> ${to}`);
+      lines.push(`  ${where} ${r.path} -> ${to}`);
     }
-    for (const l of vh.locations) if (l.handler === 'balancer-manager') lines.push(`  ${vh.serverName ?? '*'}:${vh.port} ${l.path} -> balancer manager`);
+    for (const l of vh.locations) if (l.handler === 'balancer-manager') lines.push(`  ${where} ${l.path} -> balancer manager`);
   }
   for (const b of config.balancers) {
     const sticky = b.sticky ? ` stickysession=${b.sticky.cookie}|${b.sticky.urlParam}` : '';
@@ -259,6 +286,14 @@ function printStartup(listeners: readonly ListenerAddress[], config: SticklerCon
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
+
+/** A virtual host without a name, by the addresses actually bound on its port (`*` for one on every port). */
+function boundOn(listeners: readonly ListenerAddress[], port: number): string {
+  const bound = listeners.filter((l) => l.port === port).map((l) => hostPort(l));
+  return bound.length > 0 ? bound.join(',') : `*:${port}`;
+}
+
+const hostPort = (l: ListenerAddress): string => `${l.address.includes(':') ? `[${l.address}]` : l.address}:${l.port}`;
 
 function parsePort(value: string | undefined, fallback: number): number | undefined {
   const n = value === undefined ? fallback : Number(value);

@@ -18,7 +18,8 @@ import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
-import type { AuditEntry } from '../manager/model.ts';
+import type { AuditEntry, ManagerOverview } from '../manager/model.ts';
+import { overview } from '../manager/overview.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -109,6 +110,11 @@ export class Stickler {
 
   get listeners(): BoundListener[] {
     return [...this.open.values()].map((l) => l.bound);
+  }
+
+  /** The balancers as the manager shows them, from the state requests are picked from (`stickler status`). */
+  overview(): ManagerOverview {
+    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now());
   }
 
   async start(): Promise<void> {

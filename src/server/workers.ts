@@ -16,7 +16,9 @@ import type { SticklerConfig } from '../config/model.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
 import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
-import type { Actor, AuditEntry, Edit, EditOutcome } from '../manager/model.ts';
+import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from '../manager/model.ts';
+import { overview } from '../manager/overview.ts';
+import { Balancer } from '../balancer/balancer.ts';
 import { memberPool, sharedBalancerStates, type SharedBalancer } from './runtime.ts';
 import { startHealthChecks } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
@@ -297,6 +299,12 @@ export class WorkerGroup {
       for (const a of answers) if (a !== 'gone' && a !== 'late' && a.type === 'committed' && a.listeners.length > 0) this.listeners = a.listeners;
       this.checkHealth();
     });
+  }
+
+  /** The balancers as the manager shows them, read from the state every worker picks from (`stickler status`). */
+  overview(): ManagerOverview {
+    const balancers = this.config.balancers.map((b) => ({ balancer: new Balancer(b, BalancerState.attach(this.states.get(b.name)!)) }));
+    return overview(balancers, this.host.store.persisted, Date.now());
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */

@@ -1,0 +1,49 @@
+// The text of `stickler --help`, and of every usage error.
+export const usage = `Usage:
+  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
+      Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
+      or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
+      self-signed certificate and two demo backend nodes behind https://localhost:8443/.
+  stickler --check --config FILE
+      Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
+      every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
+  stickler convert FILE
+      Print the native YAML equivalent of an Apache configuration.
+  stickler reload --pid-file FILE [--config FILE]
+      Ask the balancer started with --pid-file FILE to re-read its configuration, and wait for its verdict:
+      exit 0 once the new configuration serves (its new warnings are printed), 1 with the reasons when it is
+      refused (the running configuration keeps serving). With --config, the file is validated here first, as
+      apachectl graceful does, and an invalid one is not sent for (exit 2). Fit for systemd's ExecReload.
+  stickler stop --pid-file FILE
+      Stop the balancer gracefully and wait until it has exited (at most graceful-shutdown-timeout and a few
+      seconds more); prints "stopped".
+  stickler status --pid-file FILE
+      Print what runs: version, configuration file, start time, the last reload and its verdict, the addresses
+      listened on, and every balancer's members with their state.
+  stickler --version
+      Print the version.
+
+Options:
+  -c, --config FILE      configuration file
+      --check            validate only
+      --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
+                         state; default 1, a single thread
+      --access-log DEST  access log destination: a file path, or - for standard output
+      --json-log         write the access log as JSON lines instead of Apache's combined format
+      --pid-file FILE    write the process id to FILE while running (removed at exit)
+      --port N           demo only: listen on port N instead of 8443
+      --manager-port N   demo only: serve the balancer manager on 127.0.0.1:N instead of 9090
+  -h, --help             this text
+  -v, --version          the version
+
+Signals: SIGHUP re-reads the configuration file and serves new connections with it, without
+dropping any; an invalid file is refused and the running configuration keeps serving. reload, stop and
+status talk to the balancer over a Unix socket beside the pid file (FILE.sock, mode 0600: only its owner, and
+root, can connect), which the balancer removes at exit with the pid file.
+SIGTERM and SIGINT stop: listeners close, requests in progress finish within the graceful
+shutdown timeout (30 s by default); a second signal stops at once.
+
+Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read) or a refused
+reload, 2 invalid configuration or usage, 3 no balancer runs with that pid file (reload, stop, status),
+4 no answer in time (reload: 60 s; stop: graceful-shutdown-timeout and 5 s).
+Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;

@@ -1,0 +1,4 @@
+// The version `stickler --version` and `stickler status` print: package.json's, read once.
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
