@@ -198,8 +198,8 @@ for (const workers of [1, 2]) {
         });
         await new Promise((r) => setTimeout(r, 200));
         const started = Date.now();
-        const sent = await cli(['stop', '--pid-file', pidFile]);
-        assert.equal(sent.code, 0, sent.output);
+        // `stickler stop` returns once the process has exited, after the deadline: the checks below run meanwhile.
+        const stopped = cli(['stop', '--pid-file', pidFile]);
         await pollUntil(async () => stickler.stdout().includes('stopping'), { timeoutMs: 5_000, what: '`stopping`' });
         // The listeners close at once (worker threads hear of the stop a moment after the main thread).
         const refused = () =>
@@ -212,6 +212,9 @@ for (const workers of [1, 2]) {
         await pollUntil(refused, { timeoutMs: 3_000, what: 'new connections to be refused after the stop' });
         assert.equal(await longDownload, digest(download), 'the download in progress at the stop completes byte-exact');
         assert.ok(!ws.closed(), 'the WebSocket stays open until the deadline');
+        const sent = await stopped;
+        assert.equal(sent.code, 0, sent.output);
+        assert.match(sent.output, /^stopped$/m);
         const status = await stickler.exited;
         const took = Date.now() - started;
         assert.equal(status.code, 0, stickler.output());
