@@ -8,6 +8,7 @@ import http2 from 'node:http2';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -234,6 +235,29 @@ test('a control socket left by a process that crashed is replaced; one a live ba
     } finally {
       await again.stop();
     }
+  } finally {
+    await r.stickler.stop();
+  }
+});
+
+test('a second signal during the drain stops at once, and the pid file and socket still go', async () => {
+  const r = await run(1);
+  try {
+    // A request whose body never comes: in progress until graceful-shutdown-timeout.
+    const stuck = tls.connect({ host: '127.0.0.1', port: r.port, servername: 'localhost', rejectUnauthorized: false });
+    stuck.on('error', () => {});
+    await new Promise((resolve) => stuck.once('secureConnect', resolve));
+    stuck.write('POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(r.stickler.pid, 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(r.stickler.pid, 'SIGTERM');
+    const status = await withTimeout(r.stickler.exited, GRACE_S * 1000 / 2, 'the exit at the second signal');
+    assert.equal(status.code, 1);
+    assert.match(r.stickler.stderr(), /stopped without waiting for the connections in progress/);
+    assert.ok(!existsSync(r.pidFile), 'the pid file is removed');
+    assert.ok(!existsSync(`${r.pidFile}.sock`), 'the control socket is removed');
+    stuck.destroy();
   } finally {
     await r.stickler.stop();
   }
