@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { clientPolicy, formatDiagnostic, formatSticky, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
@@ -253,7 +253,7 @@ function printStartup(listeners: readonly ListenerAddress[], config: SticklerCon
     for (const l of vh.locations) if (l.handler === 'balancer-manager') lines.push(`  ${vh.serverName ?? '*'}:${vh.port} ${l.path} -> balancer manager`);
   }
   for (const b of config.balancers) {
-    const sticky = b.sticky ? ` stickysession=${b.sticky.cookie}|${b.sticky.urlParam}` : '';
+    const sticky = b.sticky ? ` stickysession=${formatSticky(b.sticky)}` : '';
     lines.push(`balancer://${b.name} lbmethod=${b.lbmethod}${sticky}`);
     for (const m of b.members) lines.push(`  ${m.url} route=${m.route || '-'} loadfactor=${m.loadfactor} lbset=${m.lbset}${m.status.length ? ` status=+${m.status.join('')}` : ''}`);
   }

@@ -1,6 +1,7 @@
 // The manager's view of every balancer: configuration as edited, plus the live figures from the shared state, so
 // whichever worker thread answers, it shows what all of them did together.
 import type { Balancer } from '../balancer/balancer.ts';
+import { formatSticky } from '../config/model.ts';
 import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionSeconds } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
 import type { BalancerOverview, ManagerOverview, MemberOverview } from './model.ts';
@@ -48,7 +49,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
     balancers.push({
       name: config.name,
       lbmethod: config.lbmethod,
-      stickySession: config.sticky ? `${config.sticky.cookie}|${config.sticky.urlParam}` : null,
+      stickySession: config.sticky ? formatSticky(config.sticky) : null,
       nofailover: config.nofailover,
       timeoutMs: config.timeout,
       maxAttempts: balancer.maxAttempts,
