@@ -1,5 +1,6 @@
 // Command line: run, check, convert. With no configuration it runs the embedded demo.
 import { readFileSync, rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
@@ -16,7 +17,8 @@ const usage = `Usage:
   stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
       Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
       or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
-      self-signed certificate and two demo backend nodes behind https://localhost:8443/.
+      self-signed certificate and two demo backend nodes behind https://localhost:8443/,
+      on loopback only unless --listen says otherwise.
   stickler --check --config FILE
       Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
       every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
@@ -36,6 +38,7 @@ Options:
       --access-log DEST  access log destination: a file path, or - for standard output
       --json-log         write the access log as JSON lines instead of Apache's combined format
       --pid-file FILE    write the process id to FILE while running (removed at exit)
+      --listen ADDRESS   demo only: listen on ADDRESS instead of 127.0.0.1 (0.0.0.0: all interfaces)
       --port N           demo only: listen on port N instead of 8443
       --manager-port N   demo only: serve the balancer manager on 127.0.0.1:N instead of 9090
   -h, --help             this text
@@ -59,6 +62,7 @@ async function main(argv: string[]): Promise<number> {
         check: { type: 'boolean' },
         'access-log': { type: 'string' },
         'json-log': { type: 'boolean' },
+        listen: { type: 'string' },
         port: { type: 'string' },
         'manager-port': { type: 'string' },
         workers: { type: 'string' },
@@ -108,8 +112,10 @@ async function main(argv: string[]): Promise<number> {
     if (port === undefined) return usageError(`--port expects a number from 1 to 65535, got "${values.port}"`);
     const managerPort = parsePort(values['manager-port'], 9090);
     if (managerPort === undefined) return usageError(`--manager-port expects a number from 1 to 65535, got "${values['manager-port']}"`);
+    const address = values.listen;
+    if (address !== undefined && isIP(address) === 0) return usageError(`--listen expects an IP address such as 127.0.0.1, 0.0.0.0 or ::1, got "${address}"`);
     const { prepareDemo } = await import('./demo/demo.ts');
-    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { port, managerPort });
+    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { ...(address !== undefined && { address }), port, managerPort });
     configFile = demo.configFile;
     banner = demo.banner;
     closeDemo = async () => {
