@@ -195,16 +195,16 @@ export class Balancer {
 
   /**
    * The exchange with the member is over (busy--; read/transferred for bytraffic); `latencyMs` is the time to
-   * its response head, undefined when none came.
+   * its response head, undefined when none came; `now` is when it ended, for the manager's last minute.
    */
-  release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number): void {
+  release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
     state.lock();
     try {
       state.dropBusy(member);
       state.addTraffic(member, bytesToMember, bytesFromMember);
-      state.addRequest(member, latencyMs);
+      state.addRequest(member, latencyMs, now);
     } finally {
       state.unlock();
     }

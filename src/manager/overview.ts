@@ -42,6 +42,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
         lastFailure: m.lastFailure || null,
         errorSince: (bits & Status.IN_ERROR) !== 0 && m.errorTime ? m.errorTime : null,
         latency: m.latency,
+        lastMinute: state.recentTraffic(slot, now),
         stickySessions: state.recentSessions(slot, sessionSeconds(now)),
         changes: m.changes,
       });
