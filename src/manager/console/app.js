@@ -623,6 +623,7 @@ class BalancerView {
     this.addButton.addEventListener('click', () => this.openAdd(this.addPanel.hidden));
     this.buildSettings();
     this.buildAdd();
+    this.buildSearch();
     this.tbody = el('tbody', {});
     const title = el('h2', { class: 'mono' }, el('span', { class: 'muted', text: 'balancer://' }), el('span', { text: this.name }));
     this.node = el(
@@ -630,6 +631,7 @@ class BalancerView {
       { class: 'card balancer', 'data-balancer': this.name, 'aria-label': `balancer://${this.name}` },
       el('div', { class: 'card-head' }, title, el('div', { class: 'card-actions' }, this.settingsButton, this.addButton)),
       el('dl', { class: 'facts' }, ...Object.values(this.facts).map((f) => f.node)),
+      this.searchForm,
       this.settingsPanel,
       this.addPanel,
       el(
@@ -678,6 +680,45 @@ class BalancerView {
       () => this.openAdd(false),
     );
     this.addPanel = el('div', { class: 'panel', hidden: true }, el('h3', { text: 'Add a member' }), this.addForm);
+  }
+
+  /** The session search: a session id (or a bare route) in, the member it routes to and why out, its row marked. */
+  buildSearch() {
+    const input = el('input', { name: 'session', type: 'search', maxlength: 256, placeholder: 'ABC123.node2 or node2', autocomplete: 'off', spellcheck: 'false', class: 'wide', title: 'A JSESSIONID value, or a bare route' });
+    const submit = el('button', { type: 'submit', class: 'btn', text: 'Find member' });
+    this.searchResult = el('p', { class: 'search-result', 'data-field': 'route-result', role: 'status', hidden: true });
+    this.searchForm = el(
+      'form',
+      { class: 'inline-form search', role: 'search', 'aria-label': `Find the member of a session in balancer://${this.name}` },
+      field('Session id', input),
+      submit,
+      this.searchResult,
+    );
+    this.searchForm.addEventListener('submit', busyWhile(submit, () => this.search(input.value.trim())));
+  }
+
+  async search(session) {
+    this.markFound(undefined);
+    if (session === '') return;
+    let status = 0;
+    let body;
+    try {
+      const response = await fetch(`${BASE}/api/v1/route?balancer=${encodeURIComponent(this.name)}&session=${encodeURIComponent(session)}`, { credentials: 'same-origin' });
+      status = response.status;
+      body = await response.json();
+    } catch (err) {
+      body = { error: `the manager did not answer: ${err.message}` };
+    }
+    const failed = typeof body?.error === 'string' || status !== 200;
+    this.searchResult.hidden = false;
+    this.searchResult.classList.toggle('alert', failed);
+    setText(this.searchResult, failed ? `${body?.error ?? 'no explanation in the answer'}${status ? ` (HTTP ${status})` : ''}` : `Route ${body.route}: ${body.explanation}.`);
+    if (!failed) this.markFound(body.member ?? undefined);
+  }
+
+  /** Marks the row of the member a search found, and only it. */
+  markFound(url) {
+    for (const view of this.members) view.row.classList.toggle('found', view.url === url);
   }
 
   openSettings(open) {
