@@ -1,12 +1,13 @@
 // Command line: run, check, convert, and reload, stop and status of a running balancer (src/cli/). With no
 // configuration it runs the embedded demo.
 import { rmSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { clientPolicy, formatDiagnostic, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { clientPolicy, formatDiagnostic, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
@@ -34,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
         check: { type: 'boolean' },
         'access-log': { type: 'string' },
         'json-log': { type: 'boolean' },
+        listen: { type: 'string' },
         port: { type: 'string' },
         'manager-port': { type: 'string' },
         workers: { type: 'string' },
@@ -89,8 +91,10 @@ async function main(argv: string[]): Promise<number> {
     if (port === undefined) return usageError(`--port expects a number from 1 to 65535, got "${values.port}"`);
     const managerPort = parsePort(values['manager-port'], 9090);
     if (managerPort === undefined) return usageError(`--manager-port expects a number from 1 to 65535, got "${values['manager-port']}"`);
+    const address = values.listen;
+    if (address !== undefined && isIP(address) === 0) return usageError(`--listen expects an IP address such as 127.0.0.1, 0.0.0.0 or ::1, got "${address}"`);
     const { prepareDemo } = await import('./demo/demo.ts');
-    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { port, managerPort });
+    const demo = await prepareDemo(resolve(fileURLToPath(new URL('..', import.meta.url)), '.stickler/demo'), { ...(address !== undefined && { address }), port, managerPort });
     configFile = demo.configFile;
     banner = demo.banner;
     closeDemo = async () => {
@@ -280,7 +284,7 @@ function printStartup(listeners: readonly ListenerAddress[], config: SticklerCon
     for (const l of vh.locations) if (l.handler === 'balancer-manager') lines.push(`  ${where} ${l.path} -> balancer manager`);
   }
   for (const b of config.balancers) {
-    const sticky = b.sticky ? ` stickysession=${b.sticky.cookie}|${b.sticky.urlParam}` : '';
+    const sticky = b.sticky ? ` stickysession=${formatSticky(b.sticky)}` : '';
     lines.push(`balancer://${b.name} lbmethod=${b.lbmethod}${sticky}`);
     for (const m of b.members) lines.push(`  ${m.url} route=${m.route || '-'} loadfactor=${m.loadfactor} lbset=${m.lbset}${m.status.length ? ` status=+${m.status.join('')}` : ''}`);
   }

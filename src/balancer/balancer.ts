@@ -9,6 +9,7 @@ import { findBestByTraffic } from './bytraffic.ts';
 import { creditStickyPick } from './lbstatus.ts';
 import type { MemberView } from './member-view.ts';
 import { forceRecovery } from './recovery.ts';
+import { recoveryLine, type Recovery } from './recovery-line.ts';
 import { findRouteMember } from './route-member.ts';
 import type { FindBest } from './select.ts';
 import { BalancerState, sessionSeconds, type StateChange } from './state.ts';
@@ -94,9 +95,9 @@ export class Balancer {
   }
 
   /** Made once, not per pick: reads the configuration when told, which the manager may change. */
-  private readonly recovered = (m: number): void => {
+  private readonly recovered = (m: number, why: Recovery): void => {
     const { config } = this;
-    this.log(`${this.name}: member ${config.members[m]?.url} is back after its retry time${config.slowStart ? `; its share ramps up over ${config.slowStart / 1000} s` : ''}`);
+    this.log(recoveryLine(config.name, config.members[m]?.url ?? '', why, config.slowStart));
   };
 
   /**
@@ -194,16 +195,16 @@ export class Balancer {
 
   /**
    * The exchange with the member is over (busy--; read/transferred for bytraffic); `latencyMs` is the time to
-   * its response head, undefined when none came.
+   * its response head, undefined when none came; `now` is when it ended, for the manager's last minute.
    */
-  release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number): void {
+  release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
     state.lock();
     try {
       state.dropBusy(member);
       state.addTraffic(member, bytesToMember, bytesFromMember);
-      state.addRequest(member, latencyMs);
+      state.addRequest(member, latencyMs, now);
     } finally {
       state.unlock();
     }

@@ -2,6 +2,7 @@
 // Built once per attempt, so one "now" serves every retry check of the decision; Apache reads the clock per
 // check, microseconds apart, which no retry interval can tell apart.
 import type { MemberConfig } from '../config/model.ts';
+import type { Recovery } from './recovery-line.ts';
 import type { BalancerState } from './state.ts';
 
 export interface MemberView {
@@ -11,6 +12,6 @@ export interface MemberView {
   readonly now: number;
   /** The balancer's slowstart ramp (ms); 0 or undefined: none. */
   readonly slowStart?: number;
-  /** Told once when a member leaves the error state. */
-  readonly recovered?: (m: number) => void;
+  /** Told once when a member leaves the error state, with what took it out. */
+  readonly recovered?: (m: number, why: Recovery) => void;
 }

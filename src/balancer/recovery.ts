@@ -2,25 +2,35 @@
 // and all at once by forcerecovery when every member is in error.
 import { Status } from './status.ts';
 import type { MemberView } from './member-view.ts';
+import type { Recovery } from './recovery-line.ts';
 
-/** ap_proxy_retry_worker (util.c:2391-2423). Only E is cleared: D, S, C and the rest stay. */
-export function retryMember(view: MemberView, m: number): void {
-  const { state } = view;
-  const bits = state.status(m);
-  if ((bits & Status.IN_ERROR) === 0 || (bits & Status.STOPPED) !== 0) return;
-  const retry = view.members[m]?.retry ?? 0;
+/**
+ * What would take member m out of the error state if a request looked at it now (ap_proxy_retry_worker,
+ * util.c:2391-2423); undefined when nothing would. Only E is ever cleared: D, S, C and the rest stay.
+ */
+export function dueRecovery(view: MemberView, m: number): Recovery | undefined {
+  const bits = view.state.status(m);
+  if ((bits & Status.IN_ERROR) === 0 || (bits & Status.STOPPED) !== 0) return undefined;
+  if ((bits & Status.IGNORE_ERRORS) !== 0) return { kind: 'ignore-errors' };
+  const retryMs = view.members[m]?.retry ?? 0;
   // Strict '>' as in Apache (which counts microseconds): with retry=0 a member is back one millisecond later.
-  if ((bits & Status.IGNORE_ERRORS) !== 0 || view.now > state.errorTime(m) + retry) recover(view, m);
+  return view.now > view.state.errorTime(m) + retryMs ? { kind: 'retry', retryMs } : undefined;
 }
 
-/** Member m leaves the error state now: counted, timed for slowstart, told. */
-function recover(view: MemberView, m: number): void {
+/** ap_proxy_retry_worker: member m leaves the error state if its time has come. */
+export function retryMember(view: MemberView, m: number): void {
+  const why = dueRecovery(view, m);
+  if (why) recover(view, m, why);
+}
+
+/** Member m leaves the error state now: counted, timed for slowstart, told why. */
+function recover(view: MemberView, m: number, why: Recovery): void {
   const { state } = view;
   state.addRetry(m);
   state.clearStatusBits(m, Status.IN_ERROR);
   state.setRecoveredAt(m, view.now);
   state.countChange(m, 'recovered');
-  view.recovered?.(m);
+  view.recovered?.(m, why);
 }
 
 /**
@@ -35,5 +45,5 @@ export function forceRecovery(view: MemberView, enabled: boolean): void {
     if ((state.status(m) & Status.IN_ERROR) === 0) return;
   }
   if (!enabled) return;
-  for (let m = 0; m < view.members.length; m++) recover(view, m);
+  for (let m = 0; m < view.members.length; m++) recover(view, m, { kind: 'forced' });
 }

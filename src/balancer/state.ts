@@ -8,9 +8,12 @@
 //     [0]  lock word: 0 free, else the holder's thread id + 1 (see lock())
 //     [1]  capacity: member slots, the configured members plus the manager's growth slots
 //     [2]  count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth)
+//     [3]  when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
 //     [3 + m*INT_STRIDE + field] for member m, field in IntField
 //   Float64Array starting at floatOffset(capacity) bytes (8-byte aligned, after the Int32 part)
-//     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow
+//     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow, then
+//     RECENT_SLOTS slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that
+//     holds the last minute's traffic, so a console opened now shows it without waiting for new requests
 //   Int32Array starting at sessionOffset(capacity): per member SESSION_SLOTS pairs [session hash, last seen (s)],
 //     an approximate set of the sessions that recently stuck to the member (see touchSession)
 // Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
@@ -28,7 +31,8 @@ const LOCK = 0;
 const owner = threadId + 1;
 const CAPACITY = 1;
 const COUNT = 2;
-const HEADER_INTS = 3;
+const STARTED = 3;
+const HEADER_INTS = 4;
 
 const IntField = { STATUS: 0, LBSTATUS: 1, LBFACTOR: 2, LBSET: 3, BUSY: 4, RETRIES: 5 } as const;
 const INT_STRIDE = 6;
@@ -52,7 +56,22 @@ const CHANGE_FIELDS: Record<StateChange, FloatFieldIndex> = {
  * head; one more bucket counts everything slower. Prometheus' default buckets, from 5 ms to 10 s.
  */
 export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
-const FLOAT_STRIDE = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
+const RECENT = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
+/** The span the manager calls "the last minute", and the slots that hold it. */
+export const RECENT_WINDOW_MS = 60_000;
+const RECENT_SLOT_MS = 5_000;
+const RECENT_SLOTS = RECENT_WINDOW_MS / RECENT_SLOT_MS;
+const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_SUM: 2, HISTOGRAM: 3 } as const;
+const RECENT_STRIDE = RecentField.HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
+const FLOAT_STRIDE = RECENT + RECENT_SLOTS * RECENT_STRIDE;
+
+/** Traffic of one member over a recent stretch: from `fromMs` to the time asked for. */
+export interface RecentTraffic {
+  /** Epoch ms where the stretch begins: a slot boundary, or when the counters started if that is later. */
+  fromMs: number;
+  requests: number;
+  latency: { sumMs: number; buckets: number[] };
+}
 
 type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
 type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
@@ -113,11 +132,12 @@ export class BalancerState {
    * Fresh state for these members, as Apache initialises the shm: lbstatus 0, counters 0, configured status;
    * `growth` more slots for members added later (Apache's BalancerGrowth).
    */
-  static create(members: readonly MemberConfig[], options: { shared?: boolean; growth?: number } = {}): BalancerState {
+  static create(members: readonly MemberConfig[], options: { shared?: boolean; growth?: number; now?: number } = {}): BalancerState {
     const capacity = members.length + (options.growth ?? 0);
     const size = BalancerState.byteLength(capacity);
     const buffer = options.shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size);
     new Int32Array(buffer)[CAPACITY] = capacity;
+    new Int32Array(buffer)[STARTED] = sessionSeconds(options.now ?? Date.now());
     const state = new BalancerState(buffer);
     for (const member of members) state.addMember(member);
     return state;
@@ -310,14 +330,56 @@ export class BalancerState {
     const start = m * FLOAT_STRIDE + HISTOGRAM;
     return Array.from(this.floats.subarray(start, start + LATENCY_BUCKETS_MS.length + 1));
   }
-  /** One finished exchange; `latencyMs` is undefined when no response head came. Under the lock. */
-  addRequest(m: number, latencyMs: number | undefined): void {
+  /**
+   * One exchange finished at `now` (ms); `latencyMs` is undefined when no response head came. Counted since the
+   * start and in the recent slot of `now`, which is emptied first when it still holds a minute-old slot. Under the lock.
+   */
+  addRequest(m: number, latencyMs: number | undefined, now: number): void {
+    const slot = Math.floor(now / RECENT_SLOT_MS);
+    const recent = m * FLOAT_STRIDE + RECENT + (slot % RECENT_SLOTS) * RECENT_STRIDE;
+    if (this.floats[recent + RecentField.SLOT] !== slot) {
+      this.floats.fill(0, recent, recent + RECENT_STRIDE);
+      this.floats[recent + RecentField.SLOT] = slot;
+    }
     this.addFloat(m, FloatField.REQUESTS, 1);
+    this.floats[recent + RecentField.REQUESTS]! += 1;
     if (latencyMs === undefined) return;
     this.addFloat(m, FloatField.LATENCY_SUM, latencyMs);
+    this.floats[recent + RecentField.LATENCY_SUM]! += latencyMs;
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS_MS.length && latencyMs > LATENCY_BUCKETS_MS[bucket]!) bucket++;
     this.floats[m * FLOAT_STRIDE + HISTOGRAM + bucket]! += 1;
+    this.floats[recent + RecentField.HISTOGRAM + bucket]! += 1;
+  }
+
+  /**
+   * Member m's traffic over the last RECENT_WINDOW_MS before `now`, to the slot: the slot `now` falls in and the
+   * ones before it, so the stretch is between 55 and 60 s long (shorter when the counters started since). Read
+   * without the lock, like the other figures: a view, not a transaction.
+   */
+  recentTraffic(m: number, now: number): RecentTraffic {
+    const current = Math.floor(now / RECENT_SLOT_MS);
+    const oldest = current - RECENT_SLOTS + 1;
+    const traffic: RecentTraffic = {
+      fromMs: Math.max(oldest * RECENT_SLOT_MS, this.startedAt),
+      requests: 0,
+      latency: { sumMs: 0, buckets: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) },
+    };
+    for (let i = 0; i < RECENT_SLOTS; i++) {
+      const at = m * FLOAT_STRIDE + RECENT + i * RECENT_STRIDE;
+      const slot = this.floats[at + RecentField.SLOT] as number;
+      if (slot < oldest || slot > current) continue;
+      traffic.requests += this.floats[at + RecentField.REQUESTS] as number;
+      traffic.latency.sumMs += this.floats[at + RecentField.LATENCY_SUM] as number;
+      const { buckets } = traffic.latency;
+      for (let b = 0; b < buckets.length; b++) buckets[b]! += this.floats[at + RecentField.HISTOGRAM + b] as number;
+    }
+    return traffic;
+  }
+
+  /** When the counters started (ms, to the second). */
+  private get startedAt(): number {
+    return Atomics.load(this.ints, STARTED) * 1000 + SESSION_EPOCH_MS;
   }
 
   /** When the member went into error state, in ms; 0 = never or cleared by a good connect. */

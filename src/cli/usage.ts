@@ -3,7 +3,8 @@ export const usage = `Usage:
   stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
       Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
       or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
-      self-signed certificate and two demo backend nodes behind https://localhost:8443/.
+      self-signed certificate and two demo backend nodes behind https://localhost:8443/,
+      on loopback only unless --listen says otherwise.
   stickler --check --config FILE
       Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
       every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
@@ -31,6 +32,7 @@ Options:
       --access-log DEST  access log destination: a file path, or - for standard output
       --json-log         write the access log as JSON lines instead of Apache's combined format
       --pid-file FILE    write the process id to FILE while running (removed at exit)
+      --listen ADDRESS   demo only: listen on ADDRESS instead of 127.0.0.1 (0.0.0.0: all interfaces)
       --port N           demo only: listen on port N instead of 8443
       --manager-port N   demo only: serve the balancer manager on 127.0.0.1:N instead of 9090
   -h, --help             this text

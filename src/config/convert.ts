@@ -7,10 +7,11 @@ import type {
   AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HealthCheckConfig, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig,
   SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
+import { formatSticky } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
-  formatDuration, formatHostMatch, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus, formatSticky,
+  formatDuration, formatHostMatch, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus,
 } from './native/values.ts';
 
 type Yaml = Record<string, unknown>;

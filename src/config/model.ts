@@ -265,6 +265,14 @@ export interface StickyConfig {
   urlParam: string;
 }
 
+/**
+ * `stickysession=` as it reads: one name when the cookie and the URL parameter are the same (whether written once or
+ * twice, httpd keeps the same pair), `COOKIE|urlparam` when they differ. Everything that shows it uses this.
+ */
+export function formatSticky(sticky: StickyConfig): string {
+  return sticky.cookie === sticky.urlParam ? sticky.cookie : `${sticky.cookie}|${sticky.urlParam}`;
+}
+
 export interface BalancerConfig {
   source: Source;
   name: string;

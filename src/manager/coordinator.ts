@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { SticklerConfig } from '../config/model.ts';
 import { memberLoopProblem, type OwnListener } from '../proxy/member-loop.ts';
 import { thisMachine } from '../proxy/this-machine.ts';
-import { applyShared, asAsked, planEdit, type EditTarget, type Planned, type PlannedEdit } from './edits.ts';
+import { applyShared, asAsked, enabledLine, planEdit, type EditTarget, type Planned, type PlannedEdit } from './edits.ts';
 import type { ManagerControl } from './handler.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from './model.ts';
 import { applyOverlay } from './overlay.ts';
@@ -86,8 +86,12 @@ export function check(targets: ReadonlyMap<string, EditTarget>, edit: Edit, list
  * (the deciding one included) applies the local half itself; with worker threads, only once each has prepared it.
  */
 export function commit(targets: ReadonlyMap<string, EditTarget>, store: ManagerStore, planned: Extract<Planned, { ok: true }>, actor: Actor): AuditEntry {
-  applyShared(targets.get(planned.edit.balancer)!, planned.edit);
-  return store.record(asAsked(planned.edit), actor, planned.before, planned.after);
+  const target = targets.get(planned.edit.balancer)!;
+  const enabled = enabledLine(target, planned.edit, actor);
+  applyShared(target, planned.edit);
+  const entry = store.record(asAsked(planned.edit), actor, planned.before, planned.after);
+  if (enabled !== undefined) store.tell(`stickler: ${enabled}`);
+  return entry;
 }
 
 interface LocalTargets {

@@ -2,12 +2,13 @@
 // loadfactor, lbset, a new member's slot) goes into the balancer state every worker thread reads; it is done once,
 // by whoever coordinates edits. The local half (routes, balancer settings, the member list) changes the plain
 // configuration objects each thread holds, so every thread applies it. Both are plain functions of their inputs.
+import { recoveryLine } from '../balancer/recovery-line.ts';
 import { lbfactorOf, type BalancerState } from '../balancer/state.ts';
 import { Status, statusFromFlags } from '../balancer/status.ts';
-import type { BalancerConfig, MemberConfig, StatusFlag } from '../config/model.ts';
+import { formatSticky, type BalancerConfig, type MemberConfig, type StatusFlag } from '../config/model.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
 import { readEdit } from './edit-input.ts';
-import type { BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
+import type { Actor, BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
 
 export interface EditTarget {
   config: BalancerConfig;
@@ -112,6 +113,18 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
   } finally {
     state.unlock();
   }
+}
+
+/**
+ * The line telling that `edit` brings a disabled or stopped member back into service, and who did it; undefined for
+ * any other edit. Read before the edit is applied anywhere.
+ */
+export function enabledLine(target: EditTarget, edit: PlannedEdit, actor: Actor): string | undefined {
+  if (edit.kind !== 'member') return undefined;
+  const member = target.config.members[edit.slot];
+  const off = (m: MemberConfig) => m.status.includes('D') || m.status.includes('S');
+  if (member === undefined || !off(member) || off(changedMember(member, edit.change))) return undefined;
+  return recoveryLine(edit.balancer, member.url, { kind: 'manager', user: actor.user, ip: actor.ip });
 }
 
 /** The local half made ready: `commit` only assigns, so a thread that prepared it cannot fail halfway through. */
@@ -237,6 +250,6 @@ function balancerFacts(b: BalancerConfig): Record<string, unknown> {
     timeoutMs: b.timeout,
     maxAttempts: b.maxAttempts ?? null,
     nofailover: b.nofailover,
-    stickySession: b.sticky ? `${b.sticky.cookie}|${b.sticky.urlParam}` : null,
+    stickySession: b.sticky ? formatSticky(b.sticky) : null,
   };
 }

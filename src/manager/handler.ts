@@ -13,6 +13,7 @@ import { readEdit } from './edit-input.ts';
 import { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from './model.ts';
 import { overview } from './overview.ts';
+import { readRouteQuery, routeAnswer } from './route-query.ts';
 
 /** The largest request body the manager reads; Apache's own form stops at 1 KiB. */
 export const MANAGER_BODY_LIMIT = 64 * 1024;
@@ -179,10 +180,20 @@ export class Manager {
     return respond(200, PROMETHEUS_CONTENT_TYPE, text);
   }
 
+  /** Which member a session id routes to now (route-query.ts). */
+  private route(request: ManagerRequest): ManagerResponse {
+    const query = readRouteQuery(request.query);
+    if (!query.ok) return problem(400, query.reason);
+    const found = request.runtime.balancers.get(query.balancer);
+    if (!found) return problem(404, `no balancer "${query.balancer}"; expected one of ${[...request.runtime.balancers.keys()].join(', ') || '(none)'}`);
+    return json(200, routeAnswer(found.balancer, query.session, Date.now()));
+  }
+
   private async api(request: ManagerRequest, actor: Actor, byToken: boolean): Promise<ManagerResponse> {
     const read = request.method === 'GET' || request.method === 'HEAD';
     const resource = request.path.slice('/api/v1/'.length);
     if (resource === 'balancers') return read ? json(200, this.overview(request.runtime)) : onlyMethods('GET, HEAD');
+    if (resource === 'route') return read ? this.route(request) : onlyMethods('GET, HEAD');
     if (resource === 'audit') return read ? json(200, { entries: this.context.recentAudit() }) : onlyMethods('GET, HEAD');
     if (resource === 'events') {
       if (!read) return onlyMethods('GET, HEAD');
@@ -194,7 +205,7 @@ export class Manager {
         next: () => (runtime.retired ? undefined : JSON.stringify(this.overview(runtime))),
       };
     }
-    if (resource !== 'edits') return problem(404, `no API resource ${request.mount}${request.path}; expected balancers, events, audit or edits`);
+    if (resource !== 'edits') return problem(404, `no API resource ${request.mount}${request.path}; expected balancers, events, route, audit or edits`);
     if (request.method !== 'POST') return onlyMethods('POST');
     if (!byToken) {
       const host = getHeader(request.headers, 'host') ?? '';

@@ -55,6 +55,11 @@ export interface MemberOverview {
   errorSince: number | null;
   /** Time to the response head: sum in ms and counts per `latencyBucketsMs` bucket, not cumulative. */
   latency: { sumMs: number; buckets: number[] };
+  /**
+   * The last minute's exchanges and their latency histogram, from `fromMs` to the snapshot's time (55 to 60 s, in
+   * slots of 5 s; shorter after a start), so a console shows rates and percentiles the moment it opens.
+   */
+  lastMinute: { fromMs: number; requests: number; latency: { sumMs: number; buckets: number[] } };
   /** Sessions that sent a request routed to this member in the last `sessionWindowMs` (approximate). */
   stickySessions: number;
   /** State changes since start: into error, back, health check failed (taken out), passed (brought back). */

@@ -1,6 +1,7 @@
 // The manager's view of every balancer: configuration as edited, plus the live figures from the shared state, so
 // whichever worker thread answers, it shows what all of them did together.
 import type { Balancer } from '../balancer/balancer.ts';
+import { formatSticky } from '../config/model.ts';
 import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionSeconds } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
 import type { BalancerOverview, ManagerOverview, MemberOverview } from './model.ts';
@@ -41,6 +42,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
         lastFailure: m.lastFailure || null,
         errorSince: (bits & Status.IN_ERROR) !== 0 && m.errorTime ? m.errorTime : null,
         latency: m.latency,
+        lastMinute: state.recentTraffic(slot, now),
         stickySessions: state.recentSessions(slot, sessionSeconds(now)),
         changes: m.changes,
       });
@@ -48,7 +50,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
     balancers.push({
       name: config.name,
       lbmethod: config.lbmethod,
-      stickySession: config.sticky ? `${config.sticky.cookie}|${config.sticky.urlParam}` : null,
+      stickySession: config.sticky ? formatSticky(config.sticky) : null,
       nofailover: config.nofailover,
       timeoutMs: config.timeout,
       maxAttempts: balancer.maxAttempts,

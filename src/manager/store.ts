@@ -56,6 +56,11 @@ export class ManagerStore {
     return entry;
   }
 
+  /** A line for the operator, where the store's own problems go (standard error). */
+  tell(line: string): void {
+    this.options.log(line);
+  }
+
   /** Replaces the overlay (after a reload dropped what no longer applies) and saves it. */
   replace(overlay: Overlay): void {
     this.overlay = overlay;

@@ -74,7 +74,16 @@ export function findSessionRoute(sticky: StickyConfig, separator: string | null,
     value = findCookie(cookieHeaders.join(', '), name);
   }
   if (value === undefined) return undefined;
-  if (separator === null) return { name, route: value, session: value };
+  const route = routeOf(value, separator);
+  return route === undefined ? undefined : { name, route, session: value };
+}
+
+/**
+ * The route a session value carries (bal.c:312-318): everything after the separator's first occurrence, '' for
+ * `abc.`, undefined when the separator does not occur; with stickysessionsep=Off, the whole value.
+ */
+export function routeOf(value: string, separator: string | null): string | undefined {
+  if (separator === null) return value;
   const cut = value.indexOf(separator);
-  return cut < 0 ? undefined : { name, route: value.slice(cut + separator.length), session: value };
+  return cut < 0 ? undefined : value.slice(cut + separator.length);
 }

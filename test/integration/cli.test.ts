@@ -91,14 +91,32 @@ test('a port already in use fails at startup with the Listen line, exit 1', asyn
   }
 });
 
-test('npm start without a configuration runs the demo: two nodes, sticky sessions, startup summary, access log, manager on loopback', async () => {
+/** Whether something accepts TCP connections at host:port (refused or silent within the bound: no). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect({ host, port, timeout: 5_000 });
+    const end = (ok: boolean) => {
+      socket.destroy();
+      done(ok);
+    };
+    socket.once('connect', () => end(true));
+    socket.once('error', () => end(false));
+    socket.once('timeout', () => end(false));
+  });
+}
+
+test('npm start without a configuration runs the demo: two nodes, sticky sessions, startup summary, access log, everything on loopback', async () => {
   const port = await freePort();
   const managerPort = await freePort();
   const demo = spawnManaged('demo', process.execPath, [CLI, '--port', String(port), '--manager-port', String(managerPort)]);
   try {
     await demo.waitForStdout((out) => out.includes('\nready\n'), 30_000, 'printing ready');
     const out = demo.stdout();
-    assert.match(out, new RegExp(`listening on https://0\\.0\\.0\\.0:${port}`));
+    assert.match(out, new RegExp(`listening on https://127\\.0\\.0\\.1:${port}`));
+    assert.match(out, new RegExp(`Listening on 127\\.0\\.0\\.1:${port} only`));
+    // All of 127/8 is this machine: a socket on 0.0.0.0 answers 127.0.0.2 as well, one on 127.0.0.1 alone does not.
+    assert.equal(await accepts('127.0.0.1', port), true);
+    assert.equal(await accepts('127.0.0.2', port), false, 'the demo listens on 127.0.0.1 only');
     assert.match(out, /balancer:\/\/demo lbmethod=byrequests stickysession=JSESSIONID\|jsessionid/);
     assert.match(out, /route=node1/);
     assert.match(out, /route=node2/);
@@ -127,6 +145,12 @@ test('npm start without a configuration runs the demo: two nodes, sticky session
   } finally {
     await demo.stop(5_000);
   }
+});
+
+test('--listen takes an IP address only, and says so', () => {
+  const r = cli('--listen', 'localhost', '--port', '1');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--listen expects an IP address such as 127\.0\.0\.1, 0\.0\.0\.0 or ::1, got "localhost"/);
 });
 
 test('--json-log writes one JSON object per request with Apache\'s BALANCER_* facts', async () => {

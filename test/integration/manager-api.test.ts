@@ -349,6 +349,9 @@ describe('manager API: requests a browser could be tricked into, and what they m
       ...(await Promise.all(['app.js', 'app.css', 'uplot.js', 'uplot.css'].map(async (f) => [`GET P/console/${f}`, await get(`/console/${f}`), 200] as [string, HttpsResponse, number]))),
       ['GET P/api/v1/balancers', await get('/api/v1/balancers'), 200],
       ['GET P/api/v1/audit', await get('/api/v1/audit'), 200],
+      ['GET P/api/v1/route', await get('/api/v1/route?balancer=cluster&session=S.b'), 200],
+      ['GET P/api/v1/route with a bad session', await get('/api/v1/route?balancer=cluster&session=a%3Bb'), 400],
+      ['POST P/api/v1/route', await request(`${m.base}/api/v1/route?balancer=cluster&session=S.b`, { method: 'POST' }), 405],
       ['GET P/api/v1/events', await headersOnly(`${m.base}/api/v1/events`), 200],
       ['GET P/metrics', await get('/metrics'), 200],
       ['POST P/api/v1/edits', await postEdit(m.base, memberEdit(IDLE_B, { route: 'b' }), sameOrigin(m, s)), 200],
@@ -412,7 +415,7 @@ describe('manager API: authentication and the audit trail', () => {
         assert.equal(r.status, 401, what);
         assert.doesNotMatch(r.body, /mallory|alice/, `${what}: the refusal does not say whether the user exists`);
       }
-      for (const path of ['', '/console', '/metrics', '/api/v1/audit']) {
+      for (const path of ['', '/console', '/metrics', '/api/v1/audit', '/api/v1/route?balancer=cluster&session=S.b']) {
         assert.equal((await request(`${m.base}${path}`)).status, 401, `GET P${path} without credentials`);
       }
       const alice = basic('alice', password);

@@ -2,17 +2,19 @@
 // block recovery, forcerecovery's scan, and slowstart's weight at each point of its ramp.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { forceRecovery, retryMember } from '../../src/balancer/recovery.ts';
+import { dueRecovery, forceRecovery, retryMember } from '../../src/balancer/recovery.ts';
+import { recoveryLine, type Recovery } from '../../src/balancer/recovery-line.ts';
 import { effectiveFactor } from '../../src/balancer/slowstart.ts';
 import { BalancerState } from '../../src/balancer/state.ts';
 import { Status, isUsable, statusFromFlags, statusLabel } from '../../src/balancer/status.ts';
 import type { MemberView } from '../../src/balancer/member-view.ts';
 import { memberConfig } from '../support/fixtures.ts';
 
-function view(now: number, over: Partial<MemberView> = {}, retries = [1000, 1000]): MemberView & { told: number[] } {
+function view(now: number, over: Partial<MemberView> = {}, retries = [1000, 1000]): MemberView & { told: number[]; why: Recovery[] } {
   const members = retries.map((retry, i) => memberConfig({ url: `http://m${i}:8080`, route: `m${i}`, retry, loadfactor: 2 }));
   const told: number[] = [];
-  return { members, state: BalancerState.create(members), now, recovered: (m) => told.push(m), told, ...over };
+  const why: Recovery[] = [];
+  return { members, state: BalancerState.create(members), now, recovered: (m, reason) => void (told.push(m), why.push(reason)), told, why, ...over };
 }
 
 function inError(v: MemberView, m: number, at: number, extra = 0): void {
@@ -34,6 +36,7 @@ test('retryMember: back strictly after retry ms, counted, timed and told; only E
   assert.equal(after.state.recoveredAt(0), 1501);
   assert.equal(after.state.changes(0).recovered, 1);
   assert.deepEqual(after.told, [0]);
+  assert.deepEqual(after.why, [{ kind: 'retry', retryMs: 1000 }]);
 });
 
 test('retryMember: a stopped member never comes back, one ignoring errors at once, one not in error is untouched', () => {
@@ -45,6 +48,7 @@ test('retryMember: a stopped member never comes back, one ignoring errors at onc
   inError(ignoring, 0, 1, Status.IGNORE_ERRORS);
   retryMember(ignoring, 0);
   assert.equal(ignoring.state.status(0) & Status.IN_ERROR, 0);
+  assert.deepEqual(ignoring.why, [{ kind: 'ignore-errors' }]);
   const fine = view(10_000);
   retryMember(fine, 0);
   assert.equal(fine.state.retries(0), 0);
@@ -60,6 +64,7 @@ test('forceRecovery: only when every member is in error and none can be retried,
   forceRecovery(all, true);
   assert.deepEqual([all.state.status(0) & Status.IN_ERROR, all.state.status(1) & Status.IN_ERROR], [0, 0]);
   assert.deepEqual(all.told, [0, 1]);
+  assert.deepEqual(all.why, [{ kind: 'forced' }, { kind: 'forced' }], 'a forced recovery is not told as a retry');
   const one = view(100);
   inError(one, 0, 50);
   forceRecovery(one, true);
@@ -71,6 +76,33 @@ test('forceRecovery: only when every member is in error and none can be retried,
   assert.equal(retried.state.status(0) & Status.IN_ERROR, 0);
   assert.notEqual(retried.state.status(1) & Status.IN_ERROR, 0, 'the first retried member ends the scan');
   assert.deepEqual(retried.told, [0]);
+  assert.deepEqual(retried.why, [{ kind: 'retry', retryMs: 1000 }], 'retried by the scan, not forced');
+});
+
+test('dueRecovery: says what would bring a member back now, changing nothing', () => {
+  const v = view(1501);
+  assert.equal(dueRecovery(v, 0), undefined, 'not in error');
+  inError(v, 0, 500);
+  assert.deepEqual(dueRecovery(v, 0), { kind: 'retry', retryMs: 1000 });
+  assert.equal(dueRecovery({ ...v, now: 1500 }, 0), undefined, 'its retry time has not passed');
+  inError(v, 1, 1500, Status.IGNORE_ERRORS);
+  assert.deepEqual(dueRecovery(v, 1), { kind: 'ignore-errors' });
+  v.state.setStatusBits(0, Status.STOPPED);
+  assert.equal(dueRecovery(v, 0), undefined, 'a stopped member never comes back by itself');
+  assert.notEqual(v.state.status(1) & Status.IN_ERROR, 0);
+  assert.deepEqual([v.told, v.state.retries(0), v.state.retries(1)], [[], 0, 0]);
+});
+
+test('recoveryLine: names the member and why it is back, with the slow start ramp', () => {
+  assert.equal(recoveryLine('b', 'http://m0:8080', { kind: 'retry', retryMs: 60_000 }),
+    'balancer://b: member http://m0:8080 is back: its retry time of 60 s passed');
+  assert.equal(recoveryLine('b', 'http://m0:8080', { kind: 'forced' }, 30_000),
+    'balancer://b: member http://m0:8080 is back: forced recovery, every member was in error (forcerecovery); its share ramps up over 30 s');
+  assert.equal(recoveryLine('b', 'http://m0:8080', { kind: 'ignore-errors' }), 'balancer://b: member http://m0:8080 is back: it ignores errors (status +I)');
+  assert.equal(recoveryLine('b', 'http://m0:8080', { kind: 'manager', user: 'alice', ip: '10.0.0.9' }),
+    'balancer://b: member http://m0:8080 is back: enabled through the manager by alice (10.0.0.9)');
+  assert.equal(recoveryLine('b', 'http://m0:8080', { kind: 'manager', user: '-', ip: '127.0.0.1' }),
+    'balancer://b: member http://m0:8080 is back: enabled through the manager by an anonymous user (127.0.0.1)');
 });
 
 test('effectiveFactor: the configured factor without slowstart or before any recovery, 1 % to 100 % along the ramp', () => {

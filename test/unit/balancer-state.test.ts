@@ -42,10 +42,11 @@ describe('BalancerState', () => {
   });
 
   test('layout: Float64 part is 8-byte aligned after the Int32 part', () => {
-    // 1 member: (3 + 6) ints = 36 bytes, padded to 40, then 25 doubles = 200, then 1024 session pairs = 8192.
-    // 2 members: 15 ints = 60 -> 64, + 400 + 16384.
-    assert.equal(BalancerState.byteLength(1), 8432);
-    assert.equal(BalancerState.byteLength(2), 16848);
+    // 1 member: (4 + 6) ints = 40 bytes, then 25 doubles and 12 recent slots of 15 = 205 doubles = 1640, then
+    // 1024 session pairs = 8192. 2 members: 16 ints = 64, + 3280 + 16384; 3 members: 22 ints = 88, + 4920 + 24576.
+    assert.equal(BalancerState.byteLength(1), 9872);
+    assert.equal(BalancerState.byteLength(2), 19728);
+    assert.equal(BalancerState.byteLength(3), 29584);
     assert.equal(BalancerState.byteLength(0), 16);
   });
 
@@ -72,13 +73,36 @@ describe('BalancerState', () => {
 
   test('requests, failures and the latency histogram: buckets by upper bound, the last one for the slowest', () => {
     const state = BalancerState.create([member({})]);
-    for (const ms of [1, 5, 5.1, 99, 20_000]) state.addRequest(0, ms);
-    state.addRequest(0, undefined);
+    for (const ms of [1, 5, 5.1, 99, 20_000]) state.addRequest(0, ms, 1000);
+    state.addRequest(0, undefined, 1000);
     state.addFailure(0, 4242);
     assert.equal(state.requests(0), 6);
     assert.equal(state.latencySum(0), 1 + 5 + 5.1 + 99 + 20_000);
     assert.deepEqual(state.latencyBuckets(0), [2, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1]);
     assert.deepEqual([state.failures(0), state.lastFailure(0)], [1, 4242]);
+  });
+
+  test('the last minute: slots of 5 s, the current one and the eleven before it; older slots are reused, not summed', () => {
+    const start = 1_767_225_600_000; // a whole minute, so slots start on it
+    const state = BalancerState.create([member({}), member({})], { now: start });
+    const empty = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    assert.deepEqual(state.recentTraffic(0, start + 30_000), { fromMs: start, requests: 0, latency: { sumMs: 0, buckets: empty } },
+      'a state half a minute old has half a minute');
+    state.addRequest(0, 3, start + 1_000);
+    state.addRequest(0, 30, start + 4_999);
+    state.addRequest(0, undefined, start + 5_000);
+    state.addRequest(1, 7, start + 2_000);
+    const early = state.recentTraffic(0, start + 10_000);
+    assert.deepEqual(early, { fromMs: start, requests: 3, latency: { sumMs: 33, buckets: [1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0] } });
+    assert.equal(state.recentTraffic(1, start + 10_000).requests, 1, 'each member its own');
+    // At start + 59.999 s the window's oldest slot is the first: everything counts. At 60 s that slot has left it.
+    assert.equal(state.recentTraffic(0, start + 59_999).requests, 3);
+    assert.deepEqual(state.recentTraffic(0, start + 60_000), { fromMs: start + 5_000, requests: 1, latency: { sumMs: 0, buckets: empty } });
+    // A minute later the first slot's place is taken again: emptied, then counted afresh.
+    state.addRequest(0, 4, start + 61_000);
+    assert.deepEqual(state.recentTraffic(0, start + 62_000), { fromMs: start + 5_000, requests: 2, latency: { sumMs: 4, buckets: [1, ...empty.slice(1)] } });
+    assert.equal(state.recentTraffic(0, start + 200_000).requests, 0, 'nothing in the last minute');
+    assert.equal(state.requests(0), 4, 'the totals keep everything');
   });
 
   test('a shared buffer gives a second view of the same numbers', () => {
@@ -102,7 +126,7 @@ describe('BalancerState', () => {
 
   test('a buffer of the wrong size is refused with its numbers', () => {
     const buffer = BalancerState.create([member({})]).buffer.slice(0, 40);
-    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 8432/);
+    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 9872/);
     assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
   });
 

@@ -3,10 +3,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  describe, formatDuration, formatHostMatch, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatSticky,
+  describe, formatDuration, formatHostMatch, formatReadTimeout, formatRequire, formatSeparator, formatSize,
   formatStatus, parseChoice, parseDuration, parseHostMatch, parseNumber, parseReadTimeout, parseRequire, parseSeparator,
   parseSize, parseStatus, parseSticky, parseSwitch, parseText,
 } from '../../src/config/native/values.ts';
+import { formatSticky } from '../../src/config/model.ts';
 
 const fail = (message: string) => ({ ok: false, message });
 const ok = <T>(value: T) => ({ ok: true, value });

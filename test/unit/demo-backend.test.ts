@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 import { escapeHtml, mappedPath, requestedSessionIds, startDemoNode } from '../../src/demo/backend.ts';
 import { SessionStore } from '../../src/demo/sessions.ts';
-import { prepareDemo, renderDemoConfig } from '../../src/demo/demo.ts';
+import { prepareDemo, renderBanner, renderDemoConfig } from '../../src/demo/demo.ts';
 
 const { cert, key } = createSelfSigned({ commonName: 'localhost', altNames: { dns: ['localhost'], ip: ['127.0.0.1'] } });
 
@@ -135,8 +135,8 @@ test('prepareDemo: config, running nodes, certificate cached across runs', async
   const conf = readFileSync(demo.configFile, 'utf8');
   assert.equal(demo.configFile, join(dir, 'stickler.conf'));
   for (const line of [
-    'Listen 9443',
-    '<VirtualHost *:9443>',
+    'Listen 127.0.0.1:9443',
+    '<VirtualHost 127.0.0.1:9443>',
     'ServerName localhost',
     'SSLEngine On',
     'SSLProxyEngine On',
@@ -169,7 +169,8 @@ test('prepareDemo: config, running nodes, certificate cached across runs', async
   const again = await prepareDemo(dir);
   t.after(() => Promise.all(again.nodes.map((n) => n.close())));
   assert.equal(readFileSync(join(dir, 'cert.pem'), 'utf8'), demoCert, 'certificate reused');
-  assert.match(readFileSync(again.configFile, 'utf8'), /^Listen 8443$/m);
+  assert.match(readFileSync(again.configFile, 'utf8'), /^Listen 127\.0\.0\.1:8443$/m, 'loopback unless told otherwise');
+  assert.match(demo.banner, /Listening on 127\.0\.0\.1:9443 only/);
 });
 
 test('prepareDemo replaces a cached certificate that expires within 7 days', async (t) => {
@@ -186,9 +187,20 @@ test('prepareDemo replaces a cached certificate that expires within 7 days', asy
   assert.equal(renewed.checkIP('127.0.0.1'), '127.0.0.1');
 });
 
+test('renderDemoConfig listens where it is told, IPv6 in brackets; the banner says who can reach it', () => {
+  const input = { listenPort: 8443, managerPort: 9090, certFile: '/tmp/c.pem', keyFile: '/tmp/k.pem', nodes: [] };
+  const lines = (listenAddress: string) => renderDemoConfig({ ...input, listenAddress }).split('\n').filter((l) => /Listen|VirtualHost /.test(l));
+  assert.deepEqual(lines('0.0.0.0'), ['Listen 0.0.0.0:8443', '<VirtualHost 0.0.0.0:8443>', 'Listen 127.0.0.1:9090', '<VirtualHost 127.0.0.1:9090>']);
+  assert.deepEqual(lines('::1').slice(0, 2), ['Listen [::1]:8443', '<VirtualHost [::1]:8443>']);
+  const banner = (listenAddress: string) => renderBanner({ ...input, listenAddress, configFile: '/tmp/s.conf' });
+  assert.match(banner('0.0.0.0'), /Open https:\/\/localhost:8443\/\n {2}Listening on 0\.0\.0\.0:8443, reachable from other machines/);
+  assert.match(banner('192.0.2.7'), /Open https:\/\/192\.0\.2\.7:8443\//);
+  assert.match(banner('::1'), /Listening on \[::1\]:8443 only/);
+});
+
 test('renderDemoConfig refuses a path it cannot quote', () => {
   assert.throws(
-    () => renderDemoConfig({ listenPort: 8443, managerPort: 9090, certFile: '/tmp/a"b/cert.pem', keyFile: '/tmp/k.pem', nodes: [] }),
+    () => renderDemoConfig({ listenAddress: '127.0.0.1', listenPort: 8443, managerPort: 9090, certFile: '/tmp/a"b/cert.pem', keyFile: '/tmp/k.pem', nodes: [] }),
     /cannot write the path "\/tmp\/a\\"b\/cert\.pem" into an Apache configuration/,
   );
 });

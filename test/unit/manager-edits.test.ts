@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { BalancerState } from '../../src/balancer/state.ts';
 import { statusLabel } from '../../src/balancer/status.ts';
 import type { SticklerConfig } from '../../src/config/model.ts';
-import { applyLocal, applyShared, checkNewMemberUrl, planEdit, type EditTarget } from '../../src/manager/edits.ts';
+import { applyLocal, applyShared, checkNewMemberUrl, enabledLine, planEdit, type EditTarget } from '../../src/manager/edits.ts';
 import { apacheEdits, apacheHtml, apacheParams, apacheXml, strfsize } from '../../src/manager/apache-page.ts';
 import type { Edit } from '../../src/manager/model.ts';
 import { applyOverlay, emptyOverlay, withEdit } from '../../src/manager/overlay.ts';
@@ -39,6 +39,40 @@ test('a member change: switches go to the shared state, route and loadfactor to 
   assert.equal(config.members[1]?.route, 'bb');
   apply({ kind: 'member', balancer: 'app', member: 'https://b:1', change: { status: { disabled: false } } });
   assert.equal(statusLabel(state.status(1)), 'Init Drn Ok ', 'only the switch asked for changes');
+});
+
+test('enabling a disabled or stopped member is told as a recovery through the manager, with who did it; nothing else is', () => {
+  const { config, targets } = setup();
+  config.members[0]!.status = ['D'];
+  config.members[1]!.status = ['S', 'N'];
+  const target = targets.get('app')!;
+  const alice = { user: 'alice', ip: '10.0.0.9' };
+  const line = (edit: Edit) => {
+    const planned = planEdit(targets, edit);
+    assert.ok(planned.ok);
+    return enabledLine(target, planned.edit, alice);
+  };
+  assert.equal(line({ kind: 'member', balancer: 'app', member: 'https://a:1', change: { status: { disabled: false } } }),
+    'balancer://app: member https://a:1 is back: enabled through the manager by alice (10.0.0.9)');
+  assert.equal(line({ kind: 'member', balancer: 'app', member: 'https://b:1', change: { status: { stopped: false } } }),
+    'balancer://app: member https://b:1 is back: enabled through the manager by alice (10.0.0.9)');
+  assert.equal(line({ kind: 'member', balancer: 'app', member: 'https://b:1', change: { status: { drain: false } } }), undefined, 'still stopped');
+  assert.equal(line({ kind: 'member', balancer: 'app', member: 'https://a:1', change: { loadfactor: 2 } }), undefined, 'still disabled');
+  config.members[0]!.status = [];
+  assert.equal(line({ kind: 'member', balancer: 'app', member: 'https://a:1', change: { status: { disabled: false } } }), undefined, 'was not off');
+  assert.equal(line({ kind: 'balancer', balancer: 'app', change: { nofailover: true } }), undefined);
+});
+
+test('stickysession shows as configured: one name when cookie and URL parameter are the same, never doubled', () => {
+  const { config, state, targets } = setup();
+  const shown = () => overview([{ balancer: new Balancer(config, state) }], false, 0).balancers[0]?.stickySession;
+  config.sticky = { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' };
+  assert.equal(shown(), 'JSESSIONID');
+  const planned = planEdit(targets, { kind: 'balancer', balancer: 'app', change: { stickySession: 'ROUTEID|routeid' } });
+  assert.ok(planned.ok);
+  assert.deepEqual([(planned.before as { stickySession: unknown }).stickySession, (planned.after as { stickySession: unknown }).stickySession], ['JSESSIONID', 'ROUTEID|routeid']);
+  config.sticky = { cookie: 'JSESSIONID', urlParam: 'jsessionid' };
+  assert.equal(shown(), 'JSESSIONID|jsessionid');
 });
 
 test('switches never touch error or health-check states set by traffic', () => {

@@ -11,6 +11,7 @@ function member(url: string, fields: Partial<MemberOverview>): MemberOverview {
               error: false, healthCheckFailed: false },
     statusLabel: 'Init Ok ', usable: true, elected: 0, busy: 0, lbstatus: 0, bytesToMember: 0, bytesFromMember: 0,
     requests: 0, failures: 0, lastFailure: null, errorSince: null, latency: { sumMs: 0, buckets: [0, 0, 0, 0] },
+    lastMinute: { fromMs: 0, requests: 0, latency: { sumMs: 0, buckets: [0, 0, 0, 0] } },
     stickySessions: 0, changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 },
     ...fields,
   };

@@ -177,10 +177,6 @@ export function parseSticky(input: unknown): Parsed<StickyConfig> {
   return ok({ cookie, urlParam });
 }
 
-export function formatSticky(sticky: StickyConfig): string {
-  return sticky.cookie === sticky.urlParam ? sticky.cookie : `${sticky.cookie}|${sticky.urlParam}`;
-}
-
 /** One character, or `off`/`false` for "the whole session value is the route" (stored as null). */
 export function parseSeparator(input: unknown): Parsed<string | null> {
   if (input === false || (typeof input === 'string' && input.toLowerCase() === 'off')) return ok(null);

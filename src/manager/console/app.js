@@ -1,7 +1,8 @@
 // Stickler's live console. The server pushes a ManagerOverview (src/manager/model.ts) every second over
 // server-sent events; this page keeps one DOM row per member and updates it in place, so an open form, the focus
-// and the charts survive every update. Rates and latency percentiles are differences between snapshots of the
-// server's cumulative counters. Server values reach the page only as text nodes, attribute values and input
+// and the charts survive every update. The rate now (and the chart) is the difference between two snapshots of the
+// server's cumulative counters; the last minute's rate and latency percentiles are the server's own last minute, there
+// from the first snapshot. Server values reach the page only as text nodes, attribute values and input
 // values: a route may be any 63 characters, markup included. No innerHTML anywhere, no inline style (CSP).
 'use strict';
 
@@ -9,8 +10,6 @@ const BASE = metaContent('manager-base');
 const CSRF = metaContent('csrf-token');
 /** The chart shows requests/s over this much time. */
 const CHART_WINDOW_MS = 5 * 60_000;
-/** p50 and p99 are over the requests of this last stretch. */
-const LATENCY_WINDOW_MS = 60_000;
 /** Events come every second; this long without one means the stream is stuck even if the socket is open. */
 const STALE_AFTER_MS = 3_500;
 const RECONNECT_MS = 3_000;
@@ -332,12 +331,13 @@ class MemberView {
   constructor(balancer, url) {
     this.balancer = balancer;
     this.url = url;
-    /** Cumulative counters of the pushed snapshots of the last minute, plus the one just before it. */
-    this.samples = [];
+    /** The last pushed snapshot's time and request count, which the next one's rate is measured from. */
+    this.previous = undefined;
     /** The chart's series: seconds since the epoch, requests/s between consecutive snapshots. */
     this.times = [];
     this.rates = [];
     this.rate = undefined;
+    this.minuteRate = undefined;
     this.p50 = null;
     this.p99 = null;
     this.member = undefined;
@@ -346,6 +346,8 @@ class MemberView {
   }
 
   build() {
+    /** A numeric cell of two labelled figures, one above the other. */
+    const stacked = (label, ...figures) => el('td', { 'data-label': label, class: 'num' }, el('div', { class: 'stack' }, ...figures.map(([name, node]) => el('span', {}, el('span', { class: 'muted', text: name }), node))));
     const cell = (label, field) => el('td', { 'data-label': label, 'data-field': field });
     const num = (label, field) => el('td', { 'data-label': label, 'data-field': field, class: 'num' });
     this.routeText = el('span', { class: 'mono', 'data-field': 'route' });
@@ -355,7 +357,8 @@ class MemberView {
     this.lbsetCell = num('Set', 'lbset');
     this.electedCell = num('Elected', 'elected');
     this.busyCell = num('Busy', 'busy');
-    this.rateCell = num('Req/s', 'rps');
+    this.rateText = el('span', { 'data-field': 'rps', title: 'since the previous update' });
+    this.minuteRateText = el('span', { 'data-field': 'rps-minute', title: 'over the last minute' });
     this.bytesTo = el('span', { 'data-field': 'bytes-to', title: 'sent to the member' });
     this.bytesFrom = el('span', { 'data-field': 'bytes-from', title: 'received from the member' });
     this.failuresCell = num('Failures', 'failures');
@@ -393,10 +396,10 @@ class MemberView {
       this.lbsetCell,
       this.electedCell,
       this.busyCell,
-      this.rateCell,
+      stacked('Req/s', ['now ', this.rateText], ['1 min ', this.minuteRateText]),
       el('td', { 'data-label': 'Bytes to / from', class: 'num' }, el('div', { class: 'stack' }, this.bytesTo, this.bytesFrom)),
       this.failuresCell,
-      el('td', { 'data-label': 'Latency, 1 min', class: 'num' }, el('div', { class: 'stack' }, el('span', {}, el('span', { class: 'muted', text: 'p50 ' }), this.p50Text), el('span', {}, el('span', { class: 'muted', text: 'p99 ' }), this.p99Text))),
+      stacked('Latency, 1 min', ['p50 ', this.p50Text], ['p99 ', this.p99Text]),
       this.lastFailureCell,
       this.sessionsCell,
       this.chartCell,
@@ -486,13 +489,15 @@ class MemberView {
     if (armed) this.disarmTimer = setTimeout(() => this.armRemove(false), 6_000);
   }
 
-  /** Takes the counters of a pushed snapshot: the rate since the last one, percentiles over the last minute. */
+  /**
+   * Takes a pushed snapshot: the rate now is the one since the previous snapshot (the chart's newest point); the
+   * last minute's rate and the percentiles are the server's, so traffic that came before the page opened shows at
+   * once, and every console shows the same figures whichever worker thread answers it.
+   */
   sample(member, time, bounds) {
-    const last = this.samples.at(-1);
-    // Counters only grow; a drop means the server started again, and old differences would be meaningless.
-    if (last && (time <= last.time || member.requests < last.requests)) this.samples.length = 0;
-    const previous = this.samples.at(-1);
-    if (previous) {
+    const previous = this.previous;
+    // Counters only grow; a drop means the server started again, and a difference would be meaningless.
+    if (previous && time > previous.time && member.requests >= previous.requests) {
       this.rate = ((member.requests - previous.requests) * 1000) / (time - previous.time);
       this.times.push(time / 1000);
       this.rates.push(this.rate);
@@ -500,15 +505,12 @@ class MemberView {
         this.times.shift();
         this.rates.shift();
       }
-    }
-    this.samples.push({ time, requests: member.requests, buckets: member.latency.buckets.slice() });
-    // Keep the newest sample at or before the window's start: it is the window's base.
-    while (this.samples.length > 1 && this.samples[1].time <= time - LATENCY_WINDOW_MS) this.samples.shift();
-    // One sample holds everything since the server started, not the last minute: no percentile yet.
-    const base = this.samples.length > 1 ? this.samples[0] : undefined;
-    const counts = base ? member.latency.buckets.map((n, i) => Math.max(0, n - (base.buckets[i] ?? 0))) : [];
-    this.p50 = histogramQuantile(0.5, bounds, counts);
-    this.p99 = histogramQuantile(0.99, bounds, counts);
+    } else this.rate = undefined;
+    this.previous = { time, requests: member.requests };
+    const minute = member.lastMinute;
+    this.minuteRate = time > minute.fromMs ? (minute.requests * 1000) / (time - minute.fromMs) : undefined;
+    this.p50 = histogramQuantile(0.5, bounds, minute.latency.buckets);
+    this.p99 = histogramQuantile(0.99, bounds, minute.latency.buckets);
   }
 
   render(member, now, sessionWindowMs) {
@@ -532,7 +534,8 @@ class MemberView {
     setText(this.lbsetCell, String(member.lbset));
     setText(this.electedCell, integer.format(member.elected));
     setText(this.busyCell, integer.format(member.busy));
-    setText(this.rateCell, formatRate(this.rate));
+    setText(this.rateText, formatRate(this.rate));
+    setText(this.minuteRateText, formatRate(this.minuteRate));
     setText(this.bytesTo, `→ ${formatBytes(member.bytesToMember)}`);
     setText(this.bytesFrom, `← ${formatBytes(member.bytesFromMember)}`);
     setText(this.failuresCell, integer.format(member.failures));
@@ -613,13 +616,14 @@ class BalancerView {
       const value = el('dd', {});
       return { node: el('div', { class: 'fact' }, el('dt', { text: label }), value), value };
     };
-    this.facts = { lbmethod: fact('Method'), sticky: fact('Sticky session'), failover: fact('Failover'), timeout: fact('Timeout'), attempts: fact('Max attempts'), usable: fact('Usable'), rate: fact('Req/s') };
+    this.facts = { lbmethod: fact('Method'), sticky: fact('Sticky session'), failover: fact('Failover'), timeout: fact('Timeout'), attempts: fact('Max attempts'), usable: fact('Usable'), rate: fact('Req/s, 1 min') };
     this.settingsButton = el('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', text: 'Settings' });
     this.addButton = el('button', { type: 'button', class: 'btn', 'aria-expanded': 'false', text: 'Add member' });
     this.settingsButton.addEventListener('click', () => this.openSettings(this.settingsPanel.hidden));
     this.addButton.addEventListener('click', () => this.openAdd(this.addPanel.hidden));
     this.buildSettings();
     this.buildAdd();
+    this.buildSearch();
     this.tbody = el('tbody', {});
     const title = el('h2', { class: 'mono' }, el('span', { class: 'muted', text: 'balancer://' }), el('span', { text: this.name }));
     this.node = el(
@@ -627,6 +631,7 @@ class BalancerView {
       { class: 'card balancer', 'data-balancer': this.name, 'aria-label': `balancer://${this.name}` },
       el('div', { class: 'card-head' }, title, el('div', { class: 'card-actions' }, this.settingsButton, this.addButton)),
       el('dl', { class: 'facts' }, ...Object.values(this.facts).map((f) => f.node)),
+      this.searchForm,
       this.settingsPanel,
       this.addPanel,
       el(
@@ -675,6 +680,45 @@ class BalancerView {
       () => this.openAdd(false),
     );
     this.addPanel = el('div', { class: 'panel', hidden: true }, el('h3', { text: 'Add a member' }), this.addForm);
+  }
+
+  /** The session search: a session id (or a bare route) in, the member it routes to and why out, its row marked. */
+  buildSearch() {
+    const input = el('input', { name: 'session', type: 'search', maxlength: 256, placeholder: 'ABC123.node2 or node2', autocomplete: 'off', spellcheck: 'false', class: 'wide', title: 'A JSESSIONID value, or a bare route' });
+    const submit = el('button', { type: 'submit', class: 'btn', text: 'Find member' });
+    this.searchResult = el('p', { class: 'search-result', 'data-field': 'route-result', role: 'status', hidden: true });
+    this.searchForm = el(
+      'form',
+      { class: 'inline-form search', role: 'search', 'aria-label': `Find the member of a session in balancer://${this.name}` },
+      field('Session id', input),
+      submit,
+      this.searchResult,
+    );
+    this.searchForm.addEventListener('submit', busyWhile(submit, () => this.search(input.value.trim())));
+  }
+
+  async search(session) {
+    this.markFound(undefined);
+    if (session === '') return;
+    let status = 0;
+    let body;
+    try {
+      const response = await fetch(`${BASE}/api/v1/route?balancer=${encodeURIComponent(this.name)}&session=${encodeURIComponent(session)}`, { credentials: 'same-origin' });
+      status = response.status;
+      body = await response.json();
+    } catch (err) {
+      body = { error: `the manager did not answer: ${err.message}` };
+    }
+    const failed = typeof body?.error === 'string' || status !== 200;
+    this.searchResult.hidden = false;
+    this.searchResult.classList.toggle('alert', failed);
+    setText(this.searchResult, failed ? `${body?.error ?? 'no explanation in the answer'}${status ? ` (HTTP ${status})` : ''}` : `Route ${body.route}: ${body.explanation}.`);
+    if (!failed) this.markFound(body.member ?? undefined);
+  }
+
+  /** Marks the row of the member a search found, and only it. */
+  markFound(url) {
+    for (const view of this.members) view.row.classList.toggle('found', view.url === url);
   }
 
   openSettings(open) {
@@ -734,7 +778,7 @@ class BalancerView {
     const usable = balancer.members.filter((m) => m.usable && !m.status.drain).length;
     setText(this.facts.usable.value, `${usable} of ${balancer.members.length}`);
     this.facts.usable.node.classList.toggle('alert', usable === 0);
-    const total = members.reduce((sum, view) => sum + (view.rate ?? 0), 0);
+    const total = members.reduce((sum, view) => sum + (view.minuteRate ?? 0), 0);
     setText(this.facts.rate.value, formatRate(total));
     // Rows follow the server's order; they move only when that order changes, so nothing is rebuilt.
     const order = members.flatMap((view) => [view.row, view.editRow]);
