@@ -2,11 +2,11 @@
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
-import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig, type AccessLogConfig } from '../config/model.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
-import { openAccessLog, type AccessLog } from '../log/access.ts';
+import { openAccessLog, openAccessLogs, type AccessLog } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
 import { InFlight } from './in-flight.ts';
@@ -22,6 +22,8 @@ export interface VirtualHostRuntime {
   /** Fixed part of the ProxyPassReverse context; the Host header is filled in per request. */
   reverse: Omit<ReverseContext, 'hostHeader'>;
   serverName: string;
+  /** Its own logs, or the server's when it has none. */
+  accessLog: AccessLog;
 }
 
 /** A member's connection pool: the TLS settings of the virtual host that routes to its balancer, its timeouts. */
@@ -51,6 +53,7 @@ export class Runtime {
   readonly balancers = new Map<string, BalancerRuntime>();
   readonly virtualHosts: VirtualHostRuntime[];
   readonly accessLog: AccessLog;
+  private readonly hostLogs: AccessLog[] = [];
   /** The configuration's client policy, with defaults, computed once for every connection and stream. */
   readonly client: ClientPolicy;
   /** The thread's proxied requests in flight, handed from runtime to runtime across reloads. */
@@ -70,6 +73,7 @@ export class Runtime {
       const mine = shared?.get(b.name);
       this.balancers.set(b.name, this.buildBalancer(b, mine ? BalancerState.attach(mine.state, mine.ledger) : undefined));
     }
+    this.accessLog = openAccessLog(config.log);
     this.virtualHosts = config.virtualHosts.map((vh) => ({
       config: vh,
       serverName: vh.serverName ?? 'localhost',
@@ -80,9 +84,25 @@ export class Runtime {
         cookieDomains: vh.cookieDomains,
         scheme: vh.tls ? 'https' : 'http',
       },
+      accessLog: vh.logs?.length ? this.openHostLog(vh.logs) : this.accessLog,
     }));
-    this.accessLog = openAccessLog(config.log);
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
+  }
+
+  /** A host's own logs; if one cannot be opened, those opened before it are closed too. */
+  private openHostLog(logs: AccessLogConfig[]): AccessLog {
+    try {
+      const log = openAccessLogs(logs);
+      this.hostLogs.push(log);
+      return log;
+    } catch (err) {
+      void this.closeLogs();
+      throw err;
+    }
+  }
+
+  private async closeLogs(): Promise<void> {
+    await Promise.all([this.accessLog, ...this.hostLogs].map((log) => log.close()));
   }
 
   private buildBalancer(config: BalancerConfig, state: BalancerState | undefined): BalancerRuntime {
@@ -165,7 +185,7 @@ export class Runtime {
   private async shutDown(): Promise<void> {
     clearTimeout(this.deadline);
     for (const b of this.balancers.values()) for (const p of b.pools) p.close();
-    await this.accessLog.close();
+    await this.closeLogs();
     this.markClosed();
   }
 }

@@ -6,8 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { escapeLogItem, formatCombined, formatJson, formatLogTime, openAccessLog } from '../../src/log/access.ts';
-import type { AccessEntry } from '../../src/log/access.ts';
+import { formatCombined, formatJson, openAccessLog } from '../../src/log/access.ts';
+import { escapeLogItem, formatLogTime, type AccessEntry } from '../../src/log/entry.ts';
 
 process.env.TZ = 'UTC';
 
