@@ -2,7 +2,7 @@
 // line, or any mod_log_config format; to a file, standard output or a piped logger. Lines are batched so a busy
 // proxy does not pay a syscall per request, and a failing log destination never takes the proxy down.
 import { isMainThread, threadId } from 'node:worker_threads';
-import type { AccessLogConfig, LogConfig } from '../config/model.ts';
+import type { AccessLogConfig, LogConfig, SticklerConfig } from '../config/model.ts';
 import { clientHost, escapeLogItem, formatLogTime, routeMove, type AccessEntry } from './entry.ts';
 import { compileLogFormat, environment } from './format.ts';
 import { pipedSink } from './piped.ts';
@@ -217,4 +217,9 @@ export function serverLogs(config: LogConfig): AccessLogConfig[] {
 /** Opens the main server's access logs. */
 export function openAccessLog(config: LogConfig): AccessLog {
   return openAccessLogs(serverLogs(config));
+}
+
+/** Every log destination a configuration names, the main server's and the virtual hosts'. */
+export function logDestinations(config: SticklerConfig): string[] {
+  return [...serverLogs(config.log), ...config.virtualHosts.flatMap((v) => v.logs ?? [])].map((l) => l.destination);
 }

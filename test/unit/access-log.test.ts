@@ -189,3 +189,14 @@ test('stdout destination ("-") writes one line per entry', () => {
     [200, 302],
   );
 });
+
+test('a session moved off its member: route=isNode2->isNode1 in the default line, routeFrom in JSON', () => {
+  const moved: AccessEntry = {
+    ...sample,
+    balancer: { BALANCER_NAME: 'balancer://app', BALANCER_WORKER_ROUTE: 'isNode1', BALANCER_SESSION_STICKY: 'JSESSIONID', BALANCER_SESSION_ROUTE: 'isNode2', BALANCER_ROUTE_CHANGED: '1' },
+  };
+  assert.match(formatCombined(moved), / route=isNode2->isNode1 backend_ms=13$/);
+  assert.equal(JSON.parse(formatJson(moved)).routeFrom, 'isNode2');
+  assert.match(formatCombined(sample), / route=node1 backend_ms=13$/);
+  assert.equal(JSON.parse(formatJson(sample)).routeFrom, undefined);
+});
