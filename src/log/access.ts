@@ -2,7 +2,7 @@
 // line, or any mod_log_config format; to a file, standard output or a piped logger. Lines are batched so a busy
 // proxy does not pay a syscall per request, and a failing log destination never takes the proxy down.
 import { isMainThread, threadId } from 'node:worker_threads';
-import type { AccessLogConfig, LogConfig, SticklerConfig } from '../config/model.ts';
+import type { AccessLogConfig, LogConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
 import { clientHost, escapeLogItem, formatLogTime, routeMove, type AccessEntry } from './entry.ts';
 import { compileLogFormat, environment } from './format.ts';
 import { pipedSink } from './piped.ts';
@@ -209,14 +209,52 @@ export function openAccessLogs(configs: readonly AccessLogConfig[]): AccessLog {
   return opened.length === 1 && opened[0]!.when === ALWAYS ? opened[0]!.log : new AccessLogs(opened);
 }
 
-/** The main server's logs: Stickler's own (--access-log, the native `log`) and the Apache CustomLog lines. */
+/** The main server's logs: Stickler's own (--access-log, the native `log.access`) and the Apache CustomLog lines. */
 export function serverLogs(config: LogConfig): AccessLogConfig[] {
-  return [...(config.access === undefined ? [] : [{ destination: config.access, format: config.format }]), ...(config.logs ?? [])];
+  return [...ownLog(config), ...(config.logs ?? [])];
 }
+
+const ownLog = (config: LogConfig): AccessLogConfig[] => (config.access === undefined ? [] : [{ destination: config.access, format: config.format }]);
 
 /** Opens the main server's access logs. */
 export function openAccessLog(config: LogConfig): AccessLog {
   return openAccessLogs(serverLogs(config));
+}
+
+/** A configuration's logs: which ones each request goes to. */
+export interface ConfiguredLogs {
+  /** For requests no virtual host took (refused, unknown host). */
+  readonly server: AccessLog;
+  /**
+   * Stickler's own log takes every request; besides it, as httpd's CustomLog, a host with logs of its own writes
+   * only to those, one without to the main server's.
+   */
+  forHost(host: VirtualHostConfig): AccessLog;
+  close(): Promise<void>;
+}
+
+export function openConfiguredLogs(config: SticklerConfig): ConfiguredLogs {
+  const opened: AccessLog[] = [];
+  const open = (configs: AccessLogConfig[]): AccessLog => {
+    try {
+      const log = openAccessLogs(configs);
+      opened.push(log);
+      return log;
+    } catch (err) {
+      for (const log of opened) void log.close();
+      throw err;
+    }
+  };
+  const own = open(ownLog(config.log));
+  const main = open(config.log.logs ?? []);
+  const both = (host: AccessLog): AccessLog => (own === noAccessLog ? host : host === noAccessLog ? own : new AccessLogs([{ log: own, when: ALWAYS }, { log: host, when: ALWAYS }]));
+  const server = both(main);
+  const hosts = new Map(config.virtualHosts.map((v) => [v, v.logs?.length ? both(open(v.logs)) : server]));
+  return {
+    server,
+    forHost: (host) => hosts.get(host) ?? server,
+    close: async () => void (await Promise.all(opened.map((log) => log.close()))),
+  };
 }
 
 /** Every log destination a configuration names, the main server's and the virtual hosts'. */

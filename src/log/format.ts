@@ -213,13 +213,16 @@ function sslVariable(e: AccessEntry, name: string): string | undefined {
   return value || undefined;
 }
 
-/** `%p`, `%{canonical}p`: the port the client addressed (Host's, else the local one, UseCanonicalName Off); `local`, `remote`. */
+/**
+ * `%p`, `%{canonical}p`: httpd's ap_get_server_port with UseCanonicalName and UseCanonicalPhysicalPort Off: the
+ * Host field's port, else the scheme's default port (a ServerName's own port is not kept); `local`, `remote`.
+ */
 function port(which: string): Item {
   const w = which.toLowerCase();
   if (w === '' || w === 'canonical') {
     return (e) => {
       const m = e.host === undefined ? null : /:(\d+)$/.exec(e.host);
-      return m ? String(Number(m[1])) : String(e.localPort ?? 0);
+      return m ? String(Number(m[1])) : e.scheme === 'https' ? '443' : '80';
     };
   }
   if (w === 'local') return (e) => String(e.localPort ?? 0);

@@ -2,11 +2,11 @@
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
-import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig, type AccessLogConfig } from '../config/model.ts';
+import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
-import { openAccessLog, openAccessLogs, type AccessLog } from '../log/access.ts';
+import { openConfiguredLogs, type AccessLog, type ConfiguredLogs } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
 import { InFlight } from './in-flight.ts';
@@ -52,8 +52,9 @@ export class Runtime {
   readonly config: SticklerConfig;
   readonly balancers = new Map<string, BalancerRuntime>();
   readonly virtualHosts: VirtualHostRuntime[];
+  /** For requests no virtual host took; each host has its own (VirtualHostRuntime.accessLog). */
   readonly accessLog: AccessLog;
-  private readonly hostLogs: AccessLog[] = [];
+  private readonly logs: ConfiguredLogs;
   /** The configuration's client policy, with defaults, computed once for every connection and stream. */
   readonly client: ClientPolicy;
   /** The thread's proxied requests in flight, handed from runtime to runtime across reloads. */
@@ -73,7 +74,8 @@ export class Runtime {
       const mine = shared?.get(b.name);
       this.balancers.set(b.name, this.buildBalancer(b, mine ? BalancerState.attach(mine.state, mine.ledger) : undefined));
     }
-    this.accessLog = openAccessLog(config.log);
+    this.logs = openConfiguredLogs(config);
+    this.accessLog = this.logs.server;
     this.virtualHosts = config.virtualHosts.map((vh) => ({
       config: vh,
       serverName: vh.serverName ?? 'localhost',
@@ -84,25 +86,9 @@ export class Runtime {
         cookieDomains: vh.cookieDomains,
         scheme: vh.tls ? 'https' : 'http',
       },
-      accessLog: vh.logs?.length ? this.openHostLog(vh.logs) : this.accessLog,
+      accessLog: this.logs.forHost(vh),
     }));
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
-  }
-
-  /** A host's own logs; if one cannot be opened, those opened before it are closed too. */
-  private openHostLog(logs: AccessLogConfig[]): AccessLog {
-    try {
-      const log = openAccessLogs(logs);
-      this.hostLogs.push(log);
-      return log;
-    } catch (err) {
-      void this.closeLogs();
-      throw err;
-    }
-  }
-
-  private async closeLogs(): Promise<void> {
-    await Promise.all([this.accessLog, ...this.hostLogs].map((log) => log.close()));
   }
 
   private buildBalancer(config: BalancerConfig, state: BalancerState | undefined): BalancerRuntime {
@@ -185,7 +171,7 @@ export class Runtime {
   private async shutDown(): Promise<void> {
     clearTimeout(this.deadline);
     for (const b of this.balancers.values()) for (const p of b.pools) p.close();
-    await this.closeLogs();
+    await this.logs.close();
     this.markClosed();
   }
 }

@@ -68,7 +68,8 @@ test('%x and %{HTTPS}e under TLS', () => {
 
 test('%X: aborted, closing; %b and %B with a body; %V without Host falls back to the ServerName', () => {
   const other = { ...entry, aborted: true, bytesSent: 12, host: undefined };
-  assert.equal(render('%X %b %B %V %p', other), 'X 12 12 www.example.com 8080');
+  assert.equal(render('%X %b %B %V %p', other), 'X 12 12 www.example.com 80');
+  assert.equal(render('%p', { ...other, scheme: 'https' }), '443');
   assert.equal(render('%X', { ...entry, keepAlive: false }), '-');
 });
 
@@ -92,7 +93,7 @@ test('errors name the item, as httpd refuses the format', () => {
 test('an entry with nothing but the required fields formats every item without throwing', () => {
   const bare: AccessEntry = { clientIp: '', time: new Date(NaN), method: '-', target: '-', protocol: '-', status: 400, bytesSent: 0, totalMs: 0 };
   const all = '%a %A %B %b %{x}C %D %{x}e %h %H %{x}i %k %m %{x}o %p %{local}p %{remote}p %q %r %R %s %t %{%F}t %{msec}t %T %U %v %V %X %I %O %S %{SSL_PROTOCOL}x';
-  assert.equal(render(all, bare), '- - 0 - - 0 - - - - 0 - - 0 0 0  - - - - 400 [-] - - 0 - - - - 0 0 0 -');
+  assert.equal(render(all, bare), '- - 0 - - 0 - - - - 0 - - 80 0 0  - - - - 400 [-] - - 0 - - - - 0 0 0 -');
 });
 
 const arbitraryEntry = fc.record({
