@@ -4,14 +4,14 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HealthCheckConfig, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig,
+  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HealthCheckConfig, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig,
   SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
-  formatDuration, formatHostMatch, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus,
+  formatDuration, formatHostMatch, formatLogCondition, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus,
 } from './native/values.ts';
 
 type Yaml = Record<string, unknown>;
@@ -58,6 +58,7 @@ function log(config: SticklerConfig): Yaml {
   const entry: Yaml = {
     ...(config.log.access !== undefined && { access: config.log.access }),
     ...(config.log.format !== NATIVE_DEFAULTS.logFormat && { format: config.log.format }),
+    ...nonEmpty('logs', (config.log.logs ?? []).map(accessLog)),
   };
   return Object.keys(entry).length > 0 ? { log: entry } : {};
 }
@@ -115,6 +116,15 @@ function virtualHost(v: VirtualHostConfig): Yaml {
       ...nonEmpty('access', l.access.map(accessRule)),
     }))),
     ...nonEmpty('proxy-access', v.proxyAccess.map(accessRule)),
+    ...nonEmpty('logs', (v.logs ?? []).map(accessLog)),
+  };
+}
+
+function accessLog(l: AccessLogConfig): Yaml {
+  return {
+    access: l.destination,
+    ...(l.format !== NATIVE_DEFAULTS.logFormat && { format: l.format }),
+    ...(l.condition && { when: formatLogCondition(l.condition) }),
   };
 }
 

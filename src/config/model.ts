@@ -207,6 +207,8 @@ export interface VirtualHostConfig {
   locations: LocationConfig[];
   /** Access rules of `<Proxy *>` / `<Proxy balancer://...>`: checked before anything is proxied. */
   proxyAccess: AccessRule[];
+  /** The host's own access logs; a host with none logs to the server's (`log`), as httpd's CustomLog does. */
+  logs?: AccessLogConfig[];
 }
 
 export interface RouteConfig {
@@ -349,9 +351,25 @@ export interface HealthCheckConfig {
 }
 
 export interface LogConfig {
-  /** Access log destination: a file path, `-` for stdout, or undefined for none. */
+  /** Access log destination: a file path, `-` for stdout, `|command` for a piped logger, or undefined for none. */
   access?: string;
-  format: 'combined' | 'json';
+  /** See AccessLogConfig.format. */
+  format: string;
+  /** More access logs of the main server (Apache's CustomLog and TransferLog lines). */
+  logs?: AccessLogConfig[];
+}
+
+export interface AccessLogConfig {
+  source?: Source;
+  /**
+   * A file path, `-` for standard output, or a piped logger: `|command` and `||command` run the command
+   * without a shell, `|$command` through /bin/sh, as httpd 2.4 does.
+   */
+  destination: string;
+  /** `combined` (Stickler's line: Apache's combined plus route= and backend_ms=), `json`, or a mod_log_config format string. */
+  format: string;
+  /** Apache's `env=VAR` (log when the variable is set) or `env=!VAR` (when it is not). */
+  condition?: { variable: string; negate: boolean };
 }
 
 /** A problem found while reading configuration. Errors stop the load; warnings are printed and kept. */

@@ -83,6 +83,8 @@ export class MessageReader {
   private interimCount = 0;
   /** finish() was called: no more bytes will come. */
   private peerClosed = false;
+  /** Size of the last head parsed, as received (the access log's `%I`). */
+  headBytes = 0;
 
   constructor(kind: 'request' | 'response', limits: Partial<ReaderLimits> = {}) {
     this.kind = kind;
@@ -241,6 +243,7 @@ export class MessageReader {
     const length = this.headScanner.scan(this.buf, this.pos);
     if (length === -1) return false;
     const { buf, pos } = this;
+    this.headBytes = length;
     const lines = this.headScanner.lines;
     const lineEnd = pos + lines[1]!;
     if (this.kind === 'request') {

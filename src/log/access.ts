@@ -1,34 +1,12 @@
-// The access log: Apache's `combined` line (so existing log tooling keeps working) plus the balancer's
-// decision, or one JSON object per line. Lines are batched so a busy proxy does not pay a syscall per request,
-// and a failing log destination never takes the proxy down.
-
-import type { BalancerFacts } from '../balancer/balancer.ts';
-import { closeSync, openSync, write } from 'node:fs';
+// The access logs: Stickler's own line (Apache's `combined` plus the balancer's decision), one JSON object per
+// line, or any mod_log_config format; to a file, standard output or a piped logger. Lines are batched so a busy
+// proxy does not pay a syscall per request, and a failing log destination never takes the proxy down.
 import { isMainThread, threadId } from 'node:worker_threads';
-import type { LogConfig } from '../config/model.ts';
-
-export interface AccessEntry {
-  clientIp: string;
-  time: Date;
-  method: string;
-  target: string;
-  /** `HTTP/1.1` */
-  protocol: string;
-  status: number;
-  /** Response body bytes. */
-  bytesSent: number;
-  referer?: string;
-  userAgent?: string;
-  host?: string;
-  /** Apache's BALANCER_* environment for the request: chosen member and route, session stickiness, route change. */
-  balancer?: BalancerFacts;
-  backendMs?: number;
-  totalMs: number;
-  /** STK_ error code. */
-  error?: string;
-  /** Members tried after the first failed (connect refused, reset before answering). */
-  retries?: number;
-}
+import type { AccessLogConfig, LogConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
+import { clientHost, escapeLogItem, formatLogTime, routeMove, type AccessEntry } from './entry.ts';
+import { compileLogFormat, environment } from './format.ts';
+import { pipedSink } from './piped.ts';
+import { fileSink, stdoutSink, type Sink } from './sink.ts';
 
 export interface AccessLog {
   write(e: AccessEntry): void;
@@ -36,77 +14,35 @@ export interface AccessLog {
   close(): Promise<void>;
 }
 
-const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const FLUSH_BYTES = 32 * 1024;
 const FLUSH_INTERVAL_MS = 100;
 /** Past this much unwritten data the destination is not keeping up: drop lines rather than grow without bound. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
 
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-
-/**
- * Apache's ap_escape_logitem (server/util.c): `"` and `\` get a backslash; \b \n \r \t \v their C escapes;
- * any other control or non-ASCII byte becomes `\xhh` (lower-case hex). Characters up to U+00FF are the
- * bytes they stand for (head fields are decoded as latin1); anything above is escaped byte by byte as UTF-8.
- */
-export function escapeLogItem(s: string): string {
-  if (/^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/.test(s)) return s;
-  let out = '';
-  for (const ch of s) {
-    const code = ch.codePointAt(0)!;
-    if (code >= 0x20 && code <= 0x7e) out += ch === '"' || ch === '\\' ? '\\' + ch : ch;
-    else if (code in C_ESCAPES) out += C_ESCAPES[code];
-    else for (const byte of code <= 0xff ? [code] : Buffer.from(ch, 'utf8')) out += '\\x' + byte.toString(16).padStart(2, '0');
-  }
-  return out;
-}
-const C_ESCAPES: Record<number, string> = { 0x08: '\\b', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x0b: '\\v' };
-
-let cachedSecond = NaN;
-let cachedTime = '';
-
-/** `%t`: `[10/Oct/2000:13:55:36 -0700]` in local time, cached per second as Apache does. */
-export function formatLogTime(d: Date): string {
-  const ms = d.getTime();
-  // A broken clock value must not break the log line.
-  if (!Number.isFinite(ms)) return '[-]';
-  const second = Math.floor(ms / 1000);
-  if (second === cachedSecond) return cachedTime;
-  const offset = -d.getTimezoneOffset();
-  const abs = Math.abs(offset);
-  const zone = `${offset < 0 ? '-' : '+'}${pad2(Math.floor(abs / 60))}${pad2(abs % 60)}`;
-  cachedTime =
-    `[${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:` +
-    `${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())} ${zone}]`;
-  cachedSecond = second;
-  return cachedTime;
-}
-
-/** `%h`: APR prints an IPv4-mapped IPv6 peer as plain IPv4. */
-function clientHost(ip: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip);
-  return escapeLogItem(mapped ? mapped[1]! : ip || '-');
-}
-
 /** A request header as `%{Name}i` shows it: `-` when absent, escaped otherwise (an empty header stays empty). */
 const headerItem = (v: string | undefined): string => (v === undefined ? '-' : escapeLogItem(v));
 
-/** `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"` followed by ` route=… backend_ms=…` (` retries=N`). */
+/**
+ * `%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i"` followed by ` route=… backend_ms=…` (` retries=N`);
+ * `route=isNode2->isNode1` when the session's route was not the member's that answered.
+ */
 export function formatCombined(e: AccessEntry): string {
   const requestLine = escapeLogItem(`${e.method} ${e.target} ${e.protocol}`);
   const bytes = e.bytesSent > 0 ? String(e.bytesSent) : '-';
   const workerRoute = e.balancer?.BALANCER_WORKER_ROUTE;
-  const route = workerRoute ? escapeLogItem(workerRoute) : '-';
+  const moved = routeMove(e.balancer);
+  const route = moved ? `${escapeLogItem(moved.from)}->${moved.to ? escapeLogItem(moved.to) : '-'}` : workerRoute ? escapeLogItem(workerRoute) : '-';
   const backendMs = e.backendMs === undefined ? '-' : String(Math.round(e.backendMs));
   return (
-    `${clientHost(e.clientIp)} - - ${formatLogTime(e.time)} "${requestLine}" ${e.status} ${bytes} ` +
+    `${escapeLogItem(clientHost(e.clientIp))} - - ${formatLogTime(e.time)} "${requestLine}" ${e.status} ${bytes} ` +
     `"${headerItem(e.referer)}" "${headerItem(e.userAgent)}" route=${route} backend_ms=${backendMs}${e.retries ? ` retries=${e.retries}` : ''}`
   );
 }
 
 /**
- * One JSON object, keys in a fixed order; absent fields are left out. `thread` is the worker thread that served
- * (Apache's `%{tid}P`), given with `--workers`: how the kernel spread connections shows in the log.
+ * One JSON object, keys in a fixed order; absent fields are left out. `routeFrom` is the session's route when
+ * another member took the request. `thread` is the worker thread that served (Apache's `%{tid}P`), given with
+ * `--workers`: how the kernel spread connections shows in the log.
  */
 export function formatJson(e: AccessEntry, thread?: number): string {
   const time = Number.isFinite(e.time.getTime()) ? e.time.toISOString() : null;
@@ -122,45 +58,13 @@ export function formatJson(e: AccessEntry, thread?: number): string {
     referer: e.referer,
     userAgent: e.userAgent,
     balancer: e.balancer,
+    routeFrom: routeMove(e.balancer)?.from,
     backendMs: e.backendMs,
     totalMs: e.totalMs,
     error: e.error,
     retries: e.retries,
     thread,
   });
-}
-
-/** Where batches go. `done` is called once per batch, with the error if it could not be written. */
-interface Sink {
-  write(data: Buffer, done: (err?: Error | null) => void): void;
-  close(): void;
-}
-
-function fileSink(path: string): Sink {
-  let fd: number;
-  try {
-    fd = openSync(path, 'a', 0o640);
-  } catch (err) {
-    throw new Error(`cannot open access log ${path}: ${(err as Error).message}`);
-  }
-  const writeAll = (data: Buffer, done: (err?: Error | null) => void): void => {
-    write(fd, data, 0, data.length, null, (err, written) => {
-      if (err) done(err);
-      else if (written < data.length) writeAll(data.subarray(written), done);
-      else done();
-    });
-  };
-  return { write: writeAll, close: () => closeSync(fd) };
-}
-
-function stdoutSink(): Sink {
-  // Without a listener an EPIPE on stdout would be an uncaught 'error' event and kill the proxy.
-  const ignore = (): void => {};
-  process.stdout.on('error', ignore);
-  return {
-    write: (data, done) => void process.stdout.write(data, (err) => done(err)),
-    close: () => process.stdout.off('error', ignore),
-  };
 }
 
 class BufferedAccessLog implements AccessLog {
@@ -208,7 +112,7 @@ class BufferedAccessLog implements AccessLog {
     this.#flush();
     if (this.#inFlight) await new Promise<void>((resolve) => this.#idle.push(resolve));
     try {
-      this.#sink.close();
+      await this.#sink.close();
     } catch (err) {
       this.#report(`cannot close: ${(err as Error).message}`);
     }
@@ -247,11 +151,113 @@ class BufferedAccessLog implements AccessLog {
 
 const noAccessLog: AccessLog = { write: () => {}, close: async () => {} };
 
-/** Opens the configured access log; throws only when the file cannot be opened at all. */
+const ALWAYS = (): boolean => true;
+
+/** Lines to several logs, each with its format and condition. */
+class AccessLogs implements AccessLog {
+  readonly #logs: Array<{ log: AccessLog; when: (e: AccessEntry) => boolean }>;
+
+  constructor(logs: Array<{ log: AccessLog; when: (e: AccessEntry) => boolean }>) {
+    this.#logs = logs;
+  }
+
+  write(e: AccessEntry): void {
+    for (const { log, when } of this.#logs) if (when(e)) log.write(e);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#logs.map(({ log }) => log.close()));
+  }
+}
+
+/** The line a format writes; mod_log_config formats were checked at load, so one that does not compile is a bug. */
+function lineFormat(format: string): (e: AccessEntry) => string {
+  if (format === 'combined') return formatCombined;
+  if (format === 'json') {
+    const thread = isMainThread ? undefined : threadId;
+    return (e) => formatJson(e, thread);
+  }
+  const compiled = compileLogFormat(format);
+  if ('error' in compiled) throw new Error(`access log format: ${compiled.error}`);
+  return compiled.render;
+}
+
+function openOne(config: AccessLogConfig): { log: AccessLog; when: (e: AccessEntry) => boolean } {
+  const { destination, format, condition } = config;
+  const line = lineFormat(format);
+  const log =
+    destination === '-'
+      ? new BufferedAccessLog(line, stdoutSink(), 'access log (stdout)')
+      : destination.startsWith('|')
+        ? new BufferedAccessLog(line, pipedSink(destination), `piped access log ${destination}`)
+        : new BufferedAccessLog(line, fileSink(destination), `access log ${destination}`);
+  if (condition === undefined) return { log, when: ALWAYS };
+  const { variable, negate } = condition;
+  return { log, when: (e) => (environment(e, variable) !== undefined) !== negate };
+}
+
+/** Opens logs; throws only when a file cannot be opened at all (after closing those already opened). */
+export function openAccessLogs(configs: readonly AccessLogConfig[]): AccessLog {
+  if (configs.length === 0) return noAccessLog;
+  const opened: Array<{ log: AccessLog; when: (e: AccessEntry) => boolean }> = [];
+  try {
+    for (const config of configs) opened.push(openOne(config));
+  } catch (err) {
+    for (const { log } of opened) void log.close();
+    throw err;
+  }
+  return opened.length === 1 && opened[0]!.when === ALWAYS ? opened[0]!.log : new AccessLogs(opened);
+}
+
+/** The main server's logs: Stickler's own (--access-log, the native `log.access`) and the Apache CustomLog lines. */
+export function serverLogs(config: LogConfig): AccessLogConfig[] {
+  return [...ownLog(config), ...(config.logs ?? [])];
+}
+
+const ownLog = (config: LogConfig): AccessLogConfig[] => (config.access === undefined ? [] : [{ destination: config.access, format: config.format }]);
+
+/** Opens the main server's access logs. */
 export function openAccessLog(config: LogConfig): AccessLog {
-  if (config.access === undefined) return noAccessLog;
-  const thread = isMainThread ? undefined : threadId;
-  const format = config.format === 'json' ? (e: AccessEntry) => formatJson(e, thread) : formatCombined;
-  if (config.access === '-') return new BufferedAccessLog(format, stdoutSink(), 'access log (stdout)');
-  return new BufferedAccessLog(format, fileSink(config.access), `access log ${config.access}`);
+  return openAccessLogs(serverLogs(config));
+}
+
+/** A configuration's logs: which ones each request goes to. */
+export interface ConfiguredLogs {
+  /** For requests no virtual host took (refused, unknown host). */
+  readonly server: AccessLog;
+  /**
+   * Stickler's own log takes every request; besides it, as httpd's CustomLog, a host with logs of its own writes
+   * only to those, one without to the main server's.
+   */
+  forHost(host: VirtualHostConfig): AccessLog;
+  close(): Promise<void>;
+}
+
+export function openConfiguredLogs(config: SticklerConfig): ConfiguredLogs {
+  const opened: AccessLog[] = [];
+  const open = (configs: AccessLogConfig[]): AccessLog => {
+    try {
+      const log = openAccessLogs(configs);
+      opened.push(log);
+      return log;
+    } catch (err) {
+      for (const log of opened) void log.close();
+      throw err;
+    }
+  };
+  const own = open(ownLog(config.log));
+  const main = open(config.log.logs ?? []);
+  const both = (host: AccessLog): AccessLog => (own === noAccessLog ? host : host === noAccessLog ? own : new AccessLogs([{ log: own, when: ALWAYS }, { log: host, when: ALWAYS }]));
+  const server = both(main);
+  const hosts = new Map(config.virtualHosts.map((v) => [v, v.logs?.length ? both(open(v.logs)) : server]));
+  return {
+    server,
+    forHost: (host) => hosts.get(host) ?? server,
+    close: async () => void (await Promise.all(opened.map((log) => log.close()))),
+  };
+}
+
+/** Every log destination a configuration names, the main server's and the virtual hosts'. */
+export function logDestinations(config: SticklerConfig): string[] {
+  return [...serverLogs(config.log), ...config.virtualHosts.flatMap((v) => v.logs ?? [])].map((l) => l.destination);
 }

@@ -7,6 +7,7 @@ import type { ClientPolicy } from '../config/model.ts';
 import { HttpError } from '../http/errors.ts';
 import { MessageReader, type ReaderEvent } from '../http/reader.ts';
 import type { HeaderList, RequestHead } from '../http/head.ts';
+import type { LogConnection } from '../log/entry.ts';
 import { encodeChunk, lastChunk, serializeResponseHead, serializeTrailers } from '../http/serialize.ts';
 import { errorResponse, reasonPhrase } from './error-page.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
@@ -37,6 +38,8 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
   readonly localPort: number;
   readonly sniName: string | undefined;
   readonly scheme: 'https' | 'http';
+  readonly logConnection: LogConnection;
+  answered = 0;
   private readonly reader: MessageReader;
   private readonly policy: ClientPolicy;
   private current: Exchange | undefined;
@@ -67,7 +70,7 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     this.scheme = scheme;
     this.policy = runtime.client;
     this.reader = new MessageReader('request', requestLimits(runtime.client));
-    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = peerOf(socket));
+    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName, log: this.logConnection } = peerOf(socket));
     socket.setNoDelay(true);
     // The head of the first request is awaited from the start: a client that connects and sends nothing is a slow one.
     this.enterStage('header');
@@ -192,8 +195,17 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     this.socket.destroy();
   }
 
+  get headBytes(): number {
+    return this.reader.headBytes;
+  }
+
+  bytesWritten(): number {
+    return this.socket.bytesWritten;
+  }
+
   exchangeDone(keepAlive: boolean): void {
     this.current = undefined;
+    this.answered++;
     if (!keepAlive || this.framing === 'close' || this.closed) return this.close();
     if (this.reader.buffered > 0) this.enterStage('header');
     else if (this.socket.writableLength === 0) this.enterStage('idle');

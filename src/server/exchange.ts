@@ -7,7 +7,7 @@ import { getHeader, getHeaders, type HeaderList, type RequestHead, type Response
 import { HttpError } from '../http/errors.ts';
 import type { ReaderEvent } from '../http/reader.ts';
 import { encodeChunk, lastChunk, serializeRequestHead, serializeTrailers } from '../http/serialize.ts';
-import type { AccessEntry } from '../log/access.ts';
+import type { AccessEntry, LogConnection } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
 import { withHsts } from '../tls/profile.ts';
@@ -38,6 +38,14 @@ export interface ClientSide {
   readonly scheme: 'https' | 'http';
   /** The access log's protocol when the request came without an HTTP/1.x request line (`HTTP/2.0`). */
   readonly logProtocol?: string;
+  /** The connection as access logs show it. */
+  readonly logConnection: LogConnection;
+  /** Requests answered on the connection before this one. */
+  readonly answered: number;
+  /** Bytes of this request's head as received; 0 where the protocol does not tell (HTTP/2). */
+  readonly headBytes: number;
+  /** Bytes written to the client so far, heads included where the protocol tells (HTTP/1.x). */
+  bytesWritten(): number;
   pauseReading(): void;
   resumeReading(): void;
   /** A 1xx head (100 Continue included), where the client's protocol carries one. */
@@ -72,6 +80,9 @@ export class Exchange implements ConnectionUser {
   private readonly head: RequestHead;
   private readonly started = performance.now();
   private readonly log: AccessEntry;
+  /** What the client side had written before this exchange, and the request body bytes received: for `%O` and `%I`. */
+  private readonly writtenBefore: number;
+  private bodyBytes = 0;
 
   private bodyState: RequestBodyState;
   /** Request body bytes that arrived before a member connection was ready. */
@@ -128,7 +139,13 @@ export class Exchange implements ConnectionUser {
       userAgent: getHeader(head.headers, 'user-agent'),
       host: getHeader(head.headers, 'host'),
       totalMs: 0,
+      requestHeaders: head.headers,
+      localPort: client.localPort,
+      connection: client.logConnection,
+      keepalives: client.answered,
+      scheme: client.scheme,
     };
+    this.writtenBefore = client.bytesWritten();
   }
 
   start(): void {
@@ -163,11 +180,13 @@ export class Exchange implements ConnectionUser {
     const vhost = runtime.virtualHosts.find((v) => v.config === byHost);
     if (!vhost) return this.respondLocal(errorResponse(404));
     this.vhost = vhost;
+    this.log.serverName = vhost.serverName;
 
     const mapping = mapRequest(vhost.config.routes, target);
     if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target);
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
+    this.log.handler = 'proxy-server';
     this.upgrade = allowedUpgrade(this.head, mapping.route.target.kind === 'balancer' ? mapping.route.target.upgrade : undefined);
     const balancer = runtime.balancers.get(mapping.balancer);
     if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);
@@ -194,6 +213,7 @@ export class Exchange implements ConnectionUser {
     if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(managerProblem(403, 'this address may not use the balancer manager'));
     const { framing } = this.head;
     if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
+    this.log.handler = 'balancer-manager';
     this.local = { manager, mount: mountPath(location), path, query: target.query.slice(1), body: [], size: 0 };
     if (this.bodyState === 'none') this.runLocal();
   }
@@ -427,6 +447,7 @@ export class Exchange implements ConnectionUser {
 
   /** Request body bytes from the client connection. */
   requestData(data: Buffer): void {
+    this.bodyBytes += data.length;
     // The answer went out before the body was complete: the connection closes after it, the rest is dropped.
     if (this.finished) return;
     if (this.local) {
@@ -672,7 +693,9 @@ export class Exchange implements ConnectionUser {
     if (this.bodyState === 'streaming') this.keepAlive = false;
     // Strict-Transport-Security on every response of a TLS virtual host that has it (Apache `Header always set`).
     const hsts = this.client.scheme === 'https' ? this.vhost?.config.tls?.hsts : undefined;
-    this.client.sendHead(status, reason, hsts ? withHsts(headers, hsts) : headers, body, this.keepAlive);
+    const sent = hsts ? withHsts(headers, hsts) : headers;
+    this.log.responseHeaders = sent;
+    this.client.sendHead(status, reason, sent, body, this.keepAlive);
   }
 
   private abortClient(): void {
@@ -698,8 +721,13 @@ export class Exchange implements ConnectionUser {
   }
 
   private writeLog(): void {
-    this.log.totalMs = performance.now() - this.started;
-    this.client.runtime.accessLog.write(this.log);
+    const log = this.log;
+    log.totalMs = performance.now() - this.started;
+    log.bytesIn = this.client.headBytes + this.bodyBytes;
+    log.bytesOut = this.client.bytesWritten() - this.writtenBefore;
+    log.keepAlive = this.keepAlive;
+    log.aborted = log.error === 'STK_CLIENT_CLOSED';
+    (this.vhost?.accessLog ?? this.client.runtime.accessLog).write(log);
   }
 }
 

@@ -12,6 +12,7 @@ import { HttpError } from '../http/errors.ts';
 import { MessageReader } from '../http/reader.ts';
 import { FrameScanner } from '../http2/frame-scanner.ts';
 import { Exchange, type ClientSide, type ResponseBody } from './exchange.ts';
+import type { LogConnection } from '../log/entry.ts';
 import { peerOf, type Peer } from './peer.ts';
 import { ReadClock } from './read-clock.ts';
 import { requestLimits } from './request-limits.ts';
@@ -244,6 +245,11 @@ class H2Stream implements ClientSide {
   readonly sniName: string | undefined;
   readonly scheme = 'https' as const;
   readonly logProtocol = 'HTTP/2.0';
+  readonly logConnection: LogConnection;
+  readonly answered = 0;
+  readonly headBytes = 0;
+  /** Body bytes sent: node:http2 does not tell how many bytes a stream's frames took. */
+  private bodyWritten = 0;
   /** The request body's deadline. */
   readonly clock = new ReadClock(() => this.exchange?.requestTimedOut());
   exchange: Exchange | undefined;
@@ -263,7 +269,11 @@ class H2Stream implements ClientSide {
     this.connection = connection;
     this.runtime = connection.runtime;
     this.stream = stream;
-    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName } = connection.peer);
+    ({ clientIp: this.clientIp, localPort: this.localPort, sniName: this.sniName, log: this.logConnection } = connection.peer);
+  }
+
+  bytesWritten(): number {
+    return this.bodyWritten;
   }
 
   pauseReading(): void {
@@ -296,6 +306,7 @@ class H2Stream implements ClientSide {
   /** Each write's callback runs when nghttp2 has taken its bytes for frames, which a shut window delays. */
   sendBody(data: Buffer): boolean {
     if (this.bodyless || !this.open) return true;
+    this.bodyWritten += data.length;
     this.stream.write(data, this.written);
     if (this.stream.writableLength <= STREAM_BUFFER) return true;
     this.startSendTimer();

@@ -6,7 +6,7 @@ import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, t
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
-import { openAccessLog, type AccessLog } from '../log/access.ts';
+import { openConfiguredLogs, type AccessLog, type ConfiguredLogs } from '../log/access.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
 import { InFlight } from './in-flight.ts';
@@ -22,6 +22,8 @@ export interface VirtualHostRuntime {
   /** Fixed part of the ProxyPassReverse context; the Host header is filled in per request. */
   reverse: Omit<ReverseContext, 'hostHeader'>;
   serverName: string;
+  /** Its own logs, or the server's when it has none. */
+  accessLog: AccessLog;
 }
 
 /** A member's connection pool: the TLS settings of the virtual host that routes to its balancer, its timeouts. */
@@ -50,7 +52,9 @@ export class Runtime {
   readonly config: SticklerConfig;
   readonly balancers = new Map<string, BalancerRuntime>();
   readonly virtualHosts: VirtualHostRuntime[];
+  /** For requests no virtual host took; each host has its own (VirtualHostRuntime.accessLog). */
   readonly accessLog: AccessLog;
+  private readonly logs: ConfiguredLogs;
   /** The configuration's client policy, with defaults, computed once for every connection and stream. */
   readonly client: ClientPolicy;
   /** The thread's proxied requests in flight, handed from runtime to runtime across reloads. */
@@ -70,6 +74,8 @@ export class Runtime {
       const mine = shared?.get(b.name);
       this.balancers.set(b.name, this.buildBalancer(b, mine ? BalancerState.attach(mine.state, mine.ledger) : undefined));
     }
+    this.logs = openConfiguredLogs(config);
+    this.accessLog = this.logs.server;
     this.virtualHosts = config.virtualHosts.map((vh) => ({
       config: vh,
       serverName: vh.serverName ?? 'localhost',
@@ -80,8 +86,8 @@ export class Runtime {
         cookieDomains: vh.cookieDomains,
         scheme: vh.tls ? 'https' : 'http',
       },
+      accessLog: this.logs.forHost(vh),
     }));
-    this.accessLog = openAccessLog(config.log);
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
   }
 
@@ -165,7 +171,7 @@ export class Runtime {
   private async shutDown(): Promise<void> {
     clearTimeout(this.deadline);
     for (const b of this.balancers.values()) for (const p of b.pools) p.close();
-    await this.accessLog.close();
+    await this.logs.close();
     this.markClosed();
   }
 }

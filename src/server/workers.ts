@@ -23,6 +23,8 @@ import { memberPool, sharedBalancerStates, type SharedBalancer } from './runtime
 import { startHealthChecks } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
 import { StartupError } from './server.ts';
+import { logDestinations } from '../log/access.ts';
+import { holdPipedLoggers } from '../log/piped.ts';
 
 export interface ListenerAddress {
   address: string;
@@ -106,6 +108,8 @@ export class WorkerGroup {
   private nextWork = 1;
   private stopping = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /** Lets go of the piped loggers the workers send lines to, which run in this thread. */
+  private releasePipes = async (): Promise<void> => {};
 
   /** Manager changes: laid over every configuration here, decided here, applied by every worker. */
   private readonly host: ManagerHost;
@@ -265,6 +269,7 @@ export class WorkerGroup {
   /** Resolves once every worker listens; rejects with the first worker's startup error. */
   async start(): Promise<void> {
     try {
+      this.releasePipes = holdPipedLoggers(logDestinations(this.config));
       const ready = await this.serially(() => Promise.all(Array.from({ length: this.count }, () => this.spawn())));
       this.listeners.push(...ready[0]!);
       this.checkHealth();
@@ -288,6 +293,10 @@ export class WorkerGroup {
       const shared = new Map([...this.threads.values()].map((t) => [t, withLedgers(states)]));
       const prepared = await this.prepareEverywhere((t) => ({ kind: 'reload', config, shared: shared.get(t)!, nonces }));
       if (!prepared.ok) throw new StartupError(prepared.reason);
+      // The new configuration's loggers first, so a command both name keeps its child.
+      const releaseOld = this.releasePipes;
+      this.releasePipes = holdPipedLoggers(logDestinations(config));
+      void releaseOld();
       this.config = config;
       this.states = states;
       laid.settle();
@@ -321,6 +330,7 @@ export class WorkerGroup {
     this.stopHealth();
     for (const t of this.threads.values()) this.stopWorker(t);
     await Promise.all([...this.threads.values(), ...this.leaving].map((t) => t.exited));
+    await this.releasePipes();
   }
 
   /** Asks a worker to finish its requests and stop; one that does not in time is ended all the same. */

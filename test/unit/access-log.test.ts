@@ -6,8 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { escapeLogItem, formatCombined, formatJson, formatLogTime, openAccessLog } from '../../src/log/access.ts';
-import type { AccessEntry } from '../../src/log/access.ts';
+import { formatCombined, formatJson, openAccessLog } from '../../src/log/access.ts';
+import { escapeLogItem, formatLogTime, type AccessEntry } from '../../src/log/entry.ts';
 
 process.env.TZ = 'UTC';
 
@@ -188,4 +188,15 @@ test('stdout destination ("-") writes one line per entry', () => {
     out.trim().split('\n').map((l) => (JSON.parse(l) as { status: number }).status),
     [200, 302],
   );
+});
+
+test('a session moved off its member: route=isNode2->isNode1 in the default line, routeFrom in JSON', () => {
+  const moved: AccessEntry = {
+    ...sample,
+    balancer: { BALANCER_NAME: 'balancer://app', BALANCER_WORKER_ROUTE: 'isNode1', BALANCER_SESSION_STICKY: 'JSESSIONID', BALANCER_SESSION_ROUTE: 'isNode2', BALANCER_ROUTE_CHANGED: '1' },
+  };
+  assert.match(formatCombined(moved), / route=isNode2->isNode1 backend_ms=13$/);
+  assert.equal(JSON.parse(formatJson(moved)).routeFrom, 'isNode2');
+  assert.match(formatCombined(sample), / route=node1 backend_ms=13$/);
+  assert.equal(JSON.parse(formatJson(sample)).routeFrom, undefined);
 });

@@ -80,7 +80,7 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
     '43 MaxRequestWorkers', '44 MaxConnectionsPerChild',
     '53 SSLRandomSeed', '54 SSLPassPhraseDialog', '55 SSLSessionCache', '56 SSLSessionCacheTimeout', '57 SSLCipherSuite',
     '58 SSLProtocol', '65 TypesConfig', '66 AddType', '67 DirectoryIndex', '68 DocumentRoot',
-    '75 <Directory>', '81 <Directory>', '87 AccessFileName', '88 <Files>', '92 LogFormat', '95 ServerTokens',
+    '75 <Directory>', '81 <Directory>', '87 AccessFileName', '88 <Files>', '95 ServerTokens',
     '96 ServerSignature', '97 TraceEnable',
   ];
   assert.deepEqual(ignored, expected);
@@ -90,7 +90,10 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
 
   const c = r.config;
   assert.equal(c.timeout, 300_000);
-  assert.deepEqual(c.log, { access: fixture('logs/access.log'), format: 'combined' });
+  assert.deepEqual(c.log, {
+    format: 'combined',
+    logs: [{ source: { file: fixture('httpd-full.conf'), line: 93 }, destination: fixture('logs/access.log'), format: '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"' }],
+  }, 'CustomLog logs/access.log combined, the LogFormat of line 92');
   assert.deepEqual(c.listeners.map((l) => [l.host, l.port, l.tls]), [['0.0.0.0', 80, false], ['0.0.0.0', 443, true]]);
   const [identity, mainServer] = c.virtualHosts;
   assert.equal(identity?.source.file, site);

@@ -8,7 +8,7 @@
 // <VirtualHost> covers are served by the main server, as in httpd, so it becomes a `*:port` virtual host there.
 import { isIP } from 'node:net';
 import type {
-  BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
+  AccessLogConfig, BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
 import { prefixLength } from '../../proxy/mapping.ts';
 import { memberLoopProblem } from '../../proxy/member-loop.ts';
@@ -16,6 +16,7 @@ import { thisMachine } from '../../proxy/this-machine.ts';
 import { policyConflicts, tlsPolicy } from '../../tls/profile.ts';
 import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';
+import { resolveLogs } from './logs.ts';
 import type { Report } from './report.ts';
 import type { ServerDraft } from './server-draft.ts';
 import type { Listen, Walked } from './translate.ts';
@@ -63,7 +64,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     listeners,
     virtualHosts,
     balancers,
-    log: { ...(walked.accessLog ? { access: walked.accessLog.value } : {}), format: 'combined' },
+    log: { format: 'combined', ...optionalLogs(resolveLogs(walked.main.log, walked.main.log, report)) },
     timeout: walked.proxyTimeout ?? walked.timeout ?? DEFAULT_TIMEOUT,
     keepAliveTimeout: walked.keepAliveTimeout ?? NATIVE_DEFAULTS.keepAliveTimeout,
     gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
@@ -84,6 +85,8 @@ function clientSettings(walked: Walked): Pick<SticklerConfig, 'client'> {
   const client = { ...(walked.timeout !== undefined && { sendTimeout: walked.timeout }), ...walked.client };
   return Object.keys(client).length > 0 ? { client } : {};
 }
+
+const optionalLogs = (logs: AccessLogConfig[]): { logs?: AccessLogConfig[] } => (logs.length > 0 ? { logs } : {});
 
 function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
   const own = main === v ? [v] : [main, v];
@@ -136,6 +139,8 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
       cookieDomains: own.flatMap((d) => d.cookieDomains),
       locations: own.flatMap((d) => d.locations),
       proxyAccess: own.flatMap((d) => d.proxyAccess),
+      // The main server's own logs are the server's (config.log), which every host without logs of its own uses.
+      ...optionalLogs(main === v ? [] : resolveLogs(v.log, main.log, report)),
     },
   };
 }

@@ -35,6 +35,9 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   GracefulShutdownTimeout: ['main'],
   ProxyRequests: SERVER,
   CustomLog: SERVER,
+  TransferLog: SERVER,
+  LogFormat: SERVER,
+  BufferedLogs: ['main'],
   SSLEngine: SERVER,
   SSLProxyEngine: SERVER,
   SSLCertificateFile: SERVER,
@@ -98,7 +101,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     MaxClients MaxConnectionsPerChild MaxRequestsPerChild ServerLimit ThreadLimit ThreadStackSize
     AsyncRequestWorkerFactor ListenBacklog ListenCoresBucketsRatio ReceiveBufferSize SendBufferSize MaxMemFree
     CoreDumpDirectory EnableExceptionHook ScoreBoardFile User Group ChrootDir Suexec
-    LogFormat TransferLog BufferedLogs GlobalLog
+    GlobalLog
     AddType AddCharset AddEncoding AddHandler AddInputFilter AddOutputFilter AddLanguage DefaultLanguage ForceType
     ModMimeUsePathInfo MultiviewsMatch RemoveCharset RemoveEncoding RemoveHandler RemoveInputFilter RemoveLanguage
     RemoveOutputFilter RemoveType TypesConfig MimeMagicFile

@@ -1,5 +1,6 @@
 // What one server (the main server or a <VirtualHost>) says about itself, before httpd's inheritance is applied:
 // unset settings stay undefined so a virtual host can fall back to the main server's value.
+import { newLogDraft, type LogDraft } from './logs.ts';
 import type { AccessRule, CookieRewrite, Hsts, LocationConfig, ReverseRule, RouteConfig, Source, TlsVersion } from '../model.ts';
 
 export interface Setting<T> {
@@ -42,11 +43,12 @@ export interface ServerDraft {
   cookieDomains: CookieRewrite[];
   locations: LocationConfig[];
   proxyAccess: AccessRule[];
+  log: LogDraft;
 }
 
 export function newServerDraft(source: Source, addresses: ServerDraft['addresses']): ServerDraft {
   return {
     source, addresses, serverAliases: [], locationRoutes: [], routes: [], reverse: [], cookiePaths: [], cookieDomains: [],
-    locations: [], proxyAccess: [],
+    locations: [], proxyAccess: [], log: newLogDraft(),
   };
 }

@@ -10,6 +10,7 @@ import { AccessBuilder } from './access.ts';
 import { BalancerRegistry, parseBackendUrl, where } from './balancers.ts';
 import { NOT_IMPLEMENTED, type Context } from './directives.ts';
 import { tokenize } from './lexer.ts';
+import { readBufferedLogs, readCustomLog, readLogFormat } from './logs.ts';
 import type { Param } from './params.ts';
 import { splitParam } from './params.ts';
 import type { ConfigNode, DirectiveNode, SectionNode } from './parse.ts';
@@ -39,7 +40,6 @@ export interface Walked {
   balancerPersist?: Setting<string>;
   /** The AuthUserFile of the balancer-manager location. */
   managerUsers?: Setting<string>;
-  accessLog?: Setting<string>;
   /** RemoteIPTrustedProxy and RemoteIPInternalProxy of the main server. */
   trustedProxies?: string[];
   /** Client limits and read timeouts the main server sets (LimitRequest*, RequestReadTimeout). */
@@ -92,8 +92,6 @@ const REQUEST_LIMITS = {
   LimitRequestBody: { field: 'bodySize', min: 0, expected: 'the largest request body in bytes, such as 1073741824 (0: no limit)' },
   H2MaxSessionStreams: { field: 'maxStreams', min: 1, expected: 'the most concurrent streams of one HTTP/2 connection, such as 100' },
 } as const satisfies Record<string, { field: keyof ClientPolicy; min: number; expected: string }>;
-
-const COMBINED = '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"';
 
 export class Translator {
   readonly #report: Report;
@@ -239,7 +237,12 @@ export class Translator {
         if (this.#flag(node) === true) this.#report.error(src, name, 'forward proxying is not supported by Stickler; expected ProxyRequests Off (Stickler is a reverse proxy only)');
         return;
       case 'CustomLog':
-        return this.#customLog(node);
+      case 'TransferLog':
+        return readCustomLog(node, server.log, this.#report);
+      case 'LogFormat':
+        return readLogFormat(node, server.log, this.#report);
+      case 'BufferedLogs':
+        return readBufferedLogs(node, this.#report);
       case 'SSLEngine':
         return this.#sslEngine(node, server);
       case 'SSLCertificateFile':
@@ -414,23 +417,7 @@ export class Translator {
     }
   }
 
-  #customLog(node: DirectiveNode): void {
-    if (!this.#arity(node, 2, 3, 'a file and a format: CustomLog logs/access.log combined')) return;
-    const [file = '', format = ''] = node.args;
-    if (file.startsWith('|')) {
-      this.#report.warning(node.source, 'CustomLog', `ignored: piped logs have no meaning for Stickler; expected a file path`);
-      return;
-    }
-    const existing = this.#walked.accessLog;
-    if (existing !== undefined) {
-      this.#report.warning(node.source, 'CustomLog', `ignored: Stickler writes one access log, the one from ${where(existing.source, node.source)}`);
-      return;
-    }
-    if (format !== 'combined' && format !== COMBINED) {
-      this.#report.warning(node.source, 'CustomLog', `format "${format}" is not supported; the access log is written in the combined format`);
-    }
-    this.#walked.accessLog = { value: resolveFrom(node, file), source: node.source };
-  }
+
 
   #sslEngine(node: DirectiveNode, server: ServerDraft): void {
     if (!this.#arity(node, 1, 1, 'On or Off')) return;

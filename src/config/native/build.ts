@@ -4,7 +4,7 @@
 
 import { resolve } from 'node:path';
 import type {
-  AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HealthCheckConfig, ListenerConfig, LocationConfig, ManagerConfig, MemberConfig,
+  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HealthCheckConfig, ListenerConfig, LocationConfig, ManagerConfig, MemberConfig,
   RouteConfig, Source, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
 import { checkCipherSuites, checkCiphers, checkProtocols, policyConflicts, tlsPolicy, type Finding } from '../../tls/profile.ts';
@@ -63,8 +63,9 @@ class Builder {
       virtualHosts,
       balancers,
       log: {
-        ...(raw.log?.access !== undefined && { access: raw.log.access === '-' ? '-' : this.file(raw.log.access) }),
+        ...(raw.log?.access !== undefined && { access: this.logDestination(raw.log.access) }),
         format: raw.log?.format ?? NATIVE_DEFAULTS.logFormat,
+        ...(raw.log?.logs?.length && { logs: this.accessLogs(raw.log.logs, ['log', 'logs']) }),
       },
       timeout: raw.timeout ?? NATIVE_DEFAULTS.timeout,
       keepAliveTimeout: raw['keep-alive-timeout'] ?? NATIVE_DEFAULTS.keepAliveTimeout,
@@ -305,7 +306,22 @@ class Builder {
         };
       }),
       proxyAccess: this.accessRules(raw['proxy-access'], [...path, 'proxy-access']),
+      ...(raw.logs?.length && { logs: this.accessLogs(raw.logs, [...path, 'logs']) }),
     };
+  }
+
+  /** Files are relative to the configuration file; `-` and piped commands are taken as written. */
+  logDestination(access: string): string {
+    return access === '-' || access.startsWith('|') ? access : this.file(access);
+  }
+
+  accessLogs(raw: NonNullable<NativeVirtualHost['logs']>, path: KeyPath): AccessLogConfig[] {
+    return raw.map((l, i) => ({
+      source: this.source([...path, i]),
+      destination: this.logDestination(l.access),
+      format: l.format ?? NATIVE_DEFAULTS.logFormat,
+      ...(l.when && { condition: l.when }),
+    }));
   }
 
   route(raw: NonNullable<NativeVirtualHost['routes']>[number], path: KeyPath): RouteConfig {

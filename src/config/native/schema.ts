@@ -11,7 +11,7 @@ import { parseHealthExpr } from '../../health/expr.ts';
 import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../../health/settings.ts';
 import {
   parseChoice, parseDuration, parseHostMatch, parseNumber, parseReadTimeout, parseRequire, parseSeparator, parseSize,
-  parseStatus, parseSticky, parseSwitch, parseText, describe, type Parsed,
+  parseStatus, parseSticky, parseSwitch, parseText, describe, parseLogFormat, parseLogCondition, type Parsed,
 } from './values.ts';
 
 function required<T>(parse: (input: unknown) => Parsed<T>) {
@@ -158,6 +158,12 @@ const tlsFiles = z.strictObject({
   }).optional(),
 });
 
+const accessLog = z.strictObject({
+  access: required(text('a file path, - for standard output, or |command for a piped logger')),
+  format: optional(parseLogFormat),
+  when: optional(parseLogCondition),
+});
+
 const virtualHost = z.strictObject({
   host: optional(text('an address or * for any')),
   port,
@@ -192,6 +198,7 @@ const virtualHost = z.strictObject({
     access: list(accessRule),
   })),
   'proxy-access': list(accessRule),
+  logs: list(accessLog),
 });
 
 const manager = z.strictObject({
@@ -247,8 +254,9 @@ export const nativeSchema = z.strictObject({
   workers: optional(workerCount),
   'trusted-proxies': list(required(ipRange)),
   log: z.strictObject({
-    access: optional(text('a file path, or - for standard output')),
-    format: optional((input) => parseChoice(input, ['combined', 'json'] as const)),
+    access: optional(text('a file path, - for standard output, or |command for a piped logger')),
+    format: optional(parseLogFormat),
+    logs: list(accessLog),
   }).optional(),
   listeners: list(z.strictObject({
     host: optional(text('an address such as 0.0.0.0, 127.0.0.1 or ::')),

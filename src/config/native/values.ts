@@ -2,6 +2,7 @@
 // expressions, switches). Parsing and printing live side by side so the converter always writes what the
 // loader reads back.
 
+import { compileLogFormat } from '../../log/format.ts';
 import type { HostMatch, Millis, ReadTimeout, StatusFlag, StickyConfig } from '../model.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -118,6 +119,24 @@ export function parseText(input: unknown, what: string): Parsed<string> {
 export function parseChoice<T extends string>(input: unknown, choices: readonly T[]): Parsed<T> {
   const found = choices.find((c) => c === input);
   return found === undefined ? fail(`expected one of ${choices.join(', ')}, got ${describe(input)}`) : ok(found);
+}
+
+/** `combined` (Stickler's line), `json`, or a mod_log_config format string such as `%h %l %u %t "%r" %>s %b`. */
+export function parseLogFormat(input: unknown): Parsed<string> {
+  if (input === 'combined' || input === 'json') return ok(input);
+  if (typeof input !== 'string' || !input.includes('%')) return fail(`expected combined, json or a format such as "%h %l %u %t \\"%r\\" %>s %b", got ${describe(input)}`);
+  const compiled = compileLogFormat(input);
+  return 'error' in compiled ? fail(compiled.error) : ok(input);
+}
+
+/** `VAR` or `!VAR`: log only the requests where the environment variable is set, or is not. */
+export function parseLogCondition(input: unknown): Parsed<{ variable: string; negate: boolean }> {
+  const m = typeof input === 'string' ? /^(!?)([A-Za-z_][A-Za-z0-9_]*)$/.exec(input) : null;
+  return m ? ok({ variable: m[2]!, negate: m[1] === '!' }) : fail(`expected a variable name such as BALANCER_ROUTE_CHANGED, or !NAME, got ${describe(input)}`);
+}
+
+export function formatLogCondition(condition: { variable: string; negate: boolean }): string {
+  return `${condition.negate ? '!' : ''}${condition.variable}`;
 }
 
 const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
