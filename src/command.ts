@@ -5,7 +5,9 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { clientPolicy, formatDiagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { diagnosticLines } from './config/diagnostics.ts';
+import { clientPolicy, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { verified } from './config/verify.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
@@ -13,13 +15,16 @@ import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 
 const usage = `Usage:
-  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
+  stickler [--config FILE] [--envvars FILE] [--verbose] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
       Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
       or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
       self-signed certificate and two demo backend nodes behind https://localhost:8443/.
-  stickler --check --config FILE
-      Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
-      every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
+  stickler --check --config FILE [--envvars FILE] [--verbose]
+      Test FILE as the start would: read it, then open and parse every certificate, key, chain,
+      CA, htpasswd, token and OCSP file, match each key to its certificate, check that the logs
+      and state files can be written and that no two listeners clash. Prints the effective
+      configuration (native YAML) and exits 0, or prints every error as
+      "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
   stickler convert FILE
       Print the native YAML equivalent of an Apache configuration.
   stickler reload --pid-file FILE [--config FILE]
@@ -31,6 +36,10 @@ const usage = `Usage:
 Options:
   -c, --config FILE      configuration file
       --check            validate only
+      --envvars FILE     read FILE as apache2ctl reads Debian's envvars before the configuration; by
+                         default, the envvars file beside the main configuration file, if there is one
+      --verbose          list every directive ignored for having no meaning for a load balancer,
+                         instead of one line that counts them
       --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
                          state; default 1, a single thread
       --access-log DEST  access log destination: a file path, or - for standard output
@@ -57,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         check: { type: 'boolean' },
+        envvars: { type: 'string' },
+        verbose: { type: 'boolean' },
         'access-log': { type: 'string' },
         'json-log': { type: 'boolean' },
         port: { type: 'string' },
@@ -71,13 +82,15 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
+  const loadOptions = values.envvars === undefined ? {} : { envvars: values.envvars };
+  const report = (result: LoadResult) => printDiagnostics(result, values.verbose ?? false);
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return 0;
   }
   if (positionals[0] === 'convert') {
     if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
-    const config = report(loadConfig(positionals[1]!));
+    const config = report(loadConfig(positionals[1]!, loadOptions));
     if (!config) return 2;
     process.stdout.write(await printYaml(config));
     return 0;
@@ -85,13 +98,13 @@ async function main(argv: string[]): Promise<number> {
   if (positionals[0] === 'reload' || positionals[0] === 'stop') {
     if (positionals.length !== 1) return usageError(`${positionals[0]} takes no argument besides its options`);
     if (!values['pid-file']) return usageError(`${positionals[0]} needs --pid-file FILE, the file the running balancer was started with`);
-    if (positionals[0] === 'reload' && values.config && !report(loadConfig(values.config))) return 2;
+    if (positionals[0] === 'reload' && values.config && !report(verified(loadConfig(values.config, loadOptions)))) return 2;
     return signalRunning(values['pid-file'], positionals[0] === 'reload' ? 'SIGHUP' : 'SIGTERM');
   }
   if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
   if (values.check) {
     if (!values.config) return usageError('--check needs --config FILE');
-    const config = report(loadConfig(values.config));
+    const config = report(verified(loadConfig(values.config, loadOptions)));
     if (!config) return 2;
     process.stdout.write(await printYaml(config));
     return 0;
@@ -119,12 +132,14 @@ async function main(argv: string[]): Promise<number> {
   const file = configFile;
   // Options given on the command line win over the file, at startup and at every reload.
   const load = (): SticklerConfig | undefined => {
-    const config = report(loadConfig(file));
-    if (!config) return undefined;
-    if (values['access-log'] !== undefined) config.log.access = values['access-log'];
-    if (values['json-log']) config.log.format = 'json';
-    if (config.log.access === undefined && !values.config) config.log.access = '-';
-    return config;
+    const loaded = loadConfig(file, loadOptions);
+    const config = loaded.config;
+    if (config) {
+      if (values['access-log'] !== undefined) config.log = { access: values['access-log'], format: config.log.format };
+      if (values['json-log']) config.log.format = 'json';
+      if (config.log.access === undefined && !values.config) config.log.access = '-';
+    }
+    return report(verified(loaded));
   };
   const config = load();
   if (!config) return 2;
@@ -217,7 +232,6 @@ function signalRunning(pidFile: string, signal: 'SIGHUP' | 'SIGTERM'): number {
   return 0;
 }
 
-/** Prints diagnostics; returns the configuration only when there were no errors. */
 /**
  * A configuration that states no max-connections gets caps that fit the descriptor limit (see capsWithin); one that
  * states it keeps its own, and the start warns when the limit is too low for them.
@@ -229,11 +243,10 @@ function fitDescriptors(config: SticklerConfig, workers: number, limit: number |
   if (caps.maxConnections !== policy.maxConnections || caps.maxRequests !== policy.maxRequests) config.client = { ...config.client, ...caps };
 }
 
-function report(result: LoadResult): SticklerConfig | undefined {
+/** Prints diagnostics; returns the configuration only when there were no errors. */
+function printDiagnostics(result: LoadResult, verbose: boolean): SticklerConfig | undefined {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  for (const d of result.diagnostics) {
-    process.stderr.write(`${d.severity === 'warning' ? 'warning: ' : ''}${formatDiagnostic(d)}\n`);
-  }
+  for (const line of diagnosticLines(result.diagnostics, { verbose, ...(result.config && { config: result.config }) })) process.stderr.write(`${line}\n`);
   if (errors.length > 0 || !result.config) {
     process.stderr.write(`stickler: ${errors.length} error${errors.length === 1 ? '' : 's'} in the configuration\n`);
     return undefined;

@@ -479,7 +479,7 @@ describe('manager API: authentication and the audit trail', () => {
     const stickler = new Stickler(config);
     await assert.rejects(stickler.start(), (err: unknown) => {
       assert.ok(err instanceof StartupError, String(err));
-      assert.match(err.message, new RegExp(`^exposed\\.conf:17: balancer-manager at /balancer-manager would be open to anyone who reaches 0\\.0\\.0\\.0:${port}, with no access rule and no authentication`));
+      assert.match(err.message, new RegExp(`^exposed\\.conf:17: balancer-manager: /balancer-manager would be open to anyone who reaches 0\\.0\\.0\\.0:${port}, with no access rule and no authentication`));
       return true;
     });
     await stickler.close();
@@ -497,7 +497,7 @@ describe('manager API: authentication and the audit trail', () => {
       (err: { code: number; stderr: string }) => err,
     );
     assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: balancer-manager at /balancer-manager would be open to anyone`));
+    assert.match(run.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: balancer-manager: /balancer-manager would be open to anyone`));
   });
 });
 

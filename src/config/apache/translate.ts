@@ -120,7 +120,7 @@ export class Translator {
   #section(node: SectionNode, scope: Scope): void {
     const tag = `<${node.name}>`;
     if (node.role === 'ignored') {
-      this.#report.warning(node.source, tag, `ignored: <${node.name} ${node.args.join(' ')}> and everything inside it has no meaning for Stickler`);
+      this.#report.inert(node.source, tag, `ignored: <${node.name} ${node.args.join(' ')}> and everything inside it has no meaning for Stickler`);
       return;
     }
     if (node.role === 'rejected') {
@@ -196,7 +196,10 @@ export class Translator {
   #directive(node: DirectiveNode, scope: Scope): void {
     const { role, name } = node;
     if (role.role === 'ignored') {
-      this.#report.warning(node.source, name, `ignored: ${name} ${role.why ?? 'has no meaning for Stickler'}`);
+      const message = `ignored: ${name} ${role.why ?? 'has no meaning for Stickler'}`;
+      // Something Stickler does not do that the operator may rely on (Alias, Header) stays in view.
+      if (role.why === undefined || role.why.startsWith('has no meaning')) this.#report.inert(node.source, name, message);
+      else this.#report.warning(node.source, name, message);
       return;
     }
     if (role.role === 'rejected') {
@@ -448,7 +451,7 @@ export class Translator {
     if (node.name === 'SSLCertificateFile') server.certificateFile = setting;
     else if (node.name === 'SSLCertificateKeyFile') server.keyFile = setting;
     else if (node.name === 'SSLCertificateChainFile') server.chainFile = setting;
-    else server.caFile = setting.value;
+    else server.caFile = setting;
   }
 
   #proxyVerify(node: DirectiveNode, server: ServerDraft): void {
