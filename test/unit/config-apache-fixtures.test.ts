@@ -40,7 +40,7 @@ test('the closed seed loads into the expected model', () => {
   assert.equal(c.balancers[0]?.maxAttempts, undefined, 'maxattempts is left to the runtime (members - 1)');
   assert.deepEqual(c.virtualHosts, [{
     source: at(2), host: '*', port: 443, serverName: 'localhost', serverAliases: ['localhost'], serverAdmin: 'techops@wso2.com',
-    tls: { source: at(11), certificateFile: '/home/asela/security/server.crt', keyFile: '/home/asela/security/server.key' },
+    tls: { source: at(11), certificateFile: '/home/asela/security/server.crt', keyFile: '/home/asela/security/server.key', keySource: at(12) },
     backendTls: { enabled: true, verify: 'none', checkPeerName: true, source: at(10) },
     preserveHost: false, addForwardedHeaders: true,
     routes: [
@@ -90,7 +90,7 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
 
   const c = r.config;
   assert.equal(c.timeout, 300_000);
-  assert.deepEqual(c.log, { access: fixture('logs/access.log'), format: 'combined' });
+  assert.deepEqual(c.log, { access: fixture('logs/access.log'), format: 'combined', source: { file: fixture('httpd-full.conf'), line: 93 } });
   assert.deepEqual(c.listeners.map((l) => [l.host, l.port, l.tls]), [['0.0.0.0', 80, false], ['0.0.0.0', 443, true]]);
   const [identity, mainServer] = c.virtualHosts;
   assert.equal(identity?.source.file, site);

@@ -349,13 +349,7 @@ export class Translator {
       return;
     }
     const host = address.host === '*' ? '0.0.0.0' : address.host;
-    const twin = this.#walked.listens.find((l) => l.host === host && l.port === address.port);
-    // Not an error: every <IfModule> is true here, so Debian's ports.conf (Listen 443 for both ssl_module and
-    // mod_gnutls.c) repeats itself, and httpd itself accepts `Listen 80` beside `Listen 0.0.0.0:80`.
-    if (twin !== undefined) {
-      this.#report.warning(node.source, 'Listen', `ignored: ${host}:${address.port} is already opened by the Listen at ${where(twin.source, node.source)}; it is opened once`);
-      return;
-    }
+    // A second Listen on the same address and port is refused with the other listener clashes (src/config/verify.ts).
     this.#walked.listens.push({ source: node.source, host, port: address.port });
   }
 
