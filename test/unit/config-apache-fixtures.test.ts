@@ -97,7 +97,7 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
   assert.equal(identity?.serverName, 'identity.example.com');
   assert.equal(identity?.tls?.certificateFile, fixture('certs/identity.crt'), 'relative to ServerRoot');
   assert.deepEqual(identity?.backendTls, {
-    enabled: true, verify: 'require', checkPeerName: false, caFile: fixture('certs/backend-ca.pem'), source: { file: site, line: 14 },
+    enabled: true, verify: 'require', checkPeerName: false, caFile: fixture('certs/backend-ca.pem'), caSource: { file: site, line: 15 }, source: { file: site, line: 14 },
   });
   assert.equal(identity?.preserveHost, true);
   assert.deepEqual(identity?.routes.map((r) => r.path), ['/balancer-manager', '/']);
