@@ -49,7 +49,7 @@ export function verified(result: LoadResult, files: VerifyFiles = diskFiles): Lo
 
 /** Every problem the start would hit with this configuration, as errors at the lines that caused them. */
 export function verifyConfig(config: SticklerConfig, files: VerifyFiles = diskFiles): Diagnostic[] {
-  return [...listenerClashes(config.listeners), ...tlsProblems(config, files), ...managerAuth(config).problems, ...writeProblems(config, files)];
+  return [...listenerClashes(config.listeners, config.dialect === 'native' ? 'listeners' : 'Listen'), ...tlsProblems(config, files), ...managerAuth(config).problems, ...writeProblems(config, files)];
 }
 
 function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
@@ -105,7 +105,7 @@ const WILDCARDS = new Set(['0.0.0.0', '::']);
  * httpd refuses the same address:port twice ("Cannot define multiple Listeners on the same IP:port"); a wildcard and
  * a specific address on one port cannot both be bound either (EADDRINUSE), and `::` takes IPv4 too on Linux.
  */
-export function listenerClashes(listeners: readonly ListenerConfig[]): Diagnostic[] {
+export function listenerClashes(listeners: readonly ListenerConfig[], directive = 'Listen'): Diagnostic[] {
   const problems: Diagnostic[] = [];
   listeners.forEach((l, i) => {
     const earlier = listeners.slice(0, i).find((e) => e.port === l.port && (e.host === l.host || WILDCARDS.has(e.host) || WILDCARDS.has(l.host)));
@@ -114,7 +114,7 @@ export function listenerClashes(listeners: readonly ListenerConfig[]): Diagnosti
     const why = earlier.host === l.host
       ? `${l.host}:${l.port} is already listened on at ${at}; httpd refuses multiple listeners on the same address and port; expected one Listen per address:port`
       : `${l.host}:${l.port} and ${earlier.host}:${earlier.port} (${at}) cannot both be bound: ${WILDCARDS.has(earlier.host) ? earlier.host : l.host} already takes every address on port ${l.port}; expected either the wildcard or specific addresses`;
-    problems.push(error(l.source, 'Listen', why));
+    problems.push(error(l.source, directive, why));
   });
   return problems;
 }
