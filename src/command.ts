@@ -54,7 +54,8 @@ dropping any; an invalid file is refused and the running configuration keeps ser
 SIGTERM and SIGINT stop: listeners close, requests in progress finish within the graceful
 shutdown timeout (30 s by default); a second signal stops at once.
 
-Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read), 2 invalid configuration or usage.
+Exit status: 0 success, 1 runtime failure (a port in use), 2 invalid configuration (including a file it names
+that is missing or broken, as --check reports it) or usage.
 Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;
 
 async function main(argv: string[]): Promise<number> {
