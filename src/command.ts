@@ -7,14 +7,16 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { clientPolicy, formatDiagnostic, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { diagnosticLines, reloadDiagnostics } from './config/diagnostics.ts';
+import { clientPolicy, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { verified } from './config/verify.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 import { askRunning } from './cli/control-client.ts';
-import { newWarnings, type ControlAnswer, type ControlCommand, type ReloadVerdict, type StatusReport } from './cli/control-protocol.ts';
+import { type ControlAnswer, type ControlCommand, type ReloadVerdict, type StatusReport } from './cli/control-protocol.ts';
 import { controlSocketFor, openControlSocket, type ControlSocket } from './cli/control-server.ts';
 import { statusReport } from './cli/status.ts';
 import { usage } from './cli/usage.ts';
@@ -33,6 +35,8 @@ async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string', short: 'c' },
         check: { type: 'boolean' },
+        envvars: { type: 'string' },
+        verbose: { type: 'boolean' },
         'access-log': { type: 'string' },
         'json-log': { type: 'boolean' },
         listen: { type: 'string' },
@@ -49,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const { values, positionals } = parsed;
+  const loadOptions = values.envvars === undefined ? {} : { envvars: values.envvars };
+  const report = (result: LoadResult, running: readonly Diagnostic[] = [], print = toStderr) => printDiagnostics(result, values.verbose ?? false, running, print);
   if (values.help) {
     process.stdout.write(`${usage}\n`);
     return 0;
@@ -59,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals[0] === 'convert') {
     if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
-    const config = report(loadConfig(positionals[1]!));
+    const config = report(loadConfig(positionals[1]!, loadOptions));
     if (!config) return 2;
     process.stdout.write(await printYaml(config));
     return 0;
@@ -68,13 +74,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'reload' || command === 'stop' || command === 'status') {
     if (positionals.length !== 1) return usageError(`${command} takes no argument besides its options`);
     if (!values['pid-file']) return usageError(`${command} needs --pid-file FILE, the file the running balancer was started with`);
-    if (command === 'reload' && values.config && !report(loadConfig(values.config))) return 2;
+    if (command === 'reload' && values.config && !report(verified(loadConfig(values.config, loadOptions)))) return 2;
     return askRunning(command, resolve(values['pid-file']));
   }
   if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
   if (values.check) {
     if (!values.config) return usageError('--check needs --config FILE');
-    const config = report(loadConfig(values.config));
+    const config = report(verified(loadConfig(values.config, loadOptions)));
     if (!config) return 2;
     process.stdout.write(await printYaml(config));
     return 0;
@@ -103,21 +109,26 @@ async function main(argv: string[]): Promise<number> {
   }
   const file = configFile;
   // Options given on the command line win over the file, at startup and at every reload. `running` holds the
-  // warnings of the configuration in force: a reload prints only those it does not share with it.
-  const load = (running: readonly string[] = [], print = toStderr): { config?: SticklerConfig; warnings: string[] } => {
-    const result = loadConfig(file);
-    const warnings = result.diagnostics.filter((d) => d.severity === 'warning').map(warningText);
-    const config = report(result, running, print);
-    if (!config) return { warnings };
-    if (values['access-log'] !== undefined) config.log.access = values['access-log'];
-    if (values['json-log']) config.log.format = 'json';
-    if (config.log.access === undefined && !values.config) config.log.access = '-';
-    return { config, warnings };
+  // diagnostics of the configuration in force: a reload prints only the warnings it does not share with it.
+  const load = (running: readonly Diagnostic[] = [], print = toStderr): { config?: SticklerConfig; diagnostics: Diagnostic[] } => {
+    const loaded = loadConfig(file, loadOptions);
+    const config = loaded.config;
+    if (config) {
+      if (values['access-log'] !== undefined) {
+        // Named on the command line: no line of the file to blame for it.
+        delete config.log.source;
+        config.log.access = values['access-log'];
+      }
+      if (values['json-log']) config.log.format = 'json';
+      if (config.log.access === undefined && !values.config) config.log.access = '-';
+    }
+    const result = verified(loaded);
+    return { ...(report(result, running, print) && { config }), diagnostics: result.diagnostics };
   };
   const first = load();
   const config = first.config;
   if (!config) return 2;
-  let warnings = first.warnings;
+  let diagnostics = first.diagnostics;
   // The command line wins over the file's `workers`.
   const workers = parseWorkers(values.workers ?? (config.workers === undefined ? undefined : String(config.workers)))!;
   const limit = descriptorLimit();
@@ -148,7 +159,7 @@ async function main(argv: string[]): Promise<number> {
         lastReload = { at: Date.now(), ok: false, reasons };
         return { ok: false, reasons };
       };
-      const { config: next, warnings: nextWarnings } = load(warnings, (line) => (lines.push(line), toStderr(line)));
+      const { config: next, diagnostics: nextDiagnostics } = load(diagnostics, (line) => (lines.push(line), toStderr(line)));
       if (!next) return refuse(lines);
       fitDescriptors(next, workers, limit);
       try {
@@ -158,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`stickler: reload refused: ${reason}\n`);
         return refuse([reason]);
       }
-      warnings = nextWarnings;
+      diagnostics = nextDiagnostics;
       current = next;
       lastReload = { at: Date.now(), ok: true, reasons: [] };
       printStartup(stickler.listeners, next, workers);
@@ -235,7 +246,6 @@ async function main(argv: string[]): Promise<number> {
 }
 
 const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);
-const warningText = (d: Diagnostic): string => `warning: ${formatDiagnostic(d)}`;
 
 /** Past the graceful shutdown timeout, the time left to close what remains; null when it is 0, waiting forever. */
 function shutdownBound(config: SticklerConfig): number | null {
@@ -254,16 +264,13 @@ function fitDescriptors(config: SticklerConfig, workers: number, limit: number |
 }
 
 /**
- * Prints diagnostics, leaving out the warnings in `running` (those of the configuration in force, for a reload);
- * returns the configuration only when there were no errors.
+ * Prints diagnostics in the order an operator reads them, leaving out the warnings the configuration in force
+ * already had (`running`, for a reload); returns the configuration only when there were no errors.
  */
-function report(result: LoadResult, running: readonly string[] = [], print = toStderr): SticklerConfig | undefined {
+function printDiagnostics(result: LoadResult, verbose: boolean, running: readonly Diagnostic[] = [], print = toStderr): SticklerConfig | undefined {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  const fresh = newWarnings(running, result.diagnostics.filter((d) => d.severity === 'warning').map(warningText));
-  for (const d of result.diagnostics) {
-    if (d.severity === 'error') print(formatDiagnostic(d));
-    else if (fresh.includes(warningText(d))) print(fresh.splice(fresh.indexOf(warningText(d)), 1)[0]!);
-  }
+  const shown = reloadDiagnostics(running, result.diagnostics);
+  for (const line of diagnosticLines(shown, { verbose, ...(result.config && { config: result.config }) })) print(line);
   if (errors.length > 0 || !result.config) {
     print(`stickler: ${errors.length} error${errors.length === 1 ? '' : 's'} in the configuration`);
     return undefined;

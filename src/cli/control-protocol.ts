@@ -67,21 +67,6 @@ export function parseRequest(line: string): { command: ControlCommand } | { erro
 
 export const encode = (message: ControlAnswer | { command: ControlCommand }): string => `${JSON.stringify(message)}\n`;
 
-/**
- * The warnings of a reloaded configuration that the running one did not have, compared by their text (file:line
- * and message); a warning given twice before and three times now is new once.
- */
-export function newWarnings(running: readonly string[], reloaded: readonly string[]): string[] {
-  const seen = new Map<string, number>();
-  for (const w of running) seen.set(w, (seen.get(w) ?? 0) + 1);
-  return reloaded.filter((w) => {
-    const left = seen.get(w) ?? 0;
-    if (left === 0) return true;
-    seen.set(w, left - 1);
-    return false;
-  });
-}
-
 /** `stickler status` as an operator reads it. */
 export function formatStatus(s: StatusReport, now: number): string {
   const lines = [

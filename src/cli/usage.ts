@@ -1,13 +1,16 @@
 // The text of `stickler --help`, and of every usage error.
 export const usage = `Usage:
-  stickler [--config FILE] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
+  stickler [--config FILE] [--envvars FILE] [--verbose] [--workers N|auto] [--access-log FILE|-] [--json-log] [--pid-file FILE]
       Run the balancer on FILE: an Apache httpd configuration (httpd.conf, a vhost file...)
       or a native YAML file (.yaml/.yml). Without --config, run the embedded demo: a
       self-signed certificate and two demo backend nodes behind https://localhost:8443/,
       on loopback only unless --listen says otherwise.
-  stickler --check --config FILE
-      Validate FILE. Prints the effective configuration (native YAML) and exits 0, or prints
-      every error as "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
+  stickler --check --config FILE [--envvars FILE] [--verbose]
+      Test FILE as the start would: read it, then open and parse every certificate, key, chain,
+      CA, htpasswd, token and OCSP file, match each key to its certificate, check that the logs
+      and state files can be written and that no two listeners clash. Prints the effective
+      configuration (native YAML) and exits 0, or prints every error as
+      "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
   stickler convert FILE
       Print the native YAML equivalent of an Apache configuration.
   stickler reload --pid-file FILE [--config FILE]
@@ -27,6 +30,10 @@ export const usage = `Usage:
 Options:
   -c, --config FILE      configuration file
       --check            validate only
+      --envvars FILE     read FILE as apache2ctl reads Debian's envvars before the configuration; by
+                         default, the envvars file beside the main configuration file, if there is one
+      --verbose          list every directive ignored for having no meaning for a load balancer,
+                         instead of one line that counts them
       --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
                          state; default 1, a single thread
       --access-log DEST  access log destination: a file path, or - for standard output
@@ -45,7 +52,7 @@ root, can connect), which the balancer removes at exit with the pid file.
 SIGTERM and SIGINT stop: listeners close, requests in progress finish within the graceful
 shutdown timeout (30 s by default); a second signal stops at once.
 
-Exit status: 0 success, 1 runtime failure (a port in use, a certificate that cannot be read) or a refused
-reload, 2 invalid configuration or usage, 3 no balancer runs with that pid file (reload, stop, status),
+Exit status: 0 success, 1 runtime failure (a port in use) or a refused reload, 2 invalid configuration
+(including a file it names that is missing or broken, as --check reports it) or usage, 3 no balancer runs with that pid file (reload, stop, status),
 4 no answer in time (reload: 60 s; stop: graceful-shutdown-timeout and 5 s).
 Documentation: docs/configuration.md (native YAML), docs/apache-compat.md (Apache directives).`;

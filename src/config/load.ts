@@ -4,14 +4,15 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname } from 'node:path';
-import { loadApacheConfig } from './apache/load.ts';
+import { loadApacheConfig, type ApacheLoadOptions } from './apache/load.ts';
 import { unreadable, type LoadResult } from './model.ts';
 
 // The native reader brings yaml and zod (about 20 MB of a running process); an Apache file never needs them.
 const require = createRequire(import.meta.url);
 const loadNativeConfig = (path: string): LoadResult => (require('./native/load.ts') as typeof import('./native/load.ts')).loadNativeConfig(path);
 
-export function loadConfig(path: string): LoadResult {
+/** `options` apply to Apache files only. */
+export function loadConfig(path: string, options: ApacheLoadOptions = {}): LoadResult {
   try {
     if (statSync(path).isDirectory()) return { diagnostics: [unreadable(path, new Error('it is a directory'))] };
     accessSync(path, constants.R_OK);
@@ -20,7 +21,7 @@ export function loadConfig(path: string): LoadResult {
   }
   const native = ['.yaml', '.yml'].includes(extname(path).toLowerCase());
   try {
-    return native ? loadNativeConfig(path) : loadApacheConfig(path);
+    return native ? loadNativeConfig(path) : loadApacheConfig(path, options);
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     return { diagnostics: [{ severity: 'error', file: path, line: 0, directive: 'file', message: `internal error while loading: ${reason}` }] };

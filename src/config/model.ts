@@ -132,12 +132,17 @@ export interface ListenerConfig {
 }
 
 export interface TlsFiles {
+  /** Where the certificate file is named; the other files' lines follow, where they differ. */
   source: Source;
   certificateFile: string;
   keyFile: string;
+  /** Where the key file is named; undefined where it is the certificate's line (a key in the certificate's file). */
+  keySource?: Source;
   chainFile?: string;
+  chainSource?: Source;
   /** A DER OCSP response stapled to this certificate's handshakes, re-read at each reload (nginx `ssl_stapling_file`). */
   ocspResponseFile?: string;
+  ocspSource?: Source;
   /** What the handshakes offer; undefined is Mozilla's intermediate profile as it is. */
   policy?: TlsPolicy;
   /** Sent as Strict-Transport-Security on every response of this virtual host; undefined sends none. */
@@ -183,6 +188,8 @@ export interface BackendTls {
   /** SSLProxyCheckPeerName / SSLProxyCheckPeerCN: check the certificate's names against the member host. */
   checkPeerName: boolean;
   caFile?: string;
+  /** Where caFile is named. */
+  caSource?: Source;
   source?: Source;
 }
 
@@ -353,6 +360,8 @@ export interface HealthCheckConfig {
 export interface LogConfig {
   /** Access log destination: a file path, `-` for stdout, `|command` for a piped logger, or undefined for none. */
   access?: string;
+  /** Where `access` is named; undefined when the command line named it. */
+  source?: Source;
   /** See AccessLogConfig.format. */
   format: string;
   /** More access logs of the main server (Apache's CustomLog and TransferLog lines). */
@@ -380,6 +389,8 @@ export interface Diagnostic {
   /** The directive or YAML key the problem is about. */
   directive: string;
   message: string;
+  /** A directive with no meaning for a load balancer (AddIcon, LoadModule...): summed up in one line unless --verbose. */
+  inert?: true;
 }
 
 export function formatDiagnostic(d: Diagnostic): string {

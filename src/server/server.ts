@@ -4,10 +4,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
-import { type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { formatDiagnostic, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
-import { handshakeOptions, ocspResponseProblem } from '../tls/profile.ts';
+import { loadCredentials, type Credentials, type FileProblem } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
 import { H2Front } from './h2.ts';
 import { Runtime, type SharedBalancer } from './runtime.ts';
@@ -296,7 +295,7 @@ const logLine = (line: string): void => void process.stderr.write(`stickler: ${l
 /** The manager's credentials, read now; a configuration that would expose it, or unreadable files, refuse to start. */
 function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
   const { auth, problems } = managerAuth(config);
-  if (problems.length > 0) throw new StartupError(problems.join('\n'));
+  if (problems.length > 0) throw new StartupError(problems.map(formatDiagnostic).join('\n'));
   return auth;
 }
 
@@ -312,60 +311,28 @@ function key(listener: ListenerConfig): string {
   return `${listener.host}:${listener.port}`;
 }
 
-/** Reads every certificate of the configuration, by port; a file that cannot be read is a StartupError. */
+/** Reads every certificate of the configuration, by port; any problem with a file is a StartupError. */
 function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> {
   const byPort = new Map<number, PortCertificates>();
+  const loaded = new Map<VirtualHostConfig, Credentials>();
+  const problems: FileProblem[] = [];
+  for (const vh of config.virtualHosts) {
+    if (!vh.tls || !config.listeners.some((l) => l.tls && (vh.port === l.port || vh.port === 0))) continue;
+    const credentials = loadCredentials(vh.tls, config.dialect, (path) => readFileSync(path));
+    if (Array.isArray(credentials)) problems.push(...credentials);
+    else loaded.set(vh, credentials);
+  }
+  if (problems.length > 0) throw new StartupError(problems.map(formatDiagnostic).join('\n'));
   for (const listener of config.listeners) {
     if (!listener.tls) continue;
     const vhosts = config.virtualHosts.filter((vh) => vh.tls && (vh.port === listener.port || vh.port === 0));
     const first = vhosts[0];
     if (!first) continue;
-    const options = new Map(vhosts.map((vh) => [vh, secureOptions(vh)]));
-    const contexts = new Map(vhosts.map((vh) => [vh, secureContext(vh, options.get(vh)!)]));
-    const staples = vhosts.flatMap((vh) => staple(vh, options.get(vh)!.cert as Buffer) ?? []);
-    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: options.get(first)! }, staples });
+    const contexts = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.context]));
+    const staples = vhosts.flatMap((vh) => loaded.get(vh)!.staple ?? []);
+    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: loaded.get(first)!.options }, staples });
   }
   return byPort;
-}
-
-/** The certificate, key and what the handshakes offer (src/tls/profile.ts). */
-function secureOptions(vh: VirtualHostConfig): tls.SecureContextOptions {
-  const files = vh.tls!;
-  const cert = readTlsFile(vh, files.certificateFile, 'SSLCertificateFile');
-  const chain = files.chainFile ? readTlsFile(vh, files.chainFile, 'SSLCertificateChainFile') : undefined;
-  return {
-    cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert,
-    key: readTlsFile(vh, files.keyFile, 'SSLCertificateKeyFile'),
-    ...handshakeOptions(files.policy),
-  };
-}
-
-/** The virtual host's OCSP response with the certificate it belongs to; read at each start and reload. */
-function staple(vh: VirtualHostConfig, cert: Buffer): { certificate: Buffer; response: Buffer } | undefined {
-  const files = vh.tls!;
-  if (files.ocspResponseFile === undefined) return undefined;
-  const response = readTlsFile(vh, files.ocspResponseFile, 'tls.ocsp-response-file');
-  const problem = ocspResponseProblem(response);
-  if (problem) throw new StartupError(`${files.source.file}:${files.source.line}: tls.ocsp-response-file: ${files.ocspResponseFile}: ${problem}`);
-  return { certificate: new X509Certificate(cert).raw, response };
-}
-
-function readTlsFile(vh: VirtualHostConfig, path: string, what: string): Buffer {
-  const files = vh.tls!;
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new StartupError(`${files.source.file}:${files.source.line}: ${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`);
-  }
-}
-
-function secureContext(vh: VirtualHostConfig, options: tls.SecureContextOptions): tls.SecureContext {
-  try {
-    return tls.createSecureContext(options);
-  } catch (err) {
-    const files = vh.tls!;
-    throw new StartupError(`${files.source.file}:${files.source.line}: SSLCertificateFile: ${files.certificateFile} and ${files.keyFile} are not a usable certificate and key: ${(err as Error).message}`);
-  }
 }
 
 function listen(server: net.Server, listener: ListenerConfig, reusePort: boolean): Promise<void> {

@@ -482,7 +482,7 @@ describe('manager API: authentication and the audit trail', () => {
     const stickler = new Stickler(config);
     await assert.rejects(stickler.start(), (err: unknown) => {
       assert.ok(err instanceof StartupError, String(err));
-      assert.match(err.message, new RegExp(`^exposed\\.conf:17: balancer-manager at /balancer-manager would be open to anyone who reaches 0\\.0\\.0\\.0:${port}, with no access rule and no authentication`));
+      assert.match(err.message, new RegExp(`^exposed\\.conf:17: balancer-manager: /balancer-manager would be open to anyone who reaches 0\\.0\\.0\\.0:${port}, with no access rule and no authentication`));
       return true;
     });
     await stickler.close();
@@ -493,14 +493,14 @@ describe('manager API: authentication and the audit trail', () => {
     const authenticated = { ...structuredClone(config), manager: { source: SOURCE, htpasswdFile } };
     assert.deepEqual(managerAuth(authenticated).problems, []);
 
-    // The same from a real file through the CLI: exit status 1, the file and line of the `manager` key.
+    // The same from a real file through the CLI: refused as an invalid configuration (exit 2), as --check refuses it.
     const file = scratchFile('exposed.yaml', yamlConfig(await freePort(), [{ url: IDLE_A, route: 'a' }], { top: `manager:\n  host: 0.0.0.0\n  port: ${await freePort()}` }));
     const run = await promisify(execFile)(process.execPath, [CLI, '--config', file], { timeout: 15_000 }).then(
       () => ({ code: 0, stderr: '' }),
       (err: { code: number; stderr: string }) => err,
     );
-    assert.equal(run.code, 1, run.stderr);
-    assert.match(run.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: balancer-manager at /balancer-manager would be open to anyone`));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:1: balancer-manager: /balancer-manager would be open to anyone`));
   });
 });
 

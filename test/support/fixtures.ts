@@ -41,7 +41,7 @@ export function comparable(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(comparable);
   if (typeof value !== 'object' || value === null) return value;
   return Object.fromEntries(Object.entries(value)
-    .filter(([key]) => key !== 'source' && key !== 'dialect')
+    .filter(([key]) => key !== 'source' && !key.endsWith('Source') && key !== 'dialect')
     .map(([key, v]) => [key, comparable(v)]));
 }
 

@@ -40,7 +40,7 @@ test('the closed seed loads into the expected model', () => {
   assert.equal(c.balancers[0]?.maxAttempts, undefined, 'maxattempts is left to the runtime (members - 1)');
   assert.deepEqual(c.virtualHosts, [{
     source: at(2), host: '*', port: 443, serverName: 'localhost', serverAliases: ['localhost'], serverAdmin: 'techops@wso2.com',
-    tls: { source: at(11), certificateFile: '/home/asela/security/server.crt', keyFile: '/home/asela/security/server.key' },
+    tls: { source: at(11), certificateFile: '/home/asela/security/server.crt', keyFile: '/home/asela/security/server.key', keySource: at(12) },
     backendTls: { enabled: true, verify: 'none', checkPeerName: true, source: at(10) },
     preserveHost: false, addForwardedHeaders: true,
     routes: [
@@ -100,7 +100,7 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
   assert.equal(identity?.serverName, 'identity.example.com');
   assert.equal(identity?.tls?.certificateFile, fixture('certs/identity.crt'), 'relative to ServerRoot');
   assert.deepEqual(identity?.backendTls, {
-    enabled: true, verify: 'require', checkPeerName: false, caFile: fixture('certs/backend-ca.pem'), source: { file: site, line: 14 },
+    enabled: true, verify: 'require', checkPeerName: false, caFile: fixture('certs/backend-ca.pem'), caSource: { file: site, line: 15 }, source: { file: site, line: 14 },
   });
   assert.equal(identity?.preserveHost, true);
   assert.deepEqual(identity?.routes.map((r) => r.path), ['/balancer-manager', '/']);

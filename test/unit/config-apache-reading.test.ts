@@ -29,7 +29,7 @@ test('quoted words keep spaces and escaped quotes', () => {
   assert.deepEqual(tokenize(`LogFormat "%h \\"%r\\"" 'a b' c`), { ok: true, words: ['LogFormat', '%h "%r"', 'a b', 'c'] });
 });
 
-test('IfModule is true unless negated; IfDefine follows Define; ${VAR} is substituted', () => {
+test('IfModule is true unless negated while no LoadModule was read; IfDefine follows Define; ${VAR} is substituted', () => {
   const { config } = load([
     'Define PORT 8080',
     '<IfModule mod_proxy.c>', 'Listen ${PORT}', '</IfModule>',
@@ -40,11 +40,47 @@ test('IfModule is true unless negated; IfDefine follows Define; ${VAR} is substi
   assert.deepEqual(config.listeners.map((l) => l.port), [8080, 8081]);
 });
 
-test('an undefined ${VAR} is left as written with a warning', () => {
-  const { diagnostics } = load(['Listen 80', 'ServerAdmin ${NO_SUCH_STICKLER_VAR}']);
-  assert.deepEqual(diagnostics, [
-    't.conf:2: ${NO_SUCH_STICKLER_VAR}: config variable ${NO_SUCH_STICKLER_VAR} is not defined; it is left as written (expected a Define NO_SUCH_STICKLER_VAR ... before this line)',
+test('once a LoadModule is read, IfModule follows what was loaded before it, and the modules compiled into apache2', () => {
+  const { config } = load([
+    '<IfModule mod_ssl.c>', 'Listen 8001', '</IfModule>',
+    'LoadModule ssl_module /usr/lib/apache2/modules/mod_ssl.so',
+    '<IfModule mod_ssl.c>', 'Listen 8002', '</IfModule>',
+    '<IfModule ssl_module>', 'Listen 8003', '</IfModule>',
+    '<IfModule mod_gnutls.c>', 'Listen 8004', '</IfModule>',
+    '<IfModule !mod_gnutls.c>', 'Listen 8005', '</IfModule>',
+    '<IfModule mod_proxy.c>', 'Listen 8006', '</IfModule>',
+    '<IfModule log_config_module>', 'Listen 8007', '</IfModule>',
+    'LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so',
+    '<IfModule mod_proxy.c>', 'Listen 8008', '</IfModule>',
   ]);
+  assert.deepEqual(config.listeners.map((l) => l.port), [8001, 8002, 8003, 8005, 8007, 8008]);
+});
+
+test('an undefined ${VAR} is an error that says where the value could come from', () => {
+  const r = loadApacheConfigText('Listen 80\nServerAdmin ${NO_SUCH_STICKLER_VAR}\n', 't.conf');
+  assert.equal(r.config, undefined);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    't.conf:2: ${NO_SUCH_STICKLER_VAR}: config variable ${NO_SUCH_STICKLER_VAR} is not defined; expected a Define NO_SUCH_STICKLER_VAR ... before this line, the variable in the environment, or an envvars file that exports it (--envvars FILE)',
+  ]);
+});
+
+test('the envvars file beside the main file is read as apache2ctl reads it, over the environment; --envvars names another', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-envvars-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'envvars'), 'export STICKLER_TEST_PORT=8091\nexport STICKLER_TEST_ADMIN=${STICKLER_TEST_UNSET:-ops@example.com}\nulimit -n 65536\n');
+  writeFileSync(join(dir, 'other'), 'export STICKLER_TEST_PORT=8092\nexport STICKLER_TEST_ADMIN=x@example.com\n');
+  writeFileSync(join(dir, 'main.conf'), 'Listen ${STICKLER_TEST_PORT}\nServerAdmin ${STICKLER_TEST_ADMIN}\n');
+  process.env.STICKLER_TEST_PORT = '8099';
+  t.after(() => delete process.env.STICKLER_TEST_PORT);
+  const beside = loadApacheConfig(join(dir, 'main.conf'));
+  assert.deepEqual(beside.config?.listeners.map((l) => l.port), [8091]);
+  assert.deepEqual(beside.diagnostics.map(formatDiagnostic), [
+    `${join(dir, 'envvars')}:3: envvars: "ulimit -n 65536" is not an assignment, export or unset; apache2ctl would run it, Stickler leaves it out`,
+  ]);
+  const named = loadApacheConfig(join(dir, 'main.conf'), { envvars: join(dir, 'other') });
+  assert.deepEqual(named.config?.listeners.map((l) => l.port), [8092]);
+  const missing = loadApacheConfig(join(dir, 'main.conf'), { envvars: join(dir, 'absent') });
+  assert.match(missing.diagnostics.map(formatDiagnostic).join('\n'), /absent:0: envvars: cannot read the envvars file: ENOENT/);
 });
 
 test('Include with a glob reads matches in sorted order, relative to the including file', (t) => {

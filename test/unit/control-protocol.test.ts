@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CONTROL_REQUEST_LIMIT, formatStatus, newWarnings, parseRequest, requestLine, type StatusReport } from '../../src/cli/control-protocol.ts';
+import { CONTROL_REQUEST_LIMIT, formatStatus, parseRequest, requestLine, type StatusReport } from '../../src/cli/control-protocol.ts';
 
 test('a request line is read once its newline came, bounded in size before and after it', () => {
   assert.deepEqual(requestLine(Buffer.from('{"command":"st')), {});
@@ -30,21 +30,6 @@ test('a request names one of the commands; anything else is refused with what wa
   fc.assert(fc.property(fc.string(), (text) => {
     const r = parseRequest(text);
     assert.ok('error' in r || ['reload', 'status', 'stop'].includes(r.command));
-  }));
-});
-
-test('new warnings: those the running configuration did not have, counted by text', () => {
-  assert.deepEqual(newWarnings([], ['a', 'b']), ['a', 'b']);
-  assert.deepEqual(newWarnings(['a', 'b'], ['b', 'c', 'a']), ['c']);
-  assert.deepEqual(newWarnings(['a'], ['a', 'a']), ['a'], 'a warning given once more is new once');
-  assert.deepEqual(newWarnings(['a', 'x'], []), []);
-  fc.assert(fc.property(fc.array(fc.constantFrom('a', 'b', 'c')), fc.array(fc.constantFrom('a', 'b', 'c')), (running, reloaded) => {
-    const fresh = newWarnings(running, reloaded);
-    assert.deepEqual(newWarnings(reloaded, reloaded), []);
-    for (const w of new Set(reloaded)) {
-      const count = (list: string[]) => list.filter((x) => x === w).length;
-      assert.equal(count(fresh), Math.max(0, count(reloaded) - count(running)));
-    }
   }));
 });
 

@@ -99,8 +99,15 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
     } else {
       const chain = v.chainFile ?? main.chainFile;
       // httpd reads the key from the certificate file when SSLCertificateKeyFile is absent.
-      const keyFile = (v.keyFile ?? main.keyFile ?? certificate).value;
-      tls = { source: certificate.source, certificateFile: certificate.value, keyFile, ...(chain ? { chainFile: chain.value } : {}), ...tlsExtras(main, v) };
+      const key = v.keyFile ?? main.keyFile ?? certificate;
+      tls = {
+        source: certificate.source,
+        certificateFile: certificate.value,
+        keyFile: key.value,
+        ...(key !== certificate && { keySource: key.source }),
+        ...(chain ? { chainFile: chain.value, chainSource: chain.source } : {}),
+        ...tlsExtras(main, v),
+      };
     }
   }
   if (!tls && v !== main && v.hsts) {
@@ -114,7 +121,7 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
     verify: verify?.value ?? 'none',
     // SSLProxyCheckPeerName takes precedence over SSLProxyCheckPeerCN; both default to On.
     checkPeerName: v.checkPeerName ?? main.checkPeerName ?? v.checkPeerCN ?? main.checkPeerCN ?? true,
-    ...(caFile ? { caFile } : {}),
+    ...(caFile ? { caFile: caFile.value, caSource: caFile.source } : {}),
     ...(verify ? { source: verify.source } : proxyEngine ? { source: proxyEngine.source } : {}),
   };
   // httpd merges <Location> sections in config order and the last matching one supplies the ProxyPass; listing

@@ -3,15 +3,21 @@
 // Structural errors (unclosed or stray sections) stop before translation, because every directive after an
 // unclosed section would otherwise be misreported as being in the wrong context.
 import { globSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { LoadResult } from '../model.ts';
 import { assemble } from './assemble.ts';
+import { readEnvvars } from './envvars.ts';
 import type { ConfigFiles } from './parse.ts';
 import { ConfigParser } from './parse.ts';
 import { Report } from './report.ts';
 import { Translator } from './translate.ts';
 
-export function loadApacheConfig(path: string): LoadResult {
+export interface ApacheLoadOptions {
+  /** The envvars file to read; without it, `envvars` beside the main file when there is one (Debian's layout). */
+  envvars?: string;
+}
+
+export function loadApacheConfig(path: string, options: ApacheLoadOptions = {}): LoadResult {
   const file = resolve(path);
   let text: string;
   try {
@@ -21,13 +27,33 @@ export function loadApacheConfig(path: string): LoadResult {
       diagnostics: [{ severity: 'error', file, line: 0, directive: '(file)', message: `cannot read the configuration: ${(e as Error).message}; expected a readable Apache httpd configuration file` }],
     };
   }
-  return loadApacheConfigText(text, file);
+  const report = new Report();
+  return loadApacheConfigText(text, file, environment(file, options.envvars, report), report);
+}
+
+/**
+ * The environment httpd would see under apache2ctl: apache2ctl sets APACHE_CONFDIR (to /etc/apache2 unless it is
+ * set; here, the main file's directory) and sources envvars over its own environment.
+ */
+function environment(mainFile: string, named: string | undefined, report: Report): Readonly<Record<string, string | undefined>> {
+  const beside = join(dirname(mainFile), 'envvars');
+  const file = named === undefined ? (isFile(beside) ? beside : undefined) : resolve(named);
+  if (file === undefined) return process.env;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    report.error({ file, line: 0 }, 'envvars', `cannot read the envvars file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a readable file (--envvars FILE)`);
+    return process.env;
+  }
+  const read = readEnvvars(text, file, { ...process.env, APACHE_CONFDIR: process.env.APACHE_CONFDIR ?? dirname(mainFile) });
+  for (const { source, message } of read.skipped) report.warning(source, 'envvars', message);
+  return read.env;
 }
 
 /** `file` names the text in diagnostics; Include paths resolve against its directory (or ServerRoot). */
-export function loadApacheConfigText(text: string, file: string): LoadResult {
-  const report = new Report();
-  const parser = new ConfigParser(diskFiles, report, resolve(file), process.env);
+export function loadApacheConfigText(text: string, file: string, env: Readonly<Record<string, string | undefined>> = process.env, report = new Report()): LoadResult {
+  const parser = new ConfigParser(diskFiles, report, resolve(file), env);
   const nodes = parser.parseText(text, file);
   if (parser.structuralErrors > 0) return { diagnostics: report.diagnostics };
   const config = assemble(new Translator(report).walk(nodes), file, report);

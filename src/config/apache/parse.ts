@@ -2,8 +2,11 @@
 // while READING is done here, in file order: Include/IncludeOptional, Define/UnDefine, ${VAR} substitution,
 // ServerRoot (it changes how later relative paths resolve), and the conditional sections.
 //
-// Conditional rule: Stickler implements the proxy, balancer and TLS modules itself, so `<IfModule x>` is true for
-// every module name (`mod_x.c`, `x_module`, `x`) and `<IfModule !x>` is false. `<IfDefine>` tests names set with
+// Conditional rule: `<IfModule x>` follows LoadModule as httpd does: once a LoadModule has been read, a module
+// is loaded when a LoadModule before the test named it or when it is compiled into Debian's apache2 (`apache2 -l`).
+// Before any LoadModule (a bare virtual-host file, which relies on a server that loads what it needs), every
+// module counts as loaded, since Stickler implements the proxy, balancer and TLS modules itself. `mod_x.c`,
+// `x_module` and `x` name the same module. `<IfDefine>` tests names set with
 // `Define`; `<IfFile>` tests the file system; `<IfDirective>`/`<IfSection>` test Stickler's directive table;
 // `<IfVersion>` compares with the httpd release Stickler follows (if-version.ts).
 // Like httpd, nothing inside a false conditional is looked at beyond its nesting.
@@ -69,6 +72,8 @@ export class ConfigParser {
   #root: string;
   readonly #includeChain: string[] = [];
   readonly #env: Readonly<Record<string, string | undefined>>;
+  /** undefined until the first LoadModule: then every module counts as loaded. */
+  #modules: Set<string> | undefined;
   /** Sections left open: everything after their opening line may sit in the wrong section. */
   structuralErrors = 0;
 
@@ -136,7 +141,7 @@ export class ConfigParser {
     const negated = arg.startsWith('!');
     const subject = negated ? arg.slice(1) : arg;
     let holds: boolean;
-    if (section === 'IfModule') holds = true;
+    if (section === 'IfModule') holds = this.#modules === undefined || this.#modules.has(moduleName(subject));
     else if (section === 'IfDefine') holds = this.#defines.has(subject);
     else if (section === 'IfFile') holds = this.#files.exists(this.#absolute(subject));
     else if (section === 'IfDirective') holds = lookupDirective(subject) !== undefined;
@@ -172,6 +177,7 @@ export class ConfigParser {
       return;
     }
     const { name, role } = entry;
+    if (name === 'LoadModule' && args[0] !== undefined) (this.#modules ??= new Set(STATIC_MODULES)).add(moduleName(args[0]));
     if (role.role !== 'parser') {
       into.push({ kind: 'directive', name, args, rest, source, role, root: this.#root });
       return;
@@ -219,12 +225,16 @@ export class ConfigParser {
     }
   }
 
-  /** httpd's ap_resolve_env: Define'd names first, then the process environment; unknown names stay as written. */
+  /**
+   * httpd's ap_resolve_env: Define'd names first, then the environment (with envvars applied). httpd only warns and
+   * leaves an unknown name as written, then fails later on a path such as `${APACHE_LOG_DIR}/error.log`; an error
+   * here names the cause instead.
+   */
   #substitute(text: string, source: Source): string {
     return text.replace(/\$\{([A-Za-z0-9_.]+)\}/g, (whole, name: string) => {
       const value = this.#defines.get(name) ?? this.#env[name];
       if (value !== undefined) return value;
-      this.#report.warning(source, whole, `config variable \${${name}} is not defined; it is left as written (expected a Define ${name} ... before this line)`);
+      this.#report.error(source, whole, `config variable \${${name}} is not defined; expected a Define ${name} ... before this line, the variable in the environment, or an envvars file that exports it (--envvars FILE)`);
       return whole;
     });
   }
@@ -232,6 +242,14 @@ export class ConfigParser {
   #absolute(path: string): string {
     return isAbsolute(path) ? path : resolve(this.#root, path);
   }
+}
+
+/** Modules compiled into Debian's apache2 (`apache2 -l`): loaded without a LoadModule. */
+const STATIC_MODULES = ['core', 'so', 'watchdog', 'http', 'http_core', 'log_config', 'logio', 'version', 'unixd'];
+
+/** `mod_ssl.c`, `ssl_module` and `ssl` are one module. */
+export function moduleName(written: string): string {
+  return written.toLowerCase().replace(/^mod_(.*)\.c$/, '$1').replace(/_module$/, '');
 }
 
 /** Resolves a path from a directive against the ServerRoot in effect where it was written. */

@@ -15,6 +15,11 @@ export class Report {
     this.#add({ severity: 'warning', file: at.file, line: at.line, directive, message });
   }
 
+  /** A directive with no meaning for a load balancer: a warning that is summed up rather than listed. */
+  inert(at: Source, directive: string, message: string): void {
+    this.#add({ severity: 'warning', file: at.file, line: at.line, directive, message, inert: true });
+  }
+
   /** The same finding can come up once per virtual host that inherits a line; it is reported once. */
   #add(d: Diagnostic): void {
     const key = `${d.severity} ${formatDiagnostic(d)}`;

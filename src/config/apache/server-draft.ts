@@ -32,7 +32,7 @@ export interface ServerDraft {
   proxyVerify?: Setting<'none' | 'require'>;
   checkPeerName?: boolean;
   checkPeerCN?: boolean;
-  caFile?: string;
+  caFile?: Setting<string>;
   preserveHost?: boolean;
   addHeaders?: boolean;
   /** ProxyPass from <Location> sections, in config order (the last matching Location wins in httpd). */

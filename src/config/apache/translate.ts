@@ -118,7 +118,7 @@ export class Translator {
   #section(node: SectionNode, scope: Scope): void {
     const tag = `<${node.name}>`;
     if (node.role === 'ignored') {
-      this.#report.warning(node.source, tag, `ignored: <${node.name} ${node.args.join(' ')}> and everything inside it has no meaning for Stickler`);
+      this.#report.inert(node.source, tag, `ignored: <${node.name} ${node.args.join(' ')}> and everything inside it has no meaning for Stickler`);
       return;
     }
     if (node.role === 'rejected') {
@@ -194,7 +194,10 @@ export class Translator {
   #directive(node: DirectiveNode, scope: Scope): void {
     const { role, name } = node;
     if (role.role === 'ignored') {
-      this.#report.warning(node.source, name, `ignored: ${name} ${role.why ?? 'has no meaning for Stickler'}`);
+      const message = `ignored: ${name} ${role.why ?? 'has no meaning for Stickler'}`;
+      // Something Stickler does not do that the operator may rely on (Alias, Header) stays in view.
+      if (role.why === undefined || role.why.startsWith('has no meaning')) this.#report.inert(node.source, name, message);
+      else this.#report.warning(node.source, name, message);
       return;
     }
     if (role.role === 'rejected') {
@@ -349,13 +352,7 @@ export class Translator {
       return;
     }
     const host = address.host === '*' ? '0.0.0.0' : address.host;
-    const twin = this.#walked.listens.find((l) => l.host === host && l.port === address.port);
-    // Not an error: every <IfModule> is true here, so Debian's ports.conf (Listen 443 for both ssl_module and
-    // mod_gnutls.c) repeats itself, and httpd itself accepts `Listen 80` beside `Listen 0.0.0.0:80`.
-    if (twin !== undefined) {
-      this.#report.warning(node.source, 'Listen', `ignored: ${host}:${address.port} is already opened by the Listen at ${where(twin.source, node.source)}; it is opened once`);
-      return;
-    }
+    // A second Listen on the same address and port is refused with the other listener clashes (src/config/verify.ts).
     this.#walked.listens.push({ source: node.source, host, port: address.port });
   }
 
@@ -435,7 +432,7 @@ export class Translator {
     if (node.name === 'SSLCertificateFile') server.certificateFile = setting;
     else if (node.name === 'SSLCertificateKeyFile') server.keyFile = setting;
     else if (node.name === 'SSLCertificateChainFile') server.chainFile = setting;
-    else server.caFile = setting.value;
+    else server.caFile = setting;
   }
 
   #proxyVerify(node: DirectiveNode, server: ServerDraft): void {

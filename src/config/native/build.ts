@@ -63,7 +63,7 @@ class Builder {
       virtualHosts,
       balancers,
       log: {
-        ...(raw.log?.access !== undefined && { access: this.logDestination(raw.log.access) }),
+        ...(raw.log?.access !== undefined && { access: this.logDestination(raw.log.access), source: this.source(['log', 'access']) }),
         format: raw.log?.format ?? NATIVE_DEFAULTS.logFormat,
         ...(raw.log?.logs?.length && { logs: this.accessLogs(raw.log.logs, ['log', 'logs']) }),
       },
@@ -252,11 +252,12 @@ class Builder {
     });
     const hsts = raw.hsts;
     return {
-      source: this.source(path),
+      source: this.source([...path, 'certificate-file']),
       certificateFile: this.file(raw['certificate-file']),
       keyFile: this.file(raw['key-file']),
-      ...(raw['chain-file'] !== undefined && { chainFile: this.file(raw['chain-file']) }),
-      ...(raw['ocsp-response-file'] !== undefined && { ocspResponseFile: this.file(raw['ocsp-response-file']) }),
+      keySource: this.source([...path, 'key-file']),
+      ...(raw['chain-file'] !== undefined && { chainFile: this.file(raw['chain-file']), chainSource: this.source([...path, 'chain-file']) }),
+      ...(raw['ocsp-response-file'] !== undefined && { ocspResponseFile: this.file(raw['ocsp-response-file']), ocspSource: this.source([...path, 'ocsp-response-file']) }),
       ...(policy && { policy }),
       ...(hsts && {
         hsts: {
@@ -276,7 +277,7 @@ class Builder {
       enabled: backend?.enabled ?? NATIVE_DEFAULTS.backendTls.enabled,
       verify: backend?.verify ?? NATIVE_DEFAULTS.backendTls.verify,
       checkPeerName: backend?.['check-peer-name'] ?? NATIVE_DEFAULTS.backendTls.checkPeerName,
-      ...(backend?.['ca-file'] !== undefined && { caFile: this.file(backend['ca-file']) }),
+      ...(backend?.['ca-file'] !== undefined && { caFile: this.file(backend['ca-file']), caSource: this.source([...path, 'backend-tls', 'ca-file']) }),
       ...(backend !== undefined && { source: this.source([...path, 'backend-tls']) }),
     };
     const routes = (raw.routes ?? []).map((r, i) => this.route(r, [...path, 'routes', i]));

@@ -1,0 +1,133 @@
+// What the start would find only by trying, checked on the loaded model before anything starts: every file the
+// configuration names is opened and parsed (certificates, keys, chains, CAs, OCSP responses, htpasswd and token
+// files), each key matched to its certificate, the files Stickler writes checked for writability, and the
+// listeners checked against each other. --check, the start and every reload run it, and the start reads the same
+// files through the same functions (src/tls/credentials.ts, src/manager/exposure.ts), so a file --check passes is
+// one the start accepts, with the same message when it does not.
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { where } from './apache/balancers.ts';
+import { managerAuth } from '../manager/exposure.ts';
+import { caFileProblem, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
+import type { Diagnostic, ListenerConfig, LoadResult, Source, SticklerConfig, TlsFiles } from './model.ts';
+
+/** The file system as the checks need it; tests give their own. */
+export interface VerifyFiles {
+  read: ReadFile;
+  /** What is at a path, or undefined when nothing is. */
+  kind(path: string): 'file' | 'directory' | 'other' | undefined;
+  writable(path: string): boolean;
+}
+
+export const diskFiles: VerifyFiles = {
+  read: (path) => readFileSync(path),
+  kind(path) {
+    try {
+      const s = statSync(path);
+      return s.isFile() ? 'file' : s.isDirectory() ? 'directory' : 'other';
+    } catch {
+      return undefined;
+    }
+  },
+  writable(path) {
+    try {
+      accessSync(path, constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  },
+};
+
+/** The load's result with the verification's errors added; the configuration is kept only when there are none. */
+export function verified(result: LoadResult, files: VerifyFiles = diskFiles): LoadResult {
+  if (!result.config) return result;
+  const problems = verifyConfig(result.config, files);
+  if (problems.length === 0) return result;
+  return { diagnostics: [...result.diagnostics, ...problems] };
+}
+
+/** Every problem the start would hit with this configuration, as errors at the lines that caused them. */
+export function verifyConfig(config: SticklerConfig, files: VerifyFiles = diskFiles): Diagnostic[] {
+  return [...listenerClashes(config.listeners, config.dialect === 'native' ? 'listeners' : 'Listen'), ...tlsProblems(config, files), ...managerAuth(config).problems, ...writeProblems(config, files)];
+}
+
+function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const seen = new Set<TlsFiles | string>();
+  for (const vh of config.virtualHosts) {
+    if (vh.tls && !seen.has(vh.tls)) {
+      seen.add(vh.tls);
+      const loaded = loadCredentials(vh.tls, config.dialect, files.read);
+      if (Array.isArray(loaded)) problems.push(...loaded);
+    }
+    const ca = vh.backendTls.caFile;
+    if (ca !== undefined && !seen.has(ca)) {
+      seen.add(ca);
+      const problem = caFileProblem(ca, files.read);
+      const at = vh.backendTls.caSource ?? vh.backendTls.source ?? vh.source;
+      if (problem) problems.push(error(at, TLS_FILE_NAMES[config.dialect].ca, problem));
+    }
+  }
+  return problems;
+}
+
+/** The access log, the manager's state file and audit log: Stickler creates or appends to each. */
+function writeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  const native = config.dialect === 'native';
+  const targets: Array<{ path: string | undefined; source: Source | undefined; directive: string }> = [
+    { path: logFile(config.log.access), source: config.log.source, directive: native ? 'log.access' : 'CustomLog' },
+    ...[...(config.log.logs ?? []), ...config.virtualHosts.flatMap((vh) => vh.logs ?? [])].map((l) => ({
+      path: logFile(l.destination),
+      source: l.source,
+      directive: native ? 'logs.access' : 'CustomLog',
+    })),
+    { path: config.manager?.stateFile, source: config.manager?.source, directive: native ? 'manager.state-file' : 'BalancerPersist' },
+    { path: config.manager?.auditLog, source: config.manager?.source, directive: 'manager.audit-log' },
+  ];
+  return targets.flatMap(({ path, source, directive }) => {
+    const problem = path === undefined ? undefined : writeProblem(path, files);
+    // A log named on the command line has no line: it is reported against the whole file.
+    return problem ? [error(source ?? { file: config.listeners[0]?.source.file ?? '(command line)', line: 0 }, directive, problem)] : [];
+  });
+}
+
+/** Standard output and piped loggers are not files to check. */
+const logFile = (destination: string | undefined): string | undefined =>
+  destination === undefined || destination === '-' || destination.startsWith('|') ? undefined : destination;
+
+/** Why Stickler could not create or append to `path`, or undefined. */
+export function writeProblem(path: string, files: VerifyFiles): string | undefined {
+  const kind = files.kind(path);
+  if (kind === 'directory') return `${path} is a directory; expected a file path`;
+  if (kind !== undefined) return files.writable(path) ? undefined : `${path} is not writable`;
+  const dir = dirname(path);
+  const dirKind = files.kind(dir);
+  if (dirKind === undefined) return `cannot create ${path}: the directory ${dir} does not exist`;
+  if (dirKind !== 'directory') return `cannot create ${path}: ${dir} is not a directory`;
+  return files.writable(dir) ? undefined : `cannot create ${path}: the directory ${dir} is not writable`;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/**
+ * httpd refuses the same address:port twice ("Cannot define multiple Listeners on the same IP:port"); a wildcard and
+ * a specific address on one port cannot both be bound either (EADDRINUSE), and `::` takes IPv4 too on Linux.
+ */
+export function listenerClashes(listeners: readonly ListenerConfig[], directive = 'Listen'): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  listeners.forEach((l, i) => {
+    const earlier = listeners.slice(0, i).find((e) => e.port === l.port && (e.host === l.host || WILDCARDS.has(e.host) || WILDCARDS.has(l.host)));
+    if (earlier === undefined) return;
+    const at = where(earlier.source, l.source);
+    const why = earlier.host === l.host
+      ? `${l.host}:${l.port} is already listened on at ${at}; httpd refuses multiple listeners on the same address and port; expected one Listen per address:port`
+      : `${l.host}:${l.port} and ${earlier.host}:${earlier.port} (${at}) cannot both be bound: ${WILDCARDS.has(earlier.host) ? earlier.host : l.host} already takes every address on port ${l.port}; expected either the wildcard or specific addresses`;
+    problems.push(error(l.source, directive, why));
+  });
+  return problems;
+}
+
+function error(at: Source, directive: string, message: string): Diagnostic {
+  return { severity: 'error', file: at.file, line: at.line, directive, message };
+}

@@ -1,0 +1,131 @@
+// A virtual host's certificate, key, chain and OCSP response, read and checked as one: the start, every reload and
+// --check all come through here, so what --check says is what the start would say. Every problem names the
+// directive (or YAML key) that asked for the file and says in words what is wrong with it; OpenSSL's own text is
+// kept in parentheses only where it adds something.
+import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import tls from 'node:tls';
+import type { Diagnostic, Source, TlsFiles } from '../config/model.ts';
+import { handshakeOptions, ocspResponseProblem } from './profile.ts';
+
+/** A problem with a file the configuration names, at the line that names it: always an error. */
+export type FileProblem = Diagnostic;
+
+/** How a file is read: the disk, or a test's files. Throws an ErrnoException as readFileSync does. */
+export type ReadFile = (path: string) => Buffer;
+
+export interface Credentials {
+  options: tls.SecureContextOptions;
+  context: tls.SecureContext;
+  /** The OCSP response to staple with the DER certificate it belongs to. */
+  staple?: { certificate: Buffer; response: Buffer };
+}
+
+/** The directive or key of each TLS file, by configuration format. */
+export const TLS_FILE_NAMES = {
+  apache: { certificate: 'SSLCertificateFile', key: 'SSLCertificateKeyFile', chain: 'SSLCertificateChainFile', ocsp: 'tls.ocsp-response-file', ca: 'SSLProxyCACertificateFile' },
+  native: { certificate: 'tls.certificate-file', key: 'tls.key-file', chain: 'tls.chain-file', ocsp: 'tls.ocsp-response-file', ca: 'backend-tls.ca-file' },
+} as const;
+
+export type Dialect = keyof typeof TLS_FILE_NAMES;
+
+/** The credentials of one TLS virtual host, or every problem found with its files. */
+export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFile): Credentials | FileProblem[] {
+  const names = TLS_FILE_NAMES[dialect];
+  const problems: FileProblem[] = [];
+  const at = (source: Source | undefined, directive: string) => (message: string) =>
+    void problems.push({ severity: 'error', ...(source ?? files.source), directive, message });
+  const certProblem = at(files.source, names.certificate);
+  const keyProblem = at(files.keySource, names.key);
+  const cert = readOrSay(read, files.certificateFile, certProblem);
+  const key = readOrSay(read, files.keyFile, keyProblem);
+  const chain = files.chainFile === undefined ? undefined : readOrSay(read, files.chainFile, at(files.chainSource, names.chain));
+  const x509 = cert && parseCertificates(cert, files.certificateFile, certProblem)?.[0];
+  if (chain) parseCertificates(chain, files.chainFile!, at(files.chainSource, names.chain));
+  const privateKey = key && parseKey(key, files.keyFile, keyProblem);
+  if (x509 && privateKey && !x509.checkPrivateKey(privateKey)) {
+    keyProblem(`the private key in ${files.keyFile} does not match the certificate in ${files.certificateFile}${files.keySource ? ` (${names.certificate} at line ${files.source.line})` : ''}; expected the key the certificate was issued for`);
+  }
+  let staple: Credentials['staple'];
+  if (files.ocspResponseFile !== undefined) {
+    const ocspProblem = at(files.ocspSource, names.ocsp);
+    const response = readOrSay(read, files.ocspResponseFile, ocspProblem);
+    const wrong = response && ocspResponseProblem(response);
+    if (wrong) ocspProblem(`${files.ocspResponseFile}: ${wrong}`);
+    else if (response && x509) staple = { certificate: x509.raw, response };
+  }
+  if (problems.length > 0 || !cert || !key) return problems;
+  const options: tls.SecureContextOptions = {
+    cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert,
+    key,
+    ...handshakeOptions(files.policy),
+  };
+  try {
+    return { options, context: tls.createSecureContext(options), ...(staple && { staple }) };
+  } catch (err) {
+    certProblem(`${files.certificateFile} and ${files.keyFile} are not a usable certificate and key (${(err as Error).message})`);
+    return problems;
+  }
+}
+
+/** A CA bundle for verifying members: readable, and every block in it a certificate. */
+export function caFileProblem(file: string, read: ReadFile): string | undefined {
+  let said: string | undefined;
+  const text = readOrSay(read, file, (m) => void (said = m));
+  if (text) parseCertificates(text, file, (m) => void (said ??= m));
+  return said;
+}
+
+function readOrSay(read: ReadFile, path: string, say: (message: string) => void): Buffer | undefined {
+  try {
+    return read(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (code ?? String(err));
+    say(`cannot read ${path}: ${why}${code && code !== why ? ` (${code})` : ''}`);
+    return undefined;
+  }
+}
+
+const BEGIN = /-----BEGIN ([A-Z0-9 ]+)-----/g;
+
+/** The PEM block labels in a file, in order: `CERTIFICATE`, `PRIVATE KEY`, `ENCRYPTED PRIVATE KEY`... */
+export function pemLabels(text: Buffer): string[] {
+  return [...text.toString('latin1').matchAll(BEGIN)].map((m) => m[1]!);
+}
+
+/** Every certificate of a PEM file; undefined (after saying why) when it holds none or a broken one. */
+function parseCertificates(text: Buffer, file: string, say: (message: string) => void): X509Certificate[] | undefined {
+  const labels = pemLabels(text);
+  if (labels.length === 0) return void say(`${file} is not a PEM file (no "-----BEGIN CERTIFICATE-----" line); expected a PEM certificate`);
+  if (!labels.includes('CERTIFICATE')) return void say(`${file} holds ${article(labels[0]!)}, not a certificate; expected a PEM certificate`);
+  const blocks = text.toString('latin1').match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const parsed: X509Certificate[] = [];
+  for (const [i, block] of blocks.entries()) {
+    try {
+      parsed.push(new X509Certificate(block));
+    } catch (err) {
+      return void say(`certificate ${i + 1} in ${file} is damaged: its PEM block does not decode to a certificate (${(err as Error).message})`);
+    }
+  }
+  if (parsed.length === 0) return void say(`${file} has a "-----BEGIN CERTIFICATE-----" line with no matching END line; the file is truncated`);
+  return parsed;
+}
+
+function parseKey(text: Buffer, file: string, say: (message: string) => void): KeyObject | undefined {
+  const labels = pemLabels(text);
+  if (labels.length === 0) return void say(`${file} is not a PEM file (no "-----BEGIN PRIVATE KEY-----" line); expected a PEM private key`);
+  const keyLabel = labels.find((l) => l.endsWith('PRIVATE KEY'));
+  if (keyLabel === undefined) return void say(`${file} holds ${article(labels[0]!)}, not a private key; expected a PEM private key`);
+  if (keyLabel === 'ENCRYPTED PRIVATE KEY' || /Proc-Type:\s*4,ENCRYPTED/.test(text.toString('latin1'))) {
+    return void say(`the private key in ${file} is encrypted with a passphrase, which Stickler cannot ask for; expected an unencrypted key (openssl pkey -in ${file} -out plain.key)`);
+  }
+  try {
+    return createPrivateKey(text);
+  } catch (err) {
+    return void say(`the private key in ${file} is damaged: its PEM block does not decode to a key (${(err as Error).message})`);
+  }
+}
+
+function article(label: string): string {
+  return `${/^[AEIOU]/.test(label) ? 'an' : 'a'} ${label} block`;
+}
