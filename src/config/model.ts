@@ -129,6 +129,16 @@ export interface ListenerConfig {
   port: number;
   /** A listener serves TLS when any virtual host on it has TLS on. */
   tls: boolean;
+  /**
+   * Opened for a `<VirtualHost host:port>` of a configuration that has no Listen at all (a virtual-host file read on
+   * its own), at that section's line; messages name the section, not a Listen the operator never wrote.
+   */
+  implied?: true;
+}
+
+/** `file:line: Listen` (or `<VirtualHost>` for an implied listener), to begin a message about a listener. */
+export function listenerAt(l: ListenerConfig): string {
+  return `${l.source.file}:${l.source.line}: ${l.implied ? '<VirtualHost>' : 'Listen'}`;
 }
 
 export interface TlsFiles {

@@ -123,7 +123,7 @@ export function listenerClashes(listeners: readonly ListenerConfig[], directive 
     const why = earlier.host === l.host
       ? `${l.host}:${l.port} is already listened on at ${at}; httpd refuses multiple listeners on the same address and port; expected one Listen per address:port`
       : `${l.host}:${l.port} and ${earlier.host}:${earlier.port} (${at}) cannot both be bound: ${WILDCARDS.has(earlier.host) ? earlier.host : l.host} already takes every address on port ${l.port}; expected either the wildcard or specific addresses`;
-    problems.push(error(l.source, directive, why));
+    problems.push(error(l.source, l.implied ? '<VirtualHost>' : directive, why));
   });
   return problems;
 }

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { formatDiagnostic, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { formatDiagnostic, listenerAt, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
@@ -156,7 +156,7 @@ export class Stickler {
     for (const l of config.listeners) {
       const running = this.open.get(key(l));
       if (running && running.bound.tls !== l.tls) {
-        throw new StartupError(`${l.source.file}:${l.source.line}: Listen: ${key(l)} would switch between TLS and plain HTTP; that takes a restart, not a reload`);
+        throw new StartupError(`${listenerAt(l)}: ${key(l)} would switch between TLS and plain HTTP; that takes a restart, not a reload`);
       }
     }
     const opened = await this.openListeners(config.listeners.filter((l) => !this.open.has(key(l))), certificates);
@@ -302,7 +302,7 @@ function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
 function checkCertificates(listeners: ListenerConfig[], certificates: Map<number, PortCertificates>): void {
   for (const l of listeners) {
     if (l.tls && !certificates.has(l.port)) {
-      throw new StartupError(`${l.source.file}:${l.source.line}: Listen: port ${l.port} serves TLS but no virtual host on it has a certificate`);
+      throw new StartupError(`${listenerAt(l)}: port ${l.port} serves TLS but no virtual host on it has a certificate`);
     }
   }
 }
@@ -338,7 +338,7 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
 function listen(server: net.Server, listener: ListenerConfig, reusePort: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) =>
-      reject(new StartupError(`${listener.source.file}:${listener.source.line}: Listen: cannot listen on ${listener.host}:${listener.port}: ${err.code ?? err.message}`));
+      reject(new StartupError(`${listenerAt(listener)}: cannot listen on ${listener.host}:${listener.port}${listener.implied ? ' (the configuration has no Listen; this is the address of the virtual host)' : ''}: ${err.code ?? err.message}`));
     server.once('error', onError);
     server.listen({ host: listener.host, port: listener.port, reusePort }, () => {
       server.removeListener('error', onError);

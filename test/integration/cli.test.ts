@@ -70,7 +70,7 @@ test('usage errors exit 2 with the reason', () => {
   assert.equal(cli('--bogus').code, 2);
 });
 
-test('a port already in use fails at startup with the Listen line, exit 1', async () => {
+test('a port already in use fails at startup with the Listen line (or the <VirtualHost> line when there is no Listen), exit 1', async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const port = (blocker.address() as { port: number }).port;
@@ -88,6 +88,12 @@ test('a port already in use fails at startup with the Listen line, exit 1', asyn
     const r = cli('--config', join(dir, 'busy.conf'));
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, new RegExp(`busy\\.conf:1: Listen: cannot listen on 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
+    // Without a Listen, the port is the virtual host's: the message names that section, not a Listen never written.
+    writeFileSync(join(dir, 'implied.conf'), withCerts.replace(`Listen 127.0.0.1:${port}\n<VirtualHost *:${port}>`, `<VirtualHost 127.0.0.1:${port}>`));
+    const implied = cli('--config', join(dir, 'implied.conf'));
+    assert.equal(implied.code, 1, implied.stderr);
+    assert.match(implied.stderr, new RegExp(`implied\\.conf:1: <VirtualHost>: the configuration has no Listen: Stickler listens on 127\\.0\\.0\\.1:${port}`));
+    assert.match(implied.stderr, new RegExp(`implied\\.conf:1: <VirtualHost>: cannot listen on 127\\.0\\.0\\.1:${port} \\(the configuration has no Listen; this is the address of the virtual host\\): EADDRINUSE`));
   } finally {
     blocker.close();
   }

@@ -27,7 +27,7 @@ test('the closed seed loads into the expected model', () => {
   const c = r.config;
   assert.equal(c.dialect, 'apache');
   assert.equal(c.timeout, 60_000);
-  assert.deepEqual(c.listeners, [{ source: at(2), host: '0.0.0.0', port: 443, tls: true }]);
+  assert.deepEqual(c.listeners, [{ source: at(2), host: '0.0.0.0', port: 443, implied: true, tls: true }], 'no Listen: the <VirtualHost> address, named as such');
   assert.deepEqual(c.log, { format: 'combined' });
   assert.deepEqual(c.balancers, [{
     source: at(24), name: 'wso2.identity.domain', lbmethod: 'byrequests', sticky: { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' },
@@ -56,11 +56,12 @@ test('the closed seed loads into the expected model', () => {
   }]);
 });
 
-test('the closed seed warns about the JSESSIONID URL gap and about unverified backends', () => {
+test('the closed seed warns about the JSESSIONID URL gap, the Listen it lacks, and unverified backends', () => {
   const file = fixture('seed-closed.conf');
   const r = loadApacheConfig(file);
   assert.deepEqual(r.diagnostics.map((d) => `${d.severity} ${formatDiagnostic(d)}`), [
     `warning ${file}:20: ProxyPass: stickysession=JSESSIONID also looks for the URL parameter "JSESSIONID" (case-sensitive, as in httpd), but Tomcat's URL rewriting writes ";jsessionid=" in lower case, so sessions carried in the URL are not sticky; expected stickysession=JSESSIONID|jsessionid scolonpathdelim=On`,
+    `warning ${file}:2: <VirtualHost>: the configuration has no Listen: Stickler listens on 0.0.0.0:443 for this virtual host, where httpd would open no port; expected Listen 443, or Listen 127.0.0.1:443 for one address`,
     `warning ${file}:10: SSLProxyEngine: backend certificate verification is off (SSLProxyVerify none is Apache's default): the https members https://localhost:9443, https://localhost:9444 are not authenticated; expected SSLProxyVerify require with SSLProxyCACertificateFile to verify them`,
   ]);
 });

@@ -89,7 +89,7 @@ test('Include with a glob reads matches in sorted order, relative to the includi
   mkdirSync(join(dir, 'sites'));
   writeFileSync(join(dir, 'sites', 'b.conf'), '<VirtualHost *:8443>\nServerName b\n</VirtualHost>\n');
   writeFileSync(join(dir, 'sites', 'a.conf'), '<VirtualHost *:8080>\nServerName a\n</VirtualHost>\n');
-  writeFileSync(join(dir, 'main.conf'), 'Include sites/*.conf\nIncludeOptional nothing/*.conf\n');
+  writeFileSync(join(dir, 'main.conf'), 'Listen 8080\nListen 8443\nInclude sites/*.conf\nIncludeOptional nothing/*.conf\n');
   const r = loadApacheConfig(join(dir, 'main.conf'));
   assert.deepEqual(r.diagnostics, []);
   assert.deepEqual(r.config?.virtualHosts.map((v) => [v.serverName, v.port, v.source.file, v.source.line]), [

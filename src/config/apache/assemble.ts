@@ -34,7 +34,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
   const balancers = walked.balancers.finish();
   const byName = new Map(balancers.map((b) => [b.name.toLowerCase(), b]));
   const effective = walked.vhosts.map((draft) => inherit(walked.main, draft, report));
-  const listens = walked.listens.length > 0 ? walked.listens : derivedListens(walked.vhosts);
+  const listens = walked.listens.length > 0 ? walked.listens : impliedListens(walked.vhosts, report);
   if (listens.length === 0) {
     report.error({ file: mainFile, line: 1 }, 'Listen', 'nothing to listen on; expected a Listen directive or a <VirtualHost host:port>');
   }
@@ -166,19 +166,30 @@ function tlsExtras(main: ServerDraft, v: ServerDraft): Pick<TlsFiles, 'policy' |
   return { ...(policy && { policy }), ...(hsts && { hsts }) };
 }
 
-function derivedListens(vhosts: ServerDraft[]): Listen[] {
+/**
+ * A virtual-host file read on its own has no Listen (Debian keeps them in ports.conf). httpd would open no port;
+ * Stickler listens on each virtual host's address and says so, naming the Listen that would make it explicit.
+ */
+function impliedListens(vhosts: ServerDraft[], report: Report): Listen[] {
   const byPort = new Map<number, Listen>();
   for (const v of vhosts) {
     for (const { host, port } of v.addresses) {
       if (port === 0) continue;
       const ip = isIP(host) !== 0 ? host : '0.0.0.0';
       const seen = byPort.get(port);
-      if (seen === undefined) byPort.set(port, { source: v.source, host: ip, port });
+      if (seen === undefined) byPort.set(port, { source: v.source, host: ip, port, implied: true });
       else if (seen.host !== ip) seen.host = isIP(ip) === 6 || isIP(seen.host) === 6 ? '::' : '0.0.0.0';
     }
   }
+  for (const l of byPort.values()) {
+    const address = l.host.includes(':') ? `[${l.host}]:${l.port}` : `${l.host}:${l.port}`;
+    const specific = WILDCARD_HOSTS.has(l.host) ? `, or Listen 127.0.0.1:${l.port} for one address` : '';
+    report.warning(l.source, '<VirtualHost>', `the configuration has no Listen: Stickler listens on ${address} for this virtual host, where httpd would open no port; expected Listen ${l.port}${specific}`);
+  }
   return [...byPort.values()];
 }
+
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::']);
 
 /** A member that is one of the listeners (see member-loop.ts), at its BalancerMember, or the ProxyPass of a lone URL. */
 function checkMemberLoops(balancers: BalancerConfig[], listeners: ListenerConfig[], report: Report): void {

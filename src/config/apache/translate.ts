@@ -26,6 +26,8 @@ export interface Listen {
   source: Source;
   host: string;
   port: number;
+  /** Not written: the address of a `<VirtualHost>` in a configuration without any Listen. */
+  implied?: true;
 }
 
 export interface Walked {
