@@ -25,7 +25,6 @@ import { VERSION } from './cli/version.ts';
 /** Past graceful-shutdown-timeout, what a stop may take to close the rest and exit. */
 const SHUTDOWN_MARGIN_MS = 2_000;
 
-
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -150,6 +149,8 @@ async function main(argv: string[]): Promise<number> {
 
   // SIGHUP and `stickler reload` re-read the file, as Apache's graceful restart does; a configuration that fails
   // to load or to start is refused and the running one keeps serving. Reloads run one at a time.
+  // Once a stop has begun, a reload would open listeners and loggers again on a balancer that is closing.
+  let stopRequested = false;
   let reloading: Promise<ReloadVerdict> = Promise.resolve({ ok: true, warnings: [] });
   const reload = (): Promise<ReloadVerdict> => {
     reloading = reloading.then(async () => {
@@ -159,20 +160,22 @@ async function main(argv: string[]): Promise<number> {
         lastReload = { at: Date.now(), ok: false, reasons };
         return { ok: false, reasons };
       };
-      const { config: next, diagnostics: nextDiagnostics } = load(diagnostics, (line) => (lines.push(line), toStderr(line)));
-      if (!next) return refuse(lines);
-      fitDescriptors(next, workers, limit);
+      if (stopRequested) return { ok: false, reasons: ['the balancer is stopping; nothing was reloaded'] };
+      // Whatever fails in here is this reload's refusal; the queue must go on for the next one.
       try {
+        const { config: next, diagnostics: nextDiagnostics } = load(diagnostics, (line) => (lines.push(line), toStderr(line)));
+        if (!next) return refuse(lines);
+        fitDescriptors(next, workers, limit);
         await stickler.reload(next);
+        diagnostics = nextDiagnostics;
+        current = next;
       } catch (err) {
         const reason = err instanceof StartupError ? err.message : String((err as Error)?.stack ?? err);
         process.stderr.write(`stickler: reload refused: ${reason}\n`);
         return refuse([reason]);
       }
-      diagnostics = nextDiagnostics;
-      current = next;
       lastReload = { at: Date.now(), ok: true, reasons: [] };
-      printStartup(stickler.listeners, next, workers);
+      printStartup(stickler.listeners, current, workers);
       process.stdout.write('reloaded\n');
       return { ok: true, warnings: lines };
     });
@@ -222,10 +225,12 @@ async function main(argv: string[]): Promise<number> {
   if (banner) process.stdout.write(`${banner}\n`);
   process.stdout.write('ready\n');
 
+  // Kept during the stop, when it only refuses: without a listener SIGHUP's default action would kill the process.
   process.on('SIGHUP', () => void reload());
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   await stopping;
+  stopRequested = true;
   process.stdout.write('stopping\n');
   const now = (why: string) => () => {
     process.stderr.write(`stickler: stopped ${why}\n`);
@@ -237,6 +242,8 @@ async function main(argv: string[]): Promise<number> {
   // even should a connection fail to close, and keeps it from ending unnoticed before.
   const bound = shutdownBound(current);
   if (bound !== null) setTimeout(now(`after ${bound / 1000} s with connections still open`), bound);
+  // A reload under way finishes first (its own steps are bounded), so close() sees every listener it opened.
+  await reloading;
   await stickler.close();
   await closeDemo();
   control?.close();

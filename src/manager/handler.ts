@@ -180,9 +180,14 @@ export class Manager {
     return respond(200, PROMETHEUS_CONTENT_TYPE, text);
   }
 
-  /** Which member a session id routes to now (route-query.ts). */
+  /**
+   * Which member a session id routes to now (route-query.ts). It changes nothing, so it needs no CSRF token: another
+   * site cannot read the answer, and its JSON body already takes a CORS preflight, which the manager never grants.
+   */
   private route(request: ManagerRequest): ManagerResponse {
-    const query = readRouteQuery(request.query);
+    const body = jsonBody(request);
+    if (!body.ok) return problem(body.status, body.reason);
+    const query = readRouteQuery(body.value);
     if (!query.ok) return problem(400, query.reason);
     const found = request.runtime.balancers.get(query.balancer);
     if (!found) return problem(404, `no balancer "${query.balancer}"; expected one of ${[...request.runtime.balancers.keys()].join(', ') || '(none)'}`);
@@ -193,7 +198,7 @@ export class Manager {
     const read = request.method === 'GET' || request.method === 'HEAD';
     const resource = request.path.slice('/api/v1/'.length);
     if (resource === 'balancers') return read ? json(200, this.overview(request.runtime)) : onlyMethods('GET, HEAD');
-    if (resource === 'route') return read ? this.route(request) : onlyMethods('GET, HEAD');
+    if (resource === 'route') return request.method === 'POST' ? this.route(request) : onlyMethods('POST');
     if (resource === 'audit') return read ? json(200, { entries: this.context.recentAudit() }) : onlyMethods('GET, HEAD');
     if (resource === 'events') {
       if (!read) return onlyMethods('GET, HEAD');
@@ -212,18 +217,23 @@ export class Manager {
       const refused = csrfProblem(request.headers, this.context.secret, `${request.scheme}://${host}`);
       if (refused) return problem(403, refused);
     }
-    const type = getHeader(request.headers, 'content-type') ?? '';
-    if (!/^application\/json\s*(;|$)/i.test(type)) return problem(415, `expected Content-Type: application/json, got ${type || 'none'}`);
-    let body: unknown;
-    try {
-      body = JSON.parse(request.body.toString('utf8'));
-    } catch (err) {
-      return problem(400, `the body is not JSON: ${(err as Error).message}`);
-    }
-    const edit = readEdit(body);
+    const body = jsonBody(request);
+    if (!body.ok) return problem(body.status, body.reason);
+    const edit = readEdit(body.value);
     if (!edit.ok) return problem(400, edit.reason);
     const outcome = await this.context.control.submit(edit.value, actor);
     if (!outcome.ok) return problem(outcome.status, outcome.reason);
     return json(200, { before: outcome.before, after: outcome.after, overview: this.overview(request.runtime) });
+  }
+}
+
+/** A POST's JSON body, or the status and reason to refuse it with. */
+function jsonBody(request: ManagerRequest): { ok: true; value: unknown } | { ok: false; status: number; reason: string } {
+  const type = getHeader(request.headers, 'content-type') ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type)) return { ok: false, status: 415, reason: `expected Content-Type: application/json, got ${type || 'none'}` };
+  try {
+    return { ok: true, value: JSON.parse(request.body.toString('utf8')) };
+  } catch (err) {
+    return { ok: false, status: 400, reason: `the body is not JSON: ${(err as Error).message}` };
   }
 }

@@ -1,5 +1,6 @@
-// The manager's session search, GET /api/v1/route?balancer=NAME&session=ID: the query read and checked before any
-// balancer is looked at, then the answer as the API gives it.
+// The manager's session search, POST /api/v1/route with {"balancer": NAME, "session": ID}: the body read and checked
+// before any balancer is looked at, then the answer as the API gives it. A session id is a credential: it travels in
+// a body, never in a URL that access logs, browser history and intermediaries keep.
 import type { Balancer } from '../balancer/balancer.ts';
 import { lookUpRoute, type RouteOutcome } from '../balancer/route-lookup.ts';
 
@@ -22,28 +23,24 @@ export interface RouteAnswer {
   explanation: string;
 }
 
-/** Reads `balancer=NAME&session=ID` (percent-encoded, each once); says what is wrong with anything else. */
-export function readRouteQuery(query: string): RouteQuery {
-  const expected = 'expected ?balancer=NAME&session=ID, with ID a session id such as ABC123.node2 or a bare route such as node2';
-  let params: URLSearchParams;
-  try {
-    params = new URLSearchParams(query);
-  } catch {
-    return { ok: false, reason: `the query cannot be read; ${expected}` };
+/** Reads `{"balancer": NAME, "session": ID}` (the parsed JSON body); says what is wrong with anything else. */
+export function readRouteQuery(body: unknown): RouteQuery {
+  const expected = 'expected {"balancer": NAME, "session": ID}, with ID a session id such as ABC123.node2 or a bare route such as node2';
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { ok: false, reason: `the body is not a JSON object; ${expected}` };
+  const extra = Object.keys(body).filter((k) => k !== 'balancer' && k !== 'session');
+  if (extra.length > 0) return { ok: false, reason: `unknown field ${JSON.stringify(extra[0])}; ${expected}` };
+  const { balancer, session } = body as Record<string, unknown>;
+  if (typeof balancer !== 'string' || typeof session !== 'string') {
+    return { ok: false, reason: `balancer and session must both be strings; ${expected}` };
   }
-  const balancer = params.getAll('balancer');
-  const session = params.getAll('session');
-  if (balancer.length !== 1 || session.length !== 1) {
-    return { ok: false, reason: `the query has ${balancer.length} balancer and ${session.length} session parameters; ${expected}` };
-  }
-  if (balancer[0]!.length > SESSION_TEXT_LIMIT) return { ok: false, reason: `the balancer name is ${balancer[0]!.length} characters long; expected at most ${SESSION_TEXT_LIMIT}` };
-  const id = session[0]!.trim();
+  if (balancer.length > SESSION_TEXT_LIMIT) return { ok: false, reason: `the balancer name is ${balancer.length} characters long; expected at most ${SESSION_TEXT_LIMIT}` };
+  const id = session.trim();
   if (id === '') return { ok: false, reason: `the session is empty; ${expected}` };
   if (id.length > SESSION_TEXT_LIMIT) return { ok: false, reason: `the session is ${id.length} characters long; expected at most ${SESSION_TEXT_LIMIT}` };
   if (!COOKIE_OCTETS.test(id)) {
     return { ok: false, reason: `the session ${JSON.stringify(id)} holds a character no session cookie can (a space, a control character, '"', ',', ';' or '\\'); paste only the value, such as ABC123.node2` };
   }
-  return { ok: true, balancer: balancer[0]!, session: id };
+  return { ok: true, balancer, session: id };
 }
 
 export function routeAnswer(balancer: Balancer, session: string, now: number): RouteAnswer {

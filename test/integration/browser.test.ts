@@ -92,10 +92,13 @@ test('the console opened after the traffic shows its rate and latency at once, a
     await result.filter({ hasText: 'no member has the route "nowhere"' }).waitFor({ timeout: 5_000 });
     assert.equal(await page.locator('tr.found').count(), 0);
 
-    const bad = await fetch(`${manager}/api/v1/route?balancer=demo&session=${encodeURIComponent('a;b')}`, { signal: AbortSignal.timeout(5_000) });
+    const search = (body: object) => fetch(`${manager}/api/v1/route`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000),
+    });
+    const bad = await search({ balancer: 'demo', session: 'a;b' });
     assert.equal(bad.status, 400);
     assert.match((await bad.json()).error, /holds a character no session cookie can/);
-    const unknown = await fetch(`${manager}/api/v1/route?balancer=nope&session=x.node1`, { signal: AbortSignal.timeout(5_000) });
+    const unknown = await search({ balancer: 'nope', session: 'x.node1' });
     assert.equal(unknown.status, 404);
     assert.deepEqual(problems, []);
     mkdirSync(screenshots, { recursive: true });

@@ -262,3 +262,42 @@ test('a second signal during the drain stops at once, and the pid file and socke
     await r.stickler.stop();
   }
 });
+
+test('a reload asked for during the drain is refused, and opens nothing again; the stop then ends as asked', async () => {
+  const r = await run(1);
+  const stuck = tls.connect({ host: '127.0.0.1', port: r.port, servername: 'localhost', rejectUnauthorized: false });
+  try {
+    // A request whose body never comes: the drain waits for it.
+    stuck.on('error', () => {});
+    await new Promise((resolve) => stuck.once('secureConnect', resolve));
+    stuck.write('POST / HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    process.kill(r.stickler.pid, 'SIGTERM');
+    await withTimeout((async () => {
+      while (!r.stickler.stdout().includes('stopping')) await new Promise((resolve) => setTimeout(resolve, 50));
+    })(), 10_000, 'the drain to begin');
+    const reload = await cli(['reload', '--pid-file', r.pidFile]);
+    assert.equal(reload.code, 1, reload.stdout);
+    assert.match(reload.stderr, /the balancer is stopping; nothing was reloaded/);
+    process.kill(r.stickler.pid, 'SIGHUP');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(await acceptsConnections(r.port), false, 'the listeners closed by the stop stay closed');
+    stuck.destroy();
+    const status = await withTimeout(r.stickler.exited, loadedBound(GRACE_S * 1000), 'the exit once the last request is gone');
+    assert.equal(status.code, 0, r.stickler.output());
+    assert.match(r.stickler.stdout(), /^stopped$/m);
+    assert.ok(!existsSync(r.pidFile), 'the pid file is removed');
+  } finally {
+    stuck.destroy();
+    await r.stickler.stop();
+  }
+});
+
+/** Whether anything accepts a TCP connection on 127.0.0.1:port. */
+function acceptsConnections(port: number): Promise<boolean> {
+  return withTimeout(new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  }), 5_000, 'the connection attempt');
+}

@@ -349,9 +349,10 @@ describe('manager API: requests a browser could be tricked into, and what they m
       ...(await Promise.all(['app.js', 'app.css', 'uplot.js', 'uplot.css'].map(async (f) => [`GET P/console/${f}`, await get(`/console/${f}`), 200] as [string, HttpsResponse, number]))),
       ['GET P/api/v1/balancers', await get('/api/v1/balancers'), 200],
       ['GET P/api/v1/audit', await get('/api/v1/audit'), 200],
-      ['GET P/api/v1/route', await get('/api/v1/route?balancer=cluster&session=S.b'), 200],
-      ['GET P/api/v1/route with a bad session', await get('/api/v1/route?balancer=cluster&session=a%3Bb'), 400],
-      ['POST P/api/v1/route', await request(`${m.base}/api/v1/route?balancer=cluster&session=S.b`, { method: 'POST' }), 405],
+      ['POST P/api/v1/route', await searchRoute(m.base, { balancer: 'cluster', session: 'S.b' }), 200],
+      ['POST P/api/v1/route with a bad session', await searchRoute(m.base, { balancer: 'cluster', session: 'a;b' }), 400],
+      ['POST P/api/v1/route as a form', await request(`${m.base}/api/v1/route`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'balancer=cluster&session=S.b' }), 415],
+      ['GET P/api/v1/route: a session id never goes in a URL', await get('/api/v1/route?balancer=cluster&session=S.b'), 405],
       ['GET P/api/v1/events', await headersOnly(`${m.base}/api/v1/events`), 200],
       ['GET P/metrics', await get('/metrics'), 200],
       ['POST P/api/v1/edits', await postEdit(m.base, memberEdit(IDLE_B, { route: 'b' }), sameOrigin(m, s)), 200],
@@ -418,6 +419,7 @@ describe('manager API: authentication and the audit trail', () => {
       for (const path of ['', '/console', '/metrics', '/api/v1/audit', '/api/v1/route?balancer=cluster&session=S.b']) {
         assert.equal((await request(`${m.base}${path}`)).status, 401, `GET P${path} without credentials`);
       }
+      assert.equal((await searchRoute(m.base, { balancer: 'cluster', session: 'S.b' })).status, 401, 'POST P/api/v1/route without credentials');
       const alice = basic('alice', password);
       assert.equal((await request(`${m.base}/api/v1/balancers`, { headers: alice })).status, 200);
       assert.equal((await request(`${m.base}/metrics`, { headers: bearer(token) })).status, 200);
@@ -898,3 +900,8 @@ manager:
 });
 
 after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** The console's session search: the id in a JSON body, never in the URL. */
+function searchRoute(base: string, body: { balancer: string; session: string }, headers: Record<string, string> = {}): Promise<HttpsResponse> {
+  return request(`${base}/api/v1/route`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}

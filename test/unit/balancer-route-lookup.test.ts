@@ -73,28 +73,30 @@ test('stickysessionsep Off: the whole value is the route', () => {
   assert.equal(lookUpRoute(config, state, 'S.node3', 0).outcome, 'unknown-route');
 });
 
-test('the query: one balancer and one session, a cookie value of bounded length, each refusal saying what is wrong', () => {
-  assert.deepEqual(readRouteQuery('balancer=app&session=6F1C2B.node2'), { ok: true, balancer: 'app', session: '6F1C2B.node2' });
-  assert.deepEqual(readRouteQuery('balancer=a%20b&session=%20X.n1%20'), { ok: true, balancer: 'a b', session: 'X.n1' }, 'decoded once, pasted spaces trimmed');
-  const refused = (query: string) => {
-    const read = readRouteQuery(query);
-    assert.equal(read.ok, false, query);
+test('the query: a JSON object with one balancer and one session, a cookie value of bounded length, each refusal saying what is wrong', () => {
+  assert.deepEqual(readRouteQuery({ balancer: 'app', session: '6F1C2B.node2' }), { ok: true, balancer: 'app', session: '6F1C2B.node2' });
+  assert.deepEqual(readRouteQuery({ balancer: 'a b', session: ' X.n1 ' }), { ok: true, balancer: 'a b', session: 'X.n1' }, 'pasted spaces trimmed');
+  const refused = (body: unknown) => {
+    const read = readRouteQuery(body);
+    assert.equal(read.ok, false, JSON.stringify(body));
     return read.ok ? '' : read.reason;
   };
-  assert.match(refused('session=X.n1'), /^the query has 0 balancer and 1 session parameters; expected \?balancer=NAME&session=ID/);
-  assert.match(refused('balancer=a&balancer=b&session=X'), /has 2 balancer and 1 session/);
-  assert.match(refused('balancer=app&session=%20'), /^the session is empty/);
-  assert.equal(refused(`balancer=app&session=${'x'.repeat(SESSION_TEXT_LIMIT + 1)}`), `the session is ${SESSION_TEXT_LIMIT + 1} characters long; expected at most ${SESSION_TEXT_LIMIT}`);
-  assert.match(refused(`balancer=${'b'.repeat(SESSION_TEXT_LIMIT + 1)}&session=X`), /^the balancer name is 257 characters long/);
-  for (const bad of ['a%3Bb', 'a%2Cb', 'a%22b', 'a%5Cb', 'a%00b', 'a%7Fb', 'a%20b', '%C3%A9']) {
-    assert.match(refused(`balancer=app&session=${bad}`), /holds a character no session cookie can/, bad);
+  for (const body of [null, [], 'balancer=app&session=X', 3]) assert.match(refused(body), /^the body is not a JSON object; expected \{"balancer": NAME, "session": ID\}/);
+  assert.match(refused({ session: 'X.n1' }), /^balancer and session must both be strings/);
+  assert.match(refused({ balancer: 'app', session: ['X'] }), /^balancer and session must both be strings/);
+  assert.match(refused({ balancer: 'app', session: 'X', route: 'n1' }), /^unknown field "route"/);
+  assert.match(refused({ balancer: 'app', session: ' ' }), /^the session is empty/);
+  assert.equal(refused({ balancer: 'app', session: 'x'.repeat(SESSION_TEXT_LIMIT + 1) }), `the session is ${SESSION_TEXT_LIMIT + 1} characters long; expected at most ${SESSION_TEXT_LIMIT}`);
+  assert.match(refused({ balancer: 'b'.repeat(SESSION_TEXT_LIMIT + 1), session: 'X' }), /^the balancer name is 257 characters long/);
+  for (const bad of ['a;b', 'a,b', 'a"b', 'a\\b', 'a\0b', 'a\x7fb', 'a b', '\u00e9']) {
+    assert.match(refused({ balancer: 'app', session: bad }), /holds a character no session cookie can/, bad);
   }
-  assert.equal(readRouteQuery(`balancer=app&session=${'x'.repeat(SESSION_TEXT_LIMIT)}`).ok, true);
+  assert.equal(readRouteQuery({ balancer: 'app', session: 'x'.repeat(SESSION_TEXT_LIMIT) }).ok, true);
 });
 
 test('property: any query is read or refused with a reason, never thrown; what is read fits the limits', () => {
-  fc.assert(fc.property(fc.string({ maxLength: 600 }), (query) => {
-    const read = readRouteQuery(query);
+  fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.record({ balancer: fc.string({ maxLength: 300 }), session: fc.string({ maxLength: 300 }) })), (body) => {
+    const read = readRouteQuery(body);
     if (!read.ok) return read.reason.length > 0;
     return read.session.length > 0 && read.session.length <= SESSION_TEXT_LIMIT && /^[\x21-\x7e]+$/.test(read.session);
   }));

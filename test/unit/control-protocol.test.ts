@@ -1,4 +1,4 @@
-// The control socket's pure half: the request line (bounded), the request, the new-warnings diff, the status text.
+// The control socket's pure half: the request line (bounded), the request, the status text.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -703,7 +703,12 @@ class BalancerView {
     let status = 0;
     let body;
     try {
-      const response = await fetch(`${BASE}/api/v1/route?balancer=${encodeURIComponent(this.name)}&session=${encodeURIComponent(session)}`, { credentials: 'same-origin' });
+      const response = await fetch(`${BASE}/api/v1/route`, {
+        method: 'POST',
+        credentials: 'same-origin',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ balancer: this.name, session }),
+      });
       status = response.status;
       body = await response.json();
     } catch (err) {
