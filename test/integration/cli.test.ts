@@ -141,6 +141,7 @@ test('npm start without a configuration runs the demo: two nodes, sticky session
     assert.notEqual(other.node, first.node, 'a new session goes to the other node');
     await demo.waitForStdout((o) => /"GET \/api\/whoami HTTP\/1\.1" 200 \d+ "-" "-" route=node\d backend_ms=\d+/.test(o), 5_000, 'an access log line');
     assert.match(out, new RegExp(`listening on http://127\\.0\\.0\\.1:${managerPort}`), 'the manager listens on loopback only');
+    assert.match(out, new RegExp(`^  127\\.0\\.0\\.1:${managerPort} /balancer-manager -> balancer manager$`, 'm'), 'the summary names the address bound, not *');
     const page = await fetch(`http://127.0.0.1:${managerPort}/balancer-manager/console`, { signal: AbortSignal.timeout(5_000) });
     assert.equal(page.status, 200);
     const overview = await (await fetch(`http://127.0.0.1:${managerPort}/balancer-manager/api/v1/balancers`, { signal: AbortSignal.timeout(5_000) })).json();
