@@ -98,6 +98,8 @@ const REQUEST_LIMITS = {
 export class Translator {
   readonly #report: Report;
   readonly #walked: Walked;
+  /** How each address:port was first written in a Listen: `*` and 0.0.0.0 are one socket, not a repeated Listen. */
+  readonly #listenSpelling = new Map<string, string>();
 
   constructor(report: Report) {
     this.#report = report;
@@ -354,7 +356,11 @@ export class Translator {
       return;
     }
     const host = address.host === '*' ? '0.0.0.0' : address.host;
-    // A second Listen on the same address and port is refused with the other listener clashes (src/config/verify.ts).
+    // httpd binds `Listen 80` and `Listen 0.0.0.0:80` as one socket; the same address written twice it refuses, and
+    // so does the listener check (src/config/listeners.ts).
+    const spelled = this.#listenSpelling.get(`${host} ${address.port}`);
+    if (spelled !== undefined && spelled !== address.host) return;
+    this.#listenSpelling.set(`${host} ${address.port}`, address.host);
     this.#walked.listens.push({ source: node.source, host, port: address.port });
   }
 
