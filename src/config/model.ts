@@ -41,6 +41,12 @@ export interface SticklerConfig {
    * (see clientPolicy), so a converted file states what its source stated.
    */
   client?: Partial<ClientPolicy>;
+  /**
+   * Variables Apache's envvars file sets (APACHE_LOG_DIR...) that Stickler's own environment lacks or has otherwise:
+   * apache2ctl exports them into httpd's environment, so httpd's piped loggers inherit them, and Stickler's get them
+   * over its own.
+   */
+  environment?: Record<string, string>;
 }
 
 /**
