@@ -422,4 +422,9 @@ export function unreadable(file: string, err: unknown): Diagnostic {
 export interface LoadResult {
   config?: SticklerConfig;
   diagnostics: Diagnostic[];
+  /**
+   * The files holding the virtual hosts and balancers of a configuration that was read but refused by the
+   * verification: the printer still shows the warnings about the operator's own sites first.
+   */
+  sites?: string[];
 }

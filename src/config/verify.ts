@@ -7,6 +7,7 @@
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { managerAuth } from '../manager/exposure.ts';
+import { siteFiles } from './diagnostics.ts';
 import { listenerClashes } from './listeners.ts';
 import { caFileProblem, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
 import type { Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from './model.ts';
@@ -39,12 +40,15 @@ export const diskFiles: VerifyFiles = {
   },
 };
 
-/** The load's result with the verification's errors added; the configuration is kept only when there are none. */
+/**
+ * The load's result with the verification's errors added; the configuration is kept only when there are none, and
+ * its site files are kept either way so the warnings print in the same order.
+ */
 export function verified(result: LoadResult, files: VerifyFiles = diskFiles): LoadResult {
   if (!result.config) return result;
   const problems = verifyConfig(result.config, files);
   if (problems.length === 0) return result;
-  return { diagnostics: [...result.diagnostics, ...problems] };
+  return { diagnostics: [...result.diagnostics, ...problems], sites: siteFiles(result.config) };
 }
 
 /** Every problem the start would hit with this configuration, as errors at the lines that caused them. */

@@ -9,7 +9,8 @@ import { loadApacheConfig } from '../../src/config/apache/load.ts';
 import { loadNativeConfig } from '../../src/config/native/load.ts';
 import { formatDiagnostic, type LoadResult } from '../../src/config/model.ts';
 import { foldDualStack, listenerClashes } from '../../src/config/listeners.ts';
-import { verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
+import { verified, verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
+import { diagnosticLines, sitesOf } from '../../src/config/diagnostics.ts';
 import { testCertificate } from '../support/certs.ts';
 
 interface Setup {
@@ -169,6 +170,30 @@ test('0.0.0.0 and :: on one port are one dual-stack socket, as httpd binds them;
     assert.deepEqual(result.config?.listeners.map((x) => `${x.host} ${x.port}`), [':: 8443'], `${first} + ${second}`);
     assert.deepEqual(errors(result), []);
   }
+});
+
+test('a configuration the verification refuses still prints the warnings about its sites first', async (t) => {
+  const s = await setup(t);
+  const main = join(s.dir, 'main.conf');
+  const site = join(s.dir, 'site.conf');
+  writeFileSync(main, ['Listen 127.0.0.1:8443', 'SSLCipherSuite HIGH', `Include ${site}`].join('\n'));
+  writeFileSync(site, [
+    '<VirtualHost *:8443>',
+    'SSLEngine On',
+    `SSLCertificateFile ${join(s.dir, 'missing.pem')}`,
+    `SSLCertificateKeyFile ${s.key}`,
+    'KeepAliveTimeout 3',
+    'ProxyPass / http://127.0.0.1:9001/',
+    '</VirtualHost>',
+  ].join('\n'));
+  const result = verified(loadApacheConfig(main));
+  assert.equal(result.config, undefined);
+  const lines = diagnosticLines(result.diagnostics, { sites: sitesOf(result) }).map((line) => /^(?:warning: )?\S+:\d+: \w+/.exec(line)?.[0]);
+  assert.deepEqual(lines, [
+    `${site}:3: SSLCertificateFile`,
+    `warning: ${site}:5: KeepAliveTimeout`,
+    `warning: ${main}:2: SSLCipherSuite`,
+  ]);
 });
 
 test('native YAML gets the same checks, named by its keys and lines', async (t) => {
