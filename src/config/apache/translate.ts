@@ -474,6 +474,10 @@ export class Translator {
     if (!this.#arity(node, 1, 2, 'SSLCipherSuite [SSL|TLSv1.3] cipher-spec')) return;
     const parsed = parseCipherSuite(node.args);
     if (typeof parsed === 'string') return this.#report.error(node.source, node.name, parsed);
+    if (parsed.spec === 'PROFILE=SYSTEM') {
+      // RHEL's and Fedora's ssl.conf: their OpenSSL reads the system-wide crypto policy for this; Node's does not.
+      return this.#report.warning(node.source, node.name, 'PROFILE=SYSTEM (RHEL\'s system-wide crypto policy, which Node\'s OpenSSL does not read) is taken as no SSLCipherSuite: Mozilla\'s intermediate ciphers are offered; expected a cipher list to narrow them');
+    }
     const finding = parsed.protocol === 'SSL' ? checkCiphers('intermediate', parsed.spec) : checkCipherSuites('intermediate', parsed.spec);
     if (finding) this.#report[finding.severity](node.source, node.name, finding.message);
     if (finding?.severity === 'error') return;
