@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
-import { diagnosticLines, reloadDiagnostics } from './config/diagnostics.ts';
+import { diagnosticLines, reloadDiagnostics, sitesOf } from './config/diagnostics.ts';
 import { clientPolicy, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { verified } from './config/verify.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
@@ -277,7 +277,7 @@ function fitDescriptors(config: SticklerConfig, workers: number, limit: number |
 function printDiagnostics(result: LoadResult, verbose: boolean, running: readonly Diagnostic[] = [], print = toStderr): SticklerConfig | undefined {
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   const shown = reloadDiagnostics(running, result.diagnostics);
-  for (const line of diagnosticLines(shown, { verbose, ...(result.config && { config: result.config }) })) print(line);
+  for (const line of diagnosticLines(shown, { verbose, sites: sitesOf(result) })) print(line);
   if (errors.length > 0 || !result.config) {
     print(`stickler: ${errors.length} error${errors.length === 1 ? '' : 's'} in the configuration`);
     return undefined;

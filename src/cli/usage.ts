@@ -30,8 +30,9 @@ export const usage = `Usage:
 Options:
   -c, --config FILE      configuration file
       --check            validate only
-      --envvars FILE     read FILE as apache2ctl reads Debian's envvars before the configuration; by
-                         default, the envvars file beside the main configuration file, if there is one
+      --envvars FILE     read FILE as apache2ctl reads Debian's envvars before the configuration (Apache
+                         files only); by default $APACHE_ENVVARS, else $APACHE_CONFDIR/envvars, else the
+                         envvars file beside the main configuration file, if there is one
       --verbose          list every directive ignored for having no meaning for a load balancer,
                          instead of one line that counts them
       --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer

@@ -2,13 +2,23 @@
 // (what Stickler does differently from httpd there), then the rest, and the directives that have no meaning for a
 // load balancer (a stock Debian tree has hundreds: AddIcon, AddLanguage, LoadModule...) summed up in one line.
 import { dirname, sep } from 'node:path';
-import { formatDiagnostic, type Diagnostic, type SticklerConfig } from './model.ts';
+import { formatDiagnostic, type Diagnostic, type LoadResult, type SticklerConfig } from './model.ts';
 
 export interface PrintOptions {
   /** List every inert directive instead of summing them up. */
   verbose?: boolean;
-  /** The configuration read, when it loaded: its virtual hosts and balancers say which files are the sites. */
-  config?: SticklerConfig;
+  /** The files that hold the operator's sites (see sitesOf): their warnings come first. */
+  sites?: readonly string[];
+}
+
+/** The files holding a virtual host or a balancer: the operator's own sites. */
+export function siteFiles(config: SticklerConfig): string[] {
+  return [...new Set([...config.virtualHosts, ...config.balancers].map((o) => o.source.file))];
+}
+
+/** The sites of a load, whether the configuration was kept or refused by the verification. */
+export function sitesOf(result: LoadResult): string[] {
+  return result.config ? siteFiles(result.config) : (result.sites ?? []);
 }
 
 /** At most this many directive names are shown in the summary line; --verbose shows them all. */
@@ -16,7 +26,7 @@ const NAMES_SHOWN = 6;
 
 /** The lines to print, in the order an operator should read them. */
 export function diagnosticLines(diagnostics: readonly Diagnostic[], options: PrintOptions = {}): string[] {
-  const sites = new Set([...(options.config?.virtualHosts ?? []), ...(options.config?.balancers ?? [])].map((o) => o.source.file));
+  const sites = new Set(options.sites);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   const warnings = diagnostics.filter((d) => d.severity === 'warning' && (options.verbose || !d.inert));
   const inert = options.verbose ? [] : diagnostics.filter((d) => d.severity === 'warning' && d.inert);

@@ -11,7 +11,7 @@ import { unreadable, type LoadResult } from './model.ts';
 const require = createRequire(import.meta.url);
 const loadNativeConfig = (path: string): LoadResult => (require('./native/load.ts') as typeof import('./native/load.ts')).loadNativeConfig(path);
 
-/** `options` apply to Apache files only. */
+/** `options` are Apache's: naming an envvars file for a native file is an error. */
 export function loadConfig(path: string, options: ApacheLoadOptions = {}): LoadResult {
   try {
     if (statSync(path).isDirectory()) return { diagnostics: [unreadable(path, new Error('it is a directory'))] };
@@ -20,6 +20,9 @@ export function loadConfig(path: string, options: ApacheLoadOptions = {}): LoadR
     return { diagnostics: [unreadable(path, err)] };
   }
   const native = ['.yaml', '.yml'].includes(extname(path).toLowerCase());
+  if (native && options.envvars !== undefined) {
+    return { diagnostics: [{ severity: 'error', file: options.envvars, line: 0, directive: '--envvars', message: `envvars is Apache's (apache2ctl sources it before httpd reads its configuration); a native YAML configuration such as ${path} reads no envvars file; expected --envvars only with an Apache configuration, and the variables in Stickler's environment` }] };
+  }
   try {
     return native ? loadNativeConfig(path) : loadApacheConfig(path, options);
   } catch (err) {

@@ -41,6 +41,12 @@ export interface SticklerConfig {
    * (see clientPolicy), so a converted file states what its source stated.
    */
   client?: Partial<ClientPolicy>;
+  /**
+   * Variables Apache's envvars file sets (APACHE_LOG_DIR...) that Stickler's own environment lacks or has otherwise:
+   * apache2ctl exports them into httpd's environment, so httpd's piped loggers inherit them, and Stickler's get them
+   * over its own.
+   */
+  environment?: Record<string, string>;
 }
 
 /**
@@ -416,4 +422,9 @@ export function unreadable(file: string, err: unknown): Diagnostic {
 export interface LoadResult {
   config?: SticklerConfig;
   diagnostics: Diagnostic[];
+  /**
+   * The files holding the virtual hosts and balancers of a configuration that was read but refused by the
+   * verification: the printer still shows the warnings about the operator's own sites first.
+   */
+  sites?: string[];
 }

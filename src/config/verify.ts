@@ -6,10 +6,11 @@
 // one the start accepts, with the same message when it does not.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { where } from './apache/balancers.ts';
 import { managerAuth } from '../manager/exposure.ts';
+import { siteFiles } from './diagnostics.ts';
+import { listenerClashes } from './listeners.ts';
 import { caFileProblem, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
-import type { Diagnostic, ListenerConfig, LoadResult, Source, SticklerConfig, TlsFiles } from './model.ts';
+import type { Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from './model.ts';
 
 /** The file system as the checks need it; tests give their own. */
 export interface VerifyFiles {
@@ -39,12 +40,15 @@ export const diskFiles: VerifyFiles = {
   },
 };
 
-/** The load's result with the verification's errors added; the configuration is kept only when there are none. */
+/**
+ * The load's result with the verification's errors added; the configuration is kept only when there are none, and
+ * its site files are kept either way so the warnings print in the same order.
+ */
 export function verified(result: LoadResult, files: VerifyFiles = diskFiles): LoadResult {
   if (!result.config) return result;
   const problems = verifyConfig(result.config, files);
   if (problems.length === 0) return result;
-  return { diagnostics: [...result.diagnostics, ...problems] };
+  return { diagnostics: [...result.diagnostics, ...problems], sites: siteFiles(result.config) };
 }
 
 /** Every problem the start would hit with this configuration, as errors at the lines that caused them. */
@@ -106,26 +110,6 @@ export function writeProblem(path: string, files: VerifyFiles): string | undefin
   if (dirKind === undefined) return `cannot create ${path}: the directory ${dir} does not exist`;
   if (dirKind !== 'directory') return `cannot create ${path}: ${dir} is not a directory`;
   return files.writable(dir) ? undefined : `cannot create ${path}: the directory ${dir} is not writable`;
-}
-
-const WILDCARDS = new Set(['0.0.0.0', '::']);
-
-/**
- * httpd refuses the same address:port twice ("Cannot define multiple Listeners on the same IP:port"); a wildcard and
- * a specific address on one port cannot both be bound either (EADDRINUSE), and `::` takes IPv4 too on Linux.
- */
-export function listenerClashes(listeners: readonly ListenerConfig[], directive = 'Listen'): Diagnostic[] {
-  const problems: Diagnostic[] = [];
-  listeners.forEach((l, i) => {
-    const earlier = listeners.slice(0, i).find((e) => e.port === l.port && (e.host === l.host || WILDCARDS.has(e.host) || WILDCARDS.has(l.host)));
-    if (earlier === undefined) return;
-    const at = where(earlier.source, l.source);
-    const why = earlier.host === l.host
-      ? `${l.host}:${l.port} is already listened on at ${at}; httpd refuses multiple listeners on the same address and port; expected one Listen per address:port`
-      : `${l.host}:${l.port} and ${earlier.host}:${earlier.port} (${at}) cannot both be bound: ${WILDCARDS.has(earlier.host) ? earlier.host : l.host} already takes every address on port ${l.port}; expected either the wildcard or specific addresses`;
-    problems.push(error(l.source, l.implied ? '<VirtualHost>' : directive, why));
-  });
-  return problems;
 }
 
 function error(at: Source, directive: string, message: string): Diagnostic {

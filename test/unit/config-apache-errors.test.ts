@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
-import { listenerClashes } from '../../src/config/verify.ts';
+import { listenerClashes } from '../../src/config/listeners.ts';
 
 const BALANCER = ['<Proxy balancer://b>', 'BalancerMember http://10.0.0.1:8080 route=n1', '</Proxy>'];
 
@@ -129,12 +129,15 @@ test('a bad port in Listen and in VirtualHost', () => {
   ]);
 });
 
-test('the same Listen twice is refused by the verification, as httpd refuses it', () => {
-  const r = load(['Listen 80', '<IfModule mod_gnutls.c>', 'Listen 0.0.0.0:80', '</IfModule>']);
-  assert.deepEqual(r.config?.listeners.map((l) => `${l.host}:${l.port}`), ['0.0.0.0:80', '0.0.0.0:80']);
-  assert.deepEqual(listenerClashes(r.config!.listeners).map(formatDiagnostic), [
+test('the same Listen twice is refused by the verification, as httpd refuses it; `*` and 0.0.0.0 are one socket', () => {
+  const twice = load(['Listen 0.0.0.0:80', '<IfModule mod_gnutls.c>', 'Listen 0.0.0.0:80', '</IfModule>']);
+  assert.deepEqual(listenerClashes(twice.config!.listeners).map(formatDiagnostic), [
     't.conf:3: Listen: 0.0.0.0:80 is already listened on at line 1; httpd refuses multiple listeners on the same address and port; expected one Listen per address:port',
   ]);
+  // httpd 2.4.71 starts with `Listen 80` then `Listen 0.0.0.0:80` and binds one socket.
+  const spelled = load(['Listen 80', 'Listen 0.0.0.0:80']);
+  assert.deepEqual(spelled.config?.listeners.map((l) => `${l.host}:${l.port}@${l.source.line}`), ['0.0.0.0:80@1']);
+  assert.deepEqual(listenerClashes(spelled.config!.listeners), []);
 });
 
 test('a balancer used but never defined', () => {

@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadApacheConfig, loadApacheConfigText } from '../../src/config/apache/load.ts';
+import { loadConfig } from '../../src/config/load.ts';
 import { readLogicalLines, tokenize } from '../../src/config/apache/lexer.ts';
 import { ipMatch } from '../../src/config/apache/access.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
@@ -77,10 +78,65 @@ test('the envvars file beside the main file is read as apache2ctl reads it, over
   assert.deepEqual(beside.diagnostics.map(formatDiagnostic), [
     `${join(dir, 'envvars')}:3: envvars: "ulimit -n 65536" is not an assignment, export or unset; apache2ctl would run it, Stickler leaves it out`,
   ]);
+  // What httpd's children would inherit: the names envvars sets otherwise than Stickler's environment.
+  assert.deepEqual(beside.config?.environment, { STICKLER_TEST_PORT: '8091', STICKLER_TEST_ADMIN: 'ops@example.com' });
   const named = loadApacheConfig(join(dir, 'main.conf'), { envvars: join(dir, 'other') });
   assert.deepEqual(named.config?.listeners.map((l) => l.port), [8092]);
   const missing = loadApacheConfig(join(dir, 'main.conf'), { envvars: join(dir, 'absent') });
   assert.match(missing.diagnostics.map(formatDiagnostic).join('\n'), /absent:0: envvars: cannot read the envvars file: ENOENT/);
+  process.env.STICKLER_TEST_ADMIN = 'ops@example.com';
+  t.after(() => delete process.env.STICKLER_TEST_ADMIN);
+  assert.deepEqual(loadApacheConfig(join(dir, 'main.conf')).config?.environment, { STICKLER_TEST_PORT: '8091' });
+  assert.equal(loadApacheConfigText('Listen 80\n', 't.conf').config?.environment, undefined);
+});
+
+test("the envvars file is found as apache2ctl finds it: $APACHE_ENVVARS, else $APACHE_CONFDIR/envvars, else beside the main file", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-envvars-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'confdir'));
+  writeFileSync(join(dir, 'envvars'), 'export STICKLER_TEST_PORT=8091\n');
+  writeFileSync(join(dir, 'confdir', 'envvars'), 'export STICKLER_TEST_PORT=8093\n');
+  writeFileSync(join(dir, 'named'), 'export STICKLER_TEST_PORT=8094\n');
+  writeFileSync(join(dir, 'main.conf'), 'Listen ${STICKLER_TEST_PORT}\n');
+  const saved = { APACHE_ENVVARS: process.env.APACHE_ENVVARS, APACHE_CONFDIR: process.env.APACHE_CONFDIR };
+  t.after(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+  const port = () => {
+    const r = loadApacheConfig(join(dir, 'main.conf'));
+    return { ports: r.config?.listeners.map((l) => l.port), diagnostics: r.diagnostics.map(formatDiagnostic) };
+  };
+  delete process.env.APACHE_ENVVARS;
+  delete process.env.APACHE_CONFDIR;
+  assert.deepEqual(port().ports, [8091]);
+  process.env.APACHE_CONFDIR = join(dir, 'confdir');
+  assert.deepEqual(port().ports, [8093]);
+  process.env.APACHE_ENVVARS = join(dir, 'named');
+  assert.deepEqual(port().ports, [8094]);
+  assert.deepEqual(loadApacheConfig(join(dir, 'main.conf'), { envvars: join(dir, 'envvars') }).config?.listeners.map((l) => l.port), [8091]);
+  // Named but absent: apache2ctl reads nothing then, without falling back to the file beside the main one.
+  process.env.APACHE_ENVVARS = join(dir, 'absent');
+  const absent = port();
+  assert.equal(absent.ports, undefined);
+  assert.deepEqual(absent.diagnostics.slice(0, 2), [
+    `${join(dir, 'main.conf')}:0: envvars: ${join(dir, 'absent')} (from APACHE_ENVVARS in the environment) is not a file; apache2ctl reads no envvars then, and neither does Stickler; expected the envvars file there, or --envvars FILE`,
+    `${join(dir, 'main.conf')}:1: \${STICKLER_TEST_PORT}: config variable \${STICKLER_TEST_PORT} is not defined; expected a Define STICKLER_TEST_PORT ... before this line, the variable in the environment, or an envvars file that exports it (--envvars FILE)`,
+  ]);
+});
+
+test('--envvars with a native YAML configuration is an error: envvars is Apache\'s', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-envvars-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'stickler.yaml');
+  writeFileSync(file, 'virtual-hosts:\n  - port: 8443\n');
+  const r = loadConfig(file, { envvars: join(dir, 'envvars') });
+  assert.equal(r.config, undefined);
+  assert.deepEqual(r.diagnostics.map(formatDiagnostic), [
+    `${join(dir, 'envvars')}:0: --envvars: envvars is Apache's (apache2ctl sources it before httpd reads its configuration); a native YAML configuration such as ${file} reads no envvars file; expected --envvars only with an Apache configuration, and the variables in Stickler's environment`,
+  ]);
 });
 
 test('Include with a glob reads matches in sorted order, relative to the including file', (t) => {

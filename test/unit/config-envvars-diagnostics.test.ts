@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { readEnvvars, splitWords } from '../../src/config/apache/envvars.ts';
-import { diagnosticLines, reloadDiagnostics } from '../../src/config/diagnostics.ts';
+import { diagnosticLines, reloadDiagnostics, sitesOf } from '../../src/config/diagnostics.ts';
 import type { Diagnostic, SticklerConfig } from '../../src/config/model.ts';
 
 const DEBIAN_ENVVARS = readFileSync(fileURLToPath(new URL('../fixtures/apache/debian/envvars', import.meta.url)), 'utf8');
@@ -73,13 +73,14 @@ test('the printer: errors, then the warnings of the files holding a site, then t
     d('/etc/apache2/ports.conf', 5, 'Listen', { severity: 'error' }),
   ];
   const config = { virtualHosts: [{ source: { file: '/etc/apache2/sites-enabled/site.conf', line: 2 } }], balancers: [] } as unknown as SticklerConfig;
-  assert.deepEqual(diagnosticLines(diagnostics, { config }), [
+  const sites = sitesOf({ config, diagnostics });
+  assert.deepEqual(diagnosticLines(diagnostics, { sites }), [
     '/etc/apache2/ports.conf:5: Listen: m Listen',
     'warning: /etc/apache2/sites-enabled/site.conf:20: ProxyPass: m ProxyPass',
     'warning: /etc/apache2/mods-enabled/ssl.conf:57: SSLCipherSuite: m SSLCipherSuite',
     'warning: /etc/apache2: ignored 3 directives with no meaning for a load balancer (AddType ×2, AddCharset ×1); --verbose lists them',
   ]);
-  assert.equal(diagnosticLines(diagnostics, { config, verbose: true }).length, 6);
+  assert.equal(diagnosticLines(diagnostics, { sites, verbose: true }).length, 6);
 });
 
 test('a reload prints its errors and only the warnings the running configuration did not have, wherever their lines moved', () => {

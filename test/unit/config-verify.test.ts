@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { loadApacheConfig } from '../../src/config/apache/load.ts';
 import { loadNativeConfig } from '../../src/config/native/load.ts';
 import { formatDiagnostic, type LoadResult } from '../../src/config/model.ts';
-import { listenerClashes, verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
+import { foldDualStack, listenerClashes } from '../../src/config/listeners.ts';
+import { verified, verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
+import { diagnosticLines, sitesOf } from '../../src/config/diagnostics.ts';
 import { testCertificate } from '../support/certs.ts';
 
 interface Setup {
@@ -137,14 +139,60 @@ test('writeProblem: a directory, an unwritable file, an unwritable directory', (
   assert.equal(writeProblem('/d/a.log', files({ '/d': 'directory' }, ['/d'])), undefined);
 });
 
-test('the same address and port twice, and a wildcard beside a specific address, are refused as httpd and the kernel do', () => {
+test('the same address and port twice, and a wildcard beside an address it takes, are refused as httpd and the kernel do', () => {
   const l = (line: number, host: string, port: number) => ({ source: { file: 'f.conf', line }, host, port, tls: false });
   assert.deepEqual(listenerClashes([l(1, '127.0.0.1', 80), l(2, '127.0.0.1', 81), l(3, '127.0.0.2', 80)]), []);
   assert.deepEqual(listenerClashes([l(1, '127.0.0.1', 80), l(2, '127.0.0.1', 80)]).map(formatDiagnostic), [
     'f.conf:2: Listen: 127.0.0.1:80 is already listened on at line 1; httpd refuses multiple listeners on the same address and port; expected one Listen per address:port',
   ]);
   assert.deepEqual(listenerClashes([l(1, '0.0.0.0', 80), l(2, '127.0.0.1', 80)]).map(formatDiagnostic), [
-    'f.conf:2: Listen: 127.0.0.1:80 and 0.0.0.0:80 (line 1) cannot both be bound: 0.0.0.0 already takes every address on port 80; expected either the wildcard or specific addresses',
+    'f.conf:2: Listen: 127.0.0.1:80 and 0.0.0.0:80 (line 1) cannot both be bound (httpd fails to start too: Address already in use): 0.0.0.0 already takes every IPv4 address on port 80; expected either the wildcard or specific addresses',
+  ]);
+  // `::` is bound with IPv4-mapped addresses, as httpd binds it: it takes 127.0.0.1 too.
+  assert.deepEqual(listenerClashes([l(1, '127.0.0.1', 80), l(2, '::', 80), l(3, '::1', 80)]).map(formatDiagnostic), [
+    'f.conf:2: Listen: [::]:80 and 127.0.0.1:80 (line 1) cannot both be bound (httpd fails to start too: Address already in use): [::] already takes every address on port 80, IPv4 ones too; expected either the wildcard or specific addresses',
+    'f.conf:3: Listen: [::1]:80 and [::]:80 (line 2) cannot both be bound (httpd fails to start too: Address already in use): [::] already takes every address on port 80, IPv4 ones too; expected either the wildcard or specific addresses',
+  ]);
+  // Apart families: httpd binds both (checked with Debian's apache2 2.4.71).
+  assert.deepEqual(listenerClashes([l(1, '0.0.0.0', 80), l(2, '::1', 80), l(3, '127.0.0.1', 81), l(4, '::1', 81)]), []);
+});
+
+test('0.0.0.0 and :: on one port are one dual-stack socket, as httpd binds them; the configuration passes', async (t) => {
+  const l = (line: number, host: string, port: number, tls = false) => ({ source: { file: 'f.conf', line }, host, port, tls });
+  const hosts = (ls: ReturnType<typeof foldDualStack>) => ls.map((x) => `${x.host} ${x.port} @${x.source.line}${x.tls ? ' tls' : ''}`);
+  assert.deepEqual(hosts(foldDualStack([l(1, '0.0.0.0', 80), l(2, '::', 80), l(3, '127.0.0.1', 81)])), [':: 80 @2', '127.0.0.1 81 @3']);
+  assert.deepEqual(hosts(foldDualStack([l(1, '::', 443, true), l(2, '127.0.0.1', 81), l(3, '0.0.0.0', 443)])), ['127.0.0.1 81 @2', ':: 443 @1 tls']);
+  const s = await setup(t);
+  for (const [first, second] of [['0.0.0.0:8443', '[::]:8443'], ['[::]:8443', '0.0.0.0:8443'], ['8443', '[::]:8443']]) {
+    const file = join(s.dir, 'dual.conf');
+    writeFileSync(file, [`Listen ${first}`, `Listen ${second}`, '<VirtualHost *:8443>', 'ProxyPass / balancer://c/', '<Proxy balancer://c>', 'BalancerMember http://127.0.0.1:9001', '</Proxy>', '</VirtualHost>'].join('\n'));
+    const result = loadApacheConfig(file);
+    assert.deepEqual(result.config?.listeners.map((x) => `${x.host} ${x.port}`), [':: 8443'], `${first} + ${second}`);
+    assert.deepEqual(errors(result), []);
+  }
+});
+
+test('a configuration the verification refuses still prints the warnings about its sites first', async (t) => {
+  const s = await setup(t);
+  const main = join(s.dir, 'main.conf');
+  const site = join(s.dir, 'site.conf');
+  writeFileSync(main, ['Listen 127.0.0.1:8443', 'SSLCipherSuite HIGH', `Include ${site}`].join('\n'));
+  writeFileSync(site, [
+    '<VirtualHost *:8443>',
+    'SSLEngine On',
+    `SSLCertificateFile ${join(s.dir, 'missing.pem')}`,
+    `SSLCertificateKeyFile ${s.key}`,
+    'KeepAliveTimeout 3',
+    'ProxyPass / http://127.0.0.1:9001/',
+    '</VirtualHost>',
+  ].join('\n'));
+  const result = verified(loadApacheConfig(main));
+  assert.equal(result.config, undefined);
+  const lines = diagnosticLines(result.diagnostics, { sites: sitesOf(result) }).map((line) => /^(?:warning: )?\S+:\d+: \w+/.exec(line)?.[0]);
+  assert.deepEqual(lines, [
+    `${site}:3: SSLCertificateFile`,
+    `warning: ${site}:5: KeepAliveTimeout`,
+    `warning: ${main}:2: SSLCipherSuite`,
   ]);
 });
 

@@ -14,6 +14,7 @@ import { prefixLength } from '../../proxy/mapping.ts';
 import { memberLoopProblem } from '../../proxy/member-loop.ts';
 import { thisMachine } from '../../proxy/this-machine.ts';
 import { policyConflicts, tlsPolicy } from '../../tls/profile.ts';
+import { foldDualStack } from '../listeners.ts';
 import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';
 import { resolveLogs } from './logs.ts';
@@ -51,10 +52,10 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     }
   }
   for (const e of effective) checkServer(e, byName, report);
-  const listeners: ListenerConfig[] = listens.map((l) => ({
+  const listeners: ListenerConfig[] = foldDualStack(listens.map((l) => ({
     ...l,
     tls: virtualHosts.some((v) => (v.port === l.port || v.port === 0) && v.tls !== undefined),
-  }));
+  })));
   checkMemberLoops(balancers, listeners, report);
   for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
     report.error(vhost.source, '<VirtualHost>', `its TLS settings (SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder) differ from those of the virtual host at ${where(first.source, vhost.source)}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port, such as in the main server`);

@@ -3,6 +3,7 @@
 // exported variables reach httpd's ${VAR}. The file is a shell script; this reads the subset Debian's and RHEL's
 // files use (assignments, export, unset, ${VAR:-default}, ${VAR##prefix}, `if [ a != b ]; then ... else ... fi`)
 // and reports every other line instead of guessing what a shell would make of it.
+import { dirname, join, resolve } from 'node:path';
 import type { Source } from '../model.ts';
 
 export interface Envvars {
@@ -10,6 +11,21 @@ export interface Envvars {
   env: Record<string, string>;
   /** Lines that are not in the subset read here, with what was done instead. */
   skipped: Array<{ source: Source; message: string }>;
+}
+
+/**
+ * Which envvars file apache2ctl sources: $APACHE_ENVVARS when set, else $APACHE_CONFDIR/envvars when APACHE_CONFDIR
+ * is set, each only if it is a file (`test -f`), with no fallback; apache2ctl's default APACHE_CONFDIR is
+ * /etc/apache2, and Stickler's is the main file's directory. `skipped` says why a named file is not read.
+ */
+export function envvarsLookup(mainFile: string, env: Readonly<Record<string, string | undefined>>, isFile: (path: string) => boolean): { file?: string; skipped?: string } {
+  const named = env.APACHE_ENVVARS ? { path: resolve(env.APACHE_ENVVARS), by: 'APACHE_ENVVARS' } : env.APACHE_CONFDIR ? { path: join(resolve(env.APACHE_CONFDIR), 'envvars'), by: 'APACHE_CONFDIR' } : undefined;
+  if (named === undefined) {
+    const beside = join(dirname(mainFile), 'envvars');
+    return isFile(beside) ? { file: beside } : {};
+  }
+  if (isFile(named.path)) return { file: named.path };
+  return { skipped: `${named.path} (from ${named.by} in the environment) is not a file; apache2ctl reads no envvars then, and neither does Stickler; expected the envvars file there, or --envvars FILE` };
 }
 
 const NAME = '[A-Za-z_][A-Za-z0-9_]*';

@@ -6,14 +6,14 @@ import { globSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { LoadResult } from '../model.ts';
 import { assemble } from './assemble.ts';
-import { readEnvvars } from './envvars.ts';
+import { envvarsLookup, readEnvvars } from './envvars.ts';
 import type { ConfigFiles } from './parse.ts';
 import { ConfigParser } from './parse.ts';
 import { Report } from './report.ts';
 import { Translator } from './translate.ts';
 
 export interface ApacheLoadOptions {
-  /** The envvars file to read; without it, `envvars` beside the main file when there is one (Debian's layout). */
+  /** The envvars file to read, over apache2ctl's own lookup (see envvarsLookup). */
   envvars?: string;
 }
 
@@ -28,27 +28,40 @@ export function loadApacheConfig(path: string, options: ApacheLoadOptions = {}):
     };
   }
   const report = new Report();
-  return loadApacheConfigText(text, file, environment(file, options.envvars, report), report);
+  const { env, exported } = environment(file, options.envvars, report);
+  const result = loadApacheConfigText(text, file, env, report);
+  if (result.config && Object.keys(exported).length > 0) result.config.environment = exported;
+  return result;
+}
+
+interface Environment {
+  /** What ${VAR} sees. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** What envvars set differently from Stickler's own environment: httpd's children would have it. */
+  exported: Record<string, string>;
 }
 
 /**
  * The environment httpd would see under apache2ctl: apache2ctl sets APACHE_CONFDIR (to /etc/apache2 unless it is
  * set; here, the main file's directory) and sources envvars over its own environment.
  */
-function environment(mainFile: string, named: string | undefined, report: Report): Readonly<Record<string, string | undefined>> {
-  const beside = join(dirname(mainFile), 'envvars');
-  const file = named === undefined ? (isFile(beside) ? beside : undefined) : resolve(named);
-  if (file === undefined) return process.env;
+function environment(mainFile: string, named: string | undefined, report: Report): Environment {
+  const unchanged = { env: process.env, exported: {} };
+  const found = named === undefined ? envvarsLookup(mainFile, process.env, isFile) : { file: resolve(named) };
+  if (found.skipped) report.warning({ file: mainFile, line: 0 }, 'envvars', found.skipped);
+  if (found.file === undefined) return unchanged;
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readFileSync(found.file, 'utf8');
   } catch (e) {
-    report.error({ file, line: 0 }, 'envvars', `cannot read the envvars file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a readable file (--envvars FILE)`);
-    return process.env;
+    report.error({ file: found.file, line: 0 }, 'envvars', `cannot read the envvars file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}; expected a readable file (--envvars FILE)`);
+    return unchanged;
   }
-  const read = readEnvvars(text, file, { ...process.env, APACHE_CONFDIR: process.env.APACHE_CONFDIR ?? dirname(mainFile) });
+  const read = readEnvvars(text, found.file, { ...process.env, APACHE_CONFDIR: process.env.APACHE_CONFDIR ?? dirname(mainFile) });
   for (const { source, message } of read.skipped) report.warning(source, 'envvars', message);
-  return read.env;
+  // apache2ctl sets a missing APACHE_CONFDIR for envvars without exporting it: httpd's children never see that one.
+  const exported = Object.fromEntries(Object.entries(read.env).filter(([name, value]) => process.env[name] !== value && (name !== 'APACHE_CONFDIR' || process.env.APACHE_CONFDIR !== undefined)));
+  return { env: read.env, exported };
 }
 
 /** `file` names the text in diagnostics; Include paths resolve against its directory (or ServerRoot). */

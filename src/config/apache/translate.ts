@@ -98,6 +98,8 @@ const REQUEST_LIMITS = {
 export class Translator {
   readonly #report: Report;
   readonly #walked: Walked;
+  /** How each address:port was first written in a Listen: `*` and 0.0.0.0 are one socket, not a repeated Listen. */
+  readonly #listenSpelling = new Map<string, string>();
 
   constructor(report: Report) {
     this.#report = report;
@@ -354,7 +356,11 @@ export class Translator {
       return;
     }
     const host = address.host === '*' ? '0.0.0.0' : address.host;
-    // A second Listen on the same address and port is refused with the other listener clashes (src/config/verify.ts).
+    // httpd binds `Listen 80` and `Listen 0.0.0.0:80` as one socket; the same address written twice it refuses, and
+    // so does the listener check (src/config/listeners.ts).
+    const spelled = this.#listenSpelling.get(`${host} ${address.port}`);
+    if (spelled !== undefined && spelled !== address.host) return;
+    this.#listenSpelling.set(`${host} ${address.port}`, address.host);
     this.#walked.listens.push({ source: node.source, host, port: address.port });
   }
 
@@ -468,6 +474,10 @@ export class Translator {
     if (!this.#arity(node, 1, 2, 'SSLCipherSuite [SSL|TLSv1.3] cipher-spec')) return;
     const parsed = parseCipherSuite(node.args);
     if (typeof parsed === 'string') return this.#report.error(node.source, node.name, parsed);
+    if (parsed.spec === 'PROFILE=SYSTEM') {
+      // RHEL's and Fedora's ssl.conf: their OpenSSL reads the system-wide crypto policy for this; Node's does not.
+      return this.#report.warning(node.source, node.name, 'PROFILE=SYSTEM (RHEL\'s system-wide crypto policy, which Node\'s OpenSSL does not read) is taken as no SSLCipherSuite: Mozilla\'s intermediate ciphers are offered; expected a cipher list to narrow them');
+    }
     const finding = parsed.protocol === 'SSL' ? checkCiphers('intermediate', parsed.spec) : checkCipherSuites('intermediate', parsed.spec);
     if (finding) this.#report[finding.severity](node.source, node.name, finding.message);
     if (finding?.severity === 'error') return;

@@ -11,6 +11,7 @@ import { checkCipherSuites, checkCiphers, checkProtocols, policyConflicts, tlsPo
 import { healthCheckWarnings } from '../../health/settings.ts';
 import { memberLoopProblem } from '../../proxy/member-loop.ts';
 import { thisMachine } from '../../proxy/this-machine.ts';
+import { foldDualStack } from '../listeners.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import { formatKeyPath, type KeyPath, type Locator } from './locate.ts';
 import { CLIENT_KEYS, type NativeAccessRule, type NativeBalancer, type NativeFile, type NativeTls, type NativeVirtualHost } from './schema.ts';
@@ -51,7 +52,7 @@ class Builder {
     if (virtualHosts.length === 0) {
       this.report('error', ['virtual-hosts'], 'no virtual hosts are defined; expected at least one entry with a port');
     }
-    const listeners = this.listeners(raw, virtualHosts);
+    const listeners = foldDualStack(this.listeners(raw, virtualHosts));
     const manager = raw.manager && this.manager(raw.manager, listeners, virtualHosts);
     this.checkMemberLoops(balancers, listeners);
     for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
