@@ -76,11 +76,12 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
 function writeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
   const native = config.dialect === 'native';
   const targets: Array<{ path: string | undefined; source: Source | undefined; directive: string }> = [
-    { path: logFile(config.log.access), source: config.log.source, directive: native ? 'log.access' : 'CustomLog' },
+    // Only a native file names log.access; otherwise it is the command line's.
+    { path: logFile(config.log.access), source: config.log.source, directive: config.log.source ? 'log.access' : '--access-log' },
     ...[...(config.log.logs ?? []), ...config.virtualHosts.flatMap((vh) => vh.logs ?? [])].map((l) => ({
       path: logFile(l.destination),
       source: l.source,
-      directive: native ? 'logs.access' : 'CustomLog',
+      directive: l.directive ?? (native ? 'logs.access' : 'CustomLog'),
     })),
     { path: config.manager?.stateFile, source: config.manager?.source, directive: native ? 'manager.state-file' : 'BalancerPersist' },
     { path: config.manager?.auditLog, source: config.manager?.source, directive: 'manager.audit-log' },

@@ -3,6 +3,7 @@
 // mod_ssl's %{VAR}x): which items are escaped, `-` for an absent value while an empty one stays empty, the status
 // conditions and the `<`/`>` modifiers. What Stickler cannot know logs `-`, as httpd logs an absent value.
 import { threadId } from 'node:worker_threads';
+import type { BalancerFacts } from '../balancer/balancer.ts';
 import type { HeaderList } from '../http/head.ts';
 import { clientHost, escapeLogItem, formatLogTime, MONTHS, pad2, timeZone, type AccessEntry } from './entry.ts';
 
@@ -194,7 +195,12 @@ function cookie(headers: HeaderList | undefined, name: string): string | undefin
   return undefined;
 }
 
-/** The request's environment as httpd's would hold it for a proxied request: mod_proxy_balancer's and mod_ssl's HTTPS. */
+/** The variables Stickler sets in a request's environment: mod_proxy_balancer's and mod_ssl's HTTPS. */
+export const ENVIRONMENT: ReadonlySet<string> = new Set([
+  'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE', 'BALANCER_SESSION_STICKY', 'BALANCER_SESSION_ROUTE', 'BALANCER_ROUTE_CHANGED', 'HTTPS',
+] satisfies Array<keyof BalancerFacts | 'HTTPS'>);
+
+/** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT). */
 export function environment(e: AccessEntry, name: string): string | undefined {
   if (name.startsWith('BALANCER_')) {
     const value = (e.balancer as Record<string, string | undefined> | undefined)?.[name];
