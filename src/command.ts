@@ -85,6 +85,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  if (values['json-log'] && values.config && values['access-log'] === undefined) {
+    return usageError('--json-log writes Stickler\'s own log, --access-log, as JSON lines; give --access-log DEST too');
+  }
   if (values.workers !== undefined && parseWorkers(values.workers) === undefined) {
     return usageError(`--workers expects a number from 1 to 64 or auto, got "${values.workers}"`);
   }
@@ -118,7 +121,7 @@ async function main(argv: string[]): Promise<number> {
         delete config.log.source;
         config.log.access = values['access-log'];
       }
-      if (values['json-log']) config.log.format = 'json';
+      if (values['json-log']) config.log.format = { kind: 'json' };
       if (config.log.access === undefined && !values.config) config.log.access = '-';
     }
     const result = verified(loaded);

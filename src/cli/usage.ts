@@ -37,8 +37,12 @@ Options:
                          instead of one line that counts them
       --workers N|auto   serve with N worker threads (auto: one per core) sharing one balancer
                          state; default 1, a single thread
-      --access-log DEST  access log destination: a file path, or - for standard output
-      --json-log         write the access log as JSON lines instead of Apache's combined format
+      --access-log DEST  Stickler's own access log, of every request: a file path, - for standard output, or
+                         "|command" for a piped logger; besides the file's CustomLog and TransferLog lines (or
+                         log.logs), and instead of a native file's log.access. Its lines are Apache's combined
+                         format followed by route= and backend_ms= (or the native file's log.format)
+      --json-log         write Stickler's own log as JSON lines; with --config it needs --access-log (the
+                         demo's own log is standard output)
       --pid-file FILE    write the process id to FILE while running (removed at exit)
       --listen ADDRESS   demo only: listen on ADDRESS instead of 127.0.0.1 (0.0.0.0: all interfaces)
       --port N           demo only: listen on port N instead of 8443

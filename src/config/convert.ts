@@ -11,7 +11,7 @@ import { formatSticky } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
-  formatDuration, formatHostMatch, formatLogCondition, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus,
+  formatDuration, formatHostMatch, formatLogCondition, formatLogFormat, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus,
 } from './native/values.ts';
 
 type Yaml = Record<string, unknown>;
@@ -57,7 +57,7 @@ export function toYaml(config: SticklerConfig): string {
 function log(config: SticklerConfig): Yaml {
   const entry: Yaml = {
     ...(config.log.access !== undefined && { access: config.log.access }),
-    ...(config.log.format !== NATIVE_DEFAULTS.logFormat && { format: config.log.format }),
+    ...(config.log.format.kind !== NATIVE_DEFAULTS.logFormat.kind && { format: formatLogFormat(config.log.format) }),
     ...nonEmpty('logs', (config.log.logs ?? []).map(accessLog)),
   };
   return Object.keys(entry).length > 0 ? { log: entry } : {};
@@ -123,7 +123,7 @@ function virtualHost(v: VirtualHostConfig): Yaml {
 function accessLog(l: AccessLogConfig): Yaml {
   return {
     access: l.destination,
-    ...(l.format !== NATIVE_DEFAULTS.logFormat && { format: l.format }),
+    ...(l.format.kind !== NATIVE_DEFAULTS.logFormat.kind && { format: formatLogFormat(l.format) }),
     ...(l.condition && { when: formatLogCondition(l.condition) }),
   };
 }

@@ -6,6 +6,7 @@
 // one the start accepts, with the same message when it does not.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { pipedCommand } from '../log/piped-command.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { siteFiles } from './diagnostics.ts';
 import { listenerClashes } from './listeners.ts';
@@ -18,6 +19,8 @@ export interface VerifyFiles {
   /** What is at a path, or undefined when nothing is. */
   kind(path: string): 'file' | 'directory' | 'other' | undefined;
   writable(path: string): boolean;
+  /** Whether a file at `path` may be run (execute permission). */
+  executable(path: string): boolean;
 }
 
 export const diskFiles: VerifyFiles = {
@@ -30,15 +33,18 @@ export const diskFiles: VerifyFiles = {
       return undefined;
     }
   },
-  writable(path) {
-    try {
-      accessSync(path, constants.W_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  },
+  writable: (path) => allowed(path, constants.W_OK),
+  executable: (path) => allowed(path, constants.X_OK),
 };
+
+function allowed(path: string, mode: number): boolean {
+  try {
+    accessSync(path, mode);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The load's result with the verification's errors added; the configuration is kept only when there are none, and
@@ -53,7 +59,13 @@ export function verified(result: LoadResult, files: VerifyFiles = diskFiles): Lo
 
 /** Every problem the start would hit with this configuration, as errors at the lines that caused them. */
 export function verifyConfig(config: SticklerConfig, files: VerifyFiles = diskFiles): Diagnostic[] {
-  return [...listenerClashes(config.listeners, config.dialect === 'native' ? 'listeners' : 'Listen'), ...tlsProblems(config, files), ...managerAuth(config).problems, ...writeProblems(config, files)];
+  return [
+    ...listenerClashes(config.listeners, config.dialect === 'native' ? 'listeners' : 'Listen'),
+    ...tlsProblems(config, files),
+    ...managerAuth(config).problems,
+    ...writeProblems(config, files),
+    ...pipedLogProblems(config, files),
+  ];
 }
 
 function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
@@ -76,29 +88,68 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
   return problems;
 }
 
-/** The access log, the manager's state file and audit log: Stickler creates or appends to each. */
+/** Every access log with the line and directive to blame for it. */
+function accessLogs(config: SticklerConfig): Array<{ destination: string; source: Source; directive: string }> {
+  const native = config.dialect === 'native';
+  const commandLine = wholeFile(config);
+  return [
+    // Only a native file names log.access; otherwise it is the command line's.
+    ...(config.log.access === undefined ? [] : [{ destination: config.log.access, source: config.log.source ?? commandLine, directive: config.log.source ? 'log.access' : '--access-log' }]),
+    ...[...(config.log.logs ?? []), ...config.virtualHosts.flatMap((vh) => vh.logs ?? [])].map((l) => ({
+      destination: l.destination,
+      source: l.source ?? commandLine,
+      directive: l.directive ?? (native ? 'logs.access' : 'CustomLog'),
+    })),
+  ];
+}
+
+/** The access logs, the manager's state file and audit log: Stickler creates or appends to each. */
 function writeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
   const native = config.dialect === 'native';
   const targets: Array<{ path: string | undefined; source: Source | undefined; directive: string }> = [
-    { path: logFile(config.log.access), source: config.log.source, directive: native ? 'log.access' : 'CustomLog' },
-    ...[...(config.log.logs ?? []), ...config.virtualHosts.flatMap((vh) => vh.logs ?? [])].map((l) => ({
-      path: logFile(l.destination),
-      source: l.source,
-      directive: native ? 'logs.access' : 'CustomLog',
-    })),
+    ...accessLogs(config).map((l) => ({ ...l, path: logFile(l.destination) })),
     { path: config.manager?.stateFile, source: config.manager?.source, directive: native ? 'manager.state-file' : 'BalancerPersist' },
     { path: config.manager?.auditLog, source: config.manager?.source, directive: 'manager.audit-log' },
   ];
   return targets.flatMap(({ path, source, directive }) => {
     const problem = path === undefined ? undefined : writeProblem(path, files);
-    // A log named on the command line has no line: it is reported against the whole file.
-    return problem ? [error(source ?? { file: config.listeners[0]?.source.file ?? '(command line)', line: 0 }, directive, problem)] : [];
+    return problem ? [error(source ?? wholeFile(config), directive, problem)] : [];
   });
 }
+
+/** What the command line names has no line: it is reported against the whole file. */
+const wholeFile = (config: SticklerConfig): Source => ({ file: config.listeners[0]?.source.file ?? '(command line)', line: 0 });
 
 /** Standard output and piped loggers are not files to check. */
 const logFile = (destination: string | undefined): string | undefined =>
   destination === undefined || destination === '-' || destination.startsWith('|') ? undefined : destination;
+
+/** A piped logger's program must exist and be executable, as the start would find when it spawns it. */
+function pipedLogProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  const seen = new Set<string>();
+  return accessLogs(config).flatMap(({ destination, source, directive }) => {
+    if (!destination.startsWith('|') || seen.has(destination)) return [];
+    seen.add(destination);
+    const problem = programProblem(pipedCommand(destination).file, process.env.PATH, files);
+    return problem ? [error(source, directive, `${problem}; expected an executable program, such as "|/usr/bin/rotatelogs /var/log/access.%Y%m%d 86400"`)] : [];
+  });
+}
+
+/** When no PATH is set, libuv (and execvp) search this one. */
+const DEFAULT_PATH = '/usr/bin:/bin';
+
+/** Why `program` cannot be run: a name with a `/` is taken as is, any other is searched in PATH, as spawn does. */
+export function programProblem(program: string, path: string | undefined, files: Pick<VerifyFiles, 'kind' | 'executable'>): string | undefined {
+  const runnable = (p: string): boolean => files.kind(p) === 'file' && files.executable(p);
+  if (program.includes('/')) {
+    const kind = files.kind(program);
+    if (kind === undefined) return `the piped log's program ${program} does not exist`;
+    if (kind !== 'file') return `the piped log's program ${program} is not a file`;
+    return files.executable(program) ? undefined : `the piped log's program ${program} is not executable`;
+  }
+  const dirs = (path ?? DEFAULT_PATH).split(':').map((d) => d || '.');
+  return dirs.some((d) => runnable(`${d}/${program}`)) ? undefined : `the piped log's program ${program} is not found in PATH (${dirs.join(':')})`;
+}
 
 /** Why Stickler could not create or append to `path`, or undefined. */
 export function writeProblem(path: string, files: VerifyFiles): string | undefined {

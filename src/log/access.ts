@@ -2,7 +2,7 @@
 // line, or any mod_log_config format; to a file, standard output or a piped logger. Lines are batched so a busy
 // proxy does not pay a syscall per request, and a failing log destination never takes the proxy down.
 import { isMainThread, threadId } from 'node:worker_threads';
-import type { AccessLogConfig, LogConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
+import type { AccessLogConfig, AccessLogFormat, LogConfig, SticklerConfig, VirtualHostConfig } from '../config/model.ts';
 import { clientHost, escapeLogItem, formatLogTime, routeMove, type AccessEntry } from './entry.ts';
 import { compileLogFormat, environment } from './format.ts';
 import { pipedSink } from './piped.ts';
@@ -18,6 +18,11 @@ const FLUSH_BYTES = 32 * 1024;
 const FLUSH_INTERVAL_MS = 100;
 /** Past this much unwritten data the destination is not keeping up: drop lines rather than grow without bound. */
 const MAX_PENDING_BYTES = 16 * 1024 * 1024;
+/**
+ * How long a close waits for a write in progress (a stuck disk, a worker's batch the main thread does not take)
+ * before it releases the destination anyway, so that a stop or reload always ends.
+ */
+export const CLOSE_WAIT_MS = 5_000;
 
 /** A request header as `%{Name}i` shows it: `-` when absent, escaped otherwise (an empty header stays empty). */
 const headerItem = (v: string | undefined): string => (v === undefined ? '-' : escapeLogItem(v));
@@ -110,7 +115,13 @@ class BufferedAccessLog implements AccessLog {
     if (this.#closed) return;
     this.#closed = true;
     this.#flush();
-    if (this.#inFlight) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    if (this.#inFlight) {
+      let timer: NodeJS.Timeout | undefined;
+      const idle = new Promise<boolean>((resolve) => this.#idle.push(() => resolve(true)));
+      const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS)));
+      if (!(await Promise.race([idle, late]))) this.#report(`a write did not complete within ${CLOSE_WAIT_MS / 1000} s; closing without it`);
+      clearTimeout(timer);
+    }
     try {
       await this.#sink.close();
     } catch (err) {
@@ -124,12 +135,16 @@ class BufferedAccessLog implements AccessLog {
     this.#timer = undefined;
     if (this.#inFlight || this.#pending.length === 0) return;
     const data = Buffer.from(this.#pending.join(''), 'utf8');
+    const lines = this.#pending.length;
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#inFlight = true;
     this.#sink.write(data, (err) => {
       this.#inFlight = false;
-      if (err) this.#report(`write failed: ${err.message}`);
+      if (err) {
+        this.#dropped += lines;
+        this.#report(`write failed: ${err.message}`);
+      }
       // Lines that arrived during the write go out now when there are many or we are closing; else the timer takes them.
       if (this.#pending.length > 0 && (this.#closed || this.#pendingBytes >= FLUSH_BYTES)) this.#flush();
       else if (this.#pending.length > 0) this.#schedule();
@@ -171,13 +186,13 @@ class AccessLogs implements AccessLog {
 }
 
 /** The line a format writes; mod_log_config formats were checked at load, so one that does not compile is a bug. */
-function lineFormat(format: string): (e: AccessEntry) => string {
-  if (format === 'combined') return formatCombined;
-  if (format === 'json') {
+function lineFormat(format: AccessLogFormat): (e: AccessEntry) => string {
+  if (format.kind === 'stickler') return formatCombined;
+  if (format.kind === 'json') {
     const thread = isMainThread ? undefined : threadId;
     return (e) => formatJson(e, thread);
   }
-  const compiled = compileLogFormat(format);
+  const compiled = compileLogFormat(format.text);
   if ('error' in compiled) throw new Error(`access log format: ${compiled.error}`);
   return compiled.render;
 }
@@ -209,17 +224,8 @@ export function openAccessLogs(configs: readonly AccessLogConfig[]): AccessLog {
   return opened.length === 1 && opened[0]!.when === ALWAYS ? opened[0]!.log : new AccessLogs(opened);
 }
 
-/** The main server's logs: Stickler's own (--access-log, the native `log.access`) and the Apache CustomLog lines. */
-export function serverLogs(config: LogConfig): AccessLogConfig[] {
-  return [...ownLog(config), ...(config.logs ?? [])];
-}
-
+/** Stickler's own log (--access-log, the native `log.access`), which takes every request. */
 const ownLog = (config: LogConfig): AccessLogConfig[] => (config.access === undefined ? [] : [{ destination: config.access, format: config.format }]);
-
-/** Opens the main server's access logs. */
-export function openAccessLog(config: LogConfig): AccessLog {
-  return openAccessLogs(serverLogs(config));
-}
 
 /** A configuration's logs: which ones each request goes to. */
 export interface ConfiguredLogs {
@@ -233,7 +239,7 @@ export interface ConfiguredLogs {
   close(): Promise<void>;
 }
 
-export function openConfiguredLogs(config: SticklerConfig): ConfiguredLogs {
+export function openConfiguredLogs(config: Pick<SticklerConfig, 'log' | 'virtualHosts'>): ConfiguredLogs {
   const opened: AccessLog[] = [];
   const open = (configs: AccessLogConfig[]): AccessLog => {
     try {
@@ -259,5 +265,5 @@ export function openConfiguredLogs(config: SticklerConfig): ConfiguredLogs {
 
 /** Every log destination a configuration names, the main server's and the virtual hosts'. */
 export function logDestinations(config: SticklerConfig): string[] {
-  return [...serverLogs(config.log), ...config.virtualHosts.flatMap((v) => v.logs ?? [])].map((l) => l.destination);
+  return [...ownLog(config.log), ...(config.log.logs ?? []), ...config.virtualHosts.flatMap((v) => v.logs ?? [])].map((l) => l.destination);
 }

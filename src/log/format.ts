@@ -3,6 +3,7 @@
 // mod_ssl's %{VAR}x): which items are escaped, `-` for an absent value while an empty one stays empty, the status
 // conditions and the `<`/`>` modifiers. What Stickler cannot know logs `-`, as httpd logs an absent value.
 import { threadId } from 'node:worker_threads';
+import type { BalancerFacts } from '../balancer/balancer.ts';
 import type { HeaderList } from '../http/head.ts';
 import { clientHost, escapeLogItem, formatLogTime, MONTHS, pad2, timeZone, type AccessEntry } from './entry.ts';
 
@@ -194,7 +195,12 @@ function cookie(headers: HeaderList | undefined, name: string): string | undefin
   return undefined;
 }
 
-/** The request's environment as httpd's would hold it for a proxied request: mod_proxy_balancer's and mod_ssl's HTTPS. */
+/** The variables Stickler sets in a request's environment: mod_proxy_balancer's and mod_ssl's HTTPS. */
+export const ENVIRONMENT: ReadonlySet<string> = new Set([
+  'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE', 'BALANCER_SESSION_STICKY', 'BALANCER_SESSION_ROUTE', 'BALANCER_ROUTE_CHANGED', 'HTTPS',
+] satisfies Array<keyof BalancerFacts | 'HTTPS'>);
+
+/** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT). */
 export function environment(e: AccessEntry, name: string): string | undefined {
   if (name.startsWith('BALANCER_')) {
     const value = (e.balancer as Record<string, string | undefined> | undefined)?.[name];
@@ -251,10 +257,10 @@ const TIME_UNITS = ['sec', 'msec', 'usec', 'msec_frac', 'usec_frac'];
 
 /** `%t`, `%{format}t` (strftime), `%{sec|msec|usec|msec_frac|usec_frac}t`, each with `begin:` (default) or `end:`. */
 function requestTime(arg: string): Item {
-  if (arg === '') return (e) => formatLogTime(e.time);
   const atEnd = arg.startsWith('end:');
   const format = arg.replace(/^(begin|end):/, '');
   const when = (e: AccessEntry): number => e.time.getTime() + (atEnd ? e.totalMs : 0);
+  if (format === '') return atEnd ? (e) => formatLogTime(new Date(when(e))) : (e) => formatLogTime(e.time);
   if (TIME_UNITS.includes(format)) {
     const unit = format;
     return (e) => {
@@ -280,7 +286,21 @@ const pad3 = (n: number): string => String(n).padStart(3, '0');
 const space2 = (n: number): string => String(n).padStart(2, ' ');
 const dayOfYear = (d: Date): number => Math.floor((Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - Date.UTC(d.getFullYear(), 0, 1)) / 86_400_000) + 1;
 const hour12 = (d: Date): number => d.getHours() % 12 || 12;
-const zoneName = (d: Date): string => new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? '';
+/** ICU knows each zone's abbreviation (CEST, IST, JST) only in the locales where it is in use. */
+const ZONE_LOCALES = ['en-US', 'en-GB', 'en-IN', 'en-AU', 'en-NZ', 'ja-JP'];
+let zoneFormats: { tz: string | undefined; formats: Intl.DateTimeFormat[] } | undefined;
+
+/** `%Z` as glibc gives it: the zone's abbreviation, else tzdata's numeric one (`-03`, `+0530`). */
+function zoneName(d: Date): string {
+  const tz = process.env.TZ;
+  if (zoneFormats === undefined || zoneFormats.tz !== tz) zoneFormats = { tz, formats: ZONE_LOCALES.map((l) => new Intl.DateTimeFormat(l, { timeZoneName: 'short' })) };
+  for (const format of zoneFormats.formats) {
+    const name = format.formatToParts(d).find((p) => p.type === 'timeZoneName')?.value;
+    if (name !== undefined && /^[A-Z]{2,5}$/.test(name)) return name;
+  }
+  const offset = timeZone(d);
+  return offset.endsWith('00') ? offset.slice(0, 3) : offset;
+}
 
 /** strftime conversions in the C locale, local time; an unknown one is copied as glibc copies it. */
 const CONVERSIONS: Record<string, (d: Date) => string> = {

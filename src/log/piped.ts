@@ -4,74 +4,42 @@
 // and reloads naming it: worker threads send their batches to the main thread, which owns the child, and a reload
 // that keeps the command keeps the child (httpd restarts it), so a rotating logger keeps its file.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { isMainThread, BroadcastChannel } from 'node:worker_threads';
+import { isMainThread } from 'node:worker_threads';
+import { pipedCommand } from './piped-command.ts';
 import type { Sink } from './sink.ts';
 
-/** Lines kept while the child is being restarted; past this, batches are refused (and the log reports it). */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/**
+ * What may wait for the child: batches not yet handed to it and those in its input's buffer, whether it reads
+ * slowly, has stopped reading or is being restarted. Past this, batches are refused (and the log counts them).
+ */
+export const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 const RESTART_FIRST_MS = 100;
 const RESTART_MAX_MS = 5_000;
 /** A child that ran this long was healthy: its next restart is quick again. */
 const HEALTHY_MS = 10_000;
 /** At shutdown the child gets this long to read what is left and exit after its input ends, then SIGTERM. */
-const EXIT_GRACE_MS = 5_000;
-
-/** How httpd 2.4 starts the command (server/log.c ap_open_piped_log): `|$` through the shell, else directly. */
-export function pipedCommand(destination: string): { file: string; args: string[] } {
-  let program = destination.slice(1);
-  if (program.startsWith('|')) program = program.slice(1);
-  if (program.startsWith('$')) return { file: '/bin/sh', args: ['-c', program.slice(1)] };
-  const [file = '', ...args] = splitArguments(program);
-  return { file, args };
-}
-
-/** APR's apr_tokenize_to_argv: words split on blanks, `"…"` and `'…'` group, a backslash takes the next character. */
-export function splitArguments(text: string): string[] {
-  const words: string[] = [];
-  let word: string | undefined;
-  let quote: string | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '\\' && i + 1 < text.length) {
-      word = (word ?? '') + text[++i];
-    } else if (quote !== undefined) {
-      if (c === quote) quote = undefined;
-      else word = (word ?? '') + c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      word ??= '';
-    } else if (c === ' ' || c === '\t') {
-      if (word !== undefined) words.push(word);
-      word = undefined;
-    } else {
-      word = (word ?? '') + c;
-    }
-  }
-  if (word !== undefined) words.push(word);
-  return words;
-}
-
-const channelName = (destination: string): string => `stickler piped log ${destination}`;
+export const EXIT_GRACE_MS = 5_000;
 
 class PipedLogger {
   readonly #destination: string;
   #refs = 0;
   #child: ChildProcess | undefined;
+  /** Batches not yet handed to the child, oldest first. */
   #queue: Buffer[] = [];
-  #queuedBytes = 0;
+  /** Batches handed to the child's input and not yet written to the pipe, oldest first: the next child gets them if this one dies. */
+  #sent: Buffer[] = [];
+  /** The bytes of both, which MAX_QUEUED_BYTES bounds. */
+  #bytes = 0;
+  /** The child's input buffer is full: wait for its 'drain'. */
+  #blocked = false;
   #closing = false;
   #restartMs = RESTART_FIRST_MS;
   #restartTimer: NodeJS.Timeout | undefined;
   #startedAt = 0;
   #exited: Promise<void> = Promise.resolve();
-  /** Batches from worker threads. */
-  readonly #channel: BroadcastChannel;
 
   constructor(destination: string) {
     this.#destination = destination;
-    this.#channel = new BroadcastChannel(channelName(destination));
-    this.#channel.onmessage = (event) => this.write(Buffer.from((event as MessageEvent<Uint8Array>).data), () => {});
-    this.#channel.unref();
     this.#start();
   }
 
@@ -84,31 +52,30 @@ class PipedLogger {
     return --this.#refs === 0;
   }
 
+  /** `done` once the batch is queued, which is all a log waits for; with an error when it is refused. */
   write(data: Buffer, done: (err?: Error | null) => void): void {
-    if (!this.#enqueue(data, false)) return done(new Error(`${this.#destination} is not keeping up and ${MAX_QUEUED_BYTES} bytes wait for it; lines dropped`));
-    if (!this.#drain(done)) done();
+    if (this.#bytes + data.length > MAX_QUEUED_BYTES) {
+      return done(new Error(`${this.#destination} is not keeping up and ${MAX_QUEUED_BYTES} bytes wait for it; lines dropped`));
+    }
+    this.#queue.push(data);
+    this.#bytes += data.length;
+    this.#drain();
+    done();
   }
 
   /** Ends the child's input, waits for it to exit (bounded), then SIGTERM as httpd sends at shutdown. */
   async stop(): Promise<void> {
     this.#closing = true;
-    this.#channel.close();
     clearTimeout(this.#restartTimer);
     const child = this.#child;
     if (!child) return;
+    // At the end the child's input takes what waits whatever it holds already: the cap bounds it all the same.
+    for (const batch of this.#queue.splice(0)) child.stdin?.write(batch);
     child.stdin?.end();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), EXIT_GRACE_MS)));
     if ((await Promise.race([this.#exited, late])) === 'late') child.kill('SIGTERM');
     clearTimeout(timer);
-  }
-
-  #enqueue(data: Buffer, front: boolean): boolean {
-    if (this.#queuedBytes + data.length > MAX_QUEUED_BYTES) return false;
-    if (front) this.#queue.unshift(data);
-    else this.#queue.push(data);
-    this.#queuedBytes += data.length;
-    return true;
   }
 
   #start(): void {
@@ -130,6 +97,11 @@ class PipedLogger {
         if (ended) return;
         ended = true;
         this.#child = undefined;
+        this.#blocked = false;
+        // What it had not taken goes first to the next child, in the order it was written.
+        this.#queue = [...this.#sent, ...this.#queue];
+        this.#sent = [];
+        child.stdin?.destroy();
         resolve();
         if (this.#closing) return;
         this.#report(`${why}; starting it again`);
@@ -141,18 +113,29 @@ class PipedLogger {
     this.#drain();
   }
 
-  /** Sends what waits, if a child runs; `done` when the child has taken it. A batch it could not take (it died meanwhile) waits for the next child. */
-  #drain(done?: () => void): boolean {
-    const stdin = this.#child?.stdin;
-    if (!stdin || !stdin.writable || this.#queue.length === 0) return false;
-    const batch = this.#queue.length === 1 ? this.#queue[0]! : Buffer.concat(this.#queue);
-    this.#queue = [];
-    this.#queuedBytes = 0;
-    stdin.write(batch, (err) => {
-      if (err) this.#enqueue(batch, true);
-      done?.();
-    });
-    return true;
+  /** Hands what waits to the child, as much as its input takes before it says to wait for 'drain'. */
+  #drain(): void {
+    const child = this.#child;
+    const stdin = child?.stdin;
+    if (!stdin || !stdin.writable || this.#blocked) return;
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.shift()!;
+      this.#sent.push(batch);
+      // Writes complete in order; those of a child that died were moved back to the queue when it ended.
+      const more = stdin.write(batch, (err) => {
+        if (err || this.#child !== child) return;
+        this.#bytes -= this.#sent.shift()!.length;
+      });
+      if (!more) {
+        this.#blocked = true;
+        stdin.once('drain', () => {
+          if (this.#child !== child) return;
+          this.#blocked = false;
+          this.#drain();
+        });
+        return;
+      }
+    }
   }
 
   #scheduleRestart(): void {
@@ -184,18 +167,29 @@ async function release(destination: string, logger: PipedLogger): Promise<void> 
   await logger.stop();
 }
 
+/** How a worker thread's batches reach the main thread's loggers, acknowledged one by one (see worker-thread.ts). */
+export type PipedTransport = (destination: string, data: Buffer, done: (err?: Error | null) => void) => void;
+
+let transport: PipedTransport | undefined;
+
+/** In a worker thread, before any log opens: where its piped logs send their batches. */
+export function sendPipedLogsThrough(send: PipedTransport): void {
+  transport = send;
+}
+
+/** In the main thread, a worker's batch for `destination`: `done` once queued, as for a log of this thread. */
+export function writeFromWorker(destination: string, data: Buffer, done: (err?: Error | null) => void): void {
+  const logger = loggers.get(destination);
+  if (!logger) return done(new Error(`no piped logger runs for ${destination}; lines dropped`));
+  logger.write(data, done);
+}
+
 /** A log's way to a piped logger: the child itself in the main thread, a message to it from a worker thread. */
 export function pipedSink(destination: string): Sink {
   if (!isMainThread) {
-    const channel = new BroadcastChannel(channelName(destination));
-    channel.unref();
-    return {
-      write: (data, done) => {
-        channel.postMessage(data);
-        done();
-      },
-      close: async () => channel.close(),
-    };
+    const send = transport;
+    if (!send) throw new Error(`piped access log ${destination}: a worker thread has no way to the main thread's loggers`);
+    return { write: (data, done) => send(destination, data, done), close: async () => {} };
   }
   const logger = acquire(destination);
   let released = false;
@@ -211,13 +205,9 @@ export function pipedSink(destination: string): Sink {
 
 /**
  * With worker threads, the main thread keeps the children of a configuration's piped logs running, since the
- * workers only send it lines; the returned function lets them go (a reload holds the new ones first).
+ * workers only send it lines; the returned function lets them go, once no runtime of the configuration writes.
  */
 export function holdPipedLoggers(destinations: readonly string[]): () => Promise<void> {
   const held = [...new Set(destinations.filter((d) => d.startsWith('|')))].map((d) => [d, acquire(d)] as const);
-  return async () => {
-    // Batches the workers posted just before they stopped are delivered first.
-    await new Promise((resolve) => setImmediate(resolve));
-    await Promise.all(held.map(([d, logger]) => release(d, logger)));
-  };
+  return async () => void (await Promise.all(held.map(([d, logger]) => release(d, logger))));
 }

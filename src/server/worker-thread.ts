@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, EditOutcome } from '../manager/model.ts';
 import { rememberAudit } from '../manager/store.ts';
+import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
 import type { FromWorker, ToWorker, Work, WorkerData } from './workers.ts';
@@ -29,6 +30,15 @@ const control: ManagerControl = {
       tell({ type: 'edit', id: editId, edit, actor });
     }),
 };
+
+// Piped loggers run in the main thread: each batch is sent there, and its write completes when it is queued.
+const logWrites = new Map<number, (err?: Error | null) => void>();
+let nextLogWrite = 1;
+sendPipedLogsThrough((destination, data, done) => {
+  const logId = nextLogWrite++;
+  logWrites.set(logId, done);
+  tell({ type: 'log', id: logId, destination, data });
+});
 
 const stickler = new Stickler(config, {
   shared,
@@ -103,5 +113,9 @@ port.on('message', (message: ToWorker) => {
     case 'edited':
       waiting.get(message.id)?.(message.outcome);
       waiting.delete(message.id);
+      return;
+    case 'logged':
+      logWrites.get(message.id)?.(message.error === undefined ? null : new Error(message.error));
+      logWrites.delete(message.id);
   }
 });

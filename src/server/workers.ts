@@ -24,7 +24,7 @@ import { startHealthChecks } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
 import { StartupError } from './server.ts';
 import { logDestinations } from '../log/access.ts';
-import { holdPipedLoggers } from '../log/piped.ts';
+import { holdPipedLoggers, writeFromWorker } from '../log/piped.ts';
 
 export interface ListenerAddress {
   address: string;
@@ -49,7 +49,9 @@ export type FromWorker =
   | { type: 'committed'; id: number; listeners: ListenerAddress[] }
   | { type: 'commit-failed'; id: number; message: string }
   /** The runtime reload `id` retired has closed: nothing in this worker uses the states from before it any more. */
-  | { type: 'retired'; id: number };
+  | { type: 'retired'; id: number }
+  /** A batch of lines for the piped logger of `destination`, which runs in the main thread. */
+  | { type: 'log'; id: number; destination: string; data: Uint8Array };
 export type ToWorker =
   | { type: 'stop' }
   | { type: 'prepare'; id: number; work: Work }
@@ -58,7 +60,9 @@ export type ToWorker =
   /** Some worker could not: drop it. */
   | { type: 'abort'; id: number }
   /** The answer to the worker that asked. */
-  | { type: 'edited'; id: number; outcome: EditOutcome };
+  | { type: 'edited'; id: number; outcome: EditOutcome }
+  /** The batch `id` is queued for its piped logger, or refused with `error`. */
+  | { type: 'logged'; id: number; error?: string };
 
 /** What a worker thread starts with. */
 export interface WorkerData {
@@ -110,6 +114,8 @@ export class WorkerGroup {
   private queue: Promise<unknown> = Promise.resolve();
   /** Lets go of the piped loggers the workers send lines to, which run in this thread. */
   private releasePipes = async (): Promise<void> => {};
+  /** Loggers of earlier configurations, let go once the runtimes that write to them have closed. */
+  private readonly releasing = new Set<Promise<void>>();
 
   /** Manager changes: laid over every configuration here, decided here, applied by every worker. */
   private readonly host: ManagerHost;
@@ -293,10 +299,13 @@ export class WorkerGroup {
       const shared = new Map([...this.threads.values()].map((t) => [t, withLedgers(states)]));
       const prepared = await this.prepareEverywhere((t) => ({ kind: 'reload', config, shared: shared.get(t)!, nonces }));
       if (!prepared.ok) throw new StartupError(prepared.reason);
-      // The new configuration's loggers first, so a command both name keeps its child.
+      // The new configuration's loggers first, so a command both name keeps its child; the old ones are let go
+      // once every worker's retired runtime has closed, which writes its last lines as it closes.
       const releaseOld = this.releasePipes;
       this.releasePipes = holdPipedLoggers(logDestinations(config));
-      void releaseOld();
+      const released = Promise.all(prepared.threads.map((t) => this.retirement(t, prepared.id))).then(releaseOld);
+      this.releasing.add(released);
+      void released.then(() => this.releasing.delete(released));
       this.config = config;
       this.states = states;
       laid.settle();
@@ -330,7 +339,22 @@ export class WorkerGroup {
     this.stopHealth();
     for (const t of this.threads.values()) this.stopWorker(t);
     await Promise.all([...this.threads.values(), ...this.leaving].map((t) => t.exited));
-    await this.releasePipes();
+    await Promise.all([...this.releasing, this.releasePipes()]);
+  }
+
+  /** Resolves when the runtime that reload `id` retires in `thread` has closed, or the thread has exited. */
+  private retirement(thread: Thread, id: number): Promise<void> {
+    return new Promise((resolve) => {
+      const onMessage = (message: FromWorker): void => {
+        if (message.type === 'retired' && message.id === id) done();
+      };
+      const done = (): void => {
+        thread.worker.off('message', onMessage);
+        resolve();
+      };
+      thread.worker.on('message', onMessage);
+      void thread.exited.then(done);
+    });
   }
 
   /** Asks a worker to finish its requests and stop; one that does not in time is ended all the same. */
@@ -363,6 +387,10 @@ export class WorkerGroup {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'edit') this.decide(worker, message.id, message.edit, message.actor);
         else if (message.type === 'retired') thread.retiring.delete(message.id);
+        else if (message.type === 'log') {
+          const data = Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
+          writeFromWorker(message.destination, data, (err) => worker.postMessage({ type: 'logged', id: message.id, ...(err && { error: err.message }) } satisfies ToWorker));
+        }
         else if (message.type === 'ready') {
           started = true;
           clearTimeout(stuck);

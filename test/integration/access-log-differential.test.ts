@@ -17,7 +17,7 @@ import { rawRequest } from '../support/client.ts';
 import { localCertificate } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
-import { pollUntil } from '../support/wait.ts';
+import { fileLines } from '../support/wait.ts';
 
 const DEBIAN_FORMATS = `LogFormat "%v:%p %h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" \\"%{User-Agent}i\\"" vhost_combined
 LogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined
@@ -88,14 +88,7 @@ async function configFor(port: number, sub: string): Promise<{ text: string; dir
   return { text, dir: d };
 }
 
-async function readLines(file: string, count: number): Promise<string[]> {
-  let lines: string[] = [];
-  await pollUntil(async () => {
-    lines = (await readFile(file, 'latin1').catch(() => '')).split('\n').filter((l) => l !== '');
-    return lines.length >= count;
-  }, { timeoutMs: 10_000, intervalMs: 50, what: `${count} lines in ${file}` });
-  return lines;
-}
+const readLines = (file: string, count: number): Promise<string[]> => fileLines(file, count, 'latin1');
 
 const mask = (line: string): string => line.replace(/\[\d\d\/\w{3}\/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\]/, '[TIME]');
 

@@ -70,6 +70,12 @@ test('usage errors exit 2 with the reason', () => {
   assert.equal(cli('--bogus').code, 2);
 });
 
+test('--json-log with a configuration and no --access-log is a usage error: it formats only Stickler\'s own log', () => {
+  const r = cli('--config', join(fixtures, 'seed-closed.conf'), '--json-log');
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--json-log writes Stickler's own log, --access-log, as JSON lines; give --access-log DEST too/);
+});
+
 test('a port already in use fails at startup with the Listen line (or the <VirtualHost> line when there is no Listen), exit 1', async () => {
   const blocker = createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));

@@ -4,15 +4,15 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rename, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from '../support/client.ts';
+import { keepAliveAgent, request } from '../support/client.ts';
 import { yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
-import { pollUntil } from '../support/wait.ts';
+import { fileLines, pollUntil } from '../support/wait.ts';
 
 let dir: string;
 let backend: RecordingBackend;
@@ -37,14 +37,7 @@ async function start(name: string, log: string, args: string[] = []): Promise<{ 
   return { port, stickler };
 }
 
-async function lines(file: string, count: number): Promise<string[]> {
-  let found: string[] = [];
-  await pollUntil(async () => {
-    found = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l !== '');
-    return found.length >= count;
-  }, { timeoutMs: 15_000, intervalMs: 50, what: `${count} lines in ${file}` });
-  return found;
-}
+const lines = fileLines;
 
 const send = async (port: number, from: number, n: number): Promise<void> => {
   for (let i = from; i < from + n; i++) await request(`https://127.0.0.1:${port}/r${i}`, { headers: { connection: 'close' } });
@@ -64,20 +57,49 @@ test('with --workers 2, every thread\'s lines reach one rotatelogs child, whole'
   assert.equal(children.length, 1, 'one child for the process, not one per thread');
 });
 
-test('a piped logger that dies is started again and the lines keep coming', async () => {
+test('a piped logger that dies is started again, and the lines written while no child runs all reach the next, in order', async () => {
   const pids = join(dir, 'pids');
   const out = join(dir, 'piped.log');
-  const log = `log:\n  access: '|$echo $$ >> ${pids}; exec cat >> ${out}'\n  format: '%>s %U'`;
-  const { port, stickler } = await start('restart', log);
+  const wrapper = join(dir, 'logger.sh');
+  await writeFile(wrapper, `#!/bin/sh\necho $$ >> ${pids}\nexec cat >> ${out}\n`, { mode: 0o755 });
+  const { port, stickler } = await start('restart', `log:\n  access: '|${wrapper}'\n  format: '%>s %U'`);
   await send(port, 0, 5);
   await lines(out, 5);
-  const first = (await lines(pids, 1))[0]!;
-  process.kill(Number(first), 'SIGKILL');
-  await pollUntil(async () => (await lines(pids, 1)).length === 2, { timeoutMs: 15_000, intervalMs: 50, what: 'a second child' });
-  await send(port, 5, 5);
-  const got = await lines(out, 10);
-  assert.deepEqual(got, Array.from({ length: 10 }, (_, i) => `200 /r${i}`));
+  // Without its program no child can start: the restarts fail (backing off up to 5 s) until it is back.
+  await rename(wrapper, `${wrapper}.away`);
+  process.kill(Number((await lines(pids, 1))[0]), 'SIGKILL');
+  await pollUntil(async () => /cannot run: .*ENOENT/.test(stickler.stderr()), { timeoutMs: 15_000, intervalMs: 50, what: 'a restart that finds no program' });
+  await send(port, 5, 10);
+  // Past the log's flush interval (100 ms): the lines have left the log for the logger, which has no child.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  assert.equal((await readFile(out, 'utf8')).split('\n').filter((l) => l !== '').length, 5, 'nothing written while no child ran');
+  await rename(`${wrapper}.away`, wrapper);
+  const got = await lines(out, 15);
+  assert.deepEqual(got, Array.from({ length: 15 }, (_, i) => `200 /r${i}`));
   assert.match(stickler.stderr(), /piped access log .*exited \(SIGKILL\); starting it again/);
+});
+
+test('with --workers, a reload that drops a piped command keeps its logger until the old runtimes have written their last lines', async () => {
+  const out = join(dir, 'dropped.log');
+  const port = await freePort();
+  const file = join(dir, 'reload.yaml');
+  const members = [{ url: `https://127.0.0.1:${backend.ports[0]}`, route: 'n1' }];
+  await writeFile(file, yamlConfig(port, members, { top: `log:\n  logs:\n    - access: '|$exec cat >> ${out}'\n      format: '%U'` }));
+  const stickler = await startStickler(file, { args: ['--workers', '2'] });
+  running.push(stickler);
+  const agent = keepAliveAgent();
+  try {
+    await request(`https://127.0.0.1:${port}/before`, { agent });
+    await lines(out, 1);
+    await writeFile(file, yamlConfig(port, members));
+    process.kill(stickler.pid, 'SIGHUP');
+    await pollUntil(async () => /reloaded/.test(stickler.output()), { timeoutMs: 15_000, intervalMs: 50, what: 'the reload' });
+    // The connection began before the reload: the retired runtime serves it and logs to the dropped command.
+    await request(`https://127.0.0.1:${port}/after`, { agent });
+  } finally {
+    agent.destroy();
+  }
+  assert.deepEqual(await lines(out, 2), ['/before', '/after']);
 });
 
 test('a virtual host with its own log writes only there; Stickler\'s own log (--access-log) takes every request', async () => {

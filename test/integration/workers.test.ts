@@ -56,7 +56,7 @@ async function sequence(port: number, n: number, path = '/'): Promise<string[]> 
 function logged(config: SticklerConfig): { config: SticklerConfig; servedBy: (path?: string) => Set<number> } {
   const file = join(logDir, `access-${++logs}.log`);
   return {
-    config: { ...config, log: { access: file, format: 'json' } },
+    config: { ...config, log: { access: file, format: { kind: 'json' } } },
     // Read once the group is closed: each worker flushes its lines as it stops.
     servedBy: (path) => new Set(readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { target: string; thread: number })
       .filter((e) => path === undefined || e.target === path).map((e) => e.thread)),

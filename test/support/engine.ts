@@ -83,7 +83,7 @@ export function engineConfig(port: number, opts: EngineOptions): SticklerConfig 
     listeners: [{ source, host: '127.0.0.1', port, tls: !opts.plain }],
     virtualHosts: [vhost],
     balancers: [balancer],
-    log: { format: 'combined', ...(opts.accessLog && { access: opts.accessLog }) },
+    log: { format: { kind: 'stickler' }, ...(opts.accessLog && { access: opts.accessLog }) },
     timeout: opts.timeout ?? 60_000,
     keepAliveTimeout: opts.keepAliveTimeout ?? 5_000,
     gracefulShutdownTimeout: 30_000,

@@ -1,5 +1,6 @@
 // Every wait in the harness is bounded: a hung server must fail a test with a message, not hang the run.
 
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export class TimeoutError extends Error {
@@ -55,4 +56,14 @@ export async function pollUntil(probe: () => Promise<boolean>, opts: PollOptions
  */
 export function loadedBound(ms: number): number {
   return ms + Math.max(2_000, ms);
+}
+
+/** The non-empty lines of `file` once it has at least `count` (within 15 s: a log is written within a second). */
+export async function fileLines(file: string, count: number, encoding: BufferEncoding = 'utf8'): Promise<string[]> {
+  let lines: string[] = [];
+  await pollUntil(async () => {
+    lines = (await readFile(file, encoding).catch(() => '')).split('\n').filter((l) => l !== '');
+    return lines.length >= count;
+  }, { timeoutMs: 15_000, intervalMs: 50, what: `${count} lines in ${file}` });
+  return lines;
 }

@@ -1,15 +1,29 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { formatCombined, formatJson, openAccessLog } from '../../src/log/access.ts';
+import { CLOSE_WAIT_MS, formatCombined, formatJson, openConfiguredLogs } from '../../src/log/access.ts';
+import { EXIT_GRACE_MS as PIPED_EXIT_GRACE_MS } from '../../src/log/piped.ts';
+import { loadApacheConfig } from '../../src/config/apache/load.ts';
+import { formatDiagnostic } from '../../src/config/model.ts';
+import { loadedBound, withTimeout } from '../support/wait.ts';
+import type { AccessLogConfig, AccessLogFormat } from '../../src/config/model.ts';
 import { escapeLogItem, formatLogTime, type AccessEntry } from '../../src/log/entry.ts';
 
 process.env.TZ = 'UTC';
+
+const STICKLER: AccessLogFormat = { kind: 'stickler' };
+const JSON_LINES: AccessLogFormat = { kind: 'json' };
+
+/** The logs a runtime opens, with Stickler's own log only (`log.access`) or the main server's CustomLogs. */
+function serverLog(own: { access?: string; format: AccessLogFormat }, logs: AccessLogConfig[] = []): { write(e: AccessEntry): void; close(): Promise<void> } {
+  const configured = openConfiguredLogs({ log: { ...own, ...(logs.length > 0 && { logs }) }, virtualHosts: [] });
+  return { write: (e) => configured.server.write(e), close: () => configured.close() };
+}
 
 const sample: AccessEntry = {
   clientIp: '::ffff:192.0.2.10',
@@ -101,7 +115,7 @@ test('file log: batched, appended, flushed on close', async (t) => {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'access.log');
 
-  const log = openAccessLog({ access: file, format: 'combined' });
+  const log = serverLog({ access: file, format: STICKLER });
   log.write(sample);
   log.write({ ...sample, status: 404 });
   assert.equal(statSync(file).size, 0, 'lines wait for the batch');
@@ -111,7 +125,7 @@ test('file log: batched, appended, flushed on close', async (t) => {
   await log.close();
   log.write({ ...sample, status: 201 });
 
-  const again = openAccessLog({ access: file, format: 'json' });
+  const again = serverLog({ access: file, format: JSON_LINES });
   again.write(sample);
   await again.close();
 
@@ -129,13 +143,13 @@ test('a large burst is flushed by size and fully written', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const file = join(dir, 'access.log');
-  const log = openAccessLog({ access: file, format: 'combined' });
+  const log = serverLog({ access: file, format: STICKLER });
   for (let i = 0; i < 5000; i++) log.write({ ...sample, status: 200 + (i % 3) });
   await log.close();
   assert.equal(readFileSync(file, 'utf8').split('\n').length, 5001);
 });
 
-test('write errors (a file-size limit of 0: EFBIG) are reported once on stderr and never thrown', (t) => {
+test('write errors (a file-size limit of 0: EFBIG) are reported once on stderr, counted at the close, and never thrown', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const module = pathToFileURL(join(import.meta.dirname, '../../src/log/access.ts')).href;
@@ -143,11 +157,11 @@ test('write errors (a file-size limit of 0: EFBIG) are reported once on stderr a
   // ENOSPC. `ulimit -f` is POSIX, so this needs no special device.
   const script = `
     process.on('SIGXFSZ', () => {});
-    const { openAccessLog } = await import(${JSON.stringify(module)});
-    const log = openAccessLog({ access: ${JSON.stringify(join(dir, 'access.log'))}, format: 'combined' });
+    const { openConfiguredLogs } = await import(${JSON.stringify(module)});
+    const log = openConfiguredLogs({ log: { access: ${JSON.stringify(join(dir, 'access.log'))}, format: { kind: 'stickler' } }, virtualHosts: [] });
     const entry = { ...${JSON.stringify(sample)}, time: new Date(0) };
     for (let i = 0; i < 3; i++) {
-      log.write(entry);
+      log.server.write(entry);
       await new Promise((resolve) => setTimeout(resolve, 150));
     }
     await log.close();
@@ -162,16 +176,17 @@ test('write errors (a file-size limit of 0: EFBIG) are reported once on stderr a
   assert.equal(child.status, 0, child.stderr);
   assert.equal(child.stdout, 'still running');
   const messages = child.stderr.split('\n').filter((l) => l.startsWith('stickler:'));
-  assert.equal(messages.length, 1, child.stderr);
+  assert.equal(messages.length, 2, child.stderr);
   assert.match(messages[0]!, /access log .*access\.log: write failed: .*EFBIG/);
+  assert.match(messages[1]!, /access log .*access\.log: 3 lines dropped$/, 'the lines lost are counted, once, at the close');
 });
 
 test('no access log configured: writes are ignored; unopenable file: clear error', async () => {
-  const none = openAccessLog({ format: 'combined' });
+  const none = serverLog({ format: STICKLER });
   none.write(sample);
   await none.close();
   assert.throws(
-    () => openAccessLog({ access: '/nonexistent-dir/access.log', format: 'combined' }),
+    () => serverLog({ access: '/nonexistent-dir/access.log', format: STICKLER }),
     /cannot open access log \/nonexistent-dir\/access\.log: ENOENT/,
   );
 });
@@ -179,9 +194,9 @@ test('no access log configured: writes are ignored; unopenable file: clear error
 test('stdout destination ("-") writes one line per entry', () => {
   const module = pathToFileURL(join(import.meta.dirname, '../../src/log/access.ts')).href;
   const script = `
-    const { openAccessLog } = await import(${JSON.stringify(module)});
-    const log = openAccessLog({ access: '-', format: 'json' });
-    for (const status of [200, 302]) log.write({ clientIp: '127.0.0.1', time: new Date(0), method: 'GET', target: '/', protocol: 'HTTP/1.1', status, bytesSent: 1, totalMs: 1 });
+    const { openConfiguredLogs } = await import(${JSON.stringify(module)});
+    const log = openConfiguredLogs({ log: { access: '-', format: { kind: 'json' } }, virtualHosts: [] });
+    for (const status of [200, 302]) log.server.write({ clientIp: '127.0.0.1', time: new Date(0), method: 'GET', target: '/', protocol: 'HTTP/1.1', status, bytesSent: 1, totalMs: 1 });
     await log.close();`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
   assert.deepEqual(
@@ -199,4 +214,35 @@ test('a session moved off its member: route=isNode2->isNode1 in the default line
   assert.equal(JSON.parse(formatJson(moved)).routeFrom, 'isNode2');
   assert.match(formatCombined(sample), / route=node1 backend_ms=13$/);
   assert.equal(JSON.parse(formatJson(sample)).routeFrom, undefined);
+});
+
+test('a CustomLog naming combined or json with no LogFormat of that name writes that text, as httpd does and the warning says', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'site.conf');
+  writeFileSync(file, [
+    `CustomLog ${join(dir, 'combined.log')} combined`,
+    `CustomLog ${join(dir, 'json.log')} json`,
+    'Listen 127.0.0.1:8080',
+    '<VirtualHost *:8080>',
+    'ProxyPass / http://127.0.0.1:9001/',
+    '</VirtualHost>',
+  ].join('\n') + '\n');
+  const { config, diagnostics } = loadApacheConfig(file);
+  assert.ok(config, diagnostics.map(formatDiagnostic).join('\n'));
+  const warnings = diagnostics.map(formatDiagnostic).filter((d) => /no LogFormat is named/.test(d));
+  assert.deepEqual(warnings.map((w) => /"(\w+)", so each line is the text "\1"/.exec(w)?.[1]), ['combined', 'json']);
+  const logs = openConfiguredLogs(config);
+  logs.server.write(sample);
+  await logs.close();
+  assert.equal(readFileSync(join(dir, 'combined.log'), 'utf8'), 'combined\n');
+  assert.equal(readFileSync(join(dir, 'json.log'), 'utf8'), 'json\n');
+});
+
+test('a piped logger that reads nothing does not hold a close past its exit grace', async () => {
+  const log = serverLog({ format: STICKLER }, [{ destination: '|$exec sleep 600', format: { kind: 'apache', text: '%r %{User-agent}i' } }]);
+  // Far more than a pipe or socket holds: the child's input never drains, and more than the caps keep.
+  for (let i = 0; i < 20_000; i++) log.write({ ...sample, userAgent: 'x'.repeat(1000) });
+  await sleep(300);
+  await withTimeout(log.close(), loadedBound(PIPED_EXIT_GRACE_MS + CLOSE_WAIT_MS), 'closing a log whose piped logger reads nothing');
 });

@@ -28,7 +28,7 @@ test('the closed seed loads into the expected model', () => {
   assert.equal(c.dialect, 'apache');
   assert.equal(c.timeout, 60_000);
   assert.deepEqual(c.listeners, [{ source: at(2), host: '0.0.0.0', port: 443, implied: true, tls: true }], 'no Listen: the <VirtualHost> address, named as such');
-  assert.deepEqual(c.log, { format: 'combined' });
+  assert.deepEqual(c.log, { format: { kind: 'stickler' } });
   assert.deepEqual(c.balancers, [{
     source: at(24), name: 'wso2.identity.domain', lbmethod: 'byrequests', sticky: { cookie: 'JSESSIONID', urlParam: 'JSESSIONID' },
     stickySeparator: '.', scolonPathDelim: false, nofailover: false, timeout: 0, forceRecovery: true, failOnStatus: [], growth: 0,
@@ -92,8 +92,8 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
   const c = r.config;
   assert.equal(c.timeout, 300_000);
   assert.deepEqual(c.log, {
-    format: 'combined',
-    logs: [{ source: { file: fixture('httpd-full.conf'), line: 93 }, destination: fixture('logs/access.log'), format: '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"' }],
+    format: { kind: 'stickler' },
+    logs: [{ source: { file: fixture('httpd-full.conf'), line: 93 }, directive: 'CustomLog', destination: fixture('logs/access.log'), format: { kind: 'apache', text: '%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i"' } }],
   }, 'CustomLog logs/access.log combined, the LogFormat of line 92');
   assert.deepEqual(c.listeners.map((l) => [l.host, l.port, l.tls]), [['0.0.0.0', 80, false], ['0.0.0.0', 443, true]]);
   const [identity, mainServer] = c.virtualHosts;

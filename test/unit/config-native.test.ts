@@ -170,7 +170,7 @@ test('a full native configuration loads to the expected model', () => {
         },
       ],
     }],
-    log: { access: '/etc/stickler/logs/access.log', source: at(4), format: 'json' },
+    log: { access: '/etc/stickler/logs/access.log', source: at(4), format: { kind: 'json' } },
     timeout: 120_000,
     keepAliveTimeout: 15_000,
     gracefulShutdownTimeout: 0,
@@ -187,7 +187,7 @@ test('a minimal file gets Apache defaults, verified backend TLS and a listener p
   assert.deepEqual(config.listeners, [{ source: at(2), host: '0.0.0.0', port: 8080, tls: false }]);
   assert.deepEqual(config.virtualHosts[0]!.backendTls, { enabled: true, verify: 'require', checkPeerName: true });
   assert.equal(config.timeout, 60_000);
-  assert.deepEqual(config.log, { format: 'combined' });
+  assert.deepEqual(config.log, { format: { kind: 'stickler' } });
   const b = config.balancers[0]!;
   assert.equal(b.lbmethod, 'byrequests');
   assert.equal(b.stickySeparator, '.');

@@ -9,7 +9,7 @@ import { loadApacheConfig } from '../../src/config/apache/load.ts';
 import { loadNativeConfig } from '../../src/config/native/load.ts';
 import { formatDiagnostic, type LoadResult } from '../../src/config/model.ts';
 import { foldDualStack, listenerClashes } from '../../src/config/listeners.ts';
-import { verified, verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
+import { programProblem, verified, verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
 import { diagnosticLines, sitesOf } from '../../src/config/diagnostics.ts';
 import { testCertificate } from '../support/certs.ts';
 
@@ -132,6 +132,7 @@ test('writeProblem: a directory, an unwritable file, an unwritable directory', (
     read: () => Buffer.alloc(0),
     kind: (p) => kinds[p],
     writable: (p) => writable.includes(p),
+    executable: () => false,
   });
   assert.equal(writeProblem('/l', files({ '/l': 'directory' }, ['/l'])), '/l is a directory; expected a file path');
   assert.equal(writeProblem('/d/a.log', files({ '/d/a.log': 'file' }, [])), '/d/a.log is not writable');
@@ -225,4 +226,57 @@ test('native YAML gets the same checks, named by its keys and lines', async (t) 
   assert.ok(result.config, result.diagnostics.map(formatDiagnostic).join('\n'));
   const found = verifyConfig(result.config).map((d) => `${d.file === file ? '' : d.file}:${d.line}: ${d.directive}`);
   assert.deepEqual(found, [':6: listeners', ':12: tls.key-file', ':14: backend-tls.ca-file', ':2: log.access']);
+});
+
+test('a piped log whose program is missing or not executable is refused at its CustomLog line; |$ needs only /bin/sh', async (t) => {
+  const s = await setup(t);
+  const script = join(s.dir, 'logger.sh');
+  writeFileSync(script, '#!/bin/sh\nexec cat\n', { mode: 0o644 });
+  const tls = [`SSLCertificateFile ${s.cert}`, `SSLCertificateKeyFile ${s.key}`];
+  const cases: Array<[string, string | undefined]> = [
+    [`"|/nonexistent/rotatelogs /tmp/x 86400"`, `the piped log's program /nonexistent/rotatelogs does not exist`],
+    [`"||no-such-logger-program -x"`, `the piped log's program no-such-logger-program is not found in PATH`],
+    [`"|${script}"`, `the piped log's program ${script} is not executable`],
+    [`"|${s.dir}"`, `the piped log's program ${s.dir} is not a file`],
+    [`"|cat"`, undefined],
+    [`"|$no-such-logger-program | cat"`, undefined],
+  ];
+  for (const [destination, problem] of cases) {
+    const { file, result } = apache(s, [...tls, `CustomLog ${destination} combined`]);
+    const found = errors(result);
+    if (problem === undefined) assert.deepEqual(found, [], destination);
+    else {
+      assert.equal(found.length, 1, found.join('\n'));
+      assert.ok(found[0]!.startsWith(`${file}:6: CustomLog: ${problem}`), found[0]!);
+    }
+  }
+});
+
+test('programProblem searches PATH as spawn does: an empty entry is the current directory, no PATH is /usr/bin:/bin', () => {
+  const files = { kind: (p: string) => (['/opt/bin/log', './log', '/usr/bin/log', '/x/noexec'].includes(p) ? 'file' as const : undefined), executable: (p: string) => p !== '/x/noexec' };
+  assert.equal(programProblem('log', '/nowhere:/opt/bin', files), undefined);
+  assert.equal(programProblem('log', '/nowhere::/other', files), undefined, 'the empty entry is .');
+  assert.equal(programProblem('log', undefined, files), undefined, 'no PATH: /usr/bin:/bin');
+  assert.equal(programProblem('log', '/nowhere', files), `the piped log's program log is not found in PATH (/nowhere)`);
+  assert.equal(programProblem('/x/noexec', '/opt/bin', files), `the piped log's program /x/noexec is not executable`);
+});
+
+test('a log problem names the directive written: TransferLog, or --access-log for the command line\'s', async (t) => {
+  const s = await setup(t);
+  const missing = join(s.dir, 'none', 'access.log');
+  const { file, result } = apache(s, [`SSLCertificateFile ${s.cert}`, `SSLCertificateKeyFile ${s.key}`, `TransferLog ${missing}`]);
+  assert.deepEqual(errors(result), [`${file}:6: TransferLog: cannot create ${missing}: the directory ${join(s.dir, 'none')} does not exist`]);
+  const good = apache(s, [`SSLCertificateFile ${s.cert}`, `SSLCertificateKeyFile ${s.key}`]).result.config!;
+  good.log.access = missing;
+  assert.deepEqual(verifyConfig(good).map(formatDiagnostic), [`${file}:0: --access-log: cannot create ${missing}: the directory ${join(s.dir, 'none')} does not exist`]);
+});
+
+test('env= on a variable Stickler never sets is said to be always true or always false, at the CustomLog line', async (t) => {
+  const s = await setup(t);
+  const log = join(s.dir, 'a.log');
+  const { file, result } = apache(s, [`CustomLog ${log} combined env=!dontlog`, `CustomLog ${log} combined env=dontlog`, `CustomLog ${log} combined env=BALANCER_ROUTE_CHANGED`]);
+  const warnings = result.diagnostics.filter((d) => d.severity === 'warning' && d.message.startsWith('env=')).map(formatDiagnostic);
+  assert.equal(warnings.length, 2, warnings.join('\n'));
+  assert.match(warnings[0]!, new RegExp(`^${file}:4: CustomLog: env=!dontlog is always true: this log takes every request, since Stickler never sets dontlog \\(it ignores SetEnvIf, SetEnv and BrowserMatch`));
+  assert.match(warnings[1]!, new RegExp(`^${file}:5: CustomLog: env=dontlog is always false: this log takes no request`));
 });

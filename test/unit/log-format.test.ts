@@ -53,6 +53,7 @@ test('every item of mod_log_config, mod_logio and mod_ssl', () => {
     ['%{%Y-%m-%d %H:%M:%S %z}t', '2000-10-10 13:55:36 +0000'], ['%{end:%H:%M:%S}t', '13:55:37'],
     ['%{sec}t', '971186136'], ['%{msec}t', '971186136250'], ['%{usec}t', '971186136250000'], ['%{msec_frac}t', '250'],
     ['%{usec_frac}t', '250000'], ['%{end:msec_frac}t', '484'], ['%{begin:sec}t', '971186136'],
+    ['%{begin:}t', '[10/Oct/2000:13:55:36 +0000]'], ['%{end:}t', '[10/Oct/2000:13:55:37 +0000]'], ['%{%Z}t', 'UTC'],
     ['%T', '1'], ['%{ms}T', '1234'], ['%{us}T', '1234567'], ['%{s}T', '1'], ['%{min}T', 'min'],
     ['%u', '-'], ['%U', '/a b/\\xc3\\xa9'], ['%v', 'www.example.com'], ['%V', 'shop.example'], ['%X', '+'],
     ['%I', '120'], ['%O', '345'], ['%S', '465'], ['%^ti', '-'], ['%{Foo}^to', '-'], ['%^FB', '-'],
@@ -112,4 +113,17 @@ test('property: any format compiles or gets an error, and renders any entry with
     if ('error' in compiled) return typeof compiled.error === 'string' && compiled.error.length > 0;
     return typeof compiled.render(e as AccessEntry) === 'string';
   }), { numRuns: 2000 });
+});
+
+test('%{%Z}t is the zone\'s abbreviation as glibc gives it, else tzdata\'s numeric one', (t) => {
+  t.after(() => {
+    process.env.TZ = 'UTC';
+  });
+  const summer = { ...entry, time: new Date('2024-07-01T12:00:00Z') };
+  for (const [tz, expected] of [['Europe/Berlin', 'CEST'], ['America/Los_Angeles', 'PDT'], ['Asia/Kolkata', 'IST'], ['America/Sao_Paulo', '-03'], ['Europe/London', 'BST']] as const) {
+    process.env.TZ = tz;
+    const compiled = compileLogFormat('%{%Z}t');
+    assert.ok(!('error' in compiled));
+    assert.equal(compiled.render(summer), expected, tz);
+  }
 });

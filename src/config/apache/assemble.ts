@@ -65,7 +65,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     listeners,
     virtualHosts,
     balancers,
-    log: { format: 'combined', ...optionalLogs(resolveLogs(walked.main.log, walked.main.log, report)) },
+    log: { format: { kind: 'stickler' }, ...optionalLogs(resolveLogs(walked.main.log, walked.main.log, report)) },
     timeout: walked.proxyTimeout ?? walked.timeout ?? DEFAULT_TIMEOUT,
     keepAliveTimeout: walked.keepAliveTimeout ?? NATIVE_DEFAULTS.keepAliveTimeout,
     gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,

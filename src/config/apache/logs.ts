@@ -1,12 +1,11 @@
 // mod_log_config's directives: LogFormat, CustomLog, TransferLog, BufferedLogs. As httpd does, a CustomLog's
 // format names a LogFormat of its server or of the main server, wherever in the configuration that LogFormat is,
 // so names are resolved once everything is read; a format that names none is the format itself.
-import { compileLogFormat } from '../../log/format.ts';
+import { compileLogFormat, ENVIRONMENT } from '../../log/format.ts';
 import type { AccessLogConfig, Source } from '../model.ts';
 import type { DirectiveNode } from './parse.ts';
 import { resolveFrom } from './parse.ts';
 import type { Report } from './report.ts';
-import type { Setting } from './server-draft.ts';
 import { parseOnOff } from './values.ts';
 
 /** httpd's Common Log Format, TransferLog's format when no `LogFormat fmt` without a name says otherwise. */
@@ -21,10 +20,16 @@ interface PendingLog {
   condition?: { variable: string; negate: boolean };
 }
 
+/** A LogFormat's format and where it is written. */
+interface NamedFormat {
+  value: string;
+  source: Source;
+}
+
 /** What one server's LogFormat, CustomLog and TransferLog lines say. */
 export interface LogDraft {
-  formats: Map<string, Setting<string>>;
-  defaultFormat?: Setting<string>;
+  formats: Map<string, NamedFormat>;
+  defaultFormat?: NamedFormat;
   logs: PendingLog[];
 }
 
@@ -70,6 +75,7 @@ export function readCustomLog(node: DirectiveNode, draft: LogDraft, report: Repo
       return;
     }
     log.condition = { variable: env[2]!, negate: env[1] === '!' };
+    warnUnsetVariable(node, log.condition, report);
   }
   if (file === '|' || file === '||' || file === '|$') {
     report.error(node.source, node.name, `"${file}" names no command; expected "|/usr/bin/rotatelogs /var/log/access.%Y%m%d 86400" or a file`);
@@ -78,6 +84,20 @@ export function readCustomLog(node: DirectiveNode, draft: LogDraft, report: Repo
   // An inline format is checked on this line; a name is resolved once every LogFormat is read.
   if (format !== undefined && format.includes('%') && !checkFormat(node, format, report)) return;
   draft.logs.push(log);
+}
+
+/**
+ * In httpd, `env=` mostly tests what SetEnvIf, SetEnv or BrowserMatch set (`env=!dontlog`); Stickler ignores those,
+ * so a variable it never sets makes the condition constant: said at the line rather than found in the logs.
+ */
+function warnUnsetVariable(node: DirectiveNode, condition: { variable: string; negate: boolean }, report: Report): void {
+  if (ENVIRONMENT.has(condition.variable)) return;
+  const outcome = condition.negate ? 'is always true: this log takes every request' : 'is always false: this log takes no request';
+  report.warning(
+    node.source,
+    node.name,
+    `env=${condition.negate ? '!' : ''}${condition.variable} ${outcome}, since Stickler never sets ${condition.variable} (it ignores SetEnvIf, SetEnv and BrowserMatch, which set variables in httpd); expected one of ${[...ENVIRONMENT].join(', ')}`,
+  );
 }
 
 /** `BufferedLogs On|Off`: Stickler always gathers lines (see docs/apache-compat.md), so only the value is checked. */
@@ -91,16 +111,16 @@ export function readBufferedLogs(node: DirectiveNode, report: Report): void {
 export function resolveLogs(own: LogDraft, main: LogDraft, report: Report): AccessLogConfig[] {
   const logs: AccessLogConfig[] = [];
   for (const log of own.logs) {
-    let format: string;
-    if (log.format === undefined) format = (own.defaultFormat ?? main.defaultFormat)?.value ?? CLF;
+    let text: string;
+    if (log.format === undefined) text = (own.defaultFormat ?? main.defaultFormat)?.value ?? CLF;
     else {
       const named = own.formats.get(log.format) ?? main.formats.get(log.format);
-      format = named?.value ?? log.format;
+      text = named?.value ?? log.format;
       if (named === undefined && !log.format.includes('%')) {
         report.warning(log.source, log.directive, `no LogFormat is named "${log.format}", so each line is the text "${log.format}", as httpd writes it; expected a LogFormat name or a format with % items`);
       }
     }
-    logs.push({ source: log.source, destination: log.destination, format, ...(log.condition && { condition: log.condition }) });
+    logs.push({ source: log.source, directive: log.directive, destination: log.destination, format: { kind: 'apache', text }, ...(log.condition && { condition: log.condition }) });
   }
   return logs;
 }

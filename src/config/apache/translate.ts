@@ -422,8 +422,6 @@ export class Translator {
     }
   }
 
-
-
   #sslEngine(node: DirectiveNode, server: ServerDraft): void {
     if (!this.#arity(node, 1, 1, 'On or Off')) return;
     const value = (node.args[0] ?? '').toLowerCase();

@@ -10,7 +10,7 @@ export const NATIVE_DEFAULTS = {
   keepAliveTimeout: 5_000 as Millis,
   // Apache waits without limit (0); a stop that may never end is no default for a balancer under a supervisor.
   gracefulShutdownTimeout: 30_000 as Millis,
-  logFormat: 'combined' as LogConfig['format'],
+  logFormat: { kind: 'stickler' } as LogConfig['format'],
   manager: { host: '127.0.0.1', port: 9090, path: '/balancer-manager' },
   listenerHost: '0.0.0.0',
   // Mozilla's recommendation: two years, without includeSubDomains, which would bind every subdomain to HTTPS too.

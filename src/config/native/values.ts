@@ -3,7 +3,7 @@
 // loader reads back.
 
 import { compileLogFormat } from '../../log/format.ts';
-import type { HostMatch, Millis, ReadTimeout, StatusFlag, StickyConfig } from '../model.ts';
+import type { AccessLogFormat, HostMatch, Millis, ReadTimeout, StatusFlag, StickyConfig } from '../model.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -122,11 +122,17 @@ export function parseChoice<T extends string>(input: unknown, choices: readonly 
 }
 
 /** `combined` (Stickler's line), `json`, or a mod_log_config format string such as `%h %l %u %t "%r" %>s %b`. */
-export function parseLogFormat(input: unknown): Parsed<string> {
-  if (input === 'combined' || input === 'json') return ok(input);
+export function parseLogFormat(input: unknown): Parsed<AccessLogFormat> {
+  if (input === 'combined') return ok({ kind: 'stickler' });
+  if (input === 'json') return ok({ kind: 'json' });
   if (typeof input !== 'string' || !input.includes('%')) return fail(`expected combined, json or a format such as "%h %l %u %t \\"%r\\" %>s %b", got ${describe(input)}`);
   const compiled = compileLogFormat(input);
-  return 'error' in compiled ? fail(compiled.error) : ok(input);
+  return 'error' in compiled ? fail(compiled.error) : ok({ kind: 'apache', text: input });
+}
+
+/** The YAML value of a format. */
+export function formatLogFormat(format: AccessLogFormat): string {
+  return format.kind === 'stickler' ? 'combined' : format.kind === 'json' ? 'json' : format.text;
 }
 
 /** `VAR` or `!VAR`: log only the requests where the environment variable is set, or is not. */
