@@ -197,14 +197,14 @@ function lineFormat(format: AccessLogFormat): (e: AccessEntry) => string {
   return compiled.render;
 }
 
-function openOne(config: AccessLogConfig): { log: AccessLog; when: (e: AccessEntry) => boolean } {
+function openOne(config: AccessLogConfig, exported: Readonly<Record<string, string>>): { log: AccessLog; when: (e: AccessEntry) => boolean } {
   const { destination, format, condition } = config;
   const line = lineFormat(format);
   const log =
     destination === '-'
       ? new BufferedAccessLog(line, stdoutSink(), 'access log (stdout)')
       : destination.startsWith('|')
-        ? new BufferedAccessLog(line, pipedSink(destination), `piped access log ${destination}`)
+        ? new BufferedAccessLog(line, pipedSink(destination, exported), `piped access log ${destination}`)
         : new BufferedAccessLog(line, fileSink(destination), `access log ${destination}`);
   if (condition === undefined) return { log, when: ALWAYS };
   const { variable, negate } = condition;
@@ -212,11 +212,12 @@ function openOne(config: AccessLogConfig): { log: AccessLog; when: (e: AccessEnt
 }
 
 /** Opens logs; throws only when a file cannot be opened at all (after closing those already opened). */
-export function openAccessLogs(configs: readonly AccessLogConfig[]): AccessLog {
+/** `exported`: the variables envvars exports, for piped loggers' environment (SticklerConfig.environment). */
+export function openAccessLogs(configs: readonly AccessLogConfig[], exported: Readonly<Record<string, string>> = {}): AccessLog {
   if (configs.length === 0) return noAccessLog;
   const opened: Array<{ log: AccessLog; when: (e: AccessEntry) => boolean }> = [];
   try {
-    for (const config of configs) opened.push(openOne(config));
+    for (const config of configs) opened.push(openOne(config, exported));
   } catch (err) {
     for (const { log } of opened) void log.close();
     throw err;
@@ -239,11 +240,11 @@ export interface ConfiguredLogs {
   close(): Promise<void>;
 }
 
-export function openConfiguredLogs(config: Pick<SticklerConfig, 'log' | 'virtualHosts'>): ConfiguredLogs {
+export function openConfiguredLogs(config: Pick<SticklerConfig, 'log' | 'virtualHosts' | 'environment'>): ConfiguredLogs {
   const opened: AccessLog[] = [];
   const open = (configs: AccessLogConfig[]): AccessLog => {
     try {
-      const log = openAccessLogs(configs);
+      const log = openAccessLogs(configs, config.environment);
       opened.push(log);
       return log;
     } catch (err) {

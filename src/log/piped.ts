@@ -22,6 +22,7 @@ export const EXIT_GRACE_MS = 5_000;
 
 class PipedLogger {
   readonly #destination: string;
+  readonly #env: NodeJS.ProcessEnv;
   #refs = 0;
   #child: ChildProcess | undefined;
   /** Batches not yet handed to the child, oldest first. */
@@ -38,8 +39,10 @@ class PipedLogger {
   #startedAt = 0;
   #exited: Promise<void> = Promise.resolve();
 
-  constructor(destination: string) {
+  constructor(destination: string, environment: Readonly<Record<string, string>>) {
     this.#destination = destination;
+    // What apache2ctl exports from envvars reaches httpd's piped loggers too: rotatelogs scripts use APACHE_LOG_DIR.
+    this.#env = { ...process.env, ...environment };
     this.#start();
   }
 
@@ -83,7 +86,7 @@ class PipedLogger {
     this.#startedAt = Date.now();
     let child: ChildProcess;
     try {
-      child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'] });
+      child = spawn(file, args, { stdio: ['pipe', 'inherit', 'inherit'], env: this.#env });
     } catch (err) {
       this.#report(`cannot start: ${(err as Error).message}`);
       this.#scheduleRestart();
@@ -154,9 +157,10 @@ class PipedLogger {
 /** The children of this process, by destination as written. */
 const loggers = new Map<string, PipedLogger>();
 
-function acquire(destination: string): PipedLogger {
+/** A child kept across a reload keeps the environment it started with, as it keeps everything else. */
+function acquire(destination: string, environment: Readonly<Record<string, string>>): PipedLogger {
   let logger = loggers.get(destination);
-  if (!logger) loggers.set(destination, (logger = new PipedLogger(destination)));
+  if (!logger) loggers.set(destination, (logger = new PipedLogger(destination, environment)));
   logger.acquire();
   return logger;
 }
@@ -185,13 +189,13 @@ export function writeFromWorker(destination: string, data: Buffer, done: (err?: 
 }
 
 /** A log's way to a piped logger: the child itself in the main thread, a message to it from a worker thread. */
-export function pipedSink(destination: string): Sink {
+export function pipedSink(destination: string, environment: Readonly<Record<string, string>> = {}): Sink {
   if (!isMainThread) {
     const send = transport;
     if (!send) throw new Error(`piped access log ${destination}: a worker thread has no way to the main thread's loggers`);
     return { write: (data, done) => send(destination, data, done), close: async () => {} };
   }
-  const logger = acquire(destination);
+  const logger = acquire(destination, environment);
   let released = false;
   return {
     write: (data, done) => logger.write(data, done),
@@ -207,7 +211,7 @@ export function pipedSink(destination: string): Sink {
  * With worker threads, the main thread keeps the children of a configuration's piped logs running, since the
  * workers only send it lines; the returned function lets them go, once no runtime of the configuration writes.
  */
-export function holdPipedLoggers(destinations: readonly string[]): () => Promise<void> {
-  const held = [...new Set(destinations.filter((d) => d.startsWith('|')))].map((d) => [d, acquire(d)] as const);
+export function holdPipedLoggers(destinations: readonly string[], environment: Readonly<Record<string, string>> = {}): () => Promise<void> {
+  const held = [...new Set(destinations.filter((d) => d.startsWith('|')))].map((d) => [d, acquire(d, environment)] as const);
   return async () => void (await Promise.all(held.map(([d, logger]) => release(d, logger))));
 }

@@ -275,7 +275,7 @@ export class WorkerGroup {
   /** Resolves once every worker listens; rejects with the first worker's startup error. */
   async start(): Promise<void> {
     try {
-      this.releasePipes = holdPipedLoggers(logDestinations(this.config));
+      this.releasePipes = holdPipedLoggers(logDestinations(this.config), this.config.environment);
       const ready = await this.serially(() => Promise.all(Array.from({ length: this.count }, () => this.spawn())));
       this.listeners.push(...ready[0]!);
       this.checkHealth();
@@ -302,7 +302,7 @@ export class WorkerGroup {
       // The new configuration's loggers first, so a command both name keeps its child; the old ones are let go
       // once every worker's retired runtime has closed, which writes its last lines as it closes.
       const releaseOld = this.releasePipes;
-      this.releasePipes = holdPipedLoggers(logDestinations(config));
+      this.releasePipes = holdPipedLoggers(logDestinations(config), config.environment);
       const released = Promise.all(prepared.threads.map((t) => this.retirement(t, prepared.id))).then(releaseOld);
       this.releasing.add(released);
       void released.then(() => this.releasing.delete(released));

@@ -42,3 +42,12 @@ test('a child killed with writes in progress: the next child gets what it had no
   assert.ok(numbers.length > 50_000, `${numbers.length} lines reached the second child`);
   assert.deepEqual(numbers.slice(-10_000), Array.from({ length: 10_000 }, (_, i) => 100_000 + i));
 });
+
+test('the child gets what envvars exports (APACHE_LOG_DIR...) on top of Stickler\'s own environment, as under apache2ctl', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-piped-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const sink = pipedSink(`|$exec cat > "$APACHE_LOG_DIR/access.log"`, { APACHE_LOG_DIR: dir });
+  await new Promise<void>((resolve, reject) => sink.write(Buffer.from('one line\n'), (err) => (err ? reject(err) : resolve())));
+  await withTimeout(sink.close(), loadedBound(EXIT_GRACE_MS), 'the stop');
+  assert.equal(readFileSync(join(dir, 'access.log'), 'utf8'), 'one line\n');
+});
