@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { startForegroundTls, type RunningServer } from './foreground.ts';
 import { DEFAULT_MAX_CONNECTIONS, type PeerOptions } from './backends.ts';
 
-export type HaproxyOptions = PeerOptions;
+export interface HaproxyOptions extends PeerOptions {
+  /** nbthread: 1 unless told, like one Node event loop, so the comparison is per core. */
+  threads?: number;
+}
 
 export function haproxyConfig(opts: HaproxyOptions & { pemFile: string }): string {
   const sticky = opts.backends
@@ -22,9 +25,8 @@ export function haproxyConfig(opts: HaproxyOptions & { pemFile: string }): strin
   // HAProxy reserves two descriptors per connection (client and server side) and by default refuses to start
   // when the descriptor limit (20 000 here) is below that, although idle client connections need only one.
   const limits = opts.maxConnections === undefined ? '' : '\n  no strict-limits';
-  // One thread, like one Node event loop: the comparison is per core.
   return `global
-  nbthread 1
+  nbthread ${opts.threads ?? 1}
   maxconn ${opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS}${limits}
   ssl-server-verify none
 

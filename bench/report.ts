@@ -1,7 +1,8 @@
 // The benchmark's figures: each target is measured in several rounds, and its row is the median of every
 // figure over the rounds it completed, so one noisy run does not decide a comparison. Ratios are to
-// HAProxy's row: for req/s above 1 is faster than HAProxy; for p99, CPU and RSS above 1 is slower or costs
-// more.
+// HAProxy's row (one thread): for req/s above 1 is faster than HAProxy; for p99, CPU and RSS above 1 is slower
+// or costs more. The rows compared (Stickler's) also get their req/s over HAProxy on every core and over the
+// Node ceiling, when those rows were measured.
 
 import type { LoadResult } from './load.ts';
 
@@ -47,6 +48,24 @@ export interface TargetReport {
   /** The first reason a run had no result. */
   skipped?: string;
   vsHaproxy?: Ratios;
+  /** req/s over the reference rows beyond HAProxy's one thread (see References), for the rows compared. */
+  vsHaproxyAllCores?: number;
+  vsCeiling?: number;
+  /** Which reference this row is, so that its ratio columns are shown, '-' where it has no result. */
+  reference?: Reference;
+}
+
+type Reference = 'haproxyAllCores' | 'ceiling';
+
+/** The rows every other is divided by, by name. */
+export interface References {
+  /** HAProxy on one thread: every row gets its ratios to it. */
+  haproxy: string;
+  haproxyAllCores?: string;
+  /** The Node pipe: what Node's TLS and sockets alone allow. */
+  ceiling?: string;
+  /** The rows that get req/s over haproxyAllCores and ceiling. */
+  compared?: (name: string) => boolean;
 }
 
 /** Median of the defined values; undefined when there are none. */
@@ -84,17 +103,27 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return a !== undefined && b ? a / b : undefined;
 }
 
-export function withRatios(rows: TargetReport[], referenceName: string): TargetReport[] {
-  const ref = rows.find((r) => r.name === referenceName)?.median;
-  return rows.map((r) => ({
-    ...r,
-    vsHaproxy: {
-      requestsPerSec: ratio(r.median?.requestsPerSec, ref?.requestsPerSec),
-      p99Ms: ratio(r.median?.p99Ms, ref?.p99Ms),
-      cpuPer10k: ratio(r.median?.cpuPer10k, ref?.cpuPer10k),
-      peakRssMiB: ratio(r.median?.peakRssMiB, ref?.peakRssMiB),
-    },
-  }));
+export function withRatios(rows: TargetReport[], refs: References): TargetReport[] {
+  const figures = (name: string | undefined): Figures | undefined => rows.find((r) => r.name === name)?.median;
+  const ref = figures(refs.haproxy);
+  const allCores = figures(refs.haproxyAllCores)?.requestsPerSec;
+  const ceiling = figures(refs.ceiling)?.requestsPerSec;
+  return rows.map((r) => {
+    const compared = refs.compared?.(r.name) ?? false;
+    const reference = r.name === refs.haproxyAllCores ? 'haproxyAllCores' : r.name === refs.ceiling ? 'ceiling' : undefined;
+    return {
+      ...r,
+      ...(reference && { reference }),
+      vsHaproxy: {
+        requestsPerSec: ratio(r.median?.requestsPerSec, ref?.requestsPerSec),
+        p99Ms: ratio(r.median?.p99Ms, ref?.p99Ms),
+        cpuPer10k: ratio(r.median?.cpuPer10k, ref?.cpuPer10k),
+        peakRssMiB: ratio(r.median?.peakRssMiB, ref?.peakRssMiB),
+      },
+      vsHaproxyAllCores: compared ? ratio(r.median?.requestsPerSec, allCores) : undefined,
+      vsCeiling: compared ? ratio(r.median?.requestsPerSec, ceiling) : undefined,
+    };
+  });
 }
 
 export function fmt(n: number | undefined, digits: number, suffix = ''): string {
@@ -103,21 +132,28 @@ export function fmt(n: number | undefined, digits: number, suffix = ''): string 
 
 type Column = [title: string, cell: (m: Figures, r: TargetReport) => string];
 
-const COLUMNS: Column[] = [
-  ['req/s', (m) => fmt(m.requestsPerSec, 0)],
-  ['MiB/s', (m) => fmt(m.mibPerSec, 1)],
-  ['p50 ms', (m) => fmt(m.p50Ms, 2)],
-  ['p99 ms', (m) => fmt(m.p99Ms, 2)],
-  ['errors', (m) => String(m.errors)],
-  ['CPU s/10k', (m) => fmt(m.cpuPer10k, 2)],
-  ['RSS MiB', (m) => fmt(m.peakRssMiB, 1)],
-  ['req/s xHAP', (_, r) => fmt(r.vsHaproxy?.requestsPerSec, 2, 'x')],
-  ['p99 xHAP', (_, r) => fmt(r.vsHaproxy?.p99Ms, 2, 'x')],
-  ['CPU xHAP', (_, r) => fmt(r.vsHaproxy?.cpuPer10k, 2, 'x')],
-  ['RSS xHAP', (_, r) => fmt(r.vsHaproxy?.peakRssMiB, 2, 'x')],
-];
+/** A column and whether the table needs it, given its rows. */
+type OptionalColumn = [column: Column, shown: (rows: TargetReport[]) => boolean];
 
-const RESUMED_COLUMN: Column = ['resumed', (m) => (m.resumedShare === undefined ? '-' : fmt(m.resumedShare * 100, 1, '%'))];
+const always = (): boolean => true;
+const measured = (reference: Reference) => (rows: TargetReport[]): boolean => rows.some((r) => r.reference === reference);
+
+const COLUMNS: OptionalColumn[] = [
+  [['req/s', (m) => fmt(m.requestsPerSec, 0)], always],
+  [['MiB/s', (m) => fmt(m.mibPerSec, 1)], always],
+  [['p50 ms', (m) => fmt(m.p50Ms, 2)], always],
+  [['p99 ms', (m) => fmt(m.p99Ms, 2)], always],
+  [['errors', (m) => String(m.errors)], always],
+  [['CPU s/10k', (m) => fmt(m.cpuPer10k, 2)], always],
+  [['RSS MiB', (m) => fmt(m.peakRssMiB, 1)], always],
+  [['req/s xHAP', (_, r) => fmt(r.vsHaproxy?.requestsPerSec, 2, 'x')], always],
+  [['xHAPall', (_, r) => fmt(r.vsHaproxyAllCores, 2, 'x')], measured('haproxyAllCores')],
+  [['xNode', (_, r) => fmt(r.vsCeiling, 2, 'x')], measured('ceiling')],
+  [['p99 xHAP', (_, r) => fmt(r.vsHaproxy?.p99Ms, 2, 'x')], always],
+  [['CPU xHAP', (_, r) => fmt(r.vsHaproxy?.cpuPer10k, 2, 'x')], always],
+  [['RSS xHAP', (_, r) => fmt(r.vsHaproxy?.peakRssMiB, 2, 'x')], always],
+  [['resumed', (m) => (m.resumedShare === undefined ? '-' : fmt(m.resumedShare * 100, 1, '%'))], (rows) => rows.some((r) => r.median?.resumedShare !== undefined)],
+];
 
 /**
  * Right-aligned columns under `header`, the first left-aligned. A row of two cells is a name and a note (why
@@ -133,9 +169,12 @@ export function renderTable(header: string[], rows: string[][]): string {
   return [render(header), ...rows.map(render)].join('\n');
 }
 
-/** One row per target; the resumed share only when the client counted resumptions. */
+/**
+ * One row per target; the ratios to HAProxy on every core and to the Node ceiling only when that reference was
+ * among the rows, the resumed share only when the client counted resumptions.
+ */
 export function formatTable(rows: TargetReport[]): string {
-  const columns = rows.some((r) => r.median?.resumedShare !== undefined) ? [...COLUMNS, RESUMED_COLUMN] : COLUMNS;
+  const columns = COLUMNS.filter(([, shown]) => shown(rows)).map(([column]) => column);
   const lines = rows.map((r) => (r.median ? [r.name, ...columns.map(([, cell]) => cell(r.median!, r))] : [r.name, `skipped: ${r.skipped ?? 'no result'}`]));
   return renderTable(['target', ...columns.map(([title]) => title)], lines);
 }

@@ -3,9 +3,10 @@
 // Tomcat members (where the backend caps everyone), then, with static nginx members so the balancers' own
 // cost shows, (a) keep-alive with a sticky cookie, (b) a new TLS connection per request, (c) 1 MiB responses,
 // (d) HTTP/2 clients, (e) (a) at a fixed offered rate, (f) new connections with and without TLS session
-// resumption and (g) the memory an idle keep-alive connection holds. Each scenario runs its targets
-// round-robin for a few rounds and reports medians, so machine noise hits all alike; (e) to (g) run once, on
-// the targets they compare. `BENCH_SHORT=1` is a quick smoke run for CI.
+// resumption and (g) the memory an idle keep-alive connection holds. (a), (c) and (d) also measure HAProxy on
+// every core and a bare Node TLS pipe (node-pipe.ts, not the product), Node's own ceiling. Each scenario runs
+// its targets round-robin for a few rounds and reports medians, so machine noise hits all alike; (e) to (g)
+// run once, on the targets they compare. `BENCH_SHORT=1` is a quick smoke run for CI.
 
 import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -25,7 +26,7 @@ import { formatTable, summarize, withRatios, type RunOutcome, type TargetReport 
 import { ONE_MIB_PATH, startStaticBackends, TINY_PATH } from './static-backend.ts';
 import { barChartSvg, type Panel } from './svg.ts';
 import { withTarget } from './target-run.ts';
-import { APACHE, HAPROXY, NGINX, sticklerName, targets, type Target } from './targets.ts';
+import { APACHE, HAPROXY, HAPROXY_ALL_CORES, NGINX, NODE_CEILING, sticklerName, targets, type Target } from './targets.ts';
 import { tlsClientLoad } from './tls-load.ts';
 import { pacingScript, runWrk } from './wrk.ts';
 
@@ -65,6 +66,8 @@ interface Scenario {
   rounds?: number;
   /** The rows measured, when not every target. */
   targets?: string[];
+  /** Also measure HAProxy on every core and the Node ceiling, the references beyond HAProxy's one thread. */
+  references?: true;
   /** Pace wrk to half of HAProxy's req/s in the scenario with this key, which must have run before. */
   halfRateOf?: string;
   /** tls-client: each client loop offers the TLS session of its previous connection. */
@@ -103,6 +106,7 @@ const ALL_SCENARIOS: Scenario[] = [
     path: TINY_PATH,
     headers: [STICKY_COOKIE],
     sticklerWorkers: [1, 2],
+    references: true,
   },
   {
     key: 'new-connection',
@@ -121,6 +125,7 @@ const ALL_SCENARIOS: Scenario[] = [
     path: ONE_MIB_PATH,
     headers: [],
     sticklerWorkers: [1],
+    references: true,
   },
   {
     key: 'h2',
@@ -130,6 +135,7 @@ const ALL_SCENARIOS: Scenario[] = [
     path: TINY_PATH,
     headers: [],
     sticklerWorkers: [1],
+    references: true,
   },
   {
     key: 'fixed-rate',
@@ -151,7 +157,7 @@ const ALL_SCENARIOS: Scenario[] = [
 const IDLE_KEY = 'idle-connections';
 
 function chooseScenarios(only: string | undefined): { scenarios: Scenario[]; idle: boolean } | Error {
-  if (SHORT) return { scenarios: ALL_SCENARIOS.filter((s) => s.key === 'sticky-keepalive'), idle: false };
+  if (SHORT && only === undefined) return { scenarios: ALL_SCENARIOS.filter((s) => s.key === 'sticky-keepalive'), idle: false };
   if (only === undefined) return { scenarios: ALL_SCENARIOS, idle: true };
   const keys = only.split(',').map((k) => k.trim());
   const known = [...ALL_SCENARIOS.map((s) => s.key), IDLE_KEY];
@@ -160,7 +166,7 @@ function chooseScenarios(only: string | undefined): { scenarios: Scenario[]; idl
   return { scenarios: ALL_SCENARIOS.filter((s) => keys.includes(s.key)), idle: keys.includes(IDLE_KEY) };
 }
 
-// BENCH_ONLY=key,key runs some scenarios only, to look into one of them.
+// BENCH_ONLY=key,key runs some scenarios only, to look into one of them (in the short run too).
 const selection = chooseScenarios(process.env.BENCH_ONLY);
 if (selection instanceof Error) {
   console.error(`bench: ${selection.message}`);
@@ -168,11 +174,40 @@ if (selection instanceof Error) {
 }
 const { scenarios: SCENARIOS, idle: RUN_IDLE } = selection;
 const DIRECT_NAME: Record<MemberKind, string> = { tomcat: 'tomcat (direct)', static: 'static (direct)' };
-/** The short run's targets: the member, the seed and Stickler. */
-const SHORT_TARGETS = new Set([DIRECT_NAME.static, APACHE, sticklerName(1)]);
+
+/** Every row a scenario may have, in the order each round runs them. */
+function allRows(s: Scenario): string[] {
+  const references = s.references ? [HAPROXY_ALL_CORES, NODE_CEILING] : [];
+  return [DIRECT_NAME[s.members], APACHE, ...s.sticklerWorkers.map(sticklerName), HAPROXY, ...references, NGINX];
+}
+
+/** The short run's targets: the member, the seed, Stickler and the Node ceiling. */
+const SHORT_TARGETS = [DIRECT_NAME.static, APACHE, sticklerName(1), NODE_CEILING];
+
+function chooseTargets(only: string | undefined): string[] | undefined | Error {
+  if (only === undefined) return SHORT ? SHORT_TARGETS : undefined;
+  const names = only.split(',').map((n) => n.trim());
+  const known = [...new Set(ALL_SCENARIOS.flatMap(allRows))];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) return new Error(`BENCH_TARGETS names unknown target(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  return names;
+}
+
+// BENCH_TARGETS=name,name measures only these rows, in the scenarios that have them.
+const targetChoice = chooseTargets(process.env.BENCH_TARGETS);
+if (targetChoice instanceof Error) {
+  console.error(`bench: ${targetChoice.message}`);
+  process.exit(2);
+}
+const TARGETS: string[] | undefined = targetChoice;
+
+/** The rows a scenario measures: its own list or all it may have, within BENCH_TARGETS (the short run's). */
+function rowsOf(s: Scenario): string[] {
+  return allRows(s).filter((name) => (s.targets?.includes(name) ?? true) && (TARGETS?.includes(name) ?? true));
+}
 
 const roundsOf = (s: Scenario): number => s.rounds ?? ROUNDS;
-const runCount = SCENARIOS.reduce((n, s) => n + roundsOf(s) * (SHORT ? SHORT_TARGETS.size : (s.targets?.length ?? 4 + s.sticklerWorkers.length)), 0);
+const runCount = SCENARIOS.reduce((n, s) => n + roundsOf(s) * rowsOf(s).length, 0);
 // Tomcat's start-up and JIT, then per run its two client runs and a few seconds to start, probe and stop
 // (Stickler's stop is cut short after two, see targets.ts), and (g)'s runs.
 const TOTAL_LIMIT_MS =
@@ -272,7 +307,8 @@ async function runScenario(scenario: Scenario, setup: GroupSetup, earlier: Scena
   const dir = await mkdtemp(join(setup.dir, `${scenario.key}-`));
   const load = generator(scenario, dir, rate);
   const all = targets({ ...setup, dir, directName: DIRECT_NAME[scenario.members], h2: scenario.client === 'h2load', sticklerWorkers: scenario.sticklerWorkers });
-  const chosen = SHORT ? all.filter((t) => SHORT_TARGETS.has(t.name)) : all.filter((t) => scenario.targets?.includes(t.name) ?? true);
+  const rows = rowsOf(scenario);
+  const chosen = all.filter((t) => rows.includes(t.name));
   const rounds = roundsOf(scenario);
   const runs = new Map<string, (RunOutcome & { url?: string })[]>(chosen.map((t) => [t.name, []]));
   for (let round = 1; round <= rounds; round++) {
@@ -290,7 +326,7 @@ async function runScenario(scenario: Scenario, setup: GroupSetup, earlier: Scena
       const targetRuns = runs.get(t.name)!;
       return summarize(t.name, targetRuns, targetRuns.find((r) => r.url)?.url);
     }),
-    HAPROXY,
+    { haproxy: HAPROXY, haproxyAllCores: HAPROXY_ALL_CORES, ceiling: NODE_CEILING, compared: (name) => name.startsWith('stickler') },
   );
   console.log(`\n== ${scenario.name} ==\n${formatTable(reports)}`);
   return { ...base, targets: reports, offeredRatePerSec: rate };
@@ -339,9 +375,15 @@ ${WARMUP.durationSec} s warm-up. MiB/s counts response bytes, headers included. 
 answers, summed over all rounds. CPU s/10k: user+system seconds of the balancer's processes (utime+stime from
 /proc/<pid>/stat, every process of its group) per 10 000 requests, during the measured run only. RSS: VmHWM
 summed over those processes after the run (Apache parent + child, nginx master + worker; Stickler's worker
-threads are inside its one process). xHAP: the figure over HAProxy's; for req/s above 1 is faster, for CPU
-and RSS above 1 costs more. HAProxy runs 1 thread, nginx 1 worker (one core, like one Node event loop);
-Apache is the seed's one process of 64 threads; stickler -wN runs N worker threads. The sticky cookie
+threads are inside its one process). xHAP: the figure over HAProxy's (1 thread); for req/s above 1 is
+faster, for CPU and RSS above 1 costs more. HAProxy runs 1 thread, nginx 1 worker (one core, like one Node
+event loop); Apache is the seed's one process of 64 threads; stickler -wN runs N worker threads.
+${HAPROXY_ALL_CORES} runs nbthread ${cpus().length}, and ${NODE_CEILING} is bench/node-pipe.ts, not the product: a
+bare Node TLS pipe that finds each message's end and copies the bytes to one member connection per client
+connection (node1, the member the sticky cookie names), what Node's TLS and sockets alone cost. For
+Stickler's rows, xHAPall is req/s over ${HAPROXY_ALL_CORES}'s and xNode over the pipe's (HTTP/1.1 only: in
+(d) it is '-'). With wrk and the members on the same cores, the all-cores rows show more only on free cores.
+The sticky cookie
 sends every request of (a) to node1. The members speak HTTP/1.1 to every balancer; (d) is HTTP/2 only
 between client and balancer. wrk, the members and the balancer share the same ${cpus().length} CPUs, so compare
 ratios, not absolutes. p99 xHAP: p99 over HAProxy's, above 1 is slower.

@@ -1,15 +1,19 @@
 // The servers a scenario measures: one member directly, then Apache httpd (the seed configuration), Stickler
-// (the same configuration file), HAProxy and nginx (equivalent configurations). Every start gets a fresh
-// directory, so a target can be started again in the next round.
+// (the same configuration file), HAProxy on one thread and on every core, nginx (equivalent configurations), and
+// the Node ceiling (node-pipe.ts, not the product). Every start gets a fresh directory, so a target can be
+// started again in the next round.
 
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { apacheConfig, startApache } from '../test/support/apache.ts';
 import type { CertificateFiles } from '../test/support/certs.ts';
 import { freePort } from '../test/support/ports.ts';
 import { CLI, startStickler, type SticklerProcess } from '../test/support/stickler.ts';
 import type { Backend } from './backends.ts';
+import { startForegroundTls } from './foreground.ts';
 import { startHaproxy } from './haproxy.ts';
 import { startNginx } from './nginx.ts';
 
@@ -44,6 +48,10 @@ export interface TargetSetup {
 }
 
 export const HAPROXY = 'haproxy';
+/** HAProxy with as many threads as the machine has cores: what it does when nothing holds it to one. */
+export const HAPROXY_ALL_CORES = `haproxy -t${cpus().length} (all cores)`;
+/** bench/node-pipe.ts, not the product: what Node's TLS and sockets alone cost per request. */
+export const NODE_CEILING = 'node pipe (ceiling)';
 export const APACHE = 'apache';
 export const NGINX = 'nginx';
 export const sticklerName = (workers: number): string => `stickler -w${workers}`;
@@ -83,6 +91,8 @@ async function readPid(file: string): Promise<number | undefined> {
   }
 }
 
+const NODE_PIPE = fileURLToPath(new URL('./node-pipe.ts', import.meta.url));
+
 export function targets(setup: TargetSetup): Target[] {
   const seedConfig = async (name: string): Promise<{ port: number; serverRoot: string; text: string }> => {
     const port = await freePort();
@@ -100,6 +110,15 @@ export function targets(setup: TargetSetup): Target[] {
       return { port, pid: server.pid, stop: () => stopStickler(server) };
     },
   });
+  const haproxy = (name: string, threads: number): Target => ({
+    name,
+    start: async () => {
+      const port = await freePort();
+      const dir = await mkdtemp(join(setup.dir, 'haproxy-'));
+      const server = await startHaproxy({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2, maxConnections: setup.idle?.maxConnections, threads });
+      return { port, pid: server.pid, stop: server.stop };
+    },
+  });
   return [
     { name: setup.directName, start: async () => ({ port: setup.members[0]!.port }) },
     {
@@ -112,21 +131,24 @@ export function targets(setup: TargetSetup): Target[] {
       },
     },
     ...setup.sticklerWorkers.map(stickler),
-    {
-      name: HAPROXY,
-      start: async () => {
-        const port = await freePort();
-        const dir = await mkdtemp(join(setup.dir, 'haproxy-'));
-        const server = await startHaproxy({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2, maxConnections: setup.idle?.maxConnections });
-        return { port, pid: server.pid, stop: server.stop };
-      },
-    },
+    haproxy(HAPROXY, 1),
+    haproxy(HAPROXY_ALL_CORES, cpus().length),
     {
       name: NGINX,
       start: async () => {
         const port = await freePort();
         const dir = await mkdtemp(join(setup.dir, 'nginx-'));
         const server = await startNginx({ port, ...setup.cert, backends: setup.members, dir, h2: setup.h2, maxConnections: setup.idle?.maxConnections });
+        return { port, pid: server.pid, stop: server.stop };
+      },
+    },
+    {
+      name: NODE_CEILING,
+      start: async () => {
+        if (setup.h2) throw new Error('- (h2 does not apply: the pipe speaks HTTP/1.1 only)');
+        const port = await freePort();
+        const { certFile, keyFile } = setup.cert;
+        const server = await startForegroundTls(NODE_CEILING, process.execPath, [NODE_PIPE, String(port), certFile, keyFile, String(setup.members[0]!.port)], [port]);
         return { port, pid: server.pid, stop: server.stop };
       },
     },

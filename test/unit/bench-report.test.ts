@@ -164,15 +164,62 @@ test('ratios to HAProxy: throughput, p99, CPU and RSS; none when HAProxy has no 
       summarize('haproxy', [{ result: load(2000), cpuPer10k: 1, peakRssMiB: 20 }]),
       summarize('stickler -w1', [{ result: { ...load(1000), p99Ms: 25 }, cpuPer10k: 3, peakRssMiB: 100 }]),
     ],
-    'haproxy',
+    { haproxy: 'haproxy' },
   );
   assert.deepEqual(rows[1]!.vsHaproxy, { requestsPerSec: 0.5, p99Ms: 2.5, cpuPer10k: 3, peakRssMiB: 5 });
   const table = formatTable(rows);
   assert.match(table, /^target\s+req\/s\s+MiB\/s\s+p50 ms\s+p99 ms\s+errors\s+CPU s\/10k\s+RSS MiB\s+req\/s xHAP\s+p99 xHAP\s+CPU xHAP\s+RSS xHAP$/m);
   assert.match(table, /stickler -w1\s+1000\s+1\.0\s+1\.00\s+25\.00\s+0\s+3\.00\s+100\.0\s+0\.50x\s+2\.50x\s+3\.00x\s+5\.00x$/m);
   assert.ok(!table.includes('resumed'));
-  const alone = withRatios([summarize('apache', [{ result: load(1000) }]), summarize('haproxy', [{ skipped: 'no haproxy' }])], 'haproxy');
+  const alone = withRatios([summarize('apache', [{ result: load(1000) }]), summarize('haproxy', [{ skipped: 'no haproxy' }])], { haproxy: 'haproxy' });
   assert.equal(alone[0]!.vsHaproxy?.requestsPerSec, undefined);
+});
+
+const REFERENCES = { haproxy: 'haproxy', haproxyAllCores: 'haproxy -t2 (all cores)', ceiling: 'node pipe (ceiling)', compared: (name: string) => name.startsWith('stickler') };
+
+test('Stickler rows get req/s over HAProxy on every core (xHAPall) and over the Node ceiling (xNode), beside xHAP', () => {
+  const rows = withRatios(
+    [
+      summarize('stickler -w1', [{ result: load(1000) }]),
+      summarize('stickler -w2', [{ result: load(1500) }]),
+      summarize('haproxy', [{ result: load(2000) }]),
+      summarize('haproxy -t2 (all cores)', [{ result: load(4000) }]),
+      summarize('node pipe (ceiling)', [{ result: load(2500) }]),
+    ],
+    REFERENCES,
+  );
+  assert.equal(rows[0]!.vsHaproxyAllCores, 0.25);
+  assert.equal(rows[0]!.vsCeiling, 0.4);
+  assert.equal(rows[1]!.vsCeiling, 0.6);
+  // The references themselves and the peers are not what is compared: their cells stay empty.
+  assert.equal(rows[2]!.vsCeiling, undefined);
+  assert.equal(rows[4]!.vsHaproxyAllCores, undefined);
+  assert.equal(rows[4]!.vsHaproxy?.requestsPerSec, 1.25);
+  const table = formatTable(rows);
+  assert.match(table, /^target\s+req\/s\s+MiB\/s\s+p50 ms\s+p99 ms\s+errors\s+CPU s\/10k\s+RSS MiB\s+req\/s xHAP\s+xHAPall\s+xNode\s+p99 xHAP\s+CPU xHAP\s+RSS xHAP$/m);
+  assert.match(table, /^stickler -w1\s+1000\s.*\s0\.50x\s+0\.25x\s+0\.40x\s+1\.00x\s+-\s+-$/m);
+  assert.match(table, /^stickler -w2\s+1500\s.*\s0\.75x\s+0\.38x\s+0\.60x\s/m);
+  assert.match(table, /^haproxy\s+2000\s.*\s1\.00x\s+-\s+-\s+1\.00x\s/m);
+  assert.match(table, /^node pipe \(ceiling\)\s+2500\s.*\s1\.25x\s+-\s+-\s/m);
+});
+
+test('xNode is empty when the ceiling did not run (HTTP/2), and the columns are left out where no row has them', () => {
+  const h2 = withRatios(
+    [
+      summarize('stickler -w1', [{ result: load(1000) }]),
+      summarize('haproxy', [{ result: load(2000) }]),
+      summarize('haproxy -t2 (all cores)', [{ result: load(3000) }]),
+      summarize('node pipe (ceiling)', [{ skipped: '- (h2 does not apply: the pipe speaks HTTP/1.1 only)' }]),
+    ],
+    REFERENCES,
+  );
+  assert.equal(h2[0]!.vsCeiling, undefined);
+  const table = formatTable(h2);
+  assert.match(table, /^stickler -w1\s+1000\s.*\s0\.50x\s+0\.33x\s+-\s+1\.00x\s/m);
+  assert.match(table, /^node pipe \(ceiling\)\s+skipped: - \(h2 does not apply/m);
+  const plain = formatTable(withRatios([summarize('stickler -w1', [{ result: load(1000) }]), summarize('haproxy', [{ result: load(2000) }])], REFERENCES));
+  assert.ok(!plain.includes('xHAPall'));
+  assert.ok(!plain.includes('xNode'));
 });
 
 test('SVG chart: one bar per result scaled to its panel, notes for missing ones, text escaped', () => {
