@@ -383,8 +383,7 @@ bare Node TLS pipe that finds each message's end and copies the bytes to one mem
 connection (node1, the member the sticky cookie names), what Node's TLS and sockets alone cost. For
 Stickler's rows, xHAPall is req/s over ${HAPROXY_ALL_CORES}'s and xNode over the pipe's (HTTP/1.1 only: in
 (d) it is '-'). With wrk and the members on the same cores, the all-cores rows show more only on free cores.
-The sticky cookie
-sends every request of (a) to node1. The members speak HTTP/1.1 to every balancer; (d) is HTTP/2 only
+The sticky cookie sends every request of (a) to node1. The members speak HTTP/1.1 to every balancer; (d) is HTTP/2 only
 between client and balancer. wrk, the members and the balancer share the same ${cpus().length} CPUs, so compare
 ratios, not absolutes. p99 xHAP: p99 over HAProxy's, above 1 is slower.
 (e), (f) and (f') run once on ${COMPARED.join(', ')}; (g) once on ${IDLE_TARGETS.join(', ')}.
