@@ -125,10 +125,12 @@ export interface FloorRule {
  * The ground floors. The configuration model is read by everything and imports nothing; the configuration
  * readers build it from text using only each other and HTTP's syntax, so loading or checking a configuration
  * never pulls in the proxy, the server or the manager. Above these, any import is allowed that makes no cycle.
+ * One exception, named so it cannot grow: the readers check a LogFormat by compiling it with the access log's
+ * own compiler, until the format's grammar is parsed apart from the functions that render it.
  */
 export const GROUND_FLOORS: readonly FloorRule[] = [
   { from: 'config/model.ts', may: [] },
-  { from: 'config/', may: ['config/', 'http/'] },
+  { from: 'config/', may: ['config/', 'http/', 'log/format.ts'] },
 ];
 
 /** Each edge that leaves its floor, as `from → to: <rule>`; the first rule whose `from` matches the file applies. */
