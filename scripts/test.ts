@@ -1,6 +1,6 @@
-// `npm test`: install what the integration tests need from Debian, type-check, then run the unit tests in
-// parallel, the benchmark in its short mode, then the integration tests (real Tomcat, Apache) one file at a time
-// so two cores are not oversubscribed.
+// `npm test`: install what the integration tests need from Debian, type-check, check the import graph (no cycle,
+// the configuration on its ground floor), then run the unit tests in parallel, the benchmark in its short mode,
+// then the integration tests (real Tomcat, Apache) one file at a time so two cores are not oversubscribed.
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +21,7 @@ function testFiles(dir: string): string[] {
 
 run('bash', ['scripts/setup-debian.sh']);
 run(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '--noEmit', '-p', '.']);
+run(process.execPath, [`${root}/scripts/import-graph.ts`]);
 const only = process.argv.slice(2);
 if (only.length > 0) {
   run(process.execPath, ['--test', '--test-reporter=spec', '--test-timeout=300000', ...only]);

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
 import { diagnosticLines, reloadDiagnostics, sitesOf } from './config/diagnostics.ts';
 import { clientPolicy, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
-import { verified } from './config/verify.ts';
+import { verified } from './check/verify.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';

@@ -165,7 +165,7 @@ export interface TlsFiles {
   hsts?: Hsts;
 }
 
-/** Mozilla's server-side TLS configurations (guidelines 6.0), see src/tls/profile.ts. */
+/** Mozilla's server-side TLS configurations (guidelines 6.0), see src/config/tls-profile.ts. */
 export type TlsProfileName = 'intermediate' | 'modern';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';

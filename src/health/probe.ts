@@ -4,7 +4,7 @@
 import type { HealthCheckConfig, MemberConfig } from '../config/model.ts';
 import type { ReaderEvent } from '../http/reader.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
-import { evaluateHealthExpr, HealthExprError, parseHealthExpr, readsBody, type HealthExpr } from './expr.ts';
+import { evaluateHealthExpr, HealthExprError, parseHealthExpr, readsBody, type HealthExpr } from '../config/health-expr.ts';
 
 /** `local`: the check could not be made for want of descriptors or buffers here; it says nothing of the member. */
 export type ProbeOutcome = { ok: true } | { ok: false; reason: string; local?: true };

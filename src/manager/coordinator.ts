@@ -5,8 +5,8 @@
 // never take the same member slot or interleave half-applied, and an edit a worker cannot take changes nothing.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { SticklerConfig } from '../config/model.ts';
-import { memberLoopProblem, type OwnListener } from '../proxy/member-loop.ts';
-import { thisMachine } from '../proxy/this-machine.ts';
+import { memberLoopProblem, type OwnListener } from '../config/member-loop.ts';
+import { thisMachine } from '../config/this-machine.ts';
 import { applyShared, asAsked, enabledLine, planEdit, type EditTarget, type Planned, type PlannedEdit } from './edits.ts';
 import type { ManagerControl } from './handler.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from './model.ts';

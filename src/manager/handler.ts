@@ -4,8 +4,8 @@
 // reads the body and writes the answer.
 import { readFileSync } from 'node:fs';
 import { cpuUsage, memoryUsage } from 'node:process';
+import type { Balancer } from '../balancer/balancer.ts';
 import { getHeader, type HeaderList } from '../http/head.ts';
-import type { Runtime } from '../server/runtime.ts';
 import { apacheEdits, apacheHtml, apacheParams, apacheXml, APACHE_FORM_LIMIT } from './apache-page.ts';
 import type { ManagerAuth } from './auth.ts';
 import { csrfProblem, csrfToken, newSessionId, sessionCookie, sessionFrom } from './csrf.ts';
@@ -20,6 +20,16 @@ export const MANAGER_BODY_LIMIT = 64 * 1024;
 /** Pushed console updates: one snapshot per interval. */
 const EVENT_INTERVAL_MS = 1_000;
 
+/**
+ * What the manager reads of the runtime serving the request (server/runtime.ts's Runtime, which holds the
+ * manager): declared here so the manager does not import the server that mounts it.
+ */
+export interface ManagedRuntime {
+  readonly balancers: ReadonlyMap<string, { readonly balancer: Balancer }>;
+  /** True once a reload replaced this runtime: the console's event stream ends. */
+  readonly retired: boolean;
+}
+
 export interface ManagerRequest {
   method: string;
   /** Below the mount: '' or '/...'. */
@@ -31,7 +41,7 @@ export interface ManagerRequest {
   body: Buffer;
   clientIp: string;
   scheme: 'http' | 'https';
-  runtime: Runtime;
+  runtime: ManagedRuntime;
 }
 
 export type ManagerResponse =
@@ -112,7 +122,7 @@ export class Manager {
     this.auth = auth;
   }
 
-  overview(runtime: Runtime, now = Date.now()): ManagerOverview {
+  overview(runtime: ManagedRuntime, now = Date.now()): ManagerOverview {
     return overview(runtime.balancers.values(), this.context.persisted(), now);
   }
 
@@ -170,7 +180,7 @@ export class Manager {
     return respond(200, 'text/html; charset=utf-8', page, cookie);
   }
 
-  private metrics(runtime: Runtime): ManagerResponse {
+  private metrics(runtime: ManagedRuntime): ManagerResponse {
     const cpu = cpuUsage();
     const text = prometheusText(this.overview(runtime), {
       startTimeSeconds: Math.round((Date.now() - performance.now()) / 1000),

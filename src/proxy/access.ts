@@ -2,7 +2,7 @@
 // (`Order`/`Allow`/`Deny`), decided from the client address alone.
 
 import type { AccessRule, HostMatch } from '../config/model.ts';
-import { inRange, isLoopback, parseIp, parseIpRange } from './ip.ts';
+import { inRange, isLoopback, parseIp, parseIpRange } from '../config/ip-range.ts';
 
 type RequireRule = Extract<AccessRule, { kind: 'require' }>;
 type LegacyRule = Extract<AccessRule, { kind: 'legacy' }>;

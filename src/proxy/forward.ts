@@ -6,7 +6,7 @@
 import { FieldNameSet, startsWithLowerCase } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
 import { connectionTokens, isHopByHop } from './hop-by-hop.ts';
-import { inRange, parseIp, parseIpRange, type IpRange } from './ip.ts';
+import { inRange, parseIp, parseIpRange, type IpRange } from '../config/ip-range.ts';
 import { memberHostHeader } from './member-url.ts';
 
 export interface ForwardContext {

@@ -1,6 +1,7 @@
 // ProxyPass prefix matching (mod_proxy.c alias_match / ap_proxy_trans_match / proxy_trans).
 
 import type { RouteConfig } from '../config/model.ts';
+import { prefixLength } from '../config/path-prefix.ts';
 import { memberPath } from './member-url.ts';
 import type { Target } from './target.ts';
 
@@ -37,30 +38,6 @@ export function mapRequest(routes: RouteConfig[], target: Target): Mapping | und
     return { kind: 'proxy', route, balancer: route.target.balancer, backendPath: route.target.path + rest + target.query };
   }
   return undefined;
-}
-
-/**
- * Apache's alias_match: how many characters of `path` the prefix `pattern` covers, 0 for no match. Case-sensitive;
- * a run of `/` in the pattern matches a run of `/` in the path; the pattern's last segment must end where a path
- * segment ends (`/foo` matches `/foo` and `/foo/x`, not `/foobar`); `/foo/` does not match `/foo`.
- * So the match ends either just after a `/` (pattern ends with `/`) or just before one or at the end.
- */
-export function prefixLength(path: string, pattern: string): number {
-  if (pattern === '') return 0;
-  let p = 0;
-  let u = 0;
-  while (p < pattern.length && u < path.length) {
-    if (pattern[p] === '/') {
-      if (path[u] !== '/') return 0;
-      while (pattern[p] === '/') p++;
-      while (path[u] === '/') u++;
-    } else if (pattern[p++] !== path[u++]) {
-      return 0;
-    }
-  }
-  if (p < pattern.length) return 0;
-  if (pattern[pattern.length - 1] !== '/' && u < path.length && path[u] !== '/') return 0;
-  return u;
 }
 
 /** The offset in `raw` of the segment edge at `decodedOffset` in `decoded` (both with single `/` separators). */

@@ -10,8 +10,9 @@ import { encodeChunk, lastChunk, serializeRequestHead, serializeTrailers } from 
 import type { AccessEntry, LogConnection } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
-import { withHsts } from '../tls/profile.ts';
-import { mapRequest, memberRequestTarget, prefixLength } from '../proxy/mapping.ts';
+import { withHsts } from '../config/tls-profile.ts';
+import { prefixLength } from '../config/path-prefix.ts';
+import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
 import { parseTarget, type Target } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';

@@ -5,7 +5,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
 import type { Diagnostic, Source, TlsFiles } from '../config/model.ts';
-import { handshakeOptions, ocspResponseProblem } from './profile.ts';
+import { handshakeOptions, ocspResponseProblem } from '../config/tls-profile.ts';
 
 /** A problem with a file the configuration names, at the line that names it: always an error. */
 export type FileProblem = Diagnostic;

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/load.ts';
 import { diagnosticLines, sitesOf } from '../../src/config/diagnostics.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
-import { verified } from '../../src/config/verify.ts';
+import { verified } from '../../src/check/verify.ts';
 import { testCertificate } from '../support/certs.ts';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/apache/rhel', import.meta.url));

@@ -9,7 +9,7 @@ import { loadApacheConfig } from '../../src/config/apache/load.ts';
 import { loadNativeConfig } from '../../src/config/native/load.ts';
 import { formatDiagnostic, type LoadResult } from '../../src/config/model.ts';
 import { foldDualStack, listenerClashes } from '../../src/config/listeners.ts';
-import { programProblem, verified, verifyConfig, writeProblem, type VerifyFiles } from '../../src/config/verify.ts';
+import { programProblem, verified, verifyConfig, writeProblem, type VerifyFiles } from '../../src/check/verify.ts';
 import { diagnosticLines, sitesOf } from '../../src/config/diagnostics.ts';
 import { testCertificate } from '../support/certs.ts';
 

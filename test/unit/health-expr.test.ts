@@ -7,8 +7,8 @@ import { RE2JS } from 're2js';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
-import { MAX_BUILD_WORK, MAX_PROGRAM_SIZE } from '../../src/health/automaton.ts';
-import { evaluateHealthExpr, parseHealthExpr, readsBody, type HealthExpr } from '../../src/health/expr.ts';
+import { MAX_BUILD_WORK, MAX_PROGRAM_SIZE } from '../../src/config/health-automaton.ts';
+import { evaluateHealthExpr, parseHealthExpr, readsBody, type HealthExpr } from '../../src/config/health-expr.ts';
 
 function parse(text: string): HealthExpr {
   const parsed = parseHealthExpr(text);
@@ -143,7 +143,7 @@ function evaluateAside(text: string, body: string, timeout: number): Promise<{ r
        const result = evaluateHealthExpr(expr, { status: 200, body: workerData.body });
        parentPort.postMessage({ result, ms: performance.now() - started });
      });`,
-    { eval: true, workerData: { module: new URL('../../src/health/expr.ts', import.meta.url).href, text, body } },
+    { eval: true, workerData: { module: new URL('../../src/config/health-expr.ts', import.meta.url).href, text, body } },
   );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

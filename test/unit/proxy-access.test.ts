@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AccessRule, HostMatch } from '../../src/config/model.ts';
 import { isAllowed } from '../../src/proxy/access.ts';
-import { inRange, parseIp, parseIpRange } from '../../src/proxy/ip.ts';
+import { inRange, parseIp, parseIpRange } from '../../src/config/ip-range.ts';
 
 const source = { file: 'test.conf', line: 1 };
 const ip = (cidr: string): HostMatch => ({ kind: 'ip', cidr });

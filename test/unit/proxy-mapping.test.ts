@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteConfig } from '../../src/config/model.ts';
-import { mapRequest, memberRequestTarget, prefixLength } from '../../src/proxy/mapping.ts';
+import { prefixLength } from '../../src/config/path-prefix.ts';
+import { mapRequest, memberRequestTarget } from '../../src/proxy/mapping.ts';
 import { parseTarget } from '../../src/proxy/target.ts';
 
 let line = 0;

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { canonicalAddress, memberLoop, memberLoopProblem, type ThisMachine } from '../../src/proxy/member-loop.ts';
-import { parseHostsFile, thisMachine } from '../../src/proxy/this-machine.ts';
+import { canonicalAddress, memberLoop, memberLoopProblem, type ThisMachine } from '../../src/config/member-loop.ts';
+import { parseHostsFile, thisMachine } from '../../src/config/this-machine.ts';
 
 const machine: ThisMachine = {
   addresses: ['127.0.0.1', '::1', '10.0.0.7', 'fe80::1'],

@@ -8,7 +8,7 @@ import type { ListenerConfig, TlsPolicy, VirtualHostConfig } from '../../src/con
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 import {
   checkCipherSuites, checkCiphers, checkProtocols, handshakeOptions, hstsHeader, ocspResponseProblem, policyConflicts, tlsPolicy, withHsts,
-} from '../../src/tls/profile.ts';
+} from '../../src/config/tls-profile.ts';
 import { TEST_SOURCE, vhostDefaults } from '../support/fixtures.ts';
 
 const source = TEST_SOURCE;

@@ -10,10 +10,10 @@ import { isIP } from 'node:net';
 import type {
   AccessLogConfig, BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
-import { prefixLength } from '../../proxy/mapping.ts';
-import { memberLoopProblem } from '../../proxy/member-loop.ts';
-import { thisMachine } from '../../proxy/this-machine.ts';
-import { policyConflicts, tlsPolicy } from '../../tls/profile.ts';
+import { prefixLength } from '../path-prefix.ts';
+import { memberLoopProblem } from '../member-loop.ts';
+import { thisMachine } from '../this-machine.ts';
+import { policyConflicts, tlsPolicy } from '../tls-profile.ts';
 import { foldDualStack } from '../listeners.ts';
 import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';

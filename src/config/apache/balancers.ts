@@ -3,7 +3,7 @@
 // once everything is read. A ProxyPass to a plain URL gets a one-member balancer named after the URL's origin
 // (`https://host:port`), shared by every rule to that origin as httpd shares the worker.
 import type { BalancerConfig, HealthCheckConfig, MemberConfig, Source } from '../model.ts';
-import { healthCheckWarnings } from '../../health/settings.ts';
+import { healthCheckWarnings } from '../health-check.ts';
 import type { Param } from './params.ts';
 import { hasDormantHealthCheck, newBalancer, newMember, setBalancerParam, setWorkerParam } from './params.ts';
 import type { Report } from './report.ts';

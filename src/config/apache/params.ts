@@ -1,7 +1,7 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet (mod_proxy.c set_worker_param /
 // set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow the reference §3.
 import { LB_METHODS, type BalancerConfig, type HealthCheckConfig, type MemberConfig, type StatusFlag } from '../model.ts';
-import { HEALTH_CHECK_DEFAULTS, HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../../health/settings.ts';
+import { HEALTH_CHECK_DEFAULTS, HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../health-check.ts';
 import { didYouMean } from './nearest.ts';
 import { parseDuration, parseInteger, parseOnOff } from './values.ts';
 

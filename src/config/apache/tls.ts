@@ -1,8 +1,8 @@
 // The argument syntaxes of the Apache directives that shape Stickler's TLS ports: mod_ssl's SSLProtocol and
 // SSLCipherSuite, and the one mod_headers form Stickler reads, `Header always set Strict-Transport-Security`.
-// What the values may select is decided by src/tls/profile.ts; this file only reads Apache's words.
+// What the values may select is decided by src/config/tls-profile.ts; this file only reads Apache's words.
 import type { Hsts, TlsVersion } from '../model.ts';
-import { TLS_VERSIONS } from '../../tls/profile.ts';
+import { TLS_VERSIONS } from '../tls-profile.ts';
 
 /** mod_ssl's protocol names, matched without regard to case as ssl_cmd_protocol_parse does. */
 const PROTOCOL_NAMES = new Map(['SSLv2', 'SSLv3', 'TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'].map((n) => [n.toLowerCase(), n]));

@@ -1,11 +1,11 @@
 // The parsed tree → per-server drafts, listeners, global settings and the balancer registry. This is where
 // directive contexts, argument counts and values are checked; httpd's inheritance and the cross-checks that
 // need the whole configuration are in assemble.ts.
-import { parseIpRange } from '../../proxy/ip.ts';
-import { checkCipherSuites, checkCiphers } from '../../tls/profile.ts';
+import { parseIpRange } from '../ip-range.ts';
+import { checkCipherSuites, checkCiphers } from '../tls-profile.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import type { ClientPolicy, Millis, ReadTimeout, RouteConfig, Source } from '../model.ts';
-import { parseHealthExpr } from '../../health/expr.ts';
+import { parseHealthExpr } from '../health-expr.ts';
 import { AccessBuilder } from './access.ts';
 import { BalancerRegistry, parseBackendUrl, where } from './balancers.ts';
 import { NOT_IMPLEMENTED, type Context } from './directives.ts';
@@ -467,7 +467,7 @@ export class Translator {
     server.protocols = { value: parsed.offered, source: node.source };
   }
 
-  /** The cipher string narrows Mozilla's intermediate profile; it cannot add ciphers to it (src/tls/profile.ts). */
+  /** The cipher string narrows Mozilla's intermediate profile; it cannot add ciphers to it (src/config/tls-profile.ts). */
   #cipherSuite(node: DirectiveNode, server: ServerDraft): void {
     if (!this.#arity(node, 1, 2, 'SSLCipherSuite [SSL|TLSv1.3] cipher-spec')) return;
     const parsed = parseCipherSuite(node.args);

@@ -7,10 +7,10 @@ import type {
   AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HealthCheckConfig, ListenerConfig, LocationConfig, ManagerConfig, MemberConfig,
   RouteConfig, Source, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
-import { checkCipherSuites, checkCiphers, checkProtocols, policyConflicts, tlsPolicy, type Finding } from '../../tls/profile.ts';
-import { healthCheckWarnings } from '../../health/settings.ts';
-import { memberLoopProblem } from '../../proxy/member-loop.ts';
-import { thisMachine } from '../../proxy/this-machine.ts';
+import { checkCipherSuites, checkCiphers, checkProtocols, policyConflicts, tlsPolicy, type Finding } from '../tls-profile.ts';
+import { healthCheckWarnings } from '../health-check.ts';
+import { memberLoopProblem } from '../member-loop.ts';
+import { thisMachine } from '../this-machine.ts';
 import { foldDualStack } from '../listeners.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import { formatKeyPath, type KeyPath, type Locator } from './locate.ts';

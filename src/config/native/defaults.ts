@@ -3,7 +3,7 @@
 // them out, so both read them from here.
 
 import type { BackendTls, LbMethod, LogConfig, Millis } from '../model.ts';
-import { HEALTH_CHECK_DEFAULTS } from '../../health/settings.ts';
+import { HEALTH_CHECK_DEFAULTS } from '../health-check.ts';
 
 export const NATIVE_DEFAULTS = {
   timeout: 60_000 as Millis,

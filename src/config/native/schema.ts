@@ -5,10 +5,10 @@
 import { z } from 'zod';
 import { LB_METHODS, type ClientPolicy, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
-import { parseIpRange } from '../../proxy/ip.ts';
-import { TLS_VERSIONS } from '../../tls/profile.ts';
-import { parseHealthExpr } from '../../health/expr.ts';
-import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../../health/settings.ts';
+import { parseIpRange } from '../ip-range.ts';
+import { TLS_VERSIONS } from '../tls-profile.ts';
+import { parseHealthExpr } from '../health-expr.ts';
+import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../health-check.ts';
 import {
   parseChoice, parseDuration, parseHostMatch, parseNumber, parseReadTimeout, parseRequire, parseSeparator, parseSize,
   parseStatus, parseSticky, parseSwitch, parseText, describe, parseLogFormat, parseLogCondition, type Parsed,

@@ -5,7 +5,7 @@
 // Also the two extras a TLS virtual host can carry: a stapled OCSP response and Strict-Transport-Security.
 import { constants } from 'node:crypto';
 import tls from 'node:tls';
-import type { Hsts, ListenerConfig, TlsPolicy, TlsProfileName, TlsVersion, VirtualHostConfig } from '../config/model.ts';
+import type { Hsts, ListenerConfig, TlsPolicy, TlsProfileName, TlsVersion, VirtualHostConfig } from './model.ts';
 import { equalsLowerCase } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
 

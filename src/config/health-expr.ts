@@ -6,7 +6,7 @@
 // backtracking engine can spend hours on one pattern and one body (httpd's PCRE stops at a match limit instead).
 // Their automata are built whole as they are parsed (automaton.ts), so a check never builds one.
 import { RE2JS } from 're2js';
-import { buildAutomaton } from './automaton.ts';
+import { buildAutomaton } from './health-automaton.ts';
 
 export type HealthExpr =
   | { kind: 'and' | 'or'; left: HealthExpr; right: HealthExpr }

@@ -1,6 +1,6 @@
 // The values a health check is configured with, shared by both configuration front ends: the defaults are
 // mod_proxy_hcheck's, and the same mistakes get the same messages whether the file is Apache's or YAML.
-import type { HealthCheckConfig, Millis } from '../config/model.ts';
+import type { HealthCheckConfig, Millis } from './model.ts';
 
 export const HEALTH_CHECK_DEFAULTS = { uri: '/', interval: 30_000 as Millis, passes: 1, fails: 1 } as const;
 

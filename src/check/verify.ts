@@ -8,10 +8,10 @@ import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pipedCommand } from '../log/piped-command.ts';
 import { managerAuth } from '../manager/exposure.ts';
-import { siteFiles } from './diagnostics.ts';
-import { listenerClashes } from './listeners.ts';
+import { siteFiles } from '../config/diagnostics.ts';
+import { listenerClashes } from '../config/listeners.ts';
 import { caFileProblem, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
-import type { Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from './model.ts';
+import type { Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from '../config/model.ts';
 
 /** The file system as the checks need it; tests give their own. */
 export interface VerifyFiles {
