@@ -8,7 +8,7 @@ import { Status, statusFromFlags } from '../balancer/status.ts';
 import { formatSticky, type BalancerConfig, type MemberConfig, type StatusFlag } from '../config/model.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
 import { readEdit } from './edit-input.ts';
-import type { Actor, BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
+import { SWITCH_FLAGS, type Actor, type BalancerChange, type Edit, type MemberChange, type StatusSwitch } from './model.ts';
 
 export interface EditTarget {
   config: BalancerConfig;
@@ -22,14 +22,6 @@ export type Planned =
   | { ok: true; edit: PlannedEdit; before: unknown; after: unknown }
   | { ok: false; status: 400 | 404 | 409; reason: string };
 
-const SWITCH_FLAGS: Record<StatusSwitch, StatusFlag> = {
-  ignoreErrors: 'I',
-  drain: 'N',
-  disabled: 'D',
-  stopped: 'S',
-  hotStandby: 'H',
-  hotSpare: 'R',
-};
 const SWITCH_LETTERS = Object.values(SWITCH_FLAGS);
 const switchBits = (flags: readonly StatusFlag[]) => statusFromFlags(flags) & ~Status.INITIALIZED;
 /** Where members added through the manager say they came from, for messages about them. */
