@@ -8,6 +8,7 @@ import { findBestByRequests } from './byrequests.ts';
 import { findBestByTraffic } from './bytraffic.ts';
 import { creditStickyPick } from './lbstatus.ts';
 import type { MemberView } from './member-view.ts';
+import { putInError } from './member-status.ts';
 import { forceRecovery } from './recovery.ts';
 import { recoveryLine, type Recovery } from './recovery-line.ts';
 import { findRouteMember } from './route-member.ts';
@@ -127,8 +128,7 @@ export class Balancer {
     const route = config.sticky ? session : undefined;
     let member = -1;
     let routeChanged = false;
-    state.lock();
-    try {
+    const refusal = state.withLock((): Choice | undefined => {
       forceRecovery(view, config.forceRecovery);
       // An empty route (`abc.`) is reported but never looked up (bal.c:306).
       if (route !== undefined && route.route !== '') {
@@ -154,10 +154,9 @@ export class Balancer {
         routeChanged = config.sticky !== undefined;
       }
       state.addBusy(member);
-    } finally {
-      state.unlock();
-    }
-    return { ok: true, member, facts: this.facts(member, route, routeChanged) };
+      return undefined;
+    });
+    return refusal ?? { ok: true, member, facts: this.facts(member, route, routeChanged) };
   }
 
   /**
@@ -168,17 +167,7 @@ export class Balancer {
     this.check(member);
     const { state } = this;
     if (state.status(member) & Status.IGNORE_ERRORS) return;
-    let entered = false;
-    state.lock();
-    try {
-      state.addFailure(member, now);
-      entered = (state.status(member) & Status.IN_ERROR) === 0;
-      if (entered) state.countChange(member, 'error');
-      state.setErrorTime(member, now);
-      state.setStatusBits(member, Status.IN_ERROR);
-    } finally {
-      state.unlock();
-    }
+    const entered = state.withLock(() => putInError(state, member, now));
     const m = this.config.members[member];
     if (entered) this.log(`${this.name}: member ${m?.url} in error (${reason}); not used for ${(m?.retry ?? 0) / 1000} s`);
   }
@@ -200,27 +189,21 @@ export class Balancer {
   release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
-    state.lock();
-    try {
+    state.withLock(() => {
       state.dropBusy(member);
       state.addTraffic(member, bytesToMember, bytesFromMember);
       state.addRequest(member, latencyMs, now);
-    } finally {
-      state.unlock();
-    }
+    });
   }
 
   /** Connected fine (error_time = 0, retries = 0; util.c:4039-4049). */
   markConnected(member: number): void {
     this.check(member);
     const { state } = this;
-    state.lock();
-    try {
+    state.withLock(() => {
       state.setErrorTime(member, 0);
       state.resetRetries(member);
-    } finally {
-      state.unlock();
-    }
+    });
   }
 
   /** For startup output, logs, and the future manager page. Reads without the lock: a view, not a transaction. */

@@ -256,6 +256,16 @@ export class BalancerState {
     Atomics.notify(this.ints, LOCK, 1);
   }
 
+  /** `change` run under the lock, which is released however it ends. */
+  withLock<T>(change: () => T): T {
+    this.lock();
+    try {
+      return change();
+    } finally {
+      this.unlock();
+    }
+  }
+
   /**
    * A worker thread that died (terminated, out of memory) while holding the lock would stop every other thread
    * at its next pick; whoever sees it die frees the lock for it.
