@@ -1,5 +1,5 @@
 // One balancer://name: Apache's proxy_balancer_pre_request decision (bal.c:461-636,
-// apache-balancer-semantics.md §2.4) and the state changes the proxy reports back after each attempt.
+// docs/apache-semantics.md#the-decision-for-each-request) and the state changes the proxy reports back after each attempt.
 // Pure and synchronous: the caller supplies the clock and does the I/O.
 import { DEFAULT_GROWTH, type BalancerConfig, type LbMethod } from '../config/model.ts';
 import type { SessionRoute } from '../sticky/route.ts';
@@ -33,7 +33,7 @@ export type Choice =
   | { ok: true; member: number; facts: BalancerFacts }
   | { ok: false; status: 503; reason: string; facts: BalancerFacts };
 
-/** One row of the balancer-manager's member table (§5), plus what the retry logic needs to be explained. */
+/** One row of the balancer-manager's member table (docs/apache-semantics.md#the-balancer-manager), plus what the retry logic needs to be explained. */
 export interface MemberSnapshot {
   url: string;
   route: string;
@@ -113,7 +113,7 @@ export class Balancer {
   /**
    * Apache's pre_request for one attempt: forcerecovery, the session's member (non-standby pass, standby pass,
    * redirect chain), the nofailover 503, the lbmethod pick, then elected++ and busy++. Call it again for each
-   * failover attempt with the same session; the failed member is in error by then (§1.7).
+   * failover attempt with the same session; the failed member is in error by then (docs/apache-semantics.md#failover-and-maxattempts).
    */
   choose(session: SessionRoute | undefined, now: number): Choice {
     const { config, state } = this;
@@ -139,7 +139,7 @@ export class Balancer {
           state.addElected(member);
           state.touchSession(member, route.session, sessionSeconds(now));
         } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
-          // Apache answers before setting any BALANCER_* variable (§2.4 step 3).
+          // Apache answers before setting any BALANCER_* variable (docs/apache-semantics.md#the-decision-for-each-request, step 3).
           return this.refuse(`All workers are in error state for route (${route.route})`);
         }
       }
@@ -149,7 +149,7 @@ export class Balancer {
           return this.refuse(config.members.length > 0 ? 'All workers are in error state' : 'No workers in balancer');
         }
         state.addElected(member);
-        // Set on every balanced pick of a sticky balancer, first requests included (§2.4 step 4): that is what
+        // Set on every balanced pick of a sticky balancer, first requests included (docs/apache-semantics.md#the-decision-for-each-request, step 4): that is what
         // lets `Header add Set-Cookie ... env=BALANCER_ROUTE_CHANGED` hand out the route cookie.
         routeChanged = config.sticky !== undefined;
       }

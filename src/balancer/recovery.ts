@@ -1,4 +1,4 @@
-// Leaving the error state (apache-balancer-semantics.md §1.6): lazily, when a request looks at the member,
+// Leaving the error state (docs/apache-semantics.md#error-state-retry-and-forcerecovery): lazily, when a request looks at the member,
 // and all at once by forcerecovery when every member is in error.
 import { leaveError } from './member-status.ts';
 import { Status } from './status.ts';

@@ -285,7 +285,7 @@ export class BalancerState {
   setLbfactor(m: number, lbfactor: number): void { this.setInt(m, IntField.LBFACTOR, lbfactor); }
   lbset(m: number): number { return this.int(m, IntField.LBSET); }
   setLbset(m: number, lbset: number): void { this.setInt(m, IntField.LBSET, lbset); }
-  /** recalc_factors' effect on one member after a manager change of loadfactor (§1.3): lbstatus = lbfactor. */
+  /** recalc_factors' effect on one member after a manager change of loadfactor (docs/apache-semantics.md#byrequests): lbstatus = lbfactor. */
   resetLbstatus(m: number, value = this.lbfactor(m)): void { this.setInt(m, IntField.LBSTATUS, value); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }

@@ -1,4 +1,4 @@
-// Apache's balancer-manager, as scripts and operators know it (apache-balancer-semantics.md §5): the same URL,
+// Apache's balancer-manager, as scripts and operators know it (docs/apache-semantics.md#the-balancer-manager): the same URL,
 // form parameters, nonce, Referer gate and `?xml` output, so a curl script written for httpd works unchanged.
 // Pure: parameters in, edits and pages out; the caller authenticates, applies the edits and sends the page.
 import { escapeHtml } from '../server/error-page.ts';

@@ -87,7 +87,7 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
       const lbfactorChanged = edit.change.loadfactor !== undefined;
       if (lbfactorChanged) state.setLbfactor(edit.slot, lbfactorOf(member.loadfactor));
       if (edit.change.lbset !== undefined) state.setLbset(edit.slot, member.lbset);
-      // recalc_factors (§1.3): a new loadfactor restarts every member's credit at its own factor; a lone member
+      // recalc_factors (docs/apache-semantics.md#byrequests): a new loadfactor restarts every member's credit at its own factor; a lone member
       // is forced to 100.
       if (lbfactorChanged && target.config.members.length === 1) state.setLbfactor(0, 100);
       if (lbfactorChanged) for (let m = 0; m < target.config.members.length; m++) state.resetLbstatus(m);

@@ -1,5 +1,5 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet (mod_proxy.c set_worker_param /
-// set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow the reference §3.
+// set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow docs/apache-semantics.md#parameter-ranges.
 import type { BalancerConfig, HealthCheckConfig, MemberConfig } from '../model.ts';
 import {
   NAME_LIMIT, because, parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName, parseStatusFlags, parseStickySession,
