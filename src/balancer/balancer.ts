@@ -1,5 +1,5 @@
 // One balancer://name: Apache's proxy_balancer_pre_request decision (bal.c:461-636,
-// apache-balancer-semantics.md §2.4) and the state changes the proxy reports back after each attempt.
+// docs/apache-semantics.md#the-decision-for-each-request) and the state changes the proxy reports back after each attempt.
 // Pure and synchronous: the caller supplies the clock and does the I/O.
 import { DEFAULT_GROWTH, type BalancerConfig, type LbMethod } from '../config/model.ts';
 import type { SessionRoute } from '../sticky/route.ts';
@@ -8,6 +8,7 @@ import { findBestByRequests } from './byrequests.ts';
 import { findBestByTraffic } from './bytraffic.ts';
 import { creditStickyPick } from './lbstatus.ts';
 import type { MemberView } from './member-view.ts';
+import { putInError } from './member-status.ts';
 import { forceRecovery } from './recovery.ts';
 import { recoveryLine, type Recovery } from './recovery-line.ts';
 import { findRouteMember } from './route-member.ts';
@@ -32,7 +33,7 @@ export type Choice =
   | { ok: true; member: number; facts: BalancerFacts }
   | { ok: false; status: 503; reason: string; facts: BalancerFacts };
 
-/** One row of the balancer-manager's member table (§5), plus what the retry logic needs to be explained. */
+/** One row of the balancer-manager's member table (docs/apache-semantics.md#the-balancer-manager), plus what the retry logic needs to be explained. */
 export interface MemberSnapshot {
   url: string;
   route: string;
@@ -112,7 +113,7 @@ export class Balancer {
   /**
    * Apache's pre_request for one attempt: forcerecovery, the session's member (non-standby pass, standby pass,
    * redirect chain), the nofailover 503, the lbmethod pick, then elected++ and busy++. Call it again for each
-   * failover attempt with the same session; the failed member is in error by then (§1.7).
+   * failover attempt with the same session; the failed member is in error by then (docs/apache-semantics.md#failover-and-maxattempts).
    */
   choose(session: SessionRoute | undefined, now: number): Choice {
     const { config, state } = this;
@@ -127,8 +128,7 @@ export class Balancer {
     const route = config.sticky ? session : undefined;
     let member = -1;
     let routeChanged = false;
-    state.lock();
-    try {
+    const refusal = state.withLock((): Choice | undefined => {
       forceRecovery(view, config.forceRecovery);
       // An empty route (`abc.`) is reported but never looked up (bal.c:306).
       if (route !== undefined && route.route !== '') {
@@ -139,7 +139,7 @@ export class Balancer {
           state.addElected(member);
           state.touchSession(member, route.session, sessionSeconds(now));
         } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
-          // Apache answers before setting any BALANCER_* variable (§2.4 step 3).
+          // Apache answers before setting any BALANCER_* variable (docs/apache-semantics.md#the-decision-for-each-request, step 3).
           return this.refuse(`All workers are in error state for route (${route.route})`);
         }
       }
@@ -149,15 +149,14 @@ export class Balancer {
           return this.refuse(config.members.length > 0 ? 'All workers are in error state' : 'No workers in balancer');
         }
         state.addElected(member);
-        // Set on every balanced pick of a sticky balancer, first requests included (§2.4 step 4): that is what
+        // Set on every balanced pick of a sticky balancer, first requests included (docs/apache-semantics.md#the-decision-for-each-request, step 4): that is what
         // lets `Header add Set-Cookie ... env=BALANCER_ROUTE_CHANGED` hand out the route cookie.
         routeChanged = config.sticky !== undefined;
       }
       state.addBusy(member);
-    } finally {
-      state.unlock();
-    }
-    return { ok: true, member, facts: this.facts(member, route, routeChanged) };
+      return undefined;
+    });
+    return refusal ?? { ok: true, member, facts: this.facts(member, route, routeChanged) };
   }
 
   /**
@@ -168,17 +167,7 @@ export class Balancer {
     this.check(member);
     const { state } = this;
     if (state.status(member) & Status.IGNORE_ERRORS) return;
-    let entered = false;
-    state.lock();
-    try {
-      state.addFailure(member, now);
-      entered = (state.status(member) & Status.IN_ERROR) === 0;
-      if (entered) state.countChange(member, 'error');
-      state.setErrorTime(member, now);
-      state.setStatusBits(member, Status.IN_ERROR);
-    } finally {
-      state.unlock();
-    }
+    const entered = state.withLock(() => putInError(state, member, now));
     const m = this.config.members[member];
     if (entered) this.log(`${this.name}: member ${m?.url} in error (${reason}); not used for ${(m?.retry ?? 0) / 1000} s`);
   }
@@ -200,27 +189,21 @@ export class Balancer {
   release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
-    state.lock();
-    try {
+    state.withLock(() => {
       state.dropBusy(member);
       state.addTraffic(member, bytesToMember, bytesFromMember);
       state.addRequest(member, latencyMs, now);
-    } finally {
-      state.unlock();
-    }
+    });
   }
 
   /** Connected fine (error_time = 0, retries = 0; util.c:4039-4049). */
   markConnected(member: number): void {
     this.check(member);
     const { state } = this;
-    state.lock();
-    try {
+    state.withLock(() => {
       state.setErrorTime(member, 0);
       state.resetRetries(member);
-    } finally {
-      state.unlock();
-    }
+    });
   }
 
   /** For startup output, logs, and the future manager page. Reads without the lock: a view, not a transaction. */

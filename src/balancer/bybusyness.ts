@@ -1,4 +1,4 @@
-// lbmethod=bybusyness (bybusy.c:28-58; apache-balancer-semantics.md §1.4): fewest requests in flight, and
+// lbmethod=bybusyness (bybusy.c:28-58; docs/apache-semantics.md#bybusyness): fewest requests in flight, and
 // among equals the byrequests credit decides.
 import { findBestByCredit } from './lbstatus.ts';
 import type { FindBest } from './select.ts';

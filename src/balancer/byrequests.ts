@@ -1,4 +1,4 @@
-// lbmethod=byrequests (byreq.c:28-36, 83-94; apache-balancer-semantics.md §1.3).
+// lbmethod=byrequests (byreq.c:28-36, 83-94; docs/apache-semantics.md#byrequests).
 import { findBestByCredit } from './lbstatus.ts';
 import type { FindBest } from './select.ts';
 

@@ -1,4 +1,4 @@
-// lbmethod=bytraffic (bytraf.c:28-67; apache-balancer-semantics.md §1.5): fewest bytes moved, weighted by
+// lbmethod=bytraffic (bytraf.c:28-67; docs/apache-semantics.md#bytraffic): fewest bytes moved, weighted by
 // lbfactor. lbstatus plays no part. Bytes are counted in both directions, as Apache's AJP/h2 handlers do.
 import { getBestMember, type FindBest } from './select.ts';
 import { effectiveFactor } from './slowstart.ts';

@@ -1,4 +1,4 @@
-// lbstatus, Apache's weighted-round-robin credit (apache-balancer-semantics.md §1.3): each considered member
+// lbstatus, Apache's weighted-round-robin credit (docs/apache-semantics.md#byrequests): each considered member
 // gains its lbfactor, the chosen one pays back the total, so the sum over the considered set stays constant.
 import { getBestMember } from './select.ts';
 import { isUsable } from './status.ts';

@@ -1,5 +1,6 @@
-// Leaving the error state (apache-balancer-semantics.md §1.6): lazily, when a request looks at the member,
+// Leaving the error state (docs/apache-semantics.md#error-state-retry-and-forcerecovery): lazily, when a request looks at the member,
 // and all at once by forcerecovery when every member is in error.
+import { leaveError } from './member-status.ts';
 import { Status } from './status.ts';
 import type { MemberView } from './member-view.ts';
 import type { Recovery } from './recovery-line.ts';
@@ -25,11 +26,7 @@ export function retryMember(view: MemberView, m: number): void {
 
 /** Member m leaves the error state now: counted, timed for slowstart, told why. */
 function recover(view: MemberView, m: number, why: Recovery): void {
-  const { state } = view;
-  state.addRetry(m);
-  state.clearStatusBits(m, Status.IN_ERROR);
-  state.setRecoveredAt(m, view.now);
-  state.countChange(m, 'recovered');
+  leaveError(view.state, m, view.now);
   view.recovered?.(m, why);
 }
 

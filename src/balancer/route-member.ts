@@ -1,4 +1,4 @@
-// find_route_worker (bal.c:201-270; apache-balancer-semantics.md §2.3): the member a session route points at.
+// find_route_worker (bal.c:201-270; docs/apache-semantics.md#finding-the-routes-member): the member a session route points at.
 import { isUsable, Status } from './status.ts';
 import { dueRecovery, retryMember } from './recovery.ts';
 import type { MemberView } from './member-view.ts';
@@ -17,7 +17,7 @@ function usableIfRetried(view: MemberView, m: number): boolean {
 
 /**
  * Non-standby members first, then hot standbys, each pass in configuration order. A standby is reached by its
- * route even while the primaries are healthy, and a draining member keeps its sessions, both on purpose (§2.3).
+ * route even while the primaries are healthy, and a draining member keeps its sessions, both on purpose (docs/apache-semantics.md#finding-the-routes-member).
  * An unusable member hands over to its `redirect` route; `depth` stops redirect cycles after one hop per member.
  * Returns -1 when no usable member answers to the route.
  */

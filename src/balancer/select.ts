@@ -1,5 +1,5 @@
 // The selection loop every lbmethod shares: proxy_balancer_get_best_worker (util.c:1375-1490,
-// apache-balancer-semantics.md §1.2). Methods differ only in their isBest callback.
+// docs/apache-semantics.md#the-selection-loop). Methods differ only in their isBest callback.
 import { isUsable, Status } from './status.ts';
 import { retryMember } from './recovery.ts';
 import type { MemberView } from './member-view.ts';

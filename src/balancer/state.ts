@@ -256,6 +256,16 @@ export class BalancerState {
     Atomics.notify(this.ints, LOCK, 1);
   }
 
+  /** `change` run under the lock, which is released however it ends. */
+  withLock<T>(change: () => T): T {
+    this.lock();
+    try {
+      return change();
+    } finally {
+      this.unlock();
+    }
+  }
+
   /**
    * A worker thread that died (terminated, out of memory) while holding the lock would stop every other thread
    * at its next pick; whoever sees it die frees the lock for it.
@@ -275,7 +285,7 @@ export class BalancerState {
   setLbfactor(m: number, lbfactor: number): void { this.setInt(m, IntField.LBFACTOR, lbfactor); }
   lbset(m: number): number { return this.int(m, IntField.LBSET); }
   setLbset(m: number, lbset: number): void { this.setInt(m, IntField.LBSET, lbset); }
-  /** recalc_factors' effect on one member after a manager change of loadfactor (§1.3): lbstatus = lbfactor. */
+  /** recalc_factors' effect on one member after a manager change of loadfactor (docs/apache-semantics.md#byrequests): lbstatus = lbfactor. */
   resetLbstatus(m: number, value = this.lbfactor(m)): void { this.setInt(m, IntField.LBSTATUS, value); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }

@@ -1,4 +1,4 @@
-// Apache's worker status bits (apache-balancer-semantics.md §1.1, mp.h:320-369). The values are Apache's own so a
+// Apache's worker status bits (docs/apache-semantics.md#status-flags, mp.h:320-369). The values are Apache's own so a
 // status word read from the shared state means the same thing as in httpd's shm.
 import type { StatusFlag } from '../config/model.ts';
 
@@ -28,7 +28,7 @@ const FLAG_BITS: Record<StatusFlag, number> = {
   C: Status.HC_FAIL,
 };
 
-// Drain is deliberately absent: a draining worker is usable, only the balancing loop skips it (§1.1).
+// Drain is deliberately absent: a draining worker is usable, only the balancing loop skips it (docs/apache-semantics.md#status-flags).
 const NOT_USABLE = Status.IN_SHUTDOWN | Status.DISABLED | Status.STOPPED | Status.IN_ERROR | Status.HC_FAIL;
 
 /** Manager labels in Apache's table order (util.c:4329-4345). */

@@ -4,6 +4,7 @@
 // not per worker.
 import type { BalancerConfig, HealthCheckConfig, MemberConfig } from '../config/model.ts';
 import type { BalancerState } from '../balancer/state.ts';
+import { FAILED, failHealthCheck, passHealthCheck } from '../balancer/member-status.ts';
 import { Status } from '../balancer/status.ts';
 import type { MemberPool } from '../upstream/pool.ts';
 import { conditionOf, probeMember, type ProbeOutcome } from './probe.ts';
@@ -29,9 +30,6 @@ export interface HealthCheckOptions {
   probe?: Probe;
 }
 
-/** The member is out: its own health check failed, or a request put it in error. Passes are counted then. */
-const FAILED = Status.HC_FAIL | Status.IN_ERROR;
-
 /**
  * Consecutive results of one member's checks. They count towards the threshold of the state the member is in,
  * and start again whenever that state changes, whoever changed it (a check, a request, the manager).
@@ -50,6 +48,7 @@ export class CheckCounter {
     // Out of descriptors here (see upstream/exhaustion.ts): neither a pass nor a failure of the member.
     if (!outcome.ok && outcome.local) return undefined;
     const { state, balancer } = target;
+    // Passes are counted while the member is out, whether its own check or a request took it out.
     const failed = (state.status(m) & FAILED) !== 0;
     if (failed !== this.failed) {
       this.failed = failed;
@@ -63,27 +62,14 @@ export class CheckCounter {
         return undefined;
       }
       if (++this.fails < check.fails) return undefined;
-      state.lock();
-      try {
-        state.setStatusBits(m, Status.HC_FAIL);
-        state.countChange(m, 'healthCheckFailed');
-      } finally {
-        state.unlock();
-      }
+      state.withLock(() => failHealthCheck(state, m));
       this.failed = true;
       this.fails = 0;
       return `${who} failed its health check (${outcome.reason}); taken out after ${count(check.fails, 'failure')}`;
     }
     this.passes = outcome.ok ? this.passes + 1 : 0;
     if (this.passes < check.passes) return undefined;
-    state.lock();
-    try {
-      state.clearStatusBits(m, FAILED);
-      state.setRecoveredAt(m, now);
-      state.countChange(m, 'healthCheckPassed');
-    } finally {
-      state.unlock();
-    }
+    state.withLock(() => passHealthCheck(state, m, now));
     this.failed = false;
     this.passes = 0;
     const bits = state.status(m);

@@ -1,22 +1,18 @@
-// Apache's balancer-manager, as scripts and operators know it (apache-balancer-semantics.md §5): the same URL,
+// Apache's balancer-manager, as scripts and operators know it (docs/apache-semantics.md#the-balancer-manager): the same URL,
 // form parameters, nonce, Referer gate and `?xml` output, so a curl script written for httpd works unchanged.
 // Pure: parameters in, edits and pages out; the caller authenticates, applies the edits and sends the page.
 import { escapeHtml } from '../server/error-page.ts';
-import { LB_METHODS, type LbMethod } from '../config/model.ts';
-import { isToken } from '../http/syntax.ts';
-import type { BalancerChange, BalancerOverview, Edit, ManagerOverview, MemberChange, MemberOverview } from './model.ts';
+import {
+  parseLbMethod, parseLbset, parseLoadfactor, parseManagerMaxAttempts, parseManagerTimeoutMs, parseRouteName, parseStickySession, type Verdict,
+} from '../config/balancer-values.ts';
+import { LB_METHODS, formatSticky } from '../config/model.ts';
+import { SWITCH_FLAGS, type BalancerChange, type BalancerOverview, type Edit, type ManagerOverview, type MemberChange, type MemberOverview, type StatusSwitch } from './model.ts';
 
 /** httpd reads at most this much of a POSTed form (bal.c); the rest is ignored, not an error. */
 export const APACHE_FORM_LIMIT = 1024;
 const GET_PARAMS = new Set(['w', 'b', 'nonce', 'xml']);
-const SWITCHES: ReadonlyArray<[letter: string, name: keyof NonNullable<MemberChange['status']>]> = [
-  ['I', 'ignoreErrors'],
-  ['N', 'drain'],
-  ['D', 'disabled'],
-  ['H', 'hotStandby'],
-  ['R', 'hotSpare'],
-  ['S', 'stopped'],
-];
+/** The switches in the order httpd's form lists them. */
+const FORM_SWITCHES: readonly StatusSwitch[] = ['ignoreErrors', 'drain', 'disabled', 'hotStandby', 'hotSpare', 'stopped'];
 
 export interface ApacheRequest {
   method: string;
@@ -69,6 +65,15 @@ export function apacheParams(request: ApacheRequest): { params: Map<string, stri
 const atoi = (s: string | undefined) => Number.parseInt(s ?? '', 10) || 0;
 
 /**
+ * Sets `change[key]` from the form's `text`, read by httpd's own conversion and then the shared rule
+ * (balancer-values.ts); a refused value is skipped without a word, as httpd skips it.
+ */
+function setFrom<C, K extends keyof C>(change: C, key: K, text: string | undefined, read: (text: string) => Verdict<C[K]>): void {
+  const verdict = text === undefined ? undefined : read(text);
+  if (verdict?.ok) change[key] = verdict.value;
+}
+
+/**
  * The edits httpd would make for these parameters: only when `b` names a balancer whose nonce is set and equal to
  * `nonce` (bal.c:1982-1991). Out-of-range values are skipped silently, as httpd skips them.
  */
@@ -96,19 +101,13 @@ export function apacheEdits(params: Map<string, string>, overview: ManagerOvervi
 
 function memberChange(params: Map<string, string>): MemberChange {
   const change: MemberChange = {};
-  const lf = params.get('w_lf');
-  if (lf !== undefined) {
-    const factor = Math.trunc(Number.parseFloat(lf) * 100);
-    if (factor >= 100 && factor <= 10_000) change.loadfactor = factor / 100;
-  }
-  const ls = params.get('w_ls');
-  if (ls !== undefined && atoi(ls) >= 0 && atoi(ls) <= 99) change.lbset = atoi(ls);
-  const route = params.get('w_wr');
-  if (route !== undefined && route.length < 64) change.route = route;
-  const redirect = params.get('w_rr');
-  if (redirect !== undefined && redirect.length < 64) change.redirect = redirect;
-  for (const [letter, name] of SWITCHES) {
-    const value = params.get(`w_status_${letter}`);
+  // httpd reads the factor with atof and keeps whole hundredths.
+  setFrom(change, 'loadfactor', params.get('w_lf'), (lf) => parseLoadfactor(Math.trunc(Number.parseFloat(lf) * 100) / 100));
+  setFrom(change, 'lbset', params.get('w_ls'), (ls) => parseLbset(atoi(ls)));
+  setFrom(change, 'route', params.get('w_wr'), parseRouteName);
+  setFrom(change, 'redirect', params.get('w_rr'), parseRouteName);
+  for (const name of FORM_SWITCHES) {
+    const value = params.get(`w_status_${SWITCH_FLAGS[name]}`);
     if (value === undefined) continue;
     const on = atoi(value);
     if (on === 0 || on === 1) (change.status ??= {})[name] = on === 1;
@@ -118,21 +117,22 @@ function memberChange(params: Map<string, string>): MemberChange {
 
 function balancerChange(params: Map<string, string>): BalancerChange {
   const change: BalancerChange = {};
-  const lbm = params.get('b_lbm');
-  if (lbm !== undefined && LB_METHODS.includes(lbm as LbMethod)) change.lbmethod = lbm as LbMethod;
-  const tmo = params.get('b_tmo');
-  if (tmo !== undefined && atoi(tmo) >= 0 && atoi(tmo) <= 7200) change.timeoutMs = atoi(tmo) * 1000;
-  const max = params.get('b_max');
-  if (max !== undefined && atoi(max) >= 0 && atoi(max) <= 99) change.maxAttempts = atoi(max);
+  setFrom(change, 'lbmethod', params.get('b_lbm'), parseLbMethod);
+  setFrom(change, 'timeoutMs', params.get('b_tmo'), (tmo) => parseManagerTimeoutMs(atoi(tmo) * 1000));
+  setFrom(change, 'maxAttempts', params.get('b_max'), (max) => parseManagerMaxAttempts(atoi(max)));
   const sforce = params.get('b_sforce');
   if (sforce !== undefined && (atoi(sforce) === 0 || atoi(sforce) === 1)) change.nofailover = atoi(sforce) === 1;
   const ss = params.get('b_ss');
   // An empty value changes nothing (httpd tests `*val`): the form of a balancer without stickiness sends one.
   if (ss !== undefined && ss.trim() !== '') {
     // Pages before 2.4.64 showed `A | B`; names are trimmed so re-submitting one unedited works (PR 69510).
-    const names = ss.split('|').map((n) => n.trim());
     if (ss.trim() === '-') change.stickySession = null;
-    else if (names.length <= 2 && names.every(isToken)) change.stickySession = names.join('|');
+    else {
+      setFrom(change, 'stickySession', ss.split('|').map((n) => n.trim()).join('|'), (names) => {
+        const sticky = parseStickySession(names);
+        return sticky.ok ? { ok: true, value: formatSticky(sticky.value) } : sticky;
+      });
+    }
   }
   return change;
 }
@@ -233,12 +233,7 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
         `<tr><td>LB Set:</td><td><input name="w_ls" type="text" value="${member.lbset}"></td></tr>`,
         `<tr><td>Route:</td><td><input name="w_wr" type="text" value="${e(member.route)}"></td></tr>`,
         `<tr><td>Route Redirect:</td><td><input name="w_rr" type="text" value="${e(member.redirect)}"></td></tr>`,
-        flag('I', member.status.ignoreErrors),
-        flag('N', member.status.drain),
-        flag('D', member.status.disabled),
-        flag('H', member.status.hotStandby),
-        flag('R', member.status.hotSpare),
-        flag('S', member.status.stopped),
+        ...FORM_SWITCHES.map((name) => flag(SWITCH_FLAGS[name], member.status[name])),
         `</table><input type="submit" value="Submit"><input type="hidden" name="w" value="${e(member.url)}">${hidden}</form>`,
       );
     } else {

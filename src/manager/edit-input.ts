@@ -3,15 +3,16 @@
 // rebuilt as fresh plain data. An inherited name (`constructor`, `toString`, `__proto__`) is as unknown as a
 // typo and is refused by name, so nothing but checked data reaches the shared state, the state file or the
 // worker threads.
-import { LB_METHODS, type LbMethod } from '../config/model.ts';
-import { isToken } from '../http/syntax.ts';
+import {
+  because, parseLbMethod, parseLbset, parseLoadfactor, parseManagerMaxAttempts, parseManagerTimeoutMs, parseRouteName, parseStickySession,
+  type Verdict,
+} from '../config/balancer-values.ts';
+import { formatSticky } from '../config/model.ts';
 import { STATUS_SWITCHES, type BalancerChange, type Edit, type MemberChange } from './model.ts';
 
 /** What was read, or why not (naming the key). */
 export type Read<T> = { ok: true; value: T } | { ok: false; reason: string };
 
-/** Apache keeps routes and redirects in 64-byte fields (PROXY_WORKER_MAX_ROUTE_SIZE). */
-const MAX_ROUTE = 63;
 const EDIT_FIELDS: Record<Edit['kind'], readonly string[]> = {
   member: ['kind', 'balancer', 'member', 'change'],
   balancer: ['kind', 'balancer', 'change'],
@@ -94,35 +95,30 @@ export function readEdit(body: unknown): Read<Edit> {
 type FieldReader = (value: unknown, path: string) => Read<unknown>;
 
 const kept = (value: unknown): Read<unknown> => ({ ok: true, value });
-const inRange = (min: number, max: number, whole: boolean, expected: string): FieldReader => (value, path) =>
-  typeof value === 'number' && (!whole || Number.isInteger(value)) && value >= min && value <= max ? kept(value) : refuse(`${path}: expected ${expected}, got ${shown(value)}`);
-const trueOrFalse: FieldReader = (value, path) => (typeof value === 'boolean' ? kept(value) : refuse(`${path}: expected true or false, got ${shown(value)}`));
-const routeText: FieldReader = (value, path) => {
-  if (typeof value !== 'string') return refuse(`${path}: expected a string, got ${shown(value)}`);
-  if (value.length > MAX_ROUTE) return refuse(`${path}: ${value.length} characters; expected at most ${MAX_ROUTE}`);
-  if (/[\u0000-\u001f\u007f]/.test(value)) return refuse(`${path}: control characters are not allowed`);
-  return kept(value);
+/** A field read by a shared rule (balancer-values.ts); its reason is said about the value as JSON shows it. */
+const checked = <T>(parse: (value: unknown) => Verdict<T>, keep: (value: T) => unknown = (v) => v): FieldReader => (value, path) => {
+  const verdict = parse(value);
+  return verdict.ok ? kept(keep(verdict.value)) : refuse(`${path}: ${because(shown(value), verdict.reason)}`);
 };
+const trueOrFalse: FieldReader = (value, path) => (typeof value === 'boolean' ? kept(value) : refuse(`${path}: expected true or false, got ${shown(value)}`));
+const routeText = checked((value) => (typeof value === 'string' ? parseRouteName(value) : parseRouteName(undefined)));
 const SWITCH_FIELDS = Object.fromEntries(STATUS_SWITCHES.map((name) => [name, trueOrFalse]));
 
 const MEMBER_FIELDS: Record<keyof MemberChange, FieldReader> = {
   status: (value, path) => readFields(value, SWITCH_FIELDS, path, 'switch'),
-  loadfactor: inRange(1, 100, false, 'a number from 1 to 100'),
-  lbset: inRange(0, 99, true, 'a whole number from 0 to 99'),
+  loadfactor: checked(parseLoadfactor),
+  lbset: checked(parseLbset),
   route: routeText,
   redirect: routeText,
 };
 
 const BALANCER_FIELDS: Record<keyof BalancerChange, FieldReader> = {
-  lbmethod: (value, path) => (LB_METHODS.includes(value as LbMethod) ? kept(value) : refuse(`${path}: expected ${LB_METHODS.join(', ')}, got ${shown(value)}`)),
-  timeoutMs: inRange(0, 7_200_000, true, 'whole milliseconds from 0 to 7200000 (Apache: 0 to 7200 s)'),
-  maxAttempts: inRange(0, 99, true, 'a whole number from 0 to 99'),
+  lbmethod: checked(parseLbMethod),
+  timeoutMs: checked(parseManagerTimeoutMs),
+  maxAttempts: checked(parseManagerMaxAttempts),
   nofailover: trueOrFalse,
-  stickySession: (value, path) => {
-    const names = typeof value === 'string' ? value.split('|') : [];
-    if (value === null || (names.length <= 2 && names.every((n) => isToken(n) && n.length <= 63))) return kept(value);
-    return refuse(`${path}: expected COOKIE or COOKIE|urlparam (token characters), or null, got ${shown(value)}`);
-  },
+  // null takes stickiness away.
+  stickySession: (value, path) => (value === null ? kept(null) : checked(parseStickySession, formatSticky)(value, path)),
 };
 
 /** The fields of the object at `path` that `readers` accept, each read by its reader into a fresh object. */

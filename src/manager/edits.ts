@@ -4,11 +4,12 @@
 // configuration objects each thread holds, so every thread applies it. Both are plain functions of their inputs.
 import { recoveryLine } from '../balancer/recovery-line.ts';
 import { lbfactorOf, type BalancerState } from '../balancer/state.ts';
-import { Status, statusFromFlags } from '../balancer/status.ts';
-import { formatSticky, type BalancerConfig, type MemberConfig, type StatusFlag } from '../config/model.ts';
+import { removeMember, setSwitches } from '../balancer/member-status.ts';
+import { Status } from '../balancer/status.ts';
+import { formatSticky, type BalancerConfig, type MemberConfig } from '../config/model.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
 import { readEdit } from './edit-input.ts';
-import type { Actor, BalancerChange, Edit, MemberChange, StatusSwitch } from './model.ts';
+import { SWITCH_FLAGS, type Actor, type BalancerChange, type Edit, type MemberChange, type StatusSwitch } from './model.ts';
 
 export interface EditTarget {
   config: BalancerConfig;
@@ -22,16 +23,7 @@ export type Planned =
   | { ok: true; edit: PlannedEdit; before: unknown; after: unknown }
   | { ok: false; status: 400 | 404 | 409; reason: string };
 
-const SWITCH_FLAGS: Record<StatusSwitch, StatusFlag> = {
-  ignoreErrors: 'I',
-  drain: 'N',
-  disabled: 'D',
-  stopped: 'S',
-  hotStandby: 'H',
-  hotSpare: 'R',
-};
 const SWITCH_LETTERS = Object.values(SWITCH_FLAGS);
-const switchBits = (flags: readonly StatusFlag[]) => statusFromFlags(flags) & ~Status.INITIALIZED;
 /** Where members added through the manager say they came from, for messages about them. */
 const MANAGER_SOURCE = { file: 'balancer-manager', line: 0 };
 
@@ -88,17 +80,14 @@ export function asAsked(edit: PlannedEdit): Edit {
 /** The shared half: done once per edit, by the coordinator, on the state every thread reads. */
 export function applyShared(target: EditTarget, edit: PlannedEdit): void {
   const { state } = target;
-  state.lock();
-  try {
+  state.withLock(() => {
     if (edit.kind === 'member') {
       const member = changedMember(target.config.members[edit.slot]!, edit.change);
-      // Only the switches change; error, health-check and initialised bits stay as the traffic left them.
-      const wanted = switchBits(member.status.filter((f) => SWITCH_LETTERS.includes(f)));
-      setStatus(state, edit.slot, (state.status(edit.slot) & ~switchBits(SWITCH_LETTERS)) | wanted);
+      setSwitches(state, edit.slot, SWITCH_LETTERS, member.status.filter((f) => SWITCH_LETTERS.includes(f)));
       const lbfactorChanged = edit.change.loadfactor !== undefined;
       if (lbfactorChanged) state.setLbfactor(edit.slot, lbfactorOf(member.loadfactor));
       if (edit.change.lbset !== undefined) state.setLbset(edit.slot, member.lbset);
-      // recalc_factors (§1.3): a new loadfactor restarts every member's credit at its own factor; a lone member
+      // recalc_factors (docs/apache-semantics.md#byrequests): a new loadfactor restarts every member's credit at its own factor; a lone member
       // is forced to 100.
       if (lbfactorChanged && target.config.members.length === 1) state.setLbfactor(0, 100);
       if (lbfactorChanged) for (let m = 0; m < target.config.members.length; m++) state.resetLbstatus(m);
@@ -108,11 +97,9 @@ export function applyShared(target: EditTarget, edit: PlannedEdit): void {
     } else if (edit.kind === 'add-member') {
       state.addMember(newMember(edit.url, edit.change));
     } else if (edit.kind === 'remove-member') {
-      setStatus(state, edit.slot, state.status(edit.slot) | Status.STOPPED | Status.FREE);
+      removeMember(state, edit.slot);
     }
-  } finally {
-    state.unlock();
-  }
+  });
 }
 
 /**
@@ -232,11 +219,6 @@ export function checkNewMemberUrl(url: unknown): string | undefined {
   if (/[?#]/.test(parsed.path)) return `"${url}" has a query or fragment; expected http://host[:port][/path]`;
   if (parsed.port !== undefined && (Number(parsed.port) < 1 || Number(parsed.port) > 65535)) return `"${url}" has port ${parsed.port}; expected 1 to 65535`;
   return undefined;
-}
-
-function setStatus(state: BalancerState, m: number, bits: number): void {
-  state.clearStatusBits(m, ~bits);
-  state.setStatusBits(m, bits);
 }
 
 /** What the audit log records of a member: what an operator can change. */

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { cpuUsage, memoryUsage } from 'node:process';
 import type { Balancer } from '../balancer/balancer.ts';
+import { LB_METHODS } from '../config/model.ts';
 import { getHeader, type HeaderList } from '../http/head.ts';
 import { apacheEdits, apacheHtml, apacheParams, apacheXml, APACHE_FORM_LIMIT } from './apache-page.ts';
 import type { ManagerAuth } from './auth.ts';
@@ -175,7 +176,8 @@ export class Manager {
     consoleTemplate ??= readFileSync(new URL('./console/index.html', import.meta.url), 'utf8');
     const page = consoleTemplate
       .replaceAll('{{base}}', escapeAttribute(request.mount))
-      .replaceAll('{{csrf}}', escapeAttribute(csrfToken(this.context.secret, session)));
+      .replaceAll('{{csrf}}', escapeAttribute(csrfToken(this.context.secret, session)))
+      .replaceAll('{{lbmethods}}', LB_METHODS.join(' '));
     const cookie: HeaderList = existing ? [] : [['Set-Cookie', sessionCookie(session, request.mount, request.scheme === 'https')]];
     return respond(200, 'text/html; charset=utf-8', page, cookie);
   }

@@ -1,6 +1,6 @@
 // What the manager shows and what it can change, as plain data: the JSON API's bodies, the console's view, the
 // input of /metrics, the audit log's before/after and the persisted state are all made of these types.
-import type { LbMethod } from '../config/model.ts';
+import type { LbMethod, StatusFlag } from '../config/model.ts';
 
 /** The status switches an operator may set, named for what they do (Apache's manager letters in brackets). */
 export interface StatusSwitches {
@@ -20,6 +20,16 @@ export interface StatusSwitches {
 
 export const STATUS_SWITCHES = ['ignoreErrors', 'drain', 'disabled', 'stopped', 'hotStandby', 'hotSpare'] as const;
 export type StatusSwitch = (typeof STATUS_SWITCHES)[number];
+
+/** Each switch's letter in Apache's `status=` and its manager's form fields (`w_status_D`). */
+export const SWITCH_FLAGS: Readonly<Record<StatusSwitch, StatusFlag>> = {
+  ignoreErrors: 'I',
+  drain: 'N',
+  disabled: 'D',
+  stopped: 'S',
+  hotStandby: 'H',
+  hotSpare: 'R',
+};
 
 export interface MemberOverview {
   /** The member URL as configured; it identifies the member. */

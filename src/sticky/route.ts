@@ -1,4 +1,4 @@
-// Apache's find_session_route (bal.c:272-326; apache-balancer-semantics.md §2.2), quirks included: the
+// Apache's find_session_route (bal.c:272-326; docs/apache-semantics.md#route-extraction), quirks included: the
 // session value is found with strstr-like scans, not parsed as URL or cookie syntax, because clients and
 // Tomcat's jvmRoute setups in the field depend on exactly what httpd accepts.
 import type { StickyConfig } from '../config/model.ts';
@@ -19,7 +19,7 @@ function isSpace(ch: string | undefined): boolean {
 
 /**
  * get_path_param (bal.c:139-163). The name may occur anywhere, with no check of the character before it
- * (`xjsessionid=` matches `jsessionid`, §2.2). apr_strtok skips leading delimiters, so `jsessionid=&x.n1`
+ * (`xjsessionid=` matches `jsessionid`). apr_strtok skips leading delimiters, so `jsessionid=&x.n1`
  * yields `x.n1`, and a value made only of delimiters yields nothing without looking further.
  */
 function findUrlParam(url: string, name: string, scolonPathDelim: boolean): string | undefined {

@@ -1,4 +1,4 @@
-// Balancer.choose against apache-balancer-semantics.md §1 and §2.3-2.5. Sequences are exact: each one is
+// Balancer.choose against docs/apache-semantics.md (the methods, finding the route's member, the decision for each request, checked live). Sequences are exact: each one is
 // Apache's algorithm run by hand in the comments, so any drift in the arithmetic or the loop order fails here.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,7 +40,7 @@ function lbstatus(b: Balancer): number[] {
 
 const withStatus = (name: string, ...status: StatusFlag[]) => member(name, { status });
 
-describe('byrequests weights (§1.3)', () => {
+describe('byrequests weights (docs/apache-semantics.md#byrequests)', () => {
   test('1:1 alternates, first in order wins the tie', () => {
     // a=100 b=100 → a (tie, strict >), a=-100 b=100; then a=0 b=200 → b, back to 0 0.
     assert.equal(picks(balancer([member('a'), member('b')]), 20), 'a b a b a b a b a b a b a b a b a b a b');
@@ -80,7 +80,7 @@ describe('byrequests weights (§1.3)', () => {
   });
 });
 
-describe('tiers, standbys, spares, drain (§1.2)', () => {
+describe('tiers, standbys, spares, drain (docs/apache-semantics.md#the-selection-loop)', () => {
   test('lbset 1 is used only when lbset 0 has no usable member, and is not credited before', () => {
     const b = balancer([member('a'), withStatus('b', 'D'), member('c', { lbset: 1 })]);
     assert.equal(picks(b, 3), 'a a a');
@@ -127,7 +127,7 @@ describe('tiers, standbys, spares, drain (§1.2)', () => {
   });
 });
 
-describe('error state and retry (§1.6)', () => {
+describe('error state and retry (docs/apache-semantics.md#error-state-retry-and-forcerecovery)', () => {
   test('a member in error is skipped until now > error_time + retry, then counted as retried', () => {
     const b = balancer([member('a', { retry: 1000 }), member('b', { retry: 1000 })]);
     assert.equal(pick(b, 0), 'a'); //                   a=-100 b=100
@@ -189,7 +189,7 @@ describe('error state and retry (§1.6)', () => {
   });
 });
 
-describe('sticky sessions (§2.3, §2.4)', () => {
+describe('sticky sessions', () => {
   test('sticky picks move lbstatus of every usable member, so balanced picks shift (LIVE 2.4.71)', () => {
     // 1:1. none: a=100 b=100 → a: a=-100 b=100. sticky b: a=0 b=200, b pays 200 → b=0.
     // none: a=100 b=100 → a again. Without the sticky credit the balanced picks would alternate a b a.
@@ -291,7 +291,7 @@ describe('sticky sessions (§2.3, §2.4)', () => {
     });
   });
 
-  test('LIVE matrix (§2.5): worker and ROUTE_CHANGED for each input', () => {
+  test('LIVE matrix: worker and ROUTE_CHANGED for each input', () => {
     // stickysession=JSESSIONID|jsessionid scolonpathdelim=On; node1, node2, node3 +H.
     const config = { ...STICKY, scolonPathDelim: true };
     const rows: Array<[url: string, cookie: string | undefined, worker: string, route: string | undefined, changed: boolean]> = [
@@ -319,7 +319,7 @@ describe('sticky sessions (§2.3, §2.4)', () => {
   });
 });
 
-describe('bybusyness (§1.4)', () => {
+describe('bybusyness (docs/apache-semantics.md#bybusyness)', () => {
   test('fewest in flight wins; on a tie the byrequests credit decides', () => {
     const b = balancer([member('a'), member('b')], { lbmethod: 'bybusyness' });
     // busy 0 0, a=100 b=100 → a (tie): a=-100 b=100                              busy 1 0
@@ -343,7 +343,7 @@ describe('bybusyness (§1.4)', () => {
   });
 });
 
-describe('bytraffic (§1.5)', () => {
+describe('bytraffic (docs/apache-semantics.md#bytraffic)', () => {
   test('lowest traffic per lbfactor wins, first in order on ties', () => {
     const b = balancer([member('a'), member('b', { loadfactor: 2 })], { lbmethod: 'bytraffic' });
     assert.equal(pick(b), 'a'); //        0 vs 0: first

@@ -1,4 +1,4 @@
-// The status word (apache-balancer-semantics.md §1.1) and the shared-memory layout of BalancerState.
+// The status word (docs/apache-semantics.md#status-flags) and the shared-memory layout of BalancerState.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BalancerState, lbfactorOf, SESSION_WINDOW_S } from '../../src/balancer/state.ts';

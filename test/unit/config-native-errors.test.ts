@@ -75,10 +75,10 @@ test('a missing required key points at the mapping that lacks it', () => {
 
 test('loadfactor, lbset and port ranges are Apache\'s', () => {
   assertErrors(edit(20, '        loadfactor: 150'), [
-    'stickler.yaml:20: balancers.wso2.members[1].loadfactor: expected a number from 1 to 100, got 150',
+    'stickler.yaml:20: balancers.wso2.members[1].loadfactor: 150 is out of range; expected a number from 1 to 100',
   ]);
   assertErrors(edit(20, '        lbset: 100'), [
-    'stickler.yaml:20: balancers.wso2.members[1].lbset: expected a whole number from 0 to 99, got 100',
+    'stickler.yaml:20: balancers.wso2.members[1].lbset: 100 is out of range; expected a whole number from 0 to 99',
   ]);
   assertErrors(edit(2, '  - port: 70000'), [
     'stickler.yaml:2: listeners[0].port: expected a whole number from 1 to 65535, got 70000',
@@ -90,10 +90,10 @@ test('bad durations, status flags and sticky names explain the accepted syntax',
     'stickler.yaml:20: balancers.wso2.members[1].retry: expected a duration such as 60s, 500ms or 2m, or a number of seconds, got "10 seconds"',
   ]);
   assertErrors(edit(20, '        status: +X'), [
-    'stickler.yaml:20: balancers.wso2.members[1].status: unknown status flag "X"; expected flags from INDSEHRC as a list ([H, D]) or a string (+H, -E)',
+    'stickler.yaml:20: balancers.wso2.members[1].status: "+X" has unknown flag "X"; expected flags from I, N, D, S, E, H, R, C, each optionally after + or -',
   ]);
   assertErrors(edit(14, '    sticky-session: JSESSIONID|a|b'), [
-    'stickler.yaml:14: balancers.wso2.sticky-session: expected COOKIE or COOKIE|urlparam (names of 1 to 63 characters without spaces, ";", "," or "="), got "JSESSIONID|a|b"',
+    'stickler.yaml:14: balancers.wso2.sticky-session: "JSESSIONID|a|b" has more than two names; expected COOKIE or COOKIE|urlparam',
   ]);
 });
 

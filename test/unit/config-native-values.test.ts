@@ -98,12 +98,13 @@ test('parseStatus: a list of flags or Apache\'s +/- string, case-insensitive, wi
   assert.deepEqual(parseStatus('DSd-D+e'), ok(['S', 'E']));
   assert.deepEqual(parseStatus('-H'), ok([]));
   assert.deepEqual(parseStatus(''), ok([]));
-  const expected = 'expected flags from INDSEHRC as a list ([H, D]) or a string (+H, -E)';
-  assert.deepEqual(parseStatus(['HD']), fail(`${expected}; "HD" is not a flag`));
-  assert.deepEqual(parseStatus([1]), fail(`${expected}; 1 is not a flag`));
-  assert.deepEqual(parseStatus(['X']), fail(`${expected}; "X" is not a flag`));
-  assert.deepEqual(parseStatus('+X'), fail(`unknown status flag "X"; ${expected}`));
-  assert.deepEqual(parseStatus(3), fail(`${expected}, got 3`));
+  const listExpected = 'expected a list of flags from I, N, D, S, E, H, R, C, such as [H, D]';
+  assert.deepEqual(parseStatus(['HD']), fail(`"HD" is not a flag; ${listExpected}`));
+  assert.deepEqual(parseStatus([1]), fail(`1 is not a flag; ${listExpected}`));
+  assert.deepEqual(parseStatus(['X']), fail(`"X" is not a flag; ${listExpected}`));
+  const expected = 'expected flags from I, N, D, S, E, H, R, C, each optionally after + or -';
+  assert.deepEqual(parseStatus('+X'), fail(`"+X" has unknown flag "X"; ${expected}`));
+  assert.deepEqual(parseStatus(3), fail(`3 is not a status; ${expected}`));
   assert.equal(formatStatus(['H', 'D']), '+HD');
 });
 
@@ -112,11 +113,19 @@ test('parseSticky: COOKIE or COOKIE|urlparam, names 1 to 63 characters without s
   assert.deepEqual(parseSticky('JSESSIONID|jsessionid'), ok({ cookie: 'JSESSIONID', urlParam: 'jsessionid' }));
   const at = 'S'.repeat(63);
   assert.deepEqual(parseSticky(`${at}|${at}`), ok({ cookie: at, urlParam: at }));
-  const expected = 'expected COOKIE or COOKIE|urlparam (names of 1 to 63 characters without spaces, ";", "," or "=")';
-  for (const bad of ['A|', '|a', '', 'a|b|c', `${at}S`, `a|${at}S`, 'a b', 'a;b', 'a,b', 'a=b', 'a|b c']) {
-    assert.deepEqual(parseSticky(bad), fail(`${expected}, got "${bad}"`), bad);
+  const reasons: Array<[string, string]> = [
+    ['A|', 'has an empty name; expected COOKIE or COOKIE|urlparam'],
+    ['|a', 'has an empty name; expected COOKIE or COOKIE|urlparam'],
+    ['', 'has an empty name; expected COOKIE or COOKIE|urlparam'],
+    ['a|b|c', 'has more than two names; expected COOKIE or COOKIE|urlparam'],
+    [`${at}S`, 'has a name of 64 characters; expected names of at most 63'],
+    [`a|${at}S`, 'has a name of 64 characters; expected names of at most 63'],
+  ];
+  for (const [bad, reason] of reasons) assert.deepEqual(parseSticky(bad), fail(`"${bad}" ${reason}`), bad);
+  for (const [bad, c] of [['a b', ' '], ['a;b', ';'], ['a,b', ','], ['a=b', '='], ['a|b c', ' ']] as const) {
+    assert.deepEqual(parseSticky(bad), fail(`"${bad}" has "${c}" in a name; expected COOKIE or COOKIE|urlparam of letters, digits and !#$%&'*+-.^_\`~`), bad);
   }
-  assert.deepEqual(parseSticky(1), fail(`${expected}, got 1`));
+  assert.deepEqual(parseSticky(1), fail('1 is not a name; expected COOKIE or COOKIE|urlparam'));
   assert.equal(formatSticky({ cookie: 'A', urlParam: 'A' }), 'A');
   assert.equal(formatSticky({ cookie: 'A', urlParam: 'a' }), 'A|a');
 });

@@ -137,8 +137,8 @@ test('the messages name the field and say what was expected', () => {
   assert.equal(refused({ kind: 'member', balancer: 'app', member: 'https://a:1', change: { weight: 1 } }),
     'change: unknown member field "weight"; expected status, loadfactor, lbset, route, redirect');
   assert.equal(refused({ kind: 'member', balancer: 'app', member: 'https://a:1', change: { status: { drain: 1 } } }), 'change.status.drain: expected true or false, got 1');
-  assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { maxAttempts: 1.5 } }), 'change.maxAttempts: expected a whole number from 0 to 99, got 1.5');
-  assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { stickySession: 'A|' } }), 'change.stickySession: expected COOKIE or COOKIE|urlparam (token characters), or null, got "A|"');
+  assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { maxAttempts: 1.5 } }), 'change.maxAttempts: 1.5 is not a whole number; expected a whole number from 0 to 99');
+  assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { stickySession: 'A|' } }), 'change.stickySession: "A|" has an empty name; expected COOKIE or COOKIE|urlparam');
   assert.equal(refused({ kind: 'remove-member', balancer: 'app', member: 'https://a:1', change: {} }), 'the edit: unknown field "change"; expected kind, balancer, member');
   assert.equal(refused({ kind: 'member', balancer: 'app', member: 'https://a:1', change: [] }), 'change: expected an object');
   assert.equal(refused([]), 'expected a JSON object: {"kind": "member", "balancer": ..., "member": ..., "change": {...}}');

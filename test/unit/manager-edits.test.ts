@@ -87,13 +87,13 @@ test('bad edits are refused with the reason, and nothing changes', () => {
   const cases: Array<[Edit, number, RegExp]> = [
     [{ kind: 'member', balancer: 'nope', member: 'x', change: {} }, 404, /no balancer "nope"; expected one of app/],
     [{ kind: 'member', balancer: 'app', member: 'https://c:1', change: {} }, 404, /has no member https:\/\/c:1/],
-    [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { loadfactor: 0 } }, 400, /loadfactor: expected a number from 1 to 100/],
-    [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { lbset: 100 } }, 400, /lbset: expected a whole number from 0 to 99/],
-    [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { route: 'x'.repeat(64) } }, 400, /route: 64 characters; expected at most 63/],
+    [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { loadfactor: 0 } }, 400, /loadfactor: 0 is out of range; expected a number from 1 to 100/],
+    [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { lbset: 100 } }, 400, /lbset: 100 is out of range; expected a whole number from 0 to 99/],
+    [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { route: 'x'.repeat(64) } }, 400, /route: "x{64}" is too long \(64 characters\); expected at most 63/],
     [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { status: { broken: true } as never } }, 400, /unknown switch "broken"/],
     [{ kind: 'member', balancer: 'app', member: 'https://a:1', change: { weight: 2 } as never }, 400, /unknown member field "weight"/],
-    [{ kind: 'balancer', balancer: 'app', change: { lbmethod: 'random' as never } }, 400, /lbmethod: expected byrequests, bybusyness, bytraffic/],
-    [{ kind: 'balancer', balancer: 'app', change: { stickySession: 'a b' } }, 400, /stickySession: expected COOKIE or COOKIE\|urlparam/],
+    [{ kind: 'balancer', balancer: 'app', change: { lbmethod: 'random' as never } }, 400, /lbmethod: "random" is not known; expected byrequests, bybusyness or bytraffic/],
+    [{ kind: 'balancer', balancer: 'app', change: { stickySession: 'a b' } }, 400, /stickySession: "a b" has " " in a name; expected COOKIE or COOKIE\|urlparam/],
     [{ kind: 'add-member', balancer: 'app', url: 'https://a:1', change: {} }, 409, /already has a member https:\/\/a:1/],
   ];
   for (const [edit, status, reason] of cases) {

@@ -1,11 +1,11 @@
-// findSessionRoute against apache-balancer-semantics.md §2.2 and the route column of the §2.5 LIVE matrix.
+// findSessionRoute against docs/apache-semantics.md#route-extraction and the route column of docs/apache-semantics.md#checked-live.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { findSessionRoute } from '../../src/sticky/route.ts';
 
 const STICKY = { cookie: 'JSESSIONID', urlParam: 'jsessionid' };
 
-/** The §2.5 setup: `stickysession=JSESSIONID|jsessionid scolonpathdelim=On`, separator '.'. */
+/** The live setup (docs/apache-semantics.md#checked-live): `stickysession=JSESSIONID|jsessionid scolonpathdelim=On`, separator '.'. */
 /** Name and route only; the session value is checked on its own below. */
 function find(...args: Parameters<typeof findSessionRoute>) {
   const found = findSessionRoute(...args);
@@ -19,7 +19,7 @@ function route(url: string, ...cookies: string[]) {
 const cookie = (value: string) => ({ name: 'JSESSIONID', route: value });
 const param = (value: string) => ({ name: 'jsessionid', route: value });
 
-describe('LIVE matrix (§2.5), route column', () => {
+describe('LIVE matrix, route column', () => {
   test('plain cookie', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.node1'), cookie('node1')));
   test('quoted cookie keeps the quote', () => assert.deepEqual(route('/s', 'JSESSIONID="abc.node1"'), cookie('node1"')));
   test('route case is kept', () => assert.deepEqual(route('/s', 'JSESSIONID=abc.NODE1'), cookie('NODE1')));

@@ -1,6 +1,10 @@
 // key=value parameters of ProxyPass, BalancerMember and ProxySet (mod_proxy.c set_worker_param /
-// set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow the reference §3.
-import { LB_METHODS, type BalancerConfig, type HealthCheckConfig, type MemberConfig, type StatusFlag } from '../model.ts';
+// set_balancer_param). Keys are case-insensitive as in httpd; ranges and defaults follow docs/apache-semantics.md#parameter-ranges.
+import type { BalancerConfig, HealthCheckConfig, MemberConfig } from '../model.ts';
+import {
+  NAME_LIMIT, because, parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName, parseStatusFlags, parseStickySession,
+  type Verdict,
+} from '../balancer-values.ts';
 import { HEALTH_CHECK_DEFAULTS, HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../health-check.ts';
 import { didYouMean } from './nearest.ts';
 import { parseDuration, parseInteger, parseOnOff } from './values.ts';
@@ -29,9 +33,12 @@ const IGNORED_WORKER_KEYS = new Set(['acquire', 'ping', 'keepalive', 'disablereu
   'flusher', 'mapping']);
 const IGNORED_BALANCER_KEYS = new Set(['nonce']);
 
-const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
-/** httpd keeps route, redirect and sticky names in 64-byte fields. */
-const NAME_LIMIT = 63;
+/** The value a shared rule (balancer-values.ts) gives, handed to `set`; else the rule's reason about `key "value"`. */
+function setChecked<T>(key: string, value: string, verdict: Verdict<T>, set: (v: T) => void): ParamOutcome {
+  if (!verdict.ok) return { error: because(`${key} "${value}"`, verdict.reason) };
+  set(verdict.value);
+  return undefined;
+}
 
 /** What worker parameters may refer to beyond their own line. */
 export interface WorkerParamContext {
@@ -43,24 +50,13 @@ export function setWorkerParam(m: MemberConfig, { key, value }: Param, context?:
   switch (key) {
     case 'route':
     case 'redirect':
-      if (value.length > NAME_LIMIT) return { error: `${key} "${value}" is too long (${value.length} characters); expected at most ${NAME_LIMIT}` };
-      m[key] = value;
-      return undefined;
-    case 'loadfactor': {
-      if (!/^\d+(\.\d+)?$/.test(value)) return { error: `loadfactor "${value}" is not a number; expected a number from 1 to 100` };
-      const n = Number(value);
-      if (n < 1 || n > 100) return { error: `loadfactor "${value}" is out of range; expected a number from 1 to 100` };
-      m.loadfactor = n;
-      return undefined;
-    }
-    case 'lbset': {
-      const n = parseInteger(value, 0, 99);
-      if (n === undefined) return { error: `lbset "${value}" is out of range; expected a whole number from 0 to 99` };
-      m.lbset = n;
-      return undefined;
-    }
+      return setChecked(key, value, parseRouteName(value), (name) => void (m[key] = name));
+    case 'loadfactor':
+      return setChecked(key, value, parseLoadfactor(value), (n) => void (m.loadfactor = n));
+    case 'lbset':
+      return setChecked(key, value, parseLbset(value), (n) => void (m.lbset = n));
     case 'status':
-      return setStatus(m, value);
+      return setChecked(key, value, parseStatusFlags(value, m.status), (flags) => void (m.status = flags));
     case 'retry':
       return setDuration(value, 0, `retry "${value}" is not a time; expected whole seconds (or a number with ms, s, mi or h)`, (ms) => {
         m.retry = ms;
@@ -98,26 +94,6 @@ function setDuration(value: string, min: number, error: string, set: (ms: number
 /** `timeout=` means the same on a member and on a balancer. */
 function setTimeoutParam(value: string, set: (ms: number) => void): ParamOutcome {
   return setDuration(value, 1000, `timeout "${value}" is not a valid time; expected at least one second`, set);
-}
-
-/** `status=+H`, `D`, `S-E`...: `+`/`-` switch between setting and clearing for the flags that follow. */
-function setStatus(m: MemberConfig, value: string): ParamOutcome {
-  let setting = true;
-  const flags = new Set(m.status);
-  for (const c of value.toUpperCase()) {
-    if (c === '+' || c === '-') {
-      setting = c === '+';
-      continue;
-    }
-    const flag = STATUS_FLAGS.find((f) => f === c);
-    if (flag === undefined) {
-      return { error: `status "${value}" has unknown flag "${c}"; expected flags from ${STATUS_FLAGS.join(', ')}, each optionally after + or -` };
-    }
-    if (setting) flags.add(flag);
-    else flags.delete(flag);
-  }
-  m.status = [...flags];
-  return undefined;
 }
 
 /**
@@ -194,24 +170,10 @@ function setHealthMethod(m: MemberConfig, check: HealthCheckConfig, value: strin
 
 export function setBalancerParam(b: BalancerConfig, { key, value }: Param): ParamOutcome {
   switch (key) {
-    case 'lbmethod': {
-      const method = LB_METHODS.find((l) => l === value.toLowerCase());
-      if (method === undefined) {
-        const why = value.toLowerCase() === 'heartbeat' ? 'is not supported by Stickler (it needs mod_heartmonitor)' : 'is not known';
-        return { error: `lbmethod "${value}" ${why}; expected byrequests, bybusyness or bytraffic` };
-      }
-      b.lbmethod = method;
-      return undefined;
-    }
-    case 'stickysession': {
-      const bar = value.indexOf('|');
-      const cookie = bar === -1 ? value : value.slice(0, bar);
-      const urlParam = bar === -1 ? value : value.slice(bar + 1);
-      if (cookie === '' || urlParam === '') return { error: `stickysession "${value}" has an empty name; expected COOKIE or COOKIE|urlparam` };
-      if (value.length > NAME_LIMIT) return { error: `stickysession "${value}" is too long (${value.length} characters); expected at most ${NAME_LIMIT}` };
-      b.sticky = { cookie, urlParam };
-      return undefined;
-    }
+    case 'lbmethod':
+      return setChecked(key, value, parseLbMethod(value), (method) => void (b.lbmethod = method));
+    case 'stickysession':
+      return setChecked(key, value, parseStickySession(value), (sticky) => void (b.sticky = sticky));
     case 'stickysessionsep':
       if (value.toLowerCase() === 'off') b.stickySeparator = null;
       else if ([...value].length === 1) b.stickySeparator = value;
@@ -229,12 +191,8 @@ export function setBalancerParam(b: BalancerConfig, { key, value }: Param): Para
       else b.forceRecovery = on;
       return undefined;
     }
-    case 'maxattempts': {
-      const n = parseInteger(value, 0, 1_000_000);
-      if (n === undefined) return { error: `maxattempts "${value}" is not a whole number; expected 0 or more` };
-      b.maxAttempts = n;
-      return undefined;
-    }
+    case 'maxattempts':
+      return setChecked(key, value, parseMaxAttempts(value), (n) => void (b.maxAttempts = n));
     case 'timeout':
       return setTimeoutParam(value, (ms) => {
         b.timeout = ms;

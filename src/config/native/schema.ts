@@ -3,7 +3,8 @@
 // expected; cross-references (routes to balancers, duplicates) are checked later, in build.ts.
 
 import { z } from 'zod';
-import { LB_METHODS, type ClientPolicy, type Millis, type TlsVersion } from '../model.ts';
+import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
+import { type ClientPolicy, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { parseIpRange } from '../ip-range.ts';
 import { TLS_VERSIONS } from '../tls-profile.ts';
@@ -11,7 +12,7 @@ import { parseHealthExpr } from '../health-expr.ts';
 import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../health-check.ts';
 import {
   parseChoice, parseDuration, parseHostMatch, parseNumber, parseReadTimeout, parseRequire, parseSeparator, parseSize,
-  parseStatus, parseSticky, parseSwitch, parseText, describe, parseLogFormat, parseLogCondition, type Parsed,
+  parseStatus, parseSticky, parseSwitch, parseText, describe, parseLogFormat, parseLogCondition, checked, type Parsed,
 } from './values.ts';
 
 function required<T>(parse: (input: unknown) => Parsed<T>) {
@@ -28,9 +29,6 @@ function optional<T>(parse: (input: unknown) => Parsed<T>) {
 }
 
 const text = (what: string) => (input: unknown) => parseText(input, what);
-/** Tomcat's jvmRoute is often a number (`jvmRoute="1"`); YAML would read it as one, so accept it as text. */
-const routeName = (what: string) => (input: unknown) =>
-  parseText(typeof input === 'number' && Number.isInteger(input) ? String(input) : input, what);
 /** A backend path may be empty: `ProxyPass /app balancer://x` converts to `backend-path: ""`. */
 const pathText = (input: unknown): Parsed<string> =>
   typeof input === 'string' ? { ok: true, value: input } : parseText(input, 'the path prefix sent to the backend');
@@ -113,10 +111,10 @@ const healthCheck = z.strictObject({
 
 const member = z.strictObject({
   url: required(text('a backend URL such as https://10.0.0.5:9443')),
-  route: optional(routeName('a route name (the Tomcat jvmRoute)')),
-  redirect: optional(routeName('the route of the member that takes over this member\'s sessions')),
-  loadfactor: optional((input) => parseNumber(input, 1, 100, false)),
-  lbset: optional(int(0, 99)),
+  route: optional(checked(parseRouteName)),
+  redirect: optional(checked(parseRouteName)),
+  loadfactor: optional(checked(parseLoadfactor)),
+  lbset: optional(checked(parseLbset)),
   status: optional(parseStatus),
   retry: optional(duration(0)),
   timeout: optional(duration(1000)),
@@ -125,12 +123,12 @@ const member = z.strictObject({
 });
 
 const balancer = z.strictObject({
-  lbmethod: optional((input) => parseChoice(input, LB_METHODS)),
+  lbmethod: optional(checked(parseLbMethod)),
   'sticky-session': optional(parseSticky),
   'sticky-separator': optional(parseSeparator),
   'scolon-path-delim': optional(parseSwitch),
   'no-failover': optional(parseSwitch),
-  'max-attempts': optional(int(0, Infinity)),
+  'max-attempts': optional(checked(parseMaxAttempts)),
   timeout: optional(duration(0)),
   'force-recovery': optional(parseSwitch),
   'fail-on-status': optional(failOnStatus),

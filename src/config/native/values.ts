@@ -3,12 +3,21 @@
 // loader reads back.
 
 import { compileLogFormat } from '../../log/format.ts';
-import type { AccessLogFormat, HostMatch, Millis, ReadTimeout, StatusFlag, StickyConfig } from '../model.ts';
+import type { AccessLogFormat, HostMatch, Millis, ReadTimeout, StatusFlag } from '../model.ts';
+import { STATUS_FLAGS, because, parseStatusFlags, parseStickySession, statusFlag, type Verdict } from '../balancer-values.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
 const fail = <T>(message: string): Parsed<T> => ({ ok: false, message });
+
+/** A shared rule's verdict (balancer-values.ts), its reason said about the value as YAML messages name it. */
+export function checked<T>(parse: (input: unknown) => Verdict<T>): (input: unknown) => Parsed<T> {
+  return (input) => {
+    const verdict = parse(input);
+    return verdict.ok ? ok(verdict.value) : fail(because(describe(input), verdict.reason));
+  };
+}
 
 /** How a YAML value is named in messages: `got a list`, `got "abc"`. */
 export function describe(input: unknown): string {
@@ -145,39 +154,16 @@ export function formatLogCondition(condition: { variable: string; negate: boolea
   return `${condition.negate ? '!' : ''}${condition.variable}`;
 }
 
-const STATUS_FLAGS: readonly StatusFlag[] = ['I', 'N', 'D', 'S', 'E', 'H', 'R', 'C'];
-const STATUS_EXPECTED = `expected flags from ${STATUS_FLAGS.join('')} as a list ([H, D]) or a string (+H, -E)`;
-
-function statusFlag(c: string): StatusFlag | undefined {
-  return STATUS_FLAGS.find((f) => f === c.toUpperCase());
-}
-
 /**
- * Apache's `status=` grammar: each character is a flag, `+`/`-` switch between setting and clearing for the
- * characters that follow, setting is the default, case does not matter. A list form is offered for readability.
+ * Apache's `status=` string (+H-E, as balancer-values.ts reads it), or for readability a list of flags ([H, D]).
  */
 export function parseStatus(input: unknown): Parsed<StatusFlag[]> {
+  if (!Array.isArray(input)) return checked(parseStatusFlags)(input);
   const set: StatusFlag[] = [];
-  if (Array.isArray(input)) {
-    for (const item of input) {
-      const flag = typeof item === 'string' && item.length === 1 ? statusFlag(item) : undefined;
-      if (flag === undefined) return fail(`${STATUS_EXPECTED}; ${describe(item)} is not a flag`);
-      if (!set.includes(flag)) set.push(flag);
-    }
-    return ok(set);
-  }
-  if (typeof input !== 'string') return fail(`${STATUS_EXPECTED}, got ${describe(input)}`);
-  let adding = true;
-  for (const c of input) {
-    if (c === '+' || c === '-') {
-      adding = c === '+';
-      continue;
-    }
-    const flag = statusFlag(c);
-    if (flag === undefined) return fail(`unknown status flag "${c}"; ${STATUS_EXPECTED}`);
-    const at = set.indexOf(flag);
-    if (adding && at < 0) set.push(flag);
-    if (!adding && at >= 0) set.splice(at, 1);
+  for (const item of input) {
+    const flag = typeof item === 'string' && item.length === 1 ? statusFlag(item) : undefined;
+    if (flag === undefined) return fail(`${describe(item)} is not a flag; expected a list of flags from ${STATUS_FLAGS.join(', ')}, such as [H, D]`);
+    if (!set.includes(flag)) set.push(flag);
   }
   return ok(set);
 }
@@ -186,21 +172,8 @@ export function formatStatus(flags: readonly StatusFlag[]): string {
   return `+${flags.join('')}`;
 }
 
-/** Apache silently truncates longer names (mod_proxy.c); refusing them is kinder than a sticky miss. */
-const STICKY_NAME = /^[^\s|;,=]{1,63}$/;
-
 /** `COOKIE` or `COOKIE|urlparam`, as in Apache's `stickysession=`. */
-export function parseSticky(input: unknown): Parsed<StickyConfig> {
-  const expected = 'expected COOKIE or COOKIE|urlparam (names of 1 to 63 characters without spaces, ";", "," or "=")';
-  if (typeof input !== 'string') return fail(`${expected}, got ${describe(input)}`);
-  const parts = input.split('|');
-  const cookie = parts[0] ?? '';
-  const urlParam = parts[1] ?? cookie;
-  if (parts.length > 2 || !STICKY_NAME.test(cookie) || !STICKY_NAME.test(urlParam)) {
-    return fail(`${expected}, got ${describe(input)}`);
-  }
-  return ok({ cookie, urlParam });
-}
+export const parseSticky = checked(parseStickySession);
 
 /** One character, or `off`/`false` for "the whole session value is the route" (stored as null). */
 export function parseSeparator(input: unknown): Parsed<string | null> {

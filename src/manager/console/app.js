@@ -17,7 +17,8 @@ const RESULTS_KEPT = 3;
 const AUDIT_SHOWN = 50;
 
 const SWITCH_NAMES = { I: 'ignore errors', N: 'drain', D: 'disabled', S: 'stopped', H: 'standby', R: 'spare' };
-const LBMETHODS = ['byrequests', 'bybusyness', 'bytraffic'];
+// The server's list (config/model.ts LB_METHODS), so a method added there is offered here too.
+const LBMETHODS = metaContent('lbmethods').split(' ');
 /** The members table's columns; numeric ones are right-aligned, headers included. */
 const COLUMNS = [
   ['Member'], ['Status'], ['Load factor', 'num'], ['Set', 'num'], ['Elected', 'num'], ['Busy', 'num'], ['Req/s', 'num'], ['Bytes to\u00a0/\u00a0from', 'num'],
