@@ -14,8 +14,8 @@
 //     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow, then
 //     RECENT_SLOTS slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that
 //     holds the last minute's traffic, so a console opened now shows it without waiting for new requests
-//   Int32Array starting at sessionOffset(capacity): per member SESSION_SLOTS pairs [session hash, last seen (s)],
-//     an approximate set of the sessions that recently stuck to the member (see touchSession)
+//   Int32Array starting at sessionOffset(capacity): per member an approximate set of the sessions that recently
+//     stuck to the member (session-table.ts)
 // Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
 // in a SharedArrayBuffer of its own that the main thread can read. When the thread dies, whoever sees it die gives
 // those back (releaseLedger), so requests that died with it do not stay busy.
@@ -24,6 +24,7 @@
 // up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
 import { threadId } from 'node:worker_threads';
 import type { MemberConfig } from '../config/model.ts';
+import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import { statusFromFlags } from './status.ts';
 
 const LOCK = 0;
@@ -76,11 +77,6 @@ export interface RecentTraffic {
 type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
 type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
 
-/** Sessions remembered per member; beyond that the count saturates, which is still "many" for a drain. */
-const SESSION_SLOTS = 1024;
-/** How many slots a session may probe for its place. */
-const SESSION_PROBES = 8;
-
 function sessionOffset(capacity: number): number {
   return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
 }
@@ -101,12 +97,6 @@ export const SESSION_WINDOW_S = 10 * 60;
 const SESSION_EPOCH_MS = 1_700_000_000_000;
 export const sessionSeconds = (ms: number): number => Math.floor((ms - SESSION_EPOCH_MS) / 1000);
 
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  return hash;
-}
-
 /** `array[i] -= count`, stopping at zero, atomically. */
 function dropAtLeastZero(array: Int32Array, i: number, count: number): void {
   for (let value = Atomics.load(array, i); value > 0; value = Atomics.load(array, i)) {
@@ -125,7 +115,7 @@ export class BalancerState {
   private readonly ledger: Int32Array | undefined;
 
   static byteLength(capacity: number): number {
-    return sessionOffset(capacity) + capacity * SESSION_SLOTS * 2 * Int32Array.BYTES_PER_ELEMENT;
+    return sessionOffset(capacity) + sessionTableLength(capacity) * Int32Array.BYTES_PER_ELEMENT;
   }
 
   /**
@@ -164,7 +154,7 @@ export class BalancerState {
     this.capacity = capacity;
     this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
-    this.sessions = new Int32Array(buffer, sessionOffset(capacity), capacity * SESSION_SLOTS * 2);
+    this.sessions = new Int32Array(buffer, sessionOffset(capacity), sessionTableLength(capacity));
     if (ledger && ledger.byteLength !== capacity * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
     }
@@ -186,34 +176,16 @@ export class BalancerState {
   }
 
   /**
-   * A request of `session` was routed to member m by its route: remember it (by a 32-bit hash) with the time,
-   * lock-free. Collisions and a full table make the count approximate, which is all a drain decision needs.
+   * A request of `session` was routed to member m by its route: remember it with the time, lock-free
+   * (session-table.ts).
    */
   touchSession(m: number, session: string, nowSeconds: number): void {
-    const hash = fnv1a(session) | 1;
-    const base = m * SESSION_SLOTS * 2;
-    const stale = nowSeconds - SESSION_WINDOW_S;
-    let victim = -1;
-    for (let probe = 0; probe < SESSION_PROBES; probe++) {
-      const slot = base + ((hash >>> 0) + probe) % SESSION_SLOTS * 2;
-      const held = Atomics.load(this.sessions, slot);
-      if (held === hash) return void Atomics.store(this.sessions, slot + 1, nowSeconds);
-      if (victim < 0 && (held === 0 || Atomics.load(this.sessions, slot + 1) < stale)) victim = slot;
-    }
-    const slot = victim >= 0 ? victim : base + (hash >>> 0) % SESSION_SLOTS * 2;
-    Atomics.store(this.sessions, slot, hash);
-    Atomics.store(this.sessions, slot + 1, nowSeconds);
+    rememberSession(this.sessions, m, session, nowSeconds, nowSeconds - SESSION_WINDOW_S);
   }
 
   /** Sessions routed to member m within the last SESSION_WINDOW_S seconds (approximate). */
   recentSessions(m: number, nowSeconds: number): number {
-    const base = m * SESSION_SLOTS * 2;
-    const since = nowSeconds - SESSION_WINDOW_S;
-    let count = 0;
-    for (let i = 0; i < SESSION_SLOTS * 2; i += 2) {
-      if (Atomics.load(this.sessions, base + i) !== 0 && Atomics.load(this.sessions, base + i + 1) >= since) count++;
-    }
-    return count;
+    return countSessions(this.sessions, m, nowSeconds - SESSION_WINDOW_S);
   }
 
   /** Slots in use. A thread's own member list may lag behind it for a moment after the manager adds one. */
