@@ -8,7 +8,7 @@ import { rememberAudit } from '../manager/store.ts';
 import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
-import type { FromWorker, ToWorker, Work, WorkerData } from './workers.ts';
+import type { FromWorker, ToWorker, Work, WorkerData } from './worker-protocol.ts';
 
 const { config, shared, ticketKeys, id, manager } = workerData as WorkerData;
 const port = parentPort!;

@@ -15,7 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
-import { applyLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
+import { applyLocal, type EditTarget } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from '../manager/model.ts';
 import { overview } from '../manager/overview.ts';
 import { Balancer } from '../balancer/balancer.ts';
@@ -25,53 +25,10 @@ import type { MemberPool } from '../upstream/pool.ts';
 import { StartupError } from './server.ts';
 import { logDestinations } from '../log/access.ts';
 import { holdPipedLoggers, writeFromWorker } from '../log/piped.ts';
+import { ask, type Answer, type FromWorker, type ListenerAddress, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
-export interface ListenerAddress {
-  address: string;
-  port: number;
-  tls: boolean;
-}
-
-/** What every worker prepares, then commits or drops. */
-export type Work =
-  | { kind: 'edit'; edit: PlannedEdit }
-  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string> };
-
-export type FromWorker =
-  | { type: 'ready'; listeners: ListenerAddress[] }
-  | { type: 'failed'; message: string }
-  /** A manager edit for the main thread to decide. */
-  | { type: 'edit'; id: number; edit: Edit; actor: Actor }
-  /** The work is ready to commit; nothing has changed yet. */
-  | { type: 'prepared'; id: number }
-  /** The work cannot be done here; `clean` when nothing changed and the worker can go on serving as it was. */
-  | { type: 'refused'; id: number; message: string; clean: boolean }
-  | { type: 'committed'; id: number; listeners: ListenerAddress[] }
-  | { type: 'commit-failed'; id: number; message: string }
-  /** The runtime reload `id` retired has closed: nothing in this worker uses the states from before it any more. */
-  | { type: 'retired'; id: number }
-  /** A batch of lines for the piped logger of `destination`, which runs in the main thread. */
-  | { type: 'log'; id: number; destination: string; data: Uint8Array };
-export type ToWorker =
-  | { type: 'stop' }
-  | { type: 'prepare'; id: number; work: Work }
-  /** Every worker prepared it: take it (an edit brings its audit entry for the console). */
-  | { type: 'commit'; id: number; entry?: AuditEntry }
-  /** Some worker could not: drop it. */
-  | { type: 'abort'; id: number }
-  /** The answer to the worker that asked. */
-  | { type: 'edited'; id: number; outcome: EditOutcome }
-  /** The batch `id` is queued for its piped logger, or refused with `error`. */
-  | { type: 'logged'; id: number; error?: string };
-
-/** What a worker thread starts with. */
-export interface WorkerData {
-  config: SticklerConfig;
-  shared: Map<string, SharedBalancer>;
-  ticketKeys: Uint8Array;
-  id: number;
-  manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[] };
-}
+/** The addresses the group listens on, part of its API (WorkerGroup.listeners). */
+export type { ListenerAddress } from './worker-protocol.ts';
 
 /** How long a worker may take to answer a prepare or a commit before it is taken for stuck and replaced. */
 const ANSWER_MS = 10_000;
@@ -89,9 +46,6 @@ interface Thread {
   retiring: Map<number, Map<string, SharedBalancer>>;
   exited: Promise<void>;
 }
-
-/** A worker's answer to a prepare or a commit; `gone` if it exited first, `late` if it did not answer in time. */
-type Answer = FromWorker | 'gone' | 'late';
 
 export class WorkerGroup {
   readonly count: number;
@@ -189,7 +143,7 @@ export class WorkerGroup {
     const id = this.nextWork++;
     const threads = [...this.threads.values()];
     const works = threads.map(work);
-    const answers = await Promise.all(threads.map((t, i) => this.ask(t, { type: 'prepare', id, work: works[i]! })));
+    const answers = await Promise.all(threads.map((t, i) => ask(t.worker, { type: 'prepare', id, work: works[i]! }, ANSWER_MS)));
     const failed = threads.flatMap((t, i) => {
       const answer = answers[i]!;
       if (answer === 'late') return [{ thread: t, message: `worker ${t.id} did not answer within ${ANSWER_MS / 1000} s`, clean: false }];
@@ -206,39 +160,13 @@ export class WorkerGroup {
 
   /** Has every worker that prepared work `id` commit it; one that cannot is replaced. */
   private async commitEverywhere(id: number, threads: Thread[], entry?: AuditEntry): Promise<Answer[]> {
-    const answers = await Promise.all(threads.map((t) => this.ask(t, { type: 'commit', id, ...(entry && { entry }) })));
+    const answers = await Promise.all(threads.map((t) => ask(t.worker, { type: 'commit', id, ...(entry && { entry }) }, ANSWER_MS)));
     threads.forEach((t, i) => {
       const answer = answers[i]!;
       if (answer === 'late') this.replace(t, `did not commit within ${ANSWER_MS / 1000} s`);
       else if (answer !== 'gone' && answer.type === 'commit-failed') this.replace(t, `could not commit (${answer.message})`);
     });
     return answers;
-  }
-
-  /** Sends `message` to a worker and waits for the answer carrying its id. */
-  private ask(thread: Thread, message: Extract<ToWorker, { type: 'prepare' | 'commit' }>): Promise<Answer> {
-    const { worker } = thread;
-    return new Promise((resolve) => {
-      const onMessage = (answer: FromWorker) => {
-        if (answer.type !== 'edit' && 'id' in answer && answer.id === message.id) done(answer);
-      };
-      const onExit = () => done('gone');
-      const timer = setTimeout(() => done('late'), ANSWER_MS);
-      const done = (answer: Answer) => {
-        clearTimeout(timer);
-        worker.off('message', onMessage);
-        worker.off('exit', onExit);
-        resolve(answer);
-      };
-      worker.on('message', onMessage);
-      worker.once('exit', onExit);
-      try {
-        worker.postMessage(message);
-      } catch (err) {
-        // Work that cannot be copied to a thread is refused by the main thread itself, the worker has nothing to do with it.
-        done({ type: 'refused', id: message.id, message: `it cannot be sent to a worker (${(err as Error).message})`, clean: true });
-      }
-    });
   }
 
   /** A worker that failed its part: it finishes the requests it has and stops, and a new one starts on the configuration in force. */

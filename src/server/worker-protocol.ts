@@ -1,0 +1,83 @@
+// The messages between the main thread's WorkerGroup (workers.ts) and each worker thread (worker-thread.ts):
+// starting, two-step edits and reloads (prepare, then commit or abort), manager edits decided by the main thread,
+// and piped-log lines; and asking a worker for its answer to one step.
+import type { Worker } from 'node:worker_threads';
+import type { SticklerConfig } from '../config/model.ts';
+import type { PlannedEdit } from '../manager/edits.ts';
+import type { Actor, AuditEntry, Edit, EditOutcome } from '../manager/model.ts';
+import type { SharedBalancer } from './runtime.ts';
+
+export interface ListenerAddress {
+  address: string;
+  port: number;
+  tls: boolean;
+}
+
+/** What every worker prepares, then commits or drops. */
+export type Work =
+  | { kind: 'edit'; edit: PlannedEdit }
+  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string> };
+
+export type FromWorker =
+  | { type: 'ready'; listeners: ListenerAddress[] }
+  | { type: 'failed'; message: string }
+  /** A manager edit for the main thread to decide. */
+  | { type: 'edit'; id: number; edit: Edit; actor: Actor }
+  /** The work is ready to commit; nothing has changed yet. */
+  | { type: 'prepared'; id: number }
+  /** The work cannot be done here; `clean` when nothing changed and the worker can go on serving as it was. */
+  | { type: 'refused'; id: number; message: string; clean: boolean }
+  | { type: 'committed'; id: number; listeners: ListenerAddress[] }
+  | { type: 'commit-failed'; id: number; message: string }
+  /** The runtime reload `id` retired has closed: nothing in this worker uses the states from before it any more. */
+  | { type: 'retired'; id: number }
+  /** A batch of lines for the piped logger of `destination`, which runs in the main thread. */
+  | { type: 'log'; id: number; destination: string; data: Uint8Array };
+export type ToWorker =
+  | { type: 'stop' }
+  | { type: 'prepare'; id: number; work: Work }
+  /** Every worker prepared it: take it (an edit brings its audit entry for the console). */
+  | { type: 'commit'; id: number; entry?: AuditEntry }
+  /** Some worker could not: drop it. */
+  | { type: 'abort'; id: number }
+  /** The answer to the worker that asked. */
+  | { type: 'edited'; id: number; outcome: EditOutcome }
+  /** The batch `id` is queued for its piped logger, or refused with `error`. */
+  | { type: 'logged'; id: number; error?: string };
+
+/** What a worker thread starts with. */
+export interface WorkerData {
+  config: SticklerConfig;
+  shared: Map<string, SharedBalancer>;
+  ticketKeys: Uint8Array;
+  id: number;
+  manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[] };
+}
+
+/** A worker's answer to a prepare or a commit; `gone` if it exited first, `late` if it did not answer in time. */
+export type Answer = FromWorker | 'gone' | 'late';
+
+/** Sends `message` to a worker and waits for the answer carrying its id. */
+export function ask(worker: Worker, message: Extract<ToWorker, { type: 'prepare' | 'commit' }>, answerMs: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const onMessage = (answer: FromWorker) => {
+      if (answer.type !== 'edit' && 'id' in answer && answer.id === message.id) done(answer);
+    };
+    const onExit = () => done('gone');
+    const timer = setTimeout(() => done('late'), answerMs);
+    const done = (answer: Answer) => {
+      clearTimeout(timer);
+      worker.off('message', onMessage);
+      worker.off('exit', onExit);
+      resolve(answer);
+    };
+    worker.on('message', onMessage);
+    worker.once('exit', onExit);
+    try {
+      worker.postMessage(message);
+    } catch (err) {
+      // Work that cannot be copied to a thread is refused by the main thread itself, the worker has nothing to do with it.
+      done({ type: 'refused', id: message.id, message: `it cannot be sent to a worker (${(err as Error).message})`, clean: true });
+    }
+  });
+}
