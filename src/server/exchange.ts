@@ -18,6 +18,7 @@ import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
 import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
+import { blamesMember, isIdempotent, retryDecision, type Decision, type Failure, type FailureKind } from '../upstream/retry-policy.ts';
 import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
 import { MANAGER_BODY_LIMIT, managerProblem, type Manager, type ManagerRequest } from '../manager/handler.ts';
 import { tunnel } from './tunnel.ts';
@@ -69,8 +70,6 @@ export interface ClientSide {
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
-/** RFC 9110 §9.2.2: methods a client may repeat, so a proxy may too when a member failed before answering. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
 const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024;
 /** nginx's status for a request whose client closed the connection before it was answered. */
 const CLIENT_CLOSED_REQUEST = 499;
@@ -124,7 +123,7 @@ export class Exchange implements ConnectionUser {
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
-    if (IDEMPOTENT.has(head.method)) this.retained = [];
+    if (isIdempotent(head.method)) this.retained = [];
     this.keepAlive = head.keepAlive;
     this.bodyState = head.framing.kind === 'none' ? 'none' : 'streaming';
     this.log = {
@@ -282,14 +281,14 @@ export class Exchange implements ConnectionUser {
         if (this.held) b.balancer.release(member, 0, 0);
         this.held = undefined;
         if (!(err instanceof ConnectError)) throw err;
-        // Out of descriptors or buffers here: the member did nothing wrong, and another one would fail alike.
-        if (err.local) return this.respondLocal(unavailableFor(1), err.code);
-        // Nothing reached the member: any method may go to another one, its body still waiting in `pending`.
-        b.balancer.markError(member, Date.now(), err.message);
-        this.log.error = err.code;
+        // A local failure keeps the code of an earlier attempt's failure, if any.
+        const decision = err.local
+          ? this.attemptFailed(b, member, 'local', this.log.error ?? err.code, err.message)
+          : this.attemptFailed(b, member, 'connect', err.code, err.message);
         if (this.finished) return;
-        if (this.attempts++ >= b.balancer.maxAttempts) return this.respondLocal(unavailableFor(b.balancer.retryAfter(Date.now())), err.message);
-        this.log.retries = this.attempts;
+        if (decision.action !== 'failover') return this.act(decision, b);
+        // The body still waits in `pending`: nothing of it reached the member.
+        this.log.retries = ++this.attempts;
         continue;
       }
       if (this.finished) return conn.detach(true);
@@ -358,18 +357,15 @@ export class Exchange implements ConnectionUser {
         this.onResponseEvents(events);
       } catch (err) {
         // A malformed or unsupported response: nothing of it is passed on.
-        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
-        this.memberFailed(502);
+        const { b, member } = this.held!;
+        this.act(this.attemptFailed(b, member, 'bad-response', err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE', 'bad response'), b);
       }
     });
   }
 
   memberTimeout(): void {
-    this.log.error = 'STK_UPSTREAM_TIMEOUT';
-    // A slow answer is not retried: the request may be running on the member. failontimeout also rests the member.
-    const held = this.held;
-    if (held?.b.config.failOnTimeout && !this.sawResponseByte) held.b.balancer.markError(held.member, Date.now(), 'no answer within its timeout');
-    this.memberFailed(504);
+    const { b, member } = this.held!;
+    this.act(this.attemptFailed(b, member, 'timeout', 'STK_UPSTREAM_TIMEOUT', 'no answer within its timeout'), b);
   }
 
   memberDrain(): void {
@@ -386,34 +382,56 @@ export class Exchange implements ConnectionUser {
       this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
     }
     if (this.finished) return;
-    if (!this.sawResponseByte && conn.reused && this.retained) {
-      // A keep-alive connection the member had already closed: most likely it never read the request, so try a
-      // fresh connection once. Only for a request that may be sent twice: the member might have read it after all.
+    const { b, member } = this.held!;
+    this.act(this.attemptFailed(b, member, 'closed', this.log.error ?? 'STK_UPSTREAM_CLOSED', 'closed the connection without answering', conn.reused), b);
+  }
+
+  /**
+   * This attempt failed: the member goes into error if the policy blames it, and the log keeps the failure's code
+   * unless the same member is tried again at once.
+   */
+  private attemptFailed(b: BalancerRuntime, member: number, kind: FailureKind, code: string, reason: string, reused = false): Decision {
+    const failure: Failure = {
+      kind,
+      code,
+      method: this.head.method,
+      bodyKept: this.retained !== undefined,
+      answered: this.sawResponseByte,
+      responseStarted: this.responseStarted,
+      reused,
+      attempts: this.attempts,
+      maxAttempts: b.balancer.maxAttempts,
+      elapsedMs: performance.now() - this.started,
+      timeoutMs: this.client.runtime.config.timeout,
+      failOnTimeout: b.config.failOnTimeout === true,
+    };
+    if (blamesMember(failure)) b.balancer.markError(member, Date.now(), reason);
+    const decision = retryDecision(failure);
+    if (decision.action !== 'fresh') this.log.error = code;
+    return decision;
+  }
+
+  /** Does what the retry policy decided, for a failure once the request was out (or its connect had failed). */
+  private act(decision: Decision, b: BalancerRuntime): void {
+    if (decision.action === 'fresh') {
+      // Most likely the member closed the kept-alive connection before reading the request.
       this.upstream = undefined;
       this.resendBody();
       void this.retryOnFresh();
       return;
     }
-    this.log.error ??= 'STK_UPSTREAM_CLOSED';
-    if (!this.sawResponseByte) return this.tryElsewhere('closed the connection without answering');
-    this.memberFailed(502);
-  }
-
-  /**
-   * The member reset the connection before answering: it goes into error, and a request that may be sent twice is
-   * sent to another member, body and all, within maxattempts and the global timeout; any other one gets 502.
-   */
-  private tryElsewhere(reason: string): void {
-    const { b, member } = this.held!;
-    b.balancer.markError(member, Date.now(), reason);
-    const withinTime = performance.now() - this.started < this.client.runtime.config.timeout;
-    if (!this.retained || this.responseStarted || this.attempts >= b.balancer.maxAttempts || !withinTime || !this.forwarding) return this.memberFailed(502);
-    this.attempts++;
-    this.log.retries = this.attempts;
-    this.releaseMember(false);
-    this.resendBody();
-    const { vhost, session, backendPath } = this.forwarding;
-    this.forward(vhost, b, session, backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+    if (decision.action === 'failover') {
+      this.log.retries = ++this.attempts;
+      this.releaseMember(false);
+      this.resendBody();
+      const { vhost, session, backendPath } = this.forwarding!;
+      this.forward(vhost, b, session, backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+      return;
+    }
+    if (decision.abort) return this.abortClient();
+    const response = decision.status !== 503 ? errorResponse(decision.status)
+      : unavailableFor(decision.retryAfter === 'member' ? b.balancer.retryAfter(Date.now()) : 1);
+    this.finishWithMember(false, response);
   }
 
   /** What was sent of the body goes out again, first, on the next connection. */
@@ -424,24 +442,18 @@ export class Exchange implements ConnectionUser {
     this.bytesToMember = 0;
   }
 
-  /** The member connection broke: answer with `status` if nothing was sent yet, else cut the client off. */
-  private memberFailed(status: number): void {
-    if (this.responseStarted) return this.abortClient();
-    this.finishWithMember(false, errorResponse(status));
-  }
-
   private async retryOnFresh(): Promise<void> {
-    const { pool } = this.held!;
+    const { b, member, pool } = this.held!;
     try {
       const conn = await pool.connectFresh();
       if (this.finished) return conn.detach(true);
       this.sendRequest(conn);
     } catch (err) {
       if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
-      this.log.error = err.code;
-      if (err.local) return this.finishWithMember(false, unavailableFor(1));
+      // The client left meanwhile, and its exchange already gave the member back.
+      if (this.finished) return;
       // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
-      this.tryElsewhere(err.message);
+      this.act(this.attemptFailed(b, member, err.local ? 'local' : 'reconnect', err.code, err.message), b);
     }
   }
 
