@@ -2,11 +2,9 @@
 // find the session route, choose a member, forward the request, rewrite and stream the response, log.
 // Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
 import type net from 'node:net';
-import type { Choice } from '../balancer/balancer.ts';
 import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
-import type { ReaderEvent } from '../http/reader.ts';
-import { encodeChunk, lastChunk, serializeRequestHead, serializeTrailers } from '../http/serialize.ts';
+import { serializeRequestHead } from '../http/serialize.ts';
 import type { AccessEntry, LogConnection } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
@@ -16,13 +14,13 @@ import { rewriteResponseHeaders } from '../proxy/reverse.ts';
 import { parseTarget, type Target } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
-import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
-import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
-import { blamesMember, isIdempotent, retryDecision, type Decision, type Failure, type FailureKind } from '../upstream/retry-policy.ts';
+import { findSessionRoute } from '../sticky/route.ts';
+import { Dispatch } from '../upstream/dispatch.ts';
+import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
 import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
 import { MANAGER_BODY_LIMIT, managerProblem, type Manager, type ManagerRequest } from '../manager/handler.ts';
 import { tunnel } from './tunnel.ts';
-import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
+import type { Runtime, VirtualHostRuntime } from './runtime.ts';
 
 /** How the response body will come: the client side frames it for its protocol. */
 export type ResponseBody = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
@@ -70,11 +68,10 @@ export interface ClientSide {
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
-const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024;
 /** nginx's status for a request whose client closed the connection before it was answered. */
 const CLIENT_CLOSED_REQUEST = 499;
 
-export class Exchange implements ConnectionUser {
+export class Exchange implements DispatchHandler {
   private readonly client: ClientSide;
   private readonly head: RequestHead;
   private readonly started = performance.now();
@@ -84,46 +81,23 @@ export class Exchange implements ConnectionUser {
   private bodyBytes = 0;
 
   private bodyState: RequestBodyState;
-  /** Request body bytes that arrived before a member connection was ready. */
-  private pending: Buffer[] = [];
-  private pendingTrailers: HeaderList | undefined;
   /** A request the balancer manager answers, its body gathered here. */
   private local: { manager: Manager; mount: string; path: string; query: string; body: Buffer[]; size: number } | undefined;
-  private upstream: MemberConnection | undefined;
-  /** The request head as sent to the member, kept for a retry on a fresh connection. */
-  private upstreamHead: Buffer | undefined;
-  private sawResponseByte = false;
-  private backendStart = 0;
-  private bytesToMember = 0;
-  private bytesFromMember = 0;
-  private responseStarted = false;
-  private finished = false;
+  /** The request on its way to a member, when it is proxied. */
+  private dispatch: Dispatch | undefined;
+  /** The path the member is asked for (ProxyPass's mapping). */
+  private backendPath = '';
+  responseStarted = false;
+  finished = false;
   private keepAlive: boolean;
   private vhost: VirtualHostRuntime | undefined;
-  /** The member this exchange holds a busy slot and a connection on, until the exchange ends. */
-  private held: { b: BalancerRuntime; member: number; pool: MemberPool } | undefined;
   /** The Upgrade value forwarded when the request may switch protocols (WebSocket) on this route. */
   private upgrade: string | undefined;
-  /** The member's response allows another request on its connection. */
-  private responseReusable = true;
-  /** The member connection is paused until the client drains. */
-  private waitingForClient = false;
-  /** Where the request is being forwarded, kept so a failed attempt can be made again on another member. */
-  private forwarding: { vhost: VirtualHostRuntime; b: BalancerRuntime; session: SessionRoute | undefined; backendPath: string } | undefined;
-  /** Failover attempts made after the first (capped by the balancer's maxattempts). */
-  private attempts = 0;
-  /**
-   * Request body bytes sent to the member so far, kept while the request may still be sent again (an idempotent
-   * method, a body within the balancer's retry limit); undefined once it may not.
-   */
-  private retained: Buffer[] | undefined;
-  private retainedSize = 0;
   /** Counted among the thread's requests in flight (runtime.inFlight) until the exchange ends. */
   private inFlight = false;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
-    if (isIdempotent(head.method)) this.retained = [];
     this.keepAlive = head.keepAlive;
     this.bodyState = head.framing.kind === 'none' ? 'none' : 'streaming';
     this.log = {
@@ -196,7 +170,9 @@ export class Exchange implements ConnectionUser {
     const session = cfg.sticky
       ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
       : undefined;
-    this.forward(vhost, balancer, session, mapping.backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+    this.backendPath = mapping.backendPath;
+    this.dispatch = new Dispatch(this, this.head, this.log, balancer, session, this.upgrade !== undefined, this.started, runtime.config.timeout);
+    this.dispatch.start();
   }
 
   /** Requests not proxied: the balancer manager if a `<Location>` mounts it, else 404 as Apache answers. */
@@ -257,61 +233,11 @@ export class Exchange implements ConnectionUser {
     }, (err: unknown) => this.failBeforeResponse(err));
   }
 
-  // ---- 2. choose a member and connect, failing over while nothing was sent ----------------------------
+  // ---- 2. dispatch to the balancer (upstream/dispatch.ts), which reports back through these ------------
 
-  private async forward(vhost: VirtualHostRuntime, b: BalancerRuntime, session: SessionRoute | undefined, backendPath: string): Promise<void> {
-    this.forwarding = { vhost, b, session, backendPath };
-    for (;;) {
-      const choice: Choice = await this.chooseWithin(b, session);
-      if (this.finished) {
-        // The client left while we waited for a usable member: give the slot back at once.
-        if (choice.ok) b.balancer.release(choice.member, 0, 0);
-        return;
-      }
-      this.log.balancer = choice.facts;
-      if (!choice.ok) return this.respondLocal(unavailableFor(b.balancer.retryAfter(Date.now())), choice.reason);
-      const member = choice.member;
-      const pool = b.pools[member]!;
-      this.held = { b, member, pool };
-      let conn: MemberConnection;
-      try {
-        conn = await pool.acquire();
-      } catch (err) {
-        // The client may have gone meanwhile, and its exchange already gave the busy slot back.
-        if (this.held) b.balancer.release(member, 0, 0);
-        this.held = undefined;
-        if (!(err instanceof ConnectError)) throw err;
-        // A local failure keeps the code of an earlier attempt's failure, if any.
-        const decision = err.local
-          ? this.attemptFailed(b, member, 'local', this.log.error ?? err.code, err.message)
-          : this.attemptFailed(b, member, 'connect', err.code, err.message);
-        if (this.finished) return;
-        if (decision.action !== 'failover') return this.act(decision, b);
-        // The body still waits in `pending`: nothing of it reached the member.
-        this.log.retries = ++this.attempts;
-        continue;
-      }
-      if (this.finished) return conn.detach(true);
-      b.balancer.markConnected(member);
-      this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url, backendPath);
-      return this.sendRequest(conn);
-    }
-  }
-
-  /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
-  private async chooseWithin(b: BalancerRuntime, session: SessionRoute | undefined): Promise<Choice> {
-    const deadline = Date.now() + b.config.timeout;
-    const step = Math.max(1, Math.floor(b.config.timeout / 100));
-    for (;;) {
-      const choice = b.balancer.choose(session, Date.now());
-      if (choice.ok || Date.now() + step > deadline || this.finished) return choice;
-      await new Promise((resolve) => setTimeout(resolve, step));
-    }
-  }
-
-  // ---- 3. forward the request head and stream the body -----------------------------------------------
-
-  private forwardHead(vhost: VirtualHostRuntime, memberUrl: string, backendPath: string): Buffer {
+  /** The request head as the member at `memberUrl` gets it. */
+  memberHead(memberUrl: string): Buffer {
+    const vhost = this.vhost!;
     const headers = forwardRequestHeaders(this.head.headers, {
       clientIp: this.client.clientIp,
       hostHeader: this.log.host ?? '',
@@ -326,136 +252,62 @@ export class Exchange implements ConnectionUser {
     const framing = this.head.framing;
     if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
     else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
-    return serializeRequestHead(this.head.method, memberRequestTarget(memberUrl, backendPath), headers);
+    return serializeRequestHead(this.head.method, memberRequestTarget(memberUrl, this.backendPath), headers);
   }
 
-  private sendRequest(conn: MemberConnection): void {
-    this.upstream = conn;
-    this.sawResponseByte = false;
-    this.backendStart = performance.now();
-    conn.attach(this);
-    conn.reader.expectResponseTo(this.head.method);
-    conn.socket.cork();
-    this.writeUpstream(this.upstreamHead!);
+  onRequestSent(): void {
     if (this.head.expectContinue && this.head.framing.kind !== 'none') this.client.sendInterim(100, 'Continue', []);
-    for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
-    if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
-    conn.socket.uncork();
-    // Reading resumes now unless the member is already full; then its 'drain' resumes it.
-    if (!conn.socket.writableNeedDrain) this.client.resumeReading();
   }
 
-  /** Bytes from the member: parsed by the connection's reader, passed on as they come. */
-  memberData(chunk: Buffer): void {
-    this.sawResponseByte = true;
-    this.bytesFromMember += chunk.length;
-    // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
-    this.client.batch(() => {
-      try {
-        const events = this.upstream!.reader.push(chunk);
-        if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - this.backendStart;
-        this.onResponseEvents(events);
-      } catch (err) {
-        // A malformed or unsupported response: nothing of it is passed on.
-        const { b, member } = this.held!;
-        this.act(this.attemptFailed(b, member, 'bad-response', err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE', 'bad response'), b);
-      }
-    });
+  pauseRequest(): void {
+    this.client.pauseReading();
   }
 
-  memberTimeout(): void {
-    const { b, member } = this.held!;
-    this.act(this.attemptFailed(b, member, 'timeout', 'STK_UPSTREAM_TIMEOUT', 'no answer within its timeout'), b);
-  }
-
-  memberDrain(): void {
+  resumeRequest(): void {
     this.client.resumeReading();
   }
 
-  memberClosed(): void {
-    if (this.finished) return;
-    const conn = this.upstream!;
-    try {
-      // A close-delimited body ends here; anything else cut short throws.
-      if (this.onResponseEvents(conn.reader.finish())) return;
-    } catch (err) {
-      this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
-    }
-    if (this.finished) return;
-    const { b, member } = this.held!;
-    this.act(this.attemptFailed(b, member, 'closed', this.log.error ?? 'STK_UPSTREAM_CLOSED', 'closed the connection without answering', conn.reused), b);
+  batch(fn: () => void): void {
+    this.client.batch(fn);
   }
 
-  /**
-   * This attempt failed: the member goes into error if the policy blames it, and the log keeps the failure's code
-   * unless the same member is tried again at once.
-   */
-  private attemptFailed(b: BalancerRuntime, member: number, kind: FailureKind, code: string, reason: string, reused = false): Decision {
-    const failure: Failure = {
-      kind,
-      code,
-      method: this.head.method,
-      bodyKept: this.retained !== undefined,
-      answered: this.sawResponseByte,
-      responseStarted: this.responseStarted,
-      reused,
-      attempts: this.attempts,
-      maxAttempts: b.balancer.maxAttempts,
-      elapsedMs: performance.now() - this.started,
-      timeoutMs: this.client.runtime.config.timeout,
-      failOnTimeout: b.config.failOnTimeout === true,
-    };
-    if (blamesMember(failure)) b.balancer.markError(member, Date.now(), reason);
-    const decision = retryDecision(failure);
-    if (decision.action !== 'fresh') this.log.error = code;
-    return decision;
+  onHead(head: ResponseHead): boolean {
+    if (head.status === 101 && this.upgrade) {
+      this.switchProtocols(head);
+      return true;
+    }
+    if (head.status < 200) this.forwardInterim(head);
+    else this.startResponse(head);
+    return false;
   }
 
-  /** Does what the retry policy decided, for a failure once the request was out (or its connect had failed). */
-  private act(decision: Decision, b: BalancerRuntime): void {
-    if (decision.action === 'fresh') {
-      // Most likely the member closed the kept-alive connection before reading the request.
-      this.upstream = undefined;
-      this.resendBody();
-      void this.retryOnFresh();
-      return;
-    }
-    if (decision.action === 'failover') {
-      this.log.retries = ++this.attempts;
-      this.releaseMember(false);
-      this.resendBody();
-      const { vhost, session, backendPath } = this.forwarding!;
-      this.forward(vhost, b, session, backendPath).catch((err: unknown) => this.failBeforeResponse(err));
-      return;
-    }
-    if (decision.abort) return this.abortClient();
-    const response = decision.status !== 503 ? errorResponse(decision.status)
-      : unavailableFor(decision.retryAfter === 'member' ? b.balancer.retryAfter(Date.now()) : 1);
-    this.finishWithMember(false, response);
+  onData(data: Buffer): boolean {
+    this.log.bytesSent += data.length;
+    return this.client.sendBody(data);
   }
 
-  /** What was sent of the body goes out again, first, on the next connection. */
-  private resendBody(): void {
-    this.pending = [...(this.retained ?? []), ...this.pending];
-    this.retained = [];
-    this.retainedSize = 0;
-    this.bytesToMember = 0;
+  onceDrained(listener: () => void): void {
+    this.client.onceDrained(listener);
   }
 
-  private async retryOnFresh(): Promise<void> {
-    const { b, member, pool } = this.held!;
-    try {
-      const conn = await pool.connectFresh();
-      if (this.finished) return conn.detach(true);
-      this.sendRequest(conn);
-    } catch (err) {
-      if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
-      // The client left meanwhile, and its exchange already gave the member back.
-      if (this.finished) return;
-      // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
-      this.act(this.attemptFailed(b, member, err.local ? 'local' : 'reconnect', err.code, err.message), b);
-    }
+  cancelDrained(listener: () => void): void {
+    this.client.cancelDrained(listener);
   }
+
+  onComplete(trailers: HeaderList): void {
+    this.client.endBody(trailers);
+    this.complete();
+  }
+
+  onFailure(status: number, retryAfter?: number, reason?: string): void {
+    this.respondLocal(retryAfter !== undefined ? unavailableFor(retryAfter) : errorResponse(status), reason);
+  }
+
+  onInternalError(err: unknown): void {
+    this.failBeforeResponse(err);
+  }
+
+  // ---- 3. the request body: to the manager or the member ----------------------------------------------
 
   /** Request body bytes from the client connection. */
   requestData(data: Buffer): void {
@@ -468,12 +320,7 @@ export class Exchange implements ConnectionUser {
       this.local.body.push(data);
       return;
     }
-    if (!this.upstream) {
-      this.pending.push(data);
-      this.client.pauseReading();
-      return;
-    }
-    this.sendBody(data);
+    this.dispatch?.requestData(data);
   }
 
   requestEnd(trailers: HeaderList): void {
@@ -483,58 +330,10 @@ export class Exchange implements ConnectionUser {
       if (!this.finished) this.runLocal();
       return;
     }
-    // Kept even once sent: a retry sends the body again, trailers included.
-    this.pendingTrailers = trailers;
-    if (this.upstream) this.sendBodyEnd(trailers);
-  }
-
-  private sendBody(data: Buffer): void {
-    if (this.retained) {
-      this.retainedSize += data.length;
-      if (this.retainedSize > (this.forwarding?.b.config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT)) this.retained = undefined;
-      else this.retained.push(data);
-    }
-    if (this.head.framing.kind === 'chunked') {
-      for (const piece of encodeChunk(data)) this.writeUpstream(piece);
-    } else this.writeUpstream(data);
-  }
-
-  private sendBodyEnd(trailers: HeaderList): void {
-    if (this.head.framing.kind === 'chunked') this.writeUpstream(trailers.length ? serializeTrailers(trailers) : lastChunk);
-  }
-
-  private writeUpstream(data: Buffer): void {
-    this.bytesToMember += data.length;
-    if (this.upstream && !this.upstream.write(data)) this.client.pauseReading();
+    this.dispatch?.requestEnd(trailers);
   }
 
   // ---- 4. rewrite the response head and stream the body back -----------------------------------------
-
-  /** Returns true when the exchange finished. */
-  private onResponseEvents(events: ReaderEvent[]): boolean {
-    for (const ev of events) {
-      if (ev.type === 'head') {
-        const head = ev.head as ResponseHead;
-        if (head.status === 101 && this.upgrade) {
-          this.switchProtocols(head);
-          return true;
-        }
-        if (head.status < 200) {
-          this.forwardInterim(head);
-          continue;
-        }
-        this.startResponse(head);
-      } else if (ev.type === 'data') {
-        this.writeBody(ev.data);
-      } else {
-        this.endBody(ev.trailers);
-        // Bytes after the end of the response mean the member is out of step with us: never reuse that connection.
-        this.finishWithMember(this.responseReusable && this.upstream!.reader.buffered === 0);
-        return true;
-      }
-    }
-    return false;
-  }
 
   private forwardInterim(head: ResponseHead): void {
     // 100 Continue was answered by Stickler itself; a 101 nobody asked for cannot be followed.
@@ -544,11 +343,6 @@ export class Exchange implements ConnectionUser {
   }
 
   private startResponse(head: ResponseHead): void {
-    const held = this.held;
-    // failonstatus: this answer is passed on, later requests avoid the member (Apache does not retry this one).
-    if (held?.b.config.failOnStatus.includes(head.status)) held.b.balancer.markError(held.member, Date.now());
-    // A member that declined an upgrade may still expect the other protocol on this connection.
-    this.responseReusable = head.keepAlive && !this.upgrade;
     const headers = this.clientHeaders(head);
     let body: ResponseBody;
     if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) {
@@ -567,46 +361,23 @@ export class Exchange implements ConnectionUser {
     return rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
   }
 
-  private writeBody(data: Buffer): void {
-    this.log.bytesSent += data.length;
-    if (this.client.sendBody(data) || !this.upstream || this.waitingForClient) return;
-    // The client reads slower than the member sends: stop reading the member until the client catches up.
-    this.waitingForClient = true;
-    this.upstream.socket.pause();
-    this.client.onceDrained(this.clientDrained);
-  }
-
-  private endBody(trailers: HeaderList): void {
-    this.client.endBody(trailers);
-  }
-
-  private readonly clientDrained = (): void => {
-    this.waitingForClient = false;
-    this.upstream?.socket.resume();
-  };
-
   /** 101 to an allowed Upgrade: pass the member's answer on, then carry bytes both ways until either side closes. */
   private switchProtocols(head: ResponseHead): void {
-    const held = this.held!;
-    const member = this.upstream!;
-    this.upstream = undefined;
-    this.held = undefined;
+    const member = this.dispatch!.handOver();
     const headers = this.clientHeaders(head);
     headers.push(['Connection', 'Upgrade'], ['Upgrade', getHeader(head.headers, 'upgrade') ?? this.upgrade!]);
     this.responseStarted = true;
     this.log.status = 101;
     this.client.sendInterim(101, head.reason || reasonPhrase(101), headers);
-    const memberRest = member.reader.takeRest();
-    const memberSocket = member.handOver();
     // Only HTTP/1.1 requests ask to upgrade (see allowedUpgrade), and those come on a connection that can be taken.
     const { socket, rest } = this.client.takeOver()!;
     // The runtime waits for the tunnel, not just for its client socket, so the log line is written before a
     // retired runtime closes its log; a reload or stop leaves it open until the graceful shutdown timeout.
     const runtime = this.client.runtime;
-    const connection = { retire: () => {}, destroy: () => void (socket.destroy(), memberSocket.destroy()) };
+    const connection = { retire: () => {}, destroy: () => void (socket.destroy(), member.socket.destroy()) };
     runtime.connectionOpened(connection);
-    void tunnel({ client: socket, clientRest: rest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
-      held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient, this.log.backendMs);
+    void tunnel({ client: socket, clientRest: rest, member: member.socket, memberRest: member.rest, idleTimeout: member.idleTimeout }).then(({ toMember, toClient }) => {
+      member.done(toMember, toClient);
       this.log.bytesSent += toClient;
       this.finished = true;
       this.leaveInFlight();
@@ -617,25 +388,8 @@ export class Exchange implements ConnectionUser {
 
   // ---- 5. finish: give the connection back, log --------------------------------------------------------
 
-  private finishWithMember(reusable: boolean, local?: LocalResponse): void {
-    this.releaseMember(reusable);
-    if (local) this.respondLocal(local);
-    else this.complete();
-  }
-
   private releaseMember(reusable: boolean): void {
-    const upstream = this.upstream;
-    const held = this.held;
-    if (this.waitingForClient) {
-      this.waitingForClient = false;
-      this.client.cancelDrained(this.clientDrained);
-      upstream?.socket.resume();
-    }
-    this.upstream = undefined;
-    this.held = undefined;
-    if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember, this.log.backendMs);
-    // The request body must be fully sent before the connection can carry another request.
-    upstream?.detach(reusable && held !== undefined && this.bodyState !== 'streaming');
+    this.dispatch?.release(reusable);
   }
 
   /** The client's request body broke its framing: nothing more can be read from this connection. */
@@ -720,7 +474,7 @@ export class Exchange implements ConnectionUser {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.held) this.releaseMember(false);
+    this.releaseMember(false);
     this.leaveInFlight();
     this.writeLog();
     this.client.exchangeDone(this.keepAlive);
