@@ -1,77 +1,34 @@
 // The request path, top to bottom: pick the virtual host, check the target, map it (ProxyPass), check access,
 // find the session route, choose a member, forward the request, rewrite and stream the response, log.
 // Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
-import type net from 'node:net';
 import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
 import { serializeRequestHead } from '../http/serialize.ts';
-import type { AccessEntry, LogConnection } from '../log/entry.ts';
+import type { AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
 import { withHsts } from '../tls/profile.ts';
-import { mapRequest, memberRequestTarget, prefixLength } from '../proxy/mapping.ts';
+import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
-import { parseTarget, type Target } from '../proxy/target.ts';
+import { parseTarget } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
 import { findSessionRoute } from '../sticky/route.ts';
 import { Dispatch } from '../upstream/dispatch.ts';
 import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
-import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
-import { MANAGER_BODY_LIMIT, managerProblem, type Manager, type ManagerRequest } from '../manager/handler.ts';
+import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
+import type { ClientSide, ResponseBody } from './client-side.ts';
+import { answerLocally, type LocalSink, type ManagerAnswer } from './local-answer.ts';
 import { tunnel } from './tunnel.ts';
-import type { Runtime, VirtualHostRuntime } from './runtime.ts';
+import type { VirtualHostRuntime } from './runtime.ts';
 
-/** How the response body will come: the client side frames it for its protocol. */
-export type ResponseBody = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
-
-/**
- * What an exchange needs from the client side it answers, whatever the protocol: an HTTP/1.x connection
- * (client.ts) or an HTTP/2 stream (h2.ts). Framing, connection headers and flow control are theirs.
- */
-export interface ClientSide {
-  readonly runtime: Runtime;
-  readonly clientIp: string;
-  readonly localPort: number;
-  readonly sniName: string | undefined;
-  readonly scheme: 'https' | 'http';
-  /** The access log's protocol when the request came without an HTTP/1.x request line (`HTTP/2.0`). */
-  readonly logProtocol?: string;
-  /** The connection as access logs show it. */
-  readonly logConnection: LogConnection;
-  /** Requests answered on the connection before this one. */
-  readonly answered: number;
-  /** Bytes of this request's head as received; 0 where the protocol does not tell (HTTP/2). */
-  readonly headBytes: number;
-  /** Bytes written to the client so far, heads included where the protocol tells (HTTP/1.x). */
-  bytesWritten(): number;
-  pauseReading(): void;
-  resumeReading(): void;
-  /** A 1xx head (100 Continue included), where the client's protocol carries one. */
-  sendInterim(status: number, reason: string, headers: HeaderList): void;
-  /** The final head; `keepAlive` false ends the connection after this response. */
-  sendHead(status: number, reason: string, headers: HeaderList, body: ResponseBody, keepAlive: boolean): void;
-  /** Body bytes; false when the client is not keeping up: wait for `onceDrained`. */
-  sendBody(data: Buffer): boolean;
-  onceDrained(listener: () => void): void;
-  cancelDrained(listener: () => void): void;
-  endBody(trailers: HeaderList): void;
-  /** What `fn` writes goes out together (one TLS record), not piece by piece. */
-  batch(fn: () => void): void;
-  /** Cuts the response off so the client sees it incomplete. */
-  abort(): void;
-  /** HTTP/1.1 only: the connection leaves HTTP for a tunnel; the socket and the bytes read ahead. */
-  takeOver(): { socket: net.Socket; rest: Buffer } | undefined;
-  /** The response is complete; `keepAlive` false closes the connection. */
-  exchangeDone(keepAlive: boolean): void;
-}
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
 /** nginx's status for a request whose client closed the connection before it was answered. */
 const CLIENT_CLOSED_REQUEST = 499;
 
-export class Exchange implements DispatchHandler {
+export class Exchange implements DispatchHandler, LocalSink {
   private readonly client: ClientSide;
   private readonly head: RequestHead;
   private readonly started = performance.now();
@@ -82,7 +39,7 @@ export class Exchange implements DispatchHandler {
 
   private bodyState: RequestBodyState;
   /** A request the balancer manager answers, its body gathered here. */
-  private local: { manager: Manager; mount: string; path: string; query: string; body: Buffer[]; size: number } | undefined;
+  private local: ManagerAnswer | undefined;
   /** The request on its way to a member, when it is proxied. */
   private dispatch: Dispatch | undefined;
   /** The path the member is asked for (ProxyPass's mapping). */
@@ -156,7 +113,7 @@ export class Exchange implements DispatchHandler {
     this.log.serverName = vhost.serverName;
 
     const mapping = mapRequest(vhost.config.routes, target);
-    if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target);
+    if (!mapping || mapping.kind === 'exclude') return void (this.local = answerLocally(this, this.client, this.head, vhost, target, this.log));
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
     this.log.handler = 'proxy-server';
@@ -171,66 +128,24 @@ export class Exchange implements DispatchHandler {
       ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
       : undefined;
     this.backendPath = mapping.backendPath;
-    this.dispatch = new Dispatch(this, this.head, this.log, balancer, session, this.upgrade !== undefined, this.started, runtime.config.timeout);
+    this.dispatch = new Dispatch(this, this.client, this.head, this.log, balancer, session, this.upgrade !== undefined, this.started, runtime.config.timeout);
     this.dispatch.start();
   }
 
-  /** Requests not proxied: the balancer manager if a `<Location>` mounts it, else 404 as Apache answers. */
-  private serveLocally(vhost: VirtualHostRuntime, target: Target): void {
-    const managers = vhost.config.locations.filter((l) => l.handler === 'balancer-manager');
-    let location = managers.find((l) => prefixLength(target.path, l.path) > 0);
-    let path = location ? target.path.slice(mountPath(location).length) : '';
-    // Where nothing else is served, the root leads to the console and /metrics is where Prometheus looks first.
-    if (!location && managers[0] && target.path === '/') return this.respondLocal(redirectResponse(`${mountPath(managers[0])}/console`));
-    if (!location && managers[0] && target.path === '/metrics') [location, path] = [managers[0], '/metrics'];
-    const manager = this.client.runtime.manager;
-    if (!location || !manager) return this.respondLocal(errorResponse(404));
-    if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(managerProblem(403, 'this address may not use the balancer manager'));
-    const { framing } = this.head;
-    if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
-    this.log.handler = 'balancer-manager';
-    this.local = { manager, mount: mountPath(location), path, query: target.query.slice(1), body: [], size: 0 };
-    if (this.bodyState === 'none') this.runLocal();
+  // ---- local answers (local-answer.ts) write through these ---------------------------------------------
+
+  startEvents(headers: HeaderList): void {
+    this.writeResponseHead(200, 'OK', [...headers], { kind: 'stream' });
   }
 
-  /** The manager's request is complete: ask it, then answer (a whole response, or events until either side stops). */
-  private runLocal(): void {
-    const local = this.local!;
-    const request: ManagerRequest = {
-      method: this.head.method,
-      path: local.path,
-      query: local.query,
-      mount: local.mount,
-      headers: this.head.headers,
-      body: Buffer.concat(local.body),
-      clientIp: this.client.clientIp,
-      scheme: this.client.scheme,
-      runtime: this.client.runtime,
-    };
-    local.manager.handle(request).then((response) => {
-      if (response.kind === 'full') return this.respondLocal(response);
-      if (this.finished) return;
-      this.writeResponseHead(200, 'OK', [...response.headers], { kind: 'stream' });
-      const send = () => {
-        const data = this.finished ? undefined : response.next();
-        if (data === undefined) {
-          clearInterval(timer);
-          if (!this.finished) {
-            this.client.endBody([]);
-            this.complete();
-          }
-          return;
-        }
-        // The first event asks EventSource to come back within a second when the stream ends (after a reload).
-        const event = Buffer.from(`${first ? 'retry: 1000\n' : ''}data: ${data}\n\n`);
-        first = false;
-        this.log.bytesSent += event.length;
-        this.client.sendBody(event);
-      };
-      let first = true;
-      const timer = setInterval(send, response.intervalMs);
-      send();
-    }, (err: unknown) => this.failBeforeResponse(err));
+  sendEvent(data: Buffer): void {
+    this.log.bytesSent += data.length;
+    this.client.sendBody(data);
+  }
+
+  endEvents(): void {
+    this.client.endBody([]);
+    this.complete();
   }
 
   // ---- 2. dispatch to the balancer (upstream/dispatch.ts), which reports back through these ------------
@@ -259,18 +174,6 @@ export class Exchange implements DispatchHandler {
     if (this.head.expectContinue && this.head.framing.kind !== 'none') this.client.sendInterim(100, 'Continue', []);
   }
 
-  pauseRequest(): void {
-    this.client.pauseReading();
-  }
-
-  resumeRequest(): void {
-    this.client.resumeReading();
-  }
-
-  batch(fn: () => void): void {
-    this.client.batch(fn);
-  }
-
   onHead(head: ResponseHead): boolean {
     if (head.status === 101 && this.upgrade) {
       this.switchProtocols(head);
@@ -284,14 +187,6 @@ export class Exchange implements DispatchHandler {
   onData(data: Buffer): boolean {
     this.log.bytesSent += data.length;
     return this.client.sendBody(data);
-  }
-
-  onceDrained(listener: () => void): void {
-    this.client.onceDrained(listener);
-  }
-
-  cancelDrained(listener: () => void): void {
-    this.client.cancelDrained(listener);
   }
 
   onComplete(trailers: HeaderList): void {
@@ -314,23 +209,15 @@ export class Exchange implements DispatchHandler {
     this.bodyBytes += data.length;
     // The answer went out before the body was complete: the connection closes after it, the rest is dropped.
     if (this.finished) return;
-    if (this.local) {
-      this.local.size += data.length;
-      if (this.local.size > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
-      this.local.body.push(data);
-      return;
-    }
-    this.dispatch?.requestData(data);
+    if (this.local) this.local.data(data);
+    else this.dispatch?.requestData(data);
   }
 
   requestEnd(trailers: HeaderList): void {
     if (this.bodyState === 'none') return;
     this.bodyState = 'ended';
-    if (this.local) {
-      if (!this.finished) this.runLocal();
-      return;
-    }
-    this.dispatch?.requestEnd(trailers);
+    if (this.local) this.local.end();
+    else this.dispatch?.requestEnd(trailers);
   }
 
   // ---- 4. rewrite the response head and stream the body back -----------------------------------------
@@ -423,7 +310,7 @@ export class Exchange implements DispatchHandler {
     this.complete();
   }
 
-  private respondLocal(response: LocalResponse, reason?: string): void {
+  respondLocal(response: LocalResponse, reason?: string): void {
     if (this.finished) return;
     if (reason) this.log.error ??= reason;
     if (this.responseStarted) return this.abortClient();
@@ -495,11 +382,6 @@ export class Exchange implements DispatchHandler {
     log.aborted = log.error === 'STK_CLIENT_CLOSED';
     (this.vhost?.accessLog ?? this.client.runtime.accessLog).write(log);
   }
-}
-
-/** Where a `<Location>` is mounted, without a trailing slash: the manager's own paths follow it. */
-function mountPath(location: { path: string }): string {
-  return location.path.replace(/\/$/, '');
 }
 
 /**

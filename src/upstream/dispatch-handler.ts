@@ -13,6 +13,16 @@ export interface DispatchBalancer {
   readonly pools: readonly MemberPool[];
 }
 
+/** The client's flow control, which the dispatch works directly: reading the body, waiting for the client to drain. */
+export interface ClientFlow {
+  pauseReading(): void;
+  resumeReading(): void;
+  /** What `fn` writes to the client goes out together (one TLS record), not piece by piece. */
+  batch(fn: () => void): void;
+  onceDrained(listener: () => void): void;
+  cancelDrained(listener: () => void): void;
+}
+
 /** What a dispatch reports to, and asks of, the exchange it works for. */
 export interface DispatchHandler {
   /** The exchange is over (answered, or its client gone): no more attempts. */
@@ -23,16 +33,10 @@ export interface DispatchHandler {
   memberHead(memberUrl: string): Buffer;
   /** The head went out to a member: time for the 100 Continue a client may wait for. */
   onRequestSent(): void;
-  pauseRequest(): void;
-  resumeRequest(): void;
-  /** What `fn` writes to the client goes out together. */
-  batch(fn: () => void): void;
   /** A response head, interim ones included; true when the exchange took the connection over (a protocol switch). */
   onHead(head: ResponseHead): boolean;
-  /** Response body bytes; false when the client is not keeping up, until the listener given to `onceDrained` runs. */
+  /** Response body bytes; false when the client is not keeping up, until its `onceDrained` listener runs. */
   onData(data: Buffer): boolean;
-  onceDrained(listener: () => void): void;
-  cancelDrained(listener: () => void): void;
   /** The response is complete and the member given back. */
   onComplete(trailers: HeaderList): void;
   /** No answer will come: `status` (503 with Retry-After `retryAfter`), or the response cut off if it had begun. */

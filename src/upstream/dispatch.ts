@@ -10,7 +10,7 @@ import type { ReaderEvent } from '../http/reader.ts';
 import { encodeChunk, lastChunk, serializeTrailers } from '../http/serialize.ts';
 import type { AccessEntry } from '../log/entry.ts';
 import type { SessionRoute } from '../sticky/route.ts';
-import type { DispatchBalancer, DispatchHandler, HandedOver } from './dispatch-handler.ts';
+import type { ClientFlow, DispatchBalancer, DispatchHandler, HandedOver } from './dispatch-handler.ts';
 import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from './pool.ts';
 import { blamesMember, isIdempotent, retryDecision, type Decision, type Failure, type FailureKind } from './retry-policy.ts';
 
@@ -18,6 +18,7 @@ const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024;
 
 export class Dispatch implements ConnectionUser {
   private readonly handler: DispatchHandler;
+  private readonly client: ClientFlow;
   private readonly head: RequestHead;
   private readonly log: AccessEntry;
   private readonly target: DispatchBalancer;
@@ -56,8 +57,9 @@ export class Dispatch implements ConnectionUser {
   private waitingForClient = false;
   private chunk: Buffer | undefined;
 
-  constructor(handler: DispatchHandler, head: RequestHead, log: AccessEntry, target: DispatchBalancer, session: SessionRoute | undefined, upgrade: boolean, started: number, timeoutMs: number) {
+  constructor(handler: DispatchHandler, client: ClientFlow, head: RequestHead, log: AccessEntry, target: DispatchBalancer, session: SessionRoute | undefined, upgrade: boolean, started: number, timeoutMs: number) {
     this.handler = handler;
+    this.client = client;
     this.head = head;
     this.log = log;
     this.target = target;
@@ -141,14 +143,14 @@ export class Dispatch implements ConnectionUser {
     if (this.trailers) this.sendBodyEnd(this.trailers);
     conn.socket.uncork();
     // Reading resumes now unless the member is already full; then its 'drain' resumes it.
-    if (!conn.socket.writableNeedDrain) this.handler.resumeRequest();
+    if (!conn.socket.writableNeedDrain) this.client.resumeReading();
   }
 
   /** Request body bytes from the client. */
   requestData(data: Buffer): void {
     if (this.upstream) return this.sendBody(data);
     this.pending.push(data);
-    this.handler.pauseRequest();
+    this.client.pauseReading();
   }
 
   requestEnd(trailers: HeaderList): void {
@@ -175,7 +177,7 @@ export class Dispatch implements ConnectionUser {
 
   private writeUpstream(data: Buffer): void {
     this.bytesToMember += data.length;
-    if (this.upstream && !this.upstream.write(data)) this.handler.pauseRequest();
+    if (this.upstream && !this.upstream.write(data)) this.client.pauseReading();
   }
 
   // ---- read the response: the member connection's events -------------------------------------------------
@@ -186,7 +188,7 @@ export class Dispatch implements ConnectionUser {
     this.bytesFromMember += chunk.length;
     this.chunk = chunk;
     // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
-    this.handler.batch(this.readChunk);
+    this.client.batch(this.readChunk);
   }
 
   private readonly readChunk = (): void => {
@@ -233,7 +235,7 @@ export class Dispatch implements ConnectionUser {
     // The client reads slower than the member sends: stop reading the member until the client catches up.
     this.waitingForClient = true;
     this.upstream.socket.pause();
-    this.handler.onceDrained(this.clientDrained);
+    this.client.onceDrained(this.clientDrained);
   }
 
   private readonly clientDrained = (): void => {
@@ -246,7 +248,7 @@ export class Dispatch implements ConnectionUser {
   }
 
   memberDrain(): void {
-    this.handler.resumeRequest();
+    this.client.resumeReading();
   }
 
   memberClosed(): void {
@@ -341,7 +343,7 @@ export class Dispatch implements ConnectionUser {
     const member = this.member;
     if (this.waitingForClient) {
       this.waitingForClient = false;
-      this.handler.cancelDrained(this.clientDrained);
+      this.client.cancelDrained(this.clientDrained);
       upstream?.socket.resume();
     }
     this.upstream = undefined;
