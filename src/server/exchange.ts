@@ -82,7 +82,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     try {
       this.route();
     } catch (err) {
-      this.failBeforeResponse(err);
+      this.onInternalError(err);
     }
   }
 
@@ -132,20 +132,10 @@ export class Exchange implements DispatchHandler, LocalSink {
     this.dispatch.start();
   }
 
-  // ---- local answers (local-answer.ts) write through these ---------------------------------------------
+  // ---- local answers (local-answer.ts) write through these and respondLocal, onData, onComplete --------
 
   startEvents(headers: HeaderList): void {
     this.writeResponseHead(200, 'OK', [...headers], { kind: 'stream' });
-  }
-
-  sendEvent(data: Buffer): void {
-    this.log.bytesSent += data.length;
-    this.client.sendBody(data);
-  }
-
-  endEvents(): void {
-    this.client.endBody([]);
-    this.complete();
   }
 
   // ---- 2. dispatch to the balancer (upstream/dispatch.ts), which reports back through these ------------
@@ -196,10 +186,6 @@ export class Exchange implements DispatchHandler, LocalSink {
 
   onFailure(status: number, retryAfter?: number, reason?: string): void {
     this.respondLocal(retryAfter !== undefined ? unavailableFor(retryAfter) : errorResponse(status), reason);
-  }
-
-  onInternalError(err: unknown): void {
-    this.failBeforeResponse(err);
   }
 
   // ---- 3. the request body: to the manager or the member ----------------------------------------------
@@ -326,7 +312,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     this.complete();
   }
 
-  private failBeforeResponse(err: unknown): void {
+  onInternalError(err: unknown): void {
     if (err instanceof HttpError) {
       this.log.error = err.code;
       return this.respondLocal(errorResponse(err.status));

@@ -14,10 +14,10 @@ import type { Runtime, VirtualHostRuntime } from './runtime.ts';
 export interface LocalSink {
   readonly finished: boolean;
   respondLocal(response: LocalResponse, reason?: string): void;
-  /** The head of a stream of events; then `sendEvent` for each, `endEvents` when the stream stops. */
+  /** The head of a stream of events; then `onData` for each, `onComplete` when the stream stops. */
   startEvents(headers: HeaderList): void;
-  sendEvent(data: Buffer): void;
-  endEvents(): void;
+  onData(data: Buffer): boolean;
+  onComplete(trailers: HeaderList): void;
   onInternalError(err: unknown): void;
 }
 
@@ -106,11 +106,11 @@ export class ManagerAnswer {
         const data = sink.finished ? undefined : response.next();
         if (data === undefined) {
           clearInterval(timer);
-          if (!sink.finished) sink.endEvents();
+          if (!sink.finished) sink.onComplete([]);
           return;
         }
         // The first event asks EventSource to come back within a second when the stream ends (after a reload).
-        sink.sendEvent(Buffer.from(`${first ? 'retry: 1000\n' : ''}data: ${data}\n\n`));
+        sink.onData(Buffer.from(`${first ? 'retry: 1000\n' : ''}data: ${data}\n\n`));
         first = false;
       };
       let first = true;
