@@ -1,82 +1,34 @@
 // The request path, top to bottom: pick the virtual host, check the target, map it (ProxyPass), check access,
 // find the session route, choose a member, forward the request, rewrite and stream the response, log.
 // Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
-import type net from 'node:net';
-import type { Choice } from '../balancer/balancer.ts';
 import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
-import type { ReaderEvent } from '../http/reader.ts';
-import { encodeChunk, lastChunk, serializeRequestHead, serializeTrailers } from '../http/serialize.ts';
-import type { AccessEntry, LogConnection } from '../log/entry.ts';
+import { serializeRequestHead } from '../http/serialize.ts';
+import type { AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
 import { withHsts } from '../config/tls-profile.ts';
-import { prefixLength } from '../config/path-prefix.ts';
 import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
 import { rewriteResponseHeaders } from '../proxy/reverse.ts';
-import { parseTarget, type Target } from '../proxy/target.ts';
+import { parseTarget } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
-import { findSessionRoute, type SessionRoute } from '../sticky/route.ts';
-import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
-import { errorResponse, reasonPhrase, redirectResponse, type LocalResponse } from './error-page.ts';
-import { MANAGER_BODY_LIMIT, managerProblem, type Manager, type ManagerRequest } from '../manager/handler.ts';
+import { findSessionRoute } from '../sticky/route.ts';
+import { Dispatch } from '../upstream/dispatch.ts';
+import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
+import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
+import type { ClientSide, ResponseBody } from './client-side.ts';
+import { answerLocally, type LocalSink, type ManagerAnswer } from './local-answer.ts';
 import { tunnel } from './tunnel.ts';
-import type { BalancerRuntime, Runtime, VirtualHostRuntime } from './runtime.ts';
+import type { VirtualHostRuntime } from './runtime.ts';
 
-/** How the response body will come: the client side frames it for its protocol. */
-export type ResponseBody = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
-
-/**
- * What an exchange needs from the client side it answers, whatever the protocol: an HTTP/1.x connection
- * (client.ts) or an HTTP/2 stream (h2.ts). Framing, connection headers and flow control are theirs.
- */
-export interface ClientSide {
-  readonly runtime: Runtime;
-  readonly clientIp: string;
-  readonly localPort: number;
-  readonly sniName: string | undefined;
-  readonly scheme: 'https' | 'http';
-  /** The access log's protocol when the request came without an HTTP/1.x request line (`HTTP/2.0`). */
-  readonly logProtocol?: string;
-  /** The connection as access logs show it. */
-  readonly logConnection: LogConnection;
-  /** Requests answered on the connection before this one. */
-  readonly answered: number;
-  /** Bytes of this request's head as received; 0 where the protocol does not tell (HTTP/2). */
-  readonly headBytes: number;
-  /** Bytes written to the client so far, heads included where the protocol tells (HTTP/1.x). */
-  bytesWritten(): number;
-  pauseReading(): void;
-  resumeReading(): void;
-  /** A 1xx head (100 Continue included), where the client's protocol carries one. */
-  sendInterim(status: number, reason: string, headers: HeaderList): void;
-  /** The final head; `keepAlive` false ends the connection after this response. */
-  sendHead(status: number, reason: string, headers: HeaderList, body: ResponseBody, keepAlive: boolean): void;
-  /** Body bytes; false when the client is not keeping up: wait for `onceDrained`. */
-  sendBody(data: Buffer): boolean;
-  onceDrained(listener: () => void): void;
-  cancelDrained(listener: () => void): void;
-  endBody(trailers: HeaderList): void;
-  /** What `fn` writes goes out together (one TLS record), not piece by piece. */
-  batch(fn: () => void): void;
-  /** Cuts the response off so the client sees it incomplete. */
-  abort(): void;
-  /** HTTP/1.1 only: the connection leaves HTTP for a tunnel; the socket and the bytes read ahead. */
-  takeOver(): { socket: net.Socket; rest: Buffer } | undefined;
-  /** The response is complete; `keepAlive` false closes the connection. */
-  exchangeDone(keepAlive: boolean): void;
-}
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
-/** RFC 9110 §9.2.2: methods a client may repeat, so a proxy may too when a member failed before answering. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
-const DEFAULT_RETRY_BODY_LIMIT = 64 * 1024;
 /** nginx's status for a request whose client closed the connection before it was answered. */
 const CLIENT_CLOSED_REQUEST = 499;
 
-export class Exchange implements ConnectionUser {
+export class Exchange implements DispatchHandler, LocalSink {
   private readonly client: ClientSide;
   private readonly head: RequestHead;
   private readonly started = performance.now();
@@ -86,46 +38,23 @@ export class Exchange implements ConnectionUser {
   private bodyBytes = 0;
 
   private bodyState: RequestBodyState;
-  /** Request body bytes that arrived before a member connection was ready. */
-  private pending: Buffer[] = [];
-  private pendingTrailers: HeaderList | undefined;
   /** A request the balancer manager answers, its body gathered here. */
-  private local: { manager: Manager; mount: string; path: string; query: string; body: Buffer[]; size: number } | undefined;
-  private upstream: MemberConnection | undefined;
-  /** The request head as sent to the member, kept for a retry on a fresh connection. */
-  private upstreamHead: Buffer | undefined;
-  private sawResponseByte = false;
-  private backendStart = 0;
-  private bytesToMember = 0;
-  private bytesFromMember = 0;
-  private responseStarted = false;
-  private finished = false;
+  private local: ManagerAnswer | undefined;
+  /** The request on its way to a member, when it is proxied. */
+  private dispatch: Dispatch | undefined;
+  /** The path the member is asked for (ProxyPass's mapping). */
+  private backendPath = '';
+  responseStarted = false;
+  finished = false;
   private keepAlive: boolean;
   private vhost: VirtualHostRuntime | undefined;
-  /** The member this exchange holds a busy slot and a connection on, until the exchange ends. */
-  private held: { b: BalancerRuntime; member: number; pool: MemberPool } | undefined;
   /** The Upgrade value forwarded when the request may switch protocols (WebSocket) on this route. */
   private upgrade: string | undefined;
-  /** The member's response allows another request on its connection. */
-  private responseReusable = true;
-  /** The member connection is paused until the client drains. */
-  private waitingForClient = false;
-  /** Where the request is being forwarded, kept so a failed attempt can be made again on another member. */
-  private forwarding: { vhost: VirtualHostRuntime; b: BalancerRuntime; session: SessionRoute | undefined; backendPath: string } | undefined;
-  /** Failover attempts made after the first (capped by the balancer's maxattempts). */
-  private attempts = 0;
-  /**
-   * Request body bytes sent to the member so far, kept while the request may still be sent again (an idempotent
-   * method, a body within the balancer's retry limit); undefined once it may not.
-   */
-  private retained: Buffer[] | undefined;
-  private retainedSize = 0;
   /** Counted among the thread's requests in flight (runtime.inFlight) until the exchange ends. */
   private inFlight = false;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
-    if (IDEMPOTENT.has(head.method)) this.retained = [];
     this.keepAlive = head.keepAlive;
     this.bodyState = head.framing.kind === 'none' ? 'none' : 'streaming';
     this.log = {
@@ -153,7 +82,7 @@ export class Exchange implements ConnectionUser {
     try {
       this.route();
     } catch (err) {
-      this.failBeforeResponse(err);
+      this.onInternalError(err);
     }
   }
 
@@ -184,7 +113,7 @@ export class Exchange implements ConnectionUser {
     this.log.serverName = vhost.serverName;
 
     const mapping = mapRequest(vhost.config.routes, target);
-    if (!mapping || mapping.kind === 'exclude') return this.serveLocally(vhost, target);
+    if (!mapping || mapping.kind === 'exclude') return void (this.local = answerLocally(this, this.client, this.head, vhost, target, this.log));
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
     this.log.handler = 'proxy-server';
@@ -198,122 +127,22 @@ export class Exchange implements ConnectionUser {
     const session = cfg.sticky
       ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
       : undefined;
-    this.forward(vhost, balancer, session, mapping.backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+    this.backendPath = mapping.backendPath;
+    this.dispatch = new Dispatch(this, this.client, this.head, this.log, balancer, session, this.upgrade !== undefined, this.started, runtime.config.timeout);
+    this.dispatch.start();
   }
 
-  /** Requests not proxied: the balancer manager if a `<Location>` mounts it, else 404 as Apache answers. */
-  private serveLocally(vhost: VirtualHostRuntime, target: Target): void {
-    const managers = vhost.config.locations.filter((l) => l.handler === 'balancer-manager');
-    let location = managers.find((l) => prefixLength(target.path, l.path) > 0);
-    let path = location ? target.path.slice(mountPath(location).length) : '';
-    // Where nothing else is served, the root leads to the console and /metrics is where Prometheus looks first.
-    if (!location && managers[0] && target.path === '/') return this.respondLocal(redirectResponse(`${mountPath(managers[0])}/console`));
-    if (!location && managers[0] && target.path === '/metrics') [location, path] = [managers[0], '/metrics'];
-    const manager = this.client.runtime.manager;
-    if (!location || !manager) return this.respondLocal(errorResponse(404));
-    if (!isAllowed(location.access, this.client.clientIp)) return this.respondLocal(managerProblem(403, 'this address may not use the balancer manager'));
-    const { framing } = this.head;
-    if (framing.kind === 'length' && framing.length > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
-    this.log.handler = 'balancer-manager';
-    this.local = { manager, mount: mountPath(location), path, query: target.query.slice(1), body: [], size: 0 };
-    if (this.bodyState === 'none') this.runLocal();
+  // ---- local answers (local-answer.ts) write through these and respondLocal, onData, onComplete --------
+
+  startEvents(headers: HeaderList): void {
+    this.writeResponseHead(200, 'OK', [...headers], { kind: 'stream' });
   }
 
-  /** The manager's request is complete: ask it, then answer (a whole response, or events until either side stops). */
-  private runLocal(): void {
-    const local = this.local!;
-    const request: ManagerRequest = {
-      method: this.head.method,
-      path: local.path,
-      query: local.query,
-      mount: local.mount,
-      headers: this.head.headers,
-      body: Buffer.concat(local.body),
-      clientIp: this.client.clientIp,
-      scheme: this.client.scheme,
-      runtime: this.client.runtime,
-    };
-    local.manager.handle(request).then((response) => {
-      if (response.kind === 'full') return this.respondLocal(response);
-      if (this.finished) return;
-      this.writeResponseHead(200, 'OK', [...response.headers], { kind: 'stream' });
-      const send = () => {
-        const data = this.finished ? undefined : response.next();
-        if (data === undefined) {
-          clearInterval(timer);
-          if (!this.finished) {
-            this.client.endBody([]);
-            this.complete();
-          }
-          return;
-        }
-        // The first event asks EventSource to come back within a second when the stream ends (after a reload).
-        const event = Buffer.from(`${first ? 'retry: 1000\n' : ''}data: ${data}\n\n`);
-        first = false;
-        this.log.bytesSent += event.length;
-        this.client.sendBody(event);
-      };
-      let first = true;
-      const timer = setInterval(send, response.intervalMs);
-      send();
-    }, (err: unknown) => this.failBeforeResponse(err));
-  }
+  // ---- 2. dispatch to the balancer (upstream/dispatch.ts), which reports back through these ------------
 
-  // ---- 2. choose a member and connect, failing over while nothing was sent ----------------------------
-
-  private async forward(vhost: VirtualHostRuntime, b: BalancerRuntime, session: SessionRoute | undefined, backendPath: string): Promise<void> {
-    this.forwarding = { vhost, b, session, backendPath };
-    for (;;) {
-      const choice: Choice = await this.chooseWithin(b, session);
-      if (this.finished) {
-        // The client left while we waited for a usable member: give the slot back at once.
-        if (choice.ok) b.balancer.release(choice.member, 0, 0);
-        return;
-      }
-      this.log.balancer = choice.facts;
-      if (!choice.ok) return this.respondLocal(unavailableFor(b.balancer.retryAfter(Date.now())), choice.reason);
-      const member = choice.member;
-      const pool = b.pools[member]!;
-      this.held = { b, member, pool };
-      let conn: MemberConnection;
-      try {
-        conn = await pool.acquire();
-      } catch (err) {
-        // The client may have gone meanwhile, and its exchange already gave the busy slot back.
-        if (this.held) b.balancer.release(member, 0, 0);
-        this.held = undefined;
-        if (!(err instanceof ConnectError)) throw err;
-        // Out of descriptors or buffers here: the member did nothing wrong, and another one would fail alike.
-        if (err.local) return this.respondLocal(unavailableFor(1), err.code);
-        // Nothing reached the member: any method may go to another one, its body still waiting in `pending`.
-        b.balancer.markError(member, Date.now(), err.message);
-        this.log.error = err.code;
-        if (this.finished) return;
-        if (this.attempts++ >= b.balancer.maxAttempts) return this.respondLocal(unavailableFor(b.balancer.retryAfter(Date.now())), err.message);
-        this.log.retries = this.attempts;
-        continue;
-      }
-      if (this.finished) return conn.detach(true);
-      b.balancer.markConnected(member);
-      this.upstreamHead = this.forwardHead(vhost, b.config.members[member]!.url, backendPath);
-      return this.sendRequest(conn);
-    }
-  }
-
-  /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
-  private async chooseWithin(b: BalancerRuntime, session: SessionRoute | undefined): Promise<Choice> {
-    const deadline = Date.now() + b.config.timeout;
-    const step = Math.max(1, Math.floor(b.config.timeout / 100));
-    for (;;) {
-      const choice = b.balancer.choose(session, Date.now());
-      if (choice.ok || Date.now() + step > deadline || this.finished) return choice;
-      await new Promise((resolve) => setTimeout(resolve, step));
-    }
-  }
-
-  // ---- 3. forward the request head and stream the body -----------------------------------------------
-
-  private forwardHead(vhost: VirtualHostRuntime, memberUrl: string, backendPath: string): Buffer {
+  /** The request head as the member at `memberUrl` gets it. */
+  memberHead(memberUrl: string): Buffer {
+    const vhost = this.vhost!;
     const headers = forwardRequestHeaders(this.head.headers, {
       clientIp: this.client.clientIp,
       hostHeader: this.log.host ?? '',
@@ -328,202 +157,56 @@ export class Exchange implements ConnectionUser {
     const framing = this.head.framing;
     if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
     else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
-    return serializeRequestHead(this.head.method, memberRequestTarget(memberUrl, backendPath), headers);
+    return serializeRequestHead(this.head.method, memberRequestTarget(memberUrl, this.backendPath), headers);
   }
 
-  private sendRequest(conn: MemberConnection): void {
-    this.upstream = conn;
-    this.sawResponseByte = false;
-    this.backendStart = performance.now();
-    conn.attach(this);
-    conn.reader.expectResponseTo(this.head.method);
-    conn.socket.cork();
-    this.writeUpstream(this.upstreamHead!);
+  onRequestSent(): void {
     if (this.head.expectContinue && this.head.framing.kind !== 'none') this.client.sendInterim(100, 'Continue', []);
-    for (const chunk of this.pending.splice(0)) this.sendBody(chunk);
-    if (this.bodyState === 'ended') this.sendBodyEnd(this.pendingTrailers ?? []);
-    conn.socket.uncork();
-    // Reading resumes now unless the member is already full; then its 'drain' resumes it.
-    if (!conn.socket.writableNeedDrain) this.client.resumeReading();
   }
 
-  /** Bytes from the member: parsed by the connection's reader, passed on as they come. */
-  memberData(chunk: Buffer): void {
-    this.sawResponseByte = true;
-    this.bytesFromMember += chunk.length;
-    // One TLS record and one syscall for everything this chunk produces (head, body, last chunk), not one per piece.
-    this.client.batch(() => {
-      try {
-        const events = this.upstream!.reader.push(chunk);
-        if (events.length > 0 && this.log.backendMs === undefined) this.log.backendMs = performance.now() - this.backendStart;
-        this.onResponseEvents(events);
-      } catch (err) {
-        // A malformed or unsupported response: nothing of it is passed on.
-        this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_BAD_RESPONSE';
-        this.memberFailed(502);
-      }
-    });
-  }
-
-  memberTimeout(): void {
-    this.log.error = 'STK_UPSTREAM_TIMEOUT';
-    // A slow answer is not retried: the request may be running on the member. failontimeout also rests the member.
-    const held = this.held;
-    if (held?.b.config.failOnTimeout && !this.sawResponseByte) held.b.balancer.markError(held.member, Date.now(), 'no answer within its timeout');
-    this.memberFailed(504);
-  }
-
-  memberDrain(): void {
-    this.client.resumeReading();
-  }
-
-  memberClosed(): void {
-    if (this.finished) return;
-    const conn = this.upstream!;
-    try {
-      // A close-delimited body ends here; anything else cut short throws.
-      if (this.onResponseEvents(conn.reader.finish())) return;
-    } catch (err) {
-      this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
+  onHead(head: ResponseHead): boolean {
+    if (head.status === 101 && this.upgrade) {
+      this.switchProtocols(head);
+      return true;
     }
-    if (this.finished) return;
-    if (!this.sawResponseByte && conn.reused && this.retained) {
-      // A keep-alive connection the member had already closed: most likely it never read the request, so try a
-      // fresh connection once. Only for a request that may be sent twice: the member might have read it after all.
-      this.upstream = undefined;
-      this.resendBody();
-      void this.retryOnFresh();
-      return;
-    }
-    this.log.error ??= 'STK_UPSTREAM_CLOSED';
-    if (!this.sawResponseByte) return this.tryElsewhere('closed the connection without answering');
-    this.memberFailed(502);
+    if (head.status < 200) this.forwardInterim(head);
+    else this.startResponse(head);
+    return false;
   }
 
-  /**
-   * The member reset the connection before answering: it goes into error, and a request that may be sent twice is
-   * sent to another member, body and all, within maxattempts and the global timeout; any other one gets 502.
-   */
-  private tryElsewhere(reason: string): void {
-    const { b, member } = this.held!;
-    b.balancer.markError(member, Date.now(), reason);
-    const withinTime = performance.now() - this.started < this.client.runtime.config.timeout;
-    if (!this.retained || this.responseStarted || this.attempts >= b.balancer.maxAttempts || !withinTime || !this.forwarding) return this.memberFailed(502);
-    this.attempts++;
-    this.log.retries = this.attempts;
-    this.releaseMember(false);
-    this.resendBody();
-    const { vhost, session, backendPath } = this.forwarding;
-    this.forward(vhost, b, session, backendPath).catch((err: unknown) => this.failBeforeResponse(err));
+  onData(data: Buffer): boolean {
+    this.log.bytesSent += data.length;
+    return this.client.sendBody(data);
   }
 
-  /** What was sent of the body goes out again, first, on the next connection. */
-  private resendBody(): void {
-    this.pending = [...(this.retained ?? []), ...this.pending];
-    this.retained = [];
-    this.retainedSize = 0;
-    this.bytesToMember = 0;
+  onComplete(trailers: HeaderList): void {
+    this.client.endBody(trailers);
+    this.complete();
   }
 
-  /** The member connection broke: answer with `status` if nothing was sent yet, else cut the client off. */
-  private memberFailed(status: number): void {
-    if (this.responseStarted) return this.abortClient();
-    this.finishWithMember(false, errorResponse(status));
+  onFailure(status: number, retryAfter?: number, reason?: string): void {
+    this.respondLocal(retryAfter !== undefined ? unavailableFor(retryAfter) : errorResponse(status), reason);
   }
 
-  private async retryOnFresh(): Promise<void> {
-    const { pool } = this.held!;
-    try {
-      const conn = await pool.connectFresh();
-      if (this.finished) return conn.detach(true);
-      this.sendRequest(conn);
-    } catch (err) {
-      if (!(err instanceof ConnectError)) return this.failBeforeResponse(err);
-      this.log.error = err.code;
-      if (err.local) return this.finishWithMember(false, unavailableFor(1));
-      // The member went away (its kept-alive connection closed, and now it refuses): another member may answer.
-      this.tryElsewhere(err.message);
-    }
-  }
+  // ---- 3. the request body: to the manager or the member ----------------------------------------------
 
   /** Request body bytes from the client connection. */
   requestData(data: Buffer): void {
     this.bodyBytes += data.length;
     // The answer went out before the body was complete: the connection closes after it, the rest is dropped.
     if (this.finished) return;
-    if (this.local) {
-      this.local.size += data.length;
-      if (this.local.size > MANAGER_BODY_LIMIT) return this.respondLocal(managerProblem(413, `the body is over ${MANAGER_BODY_LIMIT} bytes`));
-      this.local.body.push(data);
-      return;
-    }
-    if (!this.upstream) {
-      this.pending.push(data);
-      this.client.pauseReading();
-      return;
-    }
-    this.sendBody(data);
+    if (this.local) this.local.data(data);
+    else this.dispatch?.requestData(data);
   }
 
   requestEnd(trailers: HeaderList): void {
     if (this.bodyState === 'none') return;
     this.bodyState = 'ended';
-    if (this.local) {
-      if (!this.finished) this.runLocal();
-      return;
-    }
-    // Kept even once sent: a retry sends the body again, trailers included.
-    this.pendingTrailers = trailers;
-    if (this.upstream) this.sendBodyEnd(trailers);
-  }
-
-  private sendBody(data: Buffer): void {
-    if (this.retained) {
-      this.retainedSize += data.length;
-      if (this.retainedSize > (this.forwarding?.b.config.retryBodyLimit ?? DEFAULT_RETRY_BODY_LIMIT)) this.retained = undefined;
-      else this.retained.push(data);
-    }
-    if (this.head.framing.kind === 'chunked') {
-      for (const piece of encodeChunk(data)) this.writeUpstream(piece);
-    } else this.writeUpstream(data);
-  }
-
-  private sendBodyEnd(trailers: HeaderList): void {
-    if (this.head.framing.kind === 'chunked') this.writeUpstream(trailers.length ? serializeTrailers(trailers) : lastChunk);
-  }
-
-  private writeUpstream(data: Buffer): void {
-    this.bytesToMember += data.length;
-    if (this.upstream && !this.upstream.write(data)) this.client.pauseReading();
+    if (this.local) this.local.end();
+    else this.dispatch?.requestEnd(trailers);
   }
 
   // ---- 4. rewrite the response head and stream the body back -----------------------------------------
-
-  /** Returns true when the exchange finished. */
-  private onResponseEvents(events: ReaderEvent[]): boolean {
-    for (const ev of events) {
-      if (ev.type === 'head') {
-        const head = ev.head as ResponseHead;
-        if (head.status === 101 && this.upgrade) {
-          this.switchProtocols(head);
-          return true;
-        }
-        if (head.status < 200) {
-          this.forwardInterim(head);
-          continue;
-        }
-        this.startResponse(head);
-      } else if (ev.type === 'data') {
-        this.writeBody(ev.data);
-      } else {
-        this.endBody(ev.trailers);
-        // Bytes after the end of the response mean the member is out of step with us: never reuse that connection.
-        this.finishWithMember(this.responseReusable && this.upstream!.reader.buffered === 0);
-        return true;
-      }
-    }
-    return false;
-  }
 
   private forwardInterim(head: ResponseHead): void {
     // 100 Continue was answered by Stickler itself; a 101 nobody asked for cannot be followed.
@@ -533,11 +216,6 @@ export class Exchange implements ConnectionUser {
   }
 
   private startResponse(head: ResponseHead): void {
-    const held = this.held;
-    // failonstatus: this answer is passed on, later requests avoid the member (Apache does not retry this one).
-    if (held?.b.config.failOnStatus.includes(head.status)) held.b.balancer.markError(held.member, Date.now());
-    // A member that declined an upgrade may still expect the other protocol on this connection.
-    this.responseReusable = head.keepAlive && !this.upgrade;
     const headers = this.clientHeaders(head);
     let body: ResponseBody;
     if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) {
@@ -556,46 +234,23 @@ export class Exchange implements ConnectionUser {
     return rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
   }
 
-  private writeBody(data: Buffer): void {
-    this.log.bytesSent += data.length;
-    if (this.client.sendBody(data) || !this.upstream || this.waitingForClient) return;
-    // The client reads slower than the member sends: stop reading the member until the client catches up.
-    this.waitingForClient = true;
-    this.upstream.socket.pause();
-    this.client.onceDrained(this.clientDrained);
-  }
-
-  private endBody(trailers: HeaderList): void {
-    this.client.endBody(trailers);
-  }
-
-  private readonly clientDrained = (): void => {
-    this.waitingForClient = false;
-    this.upstream?.socket.resume();
-  };
-
   /** 101 to an allowed Upgrade: pass the member's answer on, then carry bytes both ways until either side closes. */
   private switchProtocols(head: ResponseHead): void {
-    const held = this.held!;
-    const member = this.upstream!;
-    this.upstream = undefined;
-    this.held = undefined;
+    const member = this.dispatch!.handOver();
     const headers = this.clientHeaders(head);
     headers.push(['Connection', 'Upgrade'], ['Upgrade', getHeader(head.headers, 'upgrade') ?? this.upgrade!]);
     this.responseStarted = true;
     this.log.status = 101;
     this.client.sendInterim(101, head.reason || reasonPhrase(101), headers);
-    const memberRest = member.reader.takeRest();
-    const memberSocket = member.handOver();
     // Only HTTP/1.1 requests ask to upgrade (see allowedUpgrade), and those come on a connection that can be taken.
     const { socket, rest } = this.client.takeOver()!;
     // The runtime waits for the tunnel, not just for its client socket, so the log line is written before a
     // retired runtime closes its log; a reload or stop leaves it open until the graceful shutdown timeout.
     const runtime = this.client.runtime;
-    const connection = { retire: () => {}, destroy: () => void (socket.destroy(), memberSocket.destroy()) };
+    const connection = { retire: () => {}, destroy: () => void (socket.destroy(), member.socket.destroy()) };
     runtime.connectionOpened(connection);
-    void tunnel({ client: socket, clientRest: rest, member: memberSocket, memberRest, idleTimeout: held.pool.ioTimeout }).then(({ toMember, toClient }) => {
-      held.b.balancer.release(held.member, this.bytesToMember + toMember, this.bytesFromMember + toClient, this.log.backendMs);
+    void tunnel({ client: socket, clientRest: rest, member: member.socket, memberRest: member.rest, idleTimeout: member.idleTimeout }).then(({ toMember, toClient }) => {
+      member.done(toMember, toClient);
       this.log.bytesSent += toClient;
       this.finished = true;
       this.leaveInFlight();
@@ -606,25 +261,8 @@ export class Exchange implements ConnectionUser {
 
   // ---- 5. finish: give the connection back, log --------------------------------------------------------
 
-  private finishWithMember(reusable: boolean, local?: LocalResponse): void {
-    this.releaseMember(reusable);
-    if (local) this.respondLocal(local);
-    else this.complete();
-  }
-
   private releaseMember(reusable: boolean): void {
-    const upstream = this.upstream;
-    const held = this.held;
-    if (this.waitingForClient) {
-      this.waitingForClient = false;
-      this.client.cancelDrained(this.clientDrained);
-      upstream?.socket.resume();
-    }
-    this.upstream = undefined;
-    this.held = undefined;
-    if (held) held.b.balancer.release(held.member, this.bytesToMember, this.bytesFromMember, this.log.backendMs);
-    // The request body must be fully sent before the connection can carry another request.
-    upstream?.detach(reusable && held !== undefined && this.bodyState !== 'streaming');
+    this.dispatch?.release(reusable);
   }
 
   /** The client's request body broke its framing: nothing more can be read from this connection. */
@@ -658,7 +296,7 @@ export class Exchange implements ConnectionUser {
     this.complete();
   }
 
-  private respondLocal(response: LocalResponse, reason?: string): void {
+  respondLocal(response: LocalResponse, reason?: string): void {
     if (this.finished) return;
     if (reason) this.log.error ??= reason;
     if (this.responseStarted) return this.abortClient();
@@ -674,7 +312,7 @@ export class Exchange implements ConnectionUser {
     this.complete();
   }
 
-  private failBeforeResponse(err: unknown): void {
+  onInternalError(err: unknown): void {
     if (err instanceof HttpError) {
       this.log.error = err.code;
       return this.respondLocal(errorResponse(err.status));
@@ -709,7 +347,7 @@ export class Exchange implements ConnectionUser {
   private complete(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.held) this.releaseMember(false);
+    this.releaseMember(false);
     this.leaveInFlight();
     this.writeLog();
     this.client.exchangeDone(this.keepAlive);
@@ -730,11 +368,6 @@ export class Exchange implements ConnectionUser {
     log.aborted = log.error === 'STK_CLIENT_CLOSED';
     (this.vhost?.accessLog ?? this.client.runtime.accessLog).write(log);
   }
-}
-
-/** Where a `<Location>` is mounted, without a trailing slash: the manager's own paths follow it. */
-function mountPath(location: { path: string }): string {
-  return location.path.replace(/\/$/, '');
 }
 
 /**
