@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { CLIENT_DEFAULTS, type ClientPolicy } from '../../src/config/model.ts';
 import { HttpError } from '../../src/http/errors.ts';
 import { MessageReader } from '../../src/http/reader.ts';
-import { requestHead } from '../../src/server/h2.ts';
+import { requestHead } from '../../src/server/h2-fields.ts';
 import { requestLimits } from '../../src/server/request-limits.ts';
 
 const POLICY: ClientPolicy = { ...CLIENT_DEFAULTS, fieldSize: 100, fields: 5, bodySize: 1000 };
