@@ -14,6 +14,7 @@ test('splitHostPort: lower-cased host, the port as written, IPv6 kept in bracket
   assert.deepEqual(splitHostPort('::1'), { host: '::1' });
   assert.deepEqual(splitHostPort('a:b:c'), { host: 'a:b:c' });
   assert.deepEqual(splitHostPort(':80'), { host: '', port: '80' });
+  assert.deepEqual(splitHostPort(''), { host: '' });
 });
 
 test('defaultPort: 80 and 443 for http and https in any case, nothing for other schemes', () => {

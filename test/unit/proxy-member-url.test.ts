@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { splitHostPort } from '../../src/proxy/host.ts';
 import { memberName, parseMemberUrl } from '../../src/proxy/member-url.ts';
 
 test('parseMemberUrl accepts scheme://host[:port][/path] and refuses the rest', () => {
@@ -16,16 +15,6 @@ test('memberName is Apache\'s normalised worker name', () => {
   assert.equal(memberName('https://node1:443'), 'https://node1');
   assert.equal(memberName('https://node1:80'), 'https://node1:80');
   assert.equal(memberName('http://[::1]:8080/x'), 'http://[::1]:8080/x');
-});
-
-test('splitHostPort handles names, IPv4, bracketed and bare IPv6, empty ports', () => {
-  assert.deepEqual(splitHostPort(' Example.COM:8443 '), { host: 'example.com', port: '8443' });
-  assert.deepEqual(splitHostPort('example.com:'), { host: 'example.com' });
-  assert.deepEqual(splitHostPort('[::1]:443'), { host: '[::1]', port: '443' });
-  assert.deepEqual(splitHostPort('[::1]'), { host: '[::1]' });
-  assert.deepEqual(splitHostPort('[::1'), { host: '[::1' });
-  assert.deepEqual(splitHostPort('::1'), { host: '::1' });
-  assert.deepEqual(splitHostPort(''), { host: '' });
 });
 
 test('member URL answers are remembered per URL, and an invalid URL throws every time', async () => {
