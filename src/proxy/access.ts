@@ -19,7 +19,27 @@ type LegacyRule = Extract<AccessRule, { kind: 'legacy' }>;
  */
 export function isAllowed(rules: AccessRule[], clientIp: string): boolean {
   if (rules.length === 0) return true;
-  const address = parseIp(clientIp);
+  let fixed = fixedAnswer.get(rules);
+  if (fixed === undefined) {
+    fixed = rules.every(addressFree) ? decide(rules, undefined) : 'by-address';
+    fixedAnswer.set(rules, fixed);
+  }
+  return fixed === 'by-address' ? decide(rules, parseIp(clientIp)) : fixed;
+}
+
+/**
+ * Per section, its answer when no rule looks at the address (`Allow from all`, `Require all granted`), so the
+ * common case parses no address per request; sections are replaced, never changed, on reload.
+ */
+const fixedAnswer = new WeakMap<AccessRule[], boolean | 'by-address'>();
+
+function addressFree(rule: AccessRule): boolean {
+  const free = (m: HostMatch) => m.kind !== 'ip';
+  if (rule.kind === 'require') return rule.match === 'all-granted' || rule.match === 'all-denied' || (typeof rule.match === 'object' && free(rule.match));
+  return rule.allow.every(free) && rule.deny.every(free);
+}
+
+function decide(rules: AccessRule[], address: Uint8Array | undefined): boolean {
   const requires = rules.filter((r): r is RequireRule => r.kind === 'require');
   if (requires.length > 0) {
     const matching = requires.filter((r) => requireMatches(r, address));

@@ -209,9 +209,11 @@ export class ClientConnection implements ClientSide, RuntimeConnection {
     this.answered++;
     if (!keepAlive || this.framing === 'close' || this.closed) return this.close();
     if (this.reader.buffered > 0) this.enterStage('header');
-    else if (this.socket.writableLength === 0) this.enterStage('idle');
+    // Below the high-water mark the response is as good as sent (a TLS write completes a turn later; waiting for
+    // it would cost a write and a timer per request).
+    else if (!this.socket.writableNeedDrain) this.enterStage('idle');
     else {
-      // A client still taking the tail of the response is not idle yet: its keep-alive time starts once the
+      // A client still taking the tail of a large response is not idle yet: its keep-alive time starts once the
       // response has left, and the send timeout bounds how long that may take.
       this.startSendTimer();
       this.socket.write(EMPTY, () => this.responseFlushed());

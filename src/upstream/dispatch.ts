@@ -71,61 +71,82 @@ export class Dispatch implements ConnectionUser {
     if (isIdempotent(head.method)) this.retained = [];
   }
 
+  /**
+   * Chooses a member and sends the request. A usable member with an idle connection is the common case and costs
+   * no promise or timer; waiting for a member (the balancer's timeout) or for a new connection goes asynchronous.
+   */
   start(): void {
-    this.forward().catch((err: unknown) => this.handler.onInternalError(err));
+    try {
+      this.attempt(this.target.balancer.choose(this.session, Date.now()));
+    } catch (err) {
+      this.handler.onInternalError(err);
+    }
   }
 
   // ---- choose a member and connect, failing over while nothing was sent --------------------------------
 
-  private async forward(): Promise<void> {
+  /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
+  private attempt(choice: Choice): void {
+    const { timeout } = this.target.config;
+    const step = Math.max(1, Math.floor(timeout / 100));
+    if (choice.ok || step > timeout || this.handler.finished) return this.chosen(choice);
+    this.waitForMember(Date.now() + timeout, step).catch((err: unknown) => this.handler.onInternalError(err));
+  }
+
+  private chosen(choice: Choice): void {
     const b = this.target;
+    if (this.handler.finished) {
+      // The client left while we waited for a usable member: give the slot back at once.
+      if (choice.ok) b.balancer.release(choice.member, 0, 0);
+      return;
+    }
+    this.log.balancer = choice.facts;
+    if (!choice.ok) return this.handler.onFailure(503, b.balancer.retryAfter(Date.now()), choice.reason);
+    this.member = choice.member;
+    this.pool = b.pools[choice.member]!;
+    const idle = this.pool.takeIdle();
+    if (idle) return this.connected(idle);
+    const member = choice.member;
+    this.pool
+      .connectFresh()
+      .then(
+        (conn) => this.connected(conn),
+        (err: unknown) => this.connectFailed(member, err),
+      )
+      .catch((err: unknown) => this.handler.onInternalError(err));
+  }
+
+  private async waitForMember(deadline: number, step: number): Promise<void> {
+    const { balancer } = this.target;
     for (;;) {
-      const choice = await this.chooseWithin();
-      if (this.handler.finished) {
-        // The client left while we waited for a usable member: give the slot back at once.
-        if (choice.ok) b.balancer.release(choice.member, 0, 0);
-        return;
-      }
-      this.log.balancer = choice.facts;
-      if (!choice.ok) return this.handler.onFailure(503, b.balancer.retryAfter(Date.now()), choice.reason);
-      const member = choice.member;
-      this.member = member;
-      this.pool = b.pools[member]!;
-      let conn: MemberConnection;
-      try {
-        conn = await this.pool.acquire();
-      } catch (err) {
-        // The client may have gone meanwhile, and its exchange already gave the busy slot back.
-        if (this.member >= 0) b.balancer.release(member, 0, 0);
-        this.member = -1;
-        if (!(err instanceof ConnectError)) throw err;
-        // A local failure keeps the code of an earlier attempt's failure, if any.
-        const decision = err.local
-          ? this.attemptFailed(member, 'local', this.log.error ?? err.code, err.message)
-          : this.attemptFailed(member, 'connect', err.code, err.message);
-        if (this.handler.finished) return;
-        if (decision.action !== 'failover') return this.act(decision);
-        // The body still waits in `pending`: nothing of it reached the member.
-        this.log.retries = ++this.attempts;
-        continue;
-      }
-      if (this.handler.finished) return conn.detach(true);
-      b.balancer.markConnected(member);
-      this.upstreamHead = this.handler.memberHead(b.config.members[member]!.url);
-      return this.sendRequest(conn);
+      await new Promise((resolve) => setTimeout(resolve, step));
+      const choice = balancer.choose(this.session, Date.now());
+      if (choice.ok || Date.now() + step > deadline || this.handler.finished) return this.chosen(choice);
     }
   }
 
-  /** Apache's balancer `timeout`: when no member is usable, look again every timeout/100 until it runs out. */
-  private async chooseWithin(): Promise<Choice> {
-    const { config, balancer } = this.target;
-    const deadline = Date.now() + config.timeout;
-    const step = Math.max(1, Math.floor(config.timeout / 100));
-    for (;;) {
-      const choice = balancer.choose(this.session, Date.now());
-      if (choice.ok || Date.now() + step > deadline || this.handler.finished) return choice;
-      await new Promise((resolve) => setTimeout(resolve, step));
-    }
+  private connected(conn: MemberConnection): void {
+    if (this.handler.finished) return conn.detach(true);
+    const b = this.target;
+    b.balancer.markConnected(this.member);
+    this.upstreamHead = this.handler.memberHead(b.config.members[this.member]!.url);
+    this.sendRequest(conn);
+  }
+
+  private connectFailed(member: number, err: unknown): void {
+    // The client may have gone meanwhile, and its exchange already gave the busy slot back.
+    if (this.member >= 0) this.target.balancer.release(member, 0, 0);
+    this.member = -1;
+    if (!(err instanceof ConnectError)) return this.handler.onInternalError(err);
+    // A local failure keeps the code of an earlier attempt's failure, if any.
+    const decision = err.local
+      ? this.attemptFailed(member, 'local', this.log.error ?? err.code, err.message)
+      : this.attemptFailed(member, 'connect', err.code, err.message);
+    if (this.handler.finished) return;
+    if (decision.action !== 'failover') return this.act(decision);
+    // The body still waits in `pending`: nothing of it reached the member.
+    this.log.retries = ++this.attempts;
+    this.start();
   }
 
   // ---- send the request head and stream the body ---------------------------------------------------------

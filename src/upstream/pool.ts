@@ -135,14 +135,12 @@ export class MemberPool {
     this.sweeper = setInterval(() => this.sweep(Date.now() - idleTimeout), Math.max(1000, idleTimeout / 3)).unref();
   }
 
-  /** The most recently used idle connection, otherwise a new one; rejects with ConnectError on refusal or timeout. */
-  async acquire(): Promise<MemberConnection> {
-    const conn = this.idle.pop();
-    if (conn) return conn;
-    return this.connectFresh();
+  /** The most recently used idle connection, if any (it is the least likely to have been closed by the member). */
+  takeIdle(): MemberConnection | undefined {
+    return this.idle.pop();
   }
 
-  /** Always a new connection: for a retry after an idle one turned out to be closed by the member. */
+  /** A new connection; rejects with ConnectError on refusal or timeout. */
   async connectFresh(): Promise<MemberConnection> {
     return new MemberConnection(await this.connect(), this);
   }
