@@ -1,7 +1,7 @@
 // The request path, top to bottom: pick the virtual host, check the target, map it (ProxyPass), check access,
 // find the session route, choose a member, forward the request, rewrite and stream the response, log.
 // Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
-import { getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
+import { getHeaders, type HeaderList, type RequestHead, type ResponseBody, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
 import { requestEntry, type AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
@@ -18,7 +18,7 @@ import { findSessionRoute } from '../sticky/route.ts';
 import { Dispatch } from '../upstream/dispatch.ts';
 import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
 import { errorResponse, optionsResponse, reasonPhrase, unavailableFor, type LocalResponse } from './error-page.ts';
-import type { ClientSide, ResponseBody } from './client-side.ts';
+import type { ClientSide } from './client-side.ts';
 import { answerLocally, type LocalSink, type ManagerAnswer } from './local-answer.ts';
 import { carryTunnel } from './tunnel.ts';
 import type { VirtualHostRuntime } from './runtime.ts';
