@@ -13,6 +13,9 @@ export type Framing =
   /** Response only: the body runs until the backend closes the connection. */
   | { kind: 'close' };
 
+/** How a response body goes to the client, whose side (HTTP/1.x or HTTP/2) frames it for its protocol. */
+export type ResponseBody = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
+
 export interface RequestHead {
   method: string;
   /** The request-target exactly as received (origin-form, or absolute-form, or `*`). */

@@ -1,7 +1,7 @@
 // What an access-log line is made of: the facts of one request, gathered while it is served, and the two
 // renderings every log format shares with Apache (its escaping and its `%t` time).
 import type { BalancerFacts } from '../balancer/balancer.ts';
-import type { HeaderList } from '../http/head.ts';
+import { getHeader, type HeaderList, type RequestHead } from '../http/head.ts';
 
 /** The connection a request came on, as the log formats see it (`%A`, `%{remote}p`, `%x`). */
 export interface LogConnection {
@@ -66,6 +66,41 @@ export interface AccessEntry {
   aborted?: boolean;
   /** `https` under TLS. */
   scheme?: 'https' | 'http';
+}
+
+/** The client side a request came on, as its log line records it. */
+export interface EntrySource {
+  readonly clientIp: string;
+  readonly localPort: number;
+  readonly scheme: 'https' | 'http';
+  /** The access log's protocol when the request came without an HTTP/1.x request line (`HTTP/2.0`). */
+  readonly logProtocol?: string;
+  /** The connection as access logs show it. */
+  readonly logConnection: LogConnection;
+  /** Requests answered on the connection before this one. */
+  readonly answered: number;
+}
+
+/** A request's entry as it arrives: what its head and its connection tell; the answer's facts are added as they come. */
+export function requestEntry(head: RequestHead, from: EntrySource): AccessEntry {
+  return {
+    clientIp: from.clientIp,
+    time: new Date(),
+    method: head.method,
+    target: head.target,
+    protocol: from.logProtocol ?? `HTTP/1.${head.minor}`,
+    status: 0,
+    bytesSent: 0,
+    referer: getHeader(head.headers, 'referer'),
+    userAgent: getHeader(head.headers, 'user-agent'),
+    host: getHeader(head.headers, 'host'),
+    totalMs: 0,
+    requestHeaders: head.headers,
+    localPort: from.localPort,
+    connection: from.logConnection,
+    keepalives: from.answered,
+    scheme: from.scheme,
+  };
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

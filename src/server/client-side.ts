@@ -1,31 +1,22 @@
 // What an exchange needs of the side that answers the client, whatever its protocol: HTTP/1.x (client.ts) or an
 // HTTP/2 stream (h2.ts).
 import type net from 'node:net';
-import type { HeaderList } from '../http/head.ts';
-import type { LogConnection } from '../log/entry.ts';
+import type { HeaderList, ResponseBody } from '../http/head.ts';
+import type { EntrySource } from '../log/entry.ts';
 import type { ClientFlow } from '../upstream/dispatch-handler.ts';
 import type { Runtime } from './runtime.ts';
 
-/** How the response body will come: the client side frames it for its protocol. */
-export type ResponseBody = { kind: 'none' } | { kind: 'length'; length: number } | { kind: 'stream' };
+// client.ts and h2.ts take the type from here, with the interface whose sendHead uses it.
+export type { ResponseBody };
 
 /**
  * What an exchange needs from the client side it answers, whatever the protocol: an HTTP/1.x connection
  * (client.ts) or an HTTP/2 stream (h2.ts). Framing, connection headers and flow control
  * (ClientFlow, which the dispatch uses directly) are theirs.
  */
-export interface ClientSide extends ClientFlow {
+export interface ClientSide extends ClientFlow, EntrySource {
   readonly runtime: Runtime;
-  readonly clientIp: string;
-  readonly localPort: number;
   readonly sniName: string | undefined;
-  readonly scheme: 'https' | 'http';
-  /** The access log's protocol when the request came without an HTTP/1.x request line (`HTTP/2.0`). */
-  readonly logProtocol?: string;
-  /** The connection as access logs show it. */
-  readonly logConnection: LogConnection;
-  /** Requests answered on the connection before this one. */
-  readonly answered: number;
   /** Bytes of this request's head as received; 0 where the protocol does not tell (HTTP/2). */
   readonly headBytes: number;
   /** Bytes written to the client so far, heads included where the protocol tells (HTTP/1.x). */

@@ -39,6 +39,21 @@ export function errorResponse(status: number): LocalResponse {
   return htmlResponse(status, body);
 }
 
+/**
+ * 503 with the seconds until the client may try again, so clients and crawlers back off instead of hammering: until
+ * a member may be tried again, or 1 for a limit of this process's own (requests in flight, descriptors).
+ */
+export function unavailableFor(seconds: number): LocalResponse {
+  const response = errorResponse(503);
+  response.headers.push(['Retry-After', String(seconds)]);
+  return response;
+}
+
+/** `OPTIONS *` asks about the server itself; there is no member to ask. */
+export function optionsResponse(): LocalResponse {
+  return { status: 200, headers: [['Allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']], body: Buffer.alloc(0) };
+}
+
 /** 302 to a path of this server; `location` is a path Stickler built, never request input. */
 export function redirectResponse(location: string): LocalResponse {
   const response = htmlResponse(302, Buffer.from(`<!DOCTYPE html>\n<html><body><a href="${escapeHtml(location)}">${escapeHtml(location)}</a></body></html>\n`));

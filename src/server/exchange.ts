@@ -1,27 +1,27 @@
 // The request path, top to bottom: pick the virtual host, check the target, map it (ProxyPass), check access,
 // find the session route, choose a member, forward the request, rewrite and stream the response, log.
 // Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
-import { getHeader, getHeaders, type HeaderList, type RequestHead, type ResponseHead } from '../http/head.ts';
+import { getHeaders, type HeaderList, type RequestHead, type ResponseBody, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
-import { serializeRequestHead } from '../http/serialize.ts';
-import type { AccessEntry } from '../log/entry.ts';
+import { requestEntry, type AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
-import { forwardRequestHeaders, isTrustedProxy } from '../proxy/forward.ts';
+import { clientResponseHead, switchedResponseHeaders } from '../proxy/client-head.ts';
+import { isTrustedProxy } from '../proxy/forward.ts';
 import { withHsts } from '../config/tls-profile.ts';
-import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
-import { rewriteResponseHeaders } from '../proxy/reverse.ts';
+import { mapRequest } from '../proxy/mapping.ts';
+import { memberRequestHead } from '../proxy/member-head.ts';
+import type { ReverseContext } from '../proxy/reverse.ts';
 import { parseTarget } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
 import { findSessionRoute } from '../sticky/route.ts';
 import { Dispatch } from '../upstream/dispatch.ts';
 import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
-import { errorResponse, reasonPhrase, type LocalResponse } from './error-page.ts';
-import type { ClientSide, ResponseBody } from './client-side.ts';
+import { errorResponse, optionsResponse, reasonPhrase, unavailableFor, type LocalResponse } from './error-page.ts';
+import type { ClientSide } from './client-side.ts';
 import { answerLocally, type LocalSink, type ManagerAnswer } from './local-answer.ts';
-import { tunnel } from './tunnel.ts';
+import { carryTunnel } from './tunnel.ts';
 import type { VirtualHostRuntime } from './runtime.ts';
-
 
 type RequestBodyState = 'none' | 'streaming' | 'ended';
 
@@ -57,24 +57,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     this.head = head;
     this.keepAlive = head.keepAlive;
     this.bodyState = head.framing.kind === 'none' ? 'none' : 'streaming';
-    this.log = {
-      clientIp: client.clientIp,
-      time: new Date(),
-      method: head.method,
-      target: head.target,
-      protocol: client.logProtocol ?? `HTTP/1.${head.minor}`,
-      status: 0,
-      bytesSent: 0,
-      referer: getHeader(head.headers, 'referer'),
-      userAgent: getHeader(head.headers, 'user-agent'),
-      host: getHeader(head.headers, 'host'),
-      totalMs: 0,
-      requestHeaders: head.headers,
-      localPort: client.localPort,
-      connection: client.logConnection,
-      keepalives: client.answered,
-      scheme: client.scheme,
-    };
+    this.log = requestEntry(head, client);
     this.writtenBefore = client.bytesWritten();
   }
 
@@ -142,22 +125,19 @@ export class Exchange implements DispatchHandler, LocalSink {
 
   /** The request head as the member at `memberUrl` gets it. */
   memberHead(memberUrl: string): Buffer {
-    const vhost = this.vhost!;
-    const headers = forwardRequestHeaders(this.head.headers, {
-      clientIp: this.client.clientIp,
-      hostHeader: this.log.host ?? '',
-      serverName: vhost.serverName,
-      preserveHost: vhost.config.preserveHost,
-      addForwardedHeaders: vhost.config.addForwardedHeaders,
+    const { client, vhost } = this;
+    return memberRequestHead(this.head, {
       memberUrl,
-      scheme: this.client.scheme,
-      trustedPeer: isTrustedProxy(this.client.clientIp, this.client.runtime.config.trustedProxies),
+      backendPath: this.backendPath,
+      upgrade: this.upgrade,
+      clientIp: client.clientIp,
+      hostHeader: this.log.host ?? '',
+      serverName: vhost!.serverName,
+      preserveHost: vhost!.config.preserveHost,
+      addForwardedHeaders: vhost!.config.addForwardedHeaders,
+      scheme: client.scheme,
+      trustedPeer: isTrustedProxy(client.clientIp, client.runtime.config.trustedProxies),
     });
-    if (this.upgrade) headers.push(['Connection', 'Upgrade'], ['Upgrade', this.upgrade]);
-    const framing = this.head.framing;
-    if (framing.kind === 'length') headers.push(['Content-Length', String(framing.length)]);
-    else if (framing.kind === 'chunked') headers.push(['Transfer-Encoding', 'chunked']);
-    return serializeRequestHead(this.head.method, memberRequestTarget(memberUrl, this.backendPath), headers);
   }
 
   onRequestSent(): void {
@@ -216,46 +196,29 @@ export class Exchange implements DispatchHandler, LocalSink {
   }
 
   private startResponse(head: ResponseHead): void {
-    const headers = this.clientHeaders(head);
-    let body: ResponseBody;
-    if (this.head.method === 'HEAD' || head.status === 204 || head.status === 304) {
-      body = { kind: 'none' };
-      // The length the member would have sent for GET; the reader has already checked and normalised it.
-      const length = getHeader(head.headers, 'content-length');
-      if (length !== undefined && head.status !== 204) headers.push(['Content-Length', length]);
-    } else if (head.framing.kind === 'length') body = { kind: 'length', length: head.framing.length };
-    else body = { kind: 'stream' };
+    const { headers, body } = clientResponseHead(head, this.head.method, this.reverse());
     this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body);
   }
 
-  /** The member's response headers as the client gets them (hop-by-hop fields gone, ProxyPassReverse applied). */
-  private clientHeaders(head: ResponseHead): HeaderList {
+  /** ProxyPassReverse for this request: the virtual host's rules, the client's Host. */
+  private reverse(): ReverseContext {
     const vhost = this.vhost!;
-    return rewriteResponseHeaders(head.headers, { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName });
+    return { ...vhost.reverse, hostHeader: this.log.host ?? vhost.serverName };
   }
 
   /** 101 to an allowed Upgrade: pass the member's answer on, then carry bytes both ways until either side closes. */
   private switchProtocols(head: ResponseHead): void {
     const member = this.dispatch!.handOver();
-    const headers = this.clientHeaders(head);
-    headers.push(['Connection', 'Upgrade'], ['Upgrade', getHeader(head.headers, 'upgrade') ?? this.upgrade!]);
+    const headers = switchedResponseHeaders(head, this.reverse(), this.upgrade!);
     this.responseStarted = true;
     this.log.status = 101;
     this.client.sendInterim(101, head.reason || reasonPhrase(101), headers);
     // Only HTTP/1.1 requests ask to upgrade (see allowedUpgrade), and those come on a connection that can be taken.
-    const { socket, rest } = this.client.takeOver()!;
-    // The runtime waits for the tunnel, not just for its client socket, so the log line is written before a
-    // retired runtime closes its log; a reload or stop leaves it open until the graceful shutdown timeout.
-    const runtime = this.client.runtime;
-    const connection = { retire: () => {}, destroy: () => void (socket.destroy(), member.socket.destroy()) };
-    runtime.connectionOpened(connection);
-    void tunnel({ client: socket, clientRest: rest, member: member.socket, memberRest: member.rest, idleTimeout: member.idleTimeout }).then(({ toMember, toClient }) => {
-      member.done(toMember, toClient);
+    carryTunnel(this.client.runtime, this.client.takeOver()!, member, (toClient) => {
       this.log.bytesSent += toClient;
       this.finished = true;
       this.leaveInFlight();
       this.writeLog();
-      runtime.connectionClosed(connection);
     });
   }
 
@@ -368,19 +331,4 @@ export class Exchange implements DispatchHandler, LocalSink {
     log.aborted = log.error === 'STK_CLIENT_CLOSED';
     (this.vhost?.accessLog ?? this.client.runtime.accessLog).write(log);
   }
-}
-
-/**
- * 503 with the seconds until the client may try again, so clients and crawlers back off instead of hammering: until
- * a member may be tried again, or 1 for a limit of this process's own (requests in flight, descriptors).
- */
-function unavailableFor(seconds: number): LocalResponse {
-  const response = errorResponse(503);
-  response.headers.push(['Retry-After', String(seconds)]);
-  return response;
-}
-
-/** `OPTIONS *` asks about the server itself; there is no member to ask. */
-function optionsResponse(): LocalResponse {
-  return { status: 200, headers: [['Allow', 'GET, HEAD, POST, PUT, DELETE, OPTIONS, PATCH']], body: Buffer.alloc(0) };
 }

@@ -1,6 +1,8 @@
 // After a protocol switch (101 Switching Protocols) the two connections carry opaque bytes both ways until
 // either side goes away; then the other is closed too, half-closes passed on as they come.
 import type net from 'node:net';
+import type { HandedOver } from '../upstream/dispatch-handler.ts';
+import type { Runtime } from './runtime.ts';
 
 export interface TunnelEnds {
   client: net.Socket;
@@ -53,5 +55,22 @@ export function tunnel({ client, clientRest, member, memberRest, idleTimeout }: 
     }
     client.resume();
     member.resume();
+  });
+}
+
+/**
+ * Carries a switched connection, the client's socket (taken from its connection) and the member's (handed over by
+ * the dispatch), until either side closes; then gives the member back and calls `ended` with the bytes sent to the
+ * client. The runtime waits for the tunnel, not just for its client socket, so `ended` (which writes the log line)
+ * runs before a retired runtime closes its log; a reload or stop leaves it open until the graceful shutdown timeout.
+ */
+export function carryTunnel(runtime: Runtime, client: { socket: net.Socket; rest: Buffer }, member: HandedOver, ended: (toClient: number) => void): void {
+  const { socket } = client;
+  const connection = { retire: () => {}, destroy: () => void (socket.destroy(), member.socket.destroy()) };
+  runtime.connectionOpened(connection);
+  void tunnel({ client: socket, clientRest: client.rest, member: member.socket, memberRest: member.rest, idleTimeout: member.idleTimeout }).then(({ toMember, toClient }) => {
+    member.done(toMember, toClient);
+    ended(toClient);
+    runtime.connectionClosed(connection);
   });
 }

@@ -12,7 +12,7 @@ import { loadApacheConfig } from '../../src/config/apache/load.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
 import { loadedBound, withTimeout } from '../support/wait.ts';
 import type { AccessLogConfig, AccessLogFormat } from '../../src/config/model.ts';
-import { escapeLogItem, formatLogTime, type AccessEntry } from '../../src/log/entry.ts';
+import { escapeLogItem, formatLogTime, requestEntry, type AccessEntry } from '../../src/log/entry.ts';
 
 process.env.TZ = 'UTC';
 
@@ -69,6 +69,20 @@ test('absent values: %b is - for 0 bytes, missing headers and route are -, empty
     error: 'STK_ERR_NO_MEMBER',
   });
   assert.equal(line, '2001:db8::1 - - [02/Jan/2021:03:04:05 +0000] "POST /x HTTP/1.0" 503 - "" "-" route=- backend_ms=-');
+});
+
+test('a request entry starts from its head and its connection, the answer still unknown', () => {
+  const headers: [string, string][] = [['Host', 'shop.example'], ['User-Agent', 'curl'], ['Referer', 'https://r/']];
+  const head = { method: 'GET', target: '/x', minor: 0 as const, headers, framing: { kind: 'none' as const }, keepAlive: false, expectContinue: false };
+  const connection = { localIp: '127.0.0.1', remotePort: 5000 };
+  const from = { clientIp: '192.0.2.1', localPort: 8443, scheme: 'https' as const, logConnection: connection, answered: 3 };
+  const { time, ...entry } = requestEntry(head, from);
+  assert.ok(time instanceof Date && !Number.isNaN(time.getTime()));
+  assert.deepEqual(entry, {
+    clientIp: '192.0.2.1', method: 'GET', target: '/x', protocol: 'HTTP/1.0', status: 0, bytesSent: 0, referer: 'https://r/',
+    userAgent: 'curl', host: 'shop.example', totalMs: 0, requestHeaders: headers, localPort: 8443, connection, keepalives: 3, scheme: 'https',
+  });
+  assert.equal(requestEntry(head, { ...from, logProtocol: 'HTTP/2.0' }).protocol, 'HTTP/2.0');
 });
 
 test('escaping follows ap_escape_logitem', () => {
