@@ -35,7 +35,7 @@ const ANSWER_MS = 10_000;
 /** Starts tried for one replacement; after that the group serves with a thread fewer rather than loop. */
 const REPLACEMENT_ATTEMPTS = 3;
 
-const workerScript = new URL('./worker-entry.ts', import.meta.url);
+const workerScript = new URL('./worker-entry.js', import.meta.url);
 
 interface Thread {
   id: number;

@@ -1,9 +1,9 @@
-// Runs the real Stickler CLI (src/cli.ts under this Node) as a child process, the way users start it.
+// Runs the real Stickler CLI (src/cli.js under this Node) as a child process, the way users start it.
 
 import { fileURLToPath } from 'node:url';
 import { spawnManaged } from './process.ts';
 
-export const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 const READY_TIMEOUT_MS = 20_000;
 
 export interface SticklerOptions {

@@ -1,0 +1,8 @@
+// The `stickler` command. Node's compile cache keeps the type-stripped, compiled modules on disk between runs,
+// so a warm start never loads the TypeScript stripper: about 17 MB less per process and a faster start. The
+// cache must be on before the first TypeScript module loads, and this file would itself need the stripper if
+// it were TypeScript: hence plain JavaScript, and nothing else in it.
+import { enableCompileCache } from 'node:module';
+
+enableCompileCache();
+await import('./command.ts');
