@@ -189,8 +189,9 @@ export class Balancer {
   release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
+    // busy-- is one atomic step of its own, as in Apache, where it is a pool cleanup outside the mutex.
+    state.dropBusy(member);
     state.withLock(() => {
-      state.dropBusy(member);
       state.addTraffic(member, bytesToMember, bytesFromMember);
       state.addRequest(member, latencyMs, now);
     });

@@ -3,17 +3,20 @@
 // It lives in one ArrayBuffer so that a SharedArrayBuffer gives every worker thread the same view, as httpd's
 // children share shm.
 //
-// Layout, in elements of each view:
+// Layout, in elements of each view, laid out in 64-byte cache lines (offsets from the buffer's start) so that
+// threads working on different things do not pass one line between their cores at every pick:
 //   Int32Array over the whole buffer
-//     [0]  lock word: 0 free, else the holder's thread id + 1 (see lock())
-//     [1]  capacity: member slots, the configured members plus the manager's growth slots
-//     [2]  count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth)
-//     [3]  when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
-//     [3 + m*INT_STRIDE + field] for member m, field in IntField
-//   Float64Array starting at floatOffset(capacity) bytes (8-byte aligned, after the Int32 part)
+//     line 0: [0] lock word: 0 free, else the holder's thread id + 1 (see lock()); [1] threads waiting for it
+//     line 1, read-mostly: [16] capacity: member slots, the configured members plus the manager's growth slots;
+//       [17] count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth);
+//       [18] when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
+//     then two lines per member m, at HEADER_INTS + m*INT_STRIDE: IntField's read-mostly fields (status, lbfactor,
+//       lbset) on the first, the ones every pick writes (lbstatus, busy, retries) on the second
+//   Float64Array starting at floatOffset(capacity) bytes (a line boundary, after the Int32 part)
 //     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow, then
 //     RECENT_SLOTS slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that
-//     holds the last minute's traffic, so a console opened now shows it without waiting for new requests
+//     holds the last minute's traffic, so a console opened now shows it without waiting for new requests; each
+//     member's part padded to whole lines
 //   Int32Array starting at sessionOffset(capacity): per member an approximate set of the sessions that recently
 //     stuck to the member (session-table.ts)
 // Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
@@ -27,16 +30,25 @@ import type { MemberConfig } from '../config/model.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import { statusFromFlags } from './status.ts';
 
+/** Int32 and Float64 elements in one cache line. */
+const LINE_INTS = 64 / Int32Array.BYTES_PER_ELEMENT;
+const LINE_FLOATS = 64 / Float64Array.BYTES_PER_ELEMENT;
 const LOCK = 0;
+const WAITERS = 1;
 /** This thread's mark in the lock word: 0 means free, so thread ids are stored plus one. */
 const owner = threadId + 1;
-const CAPACITY = 1;
-const COUNT = 2;
-const STARTED = 3;
-const HEADER_INTS = 4;
+const CAPACITY = LINE_INTS;
+const COUNT = LINE_INTS + 1;
+const STARTED = LINE_INTS + 2;
+const HEADER_INTS = 2 * LINE_INTS;
+/**
+ * Compare-and-swap rounds a thread spends on a held lock before it sleeps: a holder keeps it for well under a
+ * microsecond, so spinning usually wins it back sooner than a sleep and a wake-up (two system calls) would.
+ */
+const LOCK_SPINS = 64;
 
-const IntField = { STATUS: 0, LBSTATUS: 1, LBFACTOR: 2, LBSET: 3, BUSY: 4, RETRIES: 5 } as const;
-const INT_STRIDE = 6;
+const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, LBSTATUS: LINE_INTS, BUSY: LINE_INTS + 1, RETRIES: LINE_INTS + 2 } as const;
+const INT_STRIDE = 2 * LINE_INTS;
 
 const FloatField = {
   ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7, RECOVERED_AT: 8,
@@ -64,7 +76,7 @@ const RECENT_SLOT_MS = 5_000;
 const RECENT_SLOTS = RECENT_WINDOW_MS / RECENT_SLOT_MS;
 const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_SUM: 2, HISTOGRAM: 3 } as const;
 const RECENT_STRIDE = RecentField.HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
-const FLOAT_STRIDE = RECENT + RECENT_SLOTS * RECENT_STRIDE;
+const FLOAT_STRIDE = Math.ceil((RECENT + RECENT_SLOTS * RECENT_STRIDE) / LINE_FLOATS) * LINE_FLOATS;
 
 /** Traffic of one member over a recent stretch: from `fromMs` to the time asked for. */
 export interface RecentTraffic {
@@ -82,8 +94,7 @@ function sessionOffset(capacity: number): number {
 }
 
 function floatOffset(capacity: number): number {
-  const intBytes = (HEADER_INTS + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
-  return Math.ceil(intBytes / Float64Array.BYTES_PER_ELEMENT) * Float64Array.BYTES_PER_ELEMENT;
+  return (HEADER_INTS + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
 }
 
 /** Apache stores loadfactor ×100 as an int, truncating (mp.c:106-115): 1.5 → 150. */
@@ -210,22 +221,34 @@ export class BalancerState {
 
   /**
    * Apache runs each pick under a mutex (bal.c:334-353) because it is a read-modify-write over several
-   * members. A spin on the lock word is enough: holders never block, they only run a few hundred instructions.
+   * members. Holders never block and keep it for a few hundred instructions, so a waiter spins a little before
+   * it sleeps; it sleeps a millisecond at most, so a lock freed by releaseIfHeldBy is seen soon even unnotified.
    */
   lock(): void {
-    for (;;) {
-      const holder = Atomics.compareExchange(this.ints, LOCK, 0, owner);
-      if (holder === 0) return;
-      if (!(this.buffer instanceof SharedArrayBuffer)) {
-        throw new Error('balancer state lock taken twice on one thread');
+    const { ints } = this;
+    let holder = Atomics.compareExchange(ints, LOCK, 0, owner);
+    if (holder === 0) return;
+    if (holder === owner || !(this.buffer instanceof SharedArrayBuffer)) {
+      throw new Error('balancer state lock taken twice on one thread');
+    }
+    for (let spins = 0; ; spins++) {
+      // Read before trying, so that spinning reads the line rather than taking it from the holder's core.
+      holder = Atomics.load(ints, LOCK);
+      if (holder === 0) {
+        holder = Atomics.compareExchange(ints, LOCK, 0, owner);
+        if (holder === 0) return;
       }
-      Atomics.wait(this.ints, LOCK, holder, 1);
+      if (spins < LOCK_SPINS) continue;
+      Atomics.add(ints, WAITERS, 1);
+      Atomics.wait(ints, LOCK, holder, 1);
+      Atomics.sub(ints, WAITERS, 1);
     }
   }
 
+  /** Wakes one sleeper if any: notify takes a process-wide mutex inside V8, which an uncontended unlock skips. */
   unlock(): void {
     Atomics.store(this.ints, LOCK, 0);
-    Atomics.notify(this.ints, LOCK, 1);
+    if (Atomics.load(this.ints, WAITERS) > 0) Atomics.notify(this.ints, LOCK, 1);
   }
 
   /** `change` run under the lock, which is released however it ends. */

@@ -41,13 +41,14 @@ describe('BalancerState', () => {
     assert.equal(lbfactorOf(1.5), 150);
   });
 
-  test('layout: Float64 part is 8-byte aligned after the Int32 part', () => {
-    // 1 member: (4 + 6) ints = 40 bytes, then 25 doubles and 12 recent slots of 15 = 205 doubles = 1640, then
-    // 1024 session pairs = 8192. 2 members: 16 ints = 64, + 3280 + 16384; 3 members: 22 ints = 88, + 4920 + 24576.
-    assert.equal(BalancerState.byteLength(1), 9872);
-    assert.equal(BalancerState.byteLength(2), 19728);
-    assert.equal(BalancerState.byteLength(3), 29584);
-    assert.equal(BalancerState.byteLength(0), 16);
+  test('layout: whole 64-byte lines, so that threads on different members never share one', () => {
+    // A line for the lock, one for the rest of the header, two per member (read-mostly, written by picks); then
+    // per member 205 doubles padded to 208 = 1664 bytes; then 1024 session pairs = 8192 bytes.
+    assert.equal(BalancerState.byteLength(0), 128);
+    assert.equal(BalancerState.byteLength(1), 128 + 128 + 1664 + 8192);
+    assert.equal(BalancerState.byteLength(2), 128 + 256 + 3328 + 16384);
+    assert.equal(BalancerState.byteLength(3), 128 + 384 + 4992 + 24576);
+    for (const capacity of [1, 2, 3, 7]) assert.equal(BalancerState.byteLength(capacity) % 64, 0, `${capacity} members`);
   });
 
   test('sessions sticking to a member: each counted once, per member, until the window passes', () => {
@@ -125,8 +126,8 @@ describe('BalancerState', () => {
   });
 
   test('a buffer of the wrong size is refused with its numbers', () => {
-    const buffer = BalancerState.create([member({})]).buffer.slice(0, 40);
-    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 9872/);
+    const buffer = BalancerState.create([member({})]).buffer.slice(0, 200);
+    assert.throws(() => BalancerState.attach(buffer), /has 200 bytes; 1 members need 10112/);
     assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
   });
 
@@ -137,6 +138,11 @@ describe('BalancerState', () => {
     state.unlock();
     state.lock();
     state.unlock();
+    const shared = BalancerState.create([member({})], { shared: true });
+    shared.lock();
+    assert.throws(() => shared.lock(), /taken twice/, 'on a shared buffer too: waiting for itself would never end');
+    shared.unlock();
+    shared.withLock(() => undefined);
   });
 });
 
