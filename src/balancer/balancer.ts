@@ -189,12 +189,11 @@ export class Balancer {
   release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
-    // busy-- is one atomic step of its own, as in Apache, where it is a pool cleanup outside the mutex.
+    // No lock: each count is an atomic step of its own, as in Apache, where busy-- is a pool cleanup and the byte
+    // counts are added outside the balancer's mutex. A pick between two of them sees a state some order of them gives.
     state.dropBusy(member);
-    state.withLock(() => {
-      state.addTraffic(member, bytesToMember, bytesFromMember);
-      state.addRequest(member, latencyMs, now);
-    });
+    state.addTraffic(member, bytesToMember, bytesFromMember);
+    state.addRequest(member, latencyMs, now);
   }
 
   /** Connected fine (error_time = 0, retries = 0; util.c:4039-4049). */

@@ -12,19 +12,21 @@
 //       [18] when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
 //     then two lines per member m, at HEADER_INTS + m*INT_STRIDE: IntField's read-mostly fields (status, lbfactor,
 //       lbset) on the first, the ones every pick writes (lbstatus, busy, retries) on the second
-//   Float64Array starting at floatOffset(capacity) bytes (a line boundary, after the Int32 part)
-//     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow, then
-//     RECENT_SLOTS slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that
-//     holds the last minute's traffic, so a console opened now shows it without waiting for new requests; each
-//     member's part padded to whole lines
+//   8-byte elements starting at floatOffset(capacity) bytes (a line boundary, after the Int32 part), FLOAT_STRIDE
+//     per member, padded to whole lines; seen through two views, each element only ever through one of them:
+//     a Float64Array for FloatField (times, and counters of rare events, changed under the lock) on the first
+//     line, then a BigInt64Array for CounterField (what every pick and release counts, with Atomics.add, without
+//     the lock): elected, requests, bytes, the latency sum in ns, the histogram's buckets, then RECENT_SLOTS
+//     slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that holds the last
+//     minute's traffic, so a console opened now shows it without waiting for new requests
 //   Int32Array starting at sessionOffset(capacity): per member an approximate set of the sessions that recently
 //     stuck to the member (session-table.ts)
 // Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
 // in a SharedArrayBuffer of its own that the main thread can read. When the thread dies, whoever sees it die gives
 // those back (releaseLedger), so requests that died with it do not stay busy.
-// Int32 fields are read and written with Atomics, so a reader on another thread never sees a torn word.
-// Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact
-// up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
+// Int32 and BigInt64 fields are read and written with Atomics, so a reader on another thread never sees a torn
+// word. Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact up
+// to 2^53, BigInt64 ones up to 2^63: far beyond Apache's own apr_size_t/apr_off_t counters in practice.
 import { threadId } from 'node:worker_threads';
 import type { MemberConfig } from '../config/model.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
@@ -51,10 +53,10 @@ const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, LBSTATUS: LINE_INTS, BUSY: 
 const INT_STRIDE = 2 * LINE_INTS;
 
 const FloatField = {
-  ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7, RECOVERED_AT: 8,
-  ENTERED_ERROR: 9, RECOVERED: 10, CHECK_FAILED: 11, CHECK_PASSED: 12,
+  ERROR_TIME: 0, FAILURES: 1, LAST_FAILURE: 2, RECOVERED_AT: 3, ENTERED_ERROR: 4, RECOVERED: 5, CHECK_FAILED: 6, CHECK_PASSED: 7,
 } as const;
-const HISTOGRAM = 13;
+const CounterField = { ELECTED: LINE_FLOATS, REQUESTS: LINE_FLOATS + 1, TRANSFERRED: LINE_FLOATS + 2, READ: LINE_FLOATS + 3, LATENCY_NS: LINE_FLOATS + 4 } as const;
+const HISTOGRAM = LINE_FLOATS + 5;
 
 /** The state changes counted for metrics: into error, out of it, taken out and brought back by health checks. */
 export type StateChange = 'error' | 'recovered' | 'healthCheckFailed' | 'healthCheckPassed';
@@ -74,7 +76,7 @@ const RECENT = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
 export const RECENT_WINDOW_MS = 60_000;
 const RECENT_SLOT_MS = 5_000;
 const RECENT_SLOTS = RECENT_WINDOW_MS / RECENT_SLOT_MS;
-const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_SUM: 2, HISTOGRAM: 3 } as const;
+const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_NS: 2, HISTOGRAM: 3 } as const;
 const RECENT_STRIDE = RecentField.HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
 const FLOAT_STRIDE = Math.ceil((RECENT + RECENT_SLOTS * RECENT_STRIDE) / LINE_FLOATS) * LINE_FLOATS;
 
@@ -88,6 +90,11 @@ export interface RecentTraffic {
 
 type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
 type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
+type CounterFieldIndex = (typeof CounterField)[keyof typeof CounterField];
+
+/** Latencies are counted in whole nanoseconds, so that an atomic integer add can count them. */
+const NS_PER_MS = 1e6;
+const ONE = 1n;
 
 function sessionOffset(capacity: number): number {
   return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
@@ -121,6 +128,7 @@ export class BalancerState {
   readonly capacity: number;
   private readonly ints: Int32Array;
   private readonly floats: Float64Array;
+  private readonly counters: BigInt64Array;
   private readonly sessions: Int32Array;
   /** This thread's own busy per member, when it keeps a ledger (worker threads). */
   private readonly ledger: Int32Array | undefined;
@@ -165,6 +173,7 @@ export class BalancerState {
     this.capacity = capacity;
     this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
+    this.counters = new BigInt64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.sessions = new Int32Array(buffer, sessionOffset(capacity), sessionTableLength(capacity));
     if (ledger && ledger.byteLength !== capacity * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
@@ -298,20 +307,21 @@ export class BalancerState {
   addRetry(m: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.RETRIES), 1); }
   resetRetries(m: number): void { this.setInt(m, IntField.RETRIES, 0); }
 
-  elected(m: number): number { return this.float(m, FloatField.ELECTED); }
-  addElected(m: number): void { this.addFloat(m, FloatField.ELECTED, 1); }
+  elected(m: number): number { return this.counter(m, CounterField.ELECTED); }
+  addElected(m: number): void { Atomics.add(this.counters, m * FLOAT_STRIDE + CounterField.ELECTED, ONE); }
 
   /** Bytes received from the member (Apache's `read`, the manager's "From"). */
-  read(m: number): number { return this.float(m, FloatField.READ); }
+  read(m: number): number { return this.counter(m, CounterField.READ); }
   /** Bytes sent to the member (Apache's `transferred`, the manager's "To"). */
-  transferred(m: number): number { return this.float(m, FloatField.TRANSFERRED); }
+  transferred(m: number): number { return this.counter(m, CounterField.TRANSFERRED); }
+  /** Lock-free, as Apache adds them without its mutex (mod_proxy_http's worker->s->read += ...), but atomically. */
   addTraffic(m: number, toMember: number, fromMember: number): void {
-    this.addFloat(m, FloatField.TRANSFERRED, toMember);
-    this.addFloat(m, FloatField.READ, fromMember);
+    if (toMember !== 0) Atomics.add(this.counters, m * FLOAT_STRIDE + CounterField.TRANSFERRED, BigInt(toMember));
+    if (fromMember !== 0) Atomics.add(this.counters, m * FLOAT_STRIDE + CounterField.READ, BigInt(fromMember));
   }
 
   /** Exchanges finished with the member (answered, failed or cut off). */
-  requests(m: number): number { return this.float(m, FloatField.REQUESTS); }
+  requests(m: number): number { return this.counter(m, CounterField.REQUESTS); }
   /** Failures charged to the member: connect errors and timeouts, failonstatus, responses cut off. */
   failures(m: number): number { return this.float(m, FloatField.FAILURES); }
   /** When the member last failed, in ms; 0 = never. Unlike errorTime it survives recovery. */
@@ -329,32 +339,40 @@ export class BalancerState {
   recoveredAt(m: number): number { return this.float(m, FloatField.RECOVERED_AT); }
   setRecoveredAt(m: number, now: number): void { this.floats[m * FLOAT_STRIDE + FloatField.RECOVERED_AT] = now; }
   /** Sum of the latencies observed, in ms, for the histogram's average. */
-  latencySum(m: number): number { return this.float(m, FloatField.LATENCY_SUM); }
+  latencySum(m: number): number { return this.counter(m, CounterField.LATENCY_NS) / NS_PER_MS; }
   /** Counts per bucket of LATENCY_BUCKETS_MS, not cumulative; the last one counts what is slower than all. */
   latencyBuckets(m: number): number[] {
     const start = m * FLOAT_STRIDE + HISTOGRAM;
-    return Array.from(this.floats.subarray(start, start + LATENCY_BUCKETS_MS.length + 1));
+    return Array.from(this.counters.subarray(start, start + LATENCY_BUCKETS_MS.length + 1), Number);
   }
   /**
    * One exchange finished at `now` (ms); `latencyMs` is undefined when no response head came. Counted since the
-   * start and in the recent slot of `now`, which is emptied first when it still holds a minute-old slot. Under the lock.
+   * start and in the recent slot of `now`, lock-free. Only a slot still holding a minute-old slot's counts takes
+   * the lock, once per slot and member: it is emptied before its number changes, so no count made in the new slot
+   * (which needs the new number read first) is lost to the emptying.
    */
   addRequest(m: number, latencyMs: number | undefined, now: number): void {
-    const slot = Math.floor(now / RECENT_SLOT_MS);
-    const recent = m * FLOAT_STRIDE + RECENT + (slot % RECENT_SLOTS) * RECENT_STRIDE;
-    if (this.floats[recent + RecentField.SLOT] !== slot) {
-      this.floats.fill(0, recent, recent + RECENT_STRIDE);
-      this.floats[recent + RecentField.SLOT] = slot;
+    const { counters } = this;
+    const slot = BigInt(Math.floor(now / RECENT_SLOT_MS));
+    const recent = m * FLOAT_STRIDE + RECENT + Number(slot % BigInt(RECENT_SLOTS)) * RECENT_STRIDE;
+    if (Atomics.load(counters, recent + RecentField.SLOT) !== slot) {
+      this.withLock(() => {
+        if (Atomics.load(counters, recent + RecentField.SLOT) === slot) return;
+        for (let i = recent + 1; i < recent + RECENT_STRIDE; i++) Atomics.store(counters, i, 0n);
+        Atomics.store(counters, recent + RecentField.SLOT, slot);
+      });
     }
-    this.addFloat(m, FloatField.REQUESTS, 1);
-    this.floats[recent + RecentField.REQUESTS]! += 1;
+    const member = m * FLOAT_STRIDE;
+    Atomics.add(counters, member + CounterField.REQUESTS, ONE);
+    Atomics.add(counters, recent + RecentField.REQUESTS, ONE);
     if (latencyMs === undefined) return;
-    this.addFloat(m, FloatField.LATENCY_SUM, latencyMs);
-    this.floats[recent + RecentField.LATENCY_SUM]! += latencyMs;
+    const ns = BigInt(Math.round(latencyMs * NS_PER_MS));
+    Atomics.add(counters, member + CounterField.LATENCY_NS, ns);
+    Atomics.add(counters, recent + RecentField.LATENCY_NS, ns);
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS_MS.length && latencyMs > LATENCY_BUCKETS_MS[bucket]!) bucket++;
-    this.floats[m * FLOAT_STRIDE + HISTOGRAM + bucket]! += 1;
-    this.floats[recent + RecentField.HISTOGRAM + bucket]! += 1;
+    Atomics.add(counters, member + HISTOGRAM + bucket, ONE);
+    Atomics.add(counters, recent + RecentField.HISTOGRAM + bucket, ONE);
   }
 
   /**
@@ -372,12 +390,12 @@ export class BalancerState {
     };
     for (let i = 0; i < RECENT_SLOTS; i++) {
       const at = m * FLOAT_STRIDE + RECENT + i * RECENT_STRIDE;
-      const slot = this.floats[at + RecentField.SLOT] as number;
+      const slot = this.counterAt(at + RecentField.SLOT);
       if (slot < oldest || slot > current) continue;
-      traffic.requests += this.floats[at + RecentField.REQUESTS] as number;
-      traffic.latency.sumMs += this.floats[at + RecentField.LATENCY_SUM] as number;
+      traffic.requests += this.counterAt(at + RecentField.REQUESTS);
+      traffic.latency.sumMs += this.counterAt(at + RecentField.LATENCY_NS) / NS_PER_MS;
       const { buckets } = traffic.latency;
-      for (let b = 0; b < buckets.length; b++) buckets[b]! += this.floats[at + RecentField.HISTOGRAM + b] as number;
+      for (let b = 0; b < buckets.length; b++) buckets[b]! += this.counterAt(at + RecentField.HISTOGRAM + b);
     }
     return traffic;
   }
@@ -402,6 +420,12 @@ export class BalancerState {
   }
   private float(m: number, field: FloatFieldIndex): number {
     return this.floats[m * FLOAT_STRIDE + field] as number;
+  }
+  private counter(m: number, field: CounterFieldIndex): number {
+    return this.counterAt(m * FLOAT_STRIDE + field);
+  }
+  private counterAt(at: number): number {
+    return Number(Atomics.load(this.counters, at));
   }
   private addFloat(m: number, field: FloatFieldIndex, delta: number): void {
     this.floats[m * FLOAT_STRIDE + field] = this.float(m, field) + delta;
