@@ -353,8 +353,9 @@ export class BalancerState {
    */
   addRequest(m: number, latencyMs: number | undefined, now: number): void {
     const { counters } = this;
-    const slot = BigInt(Math.floor(now / RECENT_SLOT_MS));
-    const recent = m * FLOAT_STRIDE + RECENT + Number(slot % BigInt(RECENT_SLOTS)) * RECENT_STRIDE;
+    const slotNumber = Math.floor(now / RECENT_SLOT_MS);
+    const slot = BigInt(slotNumber);
+    const recent = m * FLOAT_STRIDE + RECENT + (slotNumber % RECENT_SLOTS) * RECENT_STRIDE;
     if (Atomics.load(counters, recent + RecentField.SLOT) !== slot) {
       this.withLock(() => {
         if (Atomics.load(counters, recent + RecentField.SLOT) === slot) return;
