@@ -10,8 +10,11 @@
 //     line 1, read-mostly: [16] capacity: member slots, the configured members plus the manager's growth slots;
 //       [17] count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth);
 //       [18] when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
-//     then two lines per member m, at HEADER_INTS + m*INT_STRIDE: IntField's read-mostly fields (status, lbfactor,
-//       lbset) on the first, the ones every pick writes (lbstatus, busy, retries) on the second
+//     then every member's lbstatus, [HEADER_INTS + m], on lines of their own: a balanced or sticky pick writes
+//       all of them, always under the lock, so together they move between cores as one line rather than one each
+//     then two lines per member m, at memberInts(capacity) + m*INT_STRIDE: IntField's read-mostly fields (status,
+//       lbfactor, lbset) on the first, busy and retries on the second, which threads working on different
+//       members write without the lock
 //   8-byte elements starting at floatOffset(capacity) bytes (a line boundary, after the Int32 part), FLOAT_STRIDE
 //     per member, padded to whole lines; seen through two views, each element only ever through one of them:
 //     a Float64Array for FloatField (times, and counters of rare events, changed under the lock) on the first
@@ -49,8 +52,13 @@ const HEADER_INTS = 2 * LINE_INTS;
  */
 const LOCK_SPINS = 64;
 
-const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, LBSTATUS: LINE_INTS, BUSY: LINE_INTS + 1, RETRIES: LINE_INTS + 2 } as const;
+const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, BUSY: LINE_INTS, RETRIES: LINE_INTS + 1 } as const;
 const INT_STRIDE = 2 * LINE_INTS;
+
+/** Where the members' own lines begin, after the header and the lbstatus lines. */
+function memberInts(capacity: number): number {
+  return HEADER_INTS + Math.ceil(capacity / LINE_INTS) * LINE_INTS;
+}
 
 const FloatField = {
   ERROR_TIME: 0, FAILURES: 1, LAST_FAILURE: 2, RECOVERED_AT: 3, ENTERED_ERROR: 4, RECOVERED: 5, CHECK_FAILED: 6, CHECK_PASSED: 7,
@@ -101,7 +109,7 @@ function sessionOffset(capacity: number): number {
 }
 
 function floatOffset(capacity: number): number {
-  return (HEADER_INTS + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
+  return (memberInts(capacity) + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
 }
 
 /** Apache stores loadfactor ×100 as an int, truncating (mp.c:106-115): 1.5 → 150. */
@@ -127,6 +135,8 @@ export class BalancerState {
   /** Member slots: the configured members plus room for members added through the manager. */
   readonly capacity: number;
   private readonly ints: Int32Array;
+  /** memberInts(capacity): the index of member 0's first field in `ints`. */
+  private readonly members: number;
   private readonly floats: Float64Array;
   private readonly counters: BigInt64Array;
   private readonly sessions: Int32Array;
@@ -171,7 +181,8 @@ export class BalancerState {
     }
     this.buffer = buffer;
     this.capacity = capacity;
-    this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
+    this.ints = new Int32Array(buffer, 0, memberInts(capacity) + capacity * INT_STRIDE);
+    this.members = memberInts(capacity);
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.counters = new BigInt64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.sessions = new Int32Array(buffer, sessionOffset(capacity), sessionTableLength(capacity));
@@ -282,15 +293,15 @@ export class BalancerState {
   setStatusBits(m: number, bits: number): void { Atomics.or(this.ints, this.intIndex(m, IntField.STATUS), bits); }
   clearStatusBits(m: number, bits: number): void { Atomics.and(this.ints, this.intIndex(m, IntField.STATUS), ~bits); }
 
-  lbstatus(m: number): number { return this.int(m, IntField.LBSTATUS); }
-  addLbstatus(m: number, delta: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.LBSTATUS), delta); }
+  lbstatus(m: number): number { return Atomics.load(this.ints, HEADER_INTS + m); }
+  addLbstatus(m: number, delta: number): void { Atomics.add(this.ints, HEADER_INTS + m, delta); }
 
   lbfactor(m: number): number { return this.int(m, IntField.LBFACTOR); }
   setLbfactor(m: number, lbfactor: number): void { this.setInt(m, IntField.LBFACTOR, lbfactor); }
   lbset(m: number): number { return this.int(m, IntField.LBSET); }
   setLbset(m: number, lbset: number): void { this.setInt(m, IntField.LBSET, lbset); }
   /** recalc_factors' effect on one member after a manager change of loadfactor (docs/apache-semantics.md#byrequests): lbstatus = lbfactor. */
-  resetLbstatus(m: number, value = this.lbfactor(m)): void { this.setInt(m, IntField.LBSTATUS, value); }
+  resetLbstatus(m: number, value = this.lbfactor(m)): void { Atomics.store(this.ints, HEADER_INTS + m, value); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }
   addBusy(m: number): void {
@@ -411,7 +422,7 @@ export class BalancerState {
   setErrorTime(m: number, now: number): void { this.floats[m * FLOAT_STRIDE + FloatField.ERROR_TIME] = now; }
 
   private intIndex(m: number, field: IntFieldIndex): number {
-    return HEADER_INTS + m * INT_STRIDE + field;
+    return this.members + m * INT_STRIDE + field;
   }
   private int(m: number, field: IntFieldIndex): number {
     return Atomics.load(this.ints, this.intIndex(m, field));

@@ -42,13 +42,30 @@ describe('BalancerState', () => {
   });
 
   test('layout: whole 64-byte lines, so that threads on different members never share one', () => {
-    // A line for the lock, one for the rest of the header, two per member (read-mostly, written by picks); then
-    // per member 205 doubles padded to 208 = 1664 bytes; then 1024 session pairs = 8192 bytes.
+    // A line for the lock, one for the rest of the header, a line of lbstatus per 16 members, two lines per
+    // member (read-mostly, busy); then per member 205 doubles padded to 208 = 1664 bytes; then 1024 session
+    // pairs = 8192 bytes.
     assert.equal(BalancerState.byteLength(0), 128);
-    assert.equal(BalancerState.byteLength(1), 128 + 128 + 1664 + 8192);
-    assert.equal(BalancerState.byteLength(2), 128 + 256 + 3328 + 16384);
-    assert.equal(BalancerState.byteLength(3), 128 + 384 + 4992 + 24576);
-    for (const capacity of [1, 2, 3, 7]) assert.equal(BalancerState.byteLength(capacity) % 64, 0, `${capacity} members`);
+    assert.equal(BalancerState.byteLength(1), 128 + 64 + 128 + 1664 + 8192);
+    assert.equal(BalancerState.byteLength(2), 128 + 64 + 256 + 3328 + 16384);
+    assert.equal(BalancerState.byteLength(17), 128 + 128 + 17 * (128 + 1664 + 8192));
+    for (const capacity of [1, 2, 3, 7, 17]) assert.equal(BalancerState.byteLength(capacity) % 64, 0, `${capacity} members`);
+  });
+
+  test('layout: no two fields of any member overlap, past a line of lbstatus too', () => {
+    const members = Array.from({ length: 17 }, (_, m) => member({ loadfactor: m + 1, lbset: m }));
+    const state = BalancerState.create(members, { growth: 1 });
+    for (let m = 0; m < 17; m++) {
+      state.addLbstatus(m, -(m + 1000));
+      for (let i = 0; i <= m; i++) state.addBusy(m);
+      state.addRetry(m);
+      state.addElected(m);
+    }
+    for (let m = 0; m < 17; m++) {
+      assert.deepEqual([state.status(m), state.lbfactor(m), state.lbset(m), state.lbstatus(m), state.busy(m), state.retries(m), state.elected(m)],
+        [Status.INITIALIZED, (m + 1) * 100, m, -(m + 1000), m + 1, 1, 1], `member ${m}`);
+    }
+    assert.deepEqual([state.lbstatus(17), state.busy(17), state.count], [0, 0, 17], 'the growth slot untouched');
   });
 
   test('sessions sticking to a member: each counted once, per member, until the window passes', () => {
@@ -127,7 +144,7 @@ describe('BalancerState', () => {
 
   test('a buffer of the wrong size is refused with its numbers', () => {
     const buffer = BalancerState.create([member({})]).buffer.slice(0, 200);
-    assert.throws(() => BalancerState.attach(buffer), /has 200 bytes; 1 members need 10112/);
+    assert.throws(() => BalancerState.attach(buffer), /has 200 bytes; 1 members need 10176/);
     assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
   });
 
