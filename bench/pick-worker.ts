@@ -1,5 +1,5 @@
 // One thread of `npm run bench:picks`: picks members of the shared balancer in a tight loop, each pick the
-// choose and release a request makes (two takes of the state's lock), until its time is up, then posts what
+// choose and release a request makes (one take of the state's lock, in choose), until its time is up, then posts what
 // it counted (picks-report.ts's ThreadCount).
 
 import { threadCpuUsage } from 'node:process';

@@ -1,7 +1,7 @@
 // `npm run bench:picks`: how many member picks one balancer makes per second when 1, 2, 4, 8 and 16 worker
 // threads pick on it at once, as Stickler's worker threads do over one SharedArrayBuffer: no network, each
-// thread running the real Balancer.choose and release (each under the state's lock) in a tight loop for a
-// bounded time, with sticky picks (a session cookie with a route) and balanced ones (byrequests). Threads
+// thread running the real Balancer.choose (under the state's lock) and release (lock-free) in a tight loop for
+// a bounded time, with sticky picks (a session cookie with a route) and balanced ones (byrequests). Threads
 // beyond the free cores share them, so past that count only the CPU time per pick says whether the lock
 // serialises them; the wall time per pick grows with the time slicing alone.
 
@@ -71,7 +71,7 @@ try {
   console.error(`bench:picks failed: ${err instanceof Error ? err.message : String(err)}`);
   process.exitCode = 1;
 }
-console.log(`\nEach pick is one Balancer.choose and its release (two takes of the shared state's lock), two members,
+console.log(`\nEach pick is one Balancer.choose (one take of the shared state's lock) and its release, two members,
 byrequests; sticky picks carry one of 1 024 sessions per thread, half routed to each member. "per thread"
 figures are means over the threads. ns/pick wall: each thread's time over its picks, which grows with threads
 beyond the ${cpus().length} CPUs by time slicing alone; ns/pick CPU: its CPU time over its picks, which grows only

@@ -128,6 +128,9 @@ export class Balancer {
     const route = config.sticky ? session : undefined;
     let member = -1;
     let routeChanged = false;
+    let routed = false;
+    // Under the lock only what a concurrent pick reads (status, lbstatus, busy); the counts that no pick reads
+    // (elected, the session table) are atomic adds after it, so the lock is held for as short as can be.
     const refusal = state.withLock((): Choice | undefined => {
       forceRecovery(view, config.forceRecovery);
       // An empty route (`abc.`) is reported but never looked up (bal.c:306).
@@ -135,9 +138,8 @@ export class Balancer {
         member = findRouteMember(view, route.route);
         if (member >= 0) {
           routeChanged = config.members[member]?.route !== route.route;
+          routed = true;
           creditStickyPick(view, member);
-          state.addElected(member);
-          state.touchSession(member, route.session, sessionSeconds(now));
         } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
           // Apache answers before setting any BALANCER_* variable (docs/apache-semantics.md#the-decision-for-each-request, step 3).
           return this.refuse(`All workers are in error state for route (${route.route})`);
@@ -148,7 +150,6 @@ export class Balancer {
         if (member < 0) {
           return this.refuse(config.members.length > 0 ? 'All workers are in error state' : 'No workers in balancer');
         }
-        state.addElected(member);
         // Set on every balanced pick of a sticky balancer, first requests included (docs/apache-semantics.md#the-decision-for-each-request, step 4): that is what
         // lets `Header add Set-Cookie ... env=BALANCER_ROUTE_CHANGED` hand out the route cookie.
         routeChanged = config.sticky !== undefined;
@@ -156,7 +157,10 @@ export class Balancer {
       state.addBusy(member);
       return undefined;
     });
-    return refusal ?? { ok: true, member, facts: this.facts(member, route, routeChanged) };
+    if (refusal) return refusal;
+    state.addElected(member);
+    if (routed && route) state.touchSession(member, route.session, sessionSeconds(now));
+    return { ok: true, member, facts: this.facts(member, route, routeChanged) };
   }
 
   /**
@@ -189,17 +193,19 @@ export class Balancer {
   release(member: number, bytesToMember: number, bytesFromMember: number, latencyMs?: number, now = Date.now()): void {
     this.check(member);
     const { state } = this;
-    state.withLock(() => {
-      state.dropBusy(member);
-      state.addTraffic(member, bytesToMember, bytesFromMember);
-      state.addRequest(member, latencyMs, now);
-    });
+    // No lock: each count is an atomic step of its own, as in Apache, where busy-- is a pool cleanup and the byte
+    // counts are added outside the balancer's mutex. A pick between two of them sees a state some order of them gives.
+    state.dropBusy(member);
+    state.addTraffic(member, bytesToMember, bytesFromMember);
+    state.addRequest(member, latencyMs, now);
   }
 
   /** Connected fine (error_time = 0, retries = 0; util.c:4039-4049). */
   markConnected(member: number): void {
     this.check(member);
     const { state } = this;
+    // A member that has not failed since has nothing to reset, and takes no lock for it: the usual case.
+    if (state.errorTime(member) === 0 && state.retries(member) === 0) return;
     state.withLock(() => {
       state.setErrorTime(member, 0);
       state.resetRetries(member);

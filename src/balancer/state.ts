@@ -3,46 +3,68 @@
 // It lives in one ArrayBuffer so that a SharedArrayBuffer gives every worker thread the same view, as httpd's
 // children share shm.
 //
-// Layout, in elements of each view:
+// Layout, in elements of each view, laid out in 64-byte cache lines (offsets from the buffer's start) so that
+// threads working on different things do not pass one line between their cores at every pick:
 //   Int32Array over the whole buffer
-//     [0]  lock word: 0 free, else the holder's thread id + 1 (see lock())
-//     [1]  capacity: member slots, the configured members plus the manager's growth slots
-//     [2]  count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth)
-//     [3]  when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
-//     [3 + m*INT_STRIDE + field] for member m, field in IntField
-//   Float64Array starting at floatOffset(capacity) bytes (8-byte aligned, after the Int32 part)
-//     [m*FLOAT_STRIDE + field] for member m, field in FloatField; the latency histogram's buckets follow, then
-//     RECENT_SLOTS slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that
-//     holds the last minute's traffic, so a console opened now shows it without waiting for new requests
+//     line 0: [0] lock word: 0 free, else the holder's thread id + 1 (see lock()); [1] threads waiting for it
+//     line 1, read-mostly: [16] capacity: member slots, the configured members plus the manager's growth slots;
+//       [17] count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth);
+//       [18] when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
+//     then every member's lbstatus, [HEADER_INTS + m], on lines of their own: a balanced or sticky pick writes
+//       all of them, always under the lock, so together they move between cores as one line rather than one each
+//     then two lines per member m, at memberInts(capacity) + m*INT_STRIDE: IntField's read-mostly fields (status,
+//       lbfactor, lbset) on the first, busy and retries on the second, which threads working on different
+//       members write without the lock
+//   8-byte elements starting at floatOffset(capacity) bytes (a line boundary, after the Int32 part), FLOAT_STRIDE
+//     per member, padded to whole lines; seen through two views, each element only ever through one of them:
+//     a Float64Array for FloatField (times, and counters of rare events, changed under the lock) on the first
+//     line, then a BigInt64Array for CounterField (what every pick and release counts, with Atomics.add, without
+//     the lock): elected, requests, bytes, the latency sum in ns, the histogram's buckets, then RECENT_SLOTS
+//     slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that holds the last
+//     minute's traffic, so a console opened now shows it without waiting for new requests
 //   Int32Array starting at sessionOffset(capacity): per member an approximate set of the sessions that recently
 //     stuck to the member (session-table.ts)
 // Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
 // in a SharedArrayBuffer of its own that the main thread can read. When the thread dies, whoever sees it die gives
 // those back (releaseLedger), so requests that died with it do not stay busy.
-// Int32 fields are read and written with Atomics, so a reader on another thread never sees a torn word.
-// Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact
-// up to 2^53, far beyond Apache's own apr_size_t/apr_off_t counters in practice.
+// Int32 and BigInt64 fields are read and written with Atomics, so a reader on another thread never sees a torn
+// word. Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact up
+// to 2^53, BigInt64 ones up to 2^63: far beyond Apache's own apr_size_t/apr_off_t counters in practice.
 import { threadId } from 'node:worker_threads';
 import type { MemberConfig } from '../config/model.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import { statusFromFlags } from './status.ts';
 
+/** Int32 and Float64 elements in one cache line. */
+const LINE_INTS = 64 / Int32Array.BYTES_PER_ELEMENT;
+const LINE_FLOATS = 64 / Float64Array.BYTES_PER_ELEMENT;
 const LOCK = 0;
+const WAITERS = 1;
 /** This thread's mark in the lock word: 0 means free, so thread ids are stored plus one. */
 const owner = threadId + 1;
-const CAPACITY = 1;
-const COUNT = 2;
-const STARTED = 3;
-const HEADER_INTS = 4;
+const CAPACITY = LINE_INTS;
+const COUNT = LINE_INTS + 1;
+const STARTED = LINE_INTS + 2;
+const HEADER_INTS = 2 * LINE_INTS;
+/**
+ * Compare-and-swap rounds a thread spends on a held lock before it sleeps: a holder keeps it for well under a
+ * microsecond, so spinning usually wins it back sooner than a sleep and a wake-up (two system calls) would.
+ */
+const LOCK_SPINS = 64;
 
-const IntField = { STATUS: 0, LBSTATUS: 1, LBFACTOR: 2, LBSET: 3, BUSY: 4, RETRIES: 5 } as const;
-const INT_STRIDE = 6;
+const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, BUSY: LINE_INTS, RETRIES: LINE_INTS + 1 } as const;
+const INT_STRIDE = 2 * LINE_INTS;
+
+/** Where the members' own lines begin, after the header and the lbstatus lines. */
+function memberInts(capacity: number): number {
+  return HEADER_INTS + Math.ceil(capacity / LINE_INTS) * LINE_INTS;
+}
 
 const FloatField = {
-  ELECTED: 0, READ: 1, TRANSFERRED: 2, ERROR_TIME: 3, REQUESTS: 4, FAILURES: 5, LAST_FAILURE: 6, LATENCY_SUM: 7, RECOVERED_AT: 8,
-  ENTERED_ERROR: 9, RECOVERED: 10, CHECK_FAILED: 11, CHECK_PASSED: 12,
+  ERROR_TIME: 0, FAILURES: 1, LAST_FAILURE: 2, RECOVERED_AT: 3, ENTERED_ERROR: 4, RECOVERED: 5, CHECK_FAILED: 6, CHECK_PASSED: 7,
 } as const;
-const HISTOGRAM = 13;
+const CounterField = { ELECTED: LINE_FLOATS, REQUESTS: LINE_FLOATS + 1, TRANSFERRED: LINE_FLOATS + 2, READ: LINE_FLOATS + 3, LATENCY_NS: LINE_FLOATS + 4 } as const;
+const HISTOGRAM = LINE_FLOATS + 5;
 
 /** The state changes counted for metrics: into error, out of it, taken out and brought back by health checks. */
 export type StateChange = 'error' | 'recovered' | 'healthCheckFailed' | 'healthCheckPassed';
@@ -62,9 +84,9 @@ const RECENT = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
 export const RECENT_WINDOW_MS = 60_000;
 const RECENT_SLOT_MS = 5_000;
 const RECENT_SLOTS = RECENT_WINDOW_MS / RECENT_SLOT_MS;
-const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_SUM: 2, HISTOGRAM: 3 } as const;
+const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_NS: 2, HISTOGRAM: 3 } as const;
 const RECENT_STRIDE = RecentField.HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
-const FLOAT_STRIDE = RECENT + RECENT_SLOTS * RECENT_STRIDE;
+const FLOAT_STRIDE = Math.ceil((RECENT + RECENT_SLOTS * RECENT_STRIDE) / LINE_FLOATS) * LINE_FLOATS;
 
 /** Traffic of one member over a recent stretch: from `fromMs` to the time asked for. */
 export interface RecentTraffic {
@@ -76,14 +98,18 @@ export interface RecentTraffic {
 
 type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
 type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
+type CounterFieldIndex = (typeof CounterField)[keyof typeof CounterField];
+
+/** Latencies are counted in whole nanoseconds, so that an atomic integer add can count them. */
+const NS_PER_MS = 1e6;
+const ONE = 1n;
 
 function sessionOffset(capacity: number): number {
   return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
 }
 
 function floatOffset(capacity: number): number {
-  const intBytes = (HEADER_INTS + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
-  return Math.ceil(intBytes / Float64Array.BYTES_PER_ELEMENT) * Float64Array.BYTES_PER_ELEMENT;
+  return (memberInts(capacity) + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
 }
 
 /** Apache stores loadfactor ×100 as an int, truncating (mp.c:106-115): 1.5 → 150. */
@@ -109,7 +135,10 @@ export class BalancerState {
   /** Member slots: the configured members plus room for members added through the manager. */
   readonly capacity: number;
   private readonly ints: Int32Array;
+  /** memberInts(capacity): the index of member 0's first field in `ints`. */
+  private readonly members: number;
   private readonly floats: Float64Array;
+  private readonly counters: BigInt64Array;
   private readonly sessions: Int32Array;
   /** This thread's own busy per member, when it keeps a ledger (worker threads). */
   private readonly ledger: Int32Array | undefined;
@@ -152,8 +181,10 @@ export class BalancerState {
     }
     this.buffer = buffer;
     this.capacity = capacity;
-    this.ints = new Int32Array(buffer, 0, HEADER_INTS + capacity * INT_STRIDE);
+    this.ints = new Int32Array(buffer, 0, memberInts(capacity) + capacity * INT_STRIDE);
+    this.members = memberInts(capacity);
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
+    this.counters = new BigInt64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.sessions = new Int32Array(buffer, sessionOffset(capacity), sessionTableLength(capacity));
     if (ledger && ledger.byteLength !== capacity * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
@@ -210,22 +241,34 @@ export class BalancerState {
 
   /**
    * Apache runs each pick under a mutex (bal.c:334-353) because it is a read-modify-write over several
-   * members. A spin on the lock word is enough: holders never block, they only run a few hundred instructions.
+   * members. Holders never block and keep it for a few hundred instructions, so a waiter spins a little before
+   * it sleeps; it sleeps a millisecond at most, so a lock freed by releaseIfHeldBy is seen soon even unnotified.
    */
   lock(): void {
-    for (;;) {
-      const holder = Atomics.compareExchange(this.ints, LOCK, 0, owner);
-      if (holder === 0) return;
-      if (!(this.buffer instanceof SharedArrayBuffer)) {
-        throw new Error('balancer state lock taken twice on one thread');
+    const { ints } = this;
+    let holder = Atomics.compareExchange(ints, LOCK, 0, owner);
+    if (holder === 0) return;
+    if (holder === owner || !(this.buffer instanceof SharedArrayBuffer)) {
+      throw new Error('balancer state lock taken twice on one thread');
+    }
+    for (let spins = 0; ; spins++) {
+      // Read before trying, so that spinning reads the line rather than taking it from the holder's core.
+      holder = Atomics.load(ints, LOCK);
+      if (holder === 0) {
+        holder = Atomics.compareExchange(ints, LOCK, 0, owner);
+        if (holder === 0) return;
       }
-      Atomics.wait(this.ints, LOCK, holder, 1);
+      if (spins < LOCK_SPINS) continue;
+      Atomics.add(ints, WAITERS, 1);
+      Atomics.wait(ints, LOCK, holder, 1);
+      Atomics.sub(ints, WAITERS, 1);
     }
   }
 
+  /** Wakes one sleeper if any: notify takes a process-wide mutex inside V8, which an uncontended unlock skips. */
   unlock(): void {
     Atomics.store(this.ints, LOCK, 0);
-    Atomics.notify(this.ints, LOCK, 1);
+    if (Atomics.load(this.ints, WAITERS) > 0) Atomics.notify(this.ints, LOCK, 1);
   }
 
   /** `change` run under the lock, which is released however it ends. */
@@ -250,15 +293,15 @@ export class BalancerState {
   setStatusBits(m: number, bits: number): void { Atomics.or(this.ints, this.intIndex(m, IntField.STATUS), bits); }
   clearStatusBits(m: number, bits: number): void { Atomics.and(this.ints, this.intIndex(m, IntField.STATUS), ~bits); }
 
-  lbstatus(m: number): number { return this.int(m, IntField.LBSTATUS); }
-  addLbstatus(m: number, delta: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.LBSTATUS), delta); }
+  lbstatus(m: number): number { return Atomics.load(this.ints, HEADER_INTS + m); }
+  addLbstatus(m: number, delta: number): void { Atomics.add(this.ints, HEADER_INTS + m, delta); }
 
   lbfactor(m: number): number { return this.int(m, IntField.LBFACTOR); }
   setLbfactor(m: number, lbfactor: number): void { this.setInt(m, IntField.LBFACTOR, lbfactor); }
   lbset(m: number): number { return this.int(m, IntField.LBSET); }
   setLbset(m: number, lbset: number): void { this.setInt(m, IntField.LBSET, lbset); }
   /** recalc_factors' effect on one member after a manager change of loadfactor (docs/apache-semantics.md#byrequests): lbstatus = lbfactor. */
-  resetLbstatus(m: number, value = this.lbfactor(m)): void { this.setInt(m, IntField.LBSTATUS, value); }
+  resetLbstatus(m: number, value = this.lbfactor(m)): void { Atomics.store(this.ints, HEADER_INTS + m, value); }
 
   busy(m: number): number { return this.int(m, IntField.BUSY); }
   addBusy(m: number): void {
@@ -275,20 +318,21 @@ export class BalancerState {
   addRetry(m: number): void { Atomics.add(this.ints, this.intIndex(m, IntField.RETRIES), 1); }
   resetRetries(m: number): void { this.setInt(m, IntField.RETRIES, 0); }
 
-  elected(m: number): number { return this.float(m, FloatField.ELECTED); }
-  addElected(m: number): void { this.addFloat(m, FloatField.ELECTED, 1); }
+  elected(m: number): number { return this.counter(m, CounterField.ELECTED); }
+  addElected(m: number): void { Atomics.add(this.counters, m * FLOAT_STRIDE + CounterField.ELECTED, ONE); }
 
   /** Bytes received from the member (Apache's `read`, the manager's "From"). */
-  read(m: number): number { return this.float(m, FloatField.READ); }
+  read(m: number): number { return this.counter(m, CounterField.READ); }
   /** Bytes sent to the member (Apache's `transferred`, the manager's "To"). */
-  transferred(m: number): number { return this.float(m, FloatField.TRANSFERRED); }
+  transferred(m: number): number { return this.counter(m, CounterField.TRANSFERRED); }
+  /** Lock-free, as Apache adds them without its mutex (mod_proxy_http's worker->s->read += ...), but atomically. */
   addTraffic(m: number, toMember: number, fromMember: number): void {
-    this.addFloat(m, FloatField.TRANSFERRED, toMember);
-    this.addFloat(m, FloatField.READ, fromMember);
+    if (toMember !== 0) Atomics.add(this.counters, m * FLOAT_STRIDE + CounterField.TRANSFERRED, BigInt(toMember));
+    if (fromMember !== 0) Atomics.add(this.counters, m * FLOAT_STRIDE + CounterField.READ, BigInt(fromMember));
   }
 
   /** Exchanges finished with the member (answered, failed or cut off). */
-  requests(m: number): number { return this.float(m, FloatField.REQUESTS); }
+  requests(m: number): number { return this.counter(m, CounterField.REQUESTS); }
   /** Failures charged to the member: connect errors and timeouts, failonstatus, responses cut off. */
   failures(m: number): number { return this.float(m, FloatField.FAILURES); }
   /** When the member last failed, in ms; 0 = never. Unlike errorTime it survives recovery. */
@@ -306,32 +350,41 @@ export class BalancerState {
   recoveredAt(m: number): number { return this.float(m, FloatField.RECOVERED_AT); }
   setRecoveredAt(m: number, now: number): void { this.floats[m * FLOAT_STRIDE + FloatField.RECOVERED_AT] = now; }
   /** Sum of the latencies observed, in ms, for the histogram's average. */
-  latencySum(m: number): number { return this.float(m, FloatField.LATENCY_SUM); }
+  latencySum(m: number): number { return this.counter(m, CounterField.LATENCY_NS) / NS_PER_MS; }
   /** Counts per bucket of LATENCY_BUCKETS_MS, not cumulative; the last one counts what is slower than all. */
   latencyBuckets(m: number): number[] {
     const start = m * FLOAT_STRIDE + HISTOGRAM;
-    return Array.from(this.floats.subarray(start, start + LATENCY_BUCKETS_MS.length + 1));
+    return Array.from(this.counters.subarray(start, start + LATENCY_BUCKETS_MS.length + 1), Number);
   }
   /**
    * One exchange finished at `now` (ms); `latencyMs` is undefined when no response head came. Counted since the
-   * start and in the recent slot of `now`, which is emptied first when it still holds a minute-old slot. Under the lock.
+   * start and in the recent slot of `now`, lock-free. Only a slot still holding a minute-old slot's counts takes
+   * the lock, once per slot and member: it is emptied before its number changes, so no count made in the new slot
+   * (which needs the new number read first) is lost to the emptying.
    */
   addRequest(m: number, latencyMs: number | undefined, now: number): void {
-    const slot = Math.floor(now / RECENT_SLOT_MS);
-    const recent = m * FLOAT_STRIDE + RECENT + (slot % RECENT_SLOTS) * RECENT_STRIDE;
-    if (this.floats[recent + RecentField.SLOT] !== slot) {
-      this.floats.fill(0, recent, recent + RECENT_STRIDE);
-      this.floats[recent + RecentField.SLOT] = slot;
+    const { counters } = this;
+    const slotNumber = Math.floor(now / RECENT_SLOT_MS);
+    const slot = BigInt(slotNumber);
+    const recent = m * FLOAT_STRIDE + RECENT + (slotNumber % RECENT_SLOTS) * RECENT_STRIDE;
+    if (Atomics.load(counters, recent + RecentField.SLOT) !== slot) {
+      this.withLock(() => {
+        if (Atomics.load(counters, recent + RecentField.SLOT) === slot) return;
+        for (let i = recent + 1; i < recent + RECENT_STRIDE; i++) Atomics.store(counters, i, 0n);
+        Atomics.store(counters, recent + RecentField.SLOT, slot);
+      });
     }
-    this.addFloat(m, FloatField.REQUESTS, 1);
-    this.floats[recent + RecentField.REQUESTS]! += 1;
+    const member = m * FLOAT_STRIDE;
+    Atomics.add(counters, member + CounterField.REQUESTS, ONE);
+    Atomics.add(counters, recent + RecentField.REQUESTS, ONE);
     if (latencyMs === undefined) return;
-    this.addFloat(m, FloatField.LATENCY_SUM, latencyMs);
-    this.floats[recent + RecentField.LATENCY_SUM]! += latencyMs;
+    const ns = BigInt(Math.round(latencyMs * NS_PER_MS));
+    Atomics.add(counters, member + CounterField.LATENCY_NS, ns);
+    Atomics.add(counters, recent + RecentField.LATENCY_NS, ns);
     let bucket = 0;
     while (bucket < LATENCY_BUCKETS_MS.length && latencyMs > LATENCY_BUCKETS_MS[bucket]!) bucket++;
-    this.floats[m * FLOAT_STRIDE + HISTOGRAM + bucket]! += 1;
-    this.floats[recent + RecentField.HISTOGRAM + bucket]! += 1;
+    Atomics.add(counters, member + HISTOGRAM + bucket, ONE);
+    Atomics.add(counters, recent + RecentField.HISTOGRAM + bucket, ONE);
   }
 
   /**
@@ -349,12 +402,12 @@ export class BalancerState {
     };
     for (let i = 0; i < RECENT_SLOTS; i++) {
       const at = m * FLOAT_STRIDE + RECENT + i * RECENT_STRIDE;
-      const slot = this.floats[at + RecentField.SLOT] as number;
+      const slot = this.counterAt(at + RecentField.SLOT);
       if (slot < oldest || slot > current) continue;
-      traffic.requests += this.floats[at + RecentField.REQUESTS] as number;
-      traffic.latency.sumMs += this.floats[at + RecentField.LATENCY_SUM] as number;
+      traffic.requests += this.counterAt(at + RecentField.REQUESTS);
+      traffic.latency.sumMs += this.counterAt(at + RecentField.LATENCY_NS) / NS_PER_MS;
       const { buckets } = traffic.latency;
-      for (let b = 0; b < buckets.length; b++) buckets[b]! += this.floats[at + RecentField.HISTOGRAM + b] as number;
+      for (let b = 0; b < buckets.length; b++) buckets[b]! += this.counterAt(at + RecentField.HISTOGRAM + b);
     }
     return traffic;
   }
@@ -369,7 +422,7 @@ export class BalancerState {
   setErrorTime(m: number, now: number): void { this.floats[m * FLOAT_STRIDE + FloatField.ERROR_TIME] = now; }
 
   private intIndex(m: number, field: IntFieldIndex): number {
-    return HEADER_INTS + m * INT_STRIDE + field;
+    return this.members + m * INT_STRIDE + field;
   }
   private int(m: number, field: IntFieldIndex): number {
     return Atomics.load(this.ints, this.intIndex(m, field));
@@ -379,6 +432,12 @@ export class BalancerState {
   }
   private float(m: number, field: FloatFieldIndex): number {
     return this.floats[m * FLOAT_STRIDE + field] as number;
+  }
+  private counter(m: number, field: CounterFieldIndex): number {
+    return this.counterAt(m * FLOAT_STRIDE + field);
+  }
+  private counterAt(at: number): number {
+    return Number(Atomics.load(this.counters, at));
   }
   private addFloat(m: number, field: FloatFieldIndex, delta: number): void {
     this.floats[m * FLOAT_STRIDE + field] = this.float(m, field) + delta;

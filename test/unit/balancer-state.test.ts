@@ -41,13 +41,31 @@ describe('BalancerState', () => {
     assert.equal(lbfactorOf(1.5), 150);
   });
 
-  test('layout: Float64 part is 8-byte aligned after the Int32 part', () => {
-    // 1 member: (4 + 6) ints = 40 bytes, then 25 doubles and 12 recent slots of 15 = 205 doubles = 1640, then
-    // 1024 session pairs = 8192. 2 members: 16 ints = 64, + 3280 + 16384; 3 members: 22 ints = 88, + 4920 + 24576.
-    assert.equal(BalancerState.byteLength(1), 9872);
-    assert.equal(BalancerState.byteLength(2), 19728);
-    assert.equal(BalancerState.byteLength(3), 29584);
-    assert.equal(BalancerState.byteLength(0), 16);
+  test('layout: whole 64-byte lines, so that threads on different members never share one', () => {
+    // A line for the lock, one for the rest of the header, a line of lbstatus per 16 members, two lines per
+    // member (read-mostly, busy); then per member 205 doubles padded to 208 = 1664 bytes; then 1024 session
+    // pairs = 8192 bytes.
+    assert.equal(BalancerState.byteLength(0), 128);
+    assert.equal(BalancerState.byteLength(1), 128 + 64 + 128 + 1664 + 8192);
+    assert.equal(BalancerState.byteLength(2), 128 + 64 + 256 + 3328 + 16384);
+    assert.equal(BalancerState.byteLength(17), 128 + 128 + 17 * (128 + 1664 + 8192));
+    for (const capacity of [1, 2, 3, 7, 17]) assert.equal(BalancerState.byteLength(capacity) % 64, 0, `${capacity} members`);
+  });
+
+  test('layout: no two fields of any member overlap, past a line of lbstatus too', () => {
+    const members = Array.from({ length: 17 }, (_, m) => member({ loadfactor: m + 1, lbset: m }));
+    const state = BalancerState.create(members, { growth: 1 });
+    for (let m = 0; m < 17; m++) {
+      state.addLbstatus(m, -(m + 1000));
+      for (let i = 0; i <= m; i++) state.addBusy(m);
+      state.addRetry(m);
+      state.addElected(m);
+    }
+    for (let m = 0; m < 17; m++) {
+      assert.deepEqual([state.status(m), state.lbfactor(m), state.lbset(m), state.lbstatus(m), state.busy(m), state.retries(m), state.elected(m)],
+        [Status.INITIALIZED, (m + 1) * 100, m, -(m + 1000), m + 1, 1, 1], `member ${m}`);
+    }
+    assert.deepEqual([state.lbstatus(17), state.busy(17), state.count], [0, 0, 17], 'the growth slot untouched');
   });
 
   test('sessions sticking to a member: each counted once, per member, until the window passes', () => {
@@ -125,8 +143,8 @@ describe('BalancerState', () => {
   });
 
   test('a buffer of the wrong size is refused with its numbers', () => {
-    const buffer = BalancerState.create([member({})]).buffer.slice(0, 40);
-    assert.throws(() => BalancerState.attach(buffer), /has 40 bytes; 1 members need 9872/);
+    const buffer = BalancerState.create([member({})]).buffer.slice(0, 200);
+    assert.throws(() => BalancerState.attach(buffer), /has 200 bytes; 1 members need 10176/);
     assert.throws(() => BalancerState.attach(new ArrayBuffer(4)), /too small/);
   });
 
@@ -137,6 +155,11 @@ describe('BalancerState', () => {
     state.unlock();
     state.lock();
     state.unlock();
+    const shared = BalancerState.create([member({})], { shared: true });
+    shared.lock();
+    assert.throws(() => shared.lock(), /taken twice/, 'on a shared buffer too: waiting for itself would never end');
+    shared.unlock();
+    shared.withLock(() => undefined);
   });
 });
 
