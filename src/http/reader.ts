@@ -202,7 +202,8 @@ export class MessageReader {
       case 'length': {
         const n = Math.min(this.remaining, this.buffered);
         if (n === 0) return false;
-        events.push({ type: 'data', data: this.buf.subarray(this.pos, this.pos + n) });
+        // A chunk that is all body is handed out as it is: a view of it would cost a typed array per chunk.
+        events.push({ type: 'data', data: n === this.buf.length ? this.buf : this.buf.subarray(this.pos, this.pos + n) });
         this.pos += n;
         this.remaining -= n;
         if (this.remaining === 0) this.end(events, []);
