@@ -17,7 +17,7 @@ import { TINY_PATH } from './static-backend.ts';
 export const IDLE_CONNECTIONS = 10_000;
 export const IDLE_KEEP_ALIVE_SEC = 60;
 /** Stickler's goal for one idle connection, in KiB. */
-export const IDLE_GOAL_KIB = 10;
+export const IDLE_GOAL_KIB = 20;
 export const IDLE_TARGETS = [sticklerName(1), HAPROXY, NGINX];
 /** Connections being opened at once, so that the server's accept queue is not flooded. */
 const OPEN_PARALLEL = 200;
