@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { componentCycles, cyclicComponents, floorViolations, importGraph, importSpecifiers, type Graph } from '../../scripts/import-graph.ts';
+import { GROUND_FLOORS, componentCycles, cyclicComponents, floorViolations, importGraph, importSpecifiers, type Graph } from '../../scripts/import-graph.ts';
 
 test('every kind of import counts, type-only and dynamic included; comments and strings do not', () => {
   const text = [
@@ -54,16 +54,32 @@ test('each component with a cycle, and chains covering each of its edges', () =>
   assert.deepEqual(componentCycles(graph, ['self.ts']), [['self.ts', 'self.ts']]);
 });
 
-test('the floors: the model imports nothing, the readers only themselves and http/', () => {
-  const rules = [{ from: 'config/model.ts', may: [] }, { from: 'config/', may: ['config/', 'http/'] }];
+test('the floors: a file imports nothing, a folder only itself and http/; the first rule that matches applies', () => {
+  const rules = [{ from: 'config/model.ts', may: [] }, { from: 'config/**', may: ['config/**', 'http/**'] }];
   const graph = graphOf({
     'config/model.ts': ['http/syntax.ts'],
     'config/apache/parse.ts': ['config/model.ts', 'http/syntax.ts', 'proxy/ip.ts'],
     'proxy/ip.ts': ['config/model.ts', 'server/server.ts'],
   });
   assert.deepEqual(floorViolations(graph, rules), [
-    'config/apache/parse.ts → proxy/ip.ts: config/ may import only config/, http/',
+    'config/apache/parse.ts → proxy/ip.ts: config/** may import only config/**, http/**',
     'config/model.ts → http/syntax.ts: config/model.ts may import nothing of src/',
+  ]);
+});
+
+test("the project's floors: the model's modules import only each other, the readers anything of config/", () => {
+  const graph = graphOf({
+    'config/model.ts': ['config/model-tls.ts', 'config/model-units.ts'],
+    'config/model-tls.ts': ['config/model-units.ts', 'config/tls-profile.ts', 'http/syntax.ts'],
+    'config/model-units.ts': [],
+    'config/tls-profile.ts': ['config/model.ts', 'config/model-tls.ts', 'http/syntax.ts', 'log/format.ts', 'log/access.ts'],
+    'config/native/tls.ts': ['config/model-tls.ts'],
+    'server/runtime.ts': ['config/model-tls.ts', 'proxy/ip.ts'],
+  });
+  assert.deepEqual(floorViolations(graph, GROUND_FLOORS), [
+    'config/model-tls.ts → config/tls-profile.ts: config/model*.ts may import only config/model*.ts',
+    'config/model-tls.ts → http/syntax.ts: config/model*.ts may import only config/model*.ts',
+    'config/tls-profile.ts → log/access.ts: config/** may import only config/**, http/**, log/format.ts',
   ]);
 });
 

@@ -1,0 +1,65 @@
+// TLS in the configuration model: a virtual host's certificate and what its handshakes offer, and how members are
+// reached over TLS.
+import type { Source } from './model-units.ts';
+
+export interface TlsFiles {
+  /** Where the certificate file is named; the other files' lines follow, where they differ. */
+  source: Source;
+  certificateFile: string;
+  keyFile: string;
+  /** Where the key file is named; undefined where it is the certificate's line (a key in the certificate's file). */
+  keySource?: Source;
+  chainFile?: string;
+  chainSource?: Source;
+  /** A DER OCSP response stapled to this certificate's handshakes, re-read at each reload (nginx `ssl_stapling_file`). */
+  ocspResponseFile?: string;
+  ocspSource?: Source;
+  /** What the handshakes offer; undefined is Mozilla's intermediate profile as it is. */
+  policy?: TlsPolicy;
+  /** Sent as Strict-Transport-Security on every response of this virtual host; undefined sends none. */
+  hsts?: Hsts;
+}
+
+/** Mozilla's server-side TLS configurations (guidelines 6.0), see src/config/tls-profile.ts. */
+export type TlsProfileName = 'intermediate' | 'modern';
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/**
+ * A Mozilla profile, possibly narrowed; never widened. One per TLS port: Node switches only the certificate by SNI,
+ * so the virtual hosts of a port must agree (checked when the configuration is read).
+ */
+export interface TlsPolicy {
+  source: Source;
+  profile: TlsProfileName;
+  /** A subset of the profile's versions (Apache `SSLProtocol`); undefined is all of them. */
+  protocols?: TlsVersion[];
+  /** OpenSSL cipher string for TLS 1.2 (Apache `SSLCipherSuite`): only the profile's ciphers it selects are offered. */
+  ciphers?: string;
+  /** TLS 1.3 suite names, colon-separated (Apache `SSLCipherSuite TLSv1.3`): only the profile's named ones are offered. */
+  cipherSuites?: string;
+  /** The server's order of ciphers wins (Apache `SSLHonorCipherOrder on`); Mozilla leaves it to the client. */
+  honorCipherOrder: boolean;
+}
+
+/** RFC 6797 Strict-Transport-Security. */
+export interface Hsts {
+  source: Source;
+  /** Seconds. */
+  maxAge: number;
+  includeSubDomains: boolean;
+  preload: boolean;
+}
+
+export interface BackendTls {
+  /** SSLProxyEngine: may https:// members be used at all. */
+  enabled: boolean;
+  /** SSLProxyVerify: `none` = no verification (Apache's default); `require` = verify the chain. */
+  verify: 'none' | 'require';
+  /** SSLProxyCheckPeerName / SSLProxyCheckPeerCN: check the certificate's names against the member host. */
+  checkPeerName: boolean;
+  caFile?: string;
+  /** Where caFile is named. */
+  caSource?: Source;
+  source?: Source;
+}
