@@ -3,68 +3,25 @@
 // It lives in one ArrayBuffer so that a SharedArrayBuffer gives every worker thread the same view, as httpd's
 // children share shm.
 //
-// Layout, in elements of each view, laid out in 64-byte cache lines (offsets from the buffer's start) so that
-// threads working on different things do not pass one line between their cores at every pick:
-//   Int32Array over the whole buffer
-//     line 0: [0] lock word: 0 free, else the holder's thread id + 1 (see lock()); [1] threads waiting for it
-//     line 1, read-mostly: [16] capacity: member slots, the configured members plus the manager's growth slots;
-//       [17] count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth);
-//       [18] when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
-//     then every member's lbstatus, [HEADER_INTS + m], on lines of their own: a balanced or sticky pick writes
-//       all of them, always under the lock, so together they move between cores as one line rather than one each
-//     then two lines per member m, at memberInts(capacity) + m*INT_STRIDE: IntField's read-mostly fields (status,
-//       lbfactor, lbset) on the first, busy and retries on the second, which threads working on different
-//       members write without the lock
-//   8-byte elements starting at floatOffset(capacity) bytes (a line boundary, after the Int32 part), FLOAT_STRIDE
-//     per member, padded to whole lines; seen through two views, each element only ever through one of them:
-//     a Float64Array for FloatField (times, and counters of rare events, changed under the lock) on the first
-//     line, then a BigInt64Array for CounterField (what every pick and release counts, with Atomics.add, without
-//     the lock): elected, requests, bytes, the latency sum in ns, the histogram's buckets, then RECENT_SLOTS
-//     slots of RECENT_SLOT_MS each, a ring of [slot number, requests, latency sum, buckets...] that holds the last
-//     minute's traffic, so a console opened now shows it without waiting for new requests
-//   Int32Array starting at sessionOffset(capacity): per member an approximate set of the sessions that recently
-//     stuck to the member (session-table.ts)
+// Where each field lives is state-layout.ts; the lock every change of several fields takes is state-lock.ts.
+//
 // Beside it, each worker thread may keep a ledger: one Int32 per member slot counting the busy it holds itself,
 // in a SharedArrayBuffer of its own that the main thread can read. When the thread dies, whoever sees it die gives
 // those back (releaseLedger), so requests that died with it do not stay busy.
 // Int32 and BigInt64 fields are read and written with Atomics, so a reader on another thread never sees a torn
 // word. Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact up
 // to 2^53, BigInt64 ones up to 2^63: far beyond Apache's own apr_size_t/apr_off_t counters in practice.
-import { threadId } from 'node:worker_threads';
 import type { MemberConfig } from '../config/model.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
+import {
+  CAPACITY, COUNT, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
+  LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
+  STARTED, stateByteLength, type CounterFieldIndex, type FloatFieldIndex, type IntFieldIndex,
+} from './state-layout.ts';
+import { acquireLock, releaseLock, releaseLockHeldBy } from './state-lock.ts';
 import { statusFromFlags } from './status.ts';
 
-/** Int32 and Float64 elements in one cache line. */
-const LINE_INTS = 64 / Int32Array.BYTES_PER_ELEMENT;
-const LINE_FLOATS = 64 / Float64Array.BYTES_PER_ELEMENT;
-const LOCK = 0;
-const WAITERS = 1;
-/** This thread's mark in the lock word: 0 means free, so thread ids are stored plus one. */
-const owner = threadId + 1;
-const CAPACITY = LINE_INTS;
-const COUNT = LINE_INTS + 1;
-const STARTED = LINE_INTS + 2;
-const HEADER_INTS = 2 * LINE_INTS;
-/**
- * Compare-and-swap rounds a thread spends on a held lock before it sleeps: a holder keeps it for well under a
- * microsecond, so spinning usually wins it back sooner than a sleep and a wake-up (two system calls) would.
- */
-const LOCK_SPINS = 64;
-
-const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, BUSY: LINE_INTS, RETRIES: LINE_INTS + 1 } as const;
-const INT_STRIDE = 2 * LINE_INTS;
-
-/** Where the members' own lines begin, after the header and the lbstatus lines. */
-function memberInts(capacity: number): number {
-  return HEADER_INTS + Math.ceil(capacity / LINE_INTS) * LINE_INTS;
-}
-
-const FloatField = {
-  ERROR_TIME: 0, FAILURES: 1, LAST_FAILURE: 2, RECOVERED_AT: 3, ENTERED_ERROR: 4, RECOVERED: 5, CHECK_FAILED: 6, CHECK_PASSED: 7,
-} as const;
-const CounterField = { ELECTED: LINE_FLOATS, REQUESTS: LINE_FLOATS + 1, TRANSFERRED: LINE_FLOATS + 2, READ: LINE_FLOATS + 3, LATENCY_NS: LINE_FLOATS + 4 } as const;
-const HISTOGRAM = LINE_FLOATS + 5;
+export { LATENCY_BUCKETS_MS, RECENT_WINDOW_MS } from './state-layout.ts';
 
 /** The state changes counted for metrics: into error, out of it, taken out and brought back by health checks. */
 export type StateChange = 'error' | 'recovered' | 'healthCheckFailed' | 'healthCheckPassed';
@@ -74,19 +31,6 @@ const CHANGE_FIELDS: Record<StateChange, FloatFieldIndex> = {
   healthCheckFailed: FloatField.CHECK_FAILED,
   healthCheckPassed: FloatField.CHECK_PASSED,
 };
-/**
- * Upper bounds (ms) of the member latency histogram's buckets, time from sending the request to the response
- * head; one more bucket counts everything slower. Prometheus' default buckets, from 5 ms to 10 s.
- */
-export const LATENCY_BUCKETS_MS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] as const;
-const RECENT = HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
-/** The span the manager calls "the last minute", and the slots that hold it. */
-export const RECENT_WINDOW_MS = 60_000;
-const RECENT_SLOT_MS = 5_000;
-const RECENT_SLOTS = RECENT_WINDOW_MS / RECENT_SLOT_MS;
-const RecentField = { SLOT: 0, REQUESTS: 1, LATENCY_NS: 2, HISTOGRAM: 3 } as const;
-const RECENT_STRIDE = RecentField.HISTOGRAM + LATENCY_BUCKETS_MS.length + 1;
-const FLOAT_STRIDE = Math.ceil((RECENT + RECENT_SLOTS * RECENT_STRIDE) / LINE_FLOATS) * LINE_FLOATS;
 
 /** Traffic of one member over a recent stretch: from `fromMs` to the time asked for. */
 export interface RecentTraffic {
@@ -96,21 +40,9 @@ export interface RecentTraffic {
   latency: { sumMs: number; buckets: number[] };
 }
 
-type IntFieldIndex = (typeof IntField)[keyof typeof IntField];
-type FloatFieldIndex = (typeof FloatField)[keyof typeof FloatField];
-type CounterFieldIndex = (typeof CounterField)[keyof typeof CounterField];
-
 /** Latencies are counted in whole nanoseconds, so that an atomic integer add can count them. */
 const NS_PER_MS = 1e6;
 const ONE = 1n;
-
-function sessionOffset(capacity: number): number {
-  return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
-}
-
-function floatOffset(capacity: number): number {
-  return (memberInts(capacity) + capacity * INT_STRIDE) * Int32Array.BYTES_PER_ELEMENT;
-}
 
 /** Apache stores loadfactor ×100 as an int, truncating (mp.c:106-115): 1.5 → 150. */
 export function lbfactorOf(loadfactor: number): number {
@@ -144,7 +76,7 @@ export class BalancerState {
   private readonly ledger: Int32Array | undefined;
 
   static byteLength(capacity: number): number {
-    return sessionOffset(capacity) + sessionTableLength(capacity) * Int32Array.BYTES_PER_ELEMENT;
+    return stateByteLength(capacity);
   }
 
   /**
@@ -239,37 +171,9 @@ export class BalancerState {
     return m;
   }
 
-  /**
-   * Apache runs each pick under a mutex (bal.c:334-353) because it is a read-modify-write over several
-   * members. Holders never block and keep it for a few hundred instructions, so a waiter spins a little before
-   * it sleeps; it sleeps a millisecond at most, so a lock freed by releaseIfHeldBy is seen soon even unnotified.
-   */
-  lock(): void {
-    const { ints } = this;
-    let holder = Atomics.compareExchange(ints, LOCK, 0, owner);
-    if (holder === 0) return;
-    if (holder === owner || !(this.buffer instanceof SharedArrayBuffer)) {
-      throw new Error('balancer state lock taken twice on one thread');
-    }
-    for (let spins = 0; ; spins++) {
-      // Read before trying, so that spinning reads the line rather than taking it from the holder's core.
-      holder = Atomics.load(ints, LOCK);
-      if (holder === 0) {
-        holder = Atomics.compareExchange(ints, LOCK, 0, owner);
-        if (holder === 0) return;
-      }
-      if (spins < LOCK_SPINS) continue;
-      Atomics.add(ints, WAITERS, 1);
-      Atomics.wait(ints, LOCK, holder, 1);
-      Atomics.sub(ints, WAITERS, 1);
-    }
-  }
-
-  /** Wakes one sleeper if any: notify takes a process-wide mutex inside V8, which an uncontended unlock skips. */
-  unlock(): void {
-    Atomics.store(this.ints, LOCK, 0);
-    if (Atomics.load(this.ints, WAITERS) > 0) Atomics.notify(this.ints, LOCK, 1);
-  }
+  /** Takes the lock, waiting for it if another thread holds it (state-lock.ts); prefer withLock. */
+  lock(): void { acquireLock(this.ints); }
+  unlock(): void { releaseLock(this.ints); }
 
   /** `change` run under the lock, which is released however it ends. */
   withLock<T>(change: () => T): T {
@@ -281,13 +185,8 @@ export class BalancerState {
     }
   }
 
-  /**
-   * A worker thread that died (terminated, out of memory) while holding the lock would stop every other thread
-   * at its next pick; whoever sees it die frees the lock for it.
-   */
-  releaseIfHeldBy(deadThreadId: number): void {
-    if (Atomics.compareExchange(this.ints, LOCK, deadThreadId + 1, 0) === deadThreadId + 1) Atomics.notify(this.ints, LOCK, 1);
-  }
+  /** A worker thread that died holding the lock would stop every other thread: whoever sees it die frees it. */
+  releaseIfHeldBy(deadThreadId: number): void { releaseLockHeldBy(this.ints, deadThreadId); }
 
   status(m: number): number { return this.int(m, IntField.STATUS); }
   setStatusBits(m: number, bits: number): void { Atomics.or(this.ints, this.intIndex(m, IntField.STATUS), bits); }
