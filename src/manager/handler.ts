@@ -72,10 +72,13 @@ const SECURITY_HEADERS: HeaderList = [
   ['Cache-Control', 'no-store'],
 ];
 
+const JAVASCRIPT = 'text/javascript; charset=utf-8';
+/** The console's ES modules: app.js, the page's entry, imports the others by relative URL, so each is served here. */
+const CONSOLE_MODULES = ['app.js', 'api.js', 'audit.js', 'balancer-view.js', 'chart.js', 'dom.js', 'edits.js', 'events.js', 'figures.js', 'format.js', 'forms.js', 'member-view.js', 'results.js', 'snapshot.js'];
 const ASSETS: Record<string, { file: URL; type: string }> = {
-  'app.js': { file: new URL('./console/app.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  ...Object.fromEntries(CONSOLE_MODULES.map((name) => [name, { file: new URL(`./console/${name}`, import.meta.url), type: JAVASCRIPT }])),
   'app.css': { file: new URL('./console/app.css', import.meta.url), type: 'text/css; charset=utf-8' },
-  'uplot.js': { file: new URL('../../node_modules/uplot/dist/uPlot.iife.min.js', import.meta.url), type: 'text/javascript; charset=utf-8' },
+  'uplot.js': { file: new URL('../../node_modules/uplot/dist/uPlot.iife.min.js', import.meta.url), type: JAVASCRIPT },
   'uplot.css': { file: new URL('../../node_modules/uplot/dist/uPlot.min.css', import.meta.url), type: 'text/css; charset=utf-8' },
 };
 const assetCache = new Map<string, Buffer>();

@@ -33,6 +33,8 @@ const JSON_TYPE = { 'content-type': 'application/json' };
 /** Members nobody listens on, for tests that never send them traffic. */
 const IDLE_A = 'https://127.0.0.1:9';
 const IDLE_B = 'https://127.0.0.1:10';
+/** The console's files as its page loads them: every file of src/manager/console but the page itself, and uPlot's. */
+const CONSOLE_FILES = [...readdirSync(new URL('../../src/manager/console/', import.meta.url)).filter((f) => f !== 'index.html'), 'uplot.js', 'uplot.css'];
 
 const scratch = mkdtempSync(join(tmpdir(), 'stickler-manager-api-'));
 let scratchFiles = 0;
@@ -346,7 +348,7 @@ describe('manager API: requests a browser could be tricked into, and what they m
       ['GET P', await get(''), 200],
       ['GET P?xml', await get('?xml'), 200],
       ['GET P/console', await get('/console'), 200],
-      ...(await Promise.all(['app.js', 'app.css', 'uplot.js', 'uplot.css'].map(async (f) => [`GET P/console/${f}`, await get(`/console/${f}`), 200] as [string, HttpsResponse, number]))),
+      ...(await Promise.all(CONSOLE_FILES.map(async (f) => [`GET P/console/${f}`, await get(`/console/${f}`), 200] as [string, HttpsResponse, number]))),
       ['GET P/api/v1/balancers', await get('/api/v1/balancers'), 200],
       ['GET P/api/v1/audit', await get('/api/v1/audit'), 200],
       ['POST P/api/v1/route', await searchRoute(m.base, { balancer: 'cluster', session: 'S.b' }), 200],
@@ -369,6 +371,14 @@ describe('manager API: requests a browser could be tricked into, and what they m
     for (const [what, r, status] of answers) {
       assert.equal(r.status, status, what);
       assertSecurityHeaders(r, what);
+    }
+  });
+
+  test('console files: each module of src/manager/console is served as JavaScript (a browser refuses a module script of another type), the styles as CSS', async () => {
+    for (const f of CONSOLE_FILES) {
+      const r = await request(`${m.base}/console/${f}`);
+      assert.equal(r.status, 200, f);
+      assert.equal(r.headers['content-type'], f.endsWith('.js') ? 'text/javascript; charset=utf-8' : 'text/css; charset=utf-8', f);
     }
   });
 
