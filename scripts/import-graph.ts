@@ -152,12 +152,12 @@ export function floorViolations(graph: Graph, rules: readonly FloorRule[]): stri
   return violations.sort();
 }
 
-/** Every `.ts` file under a directory, as `/`-separated paths relative to it. */
+/** Every `.ts` and `.js` file under a directory (the entry points and the console's browser modules are JavaScript), as `/`-separated paths relative to it. */
 function sourceFiles(root: string, dir = root): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) return sourceFiles(root, path);
-    return entry.name.endsWith('.ts') ? [relative(root, path)] : [];
+    return /\.[tj]s$/.test(entry.name) ? [relative(root, path)] : [];
   });
 }
 
