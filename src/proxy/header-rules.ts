@@ -25,7 +25,7 @@ export interface RuleContext {
 /** Where a request is: its path, for <Location> rules, and the balancer it is proxied to, for <Proxy> rules. */
 export interface RulePlace {
   path: string;
-  balancer: string | undefined;
+  balancer?: string | undefined;
 }
 
 type Part = (c: RuleContext) => string;
@@ -215,6 +215,16 @@ function apply({ rule, value, regex }: CompiledRule, headers: HeaderList, c: Rul
       return;
     }
   }
+}
+
+/**
+ * The client's response fields: `always` rules edit httpd's err_headers_out, empty for Stickler's answers, sent
+ * before the rest; `onsuccess` rules edit a member's answer only, as httpd's error responses skip them.
+ */
+export function responseFields(rules: HeaderRules, headers: HeaderList, fromMember: boolean, place: RulePlace, c: RuleContext): HeaderList {
+  const always = rules.always.length === 0 ? [] : applyHeaderRules(rules.always, [], place, c);
+  const success = fromMember ? applyHeaderRules(rules.onsuccess, headers, place, c) : headers;
+  return always.length === 0 ? success : [...always, ...success];
 }
 
 function find(headers: HeaderList, lower: string): number {
