@@ -59,7 +59,7 @@ const BACKTRACKING: ReadonlyArray<[RegExp, string]> = [
  * RE2's `$` does not and it has no `\Z`, so both become "an optional final newline, then the end": a pattern goes on
  * matching after `$` only past that newline, which only patterns that expect a newline after `$` can tell apart.
  */
-function fromPcre(source: string): string | { unsupported: string } {
+export function fromPcre(source: string): string | { unsupported: string } {
   let out = '';
   let inClass = false;
   for (let i = 0; i < source.length; i++) {

@@ -118,6 +118,36 @@ export interface VirtualHostConfig {
   proxyAccess: AccessRule[];
   /** The host's own access logs; a host with none logs to the server's (`log`), as httpd's CustomLog does. */
   logs?: AccessLogConfig[];
+  /** mod_headers' rules of the main server, the host, then its <Proxy> and <Location> sections, in httpd's merge order. */
+  headerRules?: HeaderRule[];
+}
+
+/** What mod_headers does to a field (`edit*` edits every match, `edit` the first). */
+export type HeaderAction = 'set' | 'append' | 'add' | 'merge' | 'unset' | 'setifempty' | 'edit' | 'edit*' | 'echo';
+
+/** One `Header` or `RequestHeader` line, as data: src/proxy/header-rules.ts compiles and applies it. */
+export interface HeaderRule {
+  source: Source;
+  /** `RequestHeader` edits the head sent to the member, `Header` the one sent to the client. */
+  direction: 'request' | 'response';
+  /**
+   * `onsuccess` (the default) edits the headers of a member's answer; `always` edits httpd's err_headers_out,
+   * sent before them and on Stickler's own answers too. Request rules are `onsuccess`.
+   */
+  condition: 'onsuccess' | 'always';
+  action: HeaderAction;
+  /** The field name; for `echo`, a regular expression on request field names. */
+  header: string;
+  /** The value in mod_headers' format (`%{VAR}e`...); for `edit`, the substitution. */
+  value?: string;
+  /** `edit` and `edit*`: the regular expression matched against each value. */
+  pattern?: string;
+  /** `env=VAR` (only when the variable is set) or `env=!VAR` (only when it is not). */
+  env?: { variable: string; negate: boolean };
+  /** Only for requests under this `<Location>` path. */
+  location?: string;
+  /** Only for requests proxied to this balancer (a `<Proxy>` URL's name or origin), or `*` for any proxied one. */
+  proxy?: string;
 }
 
 export interface RouteConfig {

@@ -200,18 +200,24 @@ export const ENVIRONMENT: ReadonlySet<string> = new Set([
   'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE', 'BALANCER_SESSION_STICKY', 'BALANCER_SESSION_ROUTE', 'BALANCER_ROUTE_CHANGED', 'HTTPS',
 ] satisfies Array<keyof BalancerFacts | 'HTTPS'>);
 
-/** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT). */
+/** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT), escaped for a log. */
 export function environment(e: AccessEntry, name: string): string | undefined {
-  if (name.startsWith('BALANCER_')) {
-    const value = (e.balancer as Record<string, string | undefined> | undefined)?.[name];
-    return value === undefined ? undefined : escapeLogItem(value);
-  }
-  if (name === 'HTTPS') return e.scheme === 'https' ? 'on' : undefined;
+  return escaped(environmentValue(e.balancer, e.scheme, name));
+}
+
+/**
+ * A variable of the request's environment as it is (ENVIRONMENT): the balancer's facts once it has chosen, and
+ * mod_ssl's HTTPS. httpd's environment is a table whose names are matched without regard to case.
+ */
+export function environmentValue(facts: BalancerFacts | undefined, scheme: AccessEntry['scheme'], name: string): string | undefined {
+  const upper = name.toUpperCase();
+  if (upper.startsWith('BALANCER_')) return (facts as Record<string, string | undefined> | undefined)?.[upper];
+  if (upper === 'HTTPS') return scheme === 'https' ? 'on' : undefined;
   return undefined;
 }
 
-/** mod_ssl's variables Stickler knows; as mod_ssl logs them, an empty value is `-`. */
-function sslVariable(e: AccessEntry, name: string): string | undefined {
+/** mod_ssl's variables Stickler knows; an empty value is none, as mod_ssl logs and mod_headers read it. */
+export function sslVariable(e: AccessEntry, name: string): string | undefined {
   if (name === 'HTTPS') return e.scheme === 'https' ? 'on' : 'off';
   if (e.scheme !== 'https') return undefined;
   const tls = e.connection?.tls?.();

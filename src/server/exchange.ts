@@ -6,6 +6,7 @@ import { HttpError } from '../http/errors.ts';
 import { requestEntry, type AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { clientResponseHead, switchedResponseHeaders } from '../proxy/client-head.ts';
+import { applyHeaderRules, responseFields, type RuleContext, type RulePlace } from '../proxy/header-rules.ts';
 import { isTrustedProxy } from '../proxy/forward.ts';
 import { withHsts } from '../config/tls-profile.ts';
 import { mapRequest } from '../proxy/mapping.ts';
@@ -52,6 +53,8 @@ export class Exchange implements DispatchHandler, LocalSink {
   private upgrade: string | undefined;
   /** Counted among the thread's requests in flight (runtime.inFlight) until the exchange ends. */
   private inFlight = false;
+  /** Where the virtual host's Header and RequestHeader rules see the request; only when it has rules. */
+  private rulePlace: RulePlace | undefined;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
@@ -94,12 +97,14 @@ export class Exchange implements DispatchHandler, LocalSink {
     if (!vhost) return this.respondLocal(errorResponse(404));
     this.vhost = vhost;
     this.log.serverName = vhost.serverName;
+    if (vhost.headerRules) this.rulePlace = { path: target.path };
 
     const mapping = mapRequest(vhost.config.routes, target);
     if (!mapping || mapping.kind === 'exclude') return void (this.local = answerLocally(this, this.client, this.head, vhost, target, this.log));
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
     this.log.handler = 'proxy-server';
+    if (this.rulePlace) this.rulePlace.balancer = mapping.balancer;
     this.upgrade = allowedUpgrade(this.head, mapping.route.target.kind === 'balancer' ? mapping.route.target.upgrade : undefined);
     const balancer = runtime.balancers.get(mapping.balancer);
     if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);
@@ -126,7 +131,10 @@ export class Exchange implements DispatchHandler, LocalSink {
   /** The request head as the member at `memberUrl` gets it. */
   memberHead(memberUrl: string): Buffer {
     const { client, vhost } = this;
-    return memberRequestHead(this.head, {
+    // httpd applies RequestHeader before the balancer chooses and before mod_proxy adds its own fields.
+    const rules = vhost!.headerRules?.request;
+    const head = rules?.length ? { ...this.head, headers: applyHeaderRules(rules, [...this.head.headers], this.rulePlace!, this.ruleContext(undefined)) } : this.head;
+    return memberRequestHead(head, {
       memberUrl,
       backendPath: this.backendPath,
       upgrade: this.upgrade,
@@ -197,7 +205,7 @@ export class Exchange implements DispatchHandler, LocalSink {
 
   private startResponse(head: ResponseHead): void {
     const { headers, body } = clientResponseHead(head, this.head.method, this.reverse());
-    this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body);
+    this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body, true);
   }
 
   /** ProxyPassReverse for this request: the virtual host's rules, the client's Host. */
@@ -285,8 +293,10 @@ export class Exchange implements DispatchHandler, LocalSink {
     this.respondLocal(errorResponse(500));
   }
 
-  private writeResponseHead(status: number, reason: string, headers: HeaderList, body: ResponseBody): void {
+  private writeResponseHead(status: number, reason: string, given: HeaderList, body: ResponseBody, fromMember = false): void {
     this.responseStarted = true;
+    const rules = this.vhost?.headerRules;
+    const headers = rules ? responseFields(rules, given, fromMember, this.rulePlace!, this.ruleContext(this.log.balancer)) : given;
     this.log.status = status;
     // After a reload the connection's configuration is the old one: the client reconnects onto the new one.
     if (this.client.runtime.retired) this.keepAlive = false;
@@ -298,6 +308,10 @@ export class Exchange implements DispatchHandler, LocalSink {
     const sent = hsts ? withHsts(headers, hsts) : headers;
     this.log.responseHeaders = sent;
     this.client.sendHead(status, reason, sent, body, this.keepAlive);
+  }
+
+  private ruleContext(facts: RuleContext['facts']): RuleContext {
+    return { entry: this.log, facts, elapsedUs: (performance.now() - this.started) * 1000 };
   }
 
   private abortClient(): void {

@@ -7,6 +7,7 @@ import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edit
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
 import { openConfiguredLogs, type AccessLog, type ConfiguredLogs } from '../log/access.ts';
+import { compileHeaderRules, type HeaderRules } from '../proxy/header-rules.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { MemberPool } from '../upstream/pool.ts';
 import { InFlight } from './in-flight.ts';
@@ -24,6 +25,8 @@ export interface VirtualHostRuntime {
   serverName: string;
   /** Its own logs, or the server's when it has none. */
   accessLog: AccessLog;
+  /** Its Header and RequestHeader rules, compiled; undefined when it has none. */
+  headerRules: HeaderRules | undefined;
 }
 
 /** A member's connection pool: the TLS settings of the virtual host that routes to its balancer, its timeouts. */
@@ -87,6 +90,7 @@ export class Runtime {
         scheme: vh.tls ? 'https' : 'http',
       },
       accessLog: this.logs.forHost(vh),
+      headerRules: compileHeaderRules(vh.headerRules),
     }));
     this.closed = new Promise((resolve) => (this.markClosed = resolve));
   }

@@ -72,7 +72,7 @@ test('Apache: protocols Stickler never offers are named; a setting that leaves n
   ]);
 });
 
-test('Apache: only `Header [always] set Strict-Transport-Security` is read, and only TLS virtual hosts send it', () => {
+test('Apache: a server\'s `Header [always] set Strict-Transport-Security` is HSTS, sent only by TLS virtual hosts; other Header lines are rules', () => {
   const r = apache([
     'Listen 443', 'Listen 80',
     'Header set X-Frame-Options DENY',
@@ -81,12 +81,11 @@ test('Apache: only `Header [always] set Strict-Transport-Security` is read, and 
     ...vhost(443, ['Header always set Strict-Transport-Security "max-age=10; preload; includesubdomains"']),
     ...vhost(80, ['Header always set Strict-Transport-Security "max-age=10"'], false),
   ]);
-  const hsts = 'ignored: Strict-Transport-Security is read only from Header always set Strict-Transport-Security "max-age=SECONDS" in the main server or a <VirtualHost>';
   assert.deepEqual(messages(r, 'warning'), [
-    't.conf:3: Header: ignored: Header is not implemented by Stickler and has no effect',
-    `t.conf:4: Header: ${hsts}`,
-    `t.conf:6: Header: ${hsts}`,
     't.conf:16: Header: ignored: Strict-Transport-Security is sent only by TLS virtual hosts (browsers ignore it over plain HTTP, RFC 6797 section 8.1)',
+  ]);
+  assert.deepEqual(r.config?.virtualHosts[0]?.headerRules?.map((h) => [h.source.line, h.action, h.header, h.location]), [
+    [3, 'set', 'X-Frame-Options', undefined], [4, 'append', 'Strict-Transport-Security', undefined], [6, 'set', 'Strict-Transport-Security', '/app'],
   ]);
   assert.deepEqual(r.config?.virtualHosts[0]?.tls?.hsts, { source: { file: 't.conf', line: 12 }, maxAge: 10, includeSubDomains: true, preload: true });
 

@@ -8,7 +8,7 @@
 // <VirtualHost> covers are served by the main server, as in httpd, so it becomes a `*:port` virtual host there.
 import { isIP } from 'node:net';
 import type {
-  AccessLogConfig, BackendTls, BalancerConfig, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
+  AccessLogConfig, BackendTls, BalancerConfig, HeaderRule, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
 import { prefixLength } from '../path-prefix.ts';
 import { memberLoopProblem } from '../member-loop.ts';
@@ -147,10 +147,18 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
       cookieDomains: own.flatMap((d) => d.cookieDomains),
       locations: own.flatMap((d) => d.locations),
       proxyAccess: own.flatMap((d) => d.proxyAccess),
+      ...headerRules(own.flatMap((d) => d.headerRules)),
       // The main server's own logs are the server's (config.log), which every host without logs of its own uses.
       ...optionalLogs(main === v ? [] : resolveLogs(v.log, main.log, report)),
     },
   };
+}
+
+/** httpd merges mod_headers' rules server first, then <Proxy> sections, then <Location> sections, each in config order. */
+function headerRules(rules: HeaderRule[]): { headerRules?: HeaderRule[] } {
+  if (rules.length === 0) return {};
+  const rank = (r: HeaderRule): number => (r.location !== undefined ? 2 : r.proxy !== undefined ? 1 : 0);
+  return { headerRules: rules.toSorted((a, b) => rank(a) - rank(b)) };
 }
 
 /** SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder and HSTS of a TLS virtual host, each inherited on its own. */

@@ -50,8 +50,9 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   SSLProtocol: SERVER,
   SSLCipherSuite: SERVER,
   SSLHonorCipherOrder: SERVER,
-  // Only `Header [always] set Strict-Transport-Security` is read; other Header lines get a warning wherever they are.
+  // mod_headers (headers.ts); `Header always set Strict-Transport-Security` of a server is its TLS policy's HSTS.
   Header: ['main', 'vhost', 'proxy', 'location'],
+  RequestHeader: ['main', 'vhost', 'proxy', 'location'],
   RemoteIPTrustedProxy: SERVER,
   RemoteIPInternalProxy: SERVER,
   ProxyPass: SERVER_OR_LOCATION,
@@ -127,7 +128,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),
   ...words(`SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite
     SSLProxyVerifyDepth SSLProxyCheckPeerExpire SSLVerifyDepth`).map((n) => [n, TLS_DEFAULTS] as const),
-  ...words(`RequestHeader RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
+  ...words(`RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
     Alias AliasMatch Redirect RedirectMatch RedirectPermanent RedirectTemp ProxyErrorOverride
     ProxyHCTemplate RemoteIPHeader ProxySourceAddress`).map(
     (n) => [n, NOT_IMPLEMENTED] as const,

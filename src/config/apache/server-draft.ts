@@ -1,7 +1,7 @@
 // What one server (the main server or a <VirtualHost>) says about itself, before httpd's inheritance is applied:
 // unset settings stay undefined so a virtual host can fall back to the main server's value.
 import { newLogDraft, type LogDraft } from './logs.ts';
-import type { AccessRule, CookieRewrite, Hsts, LocationConfig, ReverseRule, RouteConfig, Source, TlsVersion } from '../model.ts';
+import type { AccessRule, CookieRewrite, HeaderRule, Hsts, LocationConfig, ReverseRule, RouteConfig, Source, TlsVersion } from '../model.ts';
 
 export interface Setting<T> {
   value: T;
@@ -43,12 +43,14 @@ export interface ServerDraft {
   cookieDomains: CookieRewrite[];
   locations: LocationConfig[];
   proxyAccess: AccessRule[];
+  /** Header and RequestHeader lines of the server and of its sections, in config order. */
+  headerRules: HeaderRule[];
   log: LogDraft;
 }
 
 export function newServerDraft(source: Source, addresses: ServerDraft['addresses']): ServerDraft {
   return {
     source, addresses, serverAliases: [], locationRoutes: [], routes: [], reverse: [], cookiePaths: [], cookieDomains: [],
-    locations: [], proxyAccess: [], log: newLogDraft(),
+    locations: [], proxyAccess: [], headerRules: [], log: newLogDraft(),
   };
 }

@@ -2,13 +2,12 @@
 // SSLProxyVerify, SSLProtocol and SSLCipherSuite, and the HSTS header. The argument syntaxes are in tls.ts.
 import { checkCipherSuites, checkCiphers } from '../tls-profile.ts';
 import { arity, flagSetting } from './arguments.ts';
-import { NOT_IMPLEMENTED } from './directives.ts';
 import type { DirectiveNode } from './parse.ts';
 import { resolveFrom } from './parse.ts';
 import type { Report } from './report.ts';
 import type { Scope } from './scope.ts';
 import type { ServerDraft } from './server-draft.ts';
-import { hstsHeaderLine, parseCipherSuite, parseHstsValue, parseSslProtocol } from './tls.ts';
+import { hstsHeaderValue, parseCipherSuite, parseHstsValue, parseSslProtocol } from './tls.ts';
 
 export function readSslEngine(node: DirectiveNode, server: ServerDraft, report: Report): void {
   if (!arity(node, 1, 1, 'On or Off', report)) return;
@@ -73,15 +72,15 @@ export function readCipherSuite(node: DirectiveNode, server: ServerDraft, report
   else server.cipherSuites = setting;
 }
 
-/** `Header`: only `always set Strict-Transport-Security` is read; every other Header line is reported unread. */
+/** `Header always set Strict-Transport-Security` of a server is its TLS policy's HSTS; other Header lines are rules. */
+export function isHstsLine(node: DirectiveNode, scope: Scope): boolean {
+  return (scope.context === 'main' || scope.context === 'vhost') && hstsHeaderValue(node.args) !== undefined;
+}
+
 export function readHstsHeader(node: DirectiveNode, scope: Scope, report: Report): void {
-  const line = hstsHeaderLine(node.args);
-  if (line.kind === 'other') return report.warning(node.source, node.name, `ignored: Header ${NOT_IMPLEMENTED}`);
-  if (line.kind === 'unread' || (scope.context !== 'main' && scope.context !== 'vhost')) {
-    const expected = 'Header always set Strict-Transport-Security "max-age=SECONDS" in the main server or a <VirtualHost>';
-    return report.warning(node.source, node.name, `ignored: Strict-Transport-Security is read only from ${expected}`);
-  }
-  const hsts = parseHstsValue(line.value);
+  const value = hstsHeaderValue(node.args);
+  if (value === undefined) return;
+  const hsts = parseHstsValue(value);
   if (typeof hsts === 'string') return report.error(node.source, node.name, hsts);
   scope.server.hsts = { source: node.source, ...hsts };
 }

@@ -53,16 +53,11 @@ export function parseCipherSuite(args: readonly string[]): CipherSuite | string 
 const HSTS_HEADER = 'strict-transport-security';
 const HSTS_EXPECTED = 'expected max-age=SECONDS, optionally with includeSubDomains and preload, separated by ";"';
 
-/**
- * Whether a Header line sets Strict-Transport-Security: `Header [always] set Strict-Transport-Security value`.
- * Other Header lines are `other`; other forms that name the header are `unread`, so the caller can say which form
- * it reads.
- */
-export function hstsHeaderLine(args: readonly string[]): { kind: 'other' } | { kind: 'unread' } | { kind: 'hsts'; value: string } {
+/** The value of `Header [always] set Strict-Transport-Security value`; undefined for any other Header line. */
+export function hstsHeaderValue(args: readonly string[]): string | undefined {
   const words = args[0]?.toLowerCase() === 'always' ? args.slice(1) : args;
-  if (!args.some((a) => a.toLowerCase() === HSTS_HEADER)) return { kind: 'other' };
-  if (words.length === 3 && words[0]!.toLowerCase() === 'set' && words[1]!.toLowerCase() === HSTS_HEADER) return { kind: 'hsts', value: words[2]! };
-  return { kind: 'unread' };
+  if (words.length === 3 && words[0]!.toLowerCase() === 'set' && words[1]!.toLowerCase() === HSTS_HEADER) return words[2]!;
+  return undefined;
 }
 
 /** An RFC 6797 §6.1 header value: `max-age=63072000; includeSubDomains; preload`, names in any case, each once. */

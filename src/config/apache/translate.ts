@@ -17,7 +17,8 @@ import type { Scope } from './scope.ts';
 import type { ServerDraft, Setting } from './server-draft.ts';
 import { newServerDraft } from './server-draft.ts';
 import { readRequestLimit, readRequestReadTimeout, readTimeout, type ServerTimeouts } from './server-limits.ts';
-import { readCertificateFile, readCipherSuite, readHstsHeader, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
+import { isHstsLine, readCertificateFile, readCipherSuite, readHstsHeader, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
+import { readHeaderRule } from './headers.ts';
 
 export interface Listen {
   source: Source;
@@ -239,7 +240,10 @@ export class Translator {
         server.honorCipherOrder = flagSetting(node, this.#report) ?? server.honorCipherOrder;
         return;
       case 'Header':
-        return readHstsHeader(node, scope, this.#report);
+        if (isHstsLine(node, scope)) return readHstsHeader(node, scope, this.#report);
+        return readHeaderRule(node, scope, this.#report);
+      case 'RequestHeader':
+        return readHeaderRule(node, scope, this.#report);
       case 'RemoteIPTrustedProxy':
       case 'RemoteIPInternalProxy':
         return this.#trustedProxies(node, scope);
