@@ -2,9 +2,9 @@
 // them (modules/metadata/mod_headers.c): apr table operations on a list whose names match without regard to case,
 // value formats evaluated per request, regular expressions run on RE2 (request data never meets a backtracking
 // engine). Which rules a request gets (its <Location>, its <Proxy>) is decided here too; the exchange only calls.
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import type { BalancerFacts } from '../balancer/balancer.ts';
-import { fromPcre } from '../config/health-regex.ts';
+import { compilePattern, headerRulePattern, parseHeaderValue, type HeaderValuePiece } from '../config/header-value.ts';
 import { prefixLength } from '../config/path-prefix.ts';
 import type { HeaderRule } from '../config/model.ts';
 import { equalsLowerCase } from '../http/field-name.ts';
@@ -43,78 +43,27 @@ export interface HeaderRules {
   always: CompiledRule[];
 }
 
-const FORMATS = '%%, %t, %D, %{VARIABLE}e or %{VARIABLE}s';
-
-/** mod_headers' format tags that read httpd's process pool, which Stickler does not have. */
-const POOL_TAGS: Record<string, string> = { l: 'the load average', i: 'the idle percentage of httpd\'s workers', b: 'the busy percentage of httpd\'s workers' };
-
-/**
- * A value in mod_headers' format: literal text with `\n`, `\r`, `\t`, `\\` escapes, and `%` tags. Returns what is
- * wrong with it as a sentence. CR and LF are refused: httpd would send them and split the head.
- */
+/** A value in mod_headers' format, compiled from its checked pieces (config/header-value.ts) into one function. */
 export function compileValue(text: string): Part | string {
-  if (text.startsWith('expr=')) return `an expr= value (ap_expr) is not supported by Stickler; expected a value in mod_headers' format with ${FORMATS}`;
-  const parts: Part[] = [];
-  let literal = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '\\') {
-      const next = text[i + 1];
-      if (next === 'r' || next === 'n') return `"${text}" holds \\${next}, which would split the head; expected a value on one line`;
-      if (next === '\\' || next === 't') {
-        literal += next === 't' ? '\t' : '\\';
-        i++;
-      } else literal += c;
-      continue;
-    }
-    if (c !== '%') {
-      literal += c;
-      continue;
-    }
-    // `%%`, and a `%` that ends the value, are a `%`.
-    if (text[i + 1] === '%' || i + 1 === text.length) {
-      literal += '%';
-      i++;
-      continue;
-    }
-    let arg = '';
-    let j = i + 1;
-    if (text[j] === '{') {
-      const close = text.indexOf('}', j);
-      if (close < 0) return `the format tag at "${text.slice(i)}" is never closed; expected %{VARIABLE}e or %{VARIABLE}s`;
-      arg = text.slice(j + 1, close);
-      j = close + 1;
-    }
-    const tag = text[j];
-    const part = tag === undefined ? undefined : formatTag(tag, arg);
-    if (typeof part !== 'function') {
-      const pool = tag === undefined ? undefined : POOL_TAGS[tag];
-      if (pool !== undefined) return `%${tag} is ${pool}, which Stickler does not have; expected ${FORMATS}`;
-      return `unknown format tag "${text.slice(i, j + 1)}"; expected ${FORMATS}`;
-    }
-    if (literal !== '') parts.push(constant(literal));
-    literal = '';
-    parts.push(part);
-    i = j;
-  }
-  if (literal !== '' || parts.length === 0) parts.push(constant(literal));
+  const pieces = parseHeaderValue(text);
+  if (typeof pieces === 'string') return pieces;
+  const parts = pieces.map(pieceRenderer);
   return parts.length === 1 ? parts[0]! : (c) => parts.map((p) => p(c)).join('');
 }
 
-const constant = (text: string): Part => () => text;
-
-function formatTag(tag: string, arg: string): Part | undefined {
-  switch (tag) {
-    case 't':
+function pieceRenderer(piece: HeaderValuePiece): Part {
+  switch (piece.kind) {
+    case 'text':
+      return () => piece.text;
+    case 'time':
       return (c) => `t=${c.entry.time.getTime() * 1000}`;
-    case 'D':
+    case 'elapsed':
       return (c) => `D=${Math.floor(c.elapsedUs)}`;
-    case 'e':
-      return (c) => unwrap(environmentValue(c.facts, c.entry.scheme, arg));
-    case 's':
-      return (c) => unwrap(sslVariable(c.entry, arg));
+    case 'env':
+      return (c) => unwrap(environmentValue(c.facts, c.entry.scheme, piece.name));
+    case 'ssl':
+      return (c) => unwrap(sslVariable(c.entry, piece.name));
   }
-  return undefined;
 }
 
 /** httpd's unwrap_header: a variable's CR and LF become spaces; an unset one is `(null)`, as httpd writes it. */
@@ -123,22 +72,11 @@ function unwrap(value: string | undefined): string {
   return /[\r\n]/.test(value) ? value.replace(/[\r\n]/g, ' ') : value;
 }
 
-/** A regular expression of the configuration, as PCRE reads it, run on RE2; a sentence when it cannot be. */
-export function compilePattern(source: string): RE2JS | string {
-  const translated = fromPcre(source);
-  if (typeof translated !== 'string') return `"${source}" uses ${translated.unsupported}, which Stickler cannot run: its patterns are matched in linear time (RE2), without backreferences or lookaround`;
-  try {
-    return RE2JS.compile(translated);
-  } catch (err) {
-    return `"${source}" is not a valid regular expression: ${(err as Error).message.replace(/^error parsing regexp: /, '')}`;
-  }
-}
-
 /** A rule's value and regular expression, compiled; a sentence saying what is wrong otherwise. */
 export function compileRule(rule: HeaderRule): CompiledRule | string {
   const value = rule.value === undefined ? undefined : compileValue(rule.value);
   if (typeof value === 'string') return value;
-  const source = rule.action === 'echo' ? rule.header : rule.pattern;
+  const source = headerRulePattern(rule);
   const regex = source === undefined ? undefined : compilePattern(source);
   if (typeof regex === 'string') return regex;
   return { rule, value, regex };

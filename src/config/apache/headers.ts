@@ -1,8 +1,8 @@
 // mod_headers' `Header` and `RequestHeader` lines, read with httpd's argument rules (header_cmd and
 // header_inout_cmd in modules/metadata/mod_headers.c) into the model's HeaderRule; the value formats and
-// regular expressions are checked by compiling them as the request path will (src/proxy/header-rules.ts).
+// regular expressions are checked by config/header-value.ts, whose pieces the request path renders.
 import type { HeaderAction, HeaderRule } from '../model.ts';
-import { compileRule } from '../../proxy/header-rules.ts';
+import { headerRuleProblem } from '../header-value.ts';
 import type { DirectiveNode } from './parse.ts';
 import type { Report } from './report.ts';
 import type { Scope } from './scope.ts';
@@ -69,8 +69,8 @@ export function readHeaderRule(node: DirectiveNode, scope: Scope, report: Report
   const parsed = parseHeaderLine(node.name === 'RequestHeader' ? 'RequestHeader' : 'Header', node.args);
   if (typeof parsed === 'string') return report.error(node.source, node.name, parsed);
   const rule: HeaderRule = { source: node.source, ...parsed, ...where(scope) };
-  const compiled = compileRule(rule);
-  if (typeof compiled === 'string') return report.error(node.source, node.name, compiled);
+  const problem = headerRuleProblem(rule);
+  if (problem !== undefined) return report.error(node.source, node.name, problem);
   scope.server.headerRules.push(rule);
 }
 
