@@ -125,6 +125,15 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   return out;
 }
 
+/**
+ * The client's fields without the identity claims an untrusted peer may not make, for RequestHeader rules to run on:
+ * what an operator's rule sets (`RequestHeader set X-Forwarded-Proto https`, or SSL_CLIENT_* for Tomcat) is the
+ * configuration's word, not the client's, and is then forwarded as a trusted proxy's would be.
+ */
+export function withoutClientClaims(headers: HeaderList): HeaderList {
+  return headers.filter(([name]) => FORWARDED.find(name) === undefined && !isIdentityHeader(name));
+}
+
 function isIdentityHeader(name: string): boolean {
   if (IDENTITY.has(name)) return true;
   for (const prefix of IDENTITY_PREFIXES) if (startsWithLowerCase(name, prefix)) return true;

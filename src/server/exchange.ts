@@ -7,7 +7,7 @@ import { requestEntry, type AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { clientResponseHead, switchedResponseHeaders } from '../proxy/client-head.ts';
 import { applyHeaderRules, responseFields, type RuleContext, type RulePlace } from '../proxy/header-rules.ts';
-import { isTrustedProxy } from '../proxy/forward.ts';
+import { isTrustedProxy, withoutClientClaims } from '../proxy/forward.ts';
 import { withHsts } from '../config/tls-profile.ts';
 import { mapRequest } from '../proxy/mapping.ts';
 import { memberRequestHead } from '../proxy/member-head.ts';
@@ -133,7 +133,12 @@ export class Exchange implements DispatchHandler, LocalSink {
     const { client, vhost } = this;
     // httpd applies RequestHeader before the balancer chooses and before mod_proxy adds its own fields.
     const rules = vhost!.headerRules?.request;
-    const head = rules?.length ? { ...this.head, headers: applyHeaderRules(rules, [...this.head.headers], this.rulePlace!, this.ruleContext(undefined)) } : this.head;
+    const trustedPeer = isTrustedProxy(client.clientIp, client.runtime.config.trustedProxies);
+    let head = this.head;
+    if (rules?.length) {
+      const given = trustedPeer ? [...head.headers] : withoutClientClaims(head.headers);
+      head = { ...head, headers: applyHeaderRules(rules, given, this.rulePlace!, this.ruleContext(undefined)) };
+    }
     return memberRequestHead(head, {
       memberUrl,
       backendPath: this.backendPath,
@@ -144,7 +149,8 @@ export class Exchange implements DispatchHandler, LocalSink {
       preserveHost: vhost!.config.preserveHost,
       addForwardedHeaders: vhost!.config.addForwardedHeaders,
       scheme: client.scheme,
-      trustedPeer: isTrustedProxy(client.clientIp, client.runtime.config.trustedProxies),
+      // With rules, the client's own claims are gone already and what remains is the configuration's.
+      trustedPeer: trustedPeer || (rules !== undefined && rules.length > 0),
     });
   }
 

@@ -36,6 +36,7 @@ before(async () => {
     'Header set X-Success yes',
     'RequestHeader set X-Route "%{BALANCER_WORKER_ROUTE}e"',
     'RequestHeader unset Authorization',
+    'RequestHeader set X-Forwarded-Proto https',
     'ProxyPass /down balancer://none/',
     'ProxyPass / balancer://app/ stickysession=ROUTEID',
   ].join('\n') + '\n');
@@ -49,7 +50,7 @@ after(async () => {
 });
 
 test('a new session gets the ROUTEID cookie; one that keeps its route gets none; the member gets the request rules', async () => {
-  const first = await get('/a', { Authorization: 'Basic eDp5' });
+  const first = await get('/a', { Authorization: 'Basic eDp5', 'X-Forwarded-For': '6.6.6.6', 'X-Real-IP': '6.6.6.6', 'X-Forwarded-Proto': 'ftp' });
   assert.equal(first.status, 200);
   assert.deepEqual(first.cookies, ['ROUTEID=.n1; path=/']);
   assert.equal(first.header('x-always'), 'yes');
@@ -58,6 +59,10 @@ test('a new session gets the ROUTEID cookie; one that keeps its route gets none;
   // As in httpd, RequestHeader runs before the balancer chooses: BALANCER_* are unset there.
   assert.equal(getHeader(sent.headers, 'x-route'), '(null)');
   assert.equal(getHeader(sent.headers, 'authorization'), undefined);
+  // The operator's X-Forwarded-Proto survives; what the untrusted client claimed about itself does not.
+  assert.equal(getHeader(sent.headers, 'x-forwarded-proto'), 'https');
+  assert.equal(getHeader(sent.headers, 'x-forwarded-for'), '127.0.0.1');
+  assert.equal(getHeader(sent.headers, 'x-real-ip'), undefined);
   const kept = await get('/a', { Cookie: 'ROUTEID=.n1' });
   assert.deepEqual(kept.cookies, []);
   const unknown = await get('/a', { Cookie: 'ROUTEID=.zz' });
