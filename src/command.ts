@@ -66,7 +66,14 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
     const config = report(loadConfig(positionals[1]!, loadOptions));
     if (!config) return 2;
-    process.stdout.write(await printYaml(config));
+    const { notExpressible, toYaml } = await import('./config/convert.ts');
+    const lost = notExpressible(config);
+    for (const line of diagnosticLines(lost)) toStderr(line);
+    if (lost.length > 0) {
+      toStderr(`stickler: ${lost.length} line${lost.length === 1 ? '' : 's'} of the configuration cannot be converted; nothing printed`);
+      return 2;
+    }
+    process.stdout.write(toYaml(config));
     return 0;
   }
   const command = positionals[0];

@@ -12,7 +12,8 @@ export const usage = `Usage:
       configuration (native YAML) and exits 0, or prints every error as
       "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
   stickler convert FILE
-      Print the native YAML equivalent of an Apache configuration.
+      Print the native YAML equivalent of an Apache configuration. What the native format cannot say yet
+      (Header and RequestHeader rules) is an error naming each line, and nothing is printed (exit 2).
   stickler reload --pid-file FILE [--config FILE]
       Ask the balancer started with --pid-file FILE to re-read its configuration, and wait for its verdict:
       exit 0 once the new configuration serves (its new warnings are printed), 1 with the reasons when it is

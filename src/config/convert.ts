@@ -4,8 +4,8 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HealthCheckConfig, ListenerConfig, ManagerConfig, MemberConfig, RouteConfig,
-  SticklerConfig, TlsFiles, VirtualHostConfig,
+  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, Diagnostic, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
+  MemberConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
@@ -52,6 +52,38 @@ export function toYaml(config: SticklerConfig): string {
   // Lists of plain values (aliases, status codes, allow entries) read best on one line.
   visit(doc, { Seq: (_, seq) => { if (seq.items.every(isScalar)) seq.flow = true; } });
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
+}
+
+/**
+ * What the model holds and the native format cannot say yet, one error per source line: convert refuses rather
+ * than print a file that would run differently. A main-server Header line is in every virtual host's rules, so
+ * lines are counted once.
+ */
+export function notExpressible(config: SticklerConfig): Diagnostic[] {
+  const lost = new Map<string, Diagnostic>();
+  for (const rule of config.virtualHosts.flatMap((v) => v.headerRules ?? [])) {
+    const { file, line } = rule.source;
+    lost.set(`${file}:${line}`, {
+      severity: 'error', file, line,
+      directive: rule.direction === 'response' ? 'Header' : 'RequestHeader',
+      message: `${headerRuleArgs(rule)} is not expressible in the native format yet; expected to keep the Apache configuration, which stickler --config runs as it is`,
+    });
+  }
+  return [...lost.values()];
+}
+
+/** The rule's arguments as its line wrote them, quoted where httpd needs quotes to read them back. */
+function headerRuleArgs(rule: HeaderRule): string {
+  const words = [
+    ...(rule.condition === 'always' ? ['always'] : []),
+    rule.action,
+    rule.header,
+    ...(rule.pattern !== undefined ? [rule.pattern] : []),
+    ...(rule.value !== undefined ? [rule.value] : []),
+    ...(rule.env ? [`env=${rule.env.negate ? '!' : ''}${rule.env.variable}`] : []),
+  ];
+  // httpd's ap_getword_conf unescapes only \" inside quotes: other backslashes are mod_headers' own escapes.
+  return words.map((w) => (w === '' || /[\s"]/.test(w) ? `"${w.replaceAll('"', '\\"')}"` : w)).join(' ');
 }
 
 function log(config: SticklerConfig): Yaml {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +61,28 @@ test('convert prints native YAML that loads back', () => {
   assert.equal(back.code, 0, back.stderr);
   const body = (yaml: string) => yaml.replace(/^(#.*\n)+\n?/, '').replace(/ #.*$/gm, '');
   assert.equal(body(back.stdout), body(r.stdout));
+});
+
+test('convert refuses a file with Header rules, naming each line, rather than print YAML that drops them', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-cli-'));
+  const file = join(dir, 'routeid.conf');
+  writeFileSync(file, `Listen 127.0.0.1:8080
+<VirtualHost *:8080>
+ Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
+ ProxyPass / balancer://mycluster/ stickysession=ROUTEID
+ <Proxy balancer://mycluster>
+  BalancerMember http://127.0.0.1:9001 route=node1
+ </Proxy>
+</VirtualHost>
+`);
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const r = cli('convert', file);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stdout, '');
+  assert.equal(r.stderr, `${file}:3: Header: add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED is not expressible in the native \
+format yet; expected to keep the Apache configuration, which stickler --config runs as it is
+stickler: 1 line of the configuration cannot be converted; nothing printed
+`);
 });
 
 test('usage errors exit 2 with the reason', () => {
