@@ -1,7 +1,8 @@
 // Apache's documented recipe for balancer-set stickiness, differentially: Debian's apache2 (with mod_headers) and
 // Stickler started on the same text (the seed's virtual host with stickysession=ROUTEID and the ROUTEID Header
 // line), the same script sent to both, and for every request the member that answered and the Set-Cookie the
-// client got compared. Members are recording backends: the port a request arrived on names the member.
+// client got compared. Members are recording backends: the port a request arrived on names the member. Beside the
+// recipe, two everyday rules: the HSTS field the client gets, and the Authorization field the member does not get.
 // Both sides start fresh and run the whole script in the same order, so byrequests' counters (which decide every
 // request without a usable route) move in step: the comparison covers those requests too.
 import { after, before, test } from 'node:test';
@@ -9,6 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { getHeader } from '../../src/http/head.ts';
 import { apacheConfig, startApache, type ApacheMember } from '../support/apache.ts';
 import { CookieJar, request } from '../support/client.ts';
 import { localCertificate } from '../support/engine.ts';
@@ -16,7 +18,12 @@ import { freePort } from '../support/ports.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { startStickler } from '../support/stickler.ts';
 
-const RECIPE = ' Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED';
+const RULES = ` Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED
+ Header always set Strict-Transport-Security "max-age=63072000"
+ RequestHeader unset Authorization`;
+
+/** Every request carries credentials, which the member must not see. */
+const AUTHORIZATION = 'Basic dXNlcjpzZWNyZXQ=';
 
 /** One request: `browser` names a cookie jar kept across the script (a browser that stores what it is sent). */
 interface Step {
@@ -50,6 +57,9 @@ interface Seen {
   status: number;
   member: string;
   setCookie: string[];
+  hsts: string | undefined;
+  /** The Authorization field the member got. */
+  authorization: string | undefined;
 }
 
 let backend: RecordingBackend;
@@ -71,7 +81,7 @@ async function configText(port: number, name: string): Promise<string> {
   const home = join(dir, name);
   await mkdir(home, { recursive: true });
   const { certFile, keyFile } = localCertificate();
-  return apacheConfig({ port, certFile, keyFile, members, dir: home, stickysession: 'ROUTEID', extraVhost: RECIPE });
+  return apacheConfig({ port, certFile, keyFile, members, dir: home, stickysession: 'ROUTEID', extraVhost: RULES });
 }
 
 /** Runs the script against a product just started, and stops it: every run begins from byrequests' first state. */
@@ -84,13 +94,20 @@ async function run(start: () => Promise<{ port: number; stop(): Promise<void> }>
       const jar = step.browser === undefined ? undefined : jars.get(step.browser) ?? jars.set(step.browser, new CookieJar()).get(step.browser)!;
       const from = backend.connections.length;
       const r = await request(`https://127.0.0.1:${product.port}/app/page`, {
-        headers: step.cookie === undefined ? {} : { cookie: step.cookie },
+        headers: { authorization: AUTHORIZATION, ...(step.cookie !== undefined && { cookie: step.cookie }) },
         ...(jar && { jar }),
       });
       const answered = backend.connections.slice(from).filter((c) => c.requests.length > 0);
       assert.equal(answered.length, 1, `${step.what}: ${answered.length} members got the request (status ${r.status})`);
-      const member = members[backend.ports.indexOf(answered[0]!.port)]!.route;
-      seen.push({ what: step.what, status: r.status, member, setCookie: r.headers['set-cookie'] ?? [] });
+      const { port, requests } = answered[0]!;
+      seen.push({
+        what: step.what,
+        status: r.status,
+        member: members[backend.ports.indexOf(port)]!.route,
+        setCookie: r.headers['set-cookie'] ?? [],
+        hsts: r.headers['strict-transport-security'],
+        authorization: getHeader(requests[0]!.headers, 'authorization'),
+      });
     }
     return seen;
   } finally {
@@ -98,7 +115,7 @@ async function run(start: () => Promise<{ port: number; stop(): Promise<void> }>
   }
 }
 
-test('the ROUTEID recipe: the same member and the same Set-Cookie from Apache and Stickler for every request', async () => {
+test('the ROUTEID recipe, HSTS and RequestHeader unset: the same member, Set-Cookie, HSTS and forwarded Authorization from Apache and Stickler for every request', async () => {
   const viaApache = await run(async () => startApache(await configText(await freePort(), 'apache')));
   const viaStickler = await run(async () => {
     const port = await freePort();
@@ -112,4 +129,5 @@ test('the ROUTEID recipe: the same member and the same Set-Cookie from Apache an
   // the cookie then held, on both members.
   assert.deepEqual(viaApache.slice(0, 2).map((s) => [s.member, s.setCookie]), [['node1', ['ROUTEID=.node1; path=/']], ['node1', []]]);
   assert.deepEqual(new Set(viaApache.map((s) => s.member)), new Set(['node1', 'node2']));
+  assert.deepEqual(viaApache.filter((s) => s.hsts !== 'max-age=63072000' || s.authorization !== undefined), []);
 });
