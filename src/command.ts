@@ -337,8 +337,8 @@ function parseWorkers(value: string | undefined): number | undefined {
 
 /** The converter brings the yaml library; only --check and convert need it, never the running balancer. */
 async function printYaml(config: SticklerConfig): Promise<string> {
-  const { toYaml } = await import('./config/convert.ts');
-  return toYaml(config);
+  const { notShownComments, toYaml } = await import('./config/convert.ts');
+  return toYaml(config) + notShownComments(config);
 }
 
 function usageError(message: string): number {

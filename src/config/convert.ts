@@ -72,6 +72,20 @@ export function notExpressible(config: SticklerConfig): Diagnostic[] {
   return [...lost.values()];
 }
 
+/**
+ * For `--check`, which prints the configuration it will run: YAML comments naming what it runs but the native
+ * format cannot say yet (the header rules), so that the printout does not read as if they were gone.
+ */
+export function notShownComments(config: SticklerConfig): string {
+  const lines = new Map<string, string>();
+  for (const rule of config.virtualHosts.flatMap((v) => v.headerRules ?? [])) {
+    const where = `${rule.source.file}:${rule.source.line}`;
+    lines.set(where, `#   ${where}: ${rule.direction === 'response' ? 'Header' : 'RequestHeader'} ${headerRuleArgs(rule)}\n`);
+  }
+  if (lines.size === 0) return '';
+  return `# Also applied, with no native form yet (so not above):\n${[...lines.values()].join('')}`;
+}
+
 /** The rule's arguments as its line wrote them, quoted where httpd needs quotes to read them back. */
 function headerRuleArgs(rule: HeaderRule): string {
   const words = [

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
-import { notExpressible, toYaml } from '../../src/config/convert.ts';
+import { notExpressible, notShownComments, toYaml } from '../../src/config/convert.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import { formatDiagnostic } from '../../src/config/model.ts';
 import { comparable } from '../support/fixtures.ts';
@@ -45,6 +45,7 @@ test('the WSO2 seed configuration converts to native YAML that loads to the same
   const apache = loadConfig(file);
   assert.ok(apache.config, apache.diagnostics.map(formatDiagnostic).join('\n'));
   assert.deepEqual(notExpressible(apache.config), []);
+  assert.equal(notShownComments(apache.config), '');
   const yaml = toYaml(apache.config);
   assert.match(yaml, /verify: none # Apache's default \(SSLProxyVerify none\)/);
   const native = loadNativeConfigText(yaml, join(dir, 'stickler.yaml'));
@@ -85,4 +86,13 @@ RequestHeader set X-Forwarded-Proto https
     `${file}:10: Header: always edit* X-Note a\\tb "say \\"\\"" env=!HTTPS${tail}`,
     `${file}:13: RequestHeader: unset Authorization${tail}`,
   ]);
+  // --check prints what it runs: the rules it cannot write in YAML are named in comments after it, each once.
+  assert.equal(notShownComments(apache.config), [
+    '# Also applied, with no native form yet (so not above):',
+    `#   ${file}:3: RequestHeader set X-Forwarded-Proto https`,
+    `#   ${file}:5: Header add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED`,
+    `#   ${file}:10: Header always edit* X-Note a\\tb "say \\"\\"" env=!HTTPS`,
+    `#   ${file}:13: RequestHeader unset Authorization`,
+    '',
+  ].join('\n'));
 });
