@@ -12,10 +12,12 @@
 // word. Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact up
 // to 2^53, BigInt64 ones up to 2^63: far beyond Apache's own apr_size_t/apr_off_t counters in practice.
 import type { MemberConfig } from '../config/model.ts';
+import type { IssuedRoute } from '../sticky/route-mismatch.ts';
+import { claimWarning, issuedRoutesLength, recordIssued, sightings, type RouteSightings } from './issued-routes.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import {
   CAPACITY, COUNT, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
-  LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
+  issuedRoutesOffset, LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
   STARTED, stateByteLength, type CounterFieldIndex, type FloatFieldIndex, type IntFieldIndex,
 } from './state-layout.ts';
 import { acquireLock, releaseLock, releaseLockHeldBy } from './state-lock.ts';
@@ -72,6 +74,7 @@ export class BalancerState {
   private readonly floats: Float64Array;
   private readonly counters: BigInt64Array;
   private readonly sessions: Int32Array;
+  private readonly routeTable: Int32Array;
   /** This thread's own busy per member, when it keeps a ledger (worker threads). */
   private readonly ledger: Int32Array | undefined;
 
@@ -118,6 +121,7 @@ export class BalancerState {
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.counters = new BigInt64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.sessions = new Int32Array(buffer, sessionOffset(capacity), sessionTableLength(capacity));
+    this.routeTable = new Int32Array(buffer, issuedRoutesOffset(capacity), issuedRoutesLength(capacity));
     if (ledger && ledger.byteLength !== capacity * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
     }
@@ -149,6 +153,21 @@ export class BalancerState {
   /** Sessions routed to member m within the last SESSION_WINDOW_S seconds (approximate). */
   recentSessions(m: number, nowSeconds: number): number {
     return countSessions(this.sessions, m, nowSeconds - SESSION_WINDOW_S);
+  }
+
+  /** Member m issued a session cookie whose route is `issued` (issued-routes.ts); lock-free but for a route's first sighting. */
+  countIssuedRoute(m: number, issued: IssuedRoute, nowSeconds: number): void {
+    recordIssued(this.routeTable, m, issued, nowSeconds, (claim) => this.withLock(claim));
+  }
+
+  /** True for the one caller, on any thread, that may warn about member m's route now (at most every `everySeconds`). */
+  claimRouteWarning(m: number, nowSeconds: number, everySeconds: number): boolean {
+    return claimWarning(this.routeTable, m, nowSeconds, everySeconds);
+  }
+
+  /** The routes member m's session cookies carried. */
+  routeSightings(m: number): RouteSightings {
+    return sightings(this.routeTable, m);
   }
 
   /** Slots in use. A thread's own member list may lag behind it for a moment after the manager adds one. */
