@@ -56,6 +56,8 @@ export const SESSION_WINDOW_S = 10 * 60;
 /** Session times are seconds since this moment (2023-11-14), so they fit an Int32 for decades. */
 const SESSION_EPOCH_MS = 1_700_000_000_000;
 export const sessionSeconds = (ms: number): number => Math.floor((ms - SESSION_EPOCH_MS) / 1000);
+/** The epoch ms a sessionSeconds time stands for. */
+export const sessionMs = (seconds: number): number => seconds * 1000 + SESSION_EPOCH_MS;
 
 /** `array[i] -= count`, stopping at zero, atomically. */
 function dropAtLeastZero(array: Int32Array, i: number, count: number): void {
@@ -332,7 +334,7 @@ export class BalancerState {
 
   /** When the counters started (ms, to the second). */
   private get startedAt(): number {
-    return Atomics.load(this.ints, STARTED) * 1000 + SESSION_EPOCH_MS;
+    return sessionMs(Atomics.load(this.ints, STARTED));
   }
 
   /** When the member went into error state, in ms; 0 = never or cleared by a good connect. */
