@@ -20,6 +20,9 @@
 //     minute's traffic, so a console opened now shows it without waiting for new requests
 //   Int32Array starting at sessionOffset(capacity): per member an approximate set of the sessions that recently
 //     stuck to the member (session-table.ts)
+//   Int32Array starting at issuedRoutesOffset(capacity): per member the routes its session cookies carried
+//     (issued-routes.ts)
+import { issuedRoutesLength } from './issued-routes.ts';
 import { sessionTableLength } from './session-table.ts';
 
 /** Int32 and Float64 elements in one cache line. */
@@ -74,7 +77,12 @@ export function sessionOffset(capacity: number): number {
   return floatOffset(capacity) + capacity * FLOAT_STRIDE * Float64Array.BYTES_PER_ELEMENT;
 }
 
+/** Byte offset of the issued routes. */
+export function issuedRoutesOffset(capacity: number): number {
+  return sessionOffset(capacity) + sessionTableLength(capacity) * Int32Array.BYTES_PER_ELEMENT;
+}
+
 /** Bytes of a whole state with `capacity` member slots. */
 export function stateByteLength(capacity: number): number {
-  return sessionOffset(capacity) + sessionTableLength(capacity) * Int32Array.BYTES_PER_ELEMENT;
+  return issuedRoutesOffset(capacity) + issuedRoutesLength(capacity) * Int32Array.BYTES_PER_ELEMENT;
 }

@@ -12,10 +12,12 @@
 // word. Float64 fields cannot use Atomics; they are written only under the lock. Counters in Float64 stay exact up
 // to 2^53, BigInt64 ones up to 2^63: far beyond Apache's own apr_size_t/apr_off_t counters in practice.
 import type { MemberConfig } from '../config/model.ts';
+import type { IssuedRoute } from '../sticky/route-mismatch.ts';
+import { claimWarning, issuedRoutesLength, recordIssued, sightings, type RouteSightings } from './issued-routes.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import {
   CAPACITY, COUNT, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
-  LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
+  issuedRoutesOffset, LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
   STARTED, stateByteLength, type CounterFieldIndex, type FloatFieldIndex, type IntFieldIndex,
 } from './state-layout.ts';
 import { acquireLock, releaseLock, releaseLockHeldBy } from './state-lock.ts';
@@ -54,6 +56,8 @@ export const SESSION_WINDOW_S = 10 * 60;
 /** Session times are seconds since this moment (2023-11-14), so they fit an Int32 for decades. */
 const SESSION_EPOCH_MS = 1_700_000_000_000;
 export const sessionSeconds = (ms: number): number => Math.floor((ms - SESSION_EPOCH_MS) / 1000);
+/** The epoch ms a sessionSeconds time stands for. */
+export const sessionMs = (seconds: number): number => seconds * 1000 + SESSION_EPOCH_MS;
 
 /** `array[i] -= count`, stopping at zero, atomically. */
 function dropAtLeastZero(array: Int32Array, i: number, count: number): void {
@@ -72,6 +76,7 @@ export class BalancerState {
   private readonly floats: Float64Array;
   private readonly counters: BigInt64Array;
   private readonly sessions: Int32Array;
+  private readonly routeTable: Int32Array;
   /** This thread's own busy per member, when it keeps a ledger (worker threads). */
   private readonly ledger: Int32Array | undefined;
 
@@ -118,6 +123,7 @@ export class BalancerState {
     this.floats = new Float64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.counters = new BigInt64Array(buffer, floatOffset(capacity), capacity * FLOAT_STRIDE);
     this.sessions = new Int32Array(buffer, sessionOffset(capacity), sessionTableLength(capacity));
+    this.routeTable = new Int32Array(buffer, issuedRoutesOffset(capacity), issuedRoutesLength(capacity));
     if (ledger && ledger.byteLength !== capacity * Int32Array.BYTES_PER_ELEMENT) {
       throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
     }
@@ -149,6 +155,21 @@ export class BalancerState {
   /** Sessions routed to member m within the last SESSION_WINDOW_S seconds (approximate). */
   recentSessions(m: number, nowSeconds: number): number {
     return countSessions(this.sessions, m, nowSeconds - SESSION_WINDOW_S);
+  }
+
+  /** Member m issued a session cookie whose route is `issued` (issued-routes.ts); lock-free but for a route's first sighting. */
+  countIssuedRoute(m: number, issued: IssuedRoute, nowSeconds: number): void {
+    recordIssued(this.routeTable, m, issued, nowSeconds, (claim) => this.withLock(claim));
+  }
+
+  /** True for the one caller, on any thread, that may warn about member m's route now (at most every `everySeconds`). */
+  claimRouteWarning(m: number, nowSeconds: number, everySeconds: number): boolean {
+    return claimWarning(this.routeTable, m, nowSeconds, everySeconds);
+  }
+
+  /** The routes member m's session cookies carried. */
+  routeSightings(m: number): RouteSightings {
+    return sightings(this.routeTable, m);
   }
 
   /** Slots in use. A thread's own member list may lag behind it for a moment after the manager adds one. */
@@ -313,7 +334,7 @@ export class BalancerState {
 
   /** When the counters started (ms, to the second). */
   private get startedAt(): number {
-    return Atomics.load(this.ints, STARTED) * 1000 + SESSION_EPOCH_MS;
+    return sessionMs(Atomics.load(this.ints, STARTED));
   }
 
   /** When the member went into error state, in ms; 0 = never or cleared by a good connect. */

@@ -11,6 +11,12 @@ export const usage = `Usage:
       and state files can be written and that no two listeners clash. Prints the effective
       configuration (native YAML) and exits 0, or prints every error as
       "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
+  stickler --check --probe --config FILE
+      After the checks, start one session on each member with a route= of each balancer with a stickysession:
+      a GET of the balancer's path straight to the member (its URL, its TLS settings), and print the route its
+      session cookie carries beside the route configured, a line per member, instead of the YAML. Exits 2 when
+      a member issues another route or none (Tomcat: jvmRoute on the <Engine>), 1 when one could not be
+      reached, else 0. A running balancer warns about such a member on stderr, once every 10 minutes.
   stickler convert FILE
       Print the native YAML equivalent of an Apache configuration. What the native format cannot say yet
       (Header and RequestHeader rules) is an error naming each line, and nothing is printed (exit 2).
@@ -31,6 +37,7 @@ export const usage = `Usage:
 Options:
   -c, --config FILE      configuration file
       --check            validate only
+      --probe            with --check: ask each member which route its sessions carry
       --envvars FILE     read FILE as apache2ctl reads Debian's envvars before the configuration (Apache
                          files only); by default $APACHE_ENVVARS, else $APACHE_CONFDIR/envvars, else the
                          envvars file beside the main configuration file, if there is one

@@ -6,7 +6,7 @@ import {
   parseLbMethod, parseLbset, parseLoadfactor, parseManagerMaxAttempts, parseManagerTimeoutMs, parseRouteName, parseStickySession, type Verdict,
 } from '../config/balancer-values.ts';
 import { LB_METHODS, formatSticky } from '../config/model.ts';
-import { SWITCH_FLAGS, type BalancerChange, type BalancerOverview, type Edit, type ManagerOverview, type MemberChange, type MemberOverview, type StatusSwitch } from './model.ts';
+import { SWITCH_FLAGS, type BalancerChange, type BalancerOverview, type Edit, type ManagerOverview, type MemberChange, type MemberOverview, type RouteMismatch, type StatusSwitch } from './model.ts';
 
 /** httpd reads at most this much of a POSTed form (bal.c); the rest is ignored, not an error. */
 export const APACHE_FORM_LIMIT = 1024;
@@ -40,6 +40,12 @@ function decode(text: string): string {
  * The parameters httpd would act on, or none when its Referer gate drops them all: any request with parameters
  * needs a Referer whose host is the host asked (bal.c:1960-1967, the CVE-2012-4558 hardening).
  */
+/** `route mismatch: issues node9, configured node1`: the member's sessions do not come back to it. */
+function routeMismatchText(route: string, mismatch: RouteMismatch): string {
+  const issues = mismatch.lastSeen === null ? 'another route' : mismatch.lastSeen === '' ? 'no route' : mismatch.lastSeen;
+  return `route mismatch: issues ${issues}, configured ${route}`;
+}
+
 export function apacheParams(request: ApacheRequest): { params: Map<string, string>; dropped: boolean } {
   const params = new Map<string, string>();
   const post = request.method === 'POST';
@@ -219,6 +225,10 @@ export function apacheHtml(overview: ManagerOverview, nonces: ReadonlyMap<string
       );
     }
     out.push('</table>');
+    // Below the table rather than in it, so the table's cells stay Apache's for whatever reads them.
+    for (const m of b.members) {
+      if (m.routeMismatch?.flagged) out.push(`<p><b>${e(m.url)}: ${e(routeMismatchText(m.route, m.routeMismatch))}</b></p>`);
+    }
     if (options.selected?.balancer !== b.name) continue;
     const member = b.members.find((m) => m.url === options.selected?.member);
     const hidden = `<input type="hidden" name="b" value="${e(b.name)}"><input type="hidden" name="nonce" value="${e(nonce)}">`;

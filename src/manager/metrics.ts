@@ -137,6 +137,17 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
     }
   }
 
+  family('stickler_member_route_mismatch_total', 'counter',
+    'Sessions the member issued with a route not its own (seen: the route, "" for none, other past the first few).');
+  for (const { member, labels } of series) {
+    const mismatch = member.routeMismatch;
+    if (mismatch === null) continue;
+    for (const { seen, count } of mismatch.counts) {
+      sample('stickler_member_route_mismatch_total', `${labels},seen="${escapeLabelValue(seen)}"`, count);
+    }
+    if (mismatch.other > 0) sample('stickler_member_route_mismatch_total', `${labels},seen="other"`, mismatch.other);
+  }
+
   const bounds = overview.latencyBucketsMs;
   family(LATENCY, 'histogram', 'Time from sending the request to the member to its response head.');
   for (const { member, labels } of series) {

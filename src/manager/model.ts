@@ -74,6 +74,20 @@ export interface MemberOverview {
   stickySessions: number;
   /** State changes since start: into error, back, health check failed (taken out), passed (brought back). */
   changes: { error: number; recovered: number; healthCheckFailed: number; healthCheckPassed: number };
+  /** Sessions it issued with a route not its own (the route-mismatch watch); null when it never issued one. */
+  routeMismatch: RouteMismatch | null;
+}
+
+export interface RouteMismatch {
+  /** The latest session it issued carried a wrong route (none since with its own): the member is flagged. */
+  flagged: boolean;
+  /** Epoch ms (to the second) of the latest wrong one. */
+  lastAt: number;
+  /** Its route; '' for a session without one; null when it was counted as `other`. */
+  lastSeen: string | null;
+  /** Sessions per wrong route seen ('' = none), the first few routes only; `other` counts the rest. */
+  counts: Array<{ seen: string; count: number }>;
+  other: number;
 }
 
 export interface BalancerOverview {

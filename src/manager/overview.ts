@@ -2,9 +2,21 @@
 // whichever worker thread answers, it shows what all of them did together.
 import type { Balancer } from '../balancer/balancer.ts';
 import { formatSticky } from '../config/model.ts';
-import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionSeconds } from '../balancer/state.ts';
+import type { RouteSightings } from '../balancer/issued-routes.ts';
+import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionMs, sessionSeconds } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
-import type { BalancerOverview, ManagerOverview, MemberOverview } from './model.ts';
+import type { BalancerOverview, ManagerOverview, MemberOverview, RouteMismatch } from './model.ts';
+
+function routeMismatch(seen: RouteSightings): RouteMismatch | null {
+  if (seen.lastMismatch === 0) return null;
+  return {
+    flagged: seen.lastMismatch >= seen.lastMatch,
+    lastAt: sessionMs(seen.lastMismatch),
+    lastSeen: seen.lastSeen === undefined ? null : seen.lastSeen ?? '',
+    counts: seen.counts.map(({ seen: route, count }) => ({ seen: route ?? '', count })),
+    other: seen.other,
+  };
+}
 
 export function overview(source: Iterable<{ balancer: Balancer }>, persisted: boolean, now: number): ManagerOverview {
   const balancers: BalancerOverview[] = [];
@@ -45,6 +57,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
         lastMinute: state.recentTraffic(slot, now),
         stickySessions: state.recentSessions(slot, sessionSeconds(now)),
         changes: m.changes,
+        routeMismatch: routeMismatch(state.routeSightings(slot)),
       });
     });
     balancers.push({

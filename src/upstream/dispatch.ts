@@ -4,6 +4,7 @@
 // connection and hand it to the exchange, and on a failure do what the retry policy says. The exchange answers
 // the client; this module never sees it.
 import type { Choice } from '../balancer/balancer.ts';
+import { watchIssuedRoute } from '../balancer/route-watch.ts';
 import type { HeaderList, RequestHead, ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
 import type { ReaderEvent } from '../http/reader.ts';
@@ -247,6 +248,7 @@ export class Dispatch implements ConnectionUser {
   private finalHead(head: ResponseHead): void {
     // failonstatus: this answer is passed on, later requests avoid the member (Apache does not retry this one).
     if (this.member >= 0 && this.target.config.failOnStatus.includes(head.status)) this.target.balancer.markError(this.member, Date.now());
+    if (this.member >= 0) watchIssuedRoute(this.target.balancer, this.member, head.headers, Date.now());
     // A member that declined an upgrade may still expect the other protocol on this connection.
     this.responseReusable = head.keepAlive && !this.upgrade;
   }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CAPACITY, COUNT, CounterField, FLOAT_STRIDE, FloatField, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
+  issuedRoutesOffset,
   LATENCY_BUCKETS_MS, LINE_INTS, LOCK, memberInts, RECENT, RECENT_SLOTS, RECENT_STRIDE, sessionOffset, STARTED,
   stateByteLength, WAITERS,
 } from '../../src/balancer/state-layout.ts';
@@ -30,8 +31,10 @@ test('every region starts on a line, after the one before it, for any capacity',
     assert.ok(memberInts(capacity) - HEADER_INTS >= capacity, `${capacity}: room for every lbstatus`);
     assert.equal(floatOffset(capacity) % LINE_BYTES, 0, `${capacity}`);
     assert.equal(sessionOffset(capacity) % LINE_BYTES, 0, `${capacity}`);
+    assert.equal(issuedRoutesOffset(capacity) % LINE_BYTES, 0, `${capacity}`);
     assert.equal(stateByteLength(capacity) % LINE_BYTES, 0, `${capacity}`);
-    assert.ok(floatOffset(capacity) <= sessionOffset(capacity) && sessionOffset(capacity) <= stateByteLength(capacity));
+    assert.ok(floatOffset(capacity) <= sessionOffset(capacity) && sessionOffset(capacity) <= issuedRoutesOffset(capacity));
+    assert.ok(issuedRoutesOffset(capacity) <= stateByteLength(capacity));
   }
 });
 

@@ -12,7 +12,7 @@ function member(url: string, fields: Partial<MemberOverview>): MemberOverview {
     statusLabel: 'Init Ok ', usable: true, elected: 0, busy: 0, lbstatus: 0, bytesToMember: 0, bytesFromMember: 0,
     requests: 0, failures: 0, lastFailure: null, errorSince: null, latency: { sumMs: 0, buckets: [0, 0, 0, 0] },
     lastMinute: { fromMs: 0, requests: 0, latency: { sumMs: 0, buckets: [0, 0, 0, 0] } },
-    stickySessions: 0, changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 },
+    stickySessions: 0, changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 }, routeMismatch: null,
     ...fields,
   };
 }
@@ -37,6 +37,7 @@ const SMALL = overview([
     }),
     member('http://10.0.0.2:8080', {
       route: 'a"b\\c\nd', lbstatus: 50, usable: false, status: { ...OFF, drain: true, error: true },
+      routeMismatch: { flagged: true, lastAt: 1767225600000, lastSeen: null, counts: [{ seen: 'node9', count: 3 }, { seen: '', count: 1 }], other: 2 },
     }),
   ]),
   balancer('api', [
@@ -122,6 +123,11 @@ const EXPECTED = [
   '# TYPE stickler_member_state_changes_total counter',
   ...[A, B, C].flatMap((labels) => ['error', 'recovered', 'health_check_failed', 'health_check_passed'].map((change) =>
     `stickler_member_state_changes_total{${labels},change="${change}"} ${labels === A && change === 'error' ? 2 : 0}`)),
+  '# HELP stickler_member_route_mismatch_total Sessions the member issued with a route not its own (seen: the route, "" for none, other past the first few).',
+  '# TYPE stickler_member_route_mismatch_total counter',
+  `stickler_member_route_mismatch_total{${B},seen="node9"} 3`,
+  `stickler_member_route_mismatch_total{${B},seen=""} 1`,
+  `stickler_member_route_mismatch_total{${B},seen="other"} 2`,
   '# HELP stickler_member_response_latency_seconds Time from sending the request to the member to its response head.',
   '# TYPE stickler_member_response_latency_seconds histogram',
   `stickler_member_response_latency_seconds_bucket{${A},le="0.005"} 3`,

@@ -35,6 +35,7 @@ export class MemberView {
     const num = (label, field) => el('td', { 'data-label': label, 'data-field': field, class: 'num' });
     this.routeText = el('span', { class: 'mono', 'data-field': 'route' });
     this.redirectText = el('span', { class: 'mono', 'data-field': 'redirect' });
+    this.mismatchText = el('div', { class: 'sub route-mismatch', 'data-field': 'route-mismatch', role: 'status', hidden: true });
     this.statusCell = cell('Status', 'status');
     this.loadfactorCell = num('Load factor', 'loadfactor');
     this.lbsetCell = num('Set', 'lbset');
@@ -74,6 +75,7 @@ export class MemberView {
         { 'data-label': 'Member', class: 'member-cell' },
         el('div', { class: 'mono url', 'data-field': 'url', text: this.url }),
         el('div', { class: 'sub' }, el('span', { class: 'muted', text: 'route ' }), this.routeText, el('span', { class: 'muted', text: ' · redirect ' }), this.redirectText),
+        this.mismatchText,
       ),
       this.statusCell,
       this.loadfactorCell,
@@ -199,6 +201,7 @@ export class MemberView {
     this.routeText.classList.toggle('muted', member.route === '');
     setText(this.redirectText, member.redirect === '' ? '—' : member.redirect);
     this.redirectText.classList.toggle('muted', member.redirect === '');
+    this.renderMismatch(member);
 
     const badges = statusBadges(member);
     const key = badges.map(([label]) => label).join('|');
@@ -238,6 +241,18 @@ export class MemberView {
     this.standbyButton.setAttribute('aria-label', `Hot standby for ${this.url}`);
     this.standbyButton.setAttribute('title', s.hotStandby ? 'Hot standby: used only when no other member can be. Click to make it a regular member.' : 'Use only when no other member of its set can be');
     this.chart.draw();
+  }
+
+  /** The member issues sessions whose route is not its own: they do not come back to it (server-side route setting). */
+  renderMismatch(member) {
+    const mismatch = member.routeMismatch;
+    this.mismatchText.hidden = !mismatch?.flagged;
+    if (!mismatch?.flagged) return;
+    const issues = mismatch.lastSeen === null ? 'another route' : mismatch.lastSeen === '' ? 'no route' : mismatch.lastSeen;
+    setText(this.mismatchText, `route mismatch: issues ${issues}, configured ${member.route}`);
+    const counts = mismatch.counts.map(({ seen, count }) => `${seen === '' ? '(none)' : seen}: ${integer.format(count)}`);
+    if (mismatch.other > 0) counts.push(`other: ${integer.format(mismatch.other)}`);
+    this.mismatchText.setAttribute('title', `Sessions issued with a wrong route, last ${new Date(mismatch.lastAt).toLocaleString()}: ${counts.join(', ')}. Set the member's route on the server (Tomcat: jvmRoute on the <Engine>).`);
   }
 
   destroy() {
