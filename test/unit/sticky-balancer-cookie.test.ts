@@ -6,6 +6,8 @@ import fc from 'fast-check';
 import type { BalancerConfig, BalancerCookieConfig } from '../../src/config/model.ts';
 import { cookieValue, issuedCookie, verifiedRoute } from '../../src/sticky/balancer-cookie.ts';
 import { requestRoute } from '../../src/sticky/route.ts';
+import { Balancer } from '../../src/balancer/balancer.ts';
+import { balancerConfig, memberConfig } from '../support/fixtures.ts';
 
 const KEY = new Uint8Array(32).fill(7);
 const PLAIN: BalancerCookieConfig = { name: 'ROUTEID', path: '/', httpOnly: true, sameSite: 'Lax' };
@@ -127,5 +129,21 @@ describe('requestRoute: where the balancer cookie sits among the names', () => {
   test('without a balancer cookie, only Apache\'s names', () => {
     assert.deepEqual(requestRoute(balancer(), '/', ['ROUTEID=n2']), { session: undefined, rejected: false });
     assert.deepEqual(requestRoute(balancer(), '/', ['JSESSIONID=abc.']).session?.route, '');
+  });
+});
+
+describe('a balancer with a cookie and no sticky-session', () => {
+  const b = new Balancer(balancerConfig([memberConfig({ url: 'http://a', route: 'n1' }), memberConfig({ url: 'http://b', route: 'n2' })], { cookie: PLAIN }));
+  const facts = (choice: ReturnType<Balancer['choose']>) => choice.ok && [choice.member, choice.facts.BALANCER_ROUTE_CHANGED];
+  const cookieRoute = (r: string) => requestRoute(b.config, '/', [`ROUTEID=${r}`]).session;
+
+  test('is sticky by its cookie: the route is obeyed and not changed', () => {
+    assert.deepEqual([0, 1, 2].map(() => facts(b.choose(cookieRoute('n2'), 0))), [[1, undefined], [1, undefined], [1, undefined]]);
+  });
+
+  test('a request without a route, or with an unknown one, is balanced and told its route changed', () => {
+    const changed = (choice: ReturnType<Balancer['choose']>) => choice.ok && choice.facts.BALANCER_ROUTE_CHANGED;
+    assert.equal(changed(b.choose(undefined, 0)), '1');
+    assert.equal(changed(b.choose(cookieRoute('n9'), 0)), '1');
   });
 });
