@@ -124,8 +124,9 @@ export class Balancer {
       ...(config.slowStart && { slowStart: config.slowStart }),
       recovered: this.recovered,
     };
-    // Without stickysession Apache never looks for a route, whatever the request carries.
-    const route = config.sticky ? session : undefined;
+    // Without stickysession Apache never looks for a route, whatever the request carries; a balancer cookie is one.
+    const sticky = config.sticky !== undefined || config.cookie !== undefined;
+    const route = sticky ? session : undefined;
     let member = -1;
     let routeChanged = false;
     let routed = false;
@@ -152,7 +153,7 @@ export class Balancer {
         }
         // Set on every balanced pick of a sticky balancer, first requests included (docs/apache-semantics.md#the-decision-for-each-request, step 4): that is what
         // lets `Header add Set-Cookie ... env=BALANCER_ROUTE_CHANGED` hand out the route cookie.
-        routeChanged = config.sticky !== undefined;
+        routeChanged = sticky;
       }
       state.addBusy(member);
       return undefined;

@@ -6,6 +6,7 @@
 //     line 1, read-mostly: [16] capacity: member slots, the configured members plus the manager's growth slots;
 //       [17] count: slots in use; a member added through the manager takes slot `count` (Apache's BalancerGrowth);
 //       [18] when the counters started, in sessionSeconds: the last minute of a state younger than that is shorter
+//       [19] balancer cookies rejected (forged, altered or unsigned): rare, so it may share the read-mostly line
 //     then every member's lbstatus, [HEADER_INTS + m], on lines of their own: a balanced or sticky pick writes
 //       all of them, always under the lock, so together they move between cores as one line rather than one each
 //     then two lines per member m, at memberInts(capacity) + m*INT_STRIDE: IntField's read-mostly fields (status,
@@ -33,6 +34,7 @@ export const WAITERS = 1;
 export const CAPACITY = LINE_INTS;
 export const COUNT = LINE_INTS + 1;
 export const STARTED = LINE_INTS + 2;
+export const COOKIES_REJECTED = LINE_INTS + 3;
 export const HEADER_INTS = 2 * LINE_INTS;
 
 export const IntField = { STATUS: 0, LBFACTOR: 1, LBSET: 2, BUSY: LINE_INTS, RETRIES: LINE_INTS + 1 } as const;

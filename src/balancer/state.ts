@@ -16,7 +16,7 @@ import type { IssuedRoute } from '../sticky/route-mismatch.ts';
 import { claimWarning, issuedRoutesLength, recordIssued, sightings, type RouteSightings } from './issued-routes.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import {
-  CAPACITY, COUNT, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
+  CAPACITY, COOKIES_REJECTED, COUNT, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
   issuedRoutesOffset, LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
   STARTED, stateByteLength, type CounterFieldIndex, type FloatFieldIndex, type IntFieldIndex,
 } from './state-layout.ts';
@@ -176,6 +176,13 @@ export class BalancerState {
   get count(): number {
     return Atomics.load(this.ints, COUNT);
   }
+
+  /** Balancer cookies not obeyed, all threads together (unsigned: it wraps at 2^32, not at 2^31). */
+  get cookiesRejected(): number {
+    return Atomics.load(this.ints, COOKIES_REJECTED) >>> 0;
+  }
+
+  addCookieRejected(): void { Atomics.add(this.ints, COOKIES_REJECTED, 1); }
 
   /**
    * Takes the next free slot for `member` with its configured status, loadfactor and lbset, and returns its

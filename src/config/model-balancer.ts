@@ -20,11 +20,35 @@ export function formatSticky(sticky: StickyConfig): string {
   return sticky.cookie === sticky.urlParam ? sticky.cookie : `${sticky.cookie}|${sticky.urlParam}`;
 }
 
+/**
+ * A route cookie the balancer issues itself, for members whose sessions carry no route (no jvmRoute): its name
+ * joins the names routes are read from, and a response whose route changed sets it (the native `cookie` key).
+ */
+export interface BalancerCookieConfig {
+  /** A token (RFC 6265 cookie-name), different from the sticky-session cookie. */
+  name: string;
+  path: string;
+  domain?: string;
+  /** undefined: Secure when the client's connection is TLS (and always with SameSite=None). */
+  secure?: boolean;
+  httpOnly: boolean;
+  sameSite: 'Lax' | 'Strict' | 'None';
+  /** Seconds; undefined: a session cookie, gone when the browser closes. */
+  maxAge?: number;
+  /**
+   * The HMAC key read from `key-file` when the configuration was loaded; undefined: the cookie is the bare route.
+   * Bytes, not a path, so every worker thread and every reload signs with what was checked.
+   */
+  key?: Uint8Array;
+}
+
 export interface BalancerConfig {
   source: Source;
   name: string;
   lbmethod: LbMethod;
   sticky?: StickyConfig;
+  /** The balancer's own route cookie; undefined: none, routes come only from `sticky`. */
+  cookie?: BalancerCookieConfig;
   /** stickysessionsep: one character, or null for `Off` (the whole value is the route). */
   stickySeparator: string | null;
   scolonPathDelim: boolean;

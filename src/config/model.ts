@@ -12,7 +12,7 @@ import type { BackendTls, TlsFiles } from './model-tls.ts';
 import type { Millis, Source } from './model-units.ts';
 
 export type { AccessRule, HostMatch } from './model-access.ts';
-export type { BalancerConfig, HealthCheckConfig, LbMethod, MemberConfig, StatusFlag, StickyConfig } from './model-balancer.ts';
+export type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, LbMethod, MemberConfig, StatusFlag, StickyConfig } from './model-balancer.ts';
 export { DEFAULT_GROWTH, LB_METHODS, formatSticky } from './model-balancer.ts';
 export type { ClientPolicy, ReadTimeout } from './model-client.ts';
 export { CLIENT_DEFAULTS, clientPolicy } from './model-client.ts';

@@ -48,6 +48,13 @@ export function isToken(s: string): boolean {
   return TOKEN_STRING.test(s);
 }
 
+/** RFC 6265 §4.1.1 cookie-octets: printable ASCII but for space, `"`, `,`, `;` and `\`; empty is allowed. */
+const COOKIE_VALUE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+
+export function isCookieValue(s: string): boolean {
+  return COOKIE_VALUE.test(s);
+}
+
 export function isDigits(s: string): boolean {
   return s.length > 0 && allIn(s, 0, s.length, DIGIT);
 }

@@ -147,6 +147,13 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
     }
     if (mismatch.other > 0) sample('stickler_member_route_mismatch_total', `${labels},seen="other"`, mismatch.other);
   }
+  family('stickler_balancer_cookie_rejected_total', 'counter',
+    "Balancer cookies not obeyed because their signature did not hold (forged, altered or unsigned); only balancers with a cookie.");
+  for (const balancer of overview.balancers) {
+    if (balancer.cookiesRejected !== null) {
+      sample('stickler_balancer_cookie_rejected_total', `balancer="${escapeLabelValue(balancer.name)}"`, balancer.cookiesRejected);
+    }
+  }
 
   const bounds = overview.latencyBucketsMs;
   family(LATENCY, 'histogram', 'Time from sending the request to the member to its response head.');

@@ -101,6 +101,8 @@ export interface BalancerOverview {
   maxAttempts: number;
   /** Member slots, configured plus room for members added through the manager. */
   capacity: number;
+  /** Balancer cookies not obeyed (forged, altered, unsigned), all threads together; null without a balancer cookie. */
+  cookiesRejected: number | null;
   members: MemberOverview[];
 }
 

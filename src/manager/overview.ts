@@ -68,6 +68,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
       timeoutMs: config.timeout,
       maxAttempts: balancer.maxAttempts,
       capacity: state.capacity,
+      cookiesRejected: config.cookie ? state.cookiesRejected : null,
       members,
     });
   }

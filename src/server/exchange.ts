@@ -15,7 +15,9 @@ import type { ReverseContext } from '../proxy/reverse.ts';
 import { parseTarget } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
-import { findSessionRoute } from '../sticky/route.ts';
+import { issuedCookie } from '../sticky/balancer-cookie.ts';
+import { requestRoute } from '../sticky/route.ts';
+import type { BalancerCookieConfig } from '../config/model.ts';
 import { Dispatch } from '../upstream/dispatch.ts';
 import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
 import { errorResponse, optionsResponse, reasonPhrase, unavailableFor, type LocalResponse } from './error-page.ts';
@@ -55,6 +57,8 @@ export class Exchange implements DispatchHandler, LocalSink {
   private inFlight = false;
   /** Where the virtual host's Header and RequestHeader rules see the request; only when it has rules. */
   private rulePlace: RulePlace | undefined;
+  /** The balancer's own route cookie, when it issues one. */
+  private cookie: BalancerCookieConfig | undefined;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
@@ -112,11 +116,11 @@ export class Exchange implements DispatchHandler, LocalSink {
     if (!runtime.inFlight.enter(runtime.client.maxRequests)) return this.respondLocal(unavailableFor(1), 'STK_REQUESTS_LIMIT');
     this.inFlight = true;
     const cfg = balancer.config;
-    const session = cfg.sticky
-      ? findSessionRoute(cfg.sticky, cfg.stickySeparator, cfg.scolonPathDelim, this.head.target, getHeaders(this.head.headers, 'cookie'))
-      : undefined;
+    const found = cfg.sticky || cfg.cookie ? requestRoute(cfg, this.head.target, getHeaders(this.head.headers, 'cookie')) : undefined;
+    if (found?.rejected) balancer.balancer.state.addCookieRejected();
+    this.cookie = cfg.cookie;
     this.backendPath = mapping.backendPath;
-    this.dispatch = new Dispatch(this, this.client, this.head, this.log, balancer, session, this.upgrade !== undefined, this.started, runtime.config.timeout);
+    this.dispatch = new Dispatch(this, this.client, this.head, this.log, balancer, found?.session, this.upgrade !== undefined, this.started, runtime.config.timeout);
     this.dispatch.start();
   }
 
@@ -211,6 +215,8 @@ export class Exchange implements DispatchHandler, LocalSink {
 
   private startResponse(head: ResponseHead): void {
     const { headers, body } = clientResponseHead(head, this.head.method, this.reverse());
+    const cookie = this.cookie && issuedCookie(this.cookie, this.log.balancer, this.client.scheme === 'https');
+    if (cookie) headers.push(['Set-Cookie', cookie]);
     this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body, true);
   }
 

@@ -1,7 +1,8 @@
 // Apache's find_session_route (bal.c:272-326; docs/apache-semantics.md#route-extraction), quirks included: the
 // session value is found with strstr-like scans, not parsed as URL or cookie syntax, because clients and
 // Tomcat's jvmRoute setups in the field depend on exactly what httpd accepts.
-import type { StickyConfig } from '../config/model.ts';
+import type { BalancerConfig, StickyConfig } from '../config/model.ts';
+import { verifiedRoute } from './balancer-cookie.ts';
 
 export interface SessionRoute {
   /** The cookie or URL-parameter name that matched (BALANCER_SESSION_STICKY). */
@@ -86,4 +87,32 @@ export function routeOf(value: string, separator: string | null): string | undef
   if (separator === null) return value;
   const cut = value.indexOf(separator);
   return cut < 0 ? undefined : value.slice(cut + separator.length);
+}
+
+/** The route of one request to a balancer, and whether the balancer's cookie came but was not obeyed. */
+export interface RequestRoute {
+  session: SessionRoute | undefined;
+  /** The balancer's signed cookie was forged, altered or unsigned. */
+  rejected: boolean;
+}
+
+const NO_ROUTE: RequestRoute = { session: undefined, rejected: false };
+
+/**
+ * What a request names for `balancer`: the URL parameter or session cookie as httpd reads them, then, when those name
+ * no route, the balancer's own cookie, found by the same scan and obeyed only when its signature holds. The session
+ * is then the session cookie's value if there is one, so the manager still counts sessions, not members.
+ */
+export function requestRoute(balancer: BalancerConfig, url: string, cookieHeaders: string[]): RequestRoute {
+  const { sticky, cookie } = balancer;
+  const found = sticky ? findSessionRoute(sticky, balancer.stickySeparator, balancer.scolonPathDelim, url, cookieHeaders) : undefined;
+  if (found && (found.route !== '' || !cookie)) return { session: found, rejected: false };
+  if (!cookie) return NO_ROUTE;
+  const cookies = cookieHeaders.join(', ');
+  const value = findCookie(cookies, cookie.name);
+  if (value === undefined) return found ? { session: found, rejected: false } : NO_ROUTE;
+  const route = verifiedRoute(cookie, value);
+  if (route === undefined) return { session: found, rejected: true };
+  const session = (sticky && findCookie(cookies, sticky.cookie)) || value;
+  return { session: { name: cookie.name, route, session }, rejected: false };
 }

@@ -18,7 +18,10 @@ const WEBAPP = fileURLToPath(new URL('../fixtures/tomcat/ROOT', import.meta.url)
 const START_TIMEOUT_MS = 60_000;
 
 export interface TomcatOptions {
+  /** Names the node (counter.jsp's X-Node) and, unless `sessionRoute` is false, ends its session ids. */
   jvmRoute: string;
+  /** false: the Engine has no jvmRoute, so session ids carry no route (Spring Boot, Keycloak 26.8). Default true. */
+  sessionRoute?: boolean;
   certFile: string;
   keyFile: string;
   /** JVM options appended after the fast-start defaults, so they win (`-XX:TieredStopAtLevel=4` for benchmarks). */
@@ -56,7 +59,7 @@ export function serverXml(opts: TomcatOptions & { port: number; docBase: string 
         <Certificate certificateFile=${a(opts.certFile)} certificateKeyFile=${a(opts.keyFile)} />
       </SSLHostConfig>
     </Connector>
-    <Engine name="Catalina" defaultHost="localhost" jvmRoute=${a(opts.jvmRoute)}>
+    <Engine name="Catalina" defaultHost="localhost"${opts.sessionRoute === false ? '' : ` jvmRoute=${a(opts.jvmRoute)}`}>
       <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false" deployOnStartup="false">
         <Context path="" docBase=${a(opts.docBase)} useRelativeRedirects="false" />
       </Host>

@@ -17,9 +17,9 @@ function member(url: string, fields: Partial<MemberOverview>): MemberOverview {
   };
 }
 
-function balancer(name: string, members: MemberOverview[]): BalancerOverview {
+function balancer(name: string, members: MemberOverview[], cookiesRejected: number | null = null): BalancerOverview {
   return { name, lbmethod: 'byrequests', stickySession: 'JSESSIONID|jsessionid', nofailover: false, timeoutMs: 0,
-           maxAttempts: 1, capacity: members.length, members };
+           maxAttempts: 1, capacity: members.length, cookiesRejected, members };
 }
 
 function overview(balancers: BalancerOverview[]): ManagerOverview {
@@ -39,7 +39,7 @@ const SMALL = overview([
       route: 'a"b\\c\nd', lbstatus: 50, usable: false, status: { ...OFF, drain: true, error: true },
       routeMismatch: { flagged: true, lastAt: 1767225600000, lastSeen: null, counts: [{ seen: 'node9', count: 3 }, { seen: '', count: 1 }], other: 2 },
     }),
-  ]),
+  ], 3),
   balancer('api', [
     member('https://api.internal:8443', {
       requests: 1, bytesToMember: 100, bytesFromMember: 200, elected: 1, loadfactor: 2, usable: false,
@@ -128,6 +128,9 @@ const EXPECTED = [
   `stickler_member_route_mismatch_total{${B},seen="node9"} 3`,
   `stickler_member_route_mismatch_total{${B},seen=""} 1`,
   `stickler_member_route_mismatch_total{${B},seen="other"} 2`,
+  '# HELP stickler_balancer_cookie_rejected_total Balancer cookies not obeyed because their signature did not hold (forged, altered or unsigned); only balancers with a cookie.',
+  '# TYPE stickler_balancer_cookie_rejected_total counter',
+  'stickler_balancer_cookie_rejected_total{balancer="app"} 3',
   '# HELP stickler_member_response_latency_seconds Time from sending the request to the member to its response head.',
   '# TYPE stickler_member_response_latency_seconds histogram',
   `stickler_member_response_latency_seconds_bucket{${A},le="0.005"} 3`,

@@ -1,7 +1,9 @@
 // A native `balancers` entry → the model's BalancerConfig: defaults filled in, each member's URL checked and
 // its health check built; the checks that need the virtual hosts too are in build.ts.
-import type { BalancerConfig, HealthCheckConfig, MemberConfig } from '../model.ts';
+import type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, MemberConfig, StickyConfig } from '../model.ts';
 import { healthCheckWarnings } from '../health-check.ts';
+import { readKeyFile } from '../key-file.ts';
+import { isCookieValue } from '../../http/syntax.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import type { KeyPath } from './locate.ts';
 import type { NativeReport } from './report.ts';
@@ -37,7 +39,43 @@ export function buildBalancer(name: string, raw: NativeBalancer, r: NativeReport
     ...(raw['fail-on-timeout'] !== undefined && { failOnTimeout: raw['fail-on-timeout'] }),
     ...(raw['slow-start'] !== undefined && { slowStart: raw['slow-start'] }),
     ...(raw['retry-body-limit'] !== undefined && { retryBodyLimit: raw['retry-body-limit'] }),
+    ...(raw.cookie && { cookie: buildCookie(raw.cookie, raw['sticky-session'], members, [...path, 'cookie'], r) }),
     members,
+  };
+}
+
+function buildCookie(raw: NonNullable<NativeBalancer['cookie']>, sticky: StickyConfig | undefined, members: MemberConfig[],
+                     path: KeyPath, r: NativeReport): BalancerCookieConfig {
+  if (raw.name === sticky?.cookie) {
+    r.report('error', [...path, 'name'], `"${raw.name}" is the sticky-session cookie, which the members issue; expected another name, such as ROUTEID`);
+  }
+  const sameSite = raw['same-site'] ?? NATIVE_DEFAULTS.balancerCookie.sameSite;
+  if (sameSite === 'None' && raw.secure === false) {
+    r.report('error', [...path, 'secure'], 'browsers drop a SameSite=None cookie that is not Secure; expected secure: true (or no secure key) with same-site: None');
+  }
+  members.forEach((m, i) => {
+    // The cookie carries the route: a member without one could never be returned to.
+    if (m.route === '' || !isCookieValue(m.route)) {
+      r.report('error', ['balancers', path[1] as string, 'members', i, m.route === '' ? 'url' : 'route'],
+        `${m.route === '' ? 'has no route' : `route "${m.route}" cannot be a cookie value`}, and the balancer's cookie names members by route; expected a route without spaces, quotes, commas, semicolons or backslashes, such as n1`);
+    }
+  });
+  let key: Uint8Array | undefined;
+  if (raw['key-file'] !== undefined) {
+    const read = readKeyFile(r.file(raw['key-file']));
+    if ('error' in read) r.report('error', [...path, 'key-file'], read.error);
+    else key = read.key;
+  }
+  const d = NATIVE_DEFAULTS.balancerCookie;
+  return {
+    name: raw.name,
+    path: raw.path ?? d.path,
+    ...(raw.domain !== undefined && { domain: raw.domain }),
+    ...(raw.secure !== undefined && { secure: raw.secure }),
+    httpOnly: raw['http-only'] ?? d.httpOnly,
+    sameSite,
+    ...(typeof raw['max-age'] === 'number' && { maxAge: raw['max-age'] }),
+    ...(key && { key }),
   };
 }
 

@@ -34,6 +34,12 @@ export const NATIVE_DEFAULTS = {
     timeout: 0 as Millis,
     forceRecovery: true,
   },
+  // Secure follows the client's connection unless set; a session cookie unless max-age is.
+  balancerCookie: {
+    path: '/',
+    httpOnly: true,
+    sameSite: 'Lax',
+  },
   member: {
     route: '',
     redirect: '',

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
 import { type ClientPolicy, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
+import { isToken } from '../../http/syntax.ts';
 import { parseIpRange } from '../ip-range.ts';
 import { TLS_VERSIONS } from '../tls-profile.ts';
 import { parseHealthExpr } from '../health-expr.ts';
@@ -122,6 +123,31 @@ const member = z.strictObject({
   'health-check': healthCheck.optional(),
 });
 
+/** An attribute of Set-Cookie (RFC 6265 av-octet): printable, without `;`, which would end it. */
+const cookieAttribute = (what: string) => (input: unknown): Parsed<string> =>
+  typeof input === 'string' && /^[\x21-\x3a\x3c-\x7e]+$/.test(input)
+    ? { ok: true, value: input }
+    : { ok: false, message: `expected ${what}, without spaces or ";", got ${describe(input)}` };
+
+const balancerCookie = z.strictObject({
+  name: required((input): Parsed<string> => typeof input === 'string' && isToken(input)
+    ? { ok: true, value: input }
+    : { ok: false, message: `expected a cookie name such as ROUTEID (letters, digits and !#$%&'*+-.^_\`|~), got ${describe(input)}` }),
+  path: optional((input) => {
+    const value = cookieAttribute('a URL path such as / or /app')(input);
+    return !value.ok || value.value.startsWith('/') ? value : { ok: false, message: `expected a URL path starting with /, such as / or /app, got ${describe(input)}` };
+  }),
+  domain: optional(cookieAttribute('a domain such as example.com')),
+  secure: optional(parseSwitch),
+  'http-only': optional(parseSwitch),
+  'same-site': optional((input) => parseChoice(input, ['Lax', 'Strict', 'None'] as const)),
+  'max-age': optional((input): Parsed<number | 'session'> =>
+    input === 'session' ? { ok: true, value: 'session' } : parseNumber(input, 1, 2 ** 31 - 1, true).ok
+      ? { ok: true, value: input as number }
+      : { ok: false, message: `expected a number of seconds such as 86400, or session, got ${describe(input)}` }),
+  'key-file': optional(text('a file of at least 32 random bytes')),
+});
+
 const balancer = z.strictObject({
   lbmethod: optional(checked(parseLbMethod)),
   'sticky-session': optional(parseSticky),
@@ -136,6 +162,7 @@ const balancer = z.strictObject({
   'fail-on-timeout': optional(parseSwitch),
   'slow-start': optional(duration(0)),
   'retry-body-limit': optional(int(0, 64 * 1024 * 1024)),
+  cookie: balancerCookie.optional(),
   members: list(member),
 });
 
