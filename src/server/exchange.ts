@@ -101,7 +101,8 @@ export class Exchange implements DispatchHandler, LocalSink {
     if (!vhost) return this.respondLocal(errorResponse(404));
     this.vhost = vhost;
     this.log.serverName = vhost.serverName;
-    if (vhost.headerRules) this.rulePlace = { path: target.path };
+    // <Location> rules match the decoded, normalised path, as httpd matches r->uri and as ProxyPass does here: `/%70rivate` and `/a/../private` are `/private`.
+    if (vhost.headerRules) this.rulePlace = { path: target.decodedPath };
 
     const mapping = mapRequest(vhost.config.routes, target);
     if (!mapping || mapping.kind === 'exclude') return void (this.local = answerLocally(this, this.client, this.head, vhost, target, this.log));

@@ -2,6 +2,7 @@
 // ROUTEID recipe's Set-Cookie only when the route changes, and `always` on Stickler's own 503.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { request as httpRequest } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,6 +38,7 @@ before(async () => {
     'RequestHeader set X-Route "%{BALANCER_WORKER_ROUTE}e"',
     'RequestHeader unset Authorization',
     'RequestHeader set X-Forwarded-Proto https',
+    '<Location /private>', 'RequestHeader set X-Private yes', '</Location>',
     'ProxyPass /down balancer://none/',
     'ProxyPass / balancer://app/ stickysession=ROUTEID',
   ].join('\n') + '\n');
@@ -74,4 +76,26 @@ test('Stickler\'s own 503 gets the always rules only', async () => {
   assert.equal(down.status, 503);
   assert.equal(down.header('x-always'), 'yes');
   assert.equal(down.header('x-success'), undefined);
+});
+
+/** fetch would normalise the path before sending it; this sends it as written. */
+function rawGet(path: string, headers: Record<string, string>): Promise<number | undefined> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, path, headers, timeout: 30_000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode));
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer to ${path} within 30 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+test('a <Location> rule covers its path however the client spells it (encoded, with dot segments), as httpd matches r->uri', async () => {
+  const seen = (probe: string) => backend.connections.flatMap((c) => c.requests).find((r) => getHeader(r.headers, 'x-probe') === probe);
+  for (const path of ['/private/x', '/%70rivate/x', '/./private/x', '/a/../private/x', '/public/x']) {
+    assert.equal(await rawGet(path, { 'X-Probe': path }), 200, path);
+    assert.equal(getHeader(seen(path)!.headers, 'x-private'), path === '/public/x' ? undefined : 'yes', path);
+  }
 });
