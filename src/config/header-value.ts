@@ -3,6 +3,7 @@
 // request. Values parse into data, not code, so that this module stays on the configuration's floor.
 import { RE2JS } from 're2js';
 import { fromPcre } from './health-regex.ts';
+import { isToken } from '../http/syntax.ts';
 import type { HeaderRule } from './model.ts';
 
 /** One piece of a value: literal text, or a format tag read per request. */
@@ -73,13 +74,38 @@ export function parseHeaderValue(text: string): HeaderValuePiece[] | string {
       if (pool !== undefined) return `%${tag} is ${pool}, which Stickler does not have; expected ${FORMATS}`;
       return `unknown format tag "${text.slice(i, j + 1)}"; expected ${FORMATS}`;
     }
-    if (literal !== '') pieces.push({ kind: 'text', text: literal });
+    if (literal !== '') pieces.push({ kind: 'text', text: asBytes(literal) });
     literal = '';
     pieces.push(make(arg));
     i = j;
   }
-  if (literal !== '' || pieces.length === 0) pieces.push({ kind: 'text', text: literal });
+  if (literal !== '' || pieces.length === 0) pieces.push({ kind: 'text', text: asBytes(literal) });
   return pieces;
+}
+
+/**
+ * Fields Stickler writes itself, on both sides: how a message is framed and what holds for one hop only. A rule
+ * that set them (or `Header echo` copying a client's) could send a head whose framing contradicts its body.
+ */
+const FRAMED_BY_STICKLER = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'upgrade']);
+
+export function isFramedByStickler(name: string): boolean {
+  return FRAMED_BY_STICKLER.has(name.toLowerCase());
+}
+
+/** What is wrong with a rule's field name, as a sentence; undefined when it is one a rule may write. */
+export function headerNameProblem(name: string): string | undefined {
+  if (!isToken(name)) return `"${name}" is not a field name (letters, digits and !#$%&'*+-.^_\`|~ only); expected a header name`;
+  if (isFramedByStickler(name)) return `${name} is framing or hop-by-hop: Stickler writes it itself for each connection, so a rule cannot set it; expected another header name`;
+  return undefined;
+}
+
+/**
+ * httpd sends a value's bytes as the configuration file holds them: `café` in a UTF-8 file goes out as its UTF-8
+ * bytes. Heads are latin1 strings here, one character per byte, so the text is turned into those bytes.
+ */
+function asBytes(text: string): string {
+  return /[^\x00-\x7f]/.test(text) ? Buffer.from(text, 'utf8').toString('latin1') : text;
 }
 
 /** A regular expression of the configuration, as PCRE reads it, run on RE2; a sentence when it cannot be. */
@@ -100,6 +126,9 @@ export function headerRulePattern(rule: HeaderRule): string | undefined {
 
 /** What is wrong with a rule's value or pattern, as a sentence; undefined when the request path can run it. */
 export function headerRuleProblem(rule: HeaderRule): string | undefined {
+  // echo's "name" is a pattern over the request's field names, checked as one below.
+  const name = rule.action === 'echo' ? undefined : headerNameProblem(rule.header);
+  if (name !== undefined) return name;
   const value = rule.value === undefined ? undefined : parseHeaderValue(rule.value);
   if (typeof value === 'string') return value;
   const source = headerRulePattern(rule);

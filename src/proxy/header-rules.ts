@@ -4,7 +4,7 @@
 // engine). Which rules a request gets (its <Location>, its <Proxy>) is decided here too; the exchange only calls.
 import type { RE2JS } from 're2js';
 import type { BalancerFacts } from '../balancer/balancer.ts';
-import { compilePattern, headerRulePattern, parseHeaderValue, type HeaderValuePiece } from '../config/header-value.ts';
+import { compilePattern, headerRulePattern, isFramedByStickler, parseHeaderValue, type HeaderValuePiece } from '../config/header-value.ts';
 import { prefixLength } from '../config/path-prefix.ts';
 import type { HeaderRule } from '../config/model.ts';
 import { equalsLowerCase } from '../http/field-name.ts';
@@ -139,7 +139,8 @@ function apply({ rule, value, regex }: CompiledRule, headers: HeaderList, c: Rul
     case 'unset':
       return unsetField(headers, lower);
     case 'echo':
-      for (const [n, v] of c.entry.requestHeaders ?? []) if (regex!.matcher(n).find()) headers.push([n, v]);
+      // The client's framing and hop-by-hop fields describe its own connection, never the response.
+      for (const [n, v] of c.entry.requestHeaders ?? []) if (regex!.matcher(n).find() && !isFramedByStickler(n)) headers.push([n, v]);
       return;
     case 'edit':
     case 'edit*': {

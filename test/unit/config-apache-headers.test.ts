@@ -68,3 +68,13 @@ test('malformed lines are refused with file:line, what is wrong and what is expe
 test('a configuration without Header lines has no rules at all', () => {
   assert.equal(apache(['ProxyPass / balancer://b/']).config!.virtualHosts[0]!.headerRules, undefined);
 });
+
+test('a rule may not write a field that is not a token, nor one Stickler frames itself (either direction)', () => {
+  const refused = (line: string) => errors(apache([line]));
+  assert.match(refused('Header set "X Bad" v')[0] ?? '', /h\.conf:2: Header: "X Bad" is not a field name/);
+  for (const name of ['Content-Length', 'transfer-encoding', 'Connection', 'Keep-Alive', 'TE', 'Trailer', 'Upgrade', 'Proxy-Connection']) {
+    assert.match(refused(`Header set ${name} 5`)[0] ?? '', new RegExp(`h\\.conf:2: Header: ${name} is framing or hop-by-hop`), name);
+    assert.match(refused(`RequestHeader unset ${name}`)[0] ?? '', /framing or hop-by-hop/, name);
+  }
+  assert.deepEqual(refused('Header echo .*'), []);
+});

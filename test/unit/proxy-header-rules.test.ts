@@ -85,6 +85,9 @@ test('edit substitutions: $n groups, & the whole match, \\ quoting, unmatched gr
 test('echo copies the request fields whose names match, as received', () => {
   assert.deepEqual(run([rule('echo', '^X-Trace')], []), [['X-Trace', 'abc'], ['X-Trace-Id', '7']]);
   assert.deepEqual(run([rule('echo', '^X-Trace$')], []), [['X-Trace', 'abc']]);
+  // The client's own framing and hop-by-hop fields are never echoed into the response.
+  const framed = { ...ctx, entry: { ...ctx.entry, requestHeaders: [['Transfer-Encoding', 'chunked'], ['Connection', 'close'], ['X-Trace', 'abc']] as HeaderList } };
+  assert.deepEqual(run([rule('echo', '.*')], [], framed), [['X-Trace', 'abc']]);
 });
 
 test('env=VAR and env=!VAR test whether the variable is set, names without regard to case', () => {
@@ -106,6 +109,8 @@ test('formats: %% %t %D %{VAR}e %{VAR}s, (null) for an unset variable, literal e
   assert.equal(value('%{BALANCER_NAME}e', { ...ctx, facts: undefined }), '(null)');
   assert.equal(value('%{SSL_PROTOCOL}s %{SSL_CIPHER}s %{SSL_TLS_SNI}s %{HTTPS}s %{SSL_CLIENT_S_DN}s'), 'TLSv1.3 TLS_AES_128_GCM_SHA256 shop.example on (null)');
   assert.equal(value('a\\tb\\\\c\\d'), 'a\tb\\c\\d');
+  // The configuration's UTF-8 text goes out as its bytes, as httpd sends them (heads are latin1 strings here).
+  assert.equal(Buffer.from(value('café'), 'latin1').toString('hex'), Buffer.from('café', 'utf8').toString('hex'));
   const newline = { ...ctx, facts: { ...facts, BALANCER_WORKER_ROUTE: 'a\r\nb' } };
   assert.equal(value('%{BALANCER_WORKER_ROUTE}e', newline), 'a  b');
 });
