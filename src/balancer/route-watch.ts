@@ -32,7 +32,8 @@ export function watchIssuedRoute(balancer: Balancer, m: number, headers: HeaderL
   if (config.sticky === undefined || member === undefined || member.route === '') return;
   const setCookies = getHeaders(headers, 'set-cookie');
   if (setCookies.length === 0) return;
-  const issued = issuedRoute(setCookies, [config.sticky.cookie, config.sticky.urlParam], config.stickySeparator, member.route);
+  const issued = issuedRoute(setCookies, [config.sticky.cookie, config.sticky.urlParam], config.stickySeparator, member.route,
+    config.cookie !== undefined);
   if (issued === undefined) return;
   const seconds = sessionSeconds(now);
   state.countIssuedRoute(m, issued, seconds);

@@ -11,6 +11,8 @@ import type { ConnectionUser, MemberConnection } from '../upstream/pool.ts';
 /** What one member answered: its session's route, or why there is none to judge. */
 export type ProbeResult =
   | { kind: 'issued'; matches: boolean; seen: string | null }
+  /** The session carries no route, and needs none: the balancer's own cookie, named `cookie`, carries it. */
+  | { kind: 'by-cookie'; cookie: string }
   | { kind: 'no-session'; status: number }
   | { kind: 'failed'; reason: string };
 
@@ -40,12 +42,23 @@ export function probeLine(probe: RouteProbe): string {
       return `${head}, not probed: ${result.reason}`;
     case 'no-session':
       return `${head}, no session issued at ${probe.target} (status ${result.status}, no session cookie)`;
+    case 'by-cookie':
+      return `${head}, issues no route: ok, the balancer cookie ${result.cookie} carries the route`;
     case 'issued': {
       const issues = result.seen === null ? 'issues no route' : `issues ${result.seen}`;
       return result.matches ? `${head}, issues ${member.route}: ok`
         : `${head}, ${issues}: MISMATCH (Tomcat: jvmRoute="${member.route}" on the <Engine> in server.xml; WSO2: the node's route in deployment.toml; Keycloak: its route settings)`;
     }
   }
+}
+
+/** What member `member` of `balancer` issued in the response `head` (a session's route judged by issuedRoute). */
+export function probeResult(balancer: BalancerConfig, member: MemberConfig, head: Pick<ResponseHead, 'status' | 'headers'>): ProbeResult {
+  const issued = issuedRoute(getHeaders(head.headers, 'set-cookie'), [balancer.sticky!.cookie, balancer.sticky!.urlParam],
+    balancer.stickySeparator, member.route, balancer.cookie !== undefined);
+  if (issued === undefined) return { kind: 'no-session', status: head.status };
+  if (!issued.matches) return { kind: 'issued', matches: false, seen: issued.seen };
+  return issued.byCookie && balancer.cookie ? { kind: 'by-cookie', cookie: balancer.cookie.name } : { kind: 'issued', matches: true, seen: member.route };
 }
 
 /** 2 when a member issues a wrong route, else 1 when one could not be probed, else 0. */
@@ -69,10 +82,7 @@ async function probeOne(config: SticklerConfig, balancer: BalancerConfig, member
   try {
     const conn = await pool.connectFresh();
     const head = await new Promise<ResponseHead | string>((resolve) => new HeadExchange(conn, pool.ioTimeout, resolve).send(target, pool));
-    if (typeof head === 'string') return { kind: 'failed', reason: head };
-    const issued = issuedRoute(getHeaders(head.headers, 'set-cookie'), [balancer.sticky!.cookie, balancer.sticky!.urlParam],
-      balancer.stickySeparator, member.route);
-    return issued === undefined ? { kind: 'no-session', status: head.status } : { kind: 'issued', ...issued, seen: issued.matches ? member.route : issued.seen };
+    return typeof head === 'string' ? { kind: 'failed', reason: head } : probeResult(balancer, member, head);
   } catch (err) {
     return { kind: 'failed', reason: (err as Error).message };
   } finally {

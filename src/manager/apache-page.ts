@@ -36,16 +36,16 @@ function decode(text: string): string {
   }
 }
 
-/**
- * The parameters httpd would act on, or none when its Referer gate drops them all: any request with parameters
- * needs a Referer whose host is the host asked (bal.c:1960-1967, the CVE-2012-4558 hardening).
- */
 /** `route mismatch: issues node9, configured node1`: the member's sessions do not come back to it. */
 function routeMismatchText(route: string, mismatch: RouteMismatch): string {
   const issues = mismatch.lastSeen === null ? 'another route' : mismatch.lastSeen === '' ? 'no route' : mismatch.lastSeen;
   return `route mismatch: issues ${issues}, configured ${route}`;
 }
 
+/**
+ * The parameters httpd would act on, or none when its Referer gate drops them all: any request with parameters
+ * needs a Referer whose host is the host asked (bal.c:1960-1967, the CVE-2012-4558 hardening).
+ */
 export function apacheParams(request: ApacheRequest): { params: Map<string, string>; dropped: boolean } {
   const params = new Map<string, string>();
   const post = request.method === 'POST';

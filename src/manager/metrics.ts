@@ -1,6 +1,7 @@
 // /metrics: the manager's overview in Prometheus' text exposition format 0.0.4, written by hand. The counters
 // already live in shared memory, summed over the worker threads, so prom-client's per-worker registries and
 // cluster aggregation (ecosystem.md, Prometheus row) would only add ways to lose or double-count samples.
+import { OTHER_ROUTES } from '../sticky/route-mismatch.ts';
 import { STATUS_SWITCHES } from './model.ts';
 import type { ManagerOverview, MemberOverview } from './model.ts';
 
@@ -138,14 +139,14 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
   }
 
   family('stickler_member_route_mismatch_total', 'counter',
-    'Sessions the member issued with a route not its own (seen: the route, "" for none, other past the first few).');
+    `Sessions the member issued with a route not its own (seen: the route, "" for none, ${OTHER_ROUTES} past the first few).`);
   for (const { member, labels } of series) {
     const mismatch = member.routeMismatch;
     if (mismatch === null) continue;
     for (const { seen, count } of mismatch.counts) {
       sample('stickler_member_route_mismatch_total', `${labels},seen="${escapeLabelValue(seen)}"`, count);
     }
-    if (mismatch.other > 0) sample('stickler_member_route_mismatch_total', `${labels},seen="other"`, mismatch.other);
+    if (mismatch.other > 0) sample('stickler_member_route_mismatch_total', `${labels},seen="${OTHER_ROUTES}"`, mismatch.other);
   }
   family('stickler_balancer_cookie_rejected_total', 'counter',
     "Balancer cookies not obeyed because their signature did not hold (forged, altered or unsigned); only balancers with a cookie.");

@@ -63,6 +63,24 @@ test('a session without a route is a mismatch with none seen', () => {
   assert.deepEqual(one.state.routeSightings(1).counts, [{ seen: null, count: 1 }]);
 });
 
+const BALANCER_COOKIE: Partial<BalancerConfig> = { cookie: { name: 'ROUTEID', path: '/', httpOnly: true, sameSite: 'Lax' } };
+
+test('behind a balancer cookie, a session without a route is not a mismatch: not counted, flagged or told', () => {
+  const [one] = threads(BALANCER_COOKIE);
+  const lines: string[] = [];
+  watchIssuedRoute(one, 1, cookie('S.node9'), NOW, (l) => lines.push(l));
+  watchIssuedRoute(one, 1, cookie('ABCDEF'), NOW + 1000, (l) => lines.push(l));
+  watchIssuedRoute(one, 1, cookie('ABCDEF.'), NOW + 1000, (l) => lines.push(l));
+  assert.equal(lines.length, 1, 'only the wrong route is told');
+  assert.match(lines[0]!, /issues sessions with route node9/);
+  const seen = one.state.routeSightings(1);
+  assert.deepEqual(seen.counts, [{ seen: 'node9', count: 1 }], 'the sessions without a route are not counted');
+  assert.ok(seen.lastMatch > seen.lastMismatch, 'they are sessions that stick: the member is no longer flagged');
+  watchIssuedRoute(one, 0, cookie('ABCDEF'), NOW + 2000, (l) => lines.push(l));
+  assert.equal(lines.length, 1);
+  assert.equal(one.state.routeSightings(0).lastMismatch, 0);
+});
+
 test('the right route, no session cookie, a member without route= or a balancer without stickysession: nothing counted or told', () => {
   const [one] = threads();
   const [plain] = threads({ sticky: undefined });

@@ -37,7 +37,7 @@ const SMALL = overview([
     }),
     member('http://10.0.0.2:8080', {
       route: 'a"b\\c\nd', lbstatus: 50, usable: false, status: { ...OFF, drain: true, error: true },
-      routeMismatch: { flagged: true, lastAt: 1767225600000, lastSeen: null, counts: [{ seen: 'node9', count: 3 }, { seen: '', count: 1 }], other: 2 },
+      routeMismatch: { flagged: true, lastAt: 1767225600000, lastSeen: null, counts: [{ seen: 'node9', count: 3 }, { seen: '', count: 1 }, { seen: 'other', count: 5 }], other: 2 },
     }),
   ], 3),
   balancer('api', [
@@ -123,11 +123,12 @@ const EXPECTED = [
   '# TYPE stickler_member_state_changes_total counter',
   ...[A, B, C].flatMap((labels) => ['error', 'recovered', 'health_check_failed', 'health_check_passed'].map((change) =>
     `stickler_member_state_changes_total{${labels},change="${change}"} ${labels === A && change === 'error' ? 2 : 0}`)),
-  '# HELP stickler_member_route_mismatch_total Sessions the member issued with a route not its own (seen: the route, "" for none, other past the first few).',
+  '# HELP stickler_member_route_mismatch_total Sessions the member issued with a route not its own (seen: the route, "" for none, ;other past the first few).',
   '# TYPE stickler_member_route_mismatch_total counter',
   `stickler_member_route_mismatch_total{${B},seen="node9"} 3`,
   `stickler_member_route_mismatch_total{${B},seen=""} 1`,
-  `stickler_member_route_mismatch_total{${B},seen="other"} 2`,
+  `stickler_member_route_mismatch_total{${B},seen="other"} 5`,
+  `stickler_member_route_mismatch_total{${B},seen=";other"} 2`,
   '# HELP stickler_balancer_cookie_rejected_total Balancer cookies not obeyed because their signature did not hold (forged, altered or unsigned); only balancers with a cookie.',
   '# TYPE stickler_balancer_cookie_rejected_total counter',
   'stickler_balancer_cookie_rejected_total{balancer="app"} 3',
@@ -183,9 +184,10 @@ function linesOf(text: string): string[] {
   return text.slice(0, -1).split('\n');
 }
 
-/** Checks the grammar and the grouping: HELP then TYPE once per family, its samples right after them. */
+/** Checks the grammar and the grouping: HELP then TYPE once per family, its samples right after them, each series once. */
 function checkExposition(text: string): void {
   const seen = new Set<string>();
+  const series = new Set<string>();
   let family = '';
   let type = '';
   const lines = linesOf(text);
@@ -204,6 +206,8 @@ function checkExposition(text: string): void {
     const sample = SAMPLE.exec(line);
     assert.ok(sample !== null, `not a sample line: ${JSON.stringify(line)}`);
     const name = sample[1] as string;
+    assert.ok(!series.has(`${name}${sample[2] ?? ''}`), `series ${name}${sample[2] ?? ''} appears twice`);
+    series.add(`${name}${sample[2] ?? ''}`);
     const base = type === 'histogram' ? name.replace(/_(bucket|sum|count)$/, '') : name;
     assert.equal(base, family, `${name} sits among the samples of ${family}`);
     if (type === 'counter') assert.ok(name.endsWith('_total'), `counter ${name} ends with _total`);

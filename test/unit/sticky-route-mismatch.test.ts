@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { issuedRoute } from '../../src/sticky/route-mismatch.ts';
+import { issuedRoute, OTHER_ROUTES } from '../../src/sticky/route-mismatch.ts';
 import { routeOf } from '../../src/sticky/route.ts';
 
 const NAMES = ['JSESSIONID', 'jsessionid'];
@@ -20,6 +20,13 @@ test('another route is a mismatch naming it', () => {
 test('no route at all, or nothing after the separator, is a mismatch with none seen', () => {
   assert.deepEqual(issued(['JSESSIONID=ABC123; Path=/']), { matches: false, seen: null });
   assert.deepEqual(issued(['JSESSIONID=ABC123.']), { matches: false, seen: null });
+});
+
+test('with a balancer cookie, no route is what the cookie is for; a wrong route is still a mismatch', () => {
+  assert.deepEqual(issuedRoute(['JSESSIONID=ABC123'], NAMES, '.', 'node1', true), { matches: true, byCookie: true });
+  assert.deepEqual(issuedRoute(['JSESSIONID=ABC123.'], NAMES, '.', 'node1', true), { matches: true, byCookie: true });
+  assert.deepEqual(issuedRoute(['JSESSIONID=ABC123.node9'], NAMES, '.', 'node1', true), { matches: false, seen: 'node9' });
+  assert.deepEqual(issuedRoute(['JSESSIONID=ABC123.node1'], NAMES, '.', 'node1', true), { matches: true });
 });
 
 test('the route is everything after the first separator, as route.ts reads requests', () => {
@@ -69,4 +76,13 @@ test('property: any Set-Cookie field is read without throwing, and a mismatch na
       assert.equal(routeOf(`x.${outcome.seen}`, '.'), outcome.seen);
     }
   }));
+});
+
+test(`property: no route a member issues is ${OTHER_ROUTES}, the metric's stand-in for the routes past the first few`, () => {
+  const text = fc.string({ unit: fc.constantFrom('a', '.', ';', ' ', 'o', 't', 'h', 'e', 'r', '='), maxLength: 20 });
+  fc.assert(fc.property(text, fc.constantFrom('.', null), (value, separator) => {
+    const outcome = issuedRoute([`JSESSIONID=${value}`], NAMES, separator, 'node1');
+    if (outcome && !outcome.matches) assert.notEqual(outcome.seen, OTHER_ROUTES);
+  }));
+  assert.deepEqual(issued([`JSESSIONID=S.${OTHER_ROUTES}`]), { matches: false, seen: null }, 'the value ends at the ;');
 });
