@@ -17,7 +17,7 @@ import { allowedUpgrade } from '../proxy/upgrade.ts';
 import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
 import { issuedCookie } from '../sticky/balancer-cookie.ts';
 import { requestRoute } from '../sticky/route.ts';
-import type { BalancerCookieConfig } from '../config/model.ts';
+import type { BalancerConfig } from '../config/model.ts';
 import { Dispatch } from '../upstream/dispatch.ts';
 import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
 import { errorResponse, optionsResponse, reasonPhrase, unavailableFor, type LocalResponse } from './error-page.ts';
@@ -57,8 +57,8 @@ export class Exchange implements DispatchHandler, LocalSink {
   private inFlight = false;
   /** Where the virtual host's Header and RequestHeader rules see the request; only when it has rules. */
   private rulePlace: RulePlace | undefined;
-  /** The balancer's own route cookie, when it issues one. */
-  private cookie: BalancerCookieConfig | undefined;
+  /** The balancer, when it issues its own route cookie. */
+  private cookieIssuer: BalancerConfig | undefined;
   constructor(client: ClientSide, head: RequestHead) {
     this.client = client;
     this.head = head;
@@ -119,7 +119,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     const cfg = balancer.config;
     const found = cfg.sticky || cfg.cookie ? requestRoute(cfg, this.head.target, getHeaders(this.head.headers, 'cookie')) : undefined;
     if (found?.rejected) balancer.balancer.state.addCookieRejected();
-    this.cookie = cfg.cookie;
+    this.cookieIssuer = cfg.cookie ? cfg : undefined;
     this.backendPath = mapping.backendPath;
     this.dispatch = new Dispatch(this, this.client, this.head, this.log, balancer, found?.session, this.upgrade !== undefined, this.started, runtime.config.timeout);
     this.dispatch.start();
@@ -216,7 +216,7 @@ export class Exchange implements DispatchHandler, LocalSink {
 
   private startResponse(head: ResponseHead): void {
     const { headers, body } = clientResponseHead(head, this.head.method, this.reverse());
-    const cookie = this.cookie && issuedCookie(this.cookie, this.log.balancer, this.client.scheme === 'https');
+    const cookie = this.cookieIssuer && issuedCookie(this.cookieIssuer, this.log.balancer, this.client.scheme === 'https');
     if (cookie) headers.push(['Set-Cookie', cookie]);
     this.writeResponseHead(head.status, head.reason || reasonPhrase(head.status), headers, body, true);
   }

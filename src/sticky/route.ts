@@ -99,19 +99,21 @@ export interface RequestRoute {
 const NO_ROUTE: RequestRoute = { session: undefined, rejected: false };
 
 /**
- * What a request names for `balancer`: the URL parameter or session cookie as httpd reads them, then, when those name
- * no route, the balancer's own cookie, found by the same scan and obeyed only when its signature holds. The session
- * is then the session cookie's value if there is one, so the manager still counts sessions, not members.
+ * What a request names for `balancer`. Without a key: the URL parameter or session cookie as httpd reads them, then,
+ * when those name no route, the balancer's own cookie, found by the same scan. With a key, only the signed cookie
+ * routes: a session cookie or URL parameter is the client's to write (`JSESSIONID=x.n2`), so obeying it first would
+ * let anyone pick a member. Either way the session is the session cookie's value if there is one, so the manager
+ * still counts sessions, not members.
  */
 export function requestRoute(balancer: BalancerConfig, url: string, cookieHeaders: string[]): RequestRoute {
   const { sticky, cookie } = balancer;
-  const found = sticky ? findSessionRoute(sticky, balancer.stickySeparator, balancer.scolonPathDelim, url, cookieHeaders) : undefined;
+  const found = sticky && !cookie?.key ? findSessionRoute(sticky, balancer.stickySeparator, balancer.scolonPathDelim, url, cookieHeaders) : undefined;
   if (found && (found.route !== '' || !cookie)) return { session: found, rejected: false };
   if (!cookie) return NO_ROUTE;
   const cookies = cookieHeaders.join(', ');
   const value = findCookie(cookies, cookie.name);
   if (value === undefined) return found ? { session: found, rejected: false } : NO_ROUTE;
-  const route = verifiedRoute(cookie, value);
+  const route = verifiedRoute(balancer.name, cookie, value);
   if (route === undefined) return { session: found, rejected: true };
   const session = (sticky && findCookie(cookies, sticky.cookie)) || value;
   return { session: { name: cookie.name, route, session }, rejected: false };

@@ -1,6 +1,6 @@
 // The native balancer cookie end to end: two real Tomcat 10 nodes WITHOUT jvmRoute (their session ids carry no route,
 // as with Spring Boot or Keycloak 26.8) behind Stickler's signed cookie. Sessions stick through a login-like sequence;
-// a forged, altered or unsigned cookie is not obeyed, is answered with a fresh cookie, and is counted on /metrics.
+// a forged, altered or unsigned cookie, or a route the client wrote into JSESSIONID, is not obeyed; is answered with a fresh cookie, and is counted on /metrics.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -65,8 +65,8 @@ after(async () => {
 });
 
 /** counter.jsp: `node=<jvmRoute> hits=<n> session=<id>`, and the ROUTEID Set-Cookie, if any. */
-async function counter(opts: { jar?: CookieJar; cookie?: string }): Promise<{ node: string; hits: number; session: string; routeCookie?: string }> {
-  const r = await request(`https://127.0.0.1:${port}/counter.jsp`, { ...(opts.jar && { jar: opts.jar }), headers: opts.cookie ? { cookie: opts.cookie } : {} });
+async function counter(opts: { jar?: CookieJar; cookie?: string; path?: string }): Promise<{ node: string; hits: number; session: string; routeCookie?: string }> {
+  const r = await request(`https://127.0.0.1:${port}${opts.path ?? '/counter.jsp'}`, { ...(opts.jar && { jar: opts.jar }), headers: opts.cookie ? { cookie: opts.cookie } : {} });
   assert.equal(r.status, 200, r.body.slice(0, 200));
   const m = /node=(\S+) hits=(\d+) session=(\S+)/.exec(r.body);
   assert.ok(m, r.body.slice(0, 200));
@@ -96,7 +96,7 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
       const jar = new CookieJar();
       const first = await counter({ jar });
       assert.ok(first.routeCookie, 'the first answer hands out the route cookie');
-      assert.equal(first.routeCookie, `ROUTEID=${cookieValue(COOKIE, first.node)}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+      assert.equal(first.routeCookie, `ROUTEID=${cookieValue('app', COOKIE, first.node)}; Path=/; Secure; HttpOnly; SameSite=Lax`);
       for (let step = 2; step <= 8; step++) {
         const next = await counter({ jar });
         assert.deepEqual([next.node, next.hits, next.session], [first.node, step, first.session], `user ${user} step ${step}`);
@@ -107,19 +107,20 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
 
   test('a valid cookie for a node is obeyed every time', async () => {
     for (const node of ['n1', 'n2']) {
-      for (let i = 0; i < 4; i++) assert.equal((await counter({ cookie: `ROUTEID=${cookieValue(COOKIE, node)}` })).node, node);
+      for (let i = 0; i < 4; i++) assert.equal((await counter({ cookie: `ROUTEID=${cookieValue('app', COOKIE, node)}` })).node, node);
     }
   });
 
   test('a forged, altered or unsigned cookie naming a node is not obeyed, gets a fresh cookie and is counted', async () => {
     const before = await rejectedCount();
     const otherKey = { ...COOKIE, key: Buffer.alloc(32, 1) };
-    const n1Signature = cookieValue(COOKIE, 'n1').split('.')[1]!;
+    const n1Signature = cookieValue('app', COOKIE, 'n1').split('.')[1]!;
     const forged = [
       'ROUTEID=n2', // unsigned
       `ROUTEID=n2.${n1Signature}`, // the other node's signature
-      `ROUTEID=${cookieValue(otherKey, 'n2')}`, // signed with another key
-      `ROUTEID=${altered(cookieValue(COOKIE, 'n2'))}`, // one character of the signature altered
+      `ROUTEID=${cookieValue('app', otherKey, 'n2')}`, // signed with another key
+      `ROUTEID=${cookieValue('other', COOKIE, 'n2')}`, // signed for another balancer sharing the key file
+      `ROUTEID=${altered(cookieValue('app', COOKIE, 'n2'))}`, // one character of the signature altered
     ];
     const answeredBy = new Set<string>();
     for (const cookie of forged) {
@@ -127,10 +128,27 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
       for (let i = 0; i < 2; i++) {
         const r = await counter({ cookie });
         answeredBy.add(r.node);
-        assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue(COOKIE, r.node)}`, `${cookie}: a fresh, valid cookie`);
+        assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue('app', COOKIE, r.node)}`, `${cookie}: a fresh, valid cookie`);
       }
     }
     assert.ok(answeredBy.has('n1'), 'cookies naming n2 were not obeyed');
     assert.equal(await rejectedCount() - before, 2 * forged.length);
+  });
+
+  test('a route the client writes into the session cookie or the URL is not obeyed: only the signed cookie routes', async () => {
+    const jar = new CookieJar();
+    const mine = await counter({ jar });
+    const other = mine.node === 'n1' ? 'n2' : 'n1';
+    const signed = `ROUTEID=${cookieValue('app', COOKIE, mine.node)}`;
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await counter({ cookie: `JSESSIONID=x.${other}; ${signed}` })).node, mine.node, 'JSESSIONID=x.<other> beside a valid cookie');
+      assert.equal((await counter({ cookie: signed, path: `/counter.jsp;jsessionid=x.${other}` })).node, mine.node, ';jsessionid=x.<other>');
+    }
+    // Alone it is balanced, not obeyed: an obeyed route is the member's own, so it would get no new cookie (sticky picks
+    // skew byrequests, so which node answers proves nothing).
+    for (let i = 0; i < 2; i++) {
+      const r = await counter({ cookie: `JSESSIONID=x.${other}` });
+      assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue('app', COOKIE, r.node)}`, `JSESSIONID=x.${other} alone: balanced, a fresh cookie`);
+    }
   });
 });

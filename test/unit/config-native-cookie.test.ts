@@ -1,6 +1,7 @@
 // The native balancer `cookie` key: defaults, every attribute, the key file read at load, and the refusals.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,8 +61,8 @@ test('every key, and the key file read at load as bytes', () => {
   assert.equal(load(yaml(['name: LB', 'max-age: session'])).config?.balancers[0]?.cookie?.maxAge, undefined);
 });
 
-test('a key file that is missing, too short or readable by everyone stops the load, at its line', () => {
-  const expected = 'expected a file of at least 32 random bytes readable only by Stickler, made with `head -c 32 /dev/urandom > FILE; chmod 600 FILE`';
+test('a key file that is missing, too short, too long, readable by everyone or writable by others stops the load, at its line', () => {
+  const expected = 'expected a file of 32 to 4096 random bytes that other users can neither read nor write, made with `head -c 32 /dev/urandom > FILE; chmod 600 FILE`';
   const missing = join(dir, 'missing.key');
   assert.deepEqual(load(yaml(['name: R', `key-file: ${missing}`])).messages, [`16: balancers.app.cookie.key-file: cannot read ${missing} (no such file); ${expected}`]);
   const short = keyFile('short.key', 31);
@@ -69,7 +70,17 @@ test('a key file that is missing, too short or readable by everyone stops the lo
   const open = keyFile('open.key', 32, 0o644);
   assert.deepEqual(load(yaml(['name: R', `key-file: ${open}`])).messages, [`16: balancers.app.cookie.key-file: ${open} is readable by every user (mode 644); ${expected}`]);
   assert.deepEqual(load(yaml(['name: R', `key-file: ${dir}`])).messages, [`16: balancers.app.cookie.key-file: ${dir} is not a file; ${expected}`]);
+  for (const mode of [0o620, 0o602, 0o660]) {
+    const writable = keyFile(`writable-${mode.toString(8)}.key`, 32, mode);
+    assert.deepEqual(load(yaml(['name: R', `key-file: ${writable}`])).messages, [`16: balancers.app.cookie.key-file: ${writable} is writable by other users (mode ${mode.toString(8)}); ${expected}`]);
+  }
+  const long = keyFile('long.key', 4097);
+  assert.deepEqual(load(yaml(['name: R', `key-file: ${long}`])).messages, [`16: balancers.app.cookie.key-file: ${long} holds more than 4096 bytes, too long for a key (another file?); ${expected}`]);
+  const fifo = join(dir, 'fifo.key');
+  execFileSync('mkfifo', ['-m', '600', fifo]);
+  assert.deepEqual(load(yaml(['name: R', `key-file: ${fifo}`])).messages, [`16: balancers.app.cookie.key-file: ${fifo} is not a file; ${expected}`], 'refused without hanging');
   assert.deepEqual(load(yaml(['name: R', `key-file: ${keyFile('ok.key', 32, 0o640)}`])).messages, []);
+  assert.equal(load(yaml(['name: R', `key-file: ${keyFile('longest.key', 4096)}`])).config?.balancers[0]?.cookie?.key?.length, 4096);
 });
 
 test('a relative key file is read beside the YAML file', () => {

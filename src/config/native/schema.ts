@@ -145,7 +145,7 @@ const balancerCookie = z.strictObject({
     input === 'session' ? { ok: true, value: 'session' } : parseNumber(input, 1, 2 ** 31 - 1, true).ok
       ? { ok: true, value: input as number }
       : { ok: false, message: `expected a number of seconds such as 86400, or session, got ${describe(input)}` }),
-  'key-file': optional(text('a file of at least 32 random bytes')),
+  'key-file': optional(text('a file of 32 to 4096 random bytes')),
 });
 
 const balancer = z.strictObject({
