@@ -40,6 +40,30 @@ export function servesAuthority(vhosts: VirtualHostConfig[], localPort: number, 
   return name !== undefined && vhosts.some((v) => (v.port === localPort || v.port === 0) && servesName(v, name));
 }
 
+/** Where a request goes, a virtual host or a status to answer it with, and the host it named (for the log). */
+export type VirtualHostChoice =
+  | { kind: 'vhost'; vhost: VirtualHostConfig; host: string | undefined }
+  | { kind: 'refuse'; status: 400 | 404 | 421; host: string | undefined };
+
+/**
+ * The virtual host of a request on `localPort`, by its Host (or its absolute-form target's authority, which
+ * RFC 9112 §3.2.2 makes the host whatever Host says; one no vhost serves is refused: 400), checked against the
+ * vhost the TLS handshake chose by SNI (421 when they differ), or 404 when no vhost listens there.
+ */
+export function requestVirtualHost(
+  vhosts: VirtualHostConfig[],
+  localPort: number,
+  sniName: string | undefined,
+  hostHeader: string | undefined,
+  authority: string | undefined,
+): VirtualHostChoice {
+  if (authority !== undefined && !servesAuthority(vhosts, localPort, authority)) return { kind: 'refuse', status: 400, host: hostHeader };
+  const host = authority ?? hostHeader;
+  const byHost = selectVirtualHost(vhosts, localPort, undefined, host);
+  if (sniName !== undefined && misdirected(selectVirtualHost(vhosts, localPort, sniName, undefined), byHost)) return { kind: 'refuse', status: 421, host };
+  return byHost === undefined ? { kind: 'refuse', status: 404, host } : { kind: 'vhost', vhost: byHost, host };
+}
+
 /**
  * Whether the vhost chosen by Host must not be served on a connection whose handshake chose `vhostBySni`: the
  * request would get another vhost's TLS setup (certificate, client verification) than the one negotiated. Apache

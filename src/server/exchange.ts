@@ -14,7 +14,7 @@ import { memberRequestHead } from '../proxy/member-head.ts';
 import type { ReverseContext } from '../proxy/reverse.ts';
 import { parseTarget } from '../proxy/target.ts';
 import { allowedUpgrade } from '../proxy/upgrade.ts';
-import { misdirected, selectVirtualHost, servesAuthority } from '../proxy/vhost.ts';
+import { requestVirtualHost } from '../proxy/vhost.ts';
 import { issuedCookie } from '../sticky/balancer-cookie.ts';
 import { requestRoute } from '../sticky/route.ts';
 import type { BalancerConfig } from '../config/model.ts';
@@ -82,22 +82,13 @@ export class Exchange implements DispatchHandler, LocalSink {
     const { runtime } = this.client;
     if (this.head.target === '*') return this.respondLocal(optionsResponse());
     const target = parseTarget(this.head.target);
-    const vhosts = runtime.config.virtualHosts;
-    // RFC 9112 §3.2.2: with an absolute-form target, its authority is the host, whatever Host says. One that no
-    // virtual host serves is refused: only a forward proxy is asked for other hosts.
-    if (target.authority !== undefined) {
-      if (!servesAuthority(vhosts, this.client.localPort, target.authority)) {
-        throw new HttpError(400, 'STK_HTTP_UNKNOWN_AUTHORITY', 'absolute-form target names a host no virtual host here serves');
-      }
-      this.log.host = target.authority;
+    const choice = requestVirtualHost(runtime.config.virtualHosts, this.client.localPort, this.client.sniName, this.log.host, target.authority);
+    this.log.host = choice.host;
+    if (choice.kind === 'refuse') {
+      if (choice.status === 400) throw new HttpError(400, 'STK_HTTP_UNKNOWN_AUTHORITY', 'absolute-form target names a host no virtual host here serves');
+      return this.respondLocal(errorResponse(choice.status));
     }
-    const hostHeader = this.log.host;
-    const byHost = selectVirtualHost(vhosts, this.client.localPort, undefined, hostHeader);
-    if (this.client.sniName !== undefined) {
-      const bySni = selectVirtualHost(vhosts, this.client.localPort, this.client.sniName, undefined);
-      if (misdirected(bySni, byHost)) return this.respondLocal(errorResponse(421));
-    }
-    const vhost = runtime.virtualHosts.find((v) => v.config === byHost);
+    const vhost = runtime.virtualHosts.find((v) => v.config === choice.vhost);
     if (!vhost) return this.respondLocal(errorResponse(404));
     this.vhost = vhost;
     this.log.serverName = vhost.serverName;

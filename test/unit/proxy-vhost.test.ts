@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TlsFiles, VirtualHostConfig } from '../../src/config/model.ts';
-import { globMatches, misdirected, selectVirtualHost } from '../../src/proxy/vhost.ts';
+import { globMatches, misdirected, requestVirtualHost, selectVirtualHost } from '../../src/proxy/vhost.ts';
 
 let line = 0;
 function vhost(port: number, serverName: string | undefined, aliases: string[] = [], tls?: Partial<TlsFiles>): VirtualHostConfig {
@@ -80,6 +80,20 @@ test('misdirected: SNI vhost differs from Host vhost with another TLS setup', ()
   assert.equal(misdirected(undefined, b), false, 'no SNI, nothing to compare');
   assert.equal(misdirected(a, undefined), true);
   assert.equal(misdirected(a, vhost(443, 'plain')), true);
+});
+
+test('requestVirtualHost: the absolute-form authority over Host (400 when no vhost serves it), 421 when SNI chose another TLS setup, 404 with no vhost on the port', () => {
+  const a = vhost(443, 'a.example', [], { certificateFile: 'a.crt', keyFile: 'a.key' });
+  const b = vhost(443, 'b.example', [], { certificateFile: 'b.crt', keyFile: 'b.key' });
+  const both = [a, b];
+  assert.deepEqual(requestVirtualHost(both, 443, undefined, 'b.example', undefined), { kind: 'vhost', vhost: b, host: 'b.example' });
+  assert.deepEqual(requestVirtualHost(both, 443, undefined, 'a.example', 'b.example:443'), { kind: 'vhost', vhost: b, host: 'b.example:443' });
+  assert.deepEqual(requestVirtualHost(both, 443, undefined, 'a.example', 'elsewhere.example'), { kind: 'refuse', status: 400, host: 'a.example' });
+  assert.deepEqual(requestVirtualHost(both, 443, 'a.example', 'b.example', undefined), { kind: 'refuse', status: 421, host: 'b.example' });
+  assert.deepEqual(requestVirtualHost(both, 443, 'b.example', 'b.example', undefined), { kind: 'vhost', vhost: b, host: 'b.example' });
+  assert.deepEqual(requestVirtualHost(both, 8080, undefined, 'a.example', undefined), { kind: 'refuse', status: 404, host: 'a.example' });
+  // An unknown Host falls back to the port's first vhost, as in Apache; only an absolute-form authority is refused.
+  assert.deepEqual(requestVirtualHost(both, 443, undefined, 'elsewhere.example', undefined), { kind: 'vhost', vhost: a, host: 'elsewhere.example' });
 });
 
 test('globMatches stays fast on hostile patterns and names', () => {
