@@ -155,9 +155,12 @@ test('a YAML key named __proto__ is refused with its line, not dropped without a
 });
 
 test('property: any Apache text gives diagnostics naming file:line and directive, or a configuration of plain data; never a throw', () => {
-  readerProperty(apacheText(), loadApacheConfigText, 't.conf', 75);
+  // About 90 of 1 500 load (σ about 9, since Header lines are read strictly): 45 leaves room for chance and still
+  // fails a generator that no longer reaches a whole configuration.
+  readerProperty(apacheText(), loadApacheConfigText, 't.conf', 45);
 });
 
 test('property: any YAML text gives diagnostics naming file:line and key, or a configuration of plain data; never a throw', () => {
-  readerProperty(nativeText(), loadNativeConfigText, 't.yaml', 30);
+  // About 50 of 1 500 load (σ about 7): 20 leaves room for chance.
+  readerProperty(nativeText(), loadNativeConfigText, 't.yaml', 20);
 });
