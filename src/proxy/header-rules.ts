@@ -158,11 +158,12 @@ function apply({ rule, value, regex }: CompiledRule, headers: HeaderList, c: Rul
 
 /**
  * The client's response fields: `always` rules edit httpd's err_headers_out, empty for Stickler's answers, sent
- * before the rest; `onsuccess` rules edit a member's answer only, as httpd's error responses skip them.
+ * before the rest; `onsuccess` rules edit a member's answer and Stickler's own successful ones (the manager, the
+ * console, as httpd's handlers), never Stickler's 4xx and 5xx, which httpd sends as error responses.
  */
-export function responseFields(rules: HeaderRules, headers: HeaderList, fromMember: boolean, place: RulePlace, c: RuleContext): HeaderList {
+export function responseFields(rules: HeaderRules, headers: HeaderList, status: number, fromMember: boolean, place: RulePlace, c: RuleContext): HeaderList {
   const always = rules.always.length === 0 ? [] : applyHeaderRules(rules.always, [], place, c);
-  const success = fromMember ? applyHeaderRules(rules.onsuccess, headers, place, c) : headers;
+  const success = fromMember || status < 400 ? applyHeaderRules(rules.onsuccess, headers, place, c) : headers;
   return always.length === 0 ? success : [...always, ...success];
 }
 

@@ -300,7 +300,7 @@ export class Exchange implements DispatchHandler, LocalSink {
   private writeResponseHead(status: number, reason: string, given: HeaderList, body: ResponseBody, fromMember = false): void {
     this.responseStarted = true;
     const rules = this.vhost?.headerRules;
-    const headers = rules ? responseFields(rules, given, fromMember, this.rulePlace!, this.ruleContext(this.log.balancer)) : given;
+    const headers = rules ? responseFields(rules, given, status, fromMember, this.rulePlace!, this.ruleContext(this.log.balancer)) : given;
     this.log.status = status;
     // After a reload the connection's configuration is the old one: the client reconnects onto the new one.
     if (this.client.runtime.retired) this.keepAlive = false;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { HeaderRule } from '../../src/config/model.ts';
 import type { HeaderList } from '../../src/http/head.ts';
 import type { AccessEntry } from '../../src/log/entry.ts';
-import { applyHeaderRules, compileHeaderRules, compileRule, compileValue, hasToken, type RuleContext, type RulePlace } from '../../src/proxy/header-rules.ts';
+import { applyHeaderRules, compileHeaderRules, compileRule, compileValue, hasToken, responseFields, type RuleContext, type RulePlace } from '../../src/proxy/header-rules.ts';
 
 const entry: AccessEntry = {
   clientIp: '192.0.2.10',
@@ -140,6 +140,16 @@ test('rules are split by the table they edit; no rules is nothing to apply', () 
   assert.equal(compileHeaderRules(undefined), undefined);
   const split = compileHeaderRules([rule('set', 'A', { value: '1', direction: 'request' }), rule('set', 'B', { value: '1' }), rule('set', 'C', { value: '1', condition: 'always' })])!;
   assert.deepEqual([split.request, split.onsuccess, split.always].map((l) => l.map((r) => r.rule.header)), [['A'], ['B'], ['C']]);
+});
+
+test('onsuccess rules edit a member\'s answer and Stickler\'s own successes, never its error answers; always rules every one', () => {
+  const rules = compileHeaderRules([rule('set', 'X-Ok', { value: '1' }), rule('set', 'X-All', { value: '1', condition: 'always' })])!;
+  const names = (status: number, fromMember: boolean) => responseFields(rules, [['Content-Type', 'text/html']], status, fromMember, place, ctx).map(([n]) => n);
+  assert.deepEqual(names(503, true), ['X-All', 'Content-Type', 'X-Ok']);
+  assert.deepEqual(names(200, false), ['X-All', 'Content-Type', 'X-Ok']);
+  assert.deepEqual(names(302, false), ['X-All', 'Content-Type', 'X-Ok']);
+  assert.deepEqual(names(404, false), ['X-All', 'Content-Type']);
+  assert.deepEqual(names(503, false), ['X-All', 'Content-Type']);
 });
 
 const token = fc.stringMatching(/^[A-Za-z][A-Za-z0-9-]{0,8}$/);
