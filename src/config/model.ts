@@ -148,6 +148,8 @@ export interface HeaderRule {
   location?: string;
   /** Only for requests proxied to this balancer (a `<Proxy>` URL's name or origin), or `*` for any proxied one. */
   proxy?: string;
+  /** With `proxy`: only when the proxied path starts with this (the `<Proxy>` URL's path), as httpd matches it. */
+  proxyPath?: string;
 }
 
 export interface RouteConfig {

@@ -22,10 +22,12 @@ export interface RuleContext {
   elapsedUs: number;
 }
 
-/** Where a request is: its path, for <Location> rules, and the balancer it is proxied to, for <Proxy> rules. */
+/** Where a request is: its path, for <Location> rules, and the balancer and path it is proxied to, for <Proxy> rules. */
 export interface RulePlace {
   path: string;
   balancer?: string | undefined;
+  /** The path (and query) the member is asked for, below the balancer's or origin's URL. */
+  backendPath?: string | undefined;
 }
 
 type Part = (c: RuleContext) => string;
@@ -98,7 +100,8 @@ export function compileHeaderRules(rules: readonly HeaderRule[] | undefined): He
 function covers(rule: HeaderRule, place: RulePlace): boolean {
   if (rule.location !== undefined && prefixLength(place.path, rule.location) === 0) return false;
   if (rule.proxy !== undefined && (place.balancer === undefined || (rule.proxy !== '*' && rule.proxy !== place.balancer))) return false;
-  return true;
+  // httpd's proxy_walk compares the section's URL with the proxied one as a plain string prefix, not by segments.
+  return rule.proxyPath === undefined || (place.backendPath ?? '').startsWith(rule.proxyPath);
 }
 
 /** The env= condition, read as httpd reads its environment table: set means present, even when empty. */

@@ -100,7 +100,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     if (!isAllowed(vhost.config.proxyAccess, this.client.clientIp)) return this.respondLocal(errorResponse(403));
 
     this.log.handler = 'proxy-server';
-    if (this.rulePlace) this.rulePlace.balancer = mapping.balancer;
+    if (this.rulePlace) Object.assign(this.rulePlace, { balancer: mapping.balancer, backendPath: mapping.backendPath });
     this.upgrade = allowedUpgrade(this.head, mapping.route.target.kind === 'balancer' ? mapping.route.target.upgrade : undefined);
     const balancer = runtime.balancers.get(mapping.balancer);
     if (!balancer) throw new Error(`balancer ${mapping.balancer} is not configured`);

@@ -65,6 +65,27 @@ test('malformed lines are refused with file:line, what is wrong and what is expe
   assert.match(refused('Header edit X-A (a)\\1 b')[0]!, /backreference/);
 });
 
+test('a <Proxy> URL Stickler never proxies to gets no rule, with a warning at the line; a balancer URL\'s path is kept', () => {
+  const r = apache([
+    '<Proxy ajp://10.0.0.9:8009>', 'Header set X-Ajp 1', '</Proxy>',
+    '<Proxy "unix:/run/app.sock|http://localhost">', 'RequestHeader set X-Unix 1', '</Proxy>',
+    '<Proxy balancer://b/app>', 'Header set X-App 1', '</Proxy>',
+    '<Proxy balancer://b/*>', 'Header set X-Star 1', '</Proxy>',
+    '<Proxy http://10.0.0.1:8080/api/v*>', 'Header set X-Api 1', '</Proxy>',
+    'ProxyPass / balancer://b/',
+  ]);
+  assert.deepEqual(errors(r), []);
+  const warnings = r.diagnostics.filter((d) => d.severity === 'warning').map(formatDiagnostic);
+  assert.ok(warnings.includes('h.conf:3: Header: this rule never applies: it covers requests proxied to <Proxy ajp://10.0.0.9:8009>, and Stickler never proxies there (scheme ajp:// of "ajp://10.0.0.9:8009" is not supported by Stickler; expected http://, https:// or balancer://)'), warnings.join('\n'));
+  assert.ok(warnings.some((w) => w.startsWith('h.conf:6: RequestHeader: this rule never applies')), warnings.join('\n'));
+  const rules = r.config!.virtualHosts[0]!.headerRules!;
+  assert.deepEqual(rules.map((h) => [h.header, h.proxy, h.proxyPath]), [
+    ['X-App', 'b', '/app'],
+    ['X-Star', 'b', '/'],
+    ['X-Api', 'http://10.0.0.1:8080', '/api/v'],
+  ]);
+});
+
 test('a configuration without Header lines has no rules at all', () => {
   assert.equal(apache(['ProxyPass / balancer://b/']).config!.virtualHosts[0]!.headerRules, undefined);
 });

@@ -135,6 +135,13 @@ test('<Location> rules cover their path only; <Proxy> rules proxied requests to 
   assert.deepEqual(run(rules, [], ctx, { path: '/app/', balancer: undefined }).map(([n]) => n), ['L']);
 });
 
+test('a <Proxy> rule with a path covers the requests whose proxied path starts with it, as a string prefix', () => {
+  const rules = [rule('add', 'P', { value: '1', proxy: 'app', proxyPath: '/app' })];
+  const covered = (backendPath: string | undefined) => run(rules, [], ctx, { path: '/x', balancer: 'app', backendPath }).length === 1;
+  assert.deepEqual(['/app', '/app/x?q=1', '/application', '/ap', '/x/app', '', undefined].map(covered), [true, true, true, false, false, false, false]);
+  assert.equal(run(rules, [], ctx, { path: '/x', balancer: 'other', backendPath: '/app/x' }).length, 0);
+});
+
 test('rules are split by the table they edit; no rules is nothing to apply', () => {
   assert.equal(compileHeaderRules([]), undefined);
   assert.equal(compileHeaderRules(undefined), undefined);

@@ -68,17 +68,29 @@ export function parseHeaderLine(name: 'Header' | 'RequestHeader', args: readonly
 export function readHeaderRule(node: DirectiveNode, scope: Scope, report: Report): void {
   const parsed = parseHeaderLine(node.name === 'RequestHeader' ? 'RequestHeader' : 'Header', node.args);
   if (typeof parsed === 'string') return report.error(node.source, node.name, parsed);
-  const rule: HeaderRule = { source: node.source, ...parsed, ...where(scope) };
+  const place = where(scope);
+  const rule: HeaderRule = { source: node.source, ...parsed, ...(typeof place === 'string' ? {} : place) };
   const problem = headerRuleProblem(rule);
   if (problem !== undefined) return report.error(node.source, node.name, problem);
+  if (typeof place === 'string') return report.warning(node.source, node.name, place);
   scope.server.headerRules.push(rule);
 }
 
-/** A <Location> rule covers its path; a <Proxy> rule the requests proxied to its balancer (or to any, `*`). */
-function where(scope: Scope): Pick<HeaderRule, 'location' | 'proxy'> {
+/**
+ * A <Location> rule covers its path; a <Proxy> rule the requests proxied to its balancer or origin whose path
+ * starts with the section's (or any proxied one, `*`). A sentence when the rule can never apply.
+ */
+function where(scope: Scope): Pick<HeaderRule, 'location' | 'proxy' | 'proxyPath'> | string {
   if (scope.locationPath !== undefined) return { location: scope.locationPath };
   if (scope.proxyUrl === undefined) return {};
-  const target = scope.proxyUrl === '*' ? undefined : parseBackendUrl(scope.proxyUrl);
-  if (target === undefined || typeof target === 'string') return { proxy: '*' };
-  return { proxy: target.kind === 'balancer' ? target.name : target.origin };
+  if (scope.proxyUrl === '*') return { proxy: '*' };
+  const target = parseBackendUrl(scope.proxyUrl);
+  if (typeof target === 'string') {
+    return `this rule never applies: it covers requests proxied to <Proxy ${scope.proxyUrl}>, and Stickler never proxies there (${target})`;
+  }
+  const proxy = target.kind === 'balancer' ? target.name : target.origin;
+  // httpd matches a name with wildcards by fnmatch, where a trailing `*` takes any rest, `/` included: `/app/*` is
+  // the prefix `/app/`. Other wildcards widen to the prefix before them.
+  const proxyPath = target.path.replace(/[*?[].*$/, '');
+  return proxyPath === '' ? { proxy } : { proxy, proxyPath };
 }
