@@ -67,13 +67,7 @@ async function main(argv: string[]): Promise<number> {
     if (positionals.length !== 2) return usageError('convert takes exactly one FILE');
     const config = report(loadConfig(positionals[1]!, loadOptions));
     if (!config) return 2;
-    const { notExpressible, toYaml } = await import('./config/convert.ts');
-    const lost = notExpressible(config);
-    for (const line of diagnosticLines(lost)) toStderr(line);
-    if (lost.length > 0) {
-      toStderr(`stickler: ${lost.length} line${lost.length === 1 ? '' : 's'} of the configuration cannot be converted; nothing printed`);
-      return 2;
-    }
+    const { toYaml } = await import('./config/convert.ts');
     process.stdout.write(toYaml(config));
     return 0;
   }
@@ -346,8 +340,8 @@ function parseWorkers(value: string | undefined): number | undefined {
 
 /** The converter brings the yaml library; only --check and convert need it, never the running balancer. */
 async function printYaml(config: SticklerConfig): Promise<string> {
-  const { notShownComments, toYaml } = await import('./config/convert.ts');
-  return toYaml(config) + notShownComments(config);
+  const { toYaml } = await import('./config/convert.ts');
+  return toYaml(config);
 }
 
 function usageError(message: string): number {

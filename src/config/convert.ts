@@ -4,7 +4,7 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, Diagnostic, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
+  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
   MemberConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky } from './model.ts';
@@ -52,52 +52,6 @@ export function toYaml(config: SticklerConfig): string {
   // Lists of plain values (aliases, status codes, allow entries) read best on one line.
   visit(doc, { Seq: (_, seq) => { if (seq.items.every(isScalar)) seq.flow = true; } });
   return doc.toString({ lineWidth: 0, flowCollectionPadding: false });
-}
-
-/**
- * What the model holds and the native format cannot say yet, one error per source line: convert refuses rather
- * than print a file that would run differently. A main-server Header line is in every virtual host's rules, so
- * lines are counted once.
- */
-export function notExpressible(config: SticklerConfig): Diagnostic[] {
-  const lost = new Map<string, Diagnostic>();
-  for (const rule of config.virtualHosts.flatMap((v) => v.headerRules ?? [])) {
-    const { file, line } = rule.source;
-    lost.set(`${file}:${line}`, {
-      severity: 'error', file, line,
-      directive: rule.direction === 'response' ? 'Header' : 'RequestHeader',
-      message: `${headerRuleArgs(rule)} is not expressible in the native format yet; expected to keep the Apache configuration, which stickler --config runs as it is`,
-    });
-  }
-  return [...lost.values()];
-}
-
-/**
- * For `--check`, which prints the configuration it will run: YAML comments naming what it runs but the native
- * format cannot say yet (the header rules), so that the printout does not read as if they were gone.
- */
-export function notShownComments(config: SticklerConfig): string {
-  const lines = new Map<string, string>();
-  for (const rule of config.virtualHosts.flatMap((v) => v.headerRules ?? [])) {
-    const where = `${rule.source.file}:${rule.source.line}`;
-    lines.set(where, `#   ${where}: ${rule.direction === 'response' ? 'Header' : 'RequestHeader'} ${headerRuleArgs(rule)}\n`);
-  }
-  if (lines.size === 0) return '';
-  return `# Also applied, with no native form yet (so not above):\n${[...lines.values()].join('')}`;
-}
-
-/** The rule's arguments as its line wrote them, quoted where httpd needs quotes to read them back. */
-function headerRuleArgs(rule: HeaderRule): string {
-  const words = [
-    ...(rule.condition === 'always' ? ['always'] : []),
-    rule.action,
-    rule.header,
-    ...(rule.pattern !== undefined ? [rule.pattern] : []),
-    ...(rule.value !== undefined ? [rule.value] : []),
-    ...(rule.env ? [`env=${rule.env.negate ? '!' : ''}${rule.env.variable}`] : []),
-  ];
-  // httpd's ap_getword_conf unescapes only \" inside quotes: other backslashes are mod_headers' own escapes.
-  return words.map((w) => (w === '' || /[\s"]/.test(w) ? `"${w.replaceAll('"', '\\"')}"` : w)).join(' ');
 }
 
 function log(config: SticklerConfig): Yaml {
@@ -163,7 +117,29 @@ function virtualHost(v: VirtualHostConfig): Yaml {
     }))),
     ...nonEmpty('proxy-access', v.proxyAccess.map(accessRule)),
     ...nonEmpty('logs', (v.logs ?? []).map(accessLog)),
+    ...nonEmpty('header-rules', (v.headerRules ?? []).map(headerRule)),
   };
+}
+
+function headerRule(r: HeaderRule): Yaml {
+  return {
+    direction: r.direction,
+    ...(r.condition !== 'onsuccess' && { condition: r.condition }),
+    action: r.action,
+    // echo's name is a pattern over the request's field names, and native says so.
+    ...(r.action === 'echo' ? { pattern: r.header } : { header: r.header }),
+    ...(r.pattern !== undefined && { pattern: r.pattern }),
+    ...(r.value !== undefined && { value: r.value }),
+    ...(r.env && { env: `${r.env.negate ? '!' : ''}${r.env.variable}` }),
+    ...(r.location !== undefined && { location: r.location }),
+    ...(r.proxy !== undefined && { proxy: proxyUrl(r.proxy, r.proxyPath) }),
+  };
+}
+
+/** A bare balancer name where it is enough; with a path, the <Proxy> URL the reader splits again. */
+function proxyUrl(proxy: string, path: string | undefined): string {
+  if (path === undefined) return proxy;
+  return proxy.includes('://') ? `${proxy}${path}` : `balancer://${proxy}${path}`;
 }
 
 function accessLog(l: AccessLogConfig): Yaml {

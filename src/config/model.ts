@@ -123,7 +123,8 @@ export interface VirtualHostConfig {
 }
 
 /** What mod_headers does to a field (`edit*` edits every match, `edit` the first). */
-export type HeaderAction = 'set' | 'append' | 'add' | 'merge' | 'unset' | 'setifempty' | 'edit' | 'edit*' | 'echo';
+export const HEADER_ACTIONS = ['set', 'append', 'add', 'merge', 'unset', 'setifempty', 'edit', 'edit*', 'echo'] as const;
+export type HeaderAction = (typeof HEADER_ACTIONS)[number];
 
 /** One `Header` or `RequestHeader` line, as data: src/proxy/header-rules.ts compiles and applies it. */
 export interface HeaderRule {

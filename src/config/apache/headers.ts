@@ -1,14 +1,12 @@
 // mod_headers' `Header` and `RequestHeader` lines, read with httpd's argument rules (header_cmd and
 // header_inout_cmd in modules/metadata/mod_headers.c) into the model's HeaderRule; the value formats and
 // regular expressions are checked by config/header-value.ts, whose pieces the request path renders.
-import type { HeaderAction, HeaderRule } from '../model.ts';
+import { HEADER_ACTIONS, type HeaderRule } from '../model.ts';
 import { headerRuleProblem } from '../header-value.ts';
 import type { DirectiveNode } from './parse.ts';
 import type { Report } from './report.ts';
 import type { Scope } from './scope.ts';
 import { parseBackendUrl } from './balancers.ts';
-
-const ACTIONS: readonly HeaderAction[] = ['set', 'append', 'add', 'merge', 'unset', 'setifempty', 'edit', 'edit*', 'echo'];
 
 /** One line, with the section it sits in, or what is wrong with it as a sentence. */
 export function parseHeaderLine(name: 'Header' | 'RequestHeader', args: readonly string[]): Omit<HeaderRule, 'source' | 'location' | 'proxy'> | string {
@@ -24,7 +22,7 @@ export function parseHeaderLine(name: 'Header' | 'RequestHeader', args: readonly
   }
   if (words.length > 5) return `too many arguments (${args.length}); expected ${synopsis}`;
   const [actionWord = '', header, value, subs, clause] = words;
-  const action = ACTIONS.find((a) => a === actionWord.toLowerCase());
+  const action = HEADER_ACTIONS.find((a) => a === actionWord.toLowerCase());
   if (actionWord.toLowerCase() === 'note') return `the note action (a request note for other modules) has no meaning for Stickler; expected ${synopsis}`;
   if (action === undefined) return `unknown action "${actionWord}"; expected ${synopsis}`;
   if (action === 'echo' && name === 'RequestHeader') return `echo is valid only on Header; expected ${synopsis}`;
@@ -83,11 +81,17 @@ export function readHeaderRule(node: DirectiveNode, scope: Scope, report: Report
 function where(scope: Scope): Pick<HeaderRule, 'location' | 'proxy' | 'proxyPath'> | string {
   if (scope.locationPath !== undefined) return { location: scope.locationPath };
   if (scope.proxyUrl === undefined) return {};
-  if (scope.proxyUrl === '*') return { proxy: '*' };
-  const target = parseBackendUrl(scope.proxyUrl);
-  if (typeof target === 'string') {
-    return `this rule never applies: it covers requests proxied to <Proxy ${scope.proxyUrl}>, and Stickler never proxies there (${target})`;
-  }
+  const place = proxyScope(scope.proxyUrl);
+  return typeof place === 'string'
+    ? `this rule never applies: it covers requests proxied to <Proxy ${scope.proxyUrl}>, and Stickler never proxies there (${place})`
+    : place;
+}
+
+/** A `<Proxy>` URL (or `*`) as the rule fields that cover it; a sentence when it names nothing Stickler proxies to. */
+export function proxyScope(url: string): Pick<HeaderRule, 'proxy' | 'proxyPath'> | string {
+  if (url === '*') return { proxy: '*' };
+  const target = parseBackendUrl(url);
+  if (typeof target === 'string') return target;
   const proxy = target.kind === 'balancer' ? target.name : target.origin;
   // httpd matches a name with wildcards by fnmatch, where a trailing `*` takes any rest, `/` included: `/app/*` is
   // the prefix `/app/`. Other wildcards widen to the prefix before them.

@@ -4,18 +4,20 @@
 // mappings are built in balancers.ts and tls.ts; all of them report through report.ts.
 
 import type {
-  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, ListenerConfig, LocationConfig, ManagerConfig,
+  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HeaderRule, ListenerConfig, LocationConfig, ManagerConfig,
   RouteConfig, SticklerConfig, VirtualHostConfig,
 } from '../model.ts';
 import { policyConflicts } from '../tls-profile.ts';
 import { memberLoopProblem } from '../member-loop.ts';
 import { thisMachine } from '../this-machine.ts';
 import { foldDualStack } from '../listeners.ts';
+import { headerRuleProblem } from '../header-value.ts';
+import { proxyScope } from '../apache/headers.ts';
 import { buildBalancer } from './balancers.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import type { KeyPath } from './locate.ts';
 import { NativeReport, type BuildContext } from './report.ts';
-import { CLIENT_KEYS, type NativeAccessRule, type NativeFile, type NativeVirtualHost } from './schema.ts';
+import { CLIENT_KEYS, type NativeAccessRule, type NativeFile, type NativeHeaderRule, type NativeVirtualHost } from './schema.ts';
 import { buildTls } from './tls.ts';
 
 export interface BuildResult {
@@ -191,6 +193,54 @@ class Builder {
       }),
       proxyAccess: this.accessRules(raw['proxy-access'], [...path, 'proxy-access']),
       ...(raw.logs?.length && { logs: this.accessLogs(raw.logs, [...path, 'logs']) }),
+      ...(raw['header-rules']?.length && { headerRules: this.headerRules(raw['header-rules'], [...path, 'header-rules']) }),
+    };
+  }
+
+  /** Each entry as the HeaderRule the Apache reader makes of the same line, checked by the same rules. */
+  headerRules(raw: NativeHeaderRule[], path: KeyPath): HeaderRule[] {
+    return raw.flatMap((r, i) => {
+      const at = [...path, i];
+      const rule = this.headerRule(r, at);
+      if (typeof rule === 'string') {
+        this.#r.report('error', at, rule);
+        return [];
+      }
+      const problem = headerRuleProblem(rule);
+      if (problem !== undefined) {
+        this.#r.report('error', at, problem);
+        return [];
+      }
+      return [rule];
+    });
+  }
+
+  headerRule(r: NativeHeaderRule, at: KeyPath): HeaderRule | string {
+    const { direction, action } = r;
+    const takesValue = action !== 'unset' && action !== 'echo';
+    const takesPattern = action === 'edit' || action === 'edit*' || action === 'echo';
+    if (direction === 'request' && r.condition !== undefined) return 'condition applies to response rules only (RequestHeader has none); remove it';
+    if (direction === 'request' && action === 'echo') return 'echo copies request headers into the response; expected direction: response';
+    if (action === 'echo' ? r.header !== undefined : r.header === undefined) {
+      return action === 'echo' ? 'echo takes pattern (a regular expression on request header names), not header' : `${action} needs header: NAME`;
+    }
+    if (takesValue !== (r.value !== undefined)) return takesValue ? `${action} needs value: VALUE` : `${action} takes no value; remove it`;
+    if (takesPattern !== (r.pattern !== undefined)) return takesPattern ? `${action} needs pattern: REGEX` : `${action} takes no pattern; only edit, edit* and echo do`;
+    if (r.location !== undefined && r.proxy !== undefined) return 'a rule covers either a location or a proxy target, not both; split it into two rules';
+    // A bare name is a balancer's; `*` and URLs are read as a <Proxy> section's argument.
+    const place = r.proxy === undefined ? {} : r.proxy === '*' || r.proxy.includes('://') ? proxyScope(r.proxy) : { proxy: r.proxy };
+    if (typeof place === 'string') return `proxy: ${place}`;
+    return {
+      source: this.#r.source(at),
+      direction,
+      condition: r.condition ?? 'onsuccess',
+      action,
+      header: r.header ?? r.pattern ?? '',
+      ...(r.value !== undefined && { value: r.value }),
+      ...(r.pattern !== undefined && action !== 'echo' && { pattern: r.pattern }),
+      ...(r.env && { env: r.env }),
+      ...(r.location !== undefined && { location: r.location }),
+      ...place,
     };
   }
 

@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
-import { type ClientPolicy, type Millis, type TlsVersion } from '../model.ts';
+import { HEADER_ACTIONS, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { isToken } from '../../http/syntax.ts';
 import { parseIpRange } from '../ip-range.ts';
@@ -189,6 +189,28 @@ const accessLog = z.strictObject({
   when: optional(parseLogCondition),
 });
 
+/** Any string, empty included: a header value or pattern is checked as a whole by config/header-value.ts. */
+const anyText = (what: string) => (input: unknown): Parsed<string> =>
+  typeof input === 'string' ? { ok: true, value: input } : { ok: false, message: `expected ${what} as a string, got ${describe(input)}` };
+
+const headerRule = z.strictObject({
+  direction: required((input) => parseChoice(input, ['request', 'response'] as const)),
+  condition: optional((input) => parseChoice(input, ['onsuccess', 'always'] as const)),
+  action: required((input) => parseChoice(input, HEADER_ACTIONS)),
+  header: optional(text('a header name such as X-Forwarded-Proto')),
+  value: optional(anyText("a value in mod_headers' format, such as \"ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/\"")),
+  pattern: optional(anyText('a regular expression')),
+  env: optional((input): Parsed<NonNullable<HeaderRule['env']>> => {
+    const negate = typeof input === 'string' && input.startsWith('!');
+    const variable = typeof input === 'string' ? input.slice(negate ? 1 : 0) : '';
+    return /^[^\s=!]+$/.test(variable)
+      ? { ok: true, value: { variable, negate } }
+      : { ok: false, message: `expected VARIABLE or !VARIABLE, such as BALANCER_ROUTE_CHANGED, got ${describe(input)}` };
+  }),
+  location: optional(text('a URL path prefix such as /app/')),
+  proxy: optional(text('a balancer name, *, or a <Proxy> URL such as balancer://mycluster/app/')),
+});
+
 const virtualHost = z.strictObject({
   host: optional(text('an address or * for any')),
   port,
@@ -224,6 +246,7 @@ const virtualHost = z.strictObject({
   })),
   'proxy-access': list(accessRule),
   logs: list(accessLog),
+  'header-rules': list(headerRule),
 });
 
 const manager = z.strictObject({
@@ -298,6 +321,7 @@ export type NativeFile = z.output<typeof nativeSchema>;
 export type NativeVirtualHost = z.output<typeof virtualHost>;
 export type NativeTls = z.output<typeof tlsFiles>;
 export type NativeBalancer = z.output<typeof balancer>;
+export type NativeHeaderRule = z.output<typeof headerRule>;
 export type NativeAccessRule = z.output<typeof accessRule>;
 
 /** The keys a mapping at `path` accepts, for "unknown key" messages. */
