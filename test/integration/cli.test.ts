@@ -63,7 +63,7 @@ test('convert prints native YAML that loads back', () => {
   assert.equal(body(back.stdout), body(r.stdout));
 });
 
-test('convert refuses a file with Header rules, naming each line, rather than print YAML that drops them', (t) => {
+test('convert carries the ROUTEID recipe as header-rules', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'stickler-cli-'));
   const file = join(dir, 'routeid.conf');
   writeFileSync(file, `Listen 127.0.0.1:8080
@@ -77,12 +77,9 @@ test('convert refuses a file with Header rules, naming each line, rather than pr
 `);
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const r = cli('convert', file);
-  assert.equal(r.code, 2, r.stderr);
-  assert.equal(r.stdout, '');
-  assert.equal(r.stderr, `${file}:3: Header: add Set-Cookie "ROUTEID=.%{BALANCER_WORKER_ROUTE}e; path=/" env=BALANCER_ROUTE_CHANGED is not expressible in the native \
-format yet; expected to keep the Apache configuration, which stickler --config runs as it is
-stickler: 1 line of the configuration cannot be converted; nothing printed
-`);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  assert.match(r.stdout, /header-rules:\n\s+- direction: response\n\s+action: add\n\s+header: Set-Cookie\n\s+value: ROUTEID=\.%\{BALANCER_WORKER_ROUTE\}e; path=\/\n\s+env: BALANCER_ROUTE_CHANGED\n/);
 });
 
 test('usage errors exit 2 with the reason', () => {

@@ -172,3 +172,31 @@ test('a member that is one of the listeners, the manager\'s included, is refused
     `${FILE}:16: balancers.wso2.members[0].url: ${loop('http://localhost:9090/balancer-manager', '127.0.0.1:9090')}`,
   ]);
 });
+
+test('header-rules: each entry is checked as the Apache reader checks the same line, at its line', () => {
+  const rule = (lines: string[]) => edit(11, ['        balancer: wso2', '    header-rules:', ...lines].join('\n'));
+  assertErrors(rule(['      - direction: request', '        condition: always', '        action: set', '        header: X-A', '        value: b']), [
+    'stickler.yaml:13: virtual-hosts[0].header-rules[0]: condition applies to response rules only (RequestHeader has none); remove it',
+  ]);
+  assertErrors(rule(['      - direction: response', '        action: edit', '        header: X-A', '        value: b']), [
+    'stickler.yaml:13: virtual-hosts[0].header-rules[0]: edit needs pattern: REGEX',
+  ]);
+  assertErrors(rule(['      - direction: response', '        action: echo', '        header: X-A']), [
+    'stickler.yaml:13: virtual-hosts[0].header-rules[0]: echo takes pattern (a regular expression on request header names), not header',
+  ]);
+  assertErrors(rule(['      - direction: request', '        action: set', '        header: Content-Length', '        value: "1"']), [
+    'stickler.yaml:13: virtual-hosts[0].header-rules[0]: Content-Length is framing or hop-by-hop: Stickler writes it itself for each connection, so a rule cannot set it; expected another header name',
+  ]);
+  assertErrors(rule(['      - direction: response', '        action: set', '        header: X-A', '        value: "%l"']), [
+    "stickler.yaml:13: virtual-hosts[0].header-rules[0]: %l is the load average, which Stickler does not have; expected %%, %t, %D, %{VARIABLE}e or %{VARIABLE}s",
+  ]);
+  assertErrors(rule(['      - direction: response', '        action: sett', '        header: X-A']), [
+    'stickler.yaml:15: virtual-hosts[0].header-rules[0].action: expected one of set, append, add, merge, unset, setifempty, edit, edit*, echo, got "sett"',
+  ]);
+  assertErrors(rule(['      - direction: response', '        action: unset', '        header: X-A', '        env: "!"']), [
+    'stickler.yaml:17: virtual-hosts[0].header-rules[0].env: expected VARIABLE or !VARIABLE, such as BALANCER_ROUTE_CHANGED, got "!"',
+  ]);
+  assertErrors(rule(['      - direction: response', '        action: unset', '        header: X-A', '        proxy: ftp://x/']), [
+    'stickler.yaml:13: virtual-hosts[0].header-rules[0]: proxy: scheme ftp:// of "ftp://x/" is not supported by Stickler; expected http://, https:// or balancer://',
+  ]);
+});
