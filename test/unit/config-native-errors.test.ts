@@ -191,10 +191,10 @@ test('header-rules: each entry is checked as the Apache reader checks the same l
     "stickler.yaml:13: virtual-hosts[0].header-rules[0]: %l is the load average, which Stickler does not have; expected %%, %t, %D, %{VARIABLE}e or %{VARIABLE}s",
   ]);
   assertErrors(rule(['      - direction: response', '        action: sett', '        header: X-A']), [
-    'stickler.yaml:15: virtual-hosts[0].header-rules[0].action: expected one of set, append, add, merge, unset, setifempty, edit, edit*, echo, got "sett"',
+    'stickler.yaml:14: virtual-hosts[0].header-rules[0].action: expected one of set, append, add, merge, unset, setifempty, edit, edit*, echo, got "sett"',
   ]);
   assertErrors(rule(['      - direction: response', '        action: unset', '        header: X-A', '        env: "!"']), [
-    'stickler.yaml:17: virtual-hosts[0].header-rules[0].env: expected VARIABLE or !VARIABLE, such as BALANCER_ROUTE_CHANGED, got "!"',
+    'stickler.yaml:16: virtual-hosts[0].header-rules[0].env: expected VARIABLE or !VARIABLE, such as BALANCER_ROUTE_CHANGED, got "!"',
   ]);
   assertErrors(rule(['      - direction: response', '        action: unset', '        header: X-A', '        proxy: ftp://x/']), [
     'stickler.yaml:13: virtual-hosts[0].header-rules[0]: proxy: scheme ftp:// of "ftp://x/" is not supported by Stickler; expected http://, https:// or balancer://',
