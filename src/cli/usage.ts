@@ -18,8 +18,7 @@ export const usage = `Usage:
       a member issues another route or none (Tomcat: jvmRoute on the <Engine>), 1 when one could not be
       reached, else 0. A running balancer warns about such a member on stderr, once every 10 minutes.
   stickler convert FILE
-      Print the native YAML equivalent of an Apache configuration. What the native format cannot say yet
-      (Header and RequestHeader rules) is an error naming each line, and nothing is printed (exit 2).
+      Print the native YAML equivalent of an Apache configuration, Header and RequestHeader rules included.
   stickler reload --pid-file FILE [--config FILE]
       Ask the balancer started with --pid-file FILE to re-read its configuration, and wait for its verdict:
       exit 0 once the new configuration serves (its new warnings are printed), 1 with the reasons when it is
