@@ -6,9 +6,6 @@ import type { EntrySource } from '../log/entry.ts';
 import type { ClientFlow } from '../upstream/dispatch-handler.ts';
 import type { Runtime } from './runtime.ts';
 
-// client.ts and h2.ts take the type from here, with the interface whose sendHead uses it.
-export type { ResponseBody };
-
 /**
  * What an exchange needs from the client side it answers, whatever the protocol: an HTTP/1.x connection
  * (client.ts) or an HTTP/2 stream (h2.ts). Framing, connection headers and flow control
