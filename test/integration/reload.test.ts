@@ -6,17 +6,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { keepAliveAgent, request } from '../support/client.ts';
 import { yamlConfig, type YamlOptions } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
-import { CLI, startStickler } from '../support/stickler.ts';
+import { runCli, startStickler } from '../support/stickler.ts';
 import { loadedBound, pollUntil } from '../support/wait.ts';
 import { connectWebSocket, wsMember, type WebSocketMember } from '../support/websocket.ts';
 
@@ -54,17 +52,6 @@ after(() => {
 
 const config = (port: number, names: string[], opts: YamlOptions = {}) =>
   yamlConfig(port, names.map((n) => ({ url: members[n]!.url, route: n })), { upgrade: 'websocket', ...opts });
-
-/** Runs the CLI as an operator would (`stickler reload ...`); resolves with its exit code and output. */
-async function cli(args: string[]): Promise<{ code: number; output: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: 10_000 });
-    return { code: 0, output: stdout + stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, output: e.stdout + e.stderr };
-  }
-}
 
 /** GET / over HTTP/2 on `session`; resolves with the body. */
 function h2Get(session: http2.ClientHttp2Session): Promise<string> {
@@ -132,7 +119,7 @@ for (const workers of [1, 2]) {
         // 1: `stickler reload`, which validates the file first, as apachectl graceful does.
         writeFileSync(file, config(port, ['c']));
         let before = seen();
-        const sent = await cli(['reload', '--pid-file', pidFile, '--config', file]);
+        const sent = await runCli(['reload', '--pid-file', pidFile, '--config', file]);
         assert.equal(sent.code, 0, sent.output);
         await answered(true, before);
         await pollUntil(async () => goaway, { timeoutMs: 5_000, what: 'GOAWAY on the HTTP/2 connection opened before the reload' });
@@ -140,7 +127,7 @@ for (const workers of [1, 2]) {
 
         // 2: an invalid file. `stickler reload` refuses to send for it; a bare SIGHUP is refused by the balancer.
         writeFileSync(file, 'balancers: [this is not valid');
-        const refused = await cli(['reload', '--pid-file', pidFile, '--config', file]);
+        const refused = await runCli(['reload', '--pid-file', pidFile, '--config', file]);
         assert.equal(refused.code, 2);
         assert.match(refused.output, /stickler\.yaml:1/);
         before = seen();
@@ -199,7 +186,7 @@ for (const workers of [1, 2]) {
         await new Promise((r) => setTimeout(r, 200));
         const started = Date.now();
         // `stickler stop` returns once the process has exited, after the deadline: the checks below run meanwhile.
-        const stopped = cli(['stop', '--pid-file', pidFile]);
+        const stopped = runCli(['stop', '--pid-file', pidFile]);
         await pollUntil(async () => stickler.stdout().includes('stopping'), { timeoutMs: 5_000, what: '`stopping`' });
         // The listeners close at once (worker threads hear of the stop a moment after the main thread).
         const refused = () =>

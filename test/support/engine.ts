@@ -108,6 +108,8 @@ export interface YamlOptions {
   top?: string;
   /** Keys every member gets besides url and route, as YAML lines (`health-check:` and its entries). */
   member?: string[];
+  /** Keys the balancer gets besides sticky-session and members, as YAML lines (`cookie:` and its entries). */
+  balancer?: string[];
 }
 
 export function yamlConfig(port: number, members: Array<{ url: string; route: string }>, opts: YamlOptions = {}): string {
@@ -126,7 +128,7 @@ virtual-hosts:
 balancers:
   cluster:
     sticky-session: JSESSIONID|jsessionid
-    members:
+${(opts.balancer ?? []).map((l) => `    ${l}\n`).join('')}    members:
 ${members.map((m) => [`      - url: ${m.url}`, `        route: ${m.route}`, ...(opts.member ?? []).map((l) => `        ${l}`)].join('\n')).join('\n')}
 `;
 }

@@ -1,6 +1,8 @@
 // Runs the real Stickler CLI (src/cli.js under this Node) as a child process, the way users start it.
 
+import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { spawnManaged } from './process.ts';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -51,4 +53,15 @@ export async function startStickler(configFile: string, opts: SticklerOptions = 
     kill: () => proc.kill(),
     exited: proc.exited,
   };
+}
+
+/** Runs the CLI once to its end (`reload`, `stop`, `--check`...): its exit code and what it printed. */
+export async function runCli(args: string[], timeoutMs = 30_000): Promise<{ code: number; output: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [CLI, ...args], { timeout: timeoutMs });
+    return { code: 0, output: stdout + stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, output: e.stdout + e.stderr };
+  }
 }
