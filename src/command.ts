@@ -35,6 +35,7 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         check: { type: 'boolean' },
         probe: { type: 'boolean' },
+        'probe-path': { type: 'string' },
         envvars: { type: 'string' },
         verbose: { type: 'boolean' },
         'access-log': { type: 'string' },
@@ -80,13 +81,14 @@ async function main(argv: string[]): Promise<number> {
   }
   if (positionals.length > 0) return usageError(`unexpected argument "${positionals[0]}"`);
   if (values.probe && !values.check) return usageError('--probe goes with --check: stickler --check --probe --config FILE');
+  if (values['probe-path'] !== undefined && !values.probe) return usageError('--probe-path goes with --probe: stickler --check --probe --probe-path /login --config FILE');
   if (values.check) {
     if (!values.config) return usageError('--check needs --config FILE');
     const config = report(verified(loadConfig(values.config, loadOptions)));
     if (!config) return 2;
     if (values.probe) {
       const { probeExitCode, probeLine, probeRoutes } = await import('./check/route-probe.ts');
-      const probes = await probeRoutes(config);
+      const probes = await probeRoutes(config, values['probe-path']);
       if (probes.length === 0) toStderr('stickler: nothing to probe: no balancer with a stickysession has a member with a route=');
       for (const probe of probes) process.stdout.write(`${probeLine(probe)}\n`);
       return probeExitCode(probes);

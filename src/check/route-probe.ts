@@ -4,6 +4,8 @@
 import type { BalancerConfig, MemberConfig, SticklerConfig } from '../config/model.ts';
 import { getHeaders, type ResponseHead } from '../http/head.ts';
 import type { ReaderEvent } from '../http/reader.ts';
+import { mapRequest, memberRequestTarget } from '../proxy/mapping.ts';
+import { parseTarget } from '../proxy/target.ts';
 import { issuedRoute } from '../sticky/route-mismatch.ts';
 import { memberPool } from '../server/runtime.ts';
 import type { ConnectionUser, MemberConnection } from '../upstream/pool.ts';
@@ -24,13 +26,25 @@ export interface RouteProbe {
   result: ProbeResult;
 }
 
-/** Where a request to the balancer's mount point goes on the member: its URL's path joined with the ProxyPass path. */
-export function probeTarget(config: SticklerConfig, balancer: BalancerConfig, member: MemberConfig): string {
-  const route = config.virtualHosts.flatMap((vh) => vh.routes)
-    .find((r) => r.target.kind === 'balancer' && r.target.balancer === balancer.name);
-  const mounted = route?.target.kind === 'balancer' ? route.target.path : '/';
-  const joined = new URL(member.url).pathname.replace(/\/+$/, '') + (mounted.startsWith('/') ? mounted : `/${mounted}`);
-  return joined === '' ? '/' : joined;
+/**
+ * Where a request for `path` goes on the member, mapped as traffic is (ProxyPass, then the member URL's path):
+ * by default the path the balancer is mounted on. undefined when `path` is not proxied to this balancer, or is
+ * not a path a client could send.
+ */
+export function probeTarget(config: SticklerConfig, balancer: BalancerConfig, member: MemberConfig, path?: string): string | undefined {
+  const routes = config.virtualHosts.flatMap((vh) => vh.routes);
+  const asked = path ?? routes.find((r) => r.target.kind === 'balancer' && r.target.balancer === balancer.name)?.path ?? '/';
+  let target;
+  try {
+    target = parseTarget(asked);
+  } catch {
+    return undefined;
+  }
+  for (const vh of config.virtualHosts) {
+    const mapping = mapRequest(vh.routes, target);
+    if (mapping?.kind === 'proxy' && mapping.balancer === balancer.name) return memberRequestTarget(member.url, mapping.backendPath);
+  }
+  return path === undefined ? memberRequestTarget(member.url, '/') : undefined;
 }
 
 /** `balancer://c member URL: route=node1, issues node9: MISMATCH ...`: one line per member, as people read it. */
@@ -67,11 +81,17 @@ export function probeExitCode(probes: readonly RouteProbe[]): number {
   return probes.some((p) => p.result.kind === 'failed') ? 1 : 0;
 }
 
-/** Probes every member with a route= of every balancer with a stickysession, all at once. */
-export function probeRoutes(config: SticklerConfig): Promise<RouteProbe[]> {
+/**
+ * Probes every member with a route= of every balancer with a stickysession, all at once, at `path` (a client's
+ * URL path, such as the page that starts a session) or at the balancer's mount point.
+ */
+export function probeRoutes(config: SticklerConfig, path?: string): Promise<RouteProbe[]> {
   const probes = config.balancers.flatMap((balancer) => balancer.sticky === undefined ? []
     : balancer.members.filter((m) => m.route !== '').map(async (member): Promise<RouteProbe> => {
-      const target = probeTarget(config, balancer, member);
+      const target = probeTarget(config, balancer, member, path);
+      if (target === undefined) {
+        return { balancer: balancer.name, member, target: path!, result: { kind: 'failed', reason: `${path} is not proxied to this balancer` } };
+      }
       return { balancer: balancer.name, member, target, result: await probeOne(config, balancer, member, target) };
     }));
   return Promise.all(probes);

@@ -11,9 +11,10 @@ export const usage = `Usage:
       and state files can be written and that no two listeners clash. Prints the effective
       configuration (native YAML) and exits 0, or prints every error as
       "file:line: Directive: what is wrong" and exits 2. Warnings go to stderr.
-  stickler --check --probe --config FILE
+  stickler --check --probe [--probe-path PATH] --config FILE
       After the checks, start one session on each member with a route= of each balancer with a stickysession:
-      a GET of the balancer's path straight to the member (its URL, its TLS settings), and print the route its
+      a GET of the balancer's path (or of PATH, a client's URL path such as the login page, mapped as
+      traffic is) straight to the member (its URL, its TLS settings), and print the route its
       session cookie carries beside the route configured, a line per member, instead of the YAML. Exits 2 when
       a member issues another route or none (Tomcat: jvmRoute on the <Engine>), 1 when one could not be
       reached, else 0. A running balancer warns about such a member on stderr, once every 10 minutes.
@@ -37,6 +38,7 @@ Options:
   -c, --config FILE      configuration file
       --check            validate only
       --probe            with --check: ask each member which route its sessions carry
+      --probe-path PATH  with --probe: the page that starts a session (default: the balancer's path)
       --envvars FILE     read FILE as apache2ctl reads Debian's envvars before the configuration (Apache
                          files only); by default $APACHE_ENVVARS, else $APACHE_CONFDIR/envvars, else the
                          envvars file beside the main configuration file, if there is one

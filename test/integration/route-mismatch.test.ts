@@ -43,8 +43,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** The seed's shape, the balancer mounted on the page that starts sessions; B configured with `wrongRoute`. */
-function site(port: number, wrongRoute: string): string {
+/** The seed's shape, the balancer mounted at `mount` (by default the page that starts sessions); B configured with `wrongRoute`. */
+function site(port: number, wrongRoute: string, mount: string): string {
   return `Listen 127.0.0.1:${port}
 ServerName localhost
 <VirtualHost *:${port}>
@@ -55,7 +55,7 @@ ServerName localhost
  SSLCertificateFile "${certs.certFile}"
  SSLCertificateKeyFile "${certs.keyFile}"
  ProxyPass /balancer-manager !
- ProxyPass /counter.jsp balancer://cluster/counter.jsp stickysession=JSESSIONID|jsessionid
+ ProxyPass ${mount} balancer://cluster${mount} stickysession=JSESSIONID|jsessionid
 <Proxy balancer://cluster>
  BalancerMember ${good.url} route=node1
  BalancerMember ${wrong.url} route=${wrongRoute}
@@ -68,10 +68,10 @@ ServerName localhost
 `;
 }
 
-async function siteFile(name: string, wrongRoute: string): Promise<{ file: string; port: number }> {
+async function siteFile(name: string, wrongRoute: string, mount = '/counter.jsp'): Promise<{ file: string; port: number }> {
   const port = await freePort();
   const file = join(dir, `${name}.conf`);
-  await writeFile(file, site(port, wrongRoute));
+  await writeFile(file, site(port, wrongRoute, mount));
   return { file, port };
 }
 
@@ -113,9 +113,9 @@ test('one session from the misconfigured node: warning, metric, and the flag in 
   stickler = undefined;
 });
 
-async function probe(file: string): Promise<{ code: number; stdout: string }> {
+async function probe(file: string, ...args: string[]): Promise<{ code: number; stdout: string }> {
   try {
-    const { stdout } = await run(process.execPath, [CLI, '--check', '--probe', '--config', file], { timeout: PROBE_TIMEOUT_MS });
+    const { stdout } = await run(process.execPath, [CLI, '--check', '--probe', '--config', file, ...args], { timeout: PROBE_TIMEOUT_MS });
     return { code: 0, stdout };
   } catch (err) {
     const failed = err as { code: number; stdout: string; stderr: string };
@@ -135,4 +135,17 @@ test('--check --probe prints the route each node issues beside the configured on
   const matched = await probe((await siteFile('probe-right', 'node9')).file);
   assert.equal(matched.code, 0, matched.stdout);
   assert.match(matched.stdout, /route=node9, issues node9: ok/);
+});
+
+test('--probe-path asks for the page that starts sessions when the balancer is mounted on a path that starts none', async () => {
+  const { file } = await siteFile('probe-mount', 'node2', '/');
+  const atMount = await probe(file);
+  assert.equal(atMount.code, 0, atMount.stdout);
+  assert.match(atMount.stdout, /route=node2, no session issued at \//);
+  const atPage = await probe(file, '--probe-path', '/counter.jsp');
+  assert.equal(atPage.code, 2, atPage.stdout);
+  assert.match(atPage.stdout, /route=node2, issues node9: MISMATCH/);
+  const elsewhere = await probe(file, '--probe-path', 'counter.jsp');
+  assert.equal(elsewhere.code, 1, elsewhere.stdout);
+  assert.match(elsewhere.stdout, /not probed: counter\.jsp is not proxied to this balancer/);
 });

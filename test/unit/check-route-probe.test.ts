@@ -1,7 +1,8 @@
 // The pure part of `stickler --check --probe`: the verdict on a member's response, its line and the exit code.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeExitCode, probeLine, probeResult, type ProbeResult, type RouteProbe } from '../../src/check/route-probe.ts';
+import { probeExitCode, probeLine, probeResult, probeTarget, type ProbeResult, type RouteProbe } from '../../src/check/route-probe.ts';
+import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import type { BalancerConfig } from '../../src/config/model.ts';
 import type { HeaderList } from '../../src/http/head.ts';
 import { balancerConfig, memberConfig } from '../support/fixtures.ts';
@@ -44,4 +45,24 @@ test('no session cookie is no session, whatever the balancer: exit 0 unless a me
   assert.deepEqual(probeResult(PLAIN, MEMBER, answer('theme=dark')), { kind: 'no-session', status: 200 });
   assert.equal(probeExitCode([probe(none)]), 0);
   assert.equal(probeExitCode([probe(none), probe({ kind: 'failed', reason: 'refused' })]), 1);
+});
+
+test('the probe asks for the mount point by default, or for --probe-path mapped as traffic is; a path not proxied to the balancer is not probed', () => {
+  const { config } = loadApacheConfigText([
+    'Listen 8443',
+    '<VirtualHost *:8443>',
+    'ProxyPass /admin !',
+    'ProxyPass /app balancer://cluster/ctx stickysession=JSESSIONID',
+    'ProxyPass /other balancer://other/',
+    '<Proxy balancer://cluster>', 'BalancerMember https://10.0.0.1:9443/base route=n1', '</Proxy>',
+    '<Proxy balancer://other>', 'BalancerMember https://10.0.0.2:9443 route=n2', '</Proxy>',
+    '</VirtualHost>',
+  ].join('\n') + '\n', 't.conf');
+  const cluster = config!.balancers.find((b) => b.name === 'cluster')!;
+  const member = cluster.members[0]!;
+  assert.equal(probeTarget(config!, cluster, member), '/base/ctx');
+  assert.equal(probeTarget(config!, cluster, member, '/app/login.do?x=1'), '/base/ctx/login.do?x=1');
+  assert.equal(probeTarget(config!, cluster, member, '/other/login'), undefined);
+  assert.equal(probeTarget(config!, cluster, member, '/admin/x'), undefined);
+  assert.equal(probeTarget(config!, cluster, member, 'login'), undefined, 'not a path a client could send');
 });
