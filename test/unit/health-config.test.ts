@@ -161,11 +161,43 @@ test('native health-check errors carry the line of the key', () => {
     's.yaml:13: balancers.b.members[0].health-check.interval: must be at least 100ms, got "10ms"',
     's.yaml:14: balancers.b.members[0].health-check.passes: expected a whole number from 1 to 1000000, got 0',
     "s.yaml:15: balancers.b.members[0].health-check.expr: unexpected \"-in\" at column 19; expected an operator: =~, !~, ==, != or -eq, -ne, -lt, -le, -gt, -ge (supported: %{REQUEST_STATUS}, hc('body') or %{HC_BODY} with =~ /regex/, !~ /regex/, == 'text', != 'text', -eq, -ne, -lt, -le, -gt or -ge and a number; true, false; combined with &&, ||, ! and parentheses)",
-    's.yaml:16: balancers.b.members[0].health-check.rise: unknown key; expected one of: method, uri, interval, passes, fails, expr',
+    's.yaml:16: balancers.b.members[0].health-check.rise: unknown key; expected one of: method, uri, interval, passes, fails, expr, scheme, host, port',
   ]);
   assert.deepEqual(messages(yaml(['          interval: 5s']), 'error'), ['s.yaml:10: balancers.b.members[0].health-check.method: is required']);
   assert.deepEqual(messages(yaml(['          method: TCP', '          expr: "true"']), 'warning'),
     ['s.yaml:10: balancers.b.members[0].health-check: ignored: expr has no effect on a TCP check, which only connects (and completes the TLS handshake)']);
+});
+
+test('native health-check may go to another port, scheme and host; each part left out is the member\'s', () => {
+  const check = (lines: string[]) => yaml(lines).config?.balancers[0]?.members[0]?.healthCheck;
+  assert.deepEqual(check(['          method: GET', '          uri: /health/ready', '          port: 9000']),
+    { method: 'GET', uri: '/health/ready', interval: 30_000, passes: 1, fails: 1, port: 9000 });
+  assert.deepEqual(check(['          method: TCP', '          scheme: https', '          host: MGMT.example', '          port: 9443']),
+    { method: 'TCP', uri: '/', interval: 30_000, passes: 1, fails: 1, scheme: 'https', host: 'mgmt.example', port: 9443 });
+  assert.equal(check(['          method: TCP', '          host: "[fd00::5]"'])?.host, '[fd00::5]');
+});
+
+test('native health-check port, scheme and host errors carry the line of the key and what is expected', () => {
+  const result = yaml([
+    '          method: GET',
+    '          scheme: ajp',
+    '          host: kc1:9000',
+    '          port: 0',
+  ]);
+  assert.equal(result.config, undefined);
+  assert.deepEqual(result.diagnostics.map(formatDiagnostic), [
+    's.yaml:12: balancers.b.members[0].health-check.scheme: expected one of http, https, got "ajp"',
+    's.yaml:13: balancers.b.members[0].health-check.host: "kc1:9000" is not a host; expected a host name or address such as 10.0.0.5, kc1.internal or [fd00::5], without a port',
+    's.yaml:14: balancers.b.members[0].health-check.port: expected a whole number from 1 to 65535, got 0',
+  ]);
+  const more = yaml(['          method: GET', '          scheme: HTTP', '          host: http://kc1', '          port: "9000x"']);
+  assert.deepEqual(more.diagnostics.map(formatDiagnostic), [
+    's.yaml:12: balancers.b.members[0].health-check.scheme: expected one of http, https, got "HTTP"',
+    's.yaml:13: balancers.b.members[0].health-check.host: "http://kc1" is not a host; expected a host name or address such as 10.0.0.5, kc1.internal or [fd00::5], without a port',
+    's.yaml:14: balancers.b.members[0].health-check.port: expected a whole number from 1 to 65535, got "9000x"',
+  ]);
+  assert.deepEqual(messages(yaml(['          method: GET', '          host: ""']), 'error'),
+    ['s.yaml:12: balancers.b.members[0].health-check.host: expected a host name or address such as 10.0.0.5, got ""']);
 });
 
 test('stickler convert writes the health check natively, leaving out defaults, and it loads back the same', () => {
@@ -183,4 +215,13 @@ test('stickler convert writes the health check natively, leaving out defaults, a
     { method: 'GET', uri: '/health', interval: 5000, passes: 1, fails: 3, expr: "hc('body') =~ /UP/" },
     { method: 'OPTIONS', uri: '/', interval: 30_000, passes: 1, fails: 1, expr: undefined },
   ]);
+});
+
+test('convert keeps a native health check\'s port, scheme and host, and they load back the same', () => {
+  const { config } = yaml(['          method: GET', '          uri: /health/ready', '          scheme: https', '          host: "[fd00::5]"', '          port: 9000']);
+  const text = toYaml(config!);
+  assert.match(text, /health-check:\n {10}method: GET\n {10}uri: \/health\/ready\n {10}scheme: https\n {10}host: "\[fd00::5\]"\n {10}port: 9000\n/);
+  const back = loadNativeConfigText(text, 'converted.yaml');
+  assert.deepEqual(back.diagnostics, []);
+  assert.deepEqual(back.config?.balancers[0]?.members[0]?.healthCheck, config?.balancers[0]?.members[0]?.healthCheck);
 });

@@ -2,7 +2,7 @@
 // This registry collects their definitions, members and parameters from wherever they appear, and checks them
 // once everything is read. A ProxyPass to a plain URL gets a one-member balancer named after the URL's origin
 // (`https://host:port`), shared by every rule to that origin as httpd shares the worker.
-import type { BalancerConfig, HealthCheckConfig, MemberConfig, Source } from '../model.ts';
+import { MEMBER_SCHEMES, type BalancerConfig, type HealthCheckConfig, type MemberConfig, type Source } from '../model.ts';
 import { healthCheckWarnings } from '../health-check.ts';
 import type { Param } from './params.ts';
 import { hasDormantHealthCheck, newBalancer, newMember, setBalancerParam, setWorkerParam } from './params.ts';
@@ -35,7 +35,7 @@ export function parseWorkerUrl(url: string): { origin: string; path: string } | 
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)$/i.exec(url);
   if (!m?.[1] || !m[2]) return `"${url}" is not a URL; expected http://host[:port][/path], https://... or balancer://name[/path]`;
   const scheme = m[1].toLowerCase();
-  if (scheme !== 'http' && scheme !== 'https') {
+  if (!MEMBER_SCHEMES.some((s) => s === scheme)) {
     return `scheme ${scheme}:// of "${url}" is not supported by Stickler; expected http://, https:// or balancer://`;
   }
   try {
