@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/client.ts';
-import { localCertificate } from '../support/engine.ts';
+import { localCertificate, yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
@@ -58,36 +58,14 @@ before(async () => {
   management = await healthEndpoint(false);
   api = await healthEndpoint(true);
   port = await freePort();
-  const { certFile, keyFile } = localCertificate();
   const [p1, p2] = members.ports;
   const file = join(dir, 'stickler.yaml');
-  await writeFile(file, `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certFile}, key-file: ${keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: cluster
-balancers:
-  cluster:
-    sticky-session: JSESSIONID
-    members:
-      - url: https://127.0.0.1:${p1}/auth
-        route: m1
-        health-check: { method: GET, uri: /health/ready, interval: ${INTERVAL_MS}ms, scheme: http, port: ${management.port} }
-      - url: https://127.0.0.1:${p2}
-        route: m2
-        health-check:
-          method: GET
-          uri: /api/health-check/v1.0/health
-          interval: ${INTERVAL_MS}ms
-          port: ${api.port}
-          expr: "hc('body') =~ /UP/"
-`);
+  await writeFile(file, yamlConfig(port, [
+    { url: `https://127.0.0.1:${p1}/auth`, route: 'm1',
+      lines: [`health-check: { method: GET, uri: /health/ready, interval: ${INTERVAL_MS}ms, scheme: http, port: ${management.port} }`] },
+    { url: `https://127.0.0.1:${p2}`, route: 'm2',
+      lines: ['health-check:', '  method: GET', '  uri: /api/health-check/v1.0/health', `  interval: ${INTERVAL_MS}ms`, `  port: ${api.port}`, '  expr: "hc(\'body\') =~ /UP/"'] },
+  ]));
   stickler = await startStickler(file);
 });
 

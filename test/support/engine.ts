@@ -110,7 +110,8 @@ export interface YamlOptions {
   member?: string[];
 }
 
-export function yamlConfig(port: number, members: Array<{ url: string; route: string }>, opts: YamlOptions = {}): string {
+/** `lines`: keys of this member only, after those every member gets. */
+export function yamlConfig(port: number, members: Array<{ url: string; route: string; lines?: string[] }>, opts: YamlOptions = {}): string {
   const { certFile, keyFile } = localCertificate();
   return `${opts.top ? `${opts.top}\n` : ''}listeners:
   - host: 127.0.0.1
@@ -127,6 +128,6 @@ balancers:
   cluster:
     sticky-session: JSESSIONID|jsessionid
     members:
-${members.map((m) => [`      - url: ${m.url}`, `        route: ${m.route}`, ...(opts.member ?? []).map((l) => `        ${l}`)].join('\n')).join('\n')}
+${members.map((m) => [`      - url: ${m.url}`, `        route: ${m.route}`, ...[...(opts.member ?? []), ...(m.lines ?? [])].map((l) => `        ${l}`)].join('\n')).join('\n')}
 `;
 }
