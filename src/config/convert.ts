@@ -271,6 +271,9 @@ function healthCheck(h: HealthCheckConfig): Yaml {
     ...(h.passes !== d.passes && { passes: h.passes }),
     ...(h.fails !== d.fails && { fails: h.fails }),
     ...(h.expr && { expr: h.expr.text }),
+    ...(h.scheme !== undefined && { scheme: h.scheme }),
+    ...(h.host !== undefined && { host: h.host }),
+    ...(h.port !== undefined && { port: h.port }),
   };
 }
 

@@ -21,6 +21,35 @@ export function healthUri(text: string): string | { error: string } {
   return text.startsWith('/') ? text : `/${text}`;
 }
 
+/**
+ * A host a check may be sent to instead of the member's: a name or an IPv4 address, or an IPv6 one in brackets,
+ * as a URL writes it, without a port (that is `port`'s) or anything else.
+ */
+export function healthHost(text: string): string | { error: string } {
+  const expected = 'expected a host name or address such as 10.0.0.5, kc1.internal or [fd00::5], without a port';
+  let parsed: URL;
+  try {
+    parsed = new URL(`http://${text}/`);
+  } catch {
+    return { error: `"${text}" is not a host; ${expected}` };
+  }
+  if (text === '' || parsed.port !== '' || parsed.host !== text.toLowerCase()) return { error: `"${text}" is not a host; ${expected}` };
+  return parsed.hostname;
+}
+
+/**
+ * Where a check goes, as a URL without a path: the member's URL with the check's scheme, host and port in place.
+ * An omitted port is the member URL's as written, else the default of the check's scheme (http: 80, https: 443).
+ */
+export function healthOrigin(memberUrl: string, check: HealthCheckConfig): URL {
+  const url = new URL(memberUrl);
+  url.pathname = '/';
+  if (check.scheme !== undefined) url.protocol = `${check.scheme}:`;
+  if (check.host !== undefined) url.hostname = check.host;
+  if (check.port !== undefined) url.port = String(check.port);
+  return url;
+}
+
 /** Settings that are accepted but cannot matter for the method chosen; `keys` names them as the file does. */
 export function healthCheckWarnings(check: HealthCheckConfig, keys: { uri: string; expr: string }): string[] {
   const warnings: string[] = [];

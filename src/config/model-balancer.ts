@@ -3,6 +3,10 @@ import type { Millis, Source } from './model-units.ts';
 
 /** Apache's lbmethods that Stickler implements (heartbeat needs mod_heartmonitor's multicast, which it does not do). */
 export const LB_METHODS = ['byrequests', 'bybusyness', 'bytraffic'] as const;
+
+/** The schemes a member (and its health check) is reached by: Stickler speaks HTTP only, in clear or over TLS. */
+export const MEMBER_SCHEMES = ['http', 'https'] as const;
+export type MemberScheme = (typeof MEMBER_SCHEMES)[number];
 export type LbMethod = (typeof LB_METHODS)[number];
 
 export interface StickyConfig {
@@ -117,4 +121,12 @@ export interface HealthCheckConfig {
    * `%{REQUEST_STATUS} =~ /^[23]/`. Without it a status below 400 passes, as mod_proxy_hcheck decides.
    */
   expr?: { name: string; text: string; source: Source };
+  /**
+   * Where the check goes when the application serves its health elsewhere than its traffic (Keycloak's management
+   * port): each part left undefined is the member URL's. The check is then a request to scheme://host:port, as
+   * that URL would be asked: Host, SNI and the certificate's name are `host`'s. Native format only.
+   */
+  scheme?: MemberScheme;
+  host?: string;
+  port?: number;
 }

@@ -3,8 +3,9 @@
 // mod_proxy_hcheck's hc_check_tcp / hc_check_http, with Stickler's HTTP reader.
 import type { HealthCheckConfig, MemberConfig } from '../config/model.ts';
 import type { ReaderEvent } from '../http/reader.ts';
-import { ConnectError, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
+import { ConnectError, endpointOf, type ConnectionUser, type MemberConnection, type MemberPool } from '../upstream/pool.ts';
 import { evaluateHealthExpr, HealthExprError, parseHealthExpr, readsBody, type HealthExpr } from '../config/health-expr.ts';
+import { healthOrigin } from '../config/health-check.ts';
 
 /** `local`: the check could not be made for want of descriptors or buffers here; it says nothing of the member. */
 export type ProbeOutcome = { ok: true } | { ok: false; reason: string; local?: true };
@@ -30,8 +31,9 @@ export function conditionOf(expr: NonNullable<HealthCheckConfig['expr']>): Healt
 
 export async function probeMember(member: MemberConfig, check: HealthCheckConfig, pool: MemberPool, signal: AbortSignal): Promise<ProbeOutcome> {
   let conn: MemberConnection;
+  const elsewhere = check.scheme !== undefined || check.host !== undefined || check.port !== undefined;
   try {
-    conn = await pool.connectFresh();
+    conn = await pool.connectFresh(elsewhere ? endpointOf(healthOrigin(member.url, check)) : undefined);
   } catch (err) {
     if (err instanceof ConnectError && err.local) return { ok: false, reason: err.message, local: true };
     return { ok: false, reason: err instanceof Error ? err.message : String(err) };
@@ -50,11 +52,14 @@ export async function probeMember(member: MemberConfig, check: HealthCheckConfig
   });
 }
 
-/** httpd's request, in HTTP/1.1: the member's path joined with the check's URI, `Host` with the port. */
+/**
+ * httpd's request, in HTTP/1.1: the member's path joined with the check's URI, `Host` with the port; for a check
+ * sent elsewhere (`port`, `host`, `scheme`), `Host` names where it goes, as the URL asked would.
+ */
 export function checkRequest(member: MemberConfig, check: HealthCheckConfig): Buffer {
-  const url = new URL(member.url);
+  const url = healthOrigin(member.url, check);
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-  const target = check.method === 'OPTIONS' ? '*' : url.pathname.replace(/\/+$/, '') + check.uri;
+  const target = check.method === 'OPTIONS' ? '*' : new URL(member.url).pathname.replace(/\/+$/, '') + check.uri;
   return Buffer.from(
     `${check.method} ${target} HTTP/1.1\r\nHost: ${url.hostname}:${port}\r\nUser-Agent: Stickler-health-check\r\nConnection: close\r\n\r\n`,
     'latin1',

@@ -21,6 +21,18 @@ export interface PoolOptions {
   maxIdle?: number;
 }
 
+/** An address a connection goes to; `host` without an IPv6 address's brackets. */
+export interface Endpoint {
+  secure: boolean;
+  host: string;
+  port: number;
+}
+
+export function endpointOf(url: URL): Endpoint {
+  const secure = url.protocol === 'https:';
+  return { secure, host: url.hostname.replace(/^\[|\]$/g, ''), port: Number(url.port) || (secure ? 443 : 80) };
+}
+
 export class ConnectError extends Error {
   readonly code: string;
   /** This process ran out of something (see exhaustion.ts): the member is not to blame. */
@@ -122,14 +134,15 @@ export class MemberPool {
   private tlsSession?: Buffer;
   private readonly sweeper: NodeJS.Timeout;
   private closed = false;
+  /** The other address last used, built once as the member's own: a CA file is read when it is first used, not per check. */
+  private aside?: { key: string; target: ConnectTarget };
 
   constructor(options: PoolOptions) {
     this.options = options;
     this.ioTimeout = options.ioTimeout;
-    const url = new URL(options.member.url);
-    const secure = url.protocol === 'https:';
-    this.host = url.hostname.replace(/^\[|\]$/g, '');
-    this.port = Number(url.port) || (secure ? 443 : 80);
+    const { secure, host, port } = endpointOf(new URL(options.member.url));
+    this.host = host;
+    this.port = port;
     if (secure) this.tlsOptions = tlsClientOptions(options.backendTls, this.host);
     const idleTimeout = options.idleTimeout ?? 15_000;
     this.sweeper = setInterval(() => this.sweep(Date.now() - idleTimeout), Math.max(1000, idleTimeout / 3)).unref();
@@ -140,9 +153,21 @@ export class MemberPool {
     return this.idle.pop();
   }
 
-  /** A new connection; rejects with ConnectError on refusal or timeout. */
-  async connectFresh(): Promise<MemberConnection> {
-    return new MemberConnection(await this.connect(), this);
+  /**
+   * A new connection; rejects with ConnectError on refusal or timeout. `aside`: to another address of the member
+   * (a health check's port), with the same TLS settings and timeouts, its certificate checked for that host.
+   */
+  async connectFresh(aside?: Endpoint): Promise<MemberConnection> {
+    return new MemberConnection(await this.connect(aside && this.asideTarget(aside)), this);
+  }
+
+  private asideTarget(to: Endpoint): ConnectTarget {
+    const key = `${to.secure}|${to.host}|${to.port}`;
+    if (this.aside?.key !== key) {
+      const label = `${to.secure ? 'https' : 'http'}://${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}`;
+      this.aside = { key, target: { ...to, label, tls: to.secure ? tlsClientOptions(this.options.backendTls, to.host) : undefined } };
+    }
+    return this.aside.target;
   }
 
   release(conn: MemberConnection): void {
@@ -181,16 +206,17 @@ export class MemberPool {
    * Apache checks the member's certificate names (SSLProxyCheckPeerName, on by default) even when it does not
    * verify the chain (SSLProxyVerify none); node:tls checks names only while verifying, so do it here.
    */
-  private nameMismatch(socket: tls.TLSSocket): string | undefined {
+  private nameMismatch(socket: tls.TLSSocket, host: string): string | undefined {
     const { backendTls } = this.options;
     if (backendTls.verify !== 'none' || !backendTls.checkPeerName || socket.isSessionReused()) return undefined;
-    return tls.checkServerIdentity(this.host, socket.getPeerCertificate())?.message;
+    return tls.checkServerIdentity(host, socket.getPeerCertificate())?.message;
   }
 
-  private connect(): Promise<net.Socket> {
+  private connect(aside?: ConnectTarget): Promise<net.Socket> {
+    const to = aside ?? { host: this.host, port: this.port, tls: this.tlsOptions, label: this.options.member.url };
     return new Promise((resolve, reject) => {
       const timeout = this.options.connectTimeout;
-      const url = this.options.member.url;
+      const url = to.label;
       let socket: net.Socket;
       const fail = (code: string, message: string) => failWith(new ConnectError(code, message));
       const failWith = (err: ConnectError) => {
@@ -203,17 +229,18 @@ export class MemberPool {
         socket.removeListener('error', onError);
         resolve(socket);
       };
-      if (this.tlsOptions) {
-        const secure = tls.connect({ ...this.tlsOptions, host: this.host, port: this.port, session: this.tlsSession });
-        secure.on('session', (session) => (this.tlsSession = session));
+      if (to.tls) {
+        // The session ticket is the member's own address's; another address starts a full handshake every time.
+        const secure = tls.connect({ ...to.tls, host: to.host, port: to.port, session: aside ? undefined : this.tlsSession });
+        if (!aside) secure.on('session', (session) => (this.tlsSession = session));
         secure.once('secureConnect', () => {
-          const mismatch = this.nameMismatch(secure);
+          const mismatch = this.nameMismatch(secure, to.host);
           if (mismatch) fail('STK_UPSTREAM_TLS_NAME', `${url} presented a certificate for another name: ${mismatch}`);
           else done();
         });
         socket = secure;
       } else {
-        socket = net.connect({ host: this.host, port: this.port });
+        socket = net.connect({ host: to.host, port: to.port });
         socket.once('connect', () => socket.destroyed || done());
       }
       // Before any TLS: a member socket in the manager's reserve of descriptors is given back at once.
@@ -229,6 +256,14 @@ export class MemberPool {
       socket.once('error', onError);
     });
   }
+}
+
+/** Where `connect` goes, with its TLS options when it is secure, and the URL its errors name. */
+interface ConnectTarget {
+  host: string;
+  port: number;
+  tls: tls.ConnectionOptions | undefined;
+  label: string;
 }
 
 function tlsClientOptions(backend: BackendTls, host: string): tls.ConnectionOptions {

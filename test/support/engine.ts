@@ -112,7 +112,8 @@ export interface YamlOptions {
   balancer?: string[];
 }
 
-export function yamlConfig(port: number, members: Array<{ url: string; route: string }>, opts: YamlOptions = {}): string {
+/** `lines`: keys of this member only, after those every member gets. */
+export function yamlConfig(port: number, members: Array<{ url: string; route: string; lines?: string[] }>, opts: YamlOptions = {}): string {
   const { certFile, keyFile } = localCertificate();
   return `${opts.top ? `${opts.top}\n` : ''}listeners:
   - host: 127.0.0.1
@@ -129,6 +130,6 @@ balancers:
   cluster:
     sticky-session: JSESSIONID|jsessionid
 ${(opts.balancer ?? []).map((l) => `    ${l}\n`).join('')}    members:
-${members.map((m) => [`      - url: ${m.url}`, `        route: ${m.route}`, ...(opts.member ?? []).map((l) => `        ${l}`)].join('\n')).join('\n')}
+${members.map((m) => [`      - url: ${m.url}`, `        route: ${m.route}`, ...[...(opts.member ?? []), ...(m.lines ?? [])].map((l) => `        ${l}`)].join('\n')).join('\n')}
 `;
 }

@@ -91,7 +91,7 @@ test('a member parameter on a balancer ProxyPass says where it belongs', () => {
 
 test('an unknown BalancerMember parameter', () => {
   assert.deepEqual(errors(['Listen 80', '<Proxy balancer://b>', 'BalancerMember http://10.0.0.1:8080 loadfator=1', '</Proxy>']), [
-    't.conf:3: BalancerMember: unknown parameter "loadfator" (did you mean "loadfactor"?); expected one of route, loadfactor, status, retry, timeout, connectiontimeout, lbset, redirect, hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr',
+    't.conf:3: BalancerMember: unknown parameter "loadfator" (did you mean "loadfactor"?); expected one of route, loadfactor, status, retry, timeout, connectiontimeout, lbset, redirect, hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate',
   ]);
 });
 

@@ -112,7 +112,7 @@ test('status: flags set and cleared after + and -, case-insensitive; unknown fla
 
 test('health-check parameters: interval at least 100 ms, passes and fails 0 counted as 1, methods and URIs', () => {
   const exprs = new Map([['ok', { source, text: '{%{REQUEST_STATUS} =~ /^[23]/}' } as never]]);
-  const context = { healthExpr: (name: string) => exprs.get(name.toLowerCase()) };
+  const context = { healthExpr: (name: string) => exprs.get(name.toLowerCase()), healthTemplate: () => undefined };
   const m = newMember('http://10.0.0.1:8080', source);
   for (const word of ['hcinterval=100ms', 'hcpasses=0', 'hcfails=1000000', 'hcuri=health?x=1', 'hcexpr=OK', 'hcmethod=GET11']) {
     assert.equal(setWorkerParam(m, splitParam(word)!, context), undefined, word);
@@ -127,7 +127,7 @@ test('health-check parameters: interval at least 100 ms, passes and fails 0 coun
   assert.equal(workerError('hcmethod=CPING'), 'hcmethod "CPING" is not supported (it is for AJP members; Stickler speaks HTTP only); expected NONE, TCP, OPTIONS, HEAD or GET');
   assert.equal(workerError('hcmethod=PROVIDER'), 'hcmethod "PROVIDER" is not supported (httpd does not implement it either); expected NONE, TCP, OPTIONS, HEAD or GET');
   assert.equal(workerError('hcmethod=TCP11'), 'hcmethod "TCP11" is not supported; expected NONE, TCP, OPTIONS, HEAD or GET');
-  assert.equal(workerError('hctemplate=x'), 'hctemplate is not supported by Stickler (nor is ProxyHCTemplate); expected the hc* parameters on the member itself');
+  assert.equal(workerError('hctemplate=x'), 'hctemplate "x" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate x hcmethod=... above it');
   assert.equal(member('hcmethod=tcp').m.healthCheck?.method, 'TCP');
   assert.deepEqual([member('hcpasses=3').m, member('hcfails=3').m].map((x) => hasDormantHealthCheck(x)), [true, true]);
 });

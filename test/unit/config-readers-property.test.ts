@@ -75,10 +75,10 @@ const APACHE_BASE = [
   '</VirtualHost>',
 ];
 /** Lines that fit the base where they land, now and then: enough texts load for the configuration to be checked. */
-const APACHE_LINES = ['    BalancerMember https://10.0.0.3:9443 route=n3', '  ProxyPass /x balancer://app/x', '  KeepAliveTimeout 5', '    ProxySet lbmethod=bytraffic', '  Header always set X-A b'];
+const APACHE_LINES = ['  ProxyHCTemplate ok hcmethod=GET hcuri=/health', '    BalancerMember https://10.0.0.3:9443 route=n3 hctemplate=ok', '  ProxyPass /x balancer://app/x', '  KeepAliveTimeout 5', '    ProxySet lbmethod=bytraffic', '  Header always set X-A b'];
 const APACHE_NAMES = [
   'Listen', 'ServerName', 'Timeout', 'ProxyTimeout', 'KeepAliveTimeout', 'SSLEngine', 'SSLProxyEngine', 'SSLProtocol', 'Header',
-  'ProxyPass', 'ProxyPassReverse', 'ProxyPassMatch', 'ProxySet', 'BalancerMember', 'ProxyHCExpr', 'Require', 'SetHandler',
+  'ProxyPass', 'ProxyPassReverse', 'ProxyPassMatch', 'ProxySet', 'BalancerMember', 'ProxyHCExpr', 'ProxyHCTemplate', 'Require', 'SetHandler',
   'BalancerPersist', 'LimitRequestBody', 'RequestReadTimeout', 'RemoteIPTrustedProxy', 'GracefulShutdownTimeout',
   '<Proxy', '</Proxy>', '<Location', '</Location>', '<VirtualHost', '</VirtualHost>', '<IfModule', '</IfModule>', '<If', '</If>',
 ];
@@ -86,7 +86,7 @@ const APACHE_WORDS = [
   'balancer://app', 'balancer://app/', 'balancer://__proto__', '/', '!', 'https://10.0.0.3:9443', 'http://h:1', 'on', 'Off', '*:8443',
   'route=n3', 'route=constructor', 'loadfactor=0', 'loadfactor=101', 'loadfactor=toString', 'lbset=99', 'lbset=100', 'lbmethod=bytraffic',
   'lbmethod=constructor', 'lbmethod=__proto__', 'stickysession=A|', 'stickysession=__proto__', 'timeout=7200', 'timeout=-1',
-  'status=+H', 'status=constructor', 'hcexpr=ok', 'hcmethod=GET', 'retry=60', 'growth=3', '__proto__=1', 'constructor=1', 'toString',
+  'status=+H', 'status=constructor', 'hcexpr=ok', 'hcmethod=GET', 'hctemplate=ok', 'hctemplate=__proto__', 'hcinterval=5', 'retry=60', 'growth=3', '__proto__=1', 'constructor=1', 'toString',
   'ok', "{%{REQUEST_STATUS} =~ /^[23]/}", 'header=50', 'body=20,MinRate=500', 'granted', 'local', 'all', 'mod_proxy.c', '"a b"', '\\', '#',
 ];
 
@@ -120,11 +120,12 @@ const NATIVE_BASE = [
 ];
 const NATIVE_KEYS = [
   'listeners', 'virtual-hosts', 'balancers', 'members', 'url', 'route', 'loadfactor', 'lbset', 'status', 'lbmethod', 'sticky-session',
-  'routes', 'path', 'balancer', 'port', 'host', 'tls', 'manager', 'state-file', 'client', 'timeout', 'health-check', 'expr', 'growth', 'app',
+  'routes', 'path', 'balancer', 'port', 'host', 'tls', 'manager', 'state-file', 'client', 'timeout', 'health-check', 'expr', 'scheme', 'method', 'growth', 'app',
 ];
 /** Lines that fit the base where they land, now and then: enough texts load for the configuration to be checked. */
-const NATIVE_LINES = ['        loadfactor: 3', '        lbset: 1', '    lbmethod: bybusyness', '        route: n9', '        status: [D]', '    growth: 2', '      - url: https://10.0.0.3:9443'];
-const NATIVE_VALUES = ['app', '1', '0', '101', 'true', 'null', '~', '[]', '{}', 'https://10.0.0.3:9443', 'bytraffic', 'toString', '__proto__', '"a: b"', '&a', '*a', '!!js/function "x"', '- x'];
+const NATIVE_LINES = ['        loadfactor: 3', '        lbset: 1', '    lbmethod: bybusyness', '        route: n9', '        status: [D]', '    growth: 2', '      - url: https://10.0.0.3:9443',
+  '        health-check: { method: GET, uri: /health/ready, scheme: http, host: 10.0.0.9, port: 9000 }'];
+const NATIVE_VALUES = ['app', '1', '0', '101', '9000', '65536', 'http', 'https', '"[::1]"', 'true', 'null', '~', '[]', '{}', 'https://10.0.0.3:9443', 'bytraffic', 'toString', '__proto__', '"a: b"', '&a', '*a', '!!js/function "x"', '- x'];
 
 function nativeText(): fc.Arbitrary<string> {
   const key = fc.oneof({ weight: 5, arbitrary: fc.constantFrom(...NATIVE_KEYS) }, fc.constantFrom(...INHERITED_NAMES), fc.string({ maxLength: 6 }));

@@ -2,6 +2,8 @@
 // `health-check:` mapping, their errors with file:line, and the conversion from one to the other.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { healthHost } from '../../src/config/health-check.ts';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { toYaml } from '../../src/config/convert.ts';
 import { formatDiagnostic, type LoadResult } from '../../src/config/model.ts';
@@ -75,6 +77,79 @@ test('ProxyHCExpr errors: what is supported, the arguments, and where it may app
   ]);
 });
 
+test('ProxyHCTemplate: a member takes its hc* values with hctemplate=, its own later ones win, earlier ones are replaced', () => {
+  const { config, diagnostics } = withMembers([
+    'http://10.0.0.1:8080 hctemplate=Ready',
+    'http://10.0.0.2:8080 hctemplate=ready hcinterval=2 hcuri=/alive',
+    'http://10.0.0.3:8080 hcinterval=2 hcfails=4 hctemplate=ready',
+    'http://10.0.0.4:8080 hctemplate=tcp5',
+    'http://10.0.0.5:8080 hcmethod=GET hctemplate=off',
+    'http://10.0.0.6:8080 hctemplate=deep',
+  ], [
+    "ProxyHCExpr up {hc('body') =~ /UP/}",
+    'ProxyHCTemplate ready hcmethod=GET hcuri=/health/ready hcinterval=5 hcpasses=2 hcexpr=up',
+    'ProxyHCTemplate tcp5 hcinterval=5',
+    'ProxyHCTemplate off hcmethod=NONE hcuri=/x',
+    'ProxyHCTemplate deep hctemplate=ready hcfails=3',
+  ]);
+  assert.deepEqual(diagnostics.map(formatDiagnostic), []);
+  const expr = { name: 'up', text: "hc('body') =~ /UP/", source: { file: 't.conf', line: 2 } };
+  const ready = { method: 'GET', uri: '/health/ready', interval: 5000, passes: 2, fails: 1, expr };
+  assert.deepEqual(config?.balancers[0]?.members.map((m) => m.healthCheck), [
+    ready,
+    { ...ready, interval: 2000, uri: '/alive' },
+    ready,
+    { method: 'TCP', uri: '/', interval: 5000, passes: 1, fails: 1 },
+    undefined,
+    { ...ready, fails: 3 },
+  ]);
+  const set = apache(['Listen 80', 'ProxyHCTemplate t hcmethod=HEAD', 'ProxyPass / http://10.0.0.1:8080/ hctemplate=t', 'ProxySet http://10.0.0.1:8080 hcinterval=3']);
+  assert.deepEqual(set.diagnostics, []);
+  assert.deepEqual(set.config?.balancers[0]?.members[0]?.healthCheck, { method: 'HEAD', uri: '/', interval: 3000, passes: 1, fails: 1 },
+    'ProxyPass to a URL takes a template, and a later ProxySet overrides it');
+});
+
+test('ProxyHCTemplate errors: an unknown template, a bad parameter, the arguments, and where it may appear', () => {
+  const result = apache([
+    'Listen 80',
+    'ProxyHCTemplate',
+    'ProxyHCTemplate a hcmethod',
+    'ProxyHCTemplate b route=n1',
+    'ProxyHCTemplate c hcmetod=GET',
+    'ProxyHCTemplate d hcinterval=10ms',
+    'ProxyHCTemplate e hcexpr=missing',
+    'ProxyHCTemplate f hctemplate=later',
+    'ProxyHCTemplate later hcmethod=GET',
+    'ProxyHCTemplate LATER hcmethod=HEAD',
+    '<Proxy balancer://b>',
+    'ProxyHCTemplate inproxy hcmethod=GET',
+    'BalancerMember http://10.0.0.1:8080 hctemplate=nothere',
+    'BalancerMember http://10.0.0.2:8080 hctemplate=d',
+    'BalancerMember http://10.0.0.3:8080 hctemplate=defined-below',
+    'BalancerMember http://10.0.0.4:8080 hctemplate=later',
+    '</Proxy>',
+    'ProxyHCTemplate defined-below hcmethod=GET',
+    'ProxyPass / balancer://b/',
+  ]);
+  assert.equal(result.config, undefined);
+  assert.deepEqual(messages(result, 'error'), [
+    't.conf:2: ProxyHCTemplate: missing argument; expected a name and hc* parameters, such as ProxyHCTemplate ready hcmethod=GET hcuri=/health/ready hcinterval=5',
+    't.conf:3: ProxyHCTemplate: a: parameter "hcmethod" is not in key=value form; expected a name and hc* parameters, such as ProxyHCTemplate ready hcmethod=GET hcuri=/health/ready hcinterval=5',
+    't.conf:4: ProxyHCTemplate: b: unknown parameter "route"; expected hc* parameters only: hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate',
+    't.conf:5: ProxyHCTemplate: c: unknown parameter "hcmetod" (did you mean "hcmethod"?); expected hc* parameters only: hcmethod, hcuri, hcinterval, hcpasses, hcfails, hcexpr, hctemplate',
+    't.conf:6: ProxyHCTemplate: d: hcinterval "10ms" is not a valid time; expected at least 100ms (seconds by default)',
+    't.conf:7: ProxyHCTemplate: e: hcexpr "missing" names no ProxyHCExpr defined before this line; expected ProxyHCExpr missing {expression} above it',
+    't.conf:8: ProxyHCTemplate: f: hctemplate "later" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate later hcmethod=... above it',
+    't.conf:12: ProxyHCTemplate: not allowed inside a <Proxy> section; expected it in the main server or a <VirtualHost>',
+    't.conf:13: BalancerMember: hctemplate "nothere" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate nothere hcmethod=... above it',
+    't.conf:14: BalancerMember: hctemplate "d" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate d hcmethod=... above it',
+    't.conf:15: BalancerMember: hctemplate "defined-below" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate defined-below hcmethod=... above it',
+  ]);
+  assert.deepEqual(messages(result, 'warning'), [
+    "t.conf:10: ProxyHCTemplate: ignored: the ProxyHCTemplate later at line 9 has this name already, and httpd's hctemplate= uses the first definition of a name; expected another name",
+  ]);
+});
+
 test('hc* parameter errors name the parameter and the accepted values', () => {
   const result = withMembers([
     'http://10.0.0.1:8080 hcmethod=CPING',
@@ -89,7 +164,7 @@ test('hc* parameter errors name the parameter and the accepted values', () => {
     't.conf:6: BalancerMember: hcinterval "50ms" is not a valid time; expected at least 100ms (seconds by default)',
     't.conf:6: BalancerMember: hcpasses "-1" is not a whole number; expected 1 or more (0 counts as 1, as in httpd)',
     't.conf:6: BalancerMember: hcuri "/a<b>" is not a URL path; expected a path such as /health, optionally with a ?query',
-    't.conf:7: BalancerMember: hctemplate is not supported by Stickler (nor is ProxyHCTemplate); expected the hc* parameters on the member itself',
+    't.conf:7: BalancerMember: hctemplate "basic" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate basic hcmethod=... above it',
   ]);
 });
 
@@ -161,18 +236,51 @@ test('native health-check errors carry the line of the key', () => {
     's.yaml:13: balancers.b.members[0].health-check.interval: must be at least 100ms, got "10ms"',
     's.yaml:14: balancers.b.members[0].health-check.passes: expected a whole number from 1 to 1000000, got 0',
     "s.yaml:15: balancers.b.members[0].health-check.expr: unexpected \"-in\" at column 19; expected an operator: =~, !~, ==, != or -eq, -ne, -lt, -le, -gt, -ge (supported: %{REQUEST_STATUS}, hc('body') or %{HC_BODY} with =~ /regex/, !~ /regex/, == 'text', != 'text', -eq, -ne, -lt, -le, -gt or -ge and a number; true, false; combined with &&, ||, ! and parentheses)",
-    's.yaml:16: balancers.b.members[0].health-check.rise: unknown key; expected one of: method, uri, interval, passes, fails, expr',
+    's.yaml:16: balancers.b.members[0].health-check.rise: unknown key; expected one of: method, uri, interval, passes, fails, expr, scheme, host, port',
   ]);
   assert.deepEqual(messages(yaml(['          interval: 5s']), 'error'), ['s.yaml:10: balancers.b.members[0].health-check.method: is required']);
   assert.deepEqual(messages(yaml(['          method: TCP', '          expr: "true"']), 'warning'),
     ['s.yaml:10: balancers.b.members[0].health-check: ignored: expr has no effect on a TCP check, which only connects (and completes the TLS handshake)']);
 });
 
+test('native health-check may go to another port, scheme and host; each part left out is the member\'s', () => {
+  const check = (lines: string[]) => yaml(lines).config?.balancers[0]?.members[0]?.healthCheck;
+  assert.deepEqual(check(['          method: GET', '          uri: /health/ready', '          port: 9000']),
+    { method: 'GET', uri: '/health/ready', interval: 30_000, passes: 1, fails: 1, port: 9000 });
+  assert.deepEqual(check(['          method: TCP', '          scheme: https', '          host: MGMT.example', '          port: 9443']),
+    { method: 'TCP', uri: '/', interval: 30_000, passes: 1, fails: 1, scheme: 'https', host: 'mgmt.example', port: 9443 });
+  assert.equal(check(['          method: TCP', '          host: "[fd00::5]"'])?.host, '[fd00::5]');
+});
+
+test('native health-check port, scheme and host errors carry the line of the key and what is expected', () => {
+  const result = yaml([
+    '          method: GET',
+    '          scheme: ajp',
+    '          host: kc1:9000',
+    '          port: 0',
+  ]);
+  assert.equal(result.config, undefined);
+  assert.deepEqual(result.diagnostics.map(formatDiagnostic), [
+    's.yaml:12: balancers.b.members[0].health-check.scheme: expected one of http, https, got "ajp"',
+    's.yaml:13: balancers.b.members[0].health-check.host: "kc1:9000" is not a host; expected a host name or address such as 10.0.0.5, kc1.internal or [fd00::5], without a port',
+    's.yaml:14: balancers.b.members[0].health-check.port: expected a whole number from 1 to 65535, got 0',
+  ]);
+  const more = yaml(['          method: GET', '          scheme: HTTP', '          host: http://kc1', '          port: "9000x"']);
+  assert.deepEqual(more.diagnostics.map(formatDiagnostic), [
+    's.yaml:12: balancers.b.members[0].health-check.scheme: expected one of http, https, got "HTTP"',
+    's.yaml:13: balancers.b.members[0].health-check.host: "http://kc1" is not a host; expected a host name or address such as 10.0.0.5, kc1.internal or [fd00::5], without a port',
+    's.yaml:14: balancers.b.members[0].health-check.port: expected a whole number from 1 to 65535, got "9000x"',
+  ]);
+  assert.deepEqual(messages(yaml(['          method: GET', '          host: ""']), 'error'),
+    ['s.yaml:12: balancers.b.members[0].health-check.host: expected a host name or address such as 10.0.0.5, got ""']);
+});
+
 test('stickler convert writes the health check natively, leaving out defaults, and it loads back the same', () => {
   const { config } = withMembers([
     'http://10.0.0.1:8080 hcmethod=GET hcuri=/health hcinterval=5 hcfails=3 hcexpr=up',
     'http://10.0.0.2:8080 hcmethod=OPTIONS',
-  ], ["ProxyHCExpr up {hc('body') =~ /UP/}"]);
+    'http://10.0.0.3:8080 hctemplate=ready hcpasses=2',
+  ], ["ProxyHCExpr up {hc('body') =~ /UP/}", 'ProxyHCTemplate ready hcmethod=GET hcuri=/health/ready hcinterval=5 hcexpr=up']);
   const text = toYaml(config!);
   assert.match(text, /health-check:\n {10}method: GET\n {10}uri: \/health\n {10}interval: 5s\n {10}fails: 3\n {10}expr: hc\('body'\) =~ \/UP\/\n/);
   assert.match(text, /health-check:\n {10}method: OPTIONS\n/);
@@ -182,5 +290,27 @@ test('stickler convert writes the health check natively, leaving out defaults, a
   assert.deepEqual(checks, [
     { method: 'GET', uri: '/health', interval: 5000, passes: 1, fails: 3, expr: "hc('body') =~ /UP/" },
     { method: 'OPTIONS', uri: '/', interval: 30_000, passes: 1, fails: 1, expr: undefined },
+    { method: 'GET', uri: '/health/ready', interval: 5000, passes: 2, fails: 1, expr: "hc('body') =~ /UP/" },
   ]);
+});
+
+test('convert keeps a native health check\'s port, scheme and host, and they load back the same', () => {
+  const { config } = yaml(['          method: GET', '          uri: /health/ready', '          scheme: https', '          host: "[fd00::5]"', '          port: 9000']);
+  const text = toYaml(config!);
+  assert.match(text, /health-check:\n {10}method: GET\n {10}uri: \/health\/ready\n {10}scheme: https\n {10}host: "\[fd00::5\]"\n {10}port: 9000\n/);
+  const back = loadNativeConfigText(text, 'converted.yaml');
+  assert.deepEqual(back.diagnostics, []);
+  assert.deepEqual(back.config?.balancers[0]?.members[0]?.healthCheck, config?.balancers[0]?.members[0]?.healthCheck);
+});
+
+test('property: healthHost never throws, and a host it keeps is a URL\'s whole host, to which a port can be added', () => {
+  const text = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('[::1]', '[fd00::5]', 'a.b', '10.0.0.5', 'A', '[::1]:1', 'a@b', 'a%2f', '0x7f.1'));
+  fc.assert(fc.property(text, (input) => {
+    const host = healthHost(input);
+    if (typeof host !== 'string') return;
+    const url = new URL(`http://${host}:9000/`);
+    assert.equal(url.hostname, host);
+    assert.equal(url.port, '9000');
+    assert.equal(host, input.toLowerCase());
+  }), { numRuns: 2000 });
 });

@@ -1,8 +1,8 @@
 // Real probes of each method against a local TLS member, through a MemberPool as traffic uses it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import net, { type AddressInfo } from 'node:net';
 import tls from 'node:tls';
-import type { AddressInfo } from 'node:net';
 import type { HealthCheckConfig } from '../../src/config/model.ts';
 import { probeMember } from '../../src/health/probe.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
@@ -37,8 +37,8 @@ after(() => server.close());
 
 const never = new AbortController().signal;
 
-async function probe(over: Partial<HealthCheckConfig>, options: { path?: string; verify?: 'none' | 'require'; ioTimeout?: number; port?: number } = {}) {
-  const member = memberConfig({ url: `https://127.0.0.1:${options.port ?? port}${options.path ?? ''}` });
+async function probe(over: Partial<HealthCheckConfig>, options: { path?: string; verify?: 'none' | 'require'; ioTimeout?: number; port?: number; url?: string } = {}) {
+  const member = memberConfig({ url: options.url ?? `https://127.0.0.1:${options.port ?? port}${options.path ?? ''}` });
   const pool = new MemberPool({
     member, backendTls: { enabled: true, verify: options.verify ?? 'none', checkPeerName: true }, connectTimeout: 1000, ioTimeout: options.ioTimeout ?? 2000,
   });
@@ -138,4 +138,38 @@ test('stopping the checks ends a probe in flight', async () => {
   stop.abort();
   assert.deepEqual(await pending, { ok: false, reason: 'health checks stopped' });
   pool.close();
+});
+
+test('a check with port, scheme or host goes there, with Host naming it, whatever the member\'s own port serves', async () => {
+  const plain: string[] = [];
+  const management = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.once('data', (chunk) => {
+      plain.push(chunk.toString('latin1'));
+      socket.end(ok('200 OK'));
+    });
+  });
+  await new Promise<void>((resolve) => management.listen(0, '127.0.0.1', resolve));
+  const plainPort = (management.address() as AddressInfo).port;
+  try {
+    answer = () => ok('503 Service Unavailable');
+    requests.length = 0;
+    assert.deepEqual(await probe({ uri: '/health/ready', scheme: 'http', port: plainPort }, { path: '/auth' }), { ok: true });
+    assert.deepEqual(requests, [], 'the member\'s own port is not asked');
+    assert.deepEqual(plain, [`GET /auth/health/ready HTTP/1.1\r\nHost: 127.0.0.1:${plainPort}\r\nUser-Agent: Stickler-health-check\r\nConnection: close\r\n\r\n`]);
+    // An https check of a plain member: TLS with the member's proxy TLS settings, so verify require refuses the self-signed one.
+    const member = `http://127.0.0.1:${plainPort}`;
+    assert.deepEqual(await probe({ method: 'HEAD', scheme: 'https', port }, { url: member }), { ok: false, reason: 'it answered 503' });
+    assert.equal(requests.at(-1), `HEAD / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUser-Agent: Stickler-health-check\r\nConnection: close\r\n\r\n`);
+    assert.equal((await probe({ method: 'TCP', scheme: 'https', port }, { url: member, verify: 'require' })).ok, false);
+    // host: the check connects to it and names it, on the member's port when none is given.
+    assert.deepEqual(await probe({ method: 'TCP', host: '127.0.0.1' }, { url: `http://localhost:${plainPort}` }), { ok: true });
+    plain.length = 0;
+    assert.deepEqual(await probe({ host: '127.0.0.1' }, { url: `http://localhost:${plainPort}` }), { ok: true });
+    assert.match(plain[0] ?? '', new RegExp(`^GET / HTTP/1.1\r\nHost: 127.0.0.1:${plainPort}\r\n`));
+  } finally {
+    await new Promise((resolve) => management.close(resolve));
+  }
+  assert.deepEqual(await probe({ method: 'TCP', scheme: 'http', port: plainPort }),
+    { ok: false, reason: `connect to http://127.0.0.1:${plainPort} failed: ECONNREFUSED` }, 'a failure names where the check went');
 });

@@ -2,9 +2,9 @@
 // This registry collects their definitions, members and parameters from wherever they appear, and checks them
 // once everything is read. A ProxyPass to a plain URL gets a one-member balancer named after the URL's origin
 // (`https://host:port`), shared by every rule to that origin as httpd shares the worker.
-import type { BalancerConfig, HealthCheckConfig, MemberConfig, Source } from '../model.ts';
+import { MEMBER_SCHEMES, type BalancerConfig, type HealthCheckConfig, type MemberConfig, type Source } from '../model.ts';
 import { healthCheckWarnings } from '../health-check.ts';
-import type { Param } from './params.ts';
+import type { HealthSettings, Param, ParamOutcome, WorkerParamContext } from './params.ts';
 import { hasDormantHealthCheck, newBalancer, newMember, setBalancerParam, setWorkerParam } from './params.ts';
 import type { Report } from './report.ts';
 
@@ -35,7 +35,7 @@ export function parseWorkerUrl(url: string): { origin: string; path: string } | 
   const m = /^([a-z][a-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)$/i.exec(url);
   if (!m?.[1] || !m[2]) return `"${url}" is not a URL; expected http://host[:port][/path], https://... or balancer://name[/path]`;
   const scheme = m[1].toLowerCase();
-  if (scheme !== 'http' && scheme !== 'https') {
+  if (!MEMBER_SCHEMES.some((s) => s === scheme)) {
     return `scheme ${scheme}:// of "${url}" is not supported by Stickler; expected http://, https:// or balancer://`;
   }
   try {
@@ -54,6 +54,13 @@ export class BalancerRegistry {
    * ProxyHCExpr of the same name, which httpd's table lets win for every member, is updated in place.
    */
   readonly #healthExprs = new Map<string, NonNullable<HealthCheckConfig['expr']>>();
+  /** ProxyHCTemplate settings by lower-cased name, and where each was defined. */
+  readonly #healthTemplates = new Map<string, { name: string; settings: HealthSettings; source: Source }>();
+  /** What hcexpr= and hctemplate= find: what is defined so far, as httpd reads its lines in order. */
+  readonly healthNames: WorkerParamContext = {
+    healthExpr: (name) => this.#healthExprs.get(name.toLowerCase()),
+    healthTemplate: (name) => this.#healthTemplates.get(name.toLowerCase())?.settings,
+  };
 
   constructor(report: Report) {
     this.#report = report;
@@ -121,8 +128,7 @@ export class BalancerRegistry {
   }
 
   applyWorkerParams(member: MemberConfig, params: Param[], source: Source, directive: string): void {
-    const context = { healthExpr: (name: string) => this.#healthExprs.get(name.toLowerCase()) };
-    for (const p of params) this.#outcome(setWorkerParam(member, p, context), source, directive);
+    for (const p of params) this.#outcome(setWorkerParam(member, p, this.healthNames), source, directive);
   }
 
   applyBalancerParams(balancer: BalancerConfig, params: Param[], source: Source, directive: string): void {
@@ -134,7 +140,7 @@ export class BalancerRegistry {
     }
   }
 
-  #outcome(outcome: ReturnType<typeof setWorkerParam>, source: Source, directive: string): void {
+  #outcome(outcome: ParamOutcome, source: Source, directive: string): void {
     if (outcome === undefined) return;
     if ('error' in outcome) this.#report.error(source, directive, outcome.error);
     else this.#report.warning(source, directive, outcome.warning);
@@ -148,6 +154,16 @@ export class BalancerRegistry {
     }
     this.#report.warning(source, 'ProxyHCExpr', `replaces the ProxyHCExpr ${earlier.name} at ${where(earlier.source, source)}: httpd keeps the last definition of a name, for every member that uses it`);
     Object.assign(earlier, { text, source });
+  }
+
+  /** httpd keeps every template and hctemplate= finds the first of a name, so a later one is never used. */
+  defineHealthTemplate(name: string, settings: HealthSettings, source: Source): void {
+    const earlier = this.#healthTemplates.get(name.toLowerCase());
+    if (earlier === undefined) {
+      this.#healthTemplates.set(name.toLowerCase(), { name, settings, source });
+      return;
+    }
+    this.#report.warning(source, 'ProxyHCTemplate', `ignored: the ProxyHCTemplate ${earlier.name} at ${where(earlier.source, source)} has this name already, and httpd's hctemplate= uses the first definition of a name; expected another name`);
   }
 
   /** Balancers that are usable: referenced-only or memberless ones are reported and left out. */

@@ -64,6 +64,7 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   ProxySet: ['main', 'vhost', 'proxy'],
   BalancerMember: ['main', 'vhost', 'proxy'],
   ProxyHCExpr: SERVER,
+  ProxyHCTemplate: SERVER,
   Order: ACCESS,
   Allow: ACCESS,
   Deny: ACCESS,
@@ -130,7 +131,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     SSLProxyVerifyDepth SSLProxyCheckPeerExpire SSLVerifyDepth`).map((n) => [n, TLS_DEFAULTS] as const),
   ...words(`RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
     Alias AliasMatch Redirect RedirectMatch RedirectPermanent RedirectTemp ProxyErrorOverride
-    ProxyHCTemplate RemoteIPHeader ProxySourceAddress`).map(
+    RemoteIPHeader ProxySourceAddress`).map(
     (n) => [n, NOT_IMPLEMENTED] as const,
   ),
   ...words('RemoteIPTrustedProxyList RemoteIPInternalProxyList').map((n) => [n, TRUST_LIST] as const),

@@ -23,8 +23,10 @@ export function splitParam(word: string): Param | undefined {
   return { key: word.slice(0, eq).toLowerCase(), value: word.slice(eq + 1) };
 }
 
-const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect',
-  'hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr'];
+/** The hc* parameters, in both places httpd takes them: a member's line and a ProxyHCTemplate. */
+export const HEALTH_KEYS = ['hcmethod', 'hcuri', 'hcinterval', 'hcpasses', 'hcfails', 'hcexpr', 'hctemplate'];
+
+const WORKER_KEYS = ['route', 'loadfactor', 'status', 'retry', 'timeout', 'connectiontimeout', 'lbset', 'redirect', ...HEALTH_KEYS];
 const BALANCER_KEYS = ['lbmethod', 'stickysession', 'stickysessionsep', 'scolonpathdelim', 'nofailover', 'maxattempts', 'timeout', 'forcerecovery', 'failonstatus', 'failontimeout', 'growth'];
 
 /** Real mod_proxy worker parameters that tune httpd's own connection handling; Stickler manages that itself. */
@@ -44,6 +46,24 @@ function setChecked<T>(key: string, value: string, verdict: Verdict<T>, set: (v:
 export interface WorkerParamContext {
   /** The ProxyHCExpr defined so far under this name (case-insensitive, as httpd's table), for `hcexpr=`. */
   healthExpr(name: string): HealthCheckConfig['expr'];
+  /** The ProxyHCTemplate defined so far under this name (case-insensitive, the first of that name, as httpd finds it), for `hctemplate=`. */
+  healthTemplate(name: string): HealthSettings | undefined;
+}
+
+/**
+ * hc* settings as httpd keeps them for a worker or a ProxyHCTemplate: every value, whatever the method, since a
+ * later hcmethod (on the same line, a ProxySet, a template) checks with them. `on`: the method is not NONE;
+ * `methodSet`: a method was given (hcmethod, or a template's), rather than left as a member's default NONE.
+ */
+export interface HealthSettings {
+  check: HealthCheckConfig;
+  on: boolean;
+  methodSet: boolean;
+}
+
+/** A ProxyHCTemplate before its parameters: httpd's template starts as TCP, not NONE, with the other defaults. */
+export function newHealthTemplate(): HealthSettings {
+  return { check: { method: 'TCP', ...HEALTH_CHECK_DEFAULTS }, on: true, methodSet: true };
 }
 
 export function setWorkerParam(m: MemberConfig, { key, value }: Param, context?: WorkerParamContext): ParamOutcome {
@@ -69,15 +89,8 @@ export function setWorkerParam(m: MemberConfig, { key, value }: Param, context?:
       return setDuration(value, 1, `connectiontimeout "${value}" is not a valid time; expected at least 1ms (seconds by default)`, (ms) => {
         m.connectionTimeout = ms;
       });
-    case 'hcmethod':
-    case 'hcuri':
-    case 'hcinterval':
-    case 'hcpasses':
-    case 'hcfails':
-    case 'hcexpr':
-    case 'hctemplate':
-      return setHealthParam(m, key, value, context);
   }
+  if (HEALTH_KEYS.includes(key)) return setMemberHealthParam(m, { key, value }, context);
   if (IGNORED_WORKER_KEYS.has(key)) return { warning: `ignored: parameter ${key} has no meaning for Stickler (it manages backend connections itself)` };
   const hint = BALANCER_KEYS.includes(key) ? ` (${key} is a balancer parameter: put it on the ProxyPass or ProxySet of the balancer)` : didYouMean(key, WORKER_KEYS);
   return { error: `unknown parameter "${key}"${hint}; expected one of ${WORKER_KEYS.join(', ')}` };
@@ -96,29 +109,32 @@ function setTimeoutParam(value: string, set: (ms: number) => void): ParamOutcome
   return setDuration(value, 1000, `timeout "${value}" is not a valid time; expected at least one second`, set);
 }
 
-/**
- * hc* values given while hcmethod is NONE: httpd keeps them, so a later hcmethod (on the same line or a ProxySet)
- * checks with them. Only a member whose method is not NONE has `healthCheck` in the model. `off`: NONE was
- * written, rather than left as the default.
- */
-const dormantChecks = new WeakMap<MemberConfig, { check: HealthCheckConfig; off: boolean }>();
+/** Each member's hc* settings once one is given; only a member whose method is not NONE has `healthCheck` in the model. */
+const memberHealth = new WeakMap<MemberConfig, HealthSettings>();
 
 /** hc* parameters without any hcmethod: nothing checks the member, which is probably not what was meant. */
 export function hasDormantHealthCheck(m: MemberConfig): boolean {
-  return m.healthCheck === undefined && dormantChecks.get(m)?.off === false;
+  const settings = memberHealth.get(m);
+  return settings !== undefined && !settings.methodSet;
 }
 
-/** mod_proxy_hcheck's set_worker_hc_param (hc.c), with its ranges. */
-function setHealthParam(m: MemberConfig, key: string, value: string, context: WorkerParamContext | undefined): ParamOutcome {
-  let check = m.healthCheck ?? dormantChecks.get(m)?.check;
-  if (check === undefined) {
-    // The method is a placeholder until hcmethod names one; the member is not checked before that.
-    check = { method: 'TCP', ...HEALTH_CHECK_DEFAULTS };
-    dormantChecks.set(m, { check, off: false });
-  }
+function setMemberHealthParam(m: MemberConfig, param: Param, context: WorkerParamContext | undefined): ParamOutcome {
+  // The method is a placeholder until hcmethod names one; the member is not checked before that.
+  const settings = memberHealth.get(m) ?? { check: { method: 'TCP', ...HEALTH_CHECK_DEFAULTS }, on: false, methodSet: false };
+  const outcome = setHealthParam(settings, param, context);
+  // A refused first parameter leaves no settings behind, so it is not reported again as hc* values without a method.
+  if (outcome === undefined || !('error' in outcome)) memberHealth.set(m, settings);
+  if (settings.on) m.healthCheck = settings.check;
+  else delete m.healthCheck;
+  return outcome;
+}
+
+/** mod_proxy_hcheck's set_worker_hc_param (hc.c), with its ranges, on a member's settings or a template's. */
+export function setHealthParam(settings: HealthSettings, { key, value }: Param, context: WorkerParamContext | undefined): ParamOutcome {
+  const { check } = settings;
   switch (key) {
     case 'hcmethod':
-      return setHealthMethod(m, check, value);
+      return setHealthMethod(settings, value);
     case 'hcuri': {
       if (value.length > NAME_LIMIT) return { error: `hcuri "${value}" is too long (${value.length} characters); expected at most ${NAME_LIMIT}` };
       const uri = healthUri(value);
@@ -144,16 +160,23 @@ function setHealthParam(m: MemberConfig, key: string, value: string, context: Wo
       check.expr = expr;
       return undefined;
     }
-    default:
-      return { error: 'hctemplate is not supported by Stickler (nor is ProxyHCTemplate); expected the hc* parameters on the member itself' };
+    default: {
+      const template = context?.healthTemplate(value);
+      if (template === undefined) return { error: `hctemplate "${value}" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate ${value} hcmethod=... above it` };
+      // httpd copies every hc* value of the template, replacing those given before it: later ones override it.
+      settings.check = { ...template.check };
+      settings.on = template.on;
+      settings.methodSet = true;
+      return undefined;
+    }
   }
 }
 
-function setHealthMethod(m: MemberConfig, check: HealthCheckConfig, value: string): ParamOutcome {
+function setHealthMethod(settings: HealthSettings, value: string): ParamOutcome {
   const name = value.toUpperCase();
   if (name === 'NONE') {
-    dormantChecks.set(m, { check, off: true });
-    delete m.healthCheck;
+    settings.on = false;
+    settings.methodSet = true;
     return undefined;
   }
   // httpd's OPTIONS11, HEAD11 and GET11 differ only in sending HTTP/1.1, which every Stickler check sends.
@@ -162,9 +185,9 @@ function setHealthMethod(m: MemberConfig, check: HealthCheckConfig, value: strin
     const why = name === 'CPING' ? ' (it is for AJP members; Stickler speaks HTTP only)' : name === 'PROVIDER' ? ' (httpd does not implement it either)' : '';
     return { error: `hcmethod "${value}" is not supported${why}; expected NONE, TCP, OPTIONS, HEAD or GET` };
   }
-  check.method = method;
-  m.healthCheck = check;
-  dormantChecks.delete(m);
+  settings.check.method = method;
+  settings.on = true;
+  settings.methodSet = true;
   return undefined;
 }
 

@@ -1,5 +1,5 @@
 // mod_proxy's and mod_proxy_balancer's directives: ProxyPass and its routes, ProxyPassReverse and the cookie
-// rewrites, ProxySet, BalancerMember and mod_proxy_hcheck's ProxyHCExpr. The balancers and members they name
+// rewrites, ProxySet, BalancerMember and mod_proxy_hcheck's ProxyHCExpr and ProxyHCTemplate. The balancers and members they name
 // are kept, and their key=value parameters applied, by the BalancerRegistry (balancers.ts).
 import type { RouteConfig } from '../model.ts';
 import { parseHealthExpr } from '../health-expr.ts';
@@ -8,7 +8,8 @@ import { arity } from './arguments.ts';
 import { type BalancerRegistry, parseBackendUrl, where } from './balancers.ts';
 import { tokenize } from './lexer.ts';
 import type { Param } from './params.ts';
-import { splitParam } from './params.ts';
+import { HEALTH_KEYS, newHealthTemplate, setHealthParam, splitParam } from './params.ts';
+import { didYouMean } from './nearest.ts';
 import type { DirectiveNode } from './parse.ts';
 import type { Report } from './report.ts';
 import type { Scope } from './scope.ts';
@@ -172,6 +173,37 @@ export function readHealthExpr(node: DirectiveNode, balancers: BalancerRegistry,
     return;
   }
   balancers.defineHealthExpr(name, text.trim(), node.source);
+}
+
+/**
+ * `ProxyHCTemplate name hcmethod=GET ...`: hc* settings a member takes with `hctemplate=name`. A template with a bad
+ * parameter is not defined, as in httpd, which also stops there.
+ */
+export function readHealthTemplate(node: DirectiveNode, balancers: BalancerRegistry, report: Report): void {
+  const usage = 'a name and hc* parameters, such as ProxyHCTemplate ready hcmethod=GET hcuri=/health/ready hcinterval=5';
+  const [name, ...words] = node.args;
+  if (name === undefined) {
+    report.error(node.source, node.name, `missing argument; expected ${usage}`);
+    return;
+  }
+  const settings = newHealthTemplate();
+  for (const word of words) {
+    const param = splitParam(word);
+    if (param === undefined) {
+      report.error(node.source, node.name, `${name}: parameter "${word}" is not in key=value form; expected ${usage}`);
+      return;
+    }
+    if (!HEALTH_KEYS.includes(param.key)) {
+      report.error(node.source, node.name, `${name}: unknown parameter "${param.key}"${didYouMean(param.key, HEALTH_KEYS)}; expected hc* parameters only: ${HEALTH_KEYS.join(', ')}`);
+      return;
+    }
+    const outcome = setHealthParam(settings, param, balancers.healthNames);
+    if (outcome !== undefined && 'error' in outcome) {
+      report.error(node.source, node.name, `${name}: ${outcome.error}`);
+      return;
+    }
+  }
+  balancers.defineHealthTemplate(name, settings, node.source);
 }
 
 export function readBalancerMember(node: DirectiveNode, scope: Scope, balancers: BalancerRegistry, report: Report): void {

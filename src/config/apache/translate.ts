@@ -11,7 +11,7 @@ import type { Context } from './directives.ts';
 import { readBufferedLogs, readCustomLog, readLogFormat } from './logs.ts';
 import type { ConfigNode, DirectiveNode, SectionNode } from './parse.ts';
 import { resolveFrom } from './parse.ts';
-import { readBalancerMember, readCookieRewrite, readHealthExpr, readProxyPass, readProxyPassReverse, readProxySet } from './proxy-directives.ts';
+import { readBalancerMember, readCookieRewrite, readHealthExpr, readHealthTemplate, readProxyPass, readProxyPassReverse, readProxySet } from './proxy-directives.ts';
 import type { Report } from './report.ts';
 import type { Scope } from './scope.ts';
 import type { ServerDraft, Setting } from './server-draft.ts';
@@ -272,6 +272,8 @@ export class Translator {
         return readBalancerMember(node, scope, this.#walked.balancers, this.#report);
       case 'ProxyHCExpr':
         return readHealthExpr(node, this.#walked.balancers, this.#report);
+      case 'ProxyHCTemplate':
+        return readHealthTemplate(node, this.#walked.balancers, this.#report);
       case 'Order':
       case 'Allow':
       case 'Deny':

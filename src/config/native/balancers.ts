@@ -1,6 +1,6 @@
 // A native `balancers` entry → the model's BalancerConfig: defaults filled in, each member's URL checked and
 // its health check built; the checks that need the virtual hosts too are in build.ts.
-import type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, MemberConfig, StickyConfig } from '../model.ts';
+import { MEMBER_SCHEMES, type BalancerConfig, type BalancerCookieConfig, type HealthCheckConfig, type MemberConfig, type StickyConfig } from '../model.ts';
 import { healthCheckWarnings } from '../health-check.ts';
 import { readKeyFile } from '../key-file.ts';
 import { isCookieValue } from '../../http/syntax.ts';
@@ -109,6 +109,9 @@ function buildHealthCheck(raw: NonNullable<NativeMember['health-check']>, path: 
     fails: raw.fails ?? d.fails,
     // The native format writes the condition in place; only Apache's ProxyHCExpr gives it a name.
     ...(raw.expr !== undefined && { expr: { name: '', text: raw.expr, source: r.source([...path, 'expr']) } }),
+    ...(raw.scheme !== undefined && { scheme: raw.scheme }),
+    ...(raw.host !== undefined && { host: raw.host }),
+    ...(raw.port !== undefined && { port: raw.port }),
   };
   for (const warning of healthCheckWarnings(check, { uri: 'uri', expr: 'expr' })) r.report('warning', path, warning);
   return check;
@@ -117,7 +120,7 @@ function buildHealthCheck(raw: NonNullable<NativeMember['health-check']>, path: 
 function isBackendUrl(text: string): boolean {
   try {
     const url = new URL(text);
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '' && url.search === '' && url.hash === '';
+    return MEMBER_SCHEMES.some((scheme) => url.protocol === `${scheme}:`) && url.hostname !== '' && url.search === '' && url.hash === '';
   } catch {
     return false;
   }

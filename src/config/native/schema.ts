@@ -4,13 +4,13 @@
 
 import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
-import { HEADER_ACTIONS, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
+import { HEADER_ACTIONS, MEMBER_SCHEMES, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { isToken } from '../../http/syntax.ts';
 import { parseIpRange } from '../ip-range.ts';
 import { TLS_VERSIONS } from '../tls-profile.ts';
 import { parseHealthExpr } from '../health-expr.ts';
-import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthUri } from '../health-check.ts';
+import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthHost, healthUri } from '../health-check.ts';
 import {
   parseChoice, parseDuration, parseHostMatch, parseNumber, parseReadTimeout, parseRequire, parseSeparator, parseSize,
   parseStatus, parseSticky, parseSwitch, parseText, describe, parseLogFormat, parseLogCondition, checked, type Parsed,
@@ -36,7 +36,9 @@ const pathText = (input: unknown): Parsed<string> =>
 const int = (min: number, max: number) => (input: unknown) => parseNumber(input, min, max, true);
 const duration = (min: Millis) => (input: unknown) => parseDuration(input, min);
 
-const port = required(int(1, 65535));
+/** A TCP port, wherever one is written: listeners, the manager, a health check. */
+const portNumber = int(1, 65535);
+const port = required(portNumber);
 const path = required(text('a URL path such as / or /app/'));
 const list = <T extends z.ZodType>(item: T) => z.array(item).optional();
 
@@ -88,17 +90,20 @@ const rewrite = z.strictObject({
   to: required(text('the public value')),
 });
 
+/** Text, then a shared rule (health-check.ts) that gives the value kept or what is wrong with it. */
+const textBy = (what: string, rule: (text: string) => string | { error: string }) => (input: unknown): Parsed<string> => {
+  const text = parseText(input, what);
+  if (!text.ok) return text;
+  const value = rule(text.value);
+  return typeof value === 'string' ? { ok: true, value } : { ok: false, message: value.error };
+};
+
 const healthCheck = z.strictObject({
   method: required((input): Parsed<(typeof HEALTH_METHODS)[number]> => {
     const method = HEALTH_METHODS.find((m) => typeof input === 'string' && m === input.toUpperCase());
     return method ? { ok: true, value: method } : { ok: false, message: `expected one of ${HEALTH_METHODS.join(', ')}, got ${describe(input)}` };
   }),
-  uri: optional((input): Parsed<string> => {
-    const text = parseText(input, 'a URL path such as /health');
-    if (!text.ok) return text;
-    const uri = healthUri(text.value);
-    return typeof uri === 'string' ? { ok: true, value: uri } : { ok: false, message: uri.error };
-  }),
+  uri: optional(textBy('a URL path such as /health', healthUri)),
   interval: optional(duration(MIN_HEALTH_INTERVAL)),
   passes: optional(int(1, 1_000_000)),
   fails: optional(int(1, 1_000_000)),
@@ -108,6 +113,9 @@ const healthCheck = z.strictObject({
     const parsed = parseHealthExpr(text.value);
     return 'error' in parsed ? { ok: false, message: parsed.error } : text;
   }),
+  scheme: optional((input) => parseChoice(input, MEMBER_SCHEMES)),
+  host: optional(textBy('a host name or address such as 10.0.0.5', healthHost)),
+  port: optional(portNumber),
 });
 
 const member = z.strictObject({
@@ -252,7 +260,7 @@ const virtualHost = z.strictObject({
 const manager = z.strictObject({
   'own-listener': optional(parseSwitch),
   host: optional(text('the address the manager listens on, such as 127.0.0.1')),
-  port: optional(int(1, 65535)),
+  port: optional(portNumber),
   path: optional(text('the URL path of the manager, such as /balancer-manager')),
   tls: tlsFiles.optional(),
   access: list(accessRule),
