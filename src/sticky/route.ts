@@ -11,7 +11,12 @@ export interface SessionRoute {
   route: string;
   /** The whole value, which names the session (the manager counts sessions sticking to each member). */
   session: string;
+  /** Where the route was found, for the decision's record (balancer/decision.ts); unset reads as the session cookie. */
+  from?: RouteSource;
 }
+
+/** Where a request's route came from: a `;name=` path parameter, a `?name=` query parameter, a cookie, the balancer's cookie. */
+export type RouteSource = 'path' | 'query' | 'cookie' | 'balancer-cookie';
 
 /** C isspace() in the "C" locale. */
 function isSpace(ch: string | undefined): boolean {
@@ -23,7 +28,7 @@ function isSpace(ch: string | undefined): boolean {
  * (`xjsessionid=` matches `jsessionid`). apr_strtok skips leading delimiters, so `jsessionid=&x.n1`
  * yields `x.n1`, and a value made only of delimiters yields nothing without looking further.
  */
-function findUrlParam(url: string, name: string, scolonPathDelim: boolean): string | undefined {
+function findUrlParam(url: string, name: string, scolonPathDelim: boolean): { value: string; at: number } | undefined {
   const delimiters = scolonPathDelim ? ';?&' : '?&';
   for (let at = url.indexOf(name); at >= 0 && at < url.length; at = url.indexOf(name, at + 1)) {
     at += name.length;
@@ -33,7 +38,7 @@ function findUrlParam(url: string, name: string, scolonPathDelim: boolean): stri
     if (start === url.length) return undefined;
     let end = start;
     while (end < url.length && !delimiters.includes(url[end] as string)) end++;
-    return url.slice(start, end);
+    return { value: url.slice(start, end), at: start };
   }
   return undefined;
 }
@@ -69,14 +74,19 @@ export function findSessionRoute(sticky: StickyConfig, separator: string | null,
                                  url: string, cookieHeaders: string[]): SessionRoute | undefined {
   if (sticky.cookie === '') return undefined;
   let name = sticky.urlParam;
-  let value = findUrlParam(url, name, scolonPathDelim);
-  if (value === undefined) {
+  let from: RouteSource = 'cookie';
+  const param = findUrlParam(url, name, scolonPathDelim);
+  let value = param?.value;
+  if (param) {
+    const query = url.indexOf('?');
+    from = query >= 0 && param.at > query ? 'query' : 'path';
+  } else {
     name = sticky.cookie;
     value = findCookie(cookieHeaders.join(', '), name);
   }
   if (value === undefined) return undefined;
   const route = routeOf(value, separator);
-  return route === undefined ? undefined : { name, route, session: value };
+  return route === undefined ? undefined : { name, route, session: value, from };
 }
 
 /**
@@ -116,5 +126,5 @@ export function requestRoute(balancer: BalancerConfig, url: string, cookieHeader
   const route = verifiedRoute(balancer.name, cookie, value);
   if (route === undefined) return { session: found, rejected: true };
   const session = (sticky && findCookie(cookies, sticky.cookie)) || value;
-  return { session: { name: cookie.name, route, session }, rejected: false };
+  return { session: { name: cookie.name, route, session, from: 'balancer-cookie' }, rejected: false };
 }
