@@ -8,7 +8,6 @@ import { Status, statusLabel } from './status.ts';
 
 /** Why a member was not the one chosen; the status reasons first, in the order they are looked for. */
 export type SkipReason =
-  | 'removed'
   | 'stopped'
   | 'disabled'
   | 'error'
@@ -23,9 +22,8 @@ export type SkipReason =
   /** Usable and in the running, but the lbmethod's counters favoured the chosen member. */
   | 'counters';
 
-/** The status bits that keep a member out, each with its reason; the first one set names it. */
+/** The status bits that keep a member out, each with its reason; the first one set names it. A removed member (FREE) is not listed at all. */
 const STATUS_REASONS: ReadonlyArray<[bit: number, reason: SkipReason]> = [
-  [Status.FREE, 'removed'],
   [Status.STOPPED, 'stopped'],
   [Status.DISABLED, 'disabled'],
   [Status.IN_ERROR, 'error'],

@@ -6,7 +6,6 @@ import type { LbMethod } from '../config/model.ts';
 import type { Explanation } from './dry-run.ts';
 
 const SKIP_TEXT: Record<SkipReason, string> = {
-  removed: 'removed through the manager',
   stopped: 'stopped',
   disabled: 'disabled',
   error: 'in error',
