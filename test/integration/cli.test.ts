@@ -24,7 +24,7 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 test('--help documents running, --check and convert', () => {
   const r = cli('--help');
   assert.equal(r.code, 0);
-  for (const word of ['--config', '--check', 'convert', '--access-log', '--json-log', '--envvars', '--verbose', 'Exit status']) assert.ok(r.stdout.includes(word), word);
+  for (const word of ['--config', '--check', 'convert', 'explain', '--access-log', '--json-log', '--envvars', '--verbose', 'Exit status']) assert.ok(r.stdout.includes(word), word);
 });
 
 test('--check on the seed as published names every section that is never closed, and where it opened', () => {
