@@ -28,19 +28,24 @@ function isSpace(ch: string | undefined): boolean {
  * (`xjsessionid=` matches `jsessionid`). apr_strtok skips leading delimiters, so `jsessionid=&x.n1`
  * yields `x.n1`, and a value made only of delimiters yields nothing without looking further.
  */
-function findUrlParam(url: string, name: string, scolonPathDelim: boolean): { value: string; at: number } | undefined {
-  const delimiters = scolonPathDelim ? ';?&' : '?&';
+function findUrlParam(url: string, name: string, delimiters: string): string | undefined {
+  const start = urlParamStart(url, name, delimiters);
+  if (start < 0) return undefined;
+  let end = start;
+  while (end < url.length && !delimiters.includes(url[end] as string)) end++;
+  return url.slice(start, end);
+}
+
+/** Where findUrlParam's value starts, -1 when there is none; where it sits tells a path parameter from a query one. */
+function urlParamStart(url: string, name: string, delimiters: string): number {
   for (let at = url.indexOf(name); at >= 0 && at < url.length; at = url.indexOf(name, at + 1)) {
     at += name.length;
     if (url[at] !== '=' || at + 1 >= url.length) continue;
     let start = at + 1;
     while (start < url.length && delimiters.includes(url[start] as string)) start++;
-    if (start === url.length) return undefined;
-    let end = start;
-    while (end < url.length && !delimiters.includes(url[end] as string)) end++;
-    return { value: url.slice(start, end), at: start };
+    return start === url.length ? -1 : start;
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -75,11 +80,12 @@ export function findSessionRoute(sticky: StickyConfig, separator: string | null,
   if (sticky.cookie === '') return undefined;
   let name = sticky.urlParam;
   let from: RouteSource = 'cookie';
-  const param = findUrlParam(url, name, scolonPathDelim);
-  let value = param?.value;
-  if (param) {
+  const delimiters = scolonPathDelim ? ';?&' : '?&';
+  let value = findUrlParam(url, name, delimiters);
+  if (value !== undefined) {
+    // Found again only for its place, and only when a URL carries the route, which few requests do.
     const query = url.indexOf('?');
-    from = query >= 0 && param.at > query ? 'query' : 'path';
+    from = query >= 0 && urlParamStart(url, name, delimiters) > query ? 'query' : 'path';
   } else {
     name = sticky.cookie;
     value = findCookie(cookieHeaders.join(', '), name);
