@@ -1,4 +1,4 @@
-// Command line: run, check, convert, and reload, stop and status of a running balancer (src/cli/). With no
+// Command line: run, check, convert, explain, and reload, stop and status of a running balancer (src/cli/). With no
 // configuration it runs the embedded demo.
 import { rmSync } from 'node:fs';
 import { isIP } from 'node:net';
@@ -26,6 +26,10 @@ import { VERSION } from './cli/version.ts';
 const SHUTDOWN_MARGIN_MS = 2_000;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'explain') {
+    const { explainCommand } = await import('./cli/explain.ts');
+    return explainCommand(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) });
+  }
   let parsed;
   try {
     parsed = parseArgs({

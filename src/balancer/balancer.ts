@@ -29,8 +29,8 @@ export interface BalancerFacts {
 }
 
 export type Choice =
-  /** member = index into config.members */
-  | { ok: true; member: number; facts: BalancerFacts }
+  /** member = index into config.members; routed: found by the session's route (or its member's redirect), not balanced */
+  | { ok: true; member: number; facts: BalancerFacts; routed: boolean }
   | { ok: false; status: 503; reason: string; facts: BalancerFacts };
 
 /** One row of the balancer-manager's member table (docs/apache-semantics.md#the-balancer-manager), plus what the retry logic needs to be explained. */
@@ -161,7 +161,7 @@ export class Balancer {
     if (refusal) return refusal;
     state.addElected(member);
     if (routed && route) state.touchSession(member, route.session, sessionSeconds(now));
-    return { ok: true, member, facts: this.facts(member, route, routeChanged) };
+    return { ok: true, member, facts: this.facts(member, route, routeChanged), routed };
   }
 
   /**
@@ -245,7 +245,7 @@ export class Balancer {
   }
 
   /** Milliseconds until a request may take member m out of the error state; 0 when it is not waiting. */
-  private retryIn(m: number, now: number): number {
+  retryIn(m: number, now: number): number {
     const bits = this.state.status(m);
     const waiting = (bits & Status.IN_ERROR) !== 0 && (bits & (Status.IGNORE_ERRORS | Status.STOPPED)) === 0;
     return waiting ? Math.max(0, this.state.errorTime(m) + (this.config.members[m]?.retry ?? 0) - now) : 0;
@@ -255,6 +255,11 @@ export class Balancer {
   usable(member: number): boolean {
     this.check(member);
     return isUsable(this.state.status(member));
+  }
+
+  /** This balancer over a copy of its state: what it decides changes nothing of this one's (explain). */
+  dryRun(): Balancer {
+    return new Balancer(this.config, this.state.copy());
   }
 
   private refuse(reason: string): Choice {

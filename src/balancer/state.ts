@@ -16,7 +16,7 @@ import type { IssuedRoute } from '../sticky/route-mismatch.ts';
 import { claimWarning, issuedRoutesLength, recordIssued, sightings, type RouteSightings } from './issued-routes.ts';
 import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
 import {
-  CAPACITY, COOKIES_REJECTED, COUNT, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
+  CAPACITY, COOKIES_REJECTED, COUNT, LOCK, WAITERS, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
   issuedRoutesOffset, LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
   STARTED, stateByteLength, type CounterFieldIndex, type FloatFieldIndex, type IntFieldIndex,
 } from './state-layout.ts';
@@ -128,6 +128,19 @@ export class BalancerState {
       throw new Error(`busy ledger has ${ledger.byteLength} bytes; ${capacity} members need ${capacity * Int32Array.BYTES_PER_ELEMENT}`);
     }
     this.ledger = ledger && new Int32Array(ledger);
+  }
+
+  /**
+   * A private copy of this state, for a decision that must change nothing here (explain). Taken under the lock, so
+   * no pick is half done in it; the copy's own lock starts free, with nobody waiting on it.
+   */
+  copy(): BalancerState {
+    const bytes = new ArrayBuffer(this.buffer.byteLength);
+    this.withLock(() => new Uint8Array(bytes).set(new Uint8Array(this.buffer)));
+    const ints = new Int32Array(bytes, 0, HEADER_INTS);
+    ints[LOCK] = 0;
+    ints[WAITERS] = 0;
+    return new BalancerState(bytes);
   }
 
   /** An empty ledger for one thread's view of this state (see attach). */

@@ -20,6 +20,12 @@ export const usage = `Usage:
       reached, else 0. A running balancer warns about such a member on stderr, once every 10 minutes.
   stickler convert FILE
       Print the native YAML equivalent of an Apache configuration, Header and RequestHeader rules included.
+  stickler explain --config FILE URL [--cookie 'NAME=value']... [--header 'Name: value']...
+      Print why a request for URL (https://host/path, or /path for the first virtual host) would go to the
+      member it would: the virtual host and ProxyPass matched, the balancer, the session route and where it
+      came from, the member chosen and why, and each member passed over and why. Nothing is forwarded and
+      nothing counted. Reads the manager's state file if FILE names one (BalancerPersist, manager.state-file),
+      and says which state it used. Exits 0, 1 when URL is not proxied to a balancer, 2 on a bad FILE.
   stickler reload --pid-file FILE [--config FILE]
       Ask the balancer started with --pid-file FILE to re-read its configuration, and wait for its verdict:
       exit 0 once the new configuration serves (its new warnings are printed), 1 with the reasons when it is

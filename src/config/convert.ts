@@ -7,7 +7,7 @@ import type {
   AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
   MemberConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
-import { formatSticky } from './model.ts';
+import { formatSticky, isPlainUrl } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
@@ -139,7 +139,7 @@ function headerRule(r: HeaderRule): Yaml {
 /** A bare balancer name where it is enough; with a path, the <Proxy> URL the reader splits again. */
 function proxyUrl(proxy: string, path: string | undefined): string {
   if (path === undefined) return proxy;
-  return proxy.includes('://') ? `${proxy}${path}` : `balancer://${proxy}${path}`;
+  return isPlainUrl(proxy) ? `${proxy}${path}` : `balancer://${proxy}${path}`;
 }
 
 function accessLog(l: AccessLogConfig): Yaml {

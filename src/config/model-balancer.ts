@@ -24,6 +24,11 @@ export function formatSticky(sticky: StickyConfig): string {
   return sticky.cookie === sticky.urlParam ? sticky.cookie : `${sticky.cookie}|${sticky.urlParam}`;
 }
 
+/** A balancer named after a URL's origin stands for a ProxyPass to that plain URL: one member, no choice. */
+export function isPlainUrl(balancer: string): boolean {
+  return balancer.includes('://');
+}
+
 /**
  * A route cookie the balancer issues itself, for members whose sessions carry no route (no jvmRoute): its name
  * joins the names routes are read from, and a response whose route changed sets it (the native `cookie` key).

@@ -10,6 +10,8 @@ import { fileSink, stdoutSink, type Sink } from './sink.ts';
 
 export interface AccessLog {
   write(e: AccessEntry): void;
+  /** A log here shows the routing decision (the JSON log): the requests it takes must record one. */
+  readonly recordsDecisions?: boolean;
   /** Flushes what is buffered and releases the destination. */
   close(): Promise<void>;
 }
@@ -68,6 +70,7 @@ export function formatJson(e: AccessEntry, thread?: number): string {
     totalMs: e.totalMs,
     error: e.error,
     retries: e.retries,
+    decision: e.decision,
     thread,
   });
 }
@@ -85,7 +88,10 @@ class BufferedAccessLog implements AccessLog {
   #dropped = 0;
   #idle: Array<() => void> = [];
 
-  constructor(format: (e: AccessEntry) => string, sink: Sink, name: string) {
+  readonly recordsDecisions: boolean;
+
+  constructor(format: (e: AccessEntry) => string, sink: Sink, name: string, recordsDecisions: boolean) {
+    this.recordsDecisions = recordsDecisions;
     this.#format = format;
     this.#sink = sink;
     this.#name = name;
@@ -172,8 +178,11 @@ const ALWAYS = (): boolean => true;
 class AccessLogs implements AccessLog {
   readonly #logs: Array<{ log: AccessLog; when: (e: AccessEntry) => boolean }>;
 
+  readonly recordsDecisions: boolean;
+
   constructor(logs: Array<{ log: AccessLog; when: (e: AccessEntry) => boolean }>) {
     this.#logs = logs;
+    this.recordsDecisions = logs.some(({ log }) => log.recordsDecisions === true);
   }
 
   write(e: AccessEntry): void {
@@ -200,12 +209,13 @@ function lineFormat(format: AccessLogFormat): (e: AccessEntry) => string {
 function openOne(config: AccessLogConfig, exported: Readonly<Record<string, string>>): { log: AccessLog; when: (e: AccessEntry) => boolean } {
   const { destination, format, condition } = config;
   const line = lineFormat(format);
+  const json = format.kind === 'json';
   const log =
     destination === '-'
-      ? new BufferedAccessLog(line, stdoutSink(), 'access log (stdout)')
+      ? new BufferedAccessLog(line, stdoutSink(), 'access log (stdout)', json)
       : destination.startsWith('|')
-        ? new BufferedAccessLog(line, pipedSink(destination, exported), `piped access log ${destination}`)
-        : new BufferedAccessLog(line, fileSink(destination), `access log ${destination}`);
+        ? new BufferedAccessLog(line, pipedSink(destination, exported), `piped access log ${destination}`, json)
+        : new BufferedAccessLog(line, fileSink(destination), `access log ${destination}`, json);
   if (condition === undefined) return { log, when: ALWAYS };
   const { variable, negate } = condition;
   return { log, when: (e) => (environment(e, variable) !== undefined) !== negate };

@@ -1,6 +1,7 @@
 // What an access-log line is made of: the facts of one request, gathered while it is served, and the two
 // renderings every log format shares with Apache (its escaping and its `%t` time).
 import type { BalancerFacts } from '../balancer/balancer.ts';
+import type { RoutingDecision } from '../balancer/decision.ts';
 import { getHeader, type HeaderList, type RequestHead } from '../http/head.ts';
 
 /** The connection a request came on, as the log formats see it (`%A`, `%{remote}p`, `%x`). */
@@ -42,6 +43,8 @@ export interface AccessEntry {
   error?: string;
   /** Members tried after the first failed (connect refused, reset before answering). */
   retries?: number;
+  /** The routing decision, recorded only for logs that show it (the JSON log). */
+  decision?: RoutingDecision;
   // What mod_log_config formats read besides the default line; absent where a request never got that far.
   /** The request's header fields as received. */
   requestHeaders?: HeaderList;

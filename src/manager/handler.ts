@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { cpuUsage, memoryUsage } from 'node:process';
 import type { Balancer } from '../balancer/balancer.ts';
-import { LB_METHODS } from '../config/model.ts';
+import { LB_METHODS, type VirtualHostConfig } from '../config/model.ts';
+import { explainAnswer } from './explain-query.ts';
 import { getHeader, type HeaderList } from '../http/head.ts';
 import { apacheEdits, apacheHtml, apacheParams, apacheXml, APACHE_FORM_LIMIT } from './apache-page.ts';
 import type { ManagerAuth } from './auth.ts';
@@ -27,6 +28,8 @@ const EVENT_INTERVAL_MS = 1_000;
  */
 export interface ManagedRuntime {
   readonly balancers: ReadonlyMap<string, { readonly balancer: Balancer }>;
+  /** Its virtual hosts, which map a URL to its balancer (explain). */
+  readonly config: { readonly virtualHosts: VirtualHostConfig[] };
   /** True once a reload replaced this runtime: the console's event stream ends. */
   readonly retired: boolean;
 }
@@ -209,11 +212,18 @@ export class Manager {
     return json(200, routeAnswer(found.balancer, query.session, Date.now()));
   }
 
+  /** The decision a URL would get now (explain-query.ts): it reads the live state and changes nothing, as route does. */
+  private explain(request: ManagerRequest): ManagerResponse {
+    const answer = explainAnswer(request.query, request.runtime.config.virtualHosts, request.runtime.balancers, Date.now());
+    return answer.ok ? json(200, answer.value) : problem(answer.status, answer.reason);
+  }
+
   private async api(request: ManagerRequest, actor: Actor, byToken: boolean): Promise<ManagerResponse> {
     const read = request.method === 'GET' || request.method === 'HEAD';
     const resource = request.path.slice('/api/v1/'.length);
     if (resource === 'balancers') return read ? json(200, this.overview(request.runtime)) : onlyMethods('GET, HEAD');
     if (resource === 'route') return request.method === 'POST' ? this.route(request) : onlyMethods('POST');
+    if (resource === 'explain') return read ? this.explain(request) : onlyMethods('GET, HEAD');
     if (resource === 'audit') return read ? json(200, { entries: this.context.recentAudit() }) : onlyMethods('GET, HEAD');
     if (resource === 'events') {
       if (!read) return onlyMethods('GET, HEAD');
@@ -225,7 +235,7 @@ export class Manager {
         next: () => (runtime.retired ? undefined : JSON.stringify(this.overview(runtime))),
       };
     }
-    if (resource !== 'edits') return problem(404, `no API resource ${request.mount}${request.path}; expected balancers, events, route, audit or edits`);
+    if (resource !== 'edits') return problem(404, `no API resource ${request.mount}${request.path}; expected balancers, events, route, explain, audit or edits`);
     if (request.method !== 'POST') return onlyMethods('POST');
     if (!byToken) {
       const host = getHeader(request.headers, 'host') ?? '';

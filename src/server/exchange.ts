@@ -3,6 +3,7 @@
 // Decisions are made by pure modules on Stickler's own head types; this file only moves bytes between them.
 import { getHeaders, type HeaderList, type RequestHead, type ResponseBody, type ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
+import { newDecision } from '../balancer/decision.ts';
 import { requestEntry, type AccessEntry } from '../log/entry.ts';
 import { isAllowed } from '../proxy/access.ts';
 import { clientResponseHead, switchedResponseHeaders } from '../proxy/client-head.ts';
@@ -110,6 +111,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     const cfg = balancer.config;
     const found = cfg.sticky || cfg.cookie ? requestRoute(cfg, this.head.target, getHeaders(this.head.headers, 'cookie')) : undefined;
     if (found?.rejected) balancer.balancer.state.addCookieRejected();
+    if (vhost.accessLog.recordsDecisions) this.log.decision = newDecision(cfg.name, found);
     this.cookieIssuer = cfg.cookie ? cfg : undefined;
     this.backendPath = mapping.backendPath;
     this.dispatch = new Dispatch(this, this.client, this.head, this.log, balancer, found?.session, this.upgrade !== undefined, this.started, runtime.config.timeout);

@@ -11,7 +11,12 @@ export interface SessionRoute {
   route: string;
   /** The whole value, which names the session (the manager counts sessions sticking to each member). */
   session: string;
+  /** Where the route was found, for the decision's record (balancer/decision.ts); unset reads as the session cookie. */
+  from?: RouteSource;
 }
+
+/** Where a request's route came from: a `;name=` path parameter, a `?name=` query parameter, a cookie, the balancer's cookie. */
+export type RouteSource = 'path' | 'query' | 'cookie' | 'balancer-cookie';
 
 /** C isspace() in the "C" locale. */
 function isSpace(ch: string | undefined): boolean {
@@ -23,19 +28,24 @@ function isSpace(ch: string | undefined): boolean {
  * (`xjsessionid=` matches `jsessionid`). apr_strtok skips leading delimiters, so `jsessionid=&x.n1`
  * yields `x.n1`, and a value made only of delimiters yields nothing without looking further.
  */
-function findUrlParam(url: string, name: string, scolonPathDelim: boolean): string | undefined {
-  const delimiters = scolonPathDelim ? ';?&' : '?&';
+function findUrlParam(url: string, name: string, delimiters: string): string | undefined {
+  const start = urlParamStart(url, name, delimiters);
+  if (start < 0) return undefined;
+  let end = start;
+  while (end < url.length && !delimiters.includes(url[end] as string)) end++;
+  return url.slice(start, end);
+}
+
+/** Where findUrlParam's value starts, -1 when there is none; where it sits tells a path parameter from a query one. */
+function urlParamStart(url: string, name: string, delimiters: string): number {
   for (let at = url.indexOf(name); at >= 0 && at < url.length; at = url.indexOf(name, at + 1)) {
     at += name.length;
     if (url[at] !== '=' || at + 1 >= url.length) continue;
     let start = at + 1;
     while (start < url.length && delimiters.includes(url[start] as string)) start++;
-    if (start === url.length) return undefined;
-    let end = start;
-    while (end < url.length && !delimiters.includes(url[end] as string)) end++;
-    return url.slice(start, end);
+    return start === url.length ? -1 : start;
   }
-  return undefined;
+  return -1;
 }
 
 /**
@@ -69,14 +79,20 @@ export function findSessionRoute(sticky: StickyConfig, separator: string | null,
                                  url: string, cookieHeaders: string[]): SessionRoute | undefined {
   if (sticky.cookie === '') return undefined;
   let name = sticky.urlParam;
-  let value = findUrlParam(url, name, scolonPathDelim);
-  if (value === undefined) {
+  let from: RouteSource = 'cookie';
+  const delimiters = scolonPathDelim ? ';?&' : '?&';
+  let value = findUrlParam(url, name, delimiters);
+  if (value !== undefined) {
+    // Found again only for its place, and only when a URL carries the route, which few requests do.
+    const query = url.indexOf('?');
+    from = query >= 0 && urlParamStart(url, name, delimiters) > query ? 'query' : 'path';
+  } else {
     name = sticky.cookie;
     value = findCookie(cookieHeaders.join(', '), name);
   }
   if (value === undefined) return undefined;
   const route = routeOf(value, separator);
-  return route === undefined ? undefined : { name, route, session: value };
+  return route === undefined ? undefined : { name, route, session: value, from };
 }
 
 /**
@@ -116,5 +132,5 @@ export function requestRoute(balancer: BalancerConfig, url: string, cookieHeader
   const route = verifiedRoute(balancer.name, cookie, value);
   if (route === undefined) return { session: found, rejected: true };
   const session = (sticky && findCookie(cookies, sticky.cookie)) || value;
-  return { session: { name: cookie.name, route, session }, rejected: false };
+  return { session: { name: cookie.name, route, session, from: 'balancer-cookie' }, rejected: false };
 }

@@ -4,6 +4,7 @@
 // connection and hand it to the exchange, and on a failure do what the retry policy says. The exchange answers
 // the client; this module never sees it.
 import type { Choice } from '../balancer/balancer.ts';
+import { recordChoice, recordFailure } from '../balancer/decision.ts';
 import { watchIssuedRoute } from '../balancer/route-watch.ts';
 import type { HeaderList, RequestHead, ResponseHead } from '../http/head.ts';
 import { HttpError } from '../http/errors.ts';
@@ -102,6 +103,8 @@ export class Dispatch implements ConnectionUser {
       return;
     }
     this.log.balancer = choice.facts;
+    // Only when the JSON log asked for it (exchange.ts): the plain path makes no record.
+    if (this.log.decision) recordChoice(this.log.decision, b.balancer, choice, Date.now());
     if (!choice.ok) return this.handler.onFailure(503, b.balancer.retryAfter(Date.now()), choice.reason);
     this.member = choice.member;
     this.pool = b.pools[choice.member]!;
@@ -312,6 +315,7 @@ export class Dispatch implements ConnectionUser {
     if (blamesMember(failure)) balancer.markError(member, Date.now(), reason);
     const decision = retryDecision(failure);
     if (decision.action !== 'fresh') this.log.error = code;
+    if (this.log.decision) recordFailure(this.log.decision, { code, reason, then: decision.action === 'fresh' || decision.action === 'failover' ? decision.action : 'answer' });
     return decision;
   }
 

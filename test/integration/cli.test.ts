@@ -24,7 +24,7 @@ function cli(...args: string[]): { code: number | null; stdout: string; stderr: 
 test('--help documents running, --check and convert', () => {
   const r = cli('--help');
   assert.equal(r.code, 0);
-  for (const word of ['--config', '--check', 'convert', '--access-log', '--json-log', '--envvars', '--verbose', 'Exit status']) assert.ok(r.stdout.includes(word), word);
+  for (const word of ['--config', '--check', 'convert', 'explain', '--access-log', '--json-log', '--envvars', '--verbose', 'Exit status']) assert.ok(r.stdout.includes(word), word);
 });
 
 test('--check on the seed as published names every section that is never closed, and where it opened', () => {
@@ -229,4 +229,57 @@ test('SIGTERM stops at once, even with a client stuck before its TLS handshake',
   const took = Date.now() - started;
   assert.ok(took < CLIENT_DEFAULTS.handshakeTimeout / 2, `took ${took} ms (handshake timeout ${CLIENT_DEFAULTS.handshakeTimeout} ms)`);
   stuck.destroy();
+});
+
+test('explain: the decision for a URL and its cookies, with the manager state file laid over the configuration; clear refusals', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-cli-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'site.conf');
+  writeFileSync(file, `Listen 127.0.0.1:8080
+BalancerPersist On
+<VirtualHost *:8080>
+ ServerName app.example
+ ProxyPass /static/ !
+ ProxyPass /direct/ http://127.0.0.1:9003/
+ ProxyPass / balancer://cluster/ stickysession=JSESSIONID|jsessionid scolonpathdelim=On
+ <Proxy balancer://cluster>
+  BalancerMember http://127.0.0.1:9001 route=node1
+  BalancerMember http://127.0.0.1:9002 route=node2
+ </Proxy>
+</VirtualHost>
+`);
+  const byCookie = cli('explain', '--config', file, 'http://app.example:8080/app/', '--cookie', 'JSESSIONID=abc.node2');
+  assert.equal(byCookie.code, 0, byCookie.stderr);
+  assert.match(byCookie.stdout, new RegExp(`^host +app\\.example:8080 \\(${file}:3\\)$`, 'm'));
+  assert.match(byCookie.stdout, new RegExp(`^mapping +ProxyPass / balancer://cluster/ \\(${file}:7\\)$`, 'm'));
+  assert.match(byCookie.stdout, /^route +node2, from the cookie JSESSIONID \(value abc\.node2\)$/m);
+  assert.match(byCookie.stdout, /^chosen +http:\/\/127\.0\.0\.1:9002 \(route node2\): the session's route$/m);
+  assert.match(byCookie.stdout, /^skipped +http:\/\/127\.0\.0\.1:9001 \(route node1\): not the session's route/m);
+  assert.match(byCookie.stdout, /^state +the configuration \(the manager state file .*stickler-balancer-state\.json does not exist yet\)$/m);
+
+  // node2 disabled through the manager, as its state file keeps it.
+  const stateFile = join(dir, 'stickler-balancer-state.json');
+  writeFileSync(stateFile, JSON.stringify({ version: 1, balancers: { cluster: { settings: {}, members: { 'http://127.0.0.1:9002': { status: { disabled: true } } }, added: [], removed: [] } } }));
+  const disabled = cli('explain', '--config', file, '/app/;jsessionid=abc.node2', '--header', 'Host: app.example:8080');
+  assert.equal(disabled.code, 0, disabled.stderr);
+  assert.match(disabled.stdout, /^route +node2, from the path parameter ;jsessionid= \(value abc\.node2\)$/m);
+  assert.match(disabled.stdout, /^chosen +http:\/\/127\.0\.0\.1:9001 \(route node1\): no usable member has the session's route node2, so byrequests/m);
+  assert.match(disabled.stdout, /^skipped +http:\/\/127\.0\.0\.1:9002 \(route node2\): disabled \[Init Dis\]$/m);
+  assert.match(disabled.stdout, new RegExp(`^state +the configuration with the manager state file ${stateFile}$`, 'm'));
+  assert.ok(readFileSync(stateFile, 'utf8').includes('"disabled":true'), 'the state file is only read');
+
+  const excluded = cli('explain', '--config', file, '/static/a.css');
+  assert.equal(excluded.code, 1);
+  assert.match(excluded.stderr, /ProxyPass \/static\/ ! \(.*site\.conf:5\) excludes it from proxying/);
+  const plain = cli('explain', '--config', file, '/direct/x');
+  assert.equal(plain.code, 1);
+  assert.match(plain.stderr, /names a plain URL, not a balancer/);
+  const usage = cli('explain', '--config', file);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /takes exactly one URL/);
+  writeFileSync(join(dir, 'bad.conf'), 'ProxyPass / balancer://nowhere/ lbmethod=bogus\n');
+  const bad = cli('explain', '--config', join(dir, 'bad.conf'), '/');
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /bad\.conf:1: ProxyPass: lbmethod "bogus" is not known/);
+  assert.match(bad.stderr, /^stickler: explain: 3 errors in the configuration$/m);
 });

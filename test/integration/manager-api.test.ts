@@ -88,6 +88,8 @@ interface ManagedOptions {
   manager?: Omit<ManagerConfig, 'source'>;
   /** More locations after the manager's own. */
   locations?: LocationConfig[];
+  /** Stickler's own access log, as JSON lines, to this file. */
+  jsonLog?: string;
 }
 
 /** Stickler in process with the manager at /balancer-manager (Require local) in front of `members`. */
@@ -106,6 +108,7 @@ async function managed(members: MemberConfig[], opts: ManagedOptions = {}): Prom
   });
   // An audit file keeps the audit lines off standard error.
   config.manager = { source: SOURCE, auditLog: scratchFile('audit.jsonl'), ...opts.manager };
+  if (opts.jsonLog) config.log = { access: opts.jsonLog, format: { kind: 'json' } };
   const stickler = new Stickler(config);
   await stickler.start();
   const origin = `https://127.0.0.1:${port}`;
@@ -638,6 +641,66 @@ describe('manager controls: their effect on real traffic', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+
+describe('manager explain: GET P/api/v1/explain, on the live state', () => {
+  test('a disabled member and one in error are skipped with their reasons, the JSON log records the same decision with its retry, and no counter moves', async () => {
+    const a = await backend('a');
+    // Nobody listens here: the first request routed to it is refused, puts it in error, and fails over.
+    const dead = `https://127.0.0.1:${await freePort()}`;
+    const logFile = scratchFile('access.jsonl');
+    const m = await managed([member(a.url, { route: 'a' }), member(dead, { route: 'dead', retry: 600_000 }), member(IDLE_B, { route: 'c' })], { jsonLog: logFile });
+    try {
+      const s = await consoleSession(m);
+      await applied(m.base, memberEdit(IDLE_B, { status: { disabled: true } }), sameOrigin(m, s));
+      const sent = await request(`${m.origin}/app`, { headers: { cookie: 'JSESSIONID=s1.dead' } });
+      assert.equal(sent.status, 200, sent.body);
+      assert.equal(sent.body, 'a');
+
+      const counters = (o: ManagerOverview) => o.balancers[0]!.members.map(({ url, elected, busy, lbstatus, requests }) => ({ url, elected, busy, lbstatus, requests }));
+      const before = counters(await overview(m.base));
+      const explain = (query: string) => request(`${m.base}/api/v1/explain?${query}`);
+      const r = await explain(`url=${encodeURIComponent('/app?x=1')}&cookie=${encodeURIComponent('JSESSIONID=s2.dead')}`);
+      assert.equal(r.status, 200, r.body);
+      assert.match(r.headers['content-type'] ?? '', /^application\/json/);
+      const answer = JSON.parse(r.body) as { decision: { route: unknown; attempts: Array<{ member: string; how: string; skipped: Array<{ member: string; reason: string; until?: string }> }> }; state: string; text: string };
+      assert.deepEqual(answer.decision.route, { source: 'cookie', name: 'JSESSIONID', value: 's2.dead', route: 'dead' });
+      const [attempt] = answer.decision.attempts;
+      assert.equal(attempt!.member, a.url);
+      assert.equal(attempt!.how, 'balanced');
+      const reasons = Object.fromEntries(attempt!.skipped.map((k) => [k.member, k.reason]));
+      assert.deepEqual(reasons, { [dead]: 'error', [IDLE_B]: 'disabled' });
+      const until = Date.parse(attempt!.skipped.find((k) => k.member === dead)!.until ?? '');
+      assert.ok(until > Date.now() + 500_000, 'in error until its retry time (600 s)');
+      assert.equal(answer.state, 'the live state of this Stickler');
+      assert.match(answer.text, new RegExp(`^chosen +${a.url} \\(route a\\): no usable member has the session's route dead, so byrequests`, 'm'));
+      assert.match(answer.text, new RegExp(`^skipped +${dead} \\(route dead\\): in error until `, 'm'));
+      assert.match(answer.text, new RegExp(`^skipped +${IDLE_B} \\(route c\\): disabled`, 'm'));
+      assert.deepEqual(counters(await overview(m.base)), before, 'an explain moves no counter of the live balancer');
+
+      assert.equal((await explain('')).status, 400);
+      assert.equal((await explain('url=/app&session=x')).status, 400);
+      const excluded = await explain(`url=${encodeURIComponent(MOUNT)}`);
+      assert.equal(excluded.status, 404);
+      assert.match(excluded.body, /excludes it from proxying/);
+      assert.equal((await request(`${m.base}/api/v1/explain?url=/app`, { method: 'POST' })).status, 405);
+
+      // The request's own decision, as the JSON log carries it: the route, the refused member, the retry.
+      await m.close();
+      const line = readFileSync(logFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l)).find((e) => e.target === '/app');
+      assert.ok(line, 'the request is logged');
+      assert.deepEqual(line.decision.route, { source: 'cookie', name: 'JSESSIONID', value: 's1.dead', route: 'dead' });
+      const [first, second] = line.decision.attempts;
+      assert.equal(first.member, dead);
+      assert.equal(first.how, 'route');
+      assert.equal(first.failed[0].then, 'failover');
+      assert.equal(second.member, a.url);
+      assert.deepEqual(Object.fromEntries(second.skipped.map((k: { member: string; reason: string }) => [k.member, k.reason])), { [dead]: 'error', [IDLE_B]: 'disabled' });
+    } finally {
+      await m.close();
+      a.close();
+    }
+  });
+});
 
 describe('manager state file: restarts and crashes (CLI)', () => {
   const token = 'tok-persist-5d1e9b7f3a2c4e6a8b0d';

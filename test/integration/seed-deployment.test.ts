@@ -35,22 +35,32 @@ after(async () => {
 
 type Variant = Omit<ApacheConfigOptions, 'port' | 'certFile' | 'keyFile' | 'members' | 'dir'> & { weights?: [number, number] };
 
-/** The same configuration text, differing only in its port, run by Apache and by Stickler. */
-async function pair(name: string, variant: Variant): Promise<{ apache: ApacheServer; stickler: SticklerProcess; sticklerPort: number }> {
+/** Stickler's manager, for its explain API; Apache's file has none, and a `<Location>` changes no routing. */
+const EXPLAIN_MANAGER = `<Location /stickler-manager>
+ SetHandler balancer-manager
+ Require local
+ ProxyPass !
+</Location>`;
+
+/**
+ * The same configuration text, differing only in its port, run by Apache and by Stickler; with `explained`, Stickler's
+ * also mounts its manager (EXPLAIN_MANAGER).
+ */
+async function pair(name: string, variant: Variant, explained = false): Promise<{ apache: ApacheServer; stickler: SticklerProcess; sticklerPort: number }> {
   const members = [
     { url: node1.url, route: 'isNode1', loadfactor: variant.weights?.[0] ?? 1 },
     { url: node2.url, route: 'isNode2', loadfactor: variant.weights?.[1] ?? 1 },
   ];
-  const make = async (port: number, sub: string) => {
+  const make = async (port: number, sub: string, extraVhost = variant.extraVhost) => {
     const d = join(dir, sub);
     await mkdir(d, { recursive: true });
-    return apacheConfig({ ...variant, port, members, dir: d, ...certs });
+    return apacheConfig({ ...variant, port, members, dir: d, ...certs, ...(extraVhost !== undefined && { extraVhost }) });
   };
   const apache = await startApache(await make(await freePort(), `${name}-apache`));
   running.push(apache);
   const sticklerPort = await freePort();
   const file = join(dir, `${name}-stickler.conf`);
-  await writeFile(file, await make(sticklerPort, `${name}-stickler`));
+  await writeFile(file, await make(sticklerPort, `${name}-stickler`, explained ? `${variant.extraVhost ?? ''}\n${EXPLAIN_MANAGER}` : variant.extraVhost));
   const stickler = await startStickler(file);
   running.push(stickler);
   return { apache, stickler, sticklerPort };
@@ -65,12 +75,56 @@ async function nodeOf(port: number, path: string, cookie?: string): Promise<stri
   return m[1]!;
 }
 
-type Step = { path: string; cookie?: string };
+/** `from`: where Stickler must find the step's route (explain's route source); absent: the step names none. */
+type Step = { path: string; cookie?: string; from?: 'path' | 'query' | 'cookie' };
 
 async function runScript(port: number, script: Step[]): Promise<string[]> {
   const out: string[] = [];
   for (const step of script) out.push(await nodeOf(port, step.path, step.cookie));
   return out;
+}
+
+/** What Stickler's explain said just before a step's request: the node, and why. */
+interface Explained {
+  node: string;
+  source: string;
+  how: string;
+  text: string;
+}
+
+/**
+ * The script through Stickler, each request preceded by an explain of it on the live state (GET
+ * /stickler-manager/api/v1/explain), which changes no counter, so it names the node the request then gets.
+ */
+async function runExplained(port: number, script: Step[]): Promise<Array<{ node: string; explained: Explained }>> {
+  const out = [];
+  for (const step of script) {
+    const query = `url=${encodeURIComponent(step.path)}${step.cookie ? `&cookie=${encodeURIComponent(step.cookie)}` : ''}`;
+    const r = await request(`https://127.0.0.1:${port}/stickler-manager/api/v1/explain?${query}`);
+    assert.equal(r.status, 200, `explain ${step.path}: ${r.body}`);
+    const answer = JSON.parse(r.body) as { decision: { route: { source: string }; attempts: Array<{ route: string; how: string }> }; text: string };
+    const [attempt] = answer.decision.attempts;
+    const explained = { node: attempt!.route, source: answer.decision.route.source, how: attempt!.how, text: answer.text };
+    out.push({ node: await nodeOf(port, step.path, step.cookie), explained });
+  }
+  return out;
+}
+
+/**
+ * Each step's explain named the node Apache chose, and the reason: the route and where it came from when the route
+ * named that node, the lbmethod otherwise.
+ */
+function assertExplained(script: Step[], viaApache: string[], explainedRuns: Array<{ node: string; explained: Explained }>): void {
+  script.forEach((step, i) => {
+    const { node, explained } = explainedRuns[i]!;
+    const at = `step ${i} ${step.path} ${step.cookie ?? ''}:\n${explained.text}`;
+    assert.equal(node, viaApache[i], at);
+    assert.equal(explained.node, viaApache[i], at);
+    assert.equal(explained.source, step.from ?? 'none', at);
+    const byRoute = step.from !== undefined && new RegExp(`\\.${viaApache[i]}($|[;&])`).test(step.from === 'cookie' ? step.cookie! : step.path);
+    assert.equal(explained.how, byRoute ? 'route' : 'balanced', at);
+    assert.match(explained.text, byRoute ? /^chosen .*: the session's route$/m : /^chosen .*: (no usable member has the session's route .*, so )?byrequests \(/m, at);
+  });
 }
 
 const fresh = (n: number): Step[] => Array.from({ length: n }, () => ({ path: '/counter.jsp' }));
@@ -79,35 +133,37 @@ describe('seed configuration (stickysession=JSESSIONID, loadfactor 1:1)', () => 
   let apache: ApacheServer;
   let port: number;
   before(async () => {
-    ({ apache, sticklerPort: port } = await pair('seed', {}));
+    ({ apache, sticklerPort: port } = await pair('seed', {}, true));
   });
 
   // First, while both balancers still have the same counters: every request below moves them.
   test('differential: the same node answers each request through Apache and through Stickler', async () => {
     const script: Step[] = [
       ...fresh(6),
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2' },
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode1' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2', from: 'cookie' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode1', from: 'cookie' },
       ...fresh(3),
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2' },
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2', from: 'cookie' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2', from: 'cookie' },
       ...fresh(3),
       // unknown routes are balanced
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.zzz' },
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.ISNODE2' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.zzz', from: 'cookie' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.ISNODE2', from: 'cookie' },
       { path: '/counter.jsp', cookie: 'JSESSIONID=noseparator' },
       ...fresh(2),
       // with the bare JSESSIONID form, Tomcat's lowercase ;jsessionid= is not matched (Apache's behaviour)
       { path: '/counter.jsp;jsessionid=ABC.isNode2' },
       { path: '/counter.jsp;jsessionid=ABC.isNode1' },
       // the uppercase name in the URL is matched, and wins over the cookie
-      { path: '/counter.jsp?JSESSIONID=ABC.isNode2', cookie: 'JSESSIONID=ABC.isNode1' },
-      { path: '/counter.jsp?x=1&JSESSIONID=ABC.isNode1' },
+      { path: '/counter.jsp?JSESSIONID=ABC.isNode2', cookie: 'JSESSIONID=ABC.isNode1', from: 'query' },
+      { path: '/counter.jsp?x=1&JSESSIONID=ABC.isNode1', from: 'query' },
       ...fresh(3),
     ];
     const viaApache = await runScript(apache.port, script);
-    const viaStickler = await runScript(port, script);
-    assert.deepEqual(viaStickler, viaApache);
+    const viaStickler = await runExplained(port, script);
+    assert.deepEqual(viaStickler.map((s) => s.node), viaApache);
+    // stickler explain names, before each request, the node Apache chose and why.
+    assertExplained(script, viaApache, viaStickler);
   });
 
   test('a session created through Stickler stays on its node for 50 requests', async () => {
@@ -122,6 +178,7 @@ describe('seed configuration (stickysession=JSESSIONID, loadfactor 1:1)', () => 
   });
 
   test('/balancer-manager is not proxied', async () => {
+    // Not mounted here: this Stickler's manager is at /stickler-manager, for explain.
     const r = await request(`https://127.0.0.1:${port}/balancer-manager`);
     assert.equal(r.status, 404);
     assert.doesNotMatch(r.body, /node=/);
@@ -139,21 +196,24 @@ describe('stickysession=JSESSIONID|jsessionid scolonpathdelim=On: Tomcat URL rew
   let apache: ApacheServer;
   let port: number;
   before(async () => {
-    ({ apache, sticklerPort: port } = await pair('url', { stickysession: 'JSESSIONID|jsessionid', proxyPassExtra: 'scolonpathdelim=On' }));
+    ({ apache, sticklerPort: port } = await pair('url', { stickysession: 'JSESSIONID|jsessionid', proxyPassExtra: 'scolonpathdelim=On' }, true));
   });
 
   test('differential: URL and cookie routes through Apache and Stickler', async () => {
     const script: Step[] = [
       ...fresh(3),
-      { path: '/counter.jsp;jsessionid=ABC.isNode2' },
-      { path: '/counter.jsp;jsessionid=ABC.isNode1;foo=bar' },
-      { path: '/counter.jsp;jsessionid=ABC.isNode2', cookie: 'JSESSIONID=ABC.isNode1' },
-      { path: '/counter.jsp?jsessionid=ABC.isNode2' },
-      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2' },
-      { path: '/counter.jsp;jsessionid=ABC.nowhere' },
+      { path: '/counter.jsp;jsessionid=ABC.isNode2', from: 'path' },
+      { path: '/counter.jsp;jsessionid=ABC.isNode1;foo=bar', from: 'path' },
+      { path: '/counter.jsp;jsessionid=ABC.isNode2', cookie: 'JSESSIONID=ABC.isNode1', from: 'path' },
+      { path: '/counter.jsp?jsessionid=ABC.isNode2', from: 'query' },
+      { path: '/counter.jsp', cookie: 'JSESSIONID=ABC.isNode2', from: 'cookie' },
+      { path: '/counter.jsp;jsessionid=ABC.nowhere', from: 'path' },
       ...fresh(3),
     ];
-    assert.deepEqual(await runScript(port, script), await runScript(apache.port, script));
+    const viaApache = await runScript(apache.port, script);
+    const viaStickler = await runExplained(port, script);
+    assert.deepEqual(viaStickler.map((s) => s.node), viaApache);
+    assertExplained(script, viaApache, viaStickler);
   });
 
   test('a cookie-less client following ;jsessionid= links stays on its node', async () => {

@@ -260,3 +260,19 @@ test('a piped logger that reads nothing does not hold a close past its exit grac
   await sleep(300);
   await withTimeout(log.close(), loadedBound(PIPED_EXIT_GRACE_MS + CLOSE_WAIT_MS), 'closing a log whose piped logger reads nothing');
 });
+
+test('json: the routing decision, when one was recorded; only a JSON log asks for one', async (t) => {
+  const decision = { balancer: 'balancer://b', route: { source: 'cookie' as const, name: 'JSESSIONID', value: 'x.n1', route: 'n1' }, attempts: [] };
+  assert.deepEqual(JSON.parse(formatJson({ ...sample, decision })).decision, decision);
+  assert.equal('decision' in JSON.parse(formatJson(sample)), false);
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-log-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const open = (kind: 'json' | 'stickler', logs: AccessLogConfig[] = []) => openConfiguredLogs({ log: { access: join(dir, `${kind}.log`), format: { kind }, ...(logs.length > 0 && { logs }) }, virtualHosts: [] });
+  const plain = open('stickler');
+  const json = open('json');
+  const both = open('stickler', [{ destination: join(dir, 'other.log'), format: { kind: 'json' } }]);
+  assert.equal(plain.server.recordsDecisions, false);
+  assert.equal(json.server.recordsDecisions, true);
+  assert.equal(both.server.recordsDecisions, true);
+  await Promise.all([plain.close(), json.close(), both.close()]);
+});

@@ -228,6 +228,7 @@ describe('sticky sessions', () => {
         BALANCER_NAME: 'balancer://cluster', BALANCER_WORKER_NAME: 'http://b:8080', BALANCER_WORKER_ROUTE: 'b',
         BALANCER_SESSION_STICKY: 'JSESSIONID', BALANCER_SESSION_ROUTE: 'a', BALANCER_ROUTE_CHANGED: '1',
       },
+      routed: false,
     });
   });
 
@@ -265,6 +266,8 @@ describe('sticky sessions', () => {
         BALANCER_NAME: 'balancer://cluster', BALANCER_WORKER_NAME: 'http://c:8080', BALANCER_WORKER_ROUTE: 'c',
         BALANCER_SESSION_STICKY: 'JSESSIONID', BALANCER_SESSION_ROUTE: 'a', BALANCER_ROUTE_CHANGED: '1',
       },
+      // Found through the route's redirects, not balanced.
+      routed: true,
     });
   });
 
@@ -288,6 +291,7 @@ describe('sticky sessions', () => {
     assert.deepEqual(choice, {
       ok: true, member: 0,
       facts: { BALANCER_NAME: 'balancer://cluster', BALANCER_WORKER_NAME: 'http://a:8080', BALANCER_WORKER_ROUTE: 'a' },
+      routed: false,
     });
   });
 

@@ -124,7 +124,7 @@ describe('requestRoute: where the balancer cookie sits among the names', () => {
   });
 
   test('without a key, a route in the URL or the session cookie comes first, as in Apache; the balancer cookie is not even read', () => {
-    assert.deepEqual(requestRoute(balancer(PLAIN), '/;jsessionid=x.n1', ['ROUTEID=n2']), { session: { name: 'jsessionid', route: 'n1', session: 'x.n1' }, rejected: false });
+    assert.deepEqual(requestRoute(balancer(PLAIN), '/;jsessionid=x.n1', ['ROUTEID=n2']), { session: { name: 'jsessionid', route: 'n1', session: 'x.n1', from: 'path' }, rejected: false });
     assert.deepEqual(sessionOf(requestRoute(balancer(PLAIN), '/', ['JSESSIONID=x.n1; ROUTEID=n2'])), ['JSESSIONID', 'n1', 'x.n1']);
   });
 
