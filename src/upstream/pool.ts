@@ -129,7 +129,8 @@ export class MemberPool {
   readonly ioTimeout: number;
   private readonly idle: MemberConnection[] = [];
   private readonly options: PoolOptions;
-  private readonly tlsOptions?: tls.ConnectionOptions;
+  /** Where traffic goes, built once: `connect` is on the path of every request that finds no idle connection. */
+  private readonly home: ConnectTarget;
   /** The last TLS session ticket: resuming saves a full handshake each time the member closes a keep-alive connection. */
   private tlsSession?: Buffer;
   private readonly sweeper: NodeJS.Timeout;
@@ -143,7 +144,7 @@ export class MemberPool {
     const { secure, host, port } = endpointOf(new URL(options.member.url));
     this.host = host;
     this.port = port;
-    if (secure) this.tlsOptions = tlsClientOptions(options.backendTls, this.host);
+    this.home = { host, port, tls: secure ? tlsClientOptions(options.backendTls, host) : undefined, label: options.member.url };
     const idleTimeout = options.idleTimeout ?? 15_000;
     this.sweeper = setInterval(() => this.sweep(Date.now() - idleTimeout), Math.max(1000, idleTimeout / 3)).unref();
   }
@@ -213,7 +214,7 @@ export class MemberPool {
   }
 
   private connect(aside?: ConnectTarget): Promise<net.Socket> {
-    const to = aside ?? { host: this.host, port: this.port, tls: this.tlsOptions, label: this.options.member.url };
+    const to = aside ?? this.home;
     return new Promise((resolve, reject) => {
       const timeout = this.options.connectTimeout;
       const url = to.label;

@@ -112,7 +112,13 @@ test('status: flags set and cleared after + and -, case-insensitive; unknown fla
 
 test('health-check parameters: interval at least 100 ms, passes and fails 0 counted as 1, methods and URIs', () => {
   const exprs = new Map([['ok', { source, text: '{%{REQUEST_STATUS} =~ /^[23]/}' } as never]]);
-  const context = { healthExpr: (name: string) => exprs.get(name.toLowerCase()), healthTemplate: () => undefined };
+  const context = {
+    healthExpr: (name: string) => {
+      const value = exprs.get(name.toLowerCase());
+      return value && { value };
+    },
+    healthTemplate: () => undefined,
+  };
   const m = newMember('http://10.0.0.1:8080', source);
   for (const word of ['hcinterval=100ms', 'hcpasses=0', 'hcfails=1000000', 'hcuri=health?x=1', 'hcexpr=OK', 'hcmethod=GET11']) {
     assert.equal(setWorkerParam(m, splitParam(word)!, context), undefined, word);

@@ -150,6 +150,39 @@ test('ProxyHCTemplate errors: an unknown template, a bad parameter, the argument
   ]);
 });
 
+test('ProxyHCTemplate and ProxyHCExpr names are per server, as in httpd; another server\'s is used with a warning', () => {
+  const result = apache([
+    'Listen 80',
+    'ProxyHCExpr up {%{REQUEST_STATUS} == 200}',
+    'ProxyHCTemplate ready hcmethod=GET hcuri=/main',
+    '<VirtualHost *:80>',
+    'ServerName a.example',
+    'ProxyHCTemplate ready hcmethod=HEAD hcuri=/a',
+    'ProxyHCExpr UP {%{REQUEST_STATUS} == 204}',
+    'ProxyPass / http://10.0.0.1:8080/ hctemplate=ready hcexpr=up',
+    '</VirtualHost>',
+    '<VirtualHost *:80>',
+    'ServerName b.example',
+    'ProxyHCTemplate mine hcmethod=GET hcexpr=up',
+    'ProxyPass / http://10.0.0.2:8080/ hctemplate=ready',
+    '</VirtualHost>',
+    'ProxyPass /m http://10.0.0.3:8080/ hctemplate=ready hcexpr=up',
+    'ProxyPass /n http://10.0.0.4:8080/ hctemplate=mine',
+  ]);
+  assert.deepEqual(messages(result, 'error'), []);
+  assert.deepEqual(messages(result, 'warning'), [
+    't.conf:12: ProxyHCTemplate: mine: ProxyHCExpr up is defined in the main server (t.conf:2), and httpd keeps these names per server, so it would refuse to start on this line; Stickler uses it; expected a ProxyHCExpr up in this <VirtualHost>',
+    't.conf:13: ProxyPass: ProxyHCTemplate ready is defined in the main server (t.conf:3), and httpd keeps these names per server, so it would refuse to start on this line; Stickler uses it; expected a ProxyHCTemplate ready in this <VirtualHost>',
+    't.conf:16: ProxyPass: ProxyHCTemplate mine is defined in another <VirtualHost> (t.conf:12), and httpd keeps these names per server, so it would refuse to start on this line; Stickler uses it; expected a ProxyHCTemplate mine in the main server',
+  ]);
+  const checks = new Map(result.config?.balancers.map((b) => [b.members[0]?.url, b.members[0]?.healthCheck]));
+  assert.deepEqual(checks.get('http://10.0.0.1:8080')?.uri, '/a', 'a virtual host\'s own template, not the main server\'s of that name');
+  assert.equal(checks.get('http://10.0.0.1:8080')?.expr?.text, '%{REQUEST_STATUS} == 204');
+  assert.equal(checks.get('http://10.0.0.2:8080')?.uri, '/main');
+  assert.equal(checks.get('http://10.0.0.3:8080')?.uri, '/main', 'a virtual host\'s template does not replace the main server\'s');
+  assert.equal(checks.get('http://10.0.0.3:8080')?.expr?.text, '%{REQUEST_STATUS} == 200');
+});
+
 test('hc* parameter errors name the parameter and the accepted values', () => {
   const result = withMembers([
     'http://10.0.0.1:8080 hcmethod=CPING',

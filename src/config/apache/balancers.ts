@@ -4,7 +4,7 @@
 // (`https://host:port`), shared by every rule to that origin as httpd shares the worker.
 import { MEMBER_SCHEMES, type BalancerConfig, type HealthCheckConfig, type MemberConfig, type Source } from '../model.ts';
 import { healthCheckWarnings } from '../health-check.ts';
-import type { HealthSettings, Param, ParamOutcome, WorkerParamContext } from './params.ts';
+import type { HealthName, HealthSettings, Param, ParamOutcome, WorkerParamContext } from './params.ts';
 import { hasDormantHealthCheck, newBalancer, newMember, setBalancerParam, setWorkerParam } from './params.ts';
 import type { Report } from './report.ts';
 
@@ -50,16 +50,17 @@ export class BalancerRegistry {
   readonly #entries = new Map<string, Entry>();
   readonly #report: Report;
   /**
-   * ProxyHCExpr conditions by lower-cased name. Members keep the definition object itself, so a later
-   * ProxyHCExpr of the same name, which httpd's table lets win for every member, is updated in place.
+   * ProxyHCExpr conditions. Members keep the definition object itself, so a later ProxyHCExpr of the same name,
+   * which httpd's table lets win for every member, is updated in place.
    */
-  readonly #healthExprs = new Map<string, NonNullable<HealthCheckConfig['expr']>>();
-  /** ProxyHCTemplate settings by lower-cased name, and where each was defined. */
-  readonly #healthTemplates = new Map<string, { name: string; settings: HealthSettings; source: Source }>();
+  readonly #healthExprs = new ServerNames<NonNullable<HealthCheckConfig['expr']>>('ProxyHCExpr');
+  readonly #healthTemplates = new ServerNames<{ name: string; settings: HealthSettings; source: Source }>('ProxyHCTemplate');
+  /** The server whose lines are being read: undefined for the main server, else its <VirtualHost>. */
+  #server: object | undefined;
   /** What hcexpr= and hctemplate= find: what is defined so far, as httpd reads its lines in order. */
   readonly healthNames: WorkerParamContext = {
-    healthExpr: (name) => this.#healthExprs.get(name.toLowerCase()),
-    healthTemplate: (name) => this.#healthTemplates.get(name.toLowerCase())?.settings,
+    healthExpr: (name) => this.#healthExprs.find(this.#server, name, (e) => e),
+    healthTemplate: (name) => this.#healthTemplates.find(this.#server, name, (t) => t.settings),
   };
 
   constructor(report: Report) {
@@ -146,10 +147,20 @@ export class BalancerRegistry {
     else this.#report.warning(source, directive, outcome.warning);
   }
 
+  /** Reads `lines` as those of a <VirtualHost>: the ProxyHCExpr and ProxyHCTemplate names it defines are its own. */
+  inVirtualHost(server: object, lines: () => void): void {
+    this.#server = server;
+    try {
+      lines();
+    } finally {
+      this.#server = undefined;
+    }
+  }
+
   defineHealthExpr(name: string, text: string, source: Source): void {
-    const earlier = this.#healthExprs.get(name.toLowerCase());
+    const earlier = this.#healthExprs.own(this.#server, name);
     if (earlier === undefined) {
-      this.#healthExprs.set(name.toLowerCase(), { name, text, source });
+      this.#healthExprs.set(this.#server, name, { name, text, source });
       return;
     }
     this.#report.warning(source, 'ProxyHCExpr', `replaces the ProxyHCExpr ${earlier.name} at ${where(earlier.source, source)}: httpd keeps the last definition of a name, for every member that uses it`);
@@ -158,9 +169,9 @@ export class BalancerRegistry {
 
   /** httpd keeps every template and hctemplate= finds the first of a name, so a later one is never used. */
   defineHealthTemplate(name: string, settings: HealthSettings, source: Source): void {
-    const earlier = this.#healthTemplates.get(name.toLowerCase());
+    const earlier = this.#healthTemplates.own(this.#server, name);
     if (earlier === undefined) {
-      this.#healthTemplates.set(name.toLowerCase(), { name, settings, source });
+      this.#healthTemplates.set(this.#server, name, { name, settings, source });
       return;
     }
     this.#report.warning(source, 'ProxyHCTemplate', `ignored: the ProxyHCTemplate ${earlier.name} at ${where(earlier.source, source)} has this name already, and httpd's hctemplate= uses the first definition of a name; expected another name`);
@@ -195,6 +206,46 @@ export class BalancerRegistry {
 }
 
 /** `line 24`, or `other.conf:24` when the earlier line is in another file. */
+/**
+ * Names mod_proxy_hcheck keeps per server: it does not merge server configurations, so a <VirtualHost> starts with
+ * none of the main server's and sees only those defined inside it (case-insensitive, as its tables). A name
+ * defined only in another server is still used, with a warning, since httpd would refuse the line.
+ */
+class ServerNames<T extends { name: string; source: Source }> {
+  readonly #directive: string;
+  readonly #tables = new Map<object | undefined, Map<string, T>>();
+
+  constructor(directive: string) {
+    this.#directive = directive;
+  }
+
+  own(server: object | undefined, name: string): T | undefined {
+    return this.#tables.get(server)?.get(name.toLowerCase());
+  }
+
+  set(server: object | undefined, name: string, value: T): void {
+    const table = this.#tables.get(server) ?? new Map<string, T>();
+    this.#tables.set(server, table);
+    table.set(name.toLowerCase(), value);
+  }
+
+  find<V>(server: object | undefined, name: string, valueOf: (entry: T) => V): HealthName<V> | undefined {
+    const own = this.own(server, name);
+    if (own !== undefined) return { value: valueOf(own) };
+    for (const [other, table] of this.#tables) {
+      const entry = table.get(name.toLowerCase());
+      if (entry === undefined) continue;
+      const defined = other === undefined ? 'the main server' : 'another <VirtualHost>';
+      const here = server === undefined ? 'the main server' : 'this <VirtualHost>';
+      return {
+        value: valueOf(entry),
+        warning: `${this.#directive} ${entry.name} is defined in ${defined} (${entry.source.file}:${entry.source.line}), and httpd keeps these names per server, so it would refuse to start on this line; Stickler uses it; expected a ${this.#directive} ${entry.name} in ${here}`,
+      };
+    }
+    return undefined;
+  }
+}
+
 export function where(s: Source, from: Source): string {
   return s.file === from.file ? `line ${s.line}` : `${s.file}:${s.line}`;
 }

@@ -45,9 +45,15 @@ function setChecked<T>(key: string, value: string, verdict: Verdict<T>, set: (v:
 /** What worker parameters may refer to beyond their own line. */
 export interface WorkerParamContext {
   /** The ProxyHCExpr defined so far under this name (case-insensitive, as httpd's table), for `hcexpr=`. */
-  healthExpr(name: string): HealthCheckConfig['expr'];
+  healthExpr(name: string): HealthName<NonNullable<HealthCheckConfig['expr']>> | undefined;
   /** The ProxyHCTemplate defined so far under this name (case-insensitive, the first of that name, as httpd finds it), for `hctemplate=`. */
-  healthTemplate(name: string): HealthSettings | undefined;
+  healthTemplate(name: string): HealthName<HealthSettings> | undefined;
+}
+
+/** What a name found; `warning`: httpd would not find it there (see BalancerRegistry), Stickler uses it anyway. */
+export interface HealthName<T> {
+  value: T;
+  warning?: string;
 }
 
 /**
@@ -157,17 +163,17 @@ export function setHealthParam(settings: HealthSettings, { key, value }: Param, 
     case 'hcexpr': {
       const expr = context?.healthExpr(value);
       if (expr === undefined) return { error: `hcexpr "${value}" names no ProxyHCExpr defined before this line; expected ProxyHCExpr ${value} {expression} above it` };
-      check.expr = expr;
-      return undefined;
+      check.expr = expr.value;
+      return expr.warning === undefined ? undefined : { warning: expr.warning };
     }
     default: {
       const template = context?.healthTemplate(value);
       if (template === undefined) return { error: `hctemplate "${value}" names no ProxyHCTemplate defined before this line; expected ProxyHCTemplate ${value} hcmethod=... above it` };
       // httpd copies every hc* value of the template, replacing those given before it: later ones override it.
-      settings.check = { ...template.check };
-      settings.on = template.on;
+      settings.check = { ...template.value.check };
+      settings.on = template.value.on;
       settings.methodSet = true;
-      return undefined;
+      return template.warning === undefined ? undefined : { warning: template.warning };
     }
   }
 }

@@ -202,6 +202,7 @@ export function readHealthTemplate(node: DirectiveNode, balancers: BalancerRegis
       report.error(node.source, node.name, `${name}: ${outcome.error}`);
       return;
     }
+    if (outcome !== undefined) report.warning(node.source, node.name, `${name}: ${outcome.warning}`);
   }
   balancers.defineHealthTemplate(name, settings, node.source);
 }

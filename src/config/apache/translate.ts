@@ -121,7 +121,7 @@ export class Translator {
       else addresses.push({ host: address.host === '_default_' ? '*' : address.host, port: address.port });
     }
     const server = newServerDraft(node.source, addresses);
-    this.#nodes(node.children, { context: 'vhost', server });
+    this.#walked.balancers.inVirtualHost(server, () => this.#nodes(node.children, { context: 'vhost', server }));
     if (addresses.length > 0) this.#walked.vhosts.push(server);
   }
 
