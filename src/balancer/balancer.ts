@@ -31,7 +31,8 @@ export interface BalancerFacts {
 export type Choice =
   /** member = index into config.members; routed: found by the session's route (or its member's redirect), not balanced */
   | { ok: true; member: number; facts: BalancerFacts; routed: boolean }
-  | { ok: false; status: 503; reason: string; facts: BalancerFacts };
+  /** routed: refused for the session's route (nofailover), the lbmethod never asked */
+  | { ok: false; status: 503; reason: string; facts: BalancerFacts; routed: boolean };
 
 /** One row of the balancer-manager's member table (docs/apache-semantics.md#the-balancer-manager), plus what the retry logic needs to be explained. */
 export interface MemberSnapshot {
@@ -143,7 +144,7 @@ export class Balancer {
           creditStickyPick(view, member);
         } else if (config.nofailover && config.members.some((m) => m.route === route.route)) {
           // Apache answers before setting any BALANCER_* variable (docs/apache-semantics.md#the-decision-for-each-request, step 3).
-          return this.refuse(`All workers are in error state for route (${route.route})`);
+          return this.refuse(`All workers are in error state for route (${route.route})`, true);
         }
       }
       if (member < 0) {
@@ -262,8 +263,8 @@ export class Balancer {
     return new Balancer(this.config, this.state.copy());
   }
 
-  private refuse(reason: string): Choice {
-    return { ok: false, status: 503, reason: `${this.name}: ${reason}`, facts: { BALANCER_NAME: this.name } };
+  private refuse(reason: string, routed = false): Choice {
+    return { ok: false, status: 503, reason: `${this.name}: ${reason}`, facts: { BALANCER_NAME: this.name }, routed };
   }
 
   private facts(member: number, route: SessionRoute | undefined, routeChanged: boolean): BalancerFacts {

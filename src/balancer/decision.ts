@@ -4,7 +4,8 @@
 import type { LbMethod } from '../config/model.ts';
 import type { RequestRoute, RouteSource } from '../sticky/route.ts';
 import type { Balancer, Choice } from './balancer.ts';
-import { Status, statusLabel } from './status.ts';
+import type { BalancerState } from './state.ts';
+import { isUsable, Status, statusLabel } from './status.ts';
 
 /** Why a member was not the one chosen; the status reasons first, in the order they are looked for. */
 export type SkipReason =
@@ -14,7 +15,7 @@ export type SkipReason =
   | 'health-check'
   | 'shutdown'
   | 'draining'
-  /** The session's route named another member, which took the request. */
+  /** The session's route named another member, which took the request (or, with nofailover, refused it). */
   | 'other-route'
   | 'standby'
   | 'spare'
@@ -110,15 +111,35 @@ function counters(balancer: Balancer, m: number): MemberCounters {
   return { lbstatus: state.lbstatus(m), lbfactor: state.lbfactor(m), elected: state.elected(m), busy: state.busy(m), traffic: state.transferred(m) + state.read(m) };
 }
 
+/**
+ * Whether hot spare m was in the running: select.ts lets in, per lbset, as many usable spares as the lbset has
+ * primaries unusable or draining, first in configuration order. Read on the state after the pick, which already
+ * holds the pick's retries of the members it looked at.
+ */
+function spareInRunning(state: BalancerState, count: number, m: number): boolean {
+  const tier = state.lbset(m);
+  let holes = 0;
+  let before = 0;
+  for (let i = 0; i < count; i++) {
+    const bits = state.status(i);
+    if (state.lbset(i) !== tier || bits & Status.FREE) continue;
+    if (bits & Status.HOT_SPARE) {
+      if (i < m && isUsable(bits) && !(bits & Status.DRAIN)) before++;
+    } else if (!(bits & Status.HOT_STANDBY) && (bits & Status.DRAIN || !isUsable(bits))) holes++;
+  }
+  return before < holes;
+}
+
 /** Why member m was not `chosen` (-1: none was), from its status bits, then its place among the members. */
 function skipReason(balancer: Balancer, m: number, chosen: number, routed: boolean): SkipReason {
-  const bits = balancer.state.status(m);
+  const { state } = balancer;
+  const bits = state.status(m);
   for (const [bit, reason] of STATUS_REASONS) if (bits & bit) return reason;
   if (routed) return 'other-route';
-  const chosenBits = chosen >= 0 ? balancer.state.status(chosen) : 0;
+  const chosenBits = chosen >= 0 ? state.status(chosen) : 0;
   if (bits & Status.HOT_STANDBY && !(chosenBits & Status.HOT_STANDBY)) return 'standby';
-  if (bits & Status.HOT_SPARE && !(chosenBits & Status.HOT_SPARE)) return 'spare';
-  if (chosen >= 0 && balancer.state.lbset(m) > balancer.state.lbset(chosen)) return 'lbset';
+  if (bits & Status.HOT_SPARE && !spareInRunning(state, balancer.config.members.length, m)) return 'spare';
+  if (chosen >= 0 && state.lbset(m) > state.lbset(chosen)) return 'lbset';
   return 'counters';
 }
 
@@ -130,10 +151,9 @@ export function recordChoice(decision: RoutingDecision, balancer: Balancer, choi
   const { config, state } = balancer;
   const chosen = choice.ok ? choice.member : -1;
   const attempt: DecisionAttempt = { lbmethod: config.lbmethod, skipped: [] };
-  let routed = false;
+  const { routed } = choice;
   if (choice.ok) {
     const member = config.members[chosen];
-    routed = choice.routed;
     attempt.member = member?.url ?? '';
     attempt.route = member?.route ?? '';
     attempt.how = !routed ? 'balanced' : member?.route === choice.facts.BALANCER_SESSION_ROUTE ? 'route' : 'redirect';

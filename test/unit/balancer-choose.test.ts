@@ -172,7 +172,7 @@ describe('error state and retry (docs/apache-semantics.md#error-state-retry-and-
     const choice = b.choose(undefined, 10);
     assert.deepEqual(choice, {
       ok: false, status: 503, reason: 'balancer://cluster: All workers are in error state',
-      facts: { BALANCER_NAME: 'balancer://cluster' },
+      facts: { BALANCER_NAME: 'balancer://cluster' }, routed: false,
     });
   });
 
@@ -236,7 +236,7 @@ describe('sticky sessions', () => {
     const b = balancer([withStatus('a', 'D'), member('b')], { ...STICKY, nofailover: true });
     assert.deepEqual(b.choose(session('a'), 0), {
       ok: false, status: 503, reason: 'balancer://cluster: All workers are in error state for route (a)',
-      facts: { BALANCER_NAME: 'balancer://cluster' },
+      facts: { BALANCER_NAME: 'balancer://cluster' }, routed: true,
     });
     b.markError(1, 0);
     assert.equal(pick(b, 1, session('b')), '503');
