@@ -43,6 +43,8 @@ export function withSavedState(config: SticklerConfig): { config: SticklerConfig
 
 /** Cookie values from --cookie (one Cookie header, as a browser sends them) and from --header 'Cookie: ...'. */
 function requestHeaders(cookies: string[], headers: string[]): { cookies: string[]; host?: string } | string {
+  const bare = cookies.find((c) => !c.includes('='));
+  if (bare !== undefined) return `--cookie ${JSON.stringify(bare)}: expected 'NAME=value'`;
   const found: { cookies: string[]; host?: string } = { cookies: cookies.length > 0 ? [cookies.join('; ')] : [] };
   for (const header of headers) {
     const colon = header.indexOf(':');
@@ -56,7 +58,7 @@ function requestHeaders(cookies: string[], headers: string[]): { cookies: string
   return found;
 }
 
-/** Exit status: 0 explained, 1 the URL is not routed to a balancer, 2 a bad configuration or usage. */
+/** Exit status: 0 explained, 1 the URL is not routed to a balancer, 2 a bad configuration or usage (a malformed URL among them). */
 export function explainCommand(argv: string[], io: ExplainOutput, envvars?: string): number {
   let parsed;
   try {
@@ -92,7 +94,7 @@ export function explainCommand(argv: string[], io: ExplainOutput, envvars?: stri
   const explained = explainRequest(config.virtualHosts, balancers, { url: positionals[0]!, ...headers }, state, Date.now());
   if (!explained.ok) {
     io.err(`stickler: explain: ${explained.reason}\n`);
-    return 1;
+    return explained.badUrl ? 2 : 1;
   }
   io.out(explanationText(explained.explanation));
   return 0;

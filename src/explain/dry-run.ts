@@ -29,7 +29,8 @@ export interface Explanation {
   state: string;
 }
 
-export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; reason: string };
+/** `badUrl`: the URL itself is not one a client could send (a usage error), rather than one Stickler does not proxy. */
+export type ExplainResult = { ok: true; explanation: Explanation } | { ok: false; reason: string; badUrl?: true };
 
 const at = (source: Source): string => `${source.file}:${source.line}`;
 
@@ -57,7 +58,7 @@ export function explainRequest(
   try {
     target = parseTarget(request.url);
   } catch (err) {
-    if (err instanceof HttpError) return { ok: false, reason: `${request.url}: ${err.message}` };
+    if (err instanceof HttpError) return { ok: false, reason: `${request.url}: ${err.message}`, badUrl: true };
     throw err;
   }
   const authority = request.host ?? target.authority;

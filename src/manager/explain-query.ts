@@ -9,7 +9,9 @@ import type { VirtualHostConfig } from '../config/model.ts';
 
 /** Long enough for any URL a browser sends; a bound on what one query makes the manager parse. */
 export const EXPLAIN_URL_LIMIT = 8 * 1024;
-const USAGE = 'expected ?url=https://host/path (or /path) with any number of cookie=NAME%3Dvalue and at most one host=HOST';
+/** More cookies than any routing decision reads (it reads one or two names): a bound on what one query makes the manager join. */
+export const EXPLAIN_COOKIE_LIMIT = 32;
+const USAGE = `expected ?url=https://host/path (or /path) with at most ${EXPLAIN_COOKIE_LIMIT} cookie=NAME%3Dvalue and at most one host=HOST`;
 
 export type ExplainAnswer = { ok: true; value: Explanation & { text: string } } | { ok: false; status: number; reason: string };
 
@@ -23,8 +25,12 @@ export function explainAnswer(query: string, virtualHosts: VirtualHostConfig[], 
   const url = urls[0]!;
   if (url.length > EXPLAIN_URL_LIMIT) return { ok: false, status: 400, reason: `the url is ${url.length} characters long; expected at most ${EXPLAIN_URL_LIMIT}` };
   const cookies = params.getAll('cookie');
+  if (cookies.length > EXPLAIN_COOKIE_LIMIT) return { ok: false, status: 400, reason: `${cookies.length} cookie parameters; ${USAGE}` };
+  const bare = cookies.find((c) => !c.includes('='));
+  if (bare !== undefined) return { ok: false, status: 400, reason: `cookie=${JSON.stringify(bare)} has no '=' (URL-encoded %3D); ${USAGE}` };
+  if ((hosts[0]?.length ?? 0) > EXPLAIN_URL_LIMIT) return { ok: false, status: 400, reason: `the host is ${hosts[0]!.length} characters long; expected at most ${EXPLAIN_URL_LIMIT}` };
   const request = { url, cookies: cookies.length > 0 ? [cookies.join('; ')] : [], ...(hosts[0] !== undefined && { host: hosts[0] }) };
   const explained = explainRequest(virtualHosts, balancers, request, 'the live state of this Stickler', now);
-  if (!explained.ok) return { ok: false, status: 404, reason: explained.reason };
+  if (!explained.ok) return { ok: false, status: explained.badUrl ? 400 : 404, reason: explained.reason };
   return { ok: true, value: { ...explained.explanation, text: explanationText(explained.explanation) } };
 }

@@ -277,6 +277,19 @@ BalancerPersist On
   const usage = cli('explain', '--config', file);
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /takes exactly one URL/);
+  // A malformed URL and a cookie without its value are usage errors; a host no virtual host serves is not proxied.
+  const noScheme = cli('explain', '--config', file, 'app.example/app/');
+  assert.equal(noScheme.code, 2, noScheme.stderr);
+  assert.match(noScheme.stderr, /^stickler: explain: app\.example\/app\/: request target must be origin-form \(\/path\) or absolute-form/m);
+  const bareCookie = cli('explain', '--config', file, '/app/', '--cookie', 'JSESSIONID');
+  assert.equal(bareCookie.code, 2, bareCookie.stderr);
+  assert.match(bareCookie.stderr, /--cookie "JSESSIONID": expected 'NAME=value'/);
+  const ipv6 = cli('explain', '--config', file, 'http://[::1]:8080/app/', '--cookie', 'JSESSIONID=abc.node1');
+  assert.equal(ipv6.code, 0, ipv6.stderr);
+  assert.match(ipv6.stdout, /^chosen +http:\/\/127\.0\.0\.1:9001 \(route node1\): the session's route$/m);
+  const otherPort = cli('explain', '--config', file, 'http://app.example:9999/app/');
+  assert.equal(otherPort.code, 1, otherPort.stderr);
+  assert.match(otherPort.stderr, /no virtual host serves app\.example:9999 on port 9999/);
   writeFileSync(join(dir, 'bad.conf'), 'ProxyPass / balancer://nowhere/ lbmethod=bogus\n');
   const bad = cli('explain', '--config', join(dir, 'bad.conf'), '/');
   assert.equal(bad.code, 2);
