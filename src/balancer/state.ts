@@ -131,12 +131,16 @@ export class BalancerState {
   }
 
   /**
-   * A private copy of this state, for a decision that must change nothing here (explain). Taken under the lock, so
-   * no pick is half done in it; the copy's own lock starts free, with nobody waiting on it.
+   * A private copy of this state, for a decision that must change nothing here (explain). What picks read is taken
+   * under the lock, so no pick is half done in it; the session and route tables, most of the bytes and written
+   * lock-free anyway, after it, so that an explain holds up the live picks no longer than a pick would. The copy's
+   * own lock starts free, with nobody waiting on it.
    */
   copy(): BalancerState {
     const bytes = new ArrayBuffer(this.buffer.byteLength);
-    this.withLock(() => new Uint8Array(bytes).set(new Uint8Array(this.buffer)));
+    const picked = sessionOffset(this.capacity);
+    this.withLock(() => new Uint8Array(bytes, 0, picked).set(new Uint8Array(this.buffer, 0, picked)));
+    new Uint8Array(bytes, picked).set(new Uint8Array(this.buffer, picked));
     const ints = new Int32Array(bytes, 0, HEADER_INTS);
     ints[LOCK] = 0;
     ints[WAITERS] = 0;

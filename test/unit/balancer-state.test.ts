@@ -203,3 +203,27 @@ test("a dead thread's ledger gives back the busy it held, and only that; busy an
   assert.deepEqual([state.busy(0), state.busy(1), state.busy(2)], [0, 0, 0]);
   assert.throws(() => BalancerState.attach(state.buffer, new SharedArrayBuffer(4)), /busy ledger has 4 bytes; 3 members need 12/);
 });
+
+describe('copy (explain)', () => {
+  test('holds every byte of a shared state, sessions and issued routes included, with its own lock free; changing it changes nothing of the original', () => {
+    const state = BalancerState.create([member({ route: 'a' }), member({ url: 'http://b:8080', route: 'b' })], { shared: true, growth: 3 });
+    state.addBusy(1);
+    state.touchSession(0, 'x.a', 1_000);
+    state.countIssuedRoute(1, 'a', 1_000);
+    state.addTraffic(0, 10, 20);
+    const copy = state.withLock(() => new Uint8Array(state.buffer).slice());
+    const copied = state.copy();
+    assert.ok(!(copied.buffer instanceof SharedArrayBuffer));
+    const bytes = new Uint8Array(copied.buffer);
+    // The lock word (the first Int32) was held while `copy` above was taken; the copy's is free.
+    assert.deepEqual(bytes.subarray(4), copy.subarray(4));
+    assert.equal(new Int32Array(copied.buffer)[0], 0);
+    assert.equal(copied.recentSessions(0, 1_000), 1);
+    assert.deepEqual(copied.routeSightings(1), state.routeSightings(1));
+
+    const before = new Uint8Array(state.buffer).slice();
+    copied.withLock(() => copied.addBusy(0));
+    copied.touchSession(1, 'y.b', 1_000);
+    assert.deepEqual(new Uint8Array(state.buffer), before);
+  });
+});
