@@ -209,7 +209,7 @@ describe('copy (explain)', () => {
     const state = BalancerState.create([member({ route: 'a' }), member({ url: 'http://b:8080', route: 'b' })], { shared: true, growth: 3 });
     state.addBusy(1);
     state.touchSession(0, 'x.a', 1_000);
-    state.countIssuedRoute(1, 'a', 1_000);
+    state.countIssuedRoute(1, { matches: false, seen: 'a' }, 1_000);
     state.addTraffic(0, 10, 20);
     const copy = state.withLock(() => new Uint8Array(state.buffer).slice());
     const copied = state.copy();
