@@ -1,6 +1,7 @@
 // Header rules and the signed balancer cookie hold the same over HTTP/2, across two worker threads and after a
 // reload: each connection may land on another thread, so a cookie issued by one thread must be obeyed by the
-// other, and a rule changed by `stickler reload` must apply on every thread.
+// other, a rule changed by `stickler reload` must apply on every thread, and every thread's JSON log records
+// where each request's route came from.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
@@ -11,6 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localCertificate, yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
+import { fileLines } from '../support/wait.ts';
+import type { RoutingDecision } from '../../src/balancer/decision.ts';
 import { runCli, startStickler, type SticklerProcess } from '../support/stickler.ts';
 
 /** Sessions per check: enough connections that both threads take some. */
@@ -141,6 +144,7 @@ describe('the ROUTEID recipe and everyday rules, over HTTP/2 with two worker thr
 
 describe('the signed balancer cookie over HTTP/2 with two worker threads', () => {
   let port: number;
+  const accessLog = join(dir, 'access.json');
 
   before(async () => {
     port = await freePort();
@@ -149,7 +153,7 @@ describe('the signed balancer cookie over HTTP/2 with two worker threads', () =>
     chmodSync(keyPath, 0o600);
     const file = join(dir, 'stickler.yaml');
     writeFileSync(file, yamlConfig(port, members, { balancer: ['cookie:', '  name: ROUTEID', '  key-file: cookie.key'] }));
-    running.push(await startStickler(file, { args: ['--workers', '2'] }));
+    running.push(await startStickler(file, { args: ['--workers', '2', '--access-log', accessLog, '--json-log'] }));
   });
 
   test('a cookie issued on one connection is obeyed on every other; an altered one is not', async () => {
@@ -170,5 +174,20 @@ describe('the signed balancer cookie over HTTP/2 with two worker threads', () =>
     const forged = original.slice(0, -1) + (original.endsWith('A') ? 'B' : 'A');
     const answers = await Promise.all(Array.from({ length: 4 }, () => h2Get(port, forged)));
     for (const a of answers) assert.equal(a.cookies.length, 1, `a forged cookie gets a fresh one: ${JSON.stringify(a.cookies)}`);
+
+    // The JSON log's decision, written by whichever thread served: where each route came from, as sent.
+    const requests = SESSIONS * 4 + answers.length;
+    const entries = (await fileLines(accessLog, requests)).map((l) => JSON.parse(l) as {
+      thread?: number; protocol: string; decision?: RoutingDecision;
+    });
+    assert.equal(entries.length, requests);
+    assert.ok(entries.every((e) => e.protocol === 'HTTP/2.0'));
+    assert.equal(new Set(entries.map((e) => e.thread)).size, 2, 'both worker threads served and logged');
+    const sources = (source: string, rejected?: boolean) =>
+      entries.filter((e) => e.decision?.route.source === source && (e.decision.route.rejected ?? false) === (rejected ?? false)).length;
+    assert.equal(sources('none'), SESSIONS);
+    assert.equal(sources('balancer-cookie'), SESSIONS * 3);
+    assert.equal(sources('none', true), answers.length, 'the forged cookie gives no route, recorded as rejected');
+    for (const e of entries) assert.ok(e.decision!.attempts[0]!.member, 'each decision names the member chosen');
   });
 });
