@@ -26,6 +26,8 @@ import { VERSION } from './cli/version.ts';
 const SHUTDOWN_MARGIN_MS = 2_000;
 
 async function main(argv: string[]): Promise<number> {
+  // rollout is a client of a running Stickler's manager, with options of its own.
+  if (argv[0] === 'rollout') return (await import('./cli/rollout.ts')).rollout(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({
