@@ -162,7 +162,7 @@ async function restart(api: ManagerApi, b: BalancerOverview, windowMs: number, m
     }
     await sleep(HEALTH_POLL_MS);
   }
-  await api.change(b.name, m.url, { drain: false, disabled: false });
+  await api.change(b.name, m.url, { drain: false, disabled: false, stopped: false });
   return { drainMs: commandAt - drainedAt, commandMs: backFrom - commandAt, backMs: Date.now() - backFrom };
 }
 
@@ -189,7 +189,7 @@ async function rolloutWith(api: ManagerApi, opts: Options, probe: Fetch): Promis
     } catch (err) {
       let undone = `${m.url} is enabled again`;
       try {
-        await api.change(b.name, m.url, { drain: false, disabled: false });
+        await api.change(b.name, m.url, { drain: false, disabled: false, stopped: false });
       } catch (again) {
         undone = `${m.url} could NOT be enabled again (${(again as Error).message}); enable it in the manager`;
       }
