@@ -1,7 +1,7 @@
 // `stickler rollout`: restarts a balancer's members one at a time through the manager JSON API of a running
 // Stickler (bearer token): drain, wait until the member's sessions are idle, disable, run the command, wait until
 // the member answers and is not in error, enable (slow start ramps it), next. The decisions are rollout-plan.ts's.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -97,13 +97,18 @@ function readToken(file: string): string {
   return token;
 }
 
+/** The command running now, which a signal to rollout is passed on to. */
+let running: ChildProcess | undefined;
+
 /** Runs `command` with sh; resolves with its exit status (its output goes to ours). */
 function run(command: string): Promise<number> {
   return new Promise((resolve) => {
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'] });
+    // Its own process group, so a signal reaches every process the command started, not only sh.
+    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    running = child;
     child.on('error', () => resolve(127));
     child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  });
+  }).finally(() => (running = undefined)) as Promise<number>;
 }
 
 interface Options {
@@ -180,10 +185,31 @@ async function rolloutWith(api: ManagerApi, opts: Options, probe: Fetch): Promis
     return 0;
   }
   const doneMs: number[] = [];
+  let current: PlannedMember | undefined;
+  // Interrupted (Ctrl-C, a stop): the command gets the signal too, and the member being restarted is let back in
+  // before exiting, as on a failure.
+  const interrupted = (signal: NodeJS.Signals): void => {
+    try {
+      if (running?.pid !== undefined) process.kill(-running.pid, signal);
+    } catch {
+      // The command's processes are gone already.
+    }
+    const member = current;
+    const leave = () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    if (member === undefined) return leave();
+    process.stderr.write(`stickler rollout: ${signal}: letting ${member.url} back in and stopping\n`);
+    api.change(b.name, member.url, { drain: false, disabled: false, stopped: false }).then(leave, (err: Error) => {
+      process.stderr.write(`stickler rollout: ${member.url} could NOT be enabled again (${err.message}); enable it in the manager\n`);
+      leave();
+    });
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   for (const [i, m] of plan.members.entries()) {
     say(`[${i + 1}/${plan.members.length}] ${m.route || '(no route)'} ${m.url}: draining`);
+    current = m;
     try {
       const times = await restart(api, b, windowMs, m, { ...opts, idleMs }, probe);
+      current = undefined;
       doneMs.push(times.drainMs + times.commandMs + times.backMs);
       say(progressLine(i, plan.members.length, m, times, doneMs));
     } catch (err) {

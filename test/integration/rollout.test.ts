@@ -116,10 +116,11 @@ async function edit(member: string, status: Record<string, boolean>): Promise<vo
   assert.equal(r.status, 200, r.body);
 }
 
-function rollout(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function rollout(args: string[], started: (pid: number) => void = () => {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, 'rollout', '--manager', managerBase(), '--ca', certs.certFile, '--token-file', join(dir, 'tokens'), '--balancer', 'app', ...args],
-      { timeout: 2 * MEMBER_BOUND_MS + 30_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr }));
+    const child = execFile(process.execPath, [CLI, 'rollout', '--manager', managerBase(), '--ca', certs.certFile, '--token-file', join(dir, 'tokens'), '--balancer', 'app', ...args],
+      { timeout: 2 * MEMBER_BOUND_MS + 30_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : String(err.signal ?? err.code)) : 0, stdout, stderr }));
+    started(child.pid!);
   });
 }
 
@@ -210,6 +211,24 @@ test('a failing command stops the rollout, exits 1, and leaves every node servin
     served.add(/node=(\S+)/.exec(r.body)?.[1] ?? '');
     return served.has('n1') && served.has('n2');
   }, { timeoutMs: 30_000, intervalMs: 50, what: 'both nodes serving new sessions' });
+});
+
+test('rollout stopped by SIGTERM while a command runs lets that member back in', async () => {
+  const n1 = nodes.get('n1')!.url;
+  let pid = 0;
+  let outcome: { code: number | string; stdout: string; stderr: string } | undefined;
+  const running = rollout(['--exec', 'sleep 20; : {route}', '--max-wait', '60s'], (p) => (pid = p)).then((r) => (outcome = r));
+  await pollUntil(async () => (await overview()).balancers[0]!.members.find((m) => m.url === n1)!.status.disabled, {
+    timeoutMs: loadedBound(IDLE_MS), intervalMs: 100, what: `${n1} drained, idle and disabled for its command`,
+    diagnostics: () => JSON.stringify(outcome ?? 'still running'),
+  });
+  process.kill(pid, 'SIGTERM');
+  const result = (await running)!;
+  assert.equal(result.code, 143, `${result.stdout}\n${result.stderr}`);
+  assert.match(result.stderr, /SIGTERM: letting https:\/\/127\.0\.0\.1:\d+ back in and stopping/);
+  for (const m of (await overview()).balancers[0]!.members) {
+    assert.deepEqual([m.status.drain, m.status.disabled, m.status.stopped, m.usable], [false, false, false, true], m.url);
+  }
 });
 
 test('stop-when-idle: a drained node with no active session moves to stopped by itself, audited as stop-when-idle', async () => {
