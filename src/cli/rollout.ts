@@ -92,7 +92,13 @@ class ManagerApi {
 
 /** The first token of a token file (the manager's format: one a line, # comments). */
 function readToken(file: string): string {
-  const token = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RolloutError(`--token-file: cannot read ${file} (${(err as Error).message})`);
+  }
+  const token = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
   if (token === undefined) throw new RolloutError(`${file} holds no token; expected one line with the manager's bearer token`);
   return token;
 }
