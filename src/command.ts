@@ -30,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
     const { explainCommand } = await import('./cli/explain.ts');
     return explainCommand(argv.slice(1), { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) });
   }
+  // rollout is a client of a running Stickler's manager, with options of its own.
+  if (argv[0] === 'rollout') return (await import('./cli/rollout.ts')).rollout(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs({

@@ -1,7 +1,7 @@
 // One balancer://name: Apache's proxy_balancer_pre_request decision (bal.c:461-636,
 // docs/apache-semantics.md#the-decision-for-each-request) and the state changes the proxy reports back after each attempt.
 // Pure and synchronous: the caller supplies the clock and does the I/O.
-import { DEFAULT_GROWTH, type BalancerConfig, type LbMethod } from '../config/model.ts';
+import { DEFAULT_GROWTH, stopWhenIdleOf, type BalancerConfig, type LbMethod } from '../config/model.ts';
 import type { SessionRoute } from '../sticky/route.ts';
 import { findBestByBusyness } from './bybusyness.ts';
 import { findBestByRequests } from './byrequests.ts';
@@ -13,7 +13,7 @@ import { forceRecovery } from './recovery.ts';
 import { recoveryLine, type Recovery } from './recovery-line.ts';
 import { findRouteMember } from './route-member.ts';
 import type { FindBest } from './select.ts';
-import { BalancerState, sessionSeconds, type StateChange } from './state.ts';
+import { BalancerState, SESSION_WINDOW_S, sessionSeconds, type StateChange } from './state.ts';
 import { isUsable, Status, statusLabel } from './status.ts';
 
 /** Apache's BALANCER_* environment, for logging. */
@@ -161,7 +161,7 @@ export class Balancer {
     });
     if (refusal) return refusal;
     state.addElected(member);
-    if (routed && route) state.touchSession(member, route.session, sessionSeconds(now));
+    if (routed && route) state.touchSession(member, route.session, sessionSeconds(now), this.sessionKeepSeconds());
     return { ok: true, member, facts: this.facts(member, route, routeChanged), routed };
   }
 
@@ -246,6 +246,11 @@ export class Balancer {
   }
 
   /** Milliseconds until a request may take member m out of the error state; 0 when it is not waiting. */
+  /** A session's slot is kept for the manager's window, and for stop-when-idle, which must see a session that long. */
+  private sessionKeepSeconds(): number {
+    return Math.max(SESSION_WINDOW_S, Math.ceil(stopWhenIdleOf(this.config) / 1000));
+  }
+
   retryIn(m: number, now: number): number {
     const bits = this.state.status(m);
     const waiting = (bits & Status.IN_ERROR) !== 0 && (bits & (Status.IGNORE_ERRORS | Status.STOPPED)) === 0;

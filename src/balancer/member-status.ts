@@ -44,10 +44,19 @@ export function passHealthCheck(state: BalancerState, m: number, now: number): v
   state.countChange(m, 'healthCheckPassed');
 }
 
-/** The operator's switches of member m become `wanted` (of `among`); error, health-check and initialised bits stay. */
-export function setSwitches(state: BalancerState, m: number, among: readonly StatusFlag[], wanted: readonly StatusFlag[]): void {
+/** What keeps new sessions off a member on the operator's say: drained, disabled, stopped. */
+const HELD_BACK = Status.DRAIN | Status.DISABLED | Status.STOPPED;
+
+/**
+ * The operator's switches of member m become `wanted` (of `among`); error, health-check and initialised bits stay.
+ * A member the operator lets take new sessions again (no longer drained, disabled or stopped) ramps up with slow
+ * start from `now`, as one back from an error does: it comes back from a restart as often as not.
+ */
+export function setSwitches(state: BalancerState, m: number, among: readonly StatusFlag[], wanted: readonly StatusFlag[], now: number): void {
+  const wasHeldBack = (state.status(m) & HELD_BACK) !== 0;
   state.clearStatusBits(m, switchBits(among));
   state.setStatusBits(m, switchBits(wanted));
+  if (wasHeldBack && (state.status(m) & HELD_BACK) === 0) state.setRecoveredAt(m, now);
 }
 
 /** Member m is removed: stopped, and its slot marked free (kept so indexes stay stable). */

@@ -35,6 +35,24 @@ export function rememberSession(sessions: Int32Array, m: number, session: string
   Atomics.store(sessions, slot + 1, nowSeconds);
 }
 
+/** One remembered session: its hash (never the id itself, which is a credential) and when it was last seen (s). */
+export interface SeenSession {
+  hash: number;
+  lastSeen: number;
+}
+
+/** The sessions of member m seen at or after `sinceSeconds` (approximate), newest first. */
+export function sessionsSeen(sessions: Int32Array, m: number, sinceSeconds: number): SeenSession[] {
+  const base = m * SESSION_SLOTS * 2;
+  const seen: SeenSession[] = [];
+  for (let i = 0; i < SESSION_SLOTS * 2; i += 2) {
+    const hash = Atomics.load(sessions, base + i);
+    const lastSeen = Atomics.load(sessions, base + i + 1);
+    if (hash !== 0 && lastSeen >= sinceSeconds) seen.push({ hash: hash >>> 0, lastSeen });
+  }
+  return seen.sort((a, b) => b.lastSeen - a.lastSeen);
+}
+
 /** Sessions of member m seen at or after `sinceSeconds` (approximate). */
 export function countSessions(sessions: Int32Array, m: number, sinceSeconds: number): number {
   const base = m * SESSION_SLOTS * 2;

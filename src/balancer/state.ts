@@ -14,7 +14,7 @@
 import type { MemberConfig } from '../config/model.ts';
 import type { IssuedRoute } from '../sticky/route-mismatch.ts';
 import { claimWarning, issuedRoutesLength, recordIssued, sightings, type RouteSightings } from './issued-routes.ts';
-import { countSessions, rememberSession, sessionTableLength } from './session-table.ts';
+import { countSessions, rememberSession, sessionsSeen, sessionTableLength, type SeenSession } from './session-table.ts';
 import {
   CAPACITY, COOKIES_REJECTED, COUNT, LOCK, WAITERS, CounterField, FloatField, FLOAT_STRIDE, floatOffset, HEADER_INTS, HISTOGRAM, INT_STRIDE, IntField,
   issuedRoutesOffset, LATENCY_BUCKETS_MS, memberInts, RECENT, RECENT_SLOT_MS, RECENT_SLOTS, RECENT_STRIDE, RecentField, sessionOffset,
@@ -51,7 +51,10 @@ export function lbfactorOf(loadfactor: number): number {
   return Math.trunc(loadfactor * 100);
 }
 
-/** A session counts as sticking to its member for this long after its last request (Tomcat's default timeout is 30 min). */
+/**
+ * A session counts as sticking to its member for this long after its last request, in the manager's figures.
+ * The table keeps a session at least this long, and as long as its balancer's stop-when-idle (balancer.ts).
+ */
 export const SESSION_WINDOW_S = 10 * 60;
 /** Session times are seconds since this moment (2023-11-14), so they fit an Int32 for decades. */
 const SESSION_EPOCH_MS = 1_700_000_000_000;
@@ -163,10 +166,15 @@ export class BalancerState {
 
   /**
    * A request of `session` was routed to member m by its route: remember it with the time, lock-free
-   * (session-table.ts).
+   * (session-table.ts). Its slot is not given to another session before `keepSeconds` have passed.
    */
-  touchSession(m: number, session: string, nowSeconds: number): void {
-    rememberSession(this.sessions, m, session, nowSeconds, nowSeconds - SESSION_WINDOW_S);
+  touchSession(m: number, session: string, nowSeconds: number, keepSeconds = SESSION_WINDOW_S): void {
+    rememberSession(this.sessions, m, session, nowSeconds, nowSeconds - keepSeconds);
+  }
+
+  /** The sessions routed to member m at or after `sinceSeconds`, newest first (approximate). */
+  sessionsSince(m: number, sinceSeconds: number): SeenSession[] {
+    return sessionsSeen(this.sessions, m, sinceSeconds);
   }
 
   /** Sessions routed to member m within the last SESSION_WINDOW_S seconds (approximate). */

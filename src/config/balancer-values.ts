@@ -51,6 +51,10 @@ export const parseManagerMaxAttempts = (input: unknown) => ranged(input, WHOLE, 
 export const parseManagerTimeoutMs = (input: unknown) =>
   ranged(input, WHOLE, 0, 7_200_000, true, 'whole milliseconds from 0 to 7200000 (Apache: 0 to 7200 s)');
 
+/** stop-when-idle through the manager: whole milliseconds, 0 (never) to a day, beyond any servlet session timeout in use. */
+export const parseManagerStopWhenIdleMs = (input: unknown) =>
+  ranged(input, WHOLE, 0, 86_400_000, true, 'whole milliseconds from 0 (never) to 86400000 (a day)');
+
 /**
  * A route or redirect: at most NAME_LIMIT printable characters, empty for none. YAML reads `jvmRoute: 1` as a
  * number, which is taken as its text.

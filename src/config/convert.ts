@@ -240,6 +240,7 @@ function balancer(b: BalancerConfig): Yaml {
     ...(b.growth !== undefined && { growth: b.growth }),
     ...(b.failOnTimeout !== undefined && { 'fail-on-timeout': b.failOnTimeout }),
     ...(b.slowStart !== undefined && { 'slow-start': formatDuration(b.slowStart) }),
+    ...(b.stopWhenIdle !== undefined && { 'stop-when-idle': formatDuration(b.stopWhenIdle) }),
     ...(b.retryBodyLimit !== undefined && { 'retry-body-limit': b.retryBodyLimit }),
     members: b.members.map(member),
   };

@@ -79,11 +79,22 @@ export interface BalancerConfig {
    */
   slowStart?: Millis;
   /**
+   * A draining member none of whose sessions sent a request for this long is stopped by itself (drain until
+   * empty). Undefined: DEFAULT_STOP_WHEN_IDLE; 0: never.
+   */
+  stopWhenIdle?: Millis;
+  /**
    * Request bodies up to this size are kept while they are sent, so an idempotent request whose member failed
    * before answering can be sent again, whole, to another member. Larger ones fail with 502 instead. Default 64 KiB.
    */
   retryBodyLimit?: number;
 }
+
+/** The servlet session timeout (Tomcat's default): a session idle for less may still come back. */
+export const DEFAULT_STOP_WHEN_IDLE: Millis = 30 * 60_000;
+
+/** How long a draining member of `balancer` waits with no active session before it is stopped; 0: never. */
+export const stopWhenIdleOf = (balancer: Pick<BalancerConfig, 'stopWhenIdle'>): Millis => balancer.stopWhenIdle ?? DEFAULT_STOP_WHEN_IDLE;
 
 /** Apache's BalancerGrowth default. */
 export const DEFAULT_GROWTH = 5;

@@ -13,7 +13,7 @@ import type { Millis, Source } from './model-units.ts';
 
 export type { AccessRule, HostMatch } from './model-access.ts';
 export type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, LbMethod, MemberConfig, MemberScheme, StatusFlag, StickyConfig } from './model-balancer.ts';
-export { DEFAULT_GROWTH, LB_METHODS, MEMBER_SCHEMES, formatSticky, isPlainUrl } from './model-balancer.ts';
+export { DEFAULT_GROWTH, DEFAULT_STOP_WHEN_IDLE, LB_METHODS, MEMBER_SCHEMES, formatSticky, isPlainUrl, stopWhenIdleOf } from './model-balancer.ts';
 export type { ClientPolicy, ReadTimeout } from './model-client.ts';
 export { CLIENT_DEFAULTS, clientPolicy } from './model-client.ts';
 export type { AccessLogConfig, AccessLogFormat, LogConfig } from './model-logging.ts';

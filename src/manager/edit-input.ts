@@ -4,7 +4,7 @@
 // typo and is refused by name, so nothing but checked data reaches the shared state, the state file or the
 // worker threads.
 import {
-  because, parseLbMethod, parseLbset, parseLoadfactor, parseManagerMaxAttempts, parseManagerTimeoutMs, parseRouteName, parseStickySession,
+  because, parseLbMethod, parseLbset, parseLoadfactor, parseManagerMaxAttempts, parseManagerStopWhenIdleMs, parseManagerTimeoutMs, parseRouteName, parseStickySession,
   type Verdict,
 } from '../config/balancer-values.ts';
 import { formatSticky } from '../config/model.ts';
@@ -119,6 +119,7 @@ const BALANCER_FIELDS: Record<keyof BalancerChange, FieldReader> = {
   nofailover: trueOrFalse,
   // null takes stickiness away.
   stickySession: (value, path) => (value === null ? kept(null) : checked(parseStickySession, formatSticky)(value, path)),
+  stopWhenIdleMs: checked(parseManagerStopWhenIdleMs),
 };
 
 /** The fields of the object at `path` that `readers` accept, each read by its reader into a fresh object. */

@@ -6,7 +6,7 @@ import { recoveryLine } from '../balancer/recovery-line.ts';
 import { lbfactorOf, type BalancerState } from '../balancer/state.ts';
 import { removeMember, setSwitches } from '../balancer/member-status.ts';
 import { Status } from '../balancer/status.ts';
-import { formatSticky, type BalancerConfig, type MemberConfig } from '../config/model.ts';
+import { formatSticky, stopWhenIdleOf, type BalancerConfig, type MemberConfig } from '../config/model.ts';
 import { parseMemberUrl } from '../proxy/member-url.ts';
 import { readEdit } from './edit-input.ts';
 import { SWITCH_FLAGS, type Actor, type BalancerChange, type Edit, type MemberChange, type StatusSwitch } from './model.ts';
@@ -78,12 +78,12 @@ export function asAsked(edit: PlannedEdit): Edit {
 }
 
 /** The shared half: done once per edit, by the coordinator, on the state every thread reads. */
-export function applyShared(target: EditTarget, edit: PlannedEdit): void {
+export function applyShared(target: EditTarget, edit: PlannedEdit, now = Date.now()): void {
   const { state } = target;
   state.withLock(() => {
     if (edit.kind === 'member') {
       const member = changedMember(target.config.members[edit.slot]!, edit.change);
-      setSwitches(state, edit.slot, SWITCH_LETTERS, member.status.filter((f) => SWITCH_LETTERS.includes(f)));
+      setSwitches(state, edit.slot, SWITCH_LETTERS, member.status.filter((f) => SWITCH_LETTERS.includes(f)), now);
       const lbfactorChanged = edit.change.loadfactor !== undefined;
       if (lbfactorChanged) state.setLbfactor(edit.slot, lbfactorOf(member.loadfactor));
       if (edit.change.lbset !== undefined) state.setLbset(edit.slot, member.lbset);
@@ -190,6 +190,7 @@ export function changedBalancer(config: BalancerConfig, change: BalancerChange):
   if (change.timeoutMs !== undefined) next.timeout = change.timeoutMs;
   if (change.maxAttempts !== undefined) next.maxAttempts = change.maxAttempts;
   if (change.nofailover !== undefined) next.nofailover = change.nofailover;
+  if (change.stopWhenIdleMs !== undefined) next.stopWhenIdle = change.stopWhenIdleMs;
   if (change.stickySession === null) delete next.sticky;
   else if (change.stickySession !== undefined) {
     const [cookie = '', urlParam = cookie] = change.stickySession.split('|');
@@ -233,5 +234,6 @@ function balancerFacts(b: BalancerConfig): Record<string, unknown> {
     maxAttempts: b.maxAttempts ?? null,
     nofailover: b.nofailover,
     stickySession: b.sticky ? formatSticky(b.sticky) : null,
+    stopWhenIdleMs: stopWhenIdleOf(b),
   };
 }

@@ -76,6 +76,18 @@ export interface MemberOverview {
   changes: { error: number; recovered: number; healthCheckFailed: number; healthCheckPassed: number };
   /** Sessions it issued with a route not its own (the route-mismatch watch); null when it never issued one. */
   routeMismatch: RouteMismatch | null;
+  /** What is left on it while it drains; null when it is not draining. */
+  drainSessions: DrainSessions | null;
+}
+
+/** The sessions still active on a draining member, from the balancer's session table (approximate). */
+export interface DrainSessions {
+  /** Sessions whose last request came within the balancer's `stopWhenIdleMs` (`sessionWindowMs` when that is 0). */
+  active: number;
+  /** Epoch ms (to the second) of the newest of their last requests; null when none is active. */
+  lastRequestAt: number | null;
+  /** The newest DRAIN_SESSIONS_SHOWN of them: a short hash of the id (never the id itself) and its last request. */
+  sessions: Array<{ hash: string; lastRequestAt: number }>;
 }
 
 export interface RouteMismatch {
@@ -101,6 +113,8 @@ export interface BalancerOverview {
   maxAttempts: number;
   /** Member slots, configured plus room for members added through the manager. */
   capacity: number;
+  /** A draining member with no active session for this long is stopped by itself; 0: never. */
+  stopWhenIdleMs: number;
   /** Balancer cookies not obeyed (forged, altered, unsigned), all threads together; null without a balancer cookie. */
   cookiesRejected: number | null;
   members: MemberOverview[];
@@ -134,6 +148,8 @@ export interface BalancerChange {
   nofailover?: boolean;
   /** `JSESSIONID|jsessionid`; null makes the balancer not sticky. */
   stickySession?: string | null;
+  /** Drain until empty: 0 never stops a draining member by itself. */
+  stopWhenIdleMs?: number;
 }
 
 export type Edit =

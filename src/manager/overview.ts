@@ -1,11 +1,25 @@
 // The manager's view of every balancer: configuration as edited, plus the live figures from the shared state, so
 // whichever worker thread answers, it shows what all of them did together.
 import type { Balancer } from '../balancer/balancer.ts';
-import { formatSticky } from '../config/model.ts';
+import { formatSticky, stopWhenIdleOf } from '../config/model.ts';
 import type { RouteSightings } from '../balancer/issued-routes.ts';
 import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionMs, sessionSeconds } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
-import type { BalancerOverview, ManagerOverview, MemberOverview, RouteMismatch } from './model.ts';
+import type { BalancerState } from '../balancer/state.ts';
+import type { BalancerOverview, DrainSessions, ManagerOverview, MemberOverview, RouteMismatch } from './model.ts';
+
+/** Sessions listed per draining member: enough to see who is left, small enough for a snapshot a second. */
+export const DRAIN_SESSIONS_SHOWN = 100;
+
+/** The sessions of draining member `slot` active within `windowMs` of `now`. */
+function drainSessions(state: BalancerState, slot: number, windowMs: number, now: number): DrainSessions {
+  const seen = state.sessionsSince(slot, sessionSeconds(now - windowMs));
+  return {
+    active: seen.length,
+    lastRequestAt: seen.length > 0 ? sessionMs(seen[0]!.lastSeen) : null,
+    sessions: seen.slice(0, DRAIN_SESSIONS_SHOWN).map((s) => ({ hash: s.hash.toString(16).padStart(8, '0'), lastRequestAt: sessionMs(s.lastSeen) })),
+  };
+}
 
 function routeMismatch(seen: RouteSightings): RouteMismatch | null {
   if (seen.lastMismatch === 0) return null;
@@ -22,6 +36,8 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
   const balancers: BalancerOverview[] = [];
   for (const { balancer } of source) {
     const { config, state } = balancer;
+    const stopWhenIdleMs = stopWhenIdleOf(config);
+    const activeWindowMs = stopWhenIdleMs > 0 ? stopWhenIdleMs : SESSION_WINDOW_S * 1000;
     const members: MemberOverview[] = [];
     balancer.snapshot(now).forEach((m, slot) => {
       if (m.removed) return;
@@ -58,6 +74,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
         stickySessions: state.recentSessions(slot, sessionSeconds(now)),
         changes: m.changes,
         routeMismatch: routeMismatch(state.routeSightings(slot)),
+        drainSessions: (bits & Status.DRAIN) !== 0 ? drainSessions(state, slot, activeWindowMs, now) : null,
       });
     });
     balancers.push({
@@ -68,6 +85,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
       timeoutMs: config.timeout,
       maxAttempts: balancer.maxAttempts,
       capacity: state.capacity,
+      stopWhenIdleMs,
       cookiesRejected: config.cookie ? state.cookiesRejected : null,
       members,
     });

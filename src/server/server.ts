@@ -15,6 +15,7 @@ import { BurstLog } from '../upstream/exhaustion.ts';
 import { startHealthChecks } from '../health/checker.ts';
 import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
+import { startIdleStops } from '../manager/idle-stop.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, ManagerOverview } from '../manager/model.ts';
@@ -80,6 +81,8 @@ export class Stickler {
   private stopping = false;
   private readonly checksHere: boolean;
   private health: { stop(): void } | undefined;
+  /** Drained members stopped once idle (manager/idle-stop.ts): where health checks run, across reloads. */
+  private idleStops: { stop(): void } | undefined;
   private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost };
   private manager: Manager | undefined;
   /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
@@ -122,6 +125,10 @@ export class Stickler {
     this.attachManager(this.runtime, managerAuthOrThrow(this.runtime.config));
     for (const l of await this.openListeners(this.runtime.config.listeners)) this.open.set(key(l.bound.config), l);
     this.checkHealth();
+    if (this.checksHere) {
+      const control = this.managerSetup.control;
+      this.idleStops = startIdleStops({ targets: () => this.runtime.editTargets(), submit: (edit, actor) => control.submit(edit, actor), log: logLine });
+    }
   }
 
   /** Every runtime gets the one manager; a reload brings nonces for new balancers and re-reads the credentials. */
@@ -192,6 +199,7 @@ export class Stickler {
   async close(): Promise<void> {
     this.stopping = true;
     this.health?.stop();
+    this.idleStops?.stop();
     const servers = [...this.open.values()].map((l) => l.server);
     this.open.clear();
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));

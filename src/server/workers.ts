@@ -15,6 +15,7 @@ import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
+import { startIdleStops } from '../manager/idle-stop.ts';
 import { applyLocal, type EditTarget } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from '../manager/model.ts';
 import { overview } from '../manager/overview.ts';
@@ -97,6 +98,9 @@ export class WorkerGroup {
     const checks = startHealthChecks(targets, { log: (line) => this.log(`stickler: ${line}`) });
     this.health = { stop: () => checks.stop(), pools: targets.flatMap((t) => t.pools) };
   }
+
+  /** Drained members stopped once idle (manager/idle-stop.ts), decided here like every edit, across reloads. */
+  private idleStops: { stop(): void } | undefined;
 
   private stopHealth(): void {
     this.health?.stop();
@@ -207,6 +211,11 @@ export class WorkerGroup {
       const ready = await this.serially(() => Promise.all(Array.from({ length: this.count }, () => this.spawn())));
       this.listeners.push(...ready[0]!);
       this.checkHealth();
+      this.idleStops = startIdleStops({
+        targets: () => this.editTargets(),
+        submit: (edit, actor) => this.serially(() => this.decideNow(edit, actor)),
+        log: (line) => this.log(`stickler: ${line}`),
+      });
     } catch (err) {
       await this.close();
       throw err;
@@ -265,6 +274,7 @@ export class WorkerGroup {
   async close(): Promise<void> {
     this.stopping = true;
     this.stopHealth();
+    this.idleStops?.stop();
     for (const t of this.threads.values()) this.stopWorker(t);
     await Promise.all([...this.threads.values(), ...this.leaving].map((t) => t.exited));
     await Promise.all([...this.releasing, this.releasePipes()]);

@@ -16,7 +16,7 @@ import { request } from '../support/client.ts';
 import { engineConfig, localCertificate, member } from '../support/engine.ts';
 import { postManagerEdit } from '../support/manager.ts';
 import { freePort } from '../support/ports.ts';
-import { pollUntil } from '../support/wait.ts';
+import { loadedBound, pollUntil } from '../support/wait.ts';
 
 const backends: https.Server[] = [];
 const urls: string[] = [];
@@ -238,5 +238,36 @@ test('health checks run once per member whatever the number of workers, and ever
   } finally {
     await group.close();
     checked.close();
+  }
+});
+
+test('stop-when-idle with 2 workers: one decider stops a drained member once, its idle time started again by a reload', async () => {
+  const STOP_MS = 3_000;
+  const audit = join(logDir, `audit-${++logs}.jsonl`);
+  const port = await freePort();
+  const config = (): SticklerConfig => {
+    const c = engineConfig(port, { members: [member(urls[0]!, { route: 'a', status: ['N'] }), member(urls[1]!, { route: 'b' })], balancer: { stopWhenIdle: STOP_MS } });
+    c.manager = { source: c.balancers[0]!.source, ownListener: false, auditLog: audit };
+    return c;
+  };
+  const group = new WorkerGroup(config(), 2);
+  await group.start();
+  const stoppedA = () => group.overview().balancers[0]!.members[0]!.status.stopped;
+  try {
+    // Reloaded before it would have stopped: the decider first sees it drain at its first tick, 1 s after the start.
+    await new Promise((resolve) => setTimeout(resolve, STOP_MS - 1_000));
+    const reloadedAt = Date.now();
+    await group.reload(config());
+    assert.equal(stoppedA(), false, 'not yet');
+    // Ticks come every second at this duration: the stop within STOP_MS of the reload, a tick and margin.
+    await pollUntil(async () => stoppedA(), { timeoutMs: loadedBound(STOP_MS + 1_000), intervalMs: 100, what: 'the drained member stopped' });
+    assert.ok(Date.now() - reloadedAt >= STOP_MS, 'its idle time started again at the reload');
+    // Two more ticks: nobody stops it a second time.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { user: string; edit: { member: string } });
+    assert.deepEqual(lines.map((l) => [l.user, l.edit.member]), [['stop-when-idle', urls[0]]], 'one decider, one edit');
+    assert.equal(group.overview().balancers[0]!.members[0]!.status.drain, false);
+  } finally {
+    await group.close();
   }
 });

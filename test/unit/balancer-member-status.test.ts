@@ -40,8 +40,20 @@ test('setSwitches: the operator\'s switches become what is asked, error and heal
   const state = fresh(['D', 'H']);
   state.withLock(() => putInError(state, 0, 1000));
   state.withLock(() => failHealthCheck(state, 0));
-  state.withLock(() => setSwitches(state, 0, ['I', 'N', 'D', 'S', 'H', 'R'], ['N']));
+  state.withLock(() => setSwitches(state, 0, ['I', 'N', 'D', 'S', 'H', 'R'], ['N'], 0));
   assert.equal(state.status(0) & ~Status.INITIALIZED, Status.DRAIN | Status.IN_ERROR | Status.HC_FAIL);
+});
+
+test('setSwitches: a member let back in (no longer drained, disabled or stopped) ramps up with slow start from then', () => {
+  const state = fresh(['N']);
+  state.withLock(() => setSwitches(state, 0, ['N', 'D'], ['N', 'D'], 5000));
+  assert.equal(state.recoveredAt(0), 0, 'still held back: no ramp');
+  state.withLock(() => setSwitches(state, 0, ['N', 'D'], ['D'], 6000));
+  assert.equal(state.recoveredAt(0), 0, 'disabled still');
+  state.withLock(() => setSwitches(state, 0, ['N', 'D'], [], 7000));
+  assert.equal(state.recoveredAt(0), 7000);
+  state.withLock(() => setSwitches(state, 0, ['N', 'D'], [], 8000));
+  assert.equal(state.recoveredAt(0), 7000, 'already in service: the ramp is not restarted');
 });
 
 test('removeMember: stopped and its slot free', () => {

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { countSessions, rememberSession, sessionTableLength } from '../../src/balancer/session-table.ts';
+import { countSessions, rememberSession, sessionsSeen, sessionTableLength } from '../../src/balancer/session-table.ts';
 
 test('a session seen exactly at the start of the window counts; one second before does not', () => {
   const table = new Int32Array(sessionTableLength(2));
@@ -31,4 +31,16 @@ test('property: a few distinct sessions of one member are each counted once, and
     if (sessions.length > 0) assert.ok(counted >= 1);
     assert.equal(countSessions(table, 0, 0), 0);
   }));
+});
+
+test('sessionsSeen lists a member\'s sessions of the window, newest first, by hash', () => {
+  const table = new Int32Array(sessionTableLength(2));
+  rememberSession(table, 0, 'A.node1', 100, 0);
+  rememberSession(table, 0, 'B.node1', 300, 0);
+  rememberSession(table, 0, 'C.node1', 200, 0);
+  rememberSession(table, 1, 'D.node2', 400, 0);
+  const seen = sessionsSeen(table, 0, 150);
+  assert.deepEqual(seen.map((s) => s.lastSeen), [300, 200]);
+  assert.ok(seen.every((s) => s.hash > 0));
+  assert.equal(new Set(seen.map((s) => s.hash)).size, 2);
 });

@@ -81,6 +81,7 @@ const MODEL: SticklerConfig = {
       growth: 3,
       failOnTimeout: true,
       slowStart: 30_000,
+      stopWhenIdle: 45 * 60_000,
       retryBodyLimit: 1024,
       members: [
         { source: src, url: 'https://localhost:9443', route: 'isNode1', redirect: 'isNode2', loadfactor: 2.5, lbset: 1, status: ['H', 'D'], retry: 0, timeout: 30_000, connectionTimeout: 250 },

@@ -200,3 +200,12 @@ test('header-rules: each entry is checked as the Apache reader checks the same l
     'stickler.yaml:13: virtual-hosts[0].header-rules[0]: proxy: scheme ftp:// of "ftp://x/" is not supported by Stickler; expected http://, https:// or balancer://',
   ]);
 });
+
+test('stop-when-idle: a duration on a balancer, 0 for never; anything else is refused with file:line', () => {
+  const read = (value: string) => loadNativeConfigText(edit(14, `    sticky-session: JSESSIONID\n    stop-when-idle: ${value}`), FILE);
+  assert.equal(read('45m').config?.balancers[0]!.stopWhenIdle, 45 * 60_000);
+  assert.equal(read('0').config?.balancers[0]!.stopWhenIdle, 0);
+  assert.equal(loadNativeConfigText(BASE, FILE).config?.balancers[0]!.stopWhenIdle, undefined, 'unset: the default applies');
+  assert.deepEqual(read('soon').diagnostics.map(formatDiagnostic),
+    ['stickler.yaml:15: balancers.wso2.stop-when-idle: expected a duration such as 60s, 500ms or 2m, or a number of seconds, got "soon"']);
+});

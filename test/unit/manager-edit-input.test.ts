@@ -20,7 +20,7 @@ import { hostileJson, INHERITED_NAMES, nonData } from '../support/hostile-data.t
 
 const FIELDS = [
   'kind', 'balancer', 'member', 'url', 'change', 'status', 'loadfactor', 'lbset', 'route', 'redirect',
-  'lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession', ...STATUS_SWITCHES,
+  'lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession', 'stopWhenIdleMs', ...STATUS_SWITCHES,
 ];
 const VALUES = ['member', 'balancer', 'add-member', 'remove-member', 'app', 'https://a:1', 'https://b:1', 'https://c:1', 'bybusyness', 'A|b', 3, 50];
 const STATUS_LETTERS = ['I', 'N', 'D', 'S', 'H', 'R'];
@@ -57,10 +57,11 @@ function changeFields(noise: fc.Arbitrary<string>): Record<string, fc.Arbitrary<
     maxAttempts: fc.oneof({ weight: 3, arbitrary: json(fc.integer({ min: -1, max: 100 })) }, noise),
     nofailover: fc.oneof({ weight: 3, arbitrary: json(fc.boolean()) }, noise),
     stickySession: json(fc.constantFrom(null, 'A', 'A|b', 'A|', '|', 'A b', 'A|b|c', 'constructor')),
+    stopWhenIdleMs: fc.oneof({ weight: 3, arbitrary: json(fc.integer({ min: -1, max: 86_400_001 })) }, noise),
   };
 }
 const MEMBER_CHANGE = ['status', 'loadfactor', 'lbset', 'route', 'redirect'];
-const BALANCER_CHANGE = ['lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession'];
+const BALANCER_CHANGE = ['lbmethod', 'timeoutMs', 'maxAttempts', 'nofailover', 'stickySession', 'stopWhenIdleMs'];
 
 /** A change of the `fields` named (now and then one of the other kind's), mostly in range. */
 function changeText(fields: readonly string[], noise = NOISE): fc.Arbitrary<string> {
@@ -138,6 +139,9 @@ test('the messages name the field and say what was expected', () => {
     'change: unknown member field "weight"; expected status, loadfactor, lbset, route, redirect');
   assert.equal(refused({ kind: 'member', balancer: 'app', member: 'https://a:1', change: { status: { drain: 1 } } }), 'change.status.drain: expected true or false, got 1');
   assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { maxAttempts: 1.5 } }), 'change.maxAttempts: 1.5 is not a whole number; expected a whole number from 0 to 99');
+  assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { stopWhenIdleMs: 86_400_001 } }),
+    'change.stopWhenIdleMs: 86400001 is out of range; expected whole milliseconds from 0 (never) to 86400000 (a day)');
+  assert.deepEqual(readEdit({ kind: 'balancer', balancer: 'app', change: { stopWhenIdleMs: 0 } }), { ok: true, value: { kind: 'balancer', balancer: 'app', change: { stopWhenIdleMs: 0 } } });
   assert.equal(refused({ kind: 'balancer', balancer: 'app', change: { stickySession: 'A|' } }), 'change.stickySession: "A|" has an empty name; expected COOKIE or COOKIE|urlparam');
   assert.equal(refused({ kind: 'remove-member', balancer: 'app', member: 'https://a:1', change: {} }), 'the edit: unknown field "change"; expected kind, balancer, member');
   assert.equal(refused({ kind: 'member', balancer: 'app', member: 'https://a:1', change: [] }), 'change: expected an object');
@@ -187,7 +191,7 @@ test('property: one unknown or inherited key added to a valid edit, at any level
 const FIELDS_OF: Record<Edit['kind'], object> = {
   member: { status: 0, loadfactor: 0, lbset: 0, route: 0, redirect: 0 },
   'add-member': { status: 0, loadfactor: 0, lbset: 0, route: 0, redirect: 0 },
-  balancer: { lbmethod: 0, timeoutMs: 0, maxAttempts: 0, nofailover: 0, stickySession: 0 },
+  balancer: { lbmethod: 0, timeoutMs: 0, maxAttempts: 0, nofailover: 0, stickySession: 0, stopWhenIdleMs: 0 },
   'remove-member': {},
 };
 

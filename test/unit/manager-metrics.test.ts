@@ -12,14 +12,14 @@ function member(url: string, fields: Partial<MemberOverview>): MemberOverview {
     statusLabel: 'Init Ok ', usable: true, elected: 0, busy: 0, lbstatus: 0, bytesToMember: 0, bytesFromMember: 0,
     requests: 0, failures: 0, lastFailure: null, errorSince: null, latency: { sumMs: 0, buckets: [0, 0, 0, 0] },
     lastMinute: { fromMs: 0, requests: 0, latency: { sumMs: 0, buckets: [0, 0, 0, 0] } },
-    stickySessions: 0, changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 }, routeMismatch: null,
+    stickySessions: 0, changes: { error: 0, recovered: 0, healthCheckFailed: 0, healthCheckPassed: 0 }, routeMismatch: null, drainSessions: null,
     ...fields,
   };
 }
 
 function balancer(name: string, members: MemberOverview[], cookiesRejected: number | null = null): BalancerOverview {
   return { name, lbmethod: 'byrequests', stickySession: 'JSESSIONID|jsessionid', nofailover: false, timeoutMs: 0,
-           maxAttempts: 1, capacity: members.length, cookiesRejected, members };
+           maxAttempts: 1, capacity: members.length, stopWhenIdleMs: 1_800_000, cookiesRejected, members };
 }
 
 function overview(balancers: BalancerOverview[]): ManagerOverview {

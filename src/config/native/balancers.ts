@@ -38,6 +38,7 @@ export function buildBalancer(name: string, raw: NativeBalancer, r: NativeReport
     ...(raw.growth !== undefined && { growth: raw.growth }),
     ...(raw['fail-on-timeout'] !== undefined && { failOnTimeout: raw['fail-on-timeout'] }),
     ...(raw['slow-start'] !== undefined && { slowStart: raw['slow-start'] }),
+    ...(raw['stop-when-idle'] !== undefined && { stopWhenIdle: raw['stop-when-idle'] }),
     ...(raw['retry-body-limit'] !== undefined && { retryBodyLimit: raw['retry-body-limit'] }),
     ...(raw.cookie && { cookie: buildCookie(raw.cookie, raw['sticky-session'], members, [...path, 'cookie'], r) }),
     members,

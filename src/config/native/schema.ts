@@ -169,6 +169,7 @@ const balancer = z.strictObject({
   growth: optional(int(0, 1000)),
   'fail-on-timeout': optional(parseSwitch),
   'slow-start': optional(duration(0)),
+  'stop-when-idle': optional(duration(0)),
   'retry-body-limit': optional(int(0, 64 * 1024 * 1024)),
   cookie: balancerCookie.optional(),
   members: list(member),

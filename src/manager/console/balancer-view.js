@@ -66,6 +66,7 @@ export class BalancerView {
         field('Sticky session', el('input', { name: 'stickySession', type: 'text', placeholder: 'not sticky', autocomplete: 'off', spellcheck: 'false', title: 'COOKIE or COOKIE|urlparam; empty: not sticky' })),
         field('Timeout (s)', el('input', { name: 'timeout', type: 'number', min: 0, max: 7200, step: 'any', required: true, title: 'How long to wait for a free member; 0: no wait' })),
         field('Max attempts', el('input', { name: 'maxAttempts', type: 'number', min: 0, max: 99, step: 1, required: true })),
+        field('Stop drained when idle (s)', el('input', { name: 'stopWhenIdle', type: 'number', min: 0, max: 86400, step: 1, required: true, title: 'A draining member none of whose sessions sent a request for this long is stopped; 0: never' })),
         el('fieldset', { class: 'checks' }, el('legend', { text: 'Failover' }), checkbox('No failover', 'nofailover')),
       ],
       'Apply',
@@ -138,6 +139,7 @@ export class BalancerView {
       f.stickySession.value = b.stickySession ?? '';
       f.timeout.value = String(b.timeoutMs / 1000);
       f.maxAttempts.value = String(b.maxAttempts);
+      f.stopWhenIdle.value = String(b.stopWhenIdleMs / 1000);
       f.nofailover.checked = b.nofailover;
     }
     setOpen(this.settingsPanel, this.settingsButton, open);
@@ -161,6 +163,8 @@ export class BalancerView {
     if (timeoutMs !== b.timeoutMs) change.timeoutMs = timeoutMs;
     if (Number(f.maxAttempts.value) !== b.maxAttempts) change.maxAttempts = Number(f.maxAttempts.value);
     if (f.nofailover.checked !== b.nofailover) change.nofailover = f.nofailover.checked;
+    const stopWhenIdleMs = Math.round(Number(f.stopWhenIdle.value) * 1000);
+    if (stopWhenIdleMs !== b.stopWhenIdleMs) change.stopWhenIdleMs = stopWhenIdleMs;
     if (Object.keys(change).length === 0) {
       report(true, `${this.name} · settings`, 'nothing to change');
       this.openSettings(false);

@@ -227,13 +227,17 @@ export class MemberView {
     setText(this.lastFailureCell, member.lastFailure === null ? 'never' : formatAgo(now - member.lastFailure));
     if (member.lastFailure !== null) this.lastFailureCell.setAttribute('title', new Date(member.lastFailure).toLocaleString());
     else this.lastFailureCell.removeAttribute('title');
-    setText(this.sessionsCell, integer.format(member.stickySessions));
+    // Draining: what is left, so the operator sees when it is empty (stop-when-idle stops it then).
+    const drain = member.drainSessions;
+    setText(this.sessionsCell, drain ? `${integer.format(drain.active)} active${drain.lastRequestAt === null ? '' : `, last ${formatAgo(now - drain.lastRequestAt)}`}` : integer.format(member.stickySessions));
+    if (drain) this.sessionsCell.setAttribute('title', drain.sessions.slice(0, 20).map((x) => `session ${x.hash}: last request ${formatAgo(now - x.lastRequestAt)}`).join('\n') || 'no active session');
+    else this.sessionsCell.removeAttribute('title');
 
     const off = this.isOff();
     setText(this.toggleButton, off ? 'Enable' : 'Disable');
     this.toggleButton.setAttribute('aria-label', `${off ? 'Enable' : 'Disable'} ${this.url}`);
     // Drain and standby are toggles: a stable name, the state in aria-pressed (and the pressed look).
-    setText(this.drainCount, integer.format(member.stickySessions));
+    setText(this.drainCount, integer.format(drain ? drain.active : member.stickySessions));
     this.drainButton.setAttribute('aria-pressed', String(s.drain));
     this.drainButton.setAttribute('aria-label', `Drain ${this.url} (${member.stickySessions} sticky sessions)`);
     this.drainButton.setAttribute('title', `${s.drain ? 'Draining: no new sessions. Click to take new sessions again.' : 'Take no new sessions; the sticky ones are still served.'} ${member.stickySessions} sessions used it in the last ${Math.round(sessionWindowMs / 60_000)} min.`);
