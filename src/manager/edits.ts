@@ -30,7 +30,7 @@ const MANAGER_SOURCE = { file: 'balancer-manager', line: 0 };
 const refuse = (status: 400 | 404 | 409, reason: string): Planned => ({ ok: false, status, reason });
 
 /** A member that is still in the balancer (a removed one keeps its slot but is gone for the operator). */
-function findMember(target: EditTarget, url: string): number {
+export function findMember(target: EditTarget, url: string): number {
   return target.config.members.findIndex((m, i) => m.url === url && (target.state.status(i) & Status.FREE) === 0);
 }
 

@@ -1,11 +1,11 @@
 // Drain until empty: a draining member none of whose sessions has sent a request for its balancer's
 // stop-when-idle is stopped, by an edit the audit log names "stop-when-idle". One decider per process, where
 // edits are decided (the main thread with worker threads), so two threads never stop the same member. The
-// decision (IdleWatch) is pure; startIdleStops ticks it against the live state and submits the edits.
+// decision (IdleWatch, stopVerdict) is pure; startIdleStops ticks it against the live state and submits the edits.
 import { stopWhenIdleOf } from '../config/model.ts';
 import { sessionMs } from '../balancer/state.ts';
-import { Status } from '../balancer/status.ts';
-import type { EditTarget } from './edits.ts';
+import { isUsable, Status } from '../balancer/status.ts';
+import { findMember, type EditTarget } from './edits.ts';
 import type { Actor, Edit, EditOutcome } from './model.ts';
 
 /** Who the audit log says stopped the member. */
@@ -80,9 +80,31 @@ export function tickMs(targets: ReadonlyMap<string, EditTarget>): number {
   return Math.min(30_000, Math.max(1_000, Number.isFinite(shortest) ? Math.floor(shortest / 10) : 30_000));
 }
 
+/**
+ * Member m, found due at a tick, read again where edits are decided, just before its stop: 'stop'; 'moot' when an
+ * edit since has ended its drain or stopped it (the operator's word is the last); or why it is kept serving.
+ * The last member able to take new sessions is kept: stopping it would turn away the sessions that come back
+ * after stop-when-idle as well as every new one, which is the operator's call, not a timer's.
+ */
+export function stopVerdict(targets: ReadonlyMap<string, EditTarget>, m: Pick<DrainingMember, 'balancer' | 'url'>): 'stop' | 'moot' | { keep: string } {
+  const target = targets.get(m.balancer);
+  if (target === undefined) return 'moot';
+  const { config, state } = target;
+  const slot = findMember(target, m.url);
+  if (slot < 0) return 'moot';
+  const bits = state.status(slot);
+  if ((bits & Status.DRAIN) === 0 || (bits & Status.STOPPED) !== 0) return 'moot';
+  const serving = config.members.some((_, i) => i !== slot && (state.status(i) & (Status.FREE | Status.DRAIN)) === 0 && isUsable(state.status(i)));
+  if (!serving) return { keep: 'no other member of the balancer takes new sessions (all drained, disabled, stopped or in error); it is left draining' };
+  return 'stop';
+}
+
 export interface IdleStopHost {
   /** The balancers as edits are decided on now (they change with reloads). */
   targets(): ReadonlyMap<string, EditTarget>;
+  /** Runs `task` where edits are decided with no other edit meanwhile, so what it reads is what its edit changes. */
+  exclusively<T>(task: () => Promise<T>): Promise<T>;
+  /** Decides an edit; called within `exclusively`. */
   submit(edit: Edit, actor: Actor): Promise<EditOutcome>;
   /** A line for Stickler's log, without its `stickler: ` prefix. */
   log(line: string): void;
@@ -91,16 +113,30 @@ export interface IdleStopHost {
 /** Runs the decider until `stop`: one tick at a time, each scheduled after the last one's edits are done. */
 export function startIdleStops(host: IdleStopHost): { stop(): void } {
   const watch = new IdleWatch();
+  /** Why each member due is kept, as last logged: said once, not at every tick. */
+  const kept = new Map<string, string>();
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
-  const tick = async (): Promise<void> => {
-    for (const m of watch.due(drainingMembers(host.targets()), Date.now())) {
-      const outcome = await host.submit(idleStopEdit(m), IDLE_STOP_ACTOR);
-      const idle = m.lastRequestAt === null ? 'no session seen' : `last request ${new Date(m.lastRequestAt).toISOString()}`;
-      host.log(outcome.ok
-        ? `balancer://${m.balancer} member ${m.url} drained (${idle}); stopped after ${m.stopWhenIdleMs / 1000} s without a session (stop-when-idle)`
-        : `balancer://${m.balancer} member ${m.url} drained but could not be stopped: ${outcome.reason}`);
+  const stopOne = async (m: DrainingMember): Promise<void> => {
+    const key = `${m.balancer}\n${m.url}`;
+    const verdict = stopVerdict(host.targets(), m);
+    if (verdict !== 'stop') {
+      if (verdict === 'moot') kept.delete(key);
+      else if (kept.get(key) !== verdict.keep) {
+        kept.set(key, verdict.keep);
+        host.log(`balancer://${m.balancer} member ${m.url} drained and idle but not stopped (stop-when-idle): ${verdict.keep}`);
+      }
+      return;
     }
+    kept.delete(key);
+    const outcome = await host.submit(idleStopEdit(m), IDLE_STOP_ACTOR);
+    const idle = m.lastRequestAt === null ? 'no session seen' : `last request ${new Date(m.lastRequestAt).toISOString()}`;
+    host.log(outcome.ok
+      ? `balancer://${m.balancer} member ${m.url} drained (${idle}); stopped after ${m.stopWhenIdleMs / 1000} s without a session (stop-when-idle)`
+      : `balancer://${m.balancer} member ${m.url} drained but could not be stopped: ${outcome.reason}`);
+  };
+  const tick = async (): Promise<void> => {
+    for (const m of watch.due(drainingMembers(host.targets()), Date.now())) await host.exclusively(() => stopOne(m));
   };
   const next = (): void => {
     if (stopped) return;

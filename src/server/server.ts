@@ -127,7 +127,13 @@ export class Stickler {
     this.checkHealth();
     if (this.checksHere) {
       const control = this.managerSetup.control;
-      this.idleStops = startIdleStops({ targets: () => this.runtime.editTargets(), submit: (edit, actor) => control.submit(edit, actor), log: logLine });
+      // One thread: an edit is decided whole between two turns of the event loop, so nothing comes between.
+      this.idleStops = startIdleStops({
+        targets: () => this.runtime.editTargets(),
+        exclusively: (task) => task(),
+        submit: (edit, actor) => control.submit(edit, actor),
+        log: logLine,
+      });
     }
   }
 

@@ -213,7 +213,8 @@ export class WorkerGroup {
       this.checkHealth();
       this.idleStops = startIdleStops({
         targets: () => this.editTargets(),
-        submit: (edit, actor) => this.serially(() => this.decideNow(edit, actor)),
+        exclusively: (task) => this.serially(task),
+        submit: (edit, actor) => this.decideNow(edit, actor),
         log: (line) => this.log(`stickler: ${line}`),
       });
     } catch (err) {

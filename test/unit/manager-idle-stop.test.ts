@@ -1,7 +1,11 @@
 // Drain until empty: which draining members the decider stops, and when.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { IdleWatch, idleStopEdit, type DrainingMember } from '../../src/manager/idle-stop.ts';
+import { BalancerState } from '../../src/balancer/state.ts';
+import { Status } from '../../src/balancer/status.ts';
+import type { EditTarget } from '../../src/manager/edits.ts';
+import { IdleWatch, idleStopEdit, stopVerdict, type DrainingMember } from '../../src/manager/idle-stop.ts';
+import { balancerConfig, memberConfig } from '../support/fixtures.ts';
 
 const GEN = {};
 const member = (fields: Partial<DrainingMember> = {}): DrainingMember =>
@@ -43,4 +47,34 @@ test('a member drained again, or whose state a reload replaced, starts its idle 
 
 test('the edit stops the member and ends its drain', () => {
   assert.deepEqual(idleStopEdit(member()), { kind: 'member', balancer: 'app', member: 'http://10.0.0.1:8080', change: { status: { stopped: true, drain: false } } });
+});
+
+function twoMembers() {
+  const config = balancerConfig([memberConfig({ url: 'http://a:1', route: 'a' }), memberConfig({ url: 'http://b:1', route: 'b' })], { name: 'app' });
+  const state = BalancerState.create(config.members, { growth: 1 });
+  return { state, targets: new Map<string, EditTarget>([['app', { config, state }]]) };
+}
+
+test('read again before the stop: a member whose drain an operator ended since the tick, or stopped, is left alone', () => {
+  const { state, targets } = twoMembers();
+  state.setStatusBits(0, Status.DRAIN);
+  assert.equal(stopVerdict(targets, { balancer: 'app', url: 'http://a:1' }), 'stop');
+  state.clearStatusBits(0, Status.DRAIN);
+  assert.equal(stopVerdict(targets, { balancer: 'app', url: 'http://a:1' }), 'moot', 'drain ended: the operator had the last word');
+  state.setStatusBits(0, Status.DRAIN | Status.STOPPED);
+  assert.equal(stopVerdict(targets, { balancer: 'app', url: 'http://a:1' }), 'moot');
+  assert.equal(stopVerdict(targets, { balancer: 'app', url: 'http://gone:1' }), 'moot');
+  assert.equal(stopVerdict(targets, { balancer: 'other', url: 'http://a:1' }), 'moot');
+});
+
+test('the last member able to take new sessions is kept draining, with why, while the others are out or in error', () => {
+  const { state, targets } = twoMembers();
+  state.setStatusBits(0, Status.DRAIN);
+  for (const bit of [Status.DRAIN, Status.DISABLED, Status.STOPPED, Status.IN_ERROR]) {
+    state.setStatusBits(1, bit);
+    const verdict = stopVerdict(targets, { balancer: 'app', url: 'http://a:1' });
+    assert.ok(typeof verdict === 'object' && /no other member of the balancer takes new sessions/.test(verdict.keep), `other member ${bit.toString(16)}`);
+    state.clearStatusBits(1, bit);
+  }
+  assert.equal(stopVerdict(targets, { balancer: 'app', url: 'http://a:1' }), 'stop');
 });
