@@ -6,7 +6,7 @@ import type { BalancerOverview, MemberOverview } from '../manager/model.ts';
 export interface PlannedMember {
   url: string;
   route: string;
-  /** The --exec command with {route} and {url} put in, each quoted for sh. */
+  /** The --exec command with {route} and {url} put in, each quoted for sh: for people to read (execScript runs). */
   command: string;
 }
 
@@ -34,6 +34,23 @@ function heldBack(m: MemberOverview): string | undefined {
   return undefined;
 }
 
+/** The variables through which the script sh runs gets the member's route and URL. */
+export const EXEC_ENV = { route: 'STICKLER_ROUTE', url: 'STICKLER_URL' } as const;
+
+/**
+ * What sh runs for --exec `template`: each {route} and {url} becomes a reference to a variable of EXEC_ENV, never
+ * the value itself. A route is set through the manager by whoever holds a token; put into the text, quoted or not,
+ * it would be read as shell syntax wherever the template puts it inside its own quotes (`"{route}"`).
+ */
+export function execScript(template: string): string {
+  return template.replace(/\{(route|url)\}/g, (_, name: 'route' | 'url') => `"$${EXEC_ENV[name]}"`);
+}
+
+/** The environment execScript's script needs for member m, beside rollout's own. */
+export function execEnv(m: Pick<PlannedMember, 'route' | 'url'>): Record<string, string> {
+  return { [EXEC_ENV.route]: m.route, [EXEC_ENV.url]: m.url };
+}
+
 /** The members of `balancer` to restart, in the order configured, one at a time. */
 export function planRollout(balancer: BalancerOverview, template: string): RolloutPlan {
   const plan: RolloutPlan = { members: [], skipped: [] };
@@ -50,6 +67,26 @@ export function planProblem(balancer: BalancerOverview, plan: RolloutPlan): stri
   if (plan.members.length === 0) return `balancer://${balancer.name} has no member in service to restart`;
   const serving = balancer.members.filter((m) => heldBack(m) === undefined).length;
   if (serving < 2) return `balancer://${balancer.name} has one member in service: draining it would leave no member for new sessions`;
+  return undefined;
+}
+
+/**
+ * Why member m must not be drained now, read from the balancer as the manager shows it just before: the member
+ * was removed or its route changed (the command would name the wrong node), someone else took it or another
+ * member out since the plan (another rollout, an operator: two members would be out at once), or no other
+ * member is left to take new sessions (in error, failing its health check).
+ */
+export function drainProblem(now: BalancerOverview, plan: RolloutPlan, m: PlannedMember): string | undefined {
+  const member = now.members.find((x) => x.url === m.url);
+  if (member === undefined) return `${m.url} is no longer a member of balancer://${now.name} (removed or renamed through the manager)`;
+  if (member.route !== m.route) return `the route of ${m.url} changed from "${m.route}" to "${member.route}" since the rollout began`;
+  const skipped = new Set(plan.skipped.map((x) => x.url));
+  for (const x of now.members) {
+    const why = skipped.has(x.url) ? undefined : heldBack(x);
+    if (why !== undefined) return `${x.url} is ${why} since the rollout began (another rollout, or an operator): left as it is, and ${m.url} not drained`;
+  }
+  const serving = now.members.some((x) => x.url !== m.url && heldBack(x) === undefined && !x.status.error && !x.status.healthCheckFailed);
+  if (!serving) return `no other member of balancer://${now.name} is serving (in error or failing its health check): draining ${m.url} would leave none for new sessions`;
   return undefined;
 }
 

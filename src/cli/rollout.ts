@@ -2,18 +2,25 @@
 // Stickler (bearer token): drain, wait until the member's sessions are idle, disable, run the command, wait until
 // the member answers and is not in error, enable (slow start ramps it), next. The decisions are rollout-plan.ts's.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { secretFileExposure } from '../config/key-file.ts';
 import { parseDuration } from '../config/native/values.ts';
 import type { BalancerOverview, ManagerOverview, MemberChange, MemberOverview } from '../manager/model.ts';
-import { formatSpan, isIdle, planProblem, planRollout, planText, progressLine, type PlannedMember } from './rollout-plan.ts';
+import {
+  drainProblem, execEnv, execScript, formatSpan, isIdle, planProblem, planRollout, planText, progressLine, type PlannedMember, type RolloutPlan,
+} from './rollout-plan.ts';
 import { usage } from './usage.ts';
 
 const DEFAULT_MAX_WAIT_MS = 30 * 60_000;
 const DEFAULT_HEALTH_TIMEOUT_MS = 5 * 60_000;
+/** Far beyond a Tomcat restart; a command still running then is hung, and its member stays disabled meanwhile. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60_000;
+/** After --command-timeout, how long its processes have between SIGTERM and SIGKILL. */
+const KILL_GRACE_MS = 10_000;
 /** Every call to the manager or probe of a member gives up after this. */
 const REQUEST_TIMEOUT_MS = 10_000;
 const HEALTH_POLL_MS = 500;
@@ -90,13 +97,20 @@ class ManagerApi {
   }
 }
 
-/** The first token of a token file (the manager's format: one a line, # comments). */
-function readToken(file: string): string {
+/** The first token of a token file (the manager's format: one a line, # comments), refused if others may read it. */
+export function readToken(file: string): string {
   let text: string;
+  let fd: number | undefined;
   try {
-    text = readFileSync(file, 'utf8');
+    fd = openSync(file, 'r');
+    const exposure = secretFileExposure(fstatSync(fd).mode);
+    if (exposure !== undefined) throw new RolloutError(`--token-file: ${file} is ${exposure}; the token changes balancers: chmod 600 ${file}`);
+    text = readFileSync(fd, 'utf8');
   } catch (err) {
+    if (err instanceof RolloutError) throw err;
     throw new RolloutError(`--token-file: cannot read ${file} (${(err as Error).message})`);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
   const token = text.split('\n').map((l) => l.trim()).find((l) => l !== '' && !l.startsWith('#'));
   if (token === undefined) throw new RolloutError(`${file} holds no token; expected one line with the manager's bearer token`);
@@ -106,15 +120,36 @@ function readToken(file: string): string {
 /** The command running now, which a signal to rollout is passed on to. */
 let running: ChildProcess | undefined;
 
-/** Runs `command` with sh; resolves with its exit status (its output goes to ours). */
-function run(command: string): Promise<number> {
-  return new Promise((resolve) => {
+/** Sends `signal` to every process of the command's group; they may be gone already. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    if (child.pid !== undefined) process.kill(-child.pid, signal);
+  } catch {
+    // Gone already.
+  }
+}
+
+/**
+ * Runs `script` with sh and `env` beside ours; resolves with its exit status (its output goes to ours), or
+ * 'timeout' when it ran `timeoutMs`: then its processes get SIGTERM, and SIGKILL KILL_GRACE_MS later.
+ */
+export function run(script: string, env: Record<string, string>, timeoutMs: number): Promise<number | 'timeout'> {
+  return new Promise<number | 'timeout'>((resolve) => {
     // Its own process group, so a signal reaches every process the command started, not only sh.
-    const child = spawn('/bin/sh', ['-c', command], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    const child = spawn('/bin/sh', ['-c', script], { stdio: ['ignore', 'inherit', 'inherit'], detached: true, env: { ...process.env, ...env } });
     running = child;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signalGroup(child, 'SIGTERM');
+      setTimeout(() => signalGroup(child, 'SIGKILL'), KILL_GRACE_MS).unref();
+    }, timeoutMs);
     child.on('error', () => resolve(127));
-    child.on('exit', (code, signal) => resolve(code ?? (signal ? 128 : 1)));
-  }).finally(() => (running = undefined)) as Promise<number>;
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(timedOut ? 'timeout' : code ?? (signal ? 128 : 1));
+    });
+  }).finally(() => (running = undefined));
 }
 
 interface Options {
@@ -123,6 +158,7 @@ interface Options {
   idleMs: number | undefined;
   maxWaitMs: number;
   healthTimeoutMs: number;
+  commandTimeoutMs: number;
   dryRun: boolean;
 }
 
@@ -148,10 +184,12 @@ async function isBack(api: ManagerApi, balancer: string, m: PlannedMember, probe
   return !now.status.error && !now.status.healthCheckFailed;
 }
 
-/** Restarts one member; returns its times, or throws (the caller re-enables it). */
-async function restart(api: ManagerApi, b: BalancerOverview, windowMs: number, m: PlannedMember, opts: Options & { idleMs: number }, probe: Fetch) {
+/** Restarts one member; returns its times, or throws (the caller re-enables it). `left` follows what it is left as. */
+async function restart(api: ManagerApi, b: BalancerOverview, windowMs: number, m: PlannedMember, opts: Options & { idleMs: number }, probe: Fetch, left: { as: string }) {
   const drainedAt = Date.now();
+  left.as = 'draining, perhaps';
   await api.change(b.name, m.url, { drain: true });
+  left.as = 'draining';
   for (;;) {
     const now = Date.now();
     const drain = (await api.member(b.name, m.url)).drainSessions;
@@ -162,9 +200,12 @@ async function restart(api: ManagerApi, b: BalancerOverview, windowMs: number, m
     }
     await sleep(Math.min(1_000, Math.max(100, opts.idleMs / 10)));
   }
+  left.as = 'draining, perhaps disabled';
   await api.change(b.name, m.url, { drain: true, disabled: true });
+  left.as = 'draining and disabled';
   const commandAt = Date.now();
-  const status = await run(m.command);
+  const status = await run(execScript(opts.exec), execEnv(m), opts.commandTimeoutMs);
+  if (status === 'timeout') throw new RolloutError(`the command for ${m.url} did not finish within ${formatSpan(opts.commandTimeoutMs)} (--command-timeout) and was killed: ${m.command}`);
   if (status !== 0) throw new RolloutError(`the command for ${m.url} exited with status ${status}: ${m.command}`);
   const backFrom = Date.now();
   while (!(await isBack(api, b.name, m, probe))) {
@@ -190,16 +231,16 @@ async function rolloutWith(api: ManagerApi, opts: Options, probe: Fetch): Promis
     say(planText(b, plan, { idleMs, maxWaitMs: opts.maxWaitMs, healthTimeoutMs: opts.healthTimeoutMs }));
     return 0;
   }
+  return restartAll(api, b, plan, windowMs, { ...opts, idleMs }, probe);
+}
+
+async function restartAll(api: ManagerApi, b: BalancerOverview, plan: RolloutPlan, windowMs: number, opts: Options & { idleMs: number }, probe: Fetch): Promise<number> {
   const doneMs: number[] = [];
   let current: PlannedMember | undefined;
   // Interrupted (Ctrl-C, a stop): the command gets the signal too, and the member being restarted is let back in
   // before exiting, as on a failure.
   const interrupted = (signal: NodeJS.Signals): void => {
-    try {
-      if (running?.pid !== undefined) process.kill(-running.pid, signal);
-    } catch {
-      // The command's processes are gone already.
-    }
+    if (running !== undefined) signalGroup(running, signal);
     const member = current;
     const leave = () => process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
     if (member === undefined) return leave();
@@ -211,10 +252,17 @@ async function rolloutWith(api: ManagerApi, opts: Options, probe: Fetch): Promis
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   for (const [i, m] of plan.members.entries()) {
+    // Read again before each drain: nothing of ours is out now, so a refusal leaves nothing to undo.
+    const problem = drainProblem(await api.balancer(b.name), plan, m);
+    if (problem !== undefined) {
+      process.stderr.write(`stickler rollout: ${problem}\nstickler rollout: stopped; ${plan.members.length - i} member(s) not restarted\n`);
+      return 1;
+    }
     say(`[${i + 1}/${plan.members.length}] ${m.route || '(no route)'} ${m.url}: draining`);
     current = m;
+    const left = { as: 'as it was' };
     try {
-      const times = await restart(api, b, windowMs, m, { ...opts, idleMs }, probe);
+      const times = await restart(api, b, windowMs, m, opts, probe, left);
       current = undefined;
       doneMs.push(times.drainMs + times.commandMs + times.backMs);
       say(progressLine(i, plan.members.length, m, times, doneMs));
@@ -223,7 +271,7 @@ async function rolloutWith(api: ManagerApi, opts: Options, probe: Fetch): Promis
       try {
         await api.change(b.name, m.url, { drain: false, disabled: false, stopped: false });
       } catch (again) {
-        undone = `${m.url} could NOT be enabled again (${(again as Error).message}); enable it in the manager`;
+        undone = `${m.url} could NOT be enabled again (${(again as Error).message}) and is left ${left.as}: enable it in the manager`;
       }
       process.stderr.write(`stickler rollout: ${(err as Error).message}\nstickler rollout: stopped; ${undone}; ${plan.members.length - i - 1} member(s) not restarted\n`);
       return 1;
@@ -249,6 +297,7 @@ export async function rollout(argv: string[]): Promise<number> {
         idle: { type: 'string' },
         'max-wait': { type: 'string' },
         'health-timeout': { type: 'string' },
+        'command-timeout': { type: 'string' },
         'dry-run': { type: 'boolean' },
         insecure: { type: 'boolean' },
         ca: { type: 'string' },
@@ -264,6 +313,7 @@ export async function rollout(argv: string[]): Promise<number> {
       idleMs: durationOption(values.idle, 'idle', undefined),
       maxWaitMs: durationOption(values['max-wait'], 'max-wait', DEFAULT_MAX_WAIT_MS)!,
       healthTimeoutMs: durationOption(values['health-timeout'], 'health-timeout', DEFAULT_HEALTH_TIMEOUT_MS)!,
+      commandTimeoutMs: durationOption(values['command-timeout'], 'command-timeout', DEFAULT_COMMAND_TIMEOUT_MS)!,
       dryRun: values['dry-run'] ?? false,
     };
     const fetch = fetcher({ insecure: values.insecure ?? false, ...(values.ca !== undefined && { ca: readFileSync(values.ca) }) });

@@ -8,6 +8,17 @@ export const MIN_KEY_BYTES = 32;
 /** Far beyond any key; a bigger file is another file named by mistake (a certificate, a log), not read whole. */
 export const MAX_KEY_BYTES = 4096;
 
+/**
+ * Why a file of secrets with permission bits `mode` is not safe to trust, or undefined. Anyone on the machine who
+ * can read it holds the secret; anyone who can write it can put in one they know.
+ */
+export function secretFileExposure(mode: number): string | undefined {
+  const bits = `mode ${(mode & 0o777).toString(8)}`;
+  if ((mode & 0o004) !== 0) return `readable by every user (${bits})`;
+  if ((mode & 0o022) !== 0) return `writable by other users (${bits})`;
+  return undefined;
+}
+
 export function readKeyFile(path: string): { key: Uint8Array } | { error: string } {
   const make = `expected a file of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} random bytes that other users can neither read nor write, made with \`head -c 32 /dev/urandom > FILE; chmod 600 FILE\``;
   let fd: number | undefined;
@@ -18,11 +29,9 @@ export function readKeyFile(path: string): { key: Uint8Array } | { error: string
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { error: `${path} is not a file; ${make}` };
-    const mode = (stat.mode & 0o777).toString(8);
-    // Anyone on the machine who can read the key can sign a cookie for the member of their choice...
-    if ((stat.mode & 0o004) !== 0) return { error: `${path} is readable by every user (mode ${mode}); ${make}` };
-    // ...and anyone who can write it can put in a key they know, effective at the next reload.
-    if ((stat.mode & 0o022) !== 0) return { error: `${path} is writable by other users (mode ${mode}); ${make}` };
+    // A key others can read signs a cookie for the member of their choice; one they can write, a key they know.
+    const exposure = secretFileExposure(stat.mode);
+    if (exposure !== undefined) return { error: `${path} is ${exposure}; ${make}` };
     const buffer = Buffer.alloc(MAX_KEY_BYTES + 1);
     let length = 0;
     while (length < buffer.length) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fc from 'fast-check';
-import { commandFor, estimateMs, isIdle, planProblem, planRollout, progressLine, shellQuote } from '../../src/cli/rollout-plan.ts';
+import { commandFor, drainProblem, estimateMs, execEnv, execScript, isIdle, planProblem, planRollout, progressLine, shellQuote } from '../../src/cli/rollout-plan.ts';
 import type { BalancerOverview, MemberOverview } from '../../src/manager/model.ts';
 
 const OFF = { ignoreErrors: false, drain: false, disabled: false, stopped: false, hotStandby: false, hotSpare: false, error: false, healthCheckFailed: false };
@@ -42,4 +42,31 @@ test('the estimate is the mean time per member so far times the members left; th
   const times = { drainMs: 5_000, commandMs: 3_000, backMs: 2_000 };
   assert.equal(progressLine(0, 3, m, times, [10_000]), '[1/3] n1 https://a:1 restarted in 10 s (idle after 5 s, command 3 s, back after 2 s); about 20 s left');
   assert.match(progressLine(2, 3, m, times, [10_000, 10_000, 10_000]), /; done$/);
+});
+
+test('a hostile route set through the manager is never read as shell syntax, whatever quotes the template puts around it', () => {
+  // No blank: inside the template's double quotes the reference is unquoted, so a blank would split it (harmlessly).
+  const route = `$(id)\`id\`'";id|id&&id`;
+  const url = 'http://a:1/$(id)';
+  for (const template of ['printf %s {route}', 'printf %s "{route}"', "printf %s '{route}'", 'printf %s {url}', 'printf %s "{url}"']) {
+    const out = execFileSync('/bin/sh', ['-c', execScript(template)], { encoding: 'utf8', env: { ...process.env, ...execEnv({ route, url }) } });
+    // Inside the template's single quotes, the reference stays text: wrong, but nothing runs.
+    assert.equal(out, template.includes("'") ? '"$STICKLER_ROUTE"' : template.includes('route') ? route : url, template);
+  }
+  assert.equal(execScript('restart {route} at {url}'), 'restart "$STICKLER_ROUTE" at "$STICKLER_URL"');
+});
+
+test('before each drain: a member taken out meanwhile, a removed or renamed member, or no other member serving stops the rollout', () => {
+  const start = balancer([member('https://a:1', 'n1'), member('https://b:1', 'n2'), member('https://c:1', 'n3', { stopped: true })]);
+  const plan = planRollout(start, 'x');
+  const [a, b] = plan.members as [typeof plan.members[0], typeof plan.members[0]];
+  assert.equal(drainProblem(start, plan, a), undefined);
+  assert.equal(drainProblem(balancer([member('https://a:1', 'n1'), member('https://b:1', 'n2'), member('https://c:1', 'n3', { stopped: true })]), plan, b), undefined, 'the member restarted before is back');
+  assert.match(drainProblem(balancer([member('https://a:1', 'n1'), member('https://b:1', 'n2', { drain: true })]), plan, a)!, /https:\/\/b:1 is already draining since the rollout began \(another rollout/);
+  assert.match(drainProblem(balancer([member('https://a:1', 'n1', { disabled: true }), member('https://b:1', 'n2')]), plan, a)!, /https:\/\/a:1 is disabled since/);
+  assert.match(drainProblem(balancer([member('https://b:1', 'n2')]), plan, a)!, /no longer a member/);
+  assert.match(drainProblem(balancer([member('https://a:1', 'x1'), member('https://b:1', 'n2')]), plan, a)!, /route of https:\/\/a:1 changed from "n1" to "x1"/);
+  for (const bad of [{ error: true }, { healthCheckFailed: true }]) {
+    assert.match(drainProblem(balancer([member('https://a:1', 'n1'), member('https://b:1', 'n2', bad)]), plan, a)!, /no other member of balancer:\/\/app is serving/);
+  }
 });
