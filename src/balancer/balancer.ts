@@ -245,12 +245,16 @@ export class Balancer {
     });
   }
 
-  /** Milliseconds until a request may take member m out of the error state; 0 when it is not waiting. */
-  /** A session's slot is kept for the manager's window, and for stop-when-idle, which must see a session that long. */
+  /**
+   * A session's slot is kept for the manager's window, and for stop-when-idle, which must see a session that long.
+   * Read per routed request, like maxAttempts, since the manager edits stop-when-idle in place: a field and two
+   * arithmetic operations, nothing a cache would save.
+   */
   private sessionKeepSeconds(): number {
     return Math.max(SESSION_WINDOW_S, Math.ceil(stopWhenIdleOf(this.config) / 1000));
   }
 
+  /** Milliseconds until a request may take member m out of the error state; 0 when it is not waiting. */
   retryIn(m: number, now: number): number {
     const bits = this.state.status(m);
     const waiting = (bits & Status.IN_ERROR) !== 0 && (bits & (Status.IGNORE_ERRORS | Status.STOPPED)) === 0;
