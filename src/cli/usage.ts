@@ -38,14 +38,17 @@ export const usage = `Usage:
       Print what runs: version, configuration file, start time, the last reload and its verdict, the addresses
       listened on, and every balancer's members with their state.
   stickler rollout --manager URL --token-file FILE --balancer NAME --exec 'COMMAND {route} {url}'
-          [--idle DURATION] [--max-wait DURATION] [--health-timeout DURATION] [--dry-run] [--insecure | --ca FILE]
+          [--idle DURATION] [--max-wait DURATION] [--health-timeout DURATION] [--command-timeout DURATION]
+          [--dry-run] [--insecure | --ca FILE]
       Restart the members of balancer NAME one at a time through the manager of a running Stickler (URL: its
       base, such as http://127.0.0.1:9090/balancer-manager; FILE holds a bearer token of its token-file): drain,
       wait until none of its sessions sent a request for --idle (default the balancer's stop-when-idle) or
-      --max-wait (default 30m) has passed, disable, run COMMAND with sh ({route} and {url} quoted), wait until the
-      member answers and is not in error (at most --health-timeout, default 5m), enable it (slow start ramps it),
-      then the next. A failing command or a member that does not come back stops the rollout, enables that member
-      again and exits 1. --dry-run prints the plan. --insecure or --ca FILE for an https manager.
+      --max-wait (default 30m) has passed, disable, run COMMAND with sh ({route} and {url} as one word each, from
+      the environment; at most --command-timeout, default 10m), wait until the member answers and is not in error
+      (at most --health-timeout, default 5m), enable it (slow start ramps it), then the next. A failing command, a
+      member that does not come back or an unreachable manager stops the rollout, enables that member again and
+      exits 1; a member taken out by someone else meanwhile stops it before the next drain. --dry-run prints the
+      plan. --insecure or --ca FILE for an https manager. The token file must not be readable by other users.
   stickler --version
       Print the version.
 

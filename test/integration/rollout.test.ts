@@ -62,7 +62,7 @@ before(async () => {
   await new Promise<void>((resolve) => restartServer.listen(0, '127.0.0.1', resolve));
   restartPort = (restartServer.address() as AddressInfo).port;
   [port, managerPort] = await Promise.all([freePort(), freePort()]);
-  await writeFile(join(dir, 'tokens'), `${TOKEN}\n`);
+  await writeFile(join(dir, 'tokens'), `${TOKEN}\n`, { mode: 0o600 });
   const file = join(dir, 'stickler.yaml');
   await writeFile(file, `listeners:
   - host: 127.0.0.1
