@@ -270,6 +270,10 @@ describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${b
     // Still draining in the page a few snapshots later, with b's sticky traffic showing.
     assert.match((await cell(page, b, 'status').textContent())!, /draining/);
     assert.ok(count((await shown(page, 'rps'))[b.url]) > 0, "b's sticky requests still show in its requests/s");
+    // Drain until empty: the Sessions cell counts b's sessions still active and says when the last one came.
+    const sessions = cell(page, b, 'sessions');
+    assert.match((await sessions.textContent())!, /^[1-9][\d,]* active, last /);
+    assert.match((await sessions.getAttribute('title'))!, /^session [0-9a-f]{8}: last request /);
 
     await page.locator(`${rowOf(b)} [data-action="drain"]`).click({ timeout: 5_000 });
     await cell(page, b, 'status').filter({ hasText: 'OK' }).waitFor({ timeout: 5_000 });
@@ -297,6 +301,11 @@ describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${b
       timeoutMs: 4_000,
       what: 'the route surviving the next pushed snapshot and reaching the audit panel',
     });
+    // b's new sessions still carry `.b`: the page flags the mismatch, the hostile route in it as text too.
+    const mismatch = page.locator(`${rowOf(b)} [data-field="route-mismatch"]`);
+    await assert.doesNotReject(mismatch.filter({ hasText: `route mismatch: issues b, configured ${XSS_SVG}` }).waitFor({ timeout: 5_000 }),
+      'the route-mismatch flag on b');
+    assert.equal(await page.locator(`${rowOf(a)} [data-field="route-mismatch"]`).isVisible(), false, 'a, whose sessions match, is not flagged');
     await sleep(1_200); // one more snapshot rendered with both values on the page
     assert.equal(await page.locator('img, svg, iframe, object, embed').count(), 0, 'no element was made from a route');
     assertPagesClean();
