@@ -7,7 +7,7 @@ import type {
   AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
   MemberConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
-import { formatSticky, isPlainUrl } from './model.ts';
+import { formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
@@ -18,6 +18,8 @@ type Yaml = Record<string, unknown>;
 
 const APACHE_VERIFY_COMMENT =
   ' Apache\'s default (SSLProxyVerify none): backend certificates are not checked. Consider require plus ca-file.';
+const APACHE_STOP_WHEN_IDLE_COMMENT =
+  ' Stickler\'s default, which httpd lacks: a drained member with no active session for this long is stopped. 0: it stays draining, as in httpd.';
 
 export function toYaml(config: SticklerConfig): string {
   // The manager's own listener and virtual host (the last of each) are written back as the manager section.
@@ -38,7 +40,7 @@ export function toYaml(config: SticklerConfig): string {
     ...client(config.client),
     listeners: listeners.map((l) => listener(l, virtualHosts)),
     'virtual-hosts': virtualHosts.map(virtualHost),
-    balancers: Object.fromEntries(config.balancers.map((b) => [b.name, balancer(b)])),
+    balancers: Object.fromEntries(config.balancers.map((b) => [b.name, balancer(b, config.dialect === 'apache')])),
     ...(config.manager && { manager: manager(config.manager, ownVhost, ownListener) }),
   });
   if (config.dialect === 'apache') {
@@ -48,6 +50,10 @@ export function toYaml(config: SticklerConfig): string {
       const node = doc.getIn(['virtual-hosts', i, 'backend-tls', 'verify'], true);
       if (isScalar(node)) node.comment = APACHE_VERIFY_COMMENT;
     });
+    for (const b of config.balancers) {
+      const node = b.stopWhenIdle === undefined ? doc.getIn(['balancers', b.name, 'stop-when-idle'], true) : undefined;
+      if (isScalar(node)) node.comment = APACHE_STOP_WHEN_IDLE_COMMENT;
+    }
   }
   // Lists of plain values (aliases, status codes, allow entries) read best on one line.
   visit(doc, { Seq: (_, seq) => { if (seq.items.every(isScalar)) seq.flow = true; } });
@@ -225,7 +231,7 @@ function accessRule(rule: AccessRule): Yaml {
   };
 }
 
-function balancer(b: BalancerConfig): Yaml {
+function balancer(b: BalancerConfig, fromApache: boolean): Yaml {
   const d = NATIVE_DEFAULTS.balancer;
   return {
     ...(b.lbmethod !== d.lbmethod && { lbmethod: b.lbmethod }),
@@ -240,7 +246,8 @@ function balancer(b: BalancerConfig): Yaml {
     ...(b.growth !== undefined && { growth: b.growth }),
     ...(b.failOnTimeout !== undefined && { 'fail-on-timeout': b.failOnTimeout }),
     ...(b.slowStart !== undefined && { 'slow-start': formatDuration(b.slowStart) }),
-    ...(b.stopWhenIdle !== undefined && { 'stop-when-idle': formatDuration(b.stopWhenIdle) }),
+    // Written out for an Apache file too: the behaviour is Stickler's own, and a reader of httpd.conf would not expect it.
+    ...((b.stopWhenIdle !== undefined || fromApache) && { 'stop-when-idle': formatDuration(stopWhenIdleOf(b)) }),
     ...(b.retryBodyLimit !== undefined && { 'retry-body-limit': b.retryBodyLimit }),
     members: b.members.map(member),
   };

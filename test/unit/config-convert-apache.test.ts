@@ -49,6 +49,7 @@ test('the WSO2 seed configuration converts to native YAML that loads to the same
   const native = loadNativeConfigText(yaml, join(dir, 'stickler.yaml'));
   assert.deepEqual(native.diagnostics.map(formatDiagnostic), []);
   assert.deepEqual(comparable(native.config), comparable(apache.config));
+  assert.match(yaml, /stop-when-idle: 1800s # Stickler's default, which httpd lacks/);
 });
 
 test('header rules convert to header-rules that load back as the same rules, in order', (t) => {

@@ -174,6 +174,7 @@ virtual-hosts:
 balancers:
   wso2:
     sticky-session: JSESSIONID
+    stop-when-idle: 1800s # Stickler's default, which httpd lacks: a drained member with no active session for this long is stopped. 0: it stays draining, as in httpd.
     members:
       - url: https://localhost:9443
         route: isNode1
