@@ -14,6 +14,9 @@ import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
+import { identityOf, type Identity } from './server/accounts.ts';
+import { reloadBlockers } from './server/privilege-plan.ts';
+import { dropPrivileges, preparePrivileges } from './server/privileges.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 import { askRunning } from './cli/control-client.ts';
 import { type ControlAnswer, type ControlCommand, type ReloadVerdict, type StatusReport } from './cli/control-protocol.ts';
@@ -153,13 +156,16 @@ async function main(argv: string[]): Promise<number> {
   const workers = parseWorkers(values.workers ?? (config.workers === undefined ? undefined : String(config.workers)))!;
   const limit = descriptorLimit();
   fitDescriptors(config, workers, limit);
+  // Decided before anything opens: files the account will reopen are made its own now.
+  const privileges = preparePrivileges(config, (line) => process.stderr.write(`${line}\n`));
+  let dropped: Identity | undefined;
 
   const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
   const pidFile = values['pid-file'] && resolve(values['pid-file']);
   // Whatever way the process ends (a stop, a second signal, a failed start, an uncaught error), the files it made go.
   const made: string[] = [];
   process.on('exit', () => {
-    for (const f of made) rmSync(f, { force: true });
+    for (const f of made) removeLeftBehind(f);
   });
   let control: ControlSocket | undefined;
   const startedAt = Date.now();
@@ -186,6 +192,11 @@ async function main(argv: string[]): Promise<number> {
       try {
         const { config: next, diagnostics: nextDiagnostics } = load(diagnostics, (line) => (lines.push(line), toStderr(line)));
         if (!next) return refuse(lines);
+        const blockers = dropped ? reloadBlockers(dropped, current.listeners, next.listeners, identityOf(next)) : [];
+        if (blockers.length > 0) {
+          for (const line of blockers) toStderr(`stickler: reload refused: ${line}`);
+          return refuse(blockers);
+        }
         fitDescriptors(next, workers, limit);
         await stickler.reload(next);
         diagnostics = nextDiagnostics;
@@ -240,6 +251,13 @@ async function main(argv: string[]): Promise<number> {
       return 1;
     }
   }
+  // Last, once every port is bound and every key read: from here on nothing runs as root.
+  try {
+    dropped = dropPrivileges(privileges);
+  } catch (err) {
+    process.stderr.write(`stickler: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   printStartup(stickler.listeners, config, workers);
   const descriptors = limit === undefined || config.client?.maxConnections === undefined ? undefined : descriptorWarning(clientPolicy(config), workers, limit);
   if (descriptors) process.stderr.write(`stickler: warning: ${descriptors}\n`);
@@ -268,9 +286,18 @@ async function main(argv: string[]): Promise<number> {
   await stickler.close();
   await closeDemo();
   control?.close();
-  if (pidFile) rmSync(pidFile, { force: true });
+  if (pidFile) removeLeftBehind(pidFile);
   process.stdout.write('stopped\n');
   return 0;
+}
+
+/** After the drop to User, a directory only root may write keeps the pid file and socket: said, not thrown. */
+function removeLeftBehind(file: string): void {
+  try {
+    rmSync(file, { force: true });
+  } catch (err) {
+    process.stderr.write(`stickler: cannot remove ${file}: ${(err as NodeJS.ErrnoException).code ?? err}\n`);
+  }
 }
 
 const toStderr = (line: string): void => void process.stderr.write(`${line}\n`);

@@ -5,6 +5,8 @@
 // files through the same functions (src/tls/credentials.ts, src/manager/exposure.ts), so a file --check passes is
 // one the start accepts, with the same message when it does not.
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { resolveRunAs, systemAccounts, type AccountLookup, type Identity } from '../server/accounts.ts';
+import { mayWrite, type FileMode } from '../server/privilege-plan.ts';
 import { dirname } from 'node:path';
 import { pipedCommand } from '../log/piped-command.ts';
 import { managerAuth } from '../manager/exposure.ts';
@@ -21,6 +23,9 @@ export interface VerifyFiles {
   writable(path: string): boolean;
   /** Whether a file at `path` may be run (execute permission). */
   executable(path: string): boolean;
+  /** Owner and mode, for what the account of `User`/`Group` may write; undefined when nothing is there. */
+  mode?(path: string): FileMode | undefined;
+  accounts?: AccountLookup;
 }
 
 export const diskFiles: VerifyFiles = {
@@ -35,6 +40,15 @@ export const diskFiles: VerifyFiles = {
   },
   writable: (path) => allowed(path, constants.W_OK),
   executable: (path) => allowed(path, constants.X_OK),
+  mode(path) {
+    try {
+      const { uid, gid, mode } = statSync(path);
+      return { uid, gid, mode };
+    } catch {
+      return undefined;
+    }
+  },
+  accounts: systemAccounts,
 };
 
 function allowed(path: string, mode: number): boolean {
@@ -65,6 +79,7 @@ export function verifyConfig(config: SticklerConfig, files: VerifyFiles = diskFi
     ...managerAuth(config).problems,
     ...writeProblems(config, files),
     ...pipedLogProblems(config, files),
+    ...runAsProblems(config, files),
   ];
 }
 
@@ -103,18 +118,70 @@ function accessLogs(config: SticklerConfig): Array<{ destination: string; source
   ];
 }
 
+interface WrittenFile {
+  path: string;
+  source: Source;
+  directive: string;
+  /** Replaced whole by a rename (the state file), so its directory must be writable even when it exists. */
+  replaced?: true;
+}
+
 /** The access logs, the manager's state file and audit log: Stickler creates or appends to each. */
-function writeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+function writtenFiles(config: SticklerConfig): WrittenFile[] {
   const native = config.dialect === 'native';
-  const targets: Array<{ path: string | undefined; source: Source | undefined; directive: string }> = [
-    ...accessLogs(config).map((l) => ({ ...l, path: logFile(l.destination) })),
-    { path: config.manager?.stateFile, source: config.manager?.source, directive: native ? 'manager.state-file' : 'BalancerPersist' },
-    { path: config.manager?.auditLog, source: config.manager?.source, directive: 'manager.audit-log' },
+  const manager = config.manager;
+  const at = manager?.source ?? wholeFile(config);
+  return [
+    ...accessLogs(config).flatMap((l) => {
+      const path = logFile(l.destination);
+      return path === undefined ? [] : [{ path, source: l.source, directive: l.directive }];
+    }),
+    ...(manager?.stateFile === undefined ? [] : [{ path: manager.stateFile, source: at, directive: native ? 'manager.state-file' : 'BalancerPersist', replaced: true as const }]),
+    ...(manager?.auditLog === undefined ? [] : [{ path: manager.auditLog, source: at, directive: 'manager.audit-log' }]),
   ];
-  return targets.flatMap(({ path, source, directive }) => {
-    const problem = path === undefined ? undefined : writeProblem(path, files);
-    return problem ? [error(source ?? wholeFile(config), directive, problem)] : [];
+}
+
+/** The files Stickler appends to (logs, the audit log), which it may open again after giving up root. */
+export const appendedFiles = (config: SticklerConfig): string[] => writtenFiles(config).filter((f) => !f.replaced).map((f) => f.path);
+
+function writeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  return writtenFiles(config).flatMap(({ path, source, directive }) => {
+    const problem = writeProblem(path, files);
+    return problem ? [error(source, directive, problem)] : [];
   });
+}
+
+/**
+ * The account of `User`/`Group` must exist, and be able to write every file Stickler writes once it serves as
+ * that account: the state file at each edit, the logs when they are opened again at a reload or after rotation.
+ */
+function runAsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  if (!config.runAs) return [];
+  const resolved = resolveRunAs(config.runAs, config.dialect, files.accounts ?? systemAccounts);
+  if (Array.isArray(resolved)) return resolved;
+  const as = filesAs(resolved, files);
+  if (!as) return [];
+  const who = `${resolved.user}:${resolved.group}`;
+  return writtenFiles(config).flatMap(({ path, source, directive, replaced }) => {
+    const dir = dirname(path);
+    const problem = replaced && files.kind(dir) === 'directory' && !as.writable(dir)
+      ? `the directory ${dir} is not writable, and the file is replaced there at each write`
+      : writeProblem(path, as);
+    return problem ? [error(source, directive, `${problem} by ${who}, the account Stickler serves as (${config.dialect === 'native' ? 'user and group' : 'User and Group'}); expected it to own the file or its directory`)] : [];
+  });
+}
+
+/** The file system as `who` sees it for writing, or undefined when `files` cannot tell owners and modes. */
+function filesAs(who: Identity, files: VerifyFiles): VerifyFiles | undefined {
+  const mode = files.mode;
+  if (!mode) return undefined;
+  return {
+    ...files,
+    writable: (path) => {
+      const m = mode(path);
+      return m !== undefined && mayWrite(m, who, files.kind(path) === 'directory');
+    },
+  };
 }
 
 /** What the command line names has no line: it is reported against the whole file. */

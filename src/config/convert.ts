@@ -4,7 +4,7 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
+  AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
   MemberConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
@@ -35,6 +35,7 @@ export function toYaml(config: SticklerConfig): string {
       'graceful-shutdown-timeout': formatDuration(config.gracefulShutdownTimeout),
     }),
     ...(config.workers !== undefined && { workers: config.workers }),
+    ...(config.runAs && { user: account(config.runAs.user), ...(config.runAs.group && { group: account(config.runAs.group) }) }),
     ...(config.trustedProxies !== undefined && { 'trusted-proxies': config.trustedProxies }),
     ...log(config),
     ...client(config.client),
@@ -288,3 +289,6 @@ function healthCheck(h: HealthCheckConfig): Yaml {
 function nonEmpty(key: string, items: readonly unknown[]): Yaml {
   return items.length > 0 ? { [key]: items } : {};
 }
+
+/** A number is written as one: `#33` would be a comment in YAML. */
+const account = (ref: AccountRef): string | number => ('name' in ref ? ref.name : ref.id);

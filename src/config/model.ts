@@ -57,6 +57,19 @@ export interface SticklerConfig {
    * over its own.
    */
   environment?: Record<string, string>;
+  /**
+   * The account Stickler serves as once it has bound its listeners and read its keys as root (Apache `User` and
+   * `Group`, native `user` and `group`); without `group`, the user's own group.
+   */
+  runAs?: RunAs;
+}
+
+/** An account by name, or by number as Apache's `#1000`. */
+export type AccountRef = { source: Source } & ({ name: string } | { id: number });
+
+export interface RunAs {
+  user: AccountRef;
+  group?: AccountRef;
 }
 
 export interface ManagerConfig {

@@ -71,6 +71,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
     ...(walked.trustedProxies && { trustedProxies: walked.trustedProxies }),
     ...clientSettings(walked),
+    ...runAs(walked, report),
     ...((walked.balancerPersist || walked.managerUsers) && {
       manager: {
         source: (walked.managerUsers ?? walked.balancerPersist)!.source,
@@ -79,6 +80,12 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
       },
     }),
   };
+}
+
+/** A Group alone would change the group and keep root, which is no drop at all. */
+function runAs({ user, group }: Walked, report: Report): Pick<SticklerConfig, 'runAs'> {
+  if (group && !user) report.error(group.source, 'Group', 'Group without User would keep serving as root; expected a User too, such as User www-data');
+  return user ? { runAs: { user, ...(group && { group }) } } : {};
 }
 
 /** httpd's `Timeout` also bounds how long a client may leave a response unread. */

@@ -80,6 +80,8 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   LimitRequestBody: ['main', 'vhost', 'proxy', 'location'],
   RequestReadTimeout: SERVER,
   H2MaxSessionStreams: SERVER,
+  User: ['main'],
+  Group: ['main'],
 };
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
@@ -102,7 +104,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     StartServers MinSpareServers MaxSpareServers MinSpareThreads MaxSpareThreads ThreadsPerChild MaxRequestWorkers
     MaxClients MaxConnectionsPerChild MaxRequestsPerChild ServerLimit ThreadLimit ThreadStackSize
     AsyncRequestWorkerFactor ListenBacklog ListenCoresBucketsRatio ReceiveBufferSize SendBufferSize MaxMemFree
-    CoreDumpDirectory EnableExceptionHook ScoreBoardFile User Group ChrootDir Suexec
+    CoreDumpDirectory EnableExceptionHook ScoreBoardFile ChrootDir Suexec
     GlobalLog
     AddType AddCharset AddEncoding AddHandler AddInputFilter AddOutputFilter AddLanguage DefaultLanguage ForceType
     ModMimeUsePathInfo MultiviewsMatch RemoveCharset RemoveEncoding RemoveHandler RemoveInputFilter RemoveLanguage

@@ -3,7 +3,8 @@
 // proxy and balancer directives, the server limits and the logs each have a module of their own). httpd's
 // inheritance and the cross-checks that need the whole configuration are in assemble.ts.
 import { parseIpRange } from '../ip-range.ts';
-import type { ClientPolicy, Source } from '../model.ts';
+import type { AccountRef, ClientPolicy, Source } from '../model.ts';
+import { parseAccount } from '../account.ts';
 import { AccessBuilder } from './access.ts';
 import { arity, flag, flagSetting } from './arguments.ts';
 import { BalancerRegistry, parseBackendUrl } from './balancers.ts';
@@ -37,6 +38,9 @@ export interface Walked extends ServerTimeouts {
   balancerPersist?: Setting<string>;
   /** The AuthUserFile of the balancer-manager location. */
   managerUsers?: Setting<string>;
+  /** mod_unixd's User and Group: the account served as once the ports are bound. */
+  user?: AccountRef;
+  group?: AccountRef;
   /** RemoteIPTrustedProxy and RemoteIPInternalProxy of the main server. */
   trustedProxies?: string[];
   /** Client limits and read timeouts the main server sets (LimitRequest*, RequestReadTimeout). */
@@ -291,6 +295,14 @@ export class Translator {
       case 'AuthName':
         arity(node, 1, 1, 'a realm name', this.#report);
         return;
+      case 'User':
+      case 'Group': {
+        if (!arity(node, 1, 1, `a ${name.toLowerCase()} name or #${name === 'User' ? 'uid' : 'gid'}`, this.#report)) return;
+        const account = parseAccount(node.args[0] ?? '', name === 'User' ? 'user' : 'group');
+        if ('error' in account) this.#report.error(src, name, account.error);
+        else this.#walked[name === 'User' ? 'user' : 'group'] = { ...account, source: src };
+        return;
+      }
       case 'BalancerPersist':
         if (flag(node, this.#report) === true) this.#walked.balancerPersist = { value: resolveFrom(node, 'stickler-balancer-state.json'), source: src };
         return;

@@ -68,11 +68,19 @@ class Builder {
       keepAliveTimeout: raw['keep-alive-timeout'] ?? NATIVE_DEFAULTS.keepAliveTimeout,
       gracefulShutdownTimeout: raw['graceful-shutdown-timeout'] ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
       ...(raw.workers !== undefined && { workers: raw.workers }),
+      ...this.runAs(raw),
       ...(raw['trusted-proxies'] !== undefined && { trustedProxies: raw['trusted-proxies'] }),
       ...(manager && { manager }),
       ...(raw.client && clientSettings(raw.client)),
     };
     return { config, diagnostics: this.#r.diagnostics };
+  }
+
+  /** A group alone would change the group and keep root, which is no drop at all. */
+  runAs({ user, group }: NativeFile): Pick<SticklerConfig, 'runAs'> {
+    if (group !== undefined && user === undefined) this.#r.report('error', ['group'], 'group without user would keep serving as root; expected user too, such as user: www-data');
+    if (user === undefined) return {};
+    return { runAs: { user: { ...user, source: this.#r.source(['user']) }, ...(group !== undefined && { group: { ...group, source: this.#r.source(['group']) } }) } };
   }
 
   /**

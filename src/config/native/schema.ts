@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
 import { HEADER_ACTIONS, MEMBER_SCHEMES, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
+import { parseAccount, type AccountSpec } from '../account.ts';
 import { isToken } from '../../http/syntax.ts';
 import { parseIpRange } from '../ip-range.ts';
 import { TLS_VERSIONS } from '../tls-profile.ts';
@@ -53,6 +54,12 @@ const workerCount = (input: unknown): Parsed<number | 'auto'> => {
   if (input === 'auto') return { ok: true, value: 'auto' };
   const n = parseNumber(input, 1, 64, true);
   return n.ok ? n : { ok: false, message: `expected auto or a number of worker threads from 1 to 64, got ${describe(input)}` };
+};
+
+const account = (kind: 'user' | 'group') => (input: unknown): Parsed<AccountSpec> => {
+  if (typeof input !== 'string' && typeof input !== 'number') return { ok: false, message: `expected a ${kind} name such as www-data, or a number such as 33, got ${describe(input)}` };
+  const parsed = parseAccount(input, kind);
+  return 'error' in parsed ? { ok: false, message: parsed.error } : { ok: true, value: parsed };
 };
 
 const tlsVersions = (input: unknown): Parsed<TlsVersion[]> => {
@@ -309,6 +316,8 @@ export const nativeSchema = z.strictObject({
   'keep-alive-timeout': optional(duration(1)),
   'graceful-shutdown-timeout': optional(duration(0)),
   workers: optional(workerCount),
+  user: optional(account('user')),
+  group: optional(account('group')),
   'trusted-proxies': list(required(ipRange)),
   log: z.strictObject({
     access: optional(text('a file path, - for standard output, or |command for a piped logger')),
