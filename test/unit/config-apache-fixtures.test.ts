@@ -75,7 +75,7 @@ test('a full httpd.conf loads with one warning per ignored directive, each at it
   const ignored = r.diagnostics.map((d) => `${d.line} ${d.directive}`);
   const expected = [
     ...Array.from({ length: 16 }, (_, i) => `${8 + i} LoadModule`),
-    '25 PidFile', '27 KeepAlive', '28 MaxKeepAliveRequests', '30 User', '31 Group',
+    '25 PidFile', '27 KeepAlive', '28 MaxKeepAliveRequests',
     '32 HostnameLookups', '33 ErrorLog', '34 LogLevel', '35 Mutex',
     '38 StartServers', '39 MinSpareThreads', '40 MaxSpareThreads', '41 ThreadLimit', '42 ThreadsPerChild',
     '43 MaxRequestWorkers', '44 MaxConnectionsPerChild',
