@@ -67,7 +67,7 @@ function allowed(path: string, mode: number): boolean {
 export function verified(result: LoadResult, files: VerifyFiles = diskFiles): LoadResult {
   if (!result.config) return result;
   const problems = verifyConfig(result.config, files);
-  if (problems.length === 0) return result;
+  if (!problems.some((p) => p.severity === 'error')) return { ...result, diagnostics: [...result.diagnostics, ...problems] };
   return { diagnostics: [...result.diagnostics, ...problems], sites: siteFiles(result.config) };
 }
 
@@ -124,6 +124,8 @@ interface WrittenFile {
   directive: string;
   /** Replaced whole by a rename (the state file), so its directory must be writable even when it exists. */
   replaced?: true;
+  /** Opened at the start, as root, like httpd's logs: only a reload or a reopen after the drop needs the account. */
+  log?: true;
 }
 
 /** The access logs, the manager's state file and audit log: Stickler creates or appends to each. */
@@ -134,7 +136,7 @@ function writtenFiles(config: SticklerConfig): WrittenFile[] {
   return [
     ...accessLogs(config).flatMap((l) => {
       const path = logFile(l.destination);
-      return path === undefined ? [] : [{ path, source: l.source, directive: l.directive }];
+      return path === undefined ? [] : [{ path, source: l.source, directive: l.directive, log: true as const }];
     }),
     ...(manager?.stateFile === undefined ? [] : [{ path: manager.stateFile, source: at, directive: native ? 'manager.state-file' : 'BalancerPersist', replaced: true as const }]),
     ...(manager?.auditLog === undefined ? [] : [{ path: manager.auditLog, source: at, directive: 'manager.audit-log' }]),
@@ -162,12 +164,16 @@ function runAsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[]
   const as = filesAs(resolved, files);
   if (!as) return [];
   const who = `${resolved.user}:${resolved.group}`;
-  return writtenFiles(config).flatMap(({ path, source, directive, replaced }) => {
+  return writtenFiles(config).flatMap(({ path, source, directive, replaced, log }) => {
     const dir = dirname(path);
     const problem = replaced && files.kind(dir) === 'directory' && !as.writable(dir)
       ? `the directory ${dir} is not writable, and the file is replaced there at each write`
       : writeProblem(path, as);
-    return problem ? [error(source, directive, `${problem} by ${who}, the account Stickler serves as (${config.dialect === 'native' ? 'user and group' : 'User and Group'}); expected it to own the file or its directory`)] : [];
+    if (!problem) return [];
+    const message = `${problem} by ${who}, the account Stickler serves as (${config.dialect === 'native' ? 'user and group' : 'User and Group'})`;
+    return log
+      ? [{ ...error(source, directive, `${message}: the start opens it as root, but a reload or a reopen for rotation will fail; expected the account to own the file or its directory`), severity: 'warning' as const }]
+      : [error(source, directive, `${message}; expected it to own the file or its directory`)];
   });
 }
 

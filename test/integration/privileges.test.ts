@@ -144,14 +144,15 @@ describe('root without user and group', { skip }, () => {
 });
 
 describe('--check with user and group', { skip }, () => {
-  test('names an unknown user, and a log nobody may write, at their lines', async () => {
+  test('names an unknown user (an error) and a log nobody may write (a warning) at their lines', async () => {
     const files = await layout();
     const port = await lowPort();
     const file = join(files.dir, 'stickler.yaml');
     writeFileSync(file, yaml([port], files, join(files.dir, 'access.log')));
     const unwritable = await runCli(['--check', '--config', file]);
-    assert.equal(unwritable.code, 2);
-    assert.match(unwritable.output, new RegExp(`${file}:\\d+: log\\.access: cannot create .*access\\.log: the directory .* is not writable by nobody:nogroup`));
+    // Opened as root at the start, as httpd's logs are: a warning, since only a reload or a reopen would fail.
+    assert.equal(unwritable.code, 0, unwritable.output);
+    assert.match(unwritable.output, new RegExp(`warning: ${file}:\\d+: log\\.access: cannot create .*access\\.log: the directory .* is not writable by nobody:nogroup.*a reload or a reopen for rotation will fail`));
     writeFileSync(file, yaml([port], files, join(files.logs, 'access.log')).replace('user: nobody', 'user: no-such-user-here'));
     const unknown = await runCli(['--check', '--config', file]);
     assert.equal(unknown.code, 2);
