@@ -161,6 +161,12 @@ async function main(argv: string[]): Promise<number> {
   let dropped: Identity | undefined;
 
   const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
+  // SIGUSR1 opens the log files again once logrotate has renamed them, as nginx's does; the audit log needs no
+  // signal, being opened for each entry. Installed at once: Node's default for SIGUSR1 would start the inspector.
+  process.on('SIGUSR1', () => void stickler.reopenLogs().then((failures) => {
+    for (const failure of failures) toStderr(`stickler: ${failure}`);
+    process.stdout.write('logs reopened\n');
+  }));
   const pidFile = values['pid-file'] && resolve(values['pid-file']);
   // Whatever way the process ends (a stop, a second signal, a failed start, an uncaught error), the files it made go.
   const made: string[] = [];

@@ -83,6 +83,10 @@ status talk to the balancer over a Unix socket beside the pid file (FILE.sock, m
 root, can connect), which the balancer removes at exit with the pid file.
 SIGTERM and SIGINT stop: listeners close, requests in progress finish within the graceful
 shutdown timeout (30 s by default); a second signal stops at once.
+SIGUSR1 opens every access log file again by its name (after logrotate renamed it, as nginx does), in every
+worker thread: lines before the signal stay in the renamed file, whole; the next go to the new file. A file
+that cannot be opened again is reported and keeps receiving the lines. Piped loggers are left as they are; the
+manager's audit log needs no signal (it is opened for each entry).
 
 Exit status: 0 success, 1 runtime failure (a port in use) or a refused reload, 2 invalid configuration
 (including a file it names that is missing or broken, as --check reports it) or usage, 3 no balancer runs with that pid file (reload, stop, status),

@@ -20,6 +20,7 @@ import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, ManagerOverview } from '../manager/model.ts';
 import { overview } from '../manager/overview.ts';
+import { reopenLogFiles } from '../log/sink.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -196,6 +197,11 @@ export class Stickler {
         for (const { server } of opened) server.close();
       },
     };
+  }
+
+  /** Opens this thread's log files again (SIGUSR1); the reasons of those that could not be. */
+  async reopenLogs(): Promise<string[]> {
+    return reopenLogFiles();
   }
 
   /**

@@ -32,7 +32,9 @@ export type FromWorker =
   /** The runtime reload `id` retired has closed: nothing in this worker uses the states from before it any more. */
   | { type: 'retired'; id: number }
   /** A batch of lines for the piped logger of `destination`, which runs in the main thread. */
-  | { type: 'log'; id: number; destination: string; data: Uint8Array };
+  | { type: 'log'; id: number; destination: string; data: Uint8Array }
+  /** The worker's log files are open again, but for those `failures` name. */
+  | { type: 'reopened'; id: number; failures: string[] };
 export type ToWorker =
   | { type: 'stop' }
   | { type: 'prepare'; id: number; work: Work }
@@ -43,7 +45,9 @@ export type ToWorker =
   /** The answer to the worker that asked. */
   | { type: 'edited'; id: number; outcome: EditOutcome }
   /** The batch `id` is queued for its piped logger, or refused with `error`. */
-  | { type: 'logged'; id: number; error?: string };
+  | { type: 'logged'; id: number; error?: string }
+  /** Open every log file again (SIGUSR1). */
+  | { type: 'reopen-logs'; id: number };
 
 /** What a worker thread starts with. */
 export interface WorkerData {
@@ -58,10 +62,11 @@ export interface WorkerData {
 export type Answer = FromWorker | 'gone' | 'late';
 
 /** Sends `message` to a worker and waits for the answer carrying its id. */
-export function ask(worker: Worker, message: Extract<ToWorker, { type: 'prepare' | 'commit' }>, answerMs: number): Promise<Answer> {
+export function ask(worker: Worker, message: Extract<ToWorker, { type: 'prepare' | 'commit' | 'reopen-logs' }>, answerMs: number): Promise<Answer> {
   return new Promise((resolve) => {
+    // Edits and log batches carry ids the worker numbers itself: they answer nothing.
     const onMessage = (answer: FromWorker) => {
-      if (answer.type !== 'edit' && 'id' in answer && answer.id === message.id) done(answer);
+      if (answer.type !== 'edit' && answer.type !== 'log' && 'id' in answer && answer.id === message.id) done(answer);
     };
     const onExit = () => done('gone');
     const timer = setTimeout(() => done('late'), answerMs);

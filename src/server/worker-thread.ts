@@ -117,5 +117,8 @@ port.on('message', (message: ToWorker) => {
     case 'logged':
       logWrites.get(message.id)?.(message.error === undefined ? null : new Error(message.error));
       logWrites.delete(message.id);
+      return;
+    case 'reopen-logs':
+      return void stickler.reopenLogs().then((failures) => tell({ type: 'reopened', id: message.id, failures }));
   }
 });

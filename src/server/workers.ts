@@ -257,6 +257,16 @@ export class WorkerGroup {
     });
   }
 
+  /**
+   * Every worker opens its log files again (SIGUSR1); not queued behind edits and reloads, which may take seconds,
+   * as a worker that starts meanwhile opens the files afresh anyway. The reasons of those that could not.
+   */
+  async reopenLogs(): Promise<string[]> {
+    const id = this.nextWork++;
+    const answers = await Promise.all(this.workers.map((worker) => ask(worker, { type: 'reopen-logs', id }, ANSWER_MS)));
+    return answers.flatMap((answer) => (answer === 'late' ? [`a worker did not reopen its logs within ${ANSWER_MS / 1000} s`] : answer !== 'gone' && answer.type === 'reopened' ? answer.failures : []));
+  }
+
   /** The balancers as the manager shows them, read from the state every worker picks from (`stickler status`). */
   overview(): ManagerOverview {
     const balancers = this.config.balancers.map((b) => ({ balancer: new Balancer(b, BalancerState.attach(this.states.get(b.name)!)) }));
