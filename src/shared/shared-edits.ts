@@ -4,12 +4,14 @@
 // order, so two edits to one member made at once on two instances end the same way everywhere, both audited.
 // Without Redis, edits are refused (503) and the instance serves on the state it has; once Redis is back it
 // catches up from where it stopped, or from the snapshot when the journal no longer goes back that far.
-import type { Actor, Edit, EditOutcome } from '../manager/model.ts';
+import type { Actor, Edit, EditOutcome, SharedStatus } from '../manager/model.ts';
+import type { EditOrigin } from '../manager/store.ts';
 import type { ManagerControl } from '../manager/handler.ts';
 import type { Overlay } from '../manager/overlay.ts';
-import type { RedisConnection } from './connection.ts';
+import type { SharedStateConfig } from '../config/model.ts';
+import { clientOptions, instanceName, RedisConnection } from './connection.ts';
 import { catchUpFrom, entryFields, readRange, readSnapshot, readXRead, trimBefore, type ReadEntry } from './journal.ts';
-import type { SharedKeys } from './keys.ts';
+import { sharedKeys, type SharedKeys } from './keys.ts';
 
 /** How long a read blocks before it is asked again: bounds how late a closed client notices. */
 const BLOCK_MS = 2_000;
@@ -28,17 +30,10 @@ export interface EditApplier {
   /** Whether `edit` could be applied now, changing nothing: a refusal is answered without touching the journal. */
   check(edit: Edit): Extract<EditOutcome, { ok: false }> | undefined;
   /** Applies a journal entry (every instance, in journal order), audited as taken by `origin.instance`. */
-  apply(edit: Edit, actor: Actor, origin: { instance: string; id: string }): Promise<EditOutcome>;
+  apply(edit: Edit, actor: Actor, origin: EditOrigin): Promise<EditOutcome>;
   /** Takes `overlay` as the manager's whole state (a catch-up from the snapshot). */
   replace(overlay: Overlay): Promise<void>;
   overlay(): Overlay;
-}
-
-export interface SharedStatus {
-  connected: boolean;
-  instance: string;
-  /** The last journal id applied here; null before the first. */
-  lastId: string | null;
 }
 
 /** The refusal while Redis is away, one wording for the JSON API and Apache's form. */
@@ -84,8 +79,20 @@ export class SharedEdits implements ManagerControl {
     });
   }
 
+  /** Connects (in the background: Redis may be down now) as `config` says; throws when its files cannot be read. */
+  static open(config: SharedStateConfig, applier: EditApplier, log: (line: string) => void): SharedEdits {
+    const options = clientOptions(config);
+    if ('error' in options) throw new Error(options.error);
+    return new SharedEdits(new RedisConnection(options, log), sharedKeys(config.keyPrefix), instanceName(config), applier, log);
+  }
+
   status(): SharedStatus {
     return { connected: this.connection.connected, instance: this.instance, lastId: this.lastId ?? null };
+  }
+
+  /** `listener` is told each time Redis becomes reachable or unreachable. */
+  onChange(listener: (connected: boolean) => void): void {
+    this.connection.onChange(listener);
   }
 
   /** Starts following the journal; edits are taken from then on. */
