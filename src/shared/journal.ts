@@ -41,6 +41,11 @@ export function compareIds(a: string, b: string): number {
 /** The entries of an XRANGE reply, or of the one stream of an XREAD reply (null when nothing came). */
 export function readXRead(reply: unknown): ReadEntry[] | { problem: string } {
   if (reply === null) return [];
+  // node-redis hands a raw XREAD reply over as a map of stream name to entries.
+  if (typeof reply === 'object' && !Array.isArray(reply)) {
+    const streams = Object.values(reply);
+    return streams.length === 1 ? readRange(streams[0]) : { problem: 'XREAD answered with something other than one stream' };
+  }
   if (!Array.isArray(reply) || reply.length !== 1 || !Array.isArray(reply[0]) || reply[0].length !== 2) {
     return { problem: 'XREAD answered with something other than one stream' };
   }

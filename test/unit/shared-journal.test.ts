@@ -16,6 +16,7 @@ test('an entry written is read back as it was', () => {
   const reply = [['stickler:journal', [['1700000000001-0', entryFields(entry)]]]];
   assert.deepEqual(readXRead(reply), [{ id: '1700000000001-0', entry }]);
   assert.deepEqual(readXRead(null), []);
+  assert.deepEqual(readXRead({ 'stickler:journal': [['1700000000001-0', entryFields(entry)]] }), [{ id: '1700000000001-0', entry }]);
 });
 
 test('an entry that is not an edit is reported with its id, the others still read', () => {
