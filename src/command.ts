@@ -8,8 +8,9 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from './config/load.ts';
 import { diagnosticLines, reloadDiagnostics, sitesOf } from './config/diagnostics.ts';
-import { clientPolicy, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
+import { clientPolicy, DEFAULT_KEY_PREFIX, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { verified } from './check/verify.ts';
+import { checkRedisUrl } from './config/shared-state-url.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
@@ -54,6 +55,7 @@ async function main(argv: string[]): Promise<number> {
         'manager-port': { type: 'string' },
         workers: { type: 'string' },
         'pid-file': { type: 'string' },
+        'shared-state': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -112,6 +114,8 @@ async function main(argv: string[]): Promise<number> {
   if (values.workers !== undefined && parseWorkers(values.workers) === undefined) {
     return usageError(`--workers expects a number from 1 to 64 or auto, got "${values.workers}"`);
   }
+  const sharedUrl = values['shared-state'] === undefined ? undefined : checkRedisUrl(values['shared-state']);
+  if (typeof sharedUrl === 'object') return usageError(`--shared-state: ${sharedUrl.error}`);
   let banner = '';
   let configFile = values.config;
   let closeDemo = async () => {};
@@ -143,6 +147,8 @@ async function main(argv: string[]): Promise<number> {
         config.log.access = values['access-log'];
       }
       if (values['json-log']) config.log.format = { kind: 'json' };
+      // The URL only: the file's shared-state section (prefix, password file, TLS) still applies.
+      if (sharedUrl !== undefined) config.sharedState = { keyPrefix: DEFAULT_KEY_PREFIX, ...config.sharedState, url: sharedUrl };
       if (config.log.access === undefined && !values.config) config.log.access = '-';
     }
     const result = verified(loaded);

@@ -71,6 +71,8 @@ Options:
       --json-log         write Stickler's own log as JSON lines; with --config it needs --access-log (the
                          demo's own log is standard output)
       --pid-file FILE    write the process id to FILE while running (removed at exit)
+      --shared-state URL share manager edits with the other instances using the same Redis:
+                         redis://[USER@]HOST:PORT/DB or rediss://... (TLS); over the file's shared-state url
       --listen ADDRESS   demo only: listen on ADDRESS instead of 127.0.0.1 (0.0.0.0: all interfaces)
       --port N           demo only: listen on port N instead of 8443
       --manager-port N   demo only: serve the balancer manager on 127.0.0.1:N instead of 9090

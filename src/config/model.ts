@@ -8,6 +8,7 @@ import type { AccessRule } from './model-access.ts';
 import type { BalancerConfig } from './model-balancer.ts';
 import type { ClientPolicy } from './model-client.ts';
 import type { AccessLogConfig, LogConfig } from './model-logging.ts';
+import type { SharedStateConfig } from './model-shared.ts';
 import type { BackendTls, TlsFiles } from './model-tls.ts';
 import type { Millis, Source } from './model-units.ts';
 
@@ -15,6 +16,8 @@ export type { AccessRule, HostMatch } from './model-access.ts';
 export type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, LbMethod, MemberConfig, MemberScheme, StatusFlag, StickyConfig } from './model-balancer.ts';
 export { DEFAULT_GROWTH, DEFAULT_STOP_WHEN_IDLE, LB_METHODS, MEMBER_SCHEMES, formatSticky, isPlainUrl, stopWhenIdleOf } from './model-balancer.ts';
 export type { ClientPolicy, ReadTimeout } from './model-client.ts';
+export type { SharedStateConfig } from './model-shared.ts';
+export { DEFAULT_KEY_PREFIX } from './model-shared.ts';
 export { CLIENT_DEFAULTS, clientPolicy } from './model-client.ts';
 export type { AccessLogConfig, AccessLogFormat, LogConfig } from './model-logging.ts';
 export type { BackendTls, Hsts, TlsFiles, TlsPolicy, TlsProfileName, TlsVersion } from './model-tls.ts';
@@ -41,6 +44,8 @@ export interface SticklerConfig {
   workers?: number | 'auto';
   /** How the balancer manager is protected and where its changes are kept; where it is served is a location. */
   manager?: ManagerConfig;
+  /** The Redis that a group of instances keeps the manager's edits in, so that they behave as one. */
+  sharedState?: SharedStateConfig;
   /**
    * Peers (addresses or ranges, as in `Require ip`) whose X-Forwarded-*, Forwarded and client-certificate headers
    * are kept and appended to; from any other peer they are replaced (native `trusted-proxies`).

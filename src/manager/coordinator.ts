@@ -11,7 +11,7 @@ import { applyShared, asAsked, enabledLine, planEdit, type EditTarget, type Plan
 import type { ManagerControl } from './handler.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome } from './model.ts';
 import { applyOverlay } from './overlay.ts';
-import { ManagerStore } from './store.ts';
+import { ManagerStore, type EditOrigin } from './store.ts';
 
 /** What outlives reloads: the store of changes, the session secret, each balancer's nonce. */
 export class ManagerHost {
@@ -85,11 +85,11 @@ export function check(targets: ReadonlyMap<string, EditTarget>, edit: Edit, list
  * Makes a checked edit where edits are decided: the shared half once, then saves and audits it. Every thread
  * (the deciding one included) applies the local half itself; with worker threads, only once each has prepared it.
  */
-export function commit(targets: ReadonlyMap<string, EditTarget>, store: ManagerStore, planned: Extract<Planned, { ok: true }>, actor: Actor): AuditEntry {
+export function commit(targets: ReadonlyMap<string, EditTarget>, store: ManagerStore, planned: Extract<Planned, { ok: true }>, actor: Actor, origin?: EditOrigin): AuditEntry {
   const target = targets.get(planned.edit.balancer)!;
   const enabled = enabledLine(target, planned.edit, actor);
   applyShared(target, planned.edit);
-  const entry = store.record(asAsked(planned.edit), actor, planned.before, planned.after);
+  const entry = store.record(asAsked(planned.edit), actor, planned.before, planned.after, origin);
   if (enabled !== undefined) store.tell(`stickler: ${enabled}`);
   return entry;
 }
@@ -110,13 +110,20 @@ export class LocalControl implements ManagerControl {
     this.store = store;
   }
 
-  async submit(edit: Edit, actor: Actor): Promise<EditOutcome> {
+  async submit(edit: Edit, actor: Actor, origin?: EditOrigin): Promise<EditOutcome> {
     const { targets, apply, listeners } = this.targets();
     const planned = check(targets, edit, listeners);
     if (!planned.ok) return planned;
-    commit(targets, this.store, planned, actor);
+    commit(targets, this.store, planned, actor, origin);
     apply(planned.edit);
     return { ok: true, before: planned.before, after: planned.after };
+  }
+
+  /** Whether `edit` could be made now, changing nothing. */
+  refusal(edit: Edit): Extract<EditOutcome, { ok: false }> | undefined {
+    const { targets, listeners } = this.targets();
+    const planned = check(targets, edit, listeners);
+    return planned.ok ? undefined : planned;
   }
 }
 

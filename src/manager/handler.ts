@@ -13,7 +13,7 @@ import type { ManagerAuth } from './auth.ts';
 import { csrfProblem, csrfToken, newSessionId, sessionCookie, sessionFrom } from './csrf.ts';
 import { readEdit } from './edit-input.ts';
 import { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
-import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from './model.ts';
+import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview, SharedStatus } from './model.ts';
 import { overview } from './overview.ts';
 import { readRouteQuery, routeAnswer } from './route-query.ts';
 
@@ -64,6 +64,8 @@ export interface ManagerContext {
   control: ManagerControl;
   persisted: () => boolean;
   recentAudit: () => readonly AuditEntry[];
+  /** With shared state configured: this instance's view of it. */
+  sharedState?: () => SharedStatus;
 }
 
 /** Every manager response: no caching, no framing, no sniffing, no referrer, scripts only from here. */
@@ -130,7 +132,7 @@ export class Manager {
   }
 
   overview(runtime: ManagedRuntime, now = Date.now()): ManagerOverview {
-    return overview(runtime.balancers.values(), this.context.persisted(), now);
+    return overview(runtime.balancers.values(), this.context.persisted(), now, this.context.sharedState?.());
   }
 
   async handle(request: ManagerRequest): Promise<ManagerResponse> {
@@ -165,6 +167,8 @@ export class Manager {
       // httpd applies what it can and ignores the rest silently; so does this page (the API says why). Only a
       // worker it cannot add makes httpd answer 400, which a `curl --fail` script notices.
       const outcome = await this.context.control.submit(edit, actor);
+      // Unlike a refused setting, an edit the instance cannot take now at all (shared state unreachable) is said.
+      if (!outcome.ok && outcome.status === 503) return respond(503, 'text/plain; charset=utf-8', `${outcome.reason}\n`);
       if (!outcome.ok && edit.kind === 'add-member') refusedWorker = outcome.reason;
     }
     if (refusedWorker) return respond(400, 'text/plain; charset=utf-8', `${refusedWorker}\n`);

@@ -169,6 +169,10 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
     sample(`${LATENCY}_count`, labels, total);
   }
 
+  if (overview.sharedState !== undefined) {
+    family('stickler_shared_state_connected', 'gauge', '1 when this instance reaches the shared state (Redis) and takes edits, 0 when it serves on its last state.');
+    sample('stickler_shared_state_connected', '', overview.sharedState.connected ? 1 : 0);
+  }
   if (figures !== undefined) {
     const single = (name: string, type: string, help: string, value: number) => {
       family(name, type, help);

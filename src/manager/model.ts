@@ -128,6 +128,8 @@ export interface ManagerOverview {
   sessionWindowMs: number;
   /** Manager changes survive a restart (a state file is configured). */
   persisted: boolean;
+  /** With shared state configured (Redis): whether this instance reaches it, and so takes edits. */
+  sharedState?: SharedStatus;
   balancers: BalancerOverview[];
 }
 
@@ -170,12 +172,25 @@ export type EditOutcome =
   /** 503: a worker thread could not take the edit, so nothing changed. */
   | { ok: false; status: 400 | 404 | 409 | 503; reason: string };
 
+/** An instance's view of the shared state (src/shared/). */
+export interface SharedStatus {
+  /** Redis is reachable: edits are taken, and those of other instances applied. */
+  connected: boolean;
+  /** This instance's name in the journal and the audit log. */
+  instance: string;
+  /** The last journal id applied here; null before the first. */
+  lastId: string | null;
+}
+
 /** One line of the audit log. */
 export interface AuditEntry {
   /** ISO 8601. */
   time: string;
   user: string;
   ip: string;
+  /** With shared state: the instance that took the edit, and its journal id (every instance audits every edit). */
+  instance?: string;
+  journalId?: string;
   edit: Edit;
   before: unknown;
   after: unknown;

@@ -6,7 +6,7 @@ import type { RouteSightings } from '../balancer/issued-routes.ts';
 import { LATENCY_BUCKETS_MS, SESSION_WINDOW_S, sessionMs, sessionSeconds } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
 import type { BalancerState } from '../balancer/state.ts';
-import type { BalancerOverview, DrainSessions, ManagerOverview, MemberOverview, RouteMismatch } from './model.ts';
+import type { BalancerOverview, DrainSessions, ManagerOverview, MemberOverview, RouteMismatch, SharedStatus } from './model.ts';
 
 /** Sessions listed per draining member: enough to see who is left, small enough for a snapshot a second. */
 export const DRAIN_SESSIONS_SHOWN = 100;
@@ -32,7 +32,7 @@ function routeMismatch(seen: RouteSightings): RouteMismatch | null {
   };
 }
 
-export function overview(source: Iterable<{ balancer: Balancer }>, persisted: boolean, now: number): ManagerOverview {
+export function overview(source: Iterable<{ balancer: Balancer }>, persisted: boolean, now: number, sharedState?: SharedStatus): ManagerOverview {
   const balancers: BalancerOverview[] = [];
   for (const { balancer } of source) {
     const { config, state } = balancer;
@@ -90,5 +90,5 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
       members,
     });
   }
-  return { time: now, latencyBucketsMs: LATENCY_BUCKETS_MS, sessionWindowMs: SESSION_WINDOW_S * 1000, persisted, balancers };
+  return { time: now, latencyBucketsMs: LATENCY_BUCKETS_MS, sessionWindowMs: SESSION_WINDOW_S * 1000, persisted, ...(sharedState && { sharedState }), balancers };
 }

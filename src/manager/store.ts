@@ -9,6 +9,12 @@ import { emptyOverlay, readOverlay, withEdit, type Overlay } from './overlay.ts'
 /** How many audit entries the console can show without reading the log file back. */
 const RECENT_AUDIT = 200;
 
+/** A shared edit's journal entry: the instance that took it and the entry's id. */
+export interface EditOrigin {
+  instance: string;
+  id: string;
+}
+
 export interface StoreOptions {
   /** Persist changes here (BalancerPersist On / `manager.state-file`); undefined keeps them for this run only. */
   stateFile?: string;
@@ -39,11 +45,12 @@ export class ManagerStore {
     return this.options.stateFile !== undefined;
   }
 
-  /** After an edit was applied: fold it into the overlay, save it, and audit it. */
-  record(edit: Edit, actor: Actor, before: unknown, after: unknown, now = new Date()): AuditEntry {
+  /** After an edit was applied: fold it into the overlay, save it, and audit it (with where it came from, if shared). */
+  record(edit: Edit, actor: Actor, before: unknown, after: unknown, origin?: EditOrigin, now = new Date()): AuditEntry {
     this.overlay = withEdit(this.overlay, edit);
     this.save();
-    const entry: AuditEntry = { time: now.toISOString(), user: actor.user, ip: actor.ip, edit, before, after };
+    const from = origin && { instance: origin.instance, journalId: origin.id };
+    const entry: AuditEntry = { time: now.toISOString(), user: actor.user, ip: actor.ip, ...from, edit, before, after };
     rememberAudit(this.recent, entry);
     const line = JSON.stringify(entry);
     if (this.options.auditLog) {

@@ -18,7 +18,8 @@ import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
 import { startIdleStops } from '../manager/idle-stop.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
-import type { AuditEntry, ManagerOverview } from '../manager/model.ts';
+import type { AuditEntry, ManagerOverview, SharedStatus } from '../manager/model.ts';
+import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
 import { overview } from '../manager/overview.ts';
 import { reopenLogFiles } from '../log/sink.ts';
 
@@ -42,6 +43,8 @@ export interface ServerOptions {
     control: ManagerControl;
     persisted: boolean;
     recent: () => readonly AuditEntry[];
+    /** With shared state: this instance's view of it (the main thread's, for a worker). */
+    sharedState?: () => SharedStatus;
   };
 }
 
@@ -84,21 +87,35 @@ export class Stickler {
   private health: { stop(): void } | undefined;
   /** Drained members stopped once idle (manager/idle-stop.ts): where health checks run, across reloads. */
   private idleStops: { stop(): void } | undefined;
-  private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost };
+  private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost; shared?: SharedEdits };
+  /** The configuration as its file says, before the manager's changes: a snapshot taken from Redis is laid over it. */
+  private fileConfig: SticklerConfig;
   private manager: Manager | undefined;
   /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
   private readonly reserveRefusals = new BurstLog(10_000);
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.managerSetup = options.manager ?? (() => {
-      const host = new ManagerHost(config, (line) => process.stderr.write(`${line}\n`));
-      const control = new LocalControl(() => ({
+      const log = (line: string) => process.stderr.write(`${line}\n`);
+      const host = new ManagerHost(config, log);
+      const local = new LocalControl(() => ({
         targets: this.runtime.editTargets(),
         apply: (edit) => this.runtime.applyEdit(edit),
         listeners: this.listeners.map((l) => ({ host: l.address, port: l.port })),
       }), host.store);
-      return { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control, persisted: host.store.persisted, recent: () => host.store.recent, host };
+      const shared = config.sharedState && openShared(config.sharedState, {
+        check: (edit) => local.refusal(edit),
+        apply: (edit, actor, origin) => local.submit(edit, actor, origin),
+        replace: (overlay) => {
+          host.store.replace(overlay);
+          return this.reload(this.fileConfig);
+        },
+        overlay: () => host.store.overlay,
+      }, log);
+      const setup = { secret: host.secret, nonces: (c: SticklerConfig) => host.noncesFor(c), control: shared ?? local, persisted: host.store.persisted, recent: () => host.store.recent, host };
+      return shared ? { ...setup, shared, sharedState: () => shared.status() } : setup;
     })();
+    this.fileConfig = config;
     this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.shared);
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
@@ -117,7 +134,7 @@ export class Stickler {
 
   /** The balancers as the manager shows them, from the state requests are picked from (`stickler status`). */
   overview(): ManagerOverview {
-    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now());
+    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now(), this.managerSetup.sharedState?.());
   }
 
   async start(): Promise<void> {
@@ -126,6 +143,7 @@ export class Stickler {
     this.attachManager(this.runtime, managerAuthOrThrow(this.runtime.config));
     for (const l of await this.openListeners(this.runtime.config.listeners)) this.open.set(key(l.bound.config), l);
     this.checkHealth();
+    this.managerSetup.shared?.start();
     if (this.checksHere) {
       const control = this.managerSetup.control;
       // One thread: an edit is decided whole between two turns of the event loop, so nothing comes between.
@@ -141,7 +159,10 @@ export class Stickler {
   /** Every runtime gets the one manager; a reload brings nonces for new balancers and re-reads the credentials. */
   private attachManager(runtime: Runtime, auth: ManagerAuth): void {
     const setup = this.managerSetup;
-    this.manager ??= new Manager({ secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent });
+    this.manager ??= new Manager({
+      secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent,
+      ...(setup.sharedState && { sharedState: setup.sharedState }),
+    });
     this.manager.configure(setup.nonces(runtime.config), auth);
     runtime.manager = this.manager;
   }
@@ -176,6 +197,7 @@ export class Stickler {
     const opened = await this.openListeners(config.listeners.filter((l) => !this.open.has(key(l))), certificates);
     return {
       commit: () => {
+        this.fileConfig = fileConfig;
         laid?.settle();
         for (const l of opened) this.open.set(key(l.bound.config), l);
         const old = this.runtime;
@@ -212,6 +234,7 @@ export class Stickler {
     this.stopping = true;
     this.health?.stop();
     this.idleStops?.stop();
+    await this.managerSetup.shared?.close();
     const servers = [...this.open.values()].map((l) => l.server);
     this.open.clear();
     const closed = Promise.all(servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -311,6 +334,15 @@ export class Stickler {
 }
 
 const logLine = (line: string): void => void process.stderr.write(`stickler: ${line}\n`);
+
+/** The shared state's connection, made now (Redis may be down: it is reached later); unreadable files refuse to start. */
+export function openShared(config: NonNullable<SticklerConfig['sharedState']>, applier: EditApplier, log: (line: string) => void): SharedEdits {
+  try {
+    return SharedEdits.open(config, applier, log);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+}
 
 /** The manager's credentials, read now; a configuration that would expose it, or unreadable files, refuse to start. */
 function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {

@@ -4,7 +4,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import type { PlannedEdit } from '../manager/edits.ts';
-import type { Actor, AuditEntry, Edit, EditOutcome } from '../manager/model.ts';
+import type { Actor, AuditEntry, Edit, EditOutcome, SharedStatus } from '../manager/model.ts';
 import type { SharedBalancer } from './runtime.ts';
 
 export interface ListenerAddress {
@@ -55,7 +55,18 @@ export interface WorkerData {
   shared: Map<string, SharedBalancer>;
   ticketKeys: Uint8Array;
   id: number;
-  manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[] };
+  manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[]; shared?: SharedFlag };
+}
+
+/** The main thread's view of the shared state, for the workers' consoles: 1 in `connected[0]` while Redis is reached. */
+export interface SharedFlag {
+  instance: string;
+  connected: Int32Array;
+}
+
+/** A worker's view of the main thread's shared state; the journal position is the main thread's own. */
+export function sharedStatus(flag: SharedFlag): () => SharedStatus {
+  return () => ({ connected: Atomics.load(flag.connected, 0) === 1, instance: flag.instance, lastId: null });
 }
 
 /** A worker's answer to a prepare or a commit; `gone` if it exited first, `late` if it did not answer in time. */

@@ -8,7 +8,7 @@ import { rememberAudit } from '../manager/store.ts';
 import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
-import type { FromWorker, ToWorker, Work, WorkerData } from './worker-protocol.ts';
+import { sharedStatus, type FromWorker, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
 const { config, shared, ticketKeys, id, manager } = workerData as WorkerData;
 const port = parentPort!;
@@ -46,7 +46,10 @@ const stickler = new Stickler(config, {
   ticketKeys: Buffer.from(ticketKeys),
   // One checker for all threads: the main thread (workers.ts).
   healthChecks: false,
-  manager: { secret: Buffer.from(manager.secret), nonces: () => nonces, control, persisted: manager.persisted, recent: () => recent },
+  manager: {
+    secret: Buffer.from(manager.secret), nonces: () => nonces, control, persisted: manager.persisted, recent: () => recent,
+    ...(manager.shared && { sharedState: sharedStatus(manager.shared) }),
+  },
 });
 /** Fault injection for the tests of a worker that never says it is ready (control-plane.test.ts): these worker ids hang here. */
 if (process.env.STICKLER_TEST_STUCK_WORKERS?.split(',').includes(String(id))) await new Promise(() => setInterval(() => {}, 60_000));

@@ -23,10 +23,12 @@ import { Balancer } from '../balancer/balancer.ts';
 import { memberPool, sharedBalancerStates, type SharedBalancer } from './runtime.ts';
 import { startHealthChecks } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
-import { StartupError } from './server.ts';
+import { openShared, StartupError } from './server.ts';
+import type { SharedEdits } from '../shared/shared-edits.ts';
+import type { EditOrigin } from '../manager/store.ts';
 import { logDestinations } from '../log/access.ts';
 import { holdPipedLoggers, writeFromWorker } from '../log/piped.ts';
-import { ask, type Answer, type FromWorker, type ListenerAddress, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
+import { ask, type Answer, type FromWorker, type ListenerAddress, type SharedFlag, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
 /** The addresses the group listens on, part of its API (WorkerGroup.listeners). */
 export type { ListenerAddress } from './worker-protocol.ts';
@@ -74,11 +76,34 @@ export class WorkerGroup {
 
   /** Manager changes: laid over every configuration here, decided here, applied by every worker. */
   private readonly host: ManagerHost;
+  /** With shared state: edits go through the journal, which this thread follows and applies (shared-edits.ts). */
+  private readonly shared: SharedEdits | undefined;
+  private readonly sharedFlag: SharedFlag | undefined;
+  /** The configuration as its file says, before the manager's changes: a snapshot taken from Redis is laid over it. */
+  private fileConfig: SticklerConfig;
 
   /** `readyMs` defaults to the time any answer is given, a start being no slower than a reload's prepare. */
   constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}, { readyMs = ANSWER_MS } = {}) {
     this.host = new ManagerHost(config, log);
     this.config = this.host.prepare(config);
+    this.fileConfig = config;
+    this.shared = config.sharedState && openShared(config.sharedState, {
+      check: (edit) => {
+        const planned = check(this.editTargets(), edit, this.ownListeners());
+        return planned.ok ? undefined : planned;
+      },
+      apply: (edit, actor, origin) => this.serially(() => this.decideNow(edit, actor, origin)),
+      replace: (overlay) => {
+        this.host.store.replace(overlay);
+        return this.reload(this.fileConfig);
+      },
+      overlay: () => this.host.store.overlay,
+    }, log);
+    if (this.shared) {
+      const flag: SharedFlag = { instance: this.shared.instance, connected: new Int32Array(new SharedArrayBuffer(4)) };
+      this.shared.onChange((connected) => Atomics.store(flag.connected, 0, connected ? 1 : 0));
+      this.sharedFlag = flag;
+    }
     this.count = count;
     this.log = log;
     this.readyMs = readyMs;
@@ -121,19 +146,22 @@ export class WorkerGroup {
   }
 
   private decide(from: Worker, id: number, edit: Edit, actor: Actor): void {
-    void this.serially(async () => {
-      const outcome = await this.decideNow(edit, actor);
-      from.postMessage({ type: 'edited', id, outcome } satisfies ToWorker);
-    });
+    // Shared: the journal orders edits, and its follower applies them through the queue.
+    const outcome = this.shared ? this.shared.submit(edit, actor) : this.serially(() => this.decideNow(edit, actor));
+    void outcome.then((o) => from.postMessage({ type: 'edited', id, outcome: o } satisfies ToWorker));
   }
 
-  private async decideNow(edit: Edit, actor: Actor): Promise<EditOutcome> {
+  private ownListeners(): Array<{ host: string; port: number }> {
+    return this.listeners.map((l) => ({ host: l.address, port: l.port }));
+  }
+
+  private async decideNow(edit: Edit, actor: Actor, origin?: EditOrigin): Promise<EditOutcome> {
     const targets = this.editTargets();
-    const planned = check(targets, edit, this.listeners.map((l) => ({ host: l.address, port: l.port })));
+    const planned = check(targets, edit, this.ownListeners());
     if (!planned.ok) return planned;
     const prepared = await this.prepareEverywhere(() => ({ kind: 'edit', edit: planned.edit }));
     if (!prepared.ok) return { ok: false, status: 503, reason: `${prepared.reason}; nothing was changed, try again` };
-    const entry = commit(targets, this.host.store, planned, actor);
+    const entry = commit(targets, this.host.store, planned, actor, origin);
     applyLocal(targets.get(planned.edit.balancer)!, planned.edit);
     await this.commitEverywhere(prepared.id, prepared.threads, entry);
     return { ok: true, before: planned.before, after: planned.after };
@@ -211,10 +239,13 @@ export class WorkerGroup {
       const ready = await this.serially(() => Promise.all(Array.from({ length: this.count }, () => this.spawn())));
       this.listeners.push(...ready[0]!);
       this.checkHealth();
+      this.shared?.start();
+      const shared = this.shared;
       this.idleStops = startIdleStops({
         targets: () => this.editTargets(),
-        exclusively: (task) => this.serially(task),
-        submit: (edit, actor) => this.decideNow(edit, actor),
+        // Shared, the journal's order is the one that counts; its follower needs the queue to apply the edit.
+        exclusively: shared ? (task) => task() : (task) => this.serially(task),
+        submit: shared ? (edit, actor) => shared.submit(edit, actor) : (edit, actor) => this.decideNow(edit, actor),
         log: (line) => this.log(`stickler: ${line}`),
       });
     } catch (err) {
@@ -245,6 +276,7 @@ export class WorkerGroup {
       this.releasing.add(released);
       void released.then(() => this.releasing.delete(released));
       this.config = config;
+      this.fileConfig = fileConfig;
       this.states = states;
       laid.settle();
       for (const t of prepared.threads) {
@@ -270,7 +302,7 @@ export class WorkerGroup {
   /** The balancers as the manager shows them, read from the state every worker picks from (`stickler status`). */
   overview(): ManagerOverview {
     const balancers = this.config.balancers.map((b) => ({ balancer: new Balancer(b, BalancerState.attach(this.states.get(b.name)!)) }));
-    return overview(balancers, this.host.store.persisted, Date.now());
+    return overview(balancers, this.host.store.persisted, Date.now(), this.shared?.status());
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */
@@ -286,6 +318,7 @@ export class WorkerGroup {
     this.stopping = true;
     this.stopHealth();
     this.idleStops?.stop();
+    await this.shared?.close();
     for (const t of this.threads.values()) this.stopWorker(t);
     await Promise.all([...this.threads.values(), ...this.leaving].map((t) => t.exited));
     await Promise.all([...this.releasing, this.releasePipes()]);
@@ -316,7 +349,10 @@ export class WorkerGroup {
   private spawn(): Promise<ListenerAddress[]> {
     const id = this.nextId++;
     const shared = withLedgers(this.states);
-    const manager = { secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent };
+    const manager = {
+      secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent,
+      ...(this.sharedFlag && { shared: this.sharedFlag }),
+    };
     const workerData: WorkerData = { config: this.config, shared, ticketKeys: this.ticketKeys, id, manager };
     const worker = new Worker(workerScript, { workerData });
     const thread: Thread = { id, worker, shared, retiring: new Map(), exited: new Promise((resolve) => worker.once('exit', () => resolve())) };

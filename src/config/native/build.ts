@@ -5,12 +5,14 @@
 
 import type {
   AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HeaderRule, ListenerConfig, LocationConfig, ManagerConfig,
-  RouteConfig, SticklerConfig, VirtualHostConfig,
+  RouteConfig, SharedStateConfig, SticklerConfig, VirtualHostConfig,
 } from '../model.ts';
+import { DEFAULT_KEY_PREFIX } from '../model.ts';
 import { policyConflicts } from '../tls-profile.ts';
 import { memberLoopProblem } from '../member-loop.ts';
 import { thisMachine } from '../this-machine.ts';
 import { foldDualStack } from '../listeners.ts';
+import { hasPassword } from '../shared-state-url.ts';
 import { headerRuleProblem } from '../header-value.ts';
 import { proxyScope } from '../apache/headers.ts';
 import { buildBalancer } from './balancers.ts';
@@ -71,6 +73,7 @@ class Builder {
       ...this.runAs(raw),
       ...(raw['trusted-proxies'] !== undefined && { trustedProxies: raw['trusted-proxies'] }),
       ...(manager && { manager }),
+      ...(raw['shared-state'] && { sharedState: this.sharedState(raw['shared-state']) }),
       ...(raw.client && clientSettings(raw.client)),
     };
     return { config, diagnostics: this.#r.diagnostics };
@@ -81,6 +84,30 @@ class Builder {
     if (group !== undefined && user === undefined) this.#r.report('error', ['group'], 'group without user would keep serving as root; expected user too, such as user: www-data');
     if (user === undefined) return {};
     return { runAs: { user: { ...user, source: this.#r.source(['user']) }, ...(group !== undefined && { group: { ...group, source: this.#r.source(['group']) } }) } };
+  }
+
+  sharedState(raw: NonNullable<NativeFile['shared-state']>): SharedStateConfig {
+    const path: KeyPath = ['shared-state'];
+    // A password in the configuration file is read by everyone who may read the file; the file must name it.
+    if (hasPassword(raw.url)) this.#r.report('error', [...path, 'url'], 'the URL carries a password; expected it in password-file, readable by its owner only');
+    if ((raw.sentinels === undefined) !== (raw['master-name'] === undefined)) {
+      this.#r.report('error', path, 'sentinels and master-name go together: expected both or neither');
+    }
+    const tls = raw.tls && {
+      ...(raw.tls['ca-file'] !== undefined && { caFile: this.#r.file(raw.tls['ca-file']) }),
+      ...(raw.tls['certificate-file'] !== undefined && { certificateFile: this.#r.file(raw.tls['certificate-file']) }),
+      ...(raw.tls['key-file'] !== undefined && { keyFile: this.#r.file(raw.tls['key-file']) }),
+    };
+    return {
+      source: this.#r.source(path),
+      url: raw.url,
+      keyPrefix: raw['key-prefix'] ?? DEFAULT_KEY_PREFIX,
+      ...(raw['password-file'] !== undefined && { passwordFile: this.#r.file(raw['password-file']) }),
+      ...(tls && { tls }),
+      ...(raw.sentinels !== undefined && { sentinels: raw.sentinels }),
+      ...(raw['master-name'] !== undefined && { masterName: raw['master-name'] }),
+      ...(raw.instance !== undefined && { instance: raw.instance }),
+    };
   }
 
   /**

@@ -7,6 +7,7 @@ import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRout
 import { HEADER_ACTIONS, MEMBER_SCHEMES, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { parseAccount, type AccountSpec } from '../account.ts';
+import { checkRedisUrl } from '../shared-state-url.ts';
 import { isToken } from '../../http/syntax.ts';
 import { parseIpRange } from '../ip-range.ts';
 import { TLS_VERSIONS } from '../tls-profile.ts';
@@ -278,6 +279,29 @@ const manager = z.strictObject({
   'audit-log': optional(text('the file the audit log of manager changes is appended to')),
 });
 
+const sentinelAddress = (input: unknown): Parsed<{ host: string; port: number }> => {
+  const t = parseText(input, 'a Sentinel address such as 10.0.0.7:26379');
+  if (!t.ok) return t;
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):([0-9]{1,5})$/.exec(t.value);
+  const port = m ? Number(m[2]) : 0;
+  if (!m || port < 1 || port > 65535) return { ok: false, message: `expected HOST:PORT such as 10.0.0.7:26379, got "${t.value}"` };
+  return { ok: true, value: { host: m[1]!.replace(/^\[|\]$/g, ''), port } };
+};
+
+const sharedState = z.strictObject({
+  url: required(textBy('a Redis URL such as redis://10.0.0.7:6379/0', checkRedisUrl)),
+  'key-prefix': optional(text('the prefix of every key Stickler writes, such as stickler:')),
+  'password-file': optional(text('a file holding the Redis password, readable by its owner only')),
+  tls: z.strictObject({
+    'ca-file': optional(text('a PEM file of the CA that signed Redis\'s certificate')),
+    'certificate-file': optional(text('a PEM client certificate')),
+    'key-file': optional(text('the PEM private key of the client certificate')),
+  }).optional(),
+  sentinels: list(required(sentinelAddress)),
+  'master-name': optional(text('the name Sentinel knows the primary by, such as stickler')),
+  instance: optional(text('this instance\'s name in the journal and the audit log, such as lb1')),
+});
+
 const size = (min: number) => (input: unknown) => parseSize(input, min);
 
 const client = z.strictObject({
@@ -332,6 +356,7 @@ export const nativeSchema = z.strictObject({
   'virtual-hosts': list(virtualHost),
   balancers: z.record(z.string(), balancer).optional(),
   manager: manager.optional(),
+  'shared-state': sharedState.optional(),
   client: client.optional(),
 });
 

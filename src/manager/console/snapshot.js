@@ -58,6 +58,11 @@ export function applyOverview(overview, pushed) {
   }
   if (overview.balancers.length === 0) container.replaceChildren(el('p', { class: 'placeholder', text: 'No balancers are configured.' }));
   setText(document.getElementById('persistence'), overview.persisted ? 'Changes are saved and survive a restart.' : 'Changes survive reloads but not a restart (no state file).');
+  const shared = document.getElementById('shared-state');
+  const cutOff = overview.sharedState !== undefined && !overview.sharedState.connected;
+  shared.hidden = !cutOff;
+  // The one thing an operator must know before trying an edit: this instance is not taking any.
+  if (cutOff) setText(shared, `Shared state unreachable: instance ${overview.sharedState.instance} cannot reach Redis. It serves on its last state; edits are refused until Redis is back.`);
   setText(document.getElementById('updated'), `Updated ${new Date(overview.time).toLocaleTimeString()}`);
   // Someone else's change (another console, the Apache page, a script) shows in the audit log too.
   const signature = JSON.stringify(

@@ -1,0 +1,13 @@
+// Every Redis key Stickler uses, in one place: what each holds is said here, and every module asks here for its
+// name, so a group's keys all begin with its prefix and two groups on one Redis never meet.
+
+export interface SharedKeys {
+  /** A Stream: one entry per manager edit, in the order every instance applies them (journal.ts). */
+  journal: string;
+  /** A hash: `id`, the journal id it covers up to and including, and `overlay`, the manager's state at that id. */
+  snapshot: string;
+}
+
+export function sharedKeys(prefix: string): SharedKeys {
+  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot` };
+}
