@@ -160,7 +160,9 @@ async function main(argv: string[]): Promise<number> {
   const privileges = preparePrivileges(config, (line) => process.stderr.write(`${line}\n`));
   let dropped: Identity | undefined;
 
-  const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
+  // Worker threads bind as root but serve only once the drop holds; one thread serves nothing before it either, as
+  // nothing between its listen and the drop lets the event loop turn.
+  const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`), { held: privileges.kind === 'drop' }) : new Stickler(config);
   // SIGUSR1 opens the log files again once logrotate has renamed them, as nginx's does; the audit log needs no
   // signal, being opened for each entry. Installed at once: Node's default for SIGUSR1 would start the inspector.
   process.on('SIGUSR1', () => void stickler.reopenLogs().then((failures) => {
@@ -260,6 +262,7 @@ async function main(argv: string[]): Promise<number> {
   // Last, once every port is bound and every key read: from here on nothing runs as root.
   try {
     dropped = dropPrivileges(privileges);
+    if (stickler instanceof WorkerGroup) stickler.serve();
   } catch (err) {
     process.stderr.write(`stickler: ${(err as Error).message}\n`);
     process.exit(1);

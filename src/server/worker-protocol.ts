@@ -56,6 +56,21 @@ export interface WorkerData {
   ticketKeys: Uint8Array;
   id: number;
   manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[] };
+  /** Set when the process is root until the drop to User/Group: one value the main thread changes (see GATE). */
+  gate?: Int32Array;
+}
+
+/**
+ * A worker that has bound its listeners but may not serve yet waits on its gate: the process still runs as root,
+ * and a request read then would be read as root. The main thread opens the gate once the drop holds, or closes it
+ * when the start failed, and the worker then leaves without having served.
+ */
+export const GATE = { held: 0, open: 1, closed: 2 } as const;
+
+/** Blocks the worker's thread (so no connection is even accepted by it) until the gate is no longer held. */
+export function passGate(gate: Int32Array): boolean {
+  while (Atomics.load(gate, 0) === GATE.held) Atomics.wait(gate, 0, GATE.held);
+  return Atomics.load(gate, 0) === GATE.open;
 }
 
 /** A worker's answer to a prepare or a commit; `gone` if it exited first, `late` if it did not answer in time. */
