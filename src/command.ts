@@ -15,7 +15,7 @@ import { capsWithin, descriptorLimit, descriptorWarning } from './server/descrip
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { identityOf, type Identity } from './server/accounts.ts';
-import { reloadBlockers } from './server/privilege-plan.ts';
+import { deniedAsAccount, reloadBlockers } from './server/privilege-plan.ts';
 import { dropPrivileges, preparePrivileges } from './server/privileges.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 import { askRunning } from './cli/control-client.ts';
@@ -199,7 +199,11 @@ async function main(argv: string[]): Promise<number> {
       // Whatever fails in here is this reload's refusal; the queue must go on for the next one.
       try {
         const { config: next, diagnostics: nextDiagnostics } = load(diagnostics, (line) => (lines.push(line), toStderr(line)));
-        if (!next) return refuse(lines);
+        if (!next) {
+          const note = dropped && deniedAsAccount(dropped, lines);
+          if (note) toStderr(note);
+          return refuse(note ? [...lines, note] : lines);
+        }
         const blockers = dropped ? reloadBlockers(dropped, current.listeners, next.listeners, identityOf(next)) : [];
         if (blockers.length > 0) {
           for (const line of blockers) toStderr(`stickler: reload refused: ${line}`);

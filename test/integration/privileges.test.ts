@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/client.ts';
 import { testCertificate } from '../support/certs.ts';
+import { postManagerEdit } from '../support/manager.ts';
+import { freePort } from '../support/ports.ts';
 import { runCli, startStickler } from '../support/stickler.ts';
 
 const NOBODY = 65534;
@@ -62,7 +64,15 @@ async function layout(): Promise<{ dir: string; logs: string; certFile: string; 
   return { dir, logs, certFile, keyFile };
 }
 
-const yaml = (ports: number[], files: { certFile: string; keyFile: string }, log: string) => `user: nobody
+/** The manager on its own TLS listener, its state file and audit log in `dir`. */
+const managerSection = (port: number, files: { certFile: string; keyFile: string }, dir: string) => `manager:
+  port: ${port}
+  tls: { certificate-file: ${files.certFile}, key-file: ${files.keyFile} }
+  state-file: ${join(dir, 'state.json')}
+  audit-log: ${join(dir, 'audit.log')}
+`;
+
+const yaml = (ports: number[], files: { certFile: string; keyFile: string }, log: string, extra = '') => `${extra}user: nobody
 group: nogroup
 log:
   access: ${log}
@@ -88,7 +98,9 @@ for (const workers of [1, 2]) {
       const port = await lowPort();
       const file = join(files.dir, 'stickler.yaml');
       const accessLog = join(files.logs, 'access.log');
-      writeFileSync(file, yaml([port], files, accessLog));
+      const managerPort = await freePort();
+      const manager = managerSection(managerPort, files, files.logs);
+      writeFileSync(file, yaml([port], files, accessLog, manager));
       const pidFile = join(files.logs, 'stickler.pid');
       const stickler = await startStickler(file, { args: ['--workers', String(workers), '--pid-file', pidFile] });
       try {
@@ -104,22 +116,40 @@ for (const workers of [1, 2]) {
         assert.equal(response.body, 'served');
         assert.doesNotMatch(stickler.stderr(), /running as root/);
 
+        // A manager edit after the drop: the state file it writes and the audit log it appends to are nobody's.
+        const edited = await postManagerEdit(managerPort, JSON.stringify({ kind: 'member', balancer: 'cluster', member: memberUrl, change: { route: 'r1' } }));
+        assert.equal(edited.status, 200, edited.body);
+        for (const made of ['state.json', 'audit.log']) {
+          const st = statSync(join(files.logs, made));
+          assert.deepEqual([st.uid, st.gid], [NOBODY, NOGROUP], made);
+        }
+        assert.match(readFileSync(join(files.logs, 'audit.log'), 'utf8'), /"r1"/);
+
         // The access log Stickler created is nobody's, and so is one a reload opens.
         assert.equal(statSync(accessLog).uid, NOBODY);
         const second = join(files.logs, 'second.log');
-        writeFileSync(file, yaml([port], files, second));
+        writeFileSync(file, yaml([port], files, second, manager));
         const reloaded = await runCli(['reload', '--pid-file', pidFile]);
         assert.equal(reloaded.code, 0, reloaded.output);
         assert.deepEqual([statSync(second).uid, statSync(second).gid], [NOBODY, NOGROUP]);
 
         // A new low port takes root: refused with the reason, and the running configuration serves on.
         const other = await lowPort([port]);
-        writeFileSync(file, yaml([port, other], files, second));
+        writeFileSync(file, yaml([port, other], files, second, manager));
         const refused = await runCli(['reload', '--pid-file', pidFile]);
         assert.notEqual(refused.code, 0);
         assert.match(refused.output, new RegExp(`127\\.0\\.0\\.1:${other} is a new port below 1024, and Stickler gave up root for nobody at start`));
         const after = await request(`https://127.0.0.1:${port}/`);
         assert.equal(after.status, 200);
+
+        // A reload reads as nobody: a key only root may read now is refused, saying who read it.
+        writeFileSync(file, yaml([port], files, second, manager));
+        chmodSync(files.keyFile, 0o600);
+        const unreadable = await runCli(['reload', '--pid-file', pidFile]);
+        assert.notEqual(unreadable.code, 0);
+        assert.match(unreadable.output, /key\.pem: permission denied \(EACCES\)/);
+        assert.match(unreadable.output, /the reload read its files as nobody:nogroup, the account Stickler serves as since start .*not as root/);
+        assert.equal((await request(`https://127.0.0.1:${port}/`)).status, 200);
       } finally {
         await stickler.stop();
       }
