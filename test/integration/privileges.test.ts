@@ -4,7 +4,7 @@
 // serves on. Needs root, as the tests have here and in CI.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as tcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { testCertificate } from '../support/certs.ts';
 import { postManagerEdit } from '../support/manager.ts';
 import { freePort } from '../support/ports.ts';
 import { runCli, startStickler } from '../support/stickler.ts';
+import { pollUntil } from '../support/wait.ts';
 
 const NOBODY = 65534;
 const NOGROUP = 65534;
@@ -150,6 +151,17 @@ for (const workers of [1, 2]) {
         assert.match(unreadable.output, /key\.pem: permission denied \(EACCES\)/);
         assert.match(unreadable.output, /the reload read its files as nobody:nogroup, the account Stickler serves as since start .*not as root/);
         assert.equal((await request(`https://127.0.0.1:${port}/`)).status, 200);
+
+        // Rotated, with a new file made as root (logrotate's create 0644 root): SIGUSR1 reopens as nobody, which
+        // cannot write it; said, and the lines go on to the renamed file.
+        renameSync(second, `${second}.1`);
+        writeFileSync(second, '', { mode: 0o644 });
+        process.kill(stickler.pid, 'SIGUSR1');
+        await pollUntil(async () => stickler.stdout().includes('logs reopened'), { timeoutMs: 15_000, what: '`logs reopened`' });
+        assert.match(stickler.stderr(), /cannot open access log .*second\.log: EACCES.*; its lines still go to the file it had open/);
+        assert.equal((await request(`https://127.0.0.1:${port}/after-rotation`)).status, 200);
+        await pollUntil(async () => readFileSync(`${second}.1`, 'utf8').includes('/after-rotation'), { timeoutMs: 15_000, what: 'the line in the renamed log' });
+        assert.equal(readFileSync(second, 'utf8'), '');
       } finally {
         await stickler.stop();
       }
