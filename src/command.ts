@@ -299,7 +299,7 @@ async function main(argv: string[]): Promise<number> {
   await stickler.close();
   await closeDemo();
   control?.close();
-  if (pidFile) removeLeftBehind(pidFile);
+  for (const f of made.splice(0)) removeLeftBehind(f);
   process.stdout.write('stopped\n');
   return 0;
 }

@@ -201,3 +201,19 @@ describe('--check with user and group', { skip }, () => {
     assert.match(unknown.output, new RegExp(`${file}:1: user: no user no-such-user-here on this system`));
   });
 });
+
+describe('pid file in a directory only root writes', { skip }, () => {
+  test('the stop after the drop says the pid file and control socket are left, and still ends cleanly', async () => {
+    const files = await layout();
+    const port = await lowPort();
+    const file = join(files.dir, 'stickler.yaml');
+    writeFileSync(file, yaml([port], files, join(files.logs, 'access.log')));
+    const pidFile = join(files.dir, 'stickler.pid');
+    const stickler = await startStickler(file, { args: ['--pid-file', pidFile] });
+    await stickler.stop();
+    assert.deepEqual(await stickler.exited, { code: 0, signal: null }, stickler.output());
+    assert.match(stickler.stdout(), /^stopped$/m);
+    assert.match(stickler.stderr(), /cannot remove .*stickler\.pid\.sock: EACCES/);
+    assert.match(stickler.stderr(), /cannot remove .*stickler\.pid: EACCES/);
+  });
+});
