@@ -92,6 +92,15 @@ balancers:
       - url: ${memberUrl}
 `;
 
+/** A fresh layout and a low port, and a configuration file for them whose access log is in `logDir`. */
+async function configured(logDir: 'logs' | 'dir' = 'logs', edit = (text: string) => text): Promise<{ files: Awaited<ReturnType<typeof layout>>; port: number; file: string }> {
+  const files = await layout();
+  const port = await lowPort();
+  const file = join(files.dir, 'stickler.yaml');
+  writeFileSync(file, edit(yaml([port], files, join(files[logDir], 'access.log'))));
+  return { files, port, file };
+}
+
 for (const workers of [1, 2]) {
   describe(`privileges with ${workers} worker thread${workers > 1 ? 's' : ''}`, { skip }, () => {
     test('binds a low port and reads the key as root, then every thread serves as nobody:nogroup; a reload that needs root is refused', async () => {
@@ -171,10 +180,7 @@ for (const workers of [1, 2]) {
 
 describe('root without user and group', { skip }, () => {
   test('warns once and serves', async () => {
-    const files = await layout();
-    const port = await lowPort();
-    const file = join(files.dir, 'stickler.yaml');
-    writeFileSync(file, yaml([port], files, join(files.logs, 'access.log')).replace('user: nobody\ngroup: nogroup\n', ''));
+    const { file } = await configured('logs', (text) => text.replace('user: nobody\ngroup: nogroup\n', ''));
     const stickler = await startStickler(file);
     try {
       assert.equal(stickler.stderr().match(/warning: running as root/g)?.length, 1, stickler.stderr());
@@ -187,10 +193,7 @@ describe('root without user and group', { skip }, () => {
 
 describe('--check with user and group', { skip }, () => {
   test('names an unknown user (an error) and a log nobody may write (a warning) at their lines', async () => {
-    const files = await layout();
-    const port = await lowPort();
-    const file = join(files.dir, 'stickler.yaml');
-    writeFileSync(file, yaml([port], files, join(files.dir, 'access.log')));
+    const { files, port, file } = await configured('dir');
     const unwritable = await runCli(['--check', '--config', file]);
     // Opened as root at the start, as httpd's logs are: a warning, since only a reload or a reopen would fail.
     assert.equal(unwritable.code, 0, unwritable.output);
@@ -204,10 +207,7 @@ describe('--check with user and group', { skip }, () => {
 
 describe('pid file in a directory only root writes', { skip }, () => {
   test('the stop after the drop says the pid file and control socket are left, and still ends cleanly', async () => {
-    const files = await layout();
-    const port = await lowPort();
-    const file = join(files.dir, 'stickler.yaml');
-    writeFileSync(file, yaml([port], files, join(files.logs, 'access.log')));
+    const { files, file } = await configured();
     const pidFile = join(files.dir, 'stickler.pid');
     const stickler = await startStickler(file, { args: ['--pid-file', pidFile] });
     await stickler.stop();
