@@ -4,7 +4,7 @@
 // serves on. Needs root, as the tests have here and in CI.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as tcpServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -215,5 +215,17 @@ describe('pid file in a directory only root writes', { skip }, () => {
     assert.match(stickler.stdout(), /^stopped$/m);
     assert.match(stickler.stderr(), /cannot remove .*stickler\.pid\.sock: EACCES/);
     assert.match(stickler.stderr(), /cannot remove .*stickler\.pid: EACCES/);
+  });
+});
+
+describe('a link planted where a log is to be made', { skip }, () => {
+  test('root does not make the file it points to for the account', async () => {
+    const { files, file } = await configured();
+    // What an account that owns the log directory could leave there for the next start as root.
+    const target = join(files.dir, 'planted-target');
+    symlinkSync(target, join(files.logs, 'access.log'));
+    const stickler = await startStickler(file);
+    await stickler.stop();
+    assert.notEqual(existsSync(target) && statSync(target).uid, NOBODY, 'the target of the link was given to nobody');
   });
 });
