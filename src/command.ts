@@ -16,7 +16,7 @@ import { capsWithin, descriptorLimit, descriptorWarning } from './server/descrip
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { identityOf, type Identity } from './server/accounts.ts';
-import { reloadBlockers } from './server/privilege-plan.ts';
+import { deniedAsAccount, reloadBlockers } from './server/privilege-plan.ts';
 import { dropPrivileges, preparePrivileges } from './server/privileges.ts';
 import { WorkerGroup, type ListenerAddress } from './server/workers.ts';
 import { askRunning } from './cli/control-client.ts';
@@ -166,7 +166,9 @@ async function main(argv: string[]): Promise<number> {
   const privileges = preparePrivileges(config, (line) => process.stderr.write(`${line}\n`));
   let dropped: Identity | undefined;
 
-  const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`)) : new Stickler(config);
+  // Worker threads bind as root but serve only once the drop holds; one thread serves nothing before it either, as
+  // nothing between its listen and the drop lets the event loop turn.
+  const stickler = workers > 1 ? new WorkerGroup(config, workers, (line) => process.stderr.write(`${line}\n`), { held: privileges.kind === 'drop' }) : new Stickler(config);
   // SIGUSR1 opens the log files again once logrotate has renamed them, as nginx's does; the audit log needs no
   // signal, being opened for each entry. Installed at once: Node's default for SIGUSR1 would start the inspector.
   process.on('SIGUSR1', () => void stickler.reopenLogs().then((failures) => {
@@ -203,7 +205,11 @@ async function main(argv: string[]): Promise<number> {
       // Whatever fails in here is this reload's refusal; the queue must go on for the next one.
       try {
         const { config: next, diagnostics: nextDiagnostics } = load(diagnostics, (line) => (lines.push(line), toStderr(line)));
-        if (!next) return refuse(lines);
+        if (!next) {
+          const note = dropped && deniedAsAccount(dropped, lines);
+          if (note) toStderr(note);
+          return refuse(note ? [...lines, note] : lines);
+        }
         const blockers = dropped ? reloadBlockers(dropped, current.listeners, next.listeners, identityOf(next)) : [];
         if (blockers.length > 0) {
           for (const line of blockers) toStderr(`stickler: reload refused: ${line}`);
@@ -266,6 +272,7 @@ async function main(argv: string[]): Promise<number> {
   // Last, once every port is bound and every key read: from here on nothing runs as root.
   try {
     dropped = dropPrivileges(privileges);
+    if (stickler instanceof WorkerGroup) stickler.serve();
   } catch (err) {
     process.stderr.write(`stickler: ${(err as Error).message}\n`);
     process.exit(1);
@@ -298,7 +305,7 @@ async function main(argv: string[]): Promise<number> {
   await stickler.close();
   await closeDemo();
   control?.close();
-  if (pidFile) removeLeftBehind(pidFile);
+  for (const f of made.splice(0)) removeLeftBehind(f);
   process.stdout.write('stopped\n');
   return 0;
 }

@@ -15,7 +15,7 @@ const MAX_CONNECTIONS = 8;
 export const controlSocketFor = (pidFile: string): string => `${pidFile}.sock`;
 
 export interface ControlSocket {
-  /** Stops listening and removes the socket file. */
+  /** Stops listening; the socket file is the caller's to remove (after the drop to User it may not be able to). */
   close(): void;
 }
 
@@ -44,10 +44,7 @@ export async function openControlSocket(path: string, answer: (command: ControlC
   server.on('error', () => {});
   server.unref();
   return {
-    close: () => {
-      server.close();
-      rmSync(path, { force: true });
-    },
+    close: () => void server.close(),
   };
 }
 

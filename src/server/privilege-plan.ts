@@ -44,6 +44,15 @@ export function reloadBlockers(dropped: Identity, running: readonly ListenerConf
   return reasons;
 }
 
+/**
+ * What to add to a refused reload after the drop when a file could not be read or written for want of permission:
+ * the reload did it as the account, not as root as the start did, which the bare EACCES does not say.
+ */
+export function deniedAsAccount(dropped: Identity, reasons: readonly string[]): string | undefined {
+  if (!reasons.some((r) => /\((EACCES|EPERM)\)/.test(r))) return undefined;
+  return `stickler: the reload read its files as ${dropped.user}:${dropped.group}, the account Stickler serves as since start (User/Group), not as root as the start did: make the files readable by that account, or restart to read them as root`;
+}
+
 export interface FileMode {
   uid: number;
   gid: number;

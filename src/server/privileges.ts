@@ -2,7 +2,7 @@
 // groups, then the group, then the user, in that order (the group cannot change once the user has), checked after.
 // Node changes the credentials of the whole process: glibc passes setuid and friends to every thread, so the worker
 // threads, and libuv's pool, serve as the same account.
-import { closeSync, existsSync, fchownSync, openSync } from 'node:fs';
+import { closeSync, constants, fchownSync, openSync } from 'node:fs';
 import type { SticklerConfig } from '../config/model.ts';
 import { appendedFiles } from '../check/verify.ts';
 import { identityOf, type Identity } from './accounts.ts';
@@ -22,10 +22,11 @@ export function preparePrivileges(config: SticklerConfig, warn: (line: string) =
 }
 
 function handOver(path: string, to: Identity): void {
-  if (existsSync(path)) return;
-  // A file that cannot be made here cannot be opened by the start either, which says why.
+  // Made here or not at all: the account may own the directory, and a link it planted there (to /etc/cron.d/x, say)
+  // would otherwise have root create the target and give it to the account. A file that cannot be made here cannot
+  // be opened by the start either, which says why.
   try {
-    const fd = openSync(path, 'a', 0o640);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o640);
     try {
       fchownSync(fd, to.uid, to.gid);
     } finally {

@@ -56,6 +56,8 @@ export interface WorkerData {
   ticketKeys: Uint8Array;
   id: number;
   manager: { secret: Uint8Array; nonces: Map<string, string>; persisted: boolean; recent: AuditEntry[]; shared?: SharedFlag };
+  /** Set when the process is root until the drop to User/Group: one value the main thread changes (see GATE). */
+  gate?: Int32Array;
 }
 
 /** The main thread's view of the shared state, for the workers' consoles: 1 in `connected[0]` while Redis is reached. */
@@ -67,6 +69,19 @@ export interface SharedFlag {
 /** A worker's view of the main thread's shared state; the journal position is the main thread's own. */
 export function sharedStatus(flag: SharedFlag): () => SharedStatus {
   return () => ({ connected: Atomics.load(flag.connected, 0) === 1, instance: flag.instance, lastId: null });
+}
+
+/**
+ * A worker that has bound its listeners but may not serve yet waits on its gate: the process still runs as root,
+ * and a request read then would be read as root. The main thread opens the gate once the drop holds, or closes it
+ * when the start failed, and the worker then leaves without having served.
+ */
+export const GATE = { held: 0, open: 1, closed: 2 } as const;
+
+/** Blocks the worker's thread (so no connection is even accepted by it) until the gate is no longer held. */
+export function passGate(gate: Int32Array): boolean {
+  while (Atomics.load(gate, 0) === GATE.held) Atomics.wait(gate, 0, GATE.held);
+  return Atomics.load(gate, 0) === GATE.open;
 }
 
 /** A worker's answer to a prepare or a commit; `gone` if it exited first, `late` if it did not answer in time. */

@@ -8,9 +8,9 @@ import { rememberAudit } from '../manager/store.ts';
 import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
-import { sharedStatus, type FromWorker, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
+import { passGate, sharedStatus, type FromWorker, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
-const { config, shared, ticketKeys, id, manager } = workerData as WorkerData;
+const { config, shared, ticketKeys, id, manager, gate } = workerData as WorkerData;
 const port = parentPort!;
 const tell = (message: FromWorker) => port.postMessage(message);
 /** A startup error says what to fix; anything else is a bug, shown with its stack. */
@@ -56,6 +56,8 @@ if (process.env.STICKLER_TEST_STUCK_WORKERS?.split(',').includes(String(id))) aw
 try {
   await stickler.start();
   tell({ type: 'ready', listeners: addresses() });
+  // Nothing between the listen and here has let the event loop turn, so no connection was taken yet.
+  if (gate && !passGate(gate)) process.exit(0);
 } catch (err) {
   tell({ type: 'failed', message: reason(err) });
   await stickler.close();

@@ -28,7 +28,7 @@ import type { SharedEdits } from '../shared/shared-edits.ts';
 import type { EditOrigin } from '../manager/store.ts';
 import { logDestinations } from '../log/access.ts';
 import { holdPipedLoggers, writeFromWorker } from '../log/piped.ts';
-import { ask, type Answer, type FromWorker, type ListenerAddress, type SharedFlag, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
+import { ask, GATE, type Answer, type FromWorker, type ListenerAddress, type SharedFlag, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
 /** The addresses the group listens on, part of its API (WorkerGroup.listeners). */
 export type { ListenerAddress } from './worker-protocol.ts';
@@ -82,8 +82,15 @@ export class WorkerGroup {
   /** The configuration as its file says, before the manager's changes: a snapshot taken from Redis is laid over it. */
   private fileConfig: SticklerConfig;
 
-  /** `readyMs` defaults to the time any answer is given, a start being no slower than a reload's prepare. */
-  constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}, { readyMs = ANSWER_MS } = {}) {
+  /** Held while the process is root (the start before the drop to User/Group): the workers bind but serve nothing. */
+  private readonly gate: Int32Array | undefined;
+
+  /**
+   * `readyMs` defaults to the time any answer is given, a start being no slower than a reload's prepare. `held`:
+   * the workers serve only from serve(), called once the process no longer runs as root.
+   */
+  constructor(config: SticklerConfig, count: number, log: (line: string) => void = () => {}, { readyMs = ANSWER_MS, held = false } = {}) {
+    this.gate = held ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
     this.host = new ManagerHost(config, log);
     this.config = this.host.prepare(config);
     this.fileConfig = config;
@@ -314,8 +321,21 @@ export class WorkerGroup {
     return [...this.threads.values()].map((t) => t.worker);
   }
 
+  /** The workers serve from now on; workers started later serve at once. */
+  serve(): void {
+    this.setGate(GATE.open);
+  }
+
+  private setGate(value: number): void {
+    if (!this.gate || Atomics.load(this.gate, 0) !== GATE.held) return;
+    Atomics.store(this.gate, 0, value);
+    Atomics.notify(this.gate, 0);
+  }
+
   async close(): Promise<void> {
     this.stopping = true;
+    // Workers still held never served: they leave without serving, the process being root still.
+    this.setGate(GATE.closed);
     this.stopHealth();
     this.idleStops?.stop();
     await this.shared?.close();
@@ -353,7 +373,7 @@ export class WorkerGroup {
       secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent,
       ...(this.sharedFlag && { shared: this.sharedFlag }),
     };
-    const workerData: WorkerData = { config: this.config, shared, ticketKeys: this.ticketKeys, id, manager };
+    const workerData: WorkerData = { config: this.config, shared, ticketKeys: this.ticketKeys, id, manager, ...(this.gate && { gate: this.gate }) };
     const worker = new Worker(workerScript, { workerData });
     const thread: Thread = { id, worker, shared, retiring: new Map(), exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     this.threads.set(id, thread);

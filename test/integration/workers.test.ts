@@ -109,6 +109,34 @@ test('a state change made through one worker is obeyed by every worker from its 
   }
 });
 
+test('held (root until the drop to User/Group): the workers bind but answer nothing before serve(), then serve', async () => {
+  const port = await freePort();
+  const group = new WorkerGroup(engineConfig(port, { members: [member(urls[0]!)] }), 2, () => {}, { held: true });
+  await group.start();
+  try {
+    let answered = false;
+    const first = request(`https://127.0.0.1:${port}/`, { timeoutMs: 30_000 }).finally(() => (answered = true));
+    // Time for a thread that serves to answer many times over; a held one has not even accepted the connection.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    assert.equal(answered, false, 'a request was answered before serve(), while the process would still be root');
+    group.serve();
+    assert.equal((await first).status, 200);
+    await sequence(port, 4);
+  } finally {
+    await group.close();
+  }
+});
+
+test('held and closed without serve() (a start that failed): the workers leave at once, having served nothing', async () => {
+  const port = await freePort();
+  const config = { ...engineConfig(port, { members: [member(urls[0]!)] }), gracefulShutdownTimeout: 60_000 };
+  const group = new WorkerGroup(config, 2, () => {}, { held: true });
+  await group.start();
+  const started = Date.now();
+  await group.close();
+  assert.ok(Date.now() - started < 30_000, `close took ${Date.now() - started} ms: held workers waited for the grace period`);
+});
+
 test('a worker that dies is replaced; requests keep being served', async () => {
   const port = await freePort();
   const lines: string[] = [];

@@ -8,7 +8,7 @@ import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import { toYaml } from '../../src/config/convert.ts';
 import { resolveRunAs, type AccountLookup, type Identity } from '../../src/server/accounts.ts';
-import { mayWrite, privilegePlan, reloadBlockers } from '../../src/server/privilege-plan.ts';
+import { deniedAsAccount, mayWrite, privilegePlan, reloadBlockers } from '../../src/server/privilege-plan.ts';
 import type { ListenerConfig, RunAs } from '../../src/config/model.ts';
 
 const nobody: Identity = { user: 'nobody', uid: 65534, group: 'nogroup', gid: 65534 };
@@ -77,6 +77,12 @@ const lookup: AccountLookup = {
   group: (s) => (('name' in s && s.name === 'nogroup') || ('id' in s && s.id === 65534) ? { name: 'nogroup', gid: 65534 } : undefined),
 };
 const at = (line: number) => ({ file: '/etc/apache2/apache2.conf', line });
+
+test('a reload refused after the drop for want of permission says it read as the account; other refusals do not', () => {
+  assert.match(deniedAsAccount(nobody, ['a.yaml:3: tls.key-file: cannot read /k.pem: permission denied (EACCES)'])!, /read its files as nobody:nogroup, .* not as root/);
+  assert.match(deniedAsAccount(nobody, ['a.yaml:9: log.access: cannot open x.log: (EPERM)'])!, /nobody:nogroup/);
+  assert.equal(deniedAsAccount(nobody, ['a.yaml:2: balancers: expected a mapping', 'cannot read /k.pem: no such file (ENOENT)']), undefined);
+});
 
 test('resolveRunAs: the user\'s own group by default, a bare #uid needs a Group, root and unknown names are errors', () => {
   assert.deepEqual(resolveRunAs({ user: { name: 'nobody', source: at(1) } }, 'apache', lookup), nobody);
