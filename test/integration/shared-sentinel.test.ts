@@ -63,15 +63,19 @@ test('Sentinel: killing the primary under edits loses no acknowledged edit on an
     const acked: string[] = [];
     let killedAt = 0;
     let firstAckAfterKill = 0;
+    /** Starts of the submissions acknowledged, to find any made while the promoted primary had no replica. */
+    const ackedStarts: number[] = [];
     let writing = true;
     const writers = instances.map(async ({ name, edits }) => {
       for (let n = 0; writing; n++) {
         const route = `${name}e${n}`;
         const edit: Edit = { kind: 'member', balancer: 'b', member: 'm', change: { route } };
         const afterKill = killedAt !== 0;
+        const started = Date.now();
         const outcome = await edits.submit(edit, ACTOR);
         if (outcome.ok) {
           acked.push(route);
+          ackedStarts.push(started);
           if (afterKill && firstAckAfterKill === 0) firstAckAfterKill = Date.now();
         } else {
           refusals.push(outcome.reason);
@@ -87,11 +91,13 @@ test('Sentinel: killing the primary under edits loses no acknowledged edit on an
     group.nodes[index]!.process.kill();
     killedAt = Date.now();
     await pollUntil(async () => (await group.primaryPort()) !== oldPrimary, { timeoutMs: FAILOVER_BOUND_MS, what: 'the sentinels promoting the replica', diagnostics });
-    const promotedMs = Date.now() - killedAt;
+    const promotedAt = Date.now();
+    const promotedMs = promotedAt - killedAt;
     // With one replica, the promoted primary has none until the old one returns: edits are refused meanwhile,
     // as not durable, and acknowledged again once it is back as a replica.
-    await sleep(REPLICA_WAIT_MS);
+    await sleep(2 * REPLICA_WAIT_MS);
     const ackedWhileAlone = acked.length;
+    const restartAt = Date.now();
     await group.restart(index);
     const restartedMs = Date.now() - killedAt;
     // The sentinels make the returning node a replica once they see it up, then it syncs in full.
@@ -113,6 +119,9 @@ test('Sentinel: killing the primary under edits loses no acknowledged edit on an
     for (const { recorder } of instances.slice(1)) assert.deepEqual(recorder.applied, instances[0]!.recorder.applied);
     const journal = instances[0]!.recorder.applied;
     assert.ok(refusals.length > 0, 'the failover refused no edit at all');
+    // A submission that began after the promotion and had its WAIT over before the restart had no replica.
+    const undurable = ackedStarts.filter((at) => at >= promotedAt && at + REPLICA_WAIT_MS < restartAt);
+    assert.deepEqual(undurable, [], 'edits acknowledged while the primary had no replica to hold them');
     for (const reason of refusals) assert.match(reason, /Redis/);
     console.log(`failover figures: ${acked.length} edits acknowledged (${ackedBeforeKill} before the kill), all ${acked.length} on each of 3 instances, in one order (${journal.length - new Set(journal).size} written twice by a client retry); ${refusals.length} refused; replica promoted ${promotedMs} ms after the kill; old primary restarted ${restartedMs} ms after the kill; first edit submitted after the kill acknowledged ${firstAckAfterKill - killedAt} ms after it (${ackedWhileAlone - ackedBeforeKill} acknowledged between the kill and the restart); refusal reasons: ${[...new Set(refusals.map((r) => r.replace(/[0-9-]{5,}/g, '#')))].slice(0, 4).join(' | ')}`);
   } finally {
