@@ -1,10 +1,11 @@
 // The one connection to Redis an instance has, as two clients: one for commands, and one that spends its time
 // blocked in XREAD waiting for the next journal entry (a blocked connection can do nothing else). Both reconnect
 // by themselves, with a backoff; `connected` is true only while both are up, since an instance that can write
-// the journal but not read it back would answer edits it cannot apply.
+// the journal but not read it back would answer edits it cannot apply. With Sentinel, each client is a Sentinel
+// client of @redis/client, which asks the sentinels for the primary and follows it through a failover.
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { createClient, type RedisClientOptions } from '@redis/client';
+import { createClient, createSentinel, type RedisClientOptions } from '@redis/client';
 import { secretFileExposure } from '../config/key-file.ts';
 import type { SharedStateConfig } from '../config/model.ts';
 
@@ -14,8 +15,25 @@ const RECONNECT_MAX_MS = 1_000;
 /** A Redis that stops answering (not one that closes connections, which is seen at once) is noticed within this. */
 const PING_MS = 1_000;
 const CONNECT_TIMEOUT_MS = 2_000;
+const SENTINEL_SCAN_MS = 1_000;
+/** With Sentinel, how long a write waits for a replica to have it before it is refused as not durable. */
+export const REPLICA_WAIT_MS = 2_000;
 
-type Client = ReturnType<typeof createClient>;
+/** What the shared-state modules ask of a client: a command as its argument list, answered or rejected. */
+export interface RedisLink {
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** The client options, plus the sentinels to ask for the primary when the configuration names them. */
+export type ConnectionOptions = RedisClientOptions & { sentinel?: { name: string; nodes: Array<{ host: string; port: number }> } };
+
+interface Client extends RedisLink {
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  on(event: string, listener: (err: Error | string) => void): unknown;
+  connect(): Promise<unknown>;
+  destroy(): unknown;
+}
 
 /** This instance's name: the configured one, else host:pid. */
 export function instanceName(config: SharedStateConfig): string {
@@ -23,7 +41,7 @@ export function instanceName(config: SharedStateConfig): string {
 }
 
 /** The client options `config` asks for, reading the password and TLS files now; or what is wrong with them. */
-export function clientOptions(config: SharedStateConfig): RedisClientOptions | { error: string } {
+export function clientOptions(config: SharedStateConfig): ConnectionOptions | { error: string } {
   const secure = config.url.startsWith('rediss:');
   let password: string | undefined;
   try {
@@ -45,6 +63,7 @@ export function clientOptions(config: SharedStateConfig): RedisClientOptions | {
         reconnectStrategy: (retries: number) => Math.min(RECONNECT_FIRST_MS * 2 ** Math.min(retries, 10), RECONNECT_MAX_MS) * (0.75 + Math.random() / 2),
         ...tls,
       },
+      ...(config.sentinels !== undefined && config.masterName !== undefined && { sentinel: { name: config.masterName, nodes: config.sentinels } }),
     };
   } catch (err) {
     return { error: `shared-state: ${(err as Error).message}` };
@@ -65,22 +84,65 @@ function readPassword(file: string): string {
   }
 }
 
+/**
+ * A client of the primary that Sentinel names. Its master pool has one connection, so that a WAIT runs on the
+ * connection that made the write it waits for; the data nodes get the URL's database and the password, the
+ * sentinels neither (they are not the data, and Debian's sentinel asks for none).
+ */
+function sentinelClient(options: ConnectionOptions, sentinel: NonNullable<ConnectionOptions['sentinel']>): Client {
+  const { url, sentinel: _, socket, ...node } = options;
+  const database = Number(new URL(url!).pathname.slice(1) || '0');
+  const client = createSentinel({
+    name: sentinel.name,
+    sentinelRootNodes: sentinel.nodes,
+    masterPoolSize: 1,
+    // The sentinels are asked for the primary this often (and at once when it fails), not every 10 s.
+    scanInterval: SENTINEL_SCAN_MS,
+    // The journal's readers expect RESP2's flat lists, which createClient answers with by default.
+    RESP: 2,
+    nodeClientOptions: { ...node, database, ...(socket && { socket: socket as object }) },
+    sentinelClientOptions: { ...(socket && { socket: socket as object }) },
+    passthroughClientErrorEvents: true,
+  });
+  return {
+    sendCommand: (args) => client.sendCommand(false, args),
+    get isReady() {
+      return client.isReady;
+    },
+    get isOpen() {
+      return client.isOpen;
+    },
+    on: (event, listener) => client.on(event, listener),
+    connect: () => client.connect(),
+    destroy: () => client.destroy(),
+  };
+}
+
 export class RedisConnection {
-  readonly commands: Client;
+  readonly commands: RedisLink;
   /** Dedicated to blocking reads. */
-  readonly reader: Client;
+  readonly reader: RedisLink;
+  private readonly clients: Client[];
   private readonly listeners = new Set<(connected: boolean) => void>();
   private wasConnected = false;
   private closed = false;
+  /** Counts losses of the primary, so that a write and its WAIT are known to have met the same one. */
+  private epoch = 0;
+  private readonly sentinel: boolean;
 
-  constructor(options: RedisClientOptions, log: (line: string) => void) {
-    this.commands = createClient(options);
-    this.reader = createClient(options);
+  constructor(options: ConnectionOptions, log: (line: string) => void) {
+    const { sentinel, ...single } = options;
+    this.sentinel = sentinel !== undefined;
+    const open = (): Client => (sentinel ? sentinelClient(options, sentinel) : createClient(single));
+    const [commands, reader] = [open(), open()];
+    this.commands = commands;
+    this.reader = reader;
+    this.clients = [commands, reader];
     let lastError = '';
-    for (const client of [this.commands, this.reader]) {
+    for (const client of this.clients) {
       // Without a listener an error event would end the process; each distinct one is said once.
-      client.on('error', (err: Error) => {
-        const message = err.message || String(err);
+      client.on('error', (err: Error | string) => {
+        const message = (err instanceof Error ? err.message : err) || String(err);
         if (message !== lastError) log(`stickler: shared state: ${message}`);
         lastError = message;
       });
@@ -88,14 +150,35 @@ export class RedisConnection {
         lastError = '';
         this.changed();
       });
-      client.on('end', () => this.changed());
-      client.on('reconnecting', () => this.changed());
+      client.on('end', () => this.lost());
+      client.on('reconnecting', () => this.lost());
+      client.on('topology-change', () => this.lost());
       client.connect().catch(() => {});
     }
   }
 
   get connected(): boolean {
-    return !this.closed && this.commands.isReady && this.reader.isReady;
+    return !this.closed && this.clients.every((client) => client.isReady);
+  }
+
+  /**
+   * Runs a write that must not be lost (the journal's XADD). With Sentinel, it is answered only once a replica
+   * has it too (WAIT 1), since an asynchronous replica promoted before it got the write would lose it: a
+   * write no replica has within REPLICA_WAIT_MS, or one that met a failover, is rejected, not acknowledged.
+   */
+  async write(args: string[]): Promise<unknown> {
+    const epoch = this.epoch;
+    const reply = await this.commands.sendCommand(args);
+    if (!this.sentinel) return reply;
+    const replicas = Number(await this.commands.sendCommand(['WAIT', '1', String(REPLICA_WAIT_MS)]));
+    if (this.epoch !== epoch) throw new Error('the Redis primary changed while the edit was written; it may or may not have been kept');
+    if (!(replicas >= 1)) throw new Error(`no Redis replica acknowledged the edit within ${REPLICA_WAIT_MS / 1000} s, so a failover could lose it; not acknowledged`);
+    return reply;
+  }
+
+  private lost(): void {
+    this.epoch++;
+    this.changed();
   }
 
   /** `listener` is told each time `connected` changes. */
@@ -112,6 +195,6 @@ export class RedisConnection {
 
   close(): void {
     this.closed = true;
-    for (const client of [this.commands, this.reader]) if (client.isOpen) client.destroy();
+    for (const client of this.clients) if (client.isOpen) client.destroy();
   }
 }

@@ -107,7 +107,7 @@ export class SharedEdits implements ManagerControl {
     let id: string;
     try {
       const entry = entryFields({ instance: this.instance, actor, edit, seen: this.lastId ?? '0-0' });
-      id = String(await this.connection.commands.sendCommand(['XADD', this.keys.journal, '*', ...entry]));
+      id = String(await this.connection.write(['XADD', this.keys.journal, '*', ...entry]));
     } catch (err) {
       return { ok: false, status: 503, reason: `${DISCONNECTED} (${(err as Error).message})` };
     }
