@@ -4,6 +4,10 @@ import type { Source } from './model-units.ts';
 /** Every key Stickler writes begins with this, so one Redis can serve several groups (native `key-prefix`). */
 export const DEFAULT_KEY_PREFIX = 'stickler:';
 
+/** How a group of instances takes a member out from their health verdicts (`shared-state.health-rule`). */
+export const HEALTH_RULES = ['local', 'any', 'quorum'] as const;
+export type HealthRule = (typeof HEALTH_RULES)[number];
+
 export interface SharedStateConfig {
   /** The `shared-state` section, or undefined when `--shared-state` set it. */
   source?: Source;
@@ -19,4 +23,6 @@ export interface SharedStateConfig {
   masterName?: string;
   /** This instance's name in the journal and the audit log; by default `host:pid`, which changes at each start. */
   instance?: string;
+  /** Absent: `local`, each instance on its own checks, as without shared state. */
+  healthRule?: HealthRule;
 }

@@ -14,7 +14,7 @@ import { csrfProblem, csrfToken, newSessionId, sessionCookie, sessionFrom } from
 import { readEdit } from './edit-input.ts';
 import { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview, SharedStatus } from './model.ts';
-import { overview } from './overview.ts';
+import { overview, type MergeActivity } from './overview.ts';
 import { readRouteQuery, routeAnswer } from './route-query.ts';
 
 /** The largest request body the manager reads; Apache's own form stops at 1 KiB. */
@@ -66,6 +66,8 @@ export interface ManagerContext {
   recentAudit: () => readonly AuditEntry[];
   /** With shared state configured: this instance's view of it. */
   sharedState?: () => SharedStatus;
+  /** With shared state: a draining member's activity over the group, for the drain view. */
+  mergeActivity?: MergeActivity;
 }
 
 /** Every manager response: no caching, no framing, no sniffing, no referrer, scripts only from here. */
@@ -132,7 +134,7 @@ export class Manager {
   }
 
   overview(runtime: ManagedRuntime, now = Date.now()): ManagerOverview {
-    return overview(runtime.balancers.values(), this.context.persisted(), now, this.context.sharedState?.());
+    return overview(runtime.balancers.values(), this.context.persisted(), now, this.context.sharedState?.(), this.context.mergeActivity);
   }
 
   async handle(request: ManagerRequest): Promise<ManagerResponse> {

@@ -7,6 +7,7 @@ import { sessionMs } from '../balancer/state.ts';
 import { isUsable, Status } from '../balancer/status.ts';
 import { findMember, type EditTarget } from './edits.ts';
 import type { Actor, Edit, EditOutcome } from './model.ts';
+import type { MergeActivity } from './overview.ts';
 
 /** Who the audit log says stopped the member. */
 export const IDLE_STOP_ACTOR: Actor = { user: 'stop-when-idle', ip: '-' };
@@ -59,8 +60,11 @@ export function idleStopEdit(m: Pick<DrainingMember, 'balancer' | 'url'>): Edit 
   return { kind: 'member', balancer: m.balancer, member: m.url, change: { status: { stopped: true, drain: false } } };
 }
 
-/** Every member of `targets` draining and not stopped now, with its newest session's last request. */
-export function drainingMembers(targets: ReadonlyMap<string, EditTarget>): DrainingMember[] {
+/**
+ * Every member of `targets` draining and not stopped now, with its newest session's last request: seen here, or
+ * through any live instance of the group with `merge`, so that no instance stops a member busy through another.
+ */
+export function drainingMembers(targets: ReadonlyMap<string, EditTarget>, merge?: MergeActivity): DrainingMember[] {
   const found: DrainingMember[] = [];
   for (const [balancer, { config, state }] of targets) {
     const stopWhenIdleMs = stopWhenIdleOf(config);
@@ -68,7 +72,9 @@ export function drainingMembers(targets: ReadonlyMap<string, EditTarget>): Drain
       const bits = state.status(slot);
       if ((bits & Status.DRAIN) === 0 || (bits & (Status.STOPPED | Status.FREE)) !== 0) return;
       const newest = state.sessionsSince(slot, 0)[0];
-      found.push({ balancer, url: member.url, stopWhenIdleMs, lastRequestAt: newest ? sessionMs(newest.lastSeen) : null, generation: state.buffer });
+      const local = { active: 0, lastRequestAt: newest ? sessionMs(newest.lastSeen) : null };
+      const { lastRequestAt } = merge ? merge(balancer, member.url, local) : local;
+      found.push({ balancer, url: member.url, stopWhenIdleMs, lastRequestAt, generation: state.buffer });
     });
   }
   return found;
@@ -99,6 +105,18 @@ export function stopVerdict(targets: ReadonlyMap<string, EditTarget>, m: Pick<Dr
   return 'stop';
 }
 
+/**
+ * Where a journal entry is applied: a stop-when-idle stop that no longer applies (another instance's decider, or
+ * the operator, came first: the member is stopped or no longer draining) is refused, so that the group stops a
+ * member once, audited once, however many deciders found it idle.
+ */
+export function idleStopMoot(targets: ReadonlyMap<string, EditTarget>, edit: Edit, actor: Actor): Extract<EditOutcome, { ok: false }> | undefined {
+  if (actor.user !== IDLE_STOP_ACTOR.user || actor.ip !== IDLE_STOP_ACTOR.ip || edit.kind !== 'member') return undefined;
+  const verdict = stopVerdict(targets, { balancer: edit.balancer, url: edit.member });
+  if (verdict === 'stop') return undefined;
+  return { ok: false, status: 409, reason: verdict === 'moot' ? 'already stopped or no longer draining' : verdict.keep };
+}
+
 export interface IdleStopHost {
   /** The balancers as edits are decided on now (they change with reloads). */
   targets(): ReadonlyMap<string, EditTarget>;
@@ -108,6 +126,8 @@ export interface IdleStopHost {
   submit(edit: Edit, actor: Actor): Promise<EditOutcome>;
   /** A line for Stickler's log, without its `stickler: ` prefix. */
   log(line: string): void;
+  /** With shared state: a member's activity over the group's live instances. */
+  activity?: MergeActivity;
 }
 
 /** Runs the decider until `stop`: one tick at a time, each scheduled after the last one's edits are done. */
@@ -136,7 +156,7 @@ export function startIdleStops(host: IdleStopHost): { stop(): void } {
       : `balancer://${m.balancer} member ${m.url} drained but could not be stopped: ${outcome.reason}`);
   };
   const tick = async (): Promise<void> => {
-    for (const m of watch.due(drainingMembers(host.targets()), Date.now())) await host.exclusively(() => stopOne(m));
+    for (const m of watch.due(drainingMembers(host.targets(), host.activity), Date.now())) await host.exclusively(() => stopOne(m));
   };
   const next = (): void => {
     if (stopped) return;

@@ -21,6 +21,19 @@ function drainSessions(state: BalancerState, slot: number, windowMs: number, now
   };
 }
 
+/** Session activity on a draining member: this instance's, or the group's (shared/group-reports.ts). */
+export type MergeActivity = (balancer: string, member: string, local: { active: number; lastRequestAt: number | null }) => { active: number; lastRequestAt: number | null };
+
+/** Each draining member's activity as this instance sees it: what it tells the other instances of its group. */
+export function drainActivity(source: Iterable<{ balancer: Balancer }>, now: number): Array<{ balancer: string; member: string; active: number; lastRequestAt: number | null }> {
+  return overview(source, false, now).balancers.flatMap((b) => b.members.flatMap((m) => (m.drainSessions ? [{ balancer: b.name, member: m.url, active: m.drainSessions.active, lastRequestAt: m.drainSessions.lastRequestAt }] : [])));
+}
+
+/** A drain view with the group's count and last request: its session list stays this instance's own. */
+function grouped(local: DrainSessions, merge?: (local: { active: number; lastRequestAt: number | null }) => { active: number; lastRequestAt: number | null }): DrainSessions {
+  return merge ? { ...local, ...merge(local) } : local;
+}
+
 function routeMismatch(seen: RouteSightings): RouteMismatch | null {
   if (seen.lastMismatch === 0) return null;
   return {
@@ -32,7 +45,7 @@ function routeMismatch(seen: RouteSightings): RouteMismatch | null {
   };
 }
 
-export function overview(source: Iterable<{ balancer: Balancer }>, persisted: boolean, now: number, sharedState?: SharedStatus): ManagerOverview {
+export function overview(source: Iterable<{ balancer: Balancer }>, persisted: boolean, now: number, sharedState?: SharedStatus, merge?: MergeActivity): ManagerOverview {
   const balancers: BalancerOverview[] = [];
   for (const { balancer } of source) {
     const { config, state } = balancer;
@@ -74,7 +87,7 @@ export function overview(source: Iterable<{ balancer: Balancer }>, persisted: bo
         stickySessions: state.recentSessions(slot, sessionSeconds(now)),
         changes: m.changes,
         routeMismatch: routeMismatch(state.routeSightings(slot)),
-        drainSessions: (bits & Status.DRAIN) !== 0 ? drainSessions(state, slot, activeWindowMs, now) : null,
+        drainSessions: (bits & Status.DRAIN) !== 0 ? grouped(drainSessions(state, slot, activeWindowMs, now), merge && ((local) => merge(config.name, m.url, local))) : null,
       });
     });
     balancers.push({

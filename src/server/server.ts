@@ -15,12 +15,14 @@ import { BurstLog } from '../upstream/exhaustion.ts';
 import { startHealthChecks } from '../health/checker.ts';
 import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
-import { startIdleStops } from '../manager/idle-stop.ts';
+import { idleStopMoot, startIdleStops } from '../manager/idle-stop.ts';
+import type { Activity } from '../shared/session-activity.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, ManagerOverview, SharedStatus } from '../manager/model.ts';
 import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
-import { overview } from '../manager/overview.ts';
+import { drainActivity, overview } from '../manager/overview.ts';
+import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
 
 export interface ServerOptions {
@@ -84,7 +86,9 @@ export class Stickler {
   private readonly h2 = new H2Front();
   private stopping = false;
   private readonly checksHere: boolean;
-  private health: { stop(): void } | undefined;
+  private health: ReturnType<typeof startHealthChecks> | undefined;
+  /** With shared state: health verdicts and drain activity exchanged with the group's other instances. */
+  private readonly group: GroupReports | undefined;
   /** Drained members stopped once idle (manager/idle-stop.ts): where health checks run, across reloads. */
   private idleStops: { stop(): void } | undefined;
   private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost; shared?: SharedEdits };
@@ -105,7 +109,7 @@ export class Stickler {
       }), host.store);
       const shared = config.sharedState && openShared(config.sharedState, {
         check: (edit) => local.refusal(edit),
-        apply: (edit, actor, origin) => local.submit(edit, actor, origin),
+        apply: async (edit, actor, origin) => idleStopMoot(this.runtime.editTargets(), edit, actor) ?? local.submit(edit, actor, origin),
         replace: (overlay) => {
           host.store.replace(overlay);
           return this.reload(this.fileConfig);
@@ -120,12 +124,19 @@ export class Stickler {
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
     this.checksHere = options.healthChecks ?? true;
+    const shared = this.managerSetup.shared;
+    this.group = shared && new GroupReports(shared.connection, shared.keys, shared.instance, config.sharedState?.healthRule ?? 'local', () => ({
+      verdicts: this.health?.verdicts() ?? [],
+      activity: drainActivity(this.runtime.balancers.values(), Date.now()),
+    }), (line) => void process.stderr.write(`${line}\n`));
   }
 
   /** Health checks follow the runtime: a reload stops the old ones and starts the new configuration's. */
   private checkHealth(): void {
     this.health?.stop();
-    this.health = this.checksHere ? startHealthChecks(this.runtime.healthTargets(), { log: logLine }) : undefined;
+    const targets = this.runtime.healthTargets();
+    this.health = this.checksHere ? startHealthChecks(targets, { log: logLine, ...(this.group && { group: this.group }) }) : undefined;
+    if (this.group) this.group.period = reportPeriod(targets.map((t) => t.balancer));
   }
 
   get listeners(): BoundListener[] {
@@ -134,7 +145,7 @@ export class Stickler {
 
   /** The balancers as the manager shows them, from the state requests are picked from (`stickler status`). */
   overview(): ManagerOverview {
-    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now(), this.managerSetup.sharedState?.());
+    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now(), this.managerSetup.sharedState?.(), this.group && ((b, m, local) => this.group!.activity(b, m, local)));
   }
 
   async start(): Promise<void> {
@@ -144,6 +155,7 @@ export class Stickler {
     for (const l of await this.openListeners(this.runtime.config.listeners)) this.open.set(key(l.bound.config), l);
     this.checkHealth();
     this.managerSetup.shared?.start();
+    this.group?.start();
     if (this.checksHere) {
       const control = this.managerSetup.control;
       // One thread: an edit is decided whole between two turns of the event loop, so nothing comes between.
@@ -152,6 +164,7 @@ export class Stickler {
         exclusively: (task) => task(),
         submit: (edit, actor) => control.submit(edit, actor),
         log: logLine,
+        ...(this.group && { activity: (b: string, m: string, local: Activity) => this.group!.activity(b, m, local) }),
       });
     }
   }
@@ -162,6 +175,7 @@ export class Stickler {
     this.manager ??= new Manager({
       secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent,
       ...(setup.sharedState && { sharedState: setup.sharedState }),
+      ...(this.group && { mergeActivity: (b: string, m: string, local: Activity) => this.group!.activity(b, m, local) }),
     });
     this.manager.configure(setup.nonces(runtime.config), auth);
     runtime.manager = this.manager;
@@ -234,6 +248,7 @@ export class Stickler {
     this.stopping = true;
     this.health?.stop();
     this.idleStops?.stop();
+    this.group?.close();
     await this.managerSetup.shared?.close();
     const servers = [...this.open.values()].map((l) => l.server);
     this.open.clear();

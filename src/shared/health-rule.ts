@@ -1,8 +1,8 @@
 // Whether a group of instances takes a member out, from each instance's own health verdict on it: the rule of
-// `shared-state.health-rule`. Pure: what the instances published is read from Redis (health-verdicts.ts).
+// `shared-state.health-rule`. Pure: what the instances published is read from Redis (group-reports.ts).
+import { HEALTH_RULES, type HealthRule } from '../config/model.ts';
 
-export const HEALTH_RULES = ['local', 'any', 'quorum'] as const;
-export type HealthRule = (typeof HEALTH_RULES)[number];
+export { HEALTH_RULES, type HealthRule };
 
 /** `text` as a health rule, or what is wrong with it. */
 export function parseHealthRule(text: string): HealthRule | { error: string } {

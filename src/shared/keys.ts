@@ -6,8 +6,12 @@ export interface SharedKeys {
   journal: string;
   /** A hash: `id`, the journal id it covers up to and including, and `overlay`, the manager's state at that id. */
   snapshot: string;
+  /** A hash: each instance's own health verdict per member, one field per instance and member (group-reports.ts). */
+  health: string;
+  /** A hash: each instance's session activity per draining member, laid out as `health`. */
+  activity: string;
 }
 
 export function sharedKeys(prefix: string): SharedKeys {
-  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot` };
+  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot`, health: `${prefix}health`, activity: `${prefix}activity` };
 }

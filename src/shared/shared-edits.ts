@@ -61,8 +61,8 @@ export class SharedEdits implements ManagerControl {
   private wake: (() => void) | undefined;
   private following: Promise<void> | undefined;
 
-  private readonly connection: RedisConnection;
-  private readonly keys: SharedKeys;
+  readonly connection: RedisConnection;
+  readonly keys: SharedKeys;
   readonly instance: string;
   private readonly applier: EditApplier;
   private readonly log: (line: string) => void;

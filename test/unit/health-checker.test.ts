@@ -81,15 +81,51 @@ describe('counting', () => {
     assert.equal(t.state.status(1), Status.INITIALIZED | Status.STOPPED);
   });
 
-  test('a state changed by someone else (the manager, a request) starts the count again', () => {
+  test('a state changed by someone else (a request, its retry time) starts the count again', () => {
     const t = target([memberConfig({ healthCheck: hc })]);
     const counter = new CheckCounter();
     run(t, counter, [FAIL, FAIL]);
-    t.state.setStatusBits(0, Status.HC_FAIL);
+    t.state.setStatusBits(0, Status.IN_ERROR);
     assert.deepEqual(run(t, counter, [PASS]), []);
-    t.state.clearStatusBits(0, Status.HC_FAIL);
-    assert.deepEqual(run(t, counter, [FAIL, FAIL]), [], 'the two failures before the manager cleared the flag do not count');
+    t.state.clearStatusBits(0, Status.IN_ERROR);
+    assert.deepEqual(run(t, counter, [FAIL, FAIL]), [], 'the two failures before the error ended do not count');
     assert.equal(run(t, counter, [FAIL]).length, 1);
+  });
+});
+
+describe('with a group (shared-state health-rule)', () => {
+  const hc = check({ fails: 2, passes: 2 });
+  /** The others' say, as the rule would fold it in: `othersDown` under any, a majority of three under quorum. */
+  const group = (rule: 'any' | 'quorum', othersDown: () => number) => ({
+    memberDown: (_b: string, _m: string, local: boolean) => (rule === 'any' ? local || othersDown() > 0 : 2 * (othersDown() + (local ? 1 : 0)) > 3),
+  });
+
+  test('HC_FAIL follows the group, while this instance\'s own verdict stays its own: no flapping', () => {
+    const t = target([memberConfig({ healthCheck: hc })]);
+    const counter = new CheckCounter();
+    let others = 1;
+    const g = group('any', () => others);
+    assert.match(counter.record(t, 0, hc, PASS, 0, g)!, /seen down by other instances.*taken out$/);
+    for (let i = 0; i < 4; i++) assert.equal(counter.record(t, 0, hc, PASS, 0, g), undefined, 'passes here neither clear it nor flip it back and forth');
+    assert.equal(t.state.status(0) & Status.HC_FAIL, Status.HC_FAIL);
+    assert.equal(counter.down, false);
+    others = 0;
+    assert.match(counter.record(t, 0, hc, PASS, 3, g)!, /no longer seen down by the group.*back in$/);
+    assert.equal(t.state.status(0) & Status.HC_FAIL, 0);
+  });
+
+  test('quorum: a member down here alone is kept in, and said so once', () => {
+    const t = target([memberConfig({ healthCheck: hc })]);
+    const counter = new CheckCounter();
+    let others = 0;
+    const g = group('quorum', () => others);
+    assert.deepEqual([FAIL, FAIL, FAIL].map((o) => counter.record(t, 0, hc, o, 0, g)).filter(Boolean), [
+      'health: balancer://b member http://a:8080 failed its health check (it answered 503); by this instance alone, after 2 failures; the group keeps it in (shared-state health-rule)',
+    ]);
+    assert.equal(t.state.status(0) & Status.HC_FAIL, 0);
+    others = 1;
+    assert.match(counter.record(t, 0, hc, FAIL, 0, g)!, /taken out/);
+    assert.equal(t.state.status(0) & Status.HC_FAIL, Status.HC_FAIL);
   });
 });
 

@@ -107,6 +107,7 @@ class Builder {
       ...(raw.sentinels !== undefined && { sentinels: raw.sentinels }),
       ...(raw['master-name'] !== undefined && { masterName: raw['master-name'] }),
       ...(raw.instance !== undefined && { instance: raw.instance }),
+      ...(raw['health-rule'] !== undefined && { healthRule: raw['health-rule'] }),
     };
   }
 

@@ -4,7 +4,7 @@
 
 import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
-import { HEADER_ACTIONS, MEMBER_SCHEMES, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
+import { HEADER_ACTIONS, HEALTH_RULES, MEMBER_SCHEMES, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { parseAccount, type AccountSpec } from '../account.ts';
 import { checkRedisUrl } from '../shared-state-url.ts';
@@ -300,6 +300,7 @@ const sharedState = z.strictObject({
   sentinels: list(required(sentinelAddress)),
   'master-name': optional(text('the name Sentinel knows the primary by, such as stickler')),
   instance: optional(text('this instance\'s name in the journal and the audit log, such as lb1')),
+  'health-rule': optional((input) => parseChoice(input, HEALTH_RULES)),
 });
 
 const size = (min: number) => (input: unknown) => parseSize(input, min);
