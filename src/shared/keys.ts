@@ -6,8 +6,13 @@ export interface SharedKeys {
   journal: string;
   /** A hash: `id`, the journal id it covers up to and including, and `overlay`, the manager's state at that id. */
   snapshot: string;
+  /**
+   * A random token the first instance sets: an instance that finds another one, or none, where it had seen one
+   * knows Redis lost the shared state (FLUSHALL, or a restart without persistence) even if the others refilled it.
+   */
+  epoch: string;
 }
 
 export function sharedKeys(prefix: string): SharedKeys {
-  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot` };
+  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot`, epoch: `${prefix}epoch` };
 }
