@@ -11,6 +11,7 @@ import { diagnosticLines, reloadDiagnostics, sitesOf } from './config/diagnostic
 import { clientPolicy, DEFAULT_KEY_PREFIX, formatSticky, type Diagnostic, type LoadResult, type SticklerConfig } from './config/model.ts';
 import { verified } from './check/verify.ts';
 import { checkRedisUrl } from './config/shared-state-url.ts';
+import { sharedStateReloadWarning } from './config/model-shared.ts';
 import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
@@ -214,6 +215,15 @@ async function main(argv: string[]): Promise<number> {
         if (blockers.length > 0) {
           for (const line of blockers) toStderr(`stickler: reload refused: ${line}`);
           return refuse(blockers);
+        }
+        const sharedWarning = sharedStateReloadWarning(current.sharedState, next.sharedState);
+        if (sharedWarning !== undefined) {
+          const line = `stickler: warning: ${sharedWarning}`;
+          lines.push(line);
+          toStderr(line);
+          // The one in force stays, so that the next reload compares with it.
+          if (current.sharedState) next.sharedState = current.sharedState;
+          else delete next.sharedState;
         }
         fitDescriptors(next, workers, limit);
         await stickler.reload(next);

@@ -5,9 +5,10 @@
 import { Document, isScalar, visit } from 'yaml';
 import type {
   AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
-  MemberConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
+  MemberConfig, RouteConfig, SharedStateConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
+import { DEFAULT_KEY_PREFIX } from './model-shared.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
@@ -43,6 +44,7 @@ export function toYaml(config: SticklerConfig): string {
     'virtual-hosts': virtualHosts.map(virtualHost),
     balancers: Object.fromEntries(config.balancers.map((b) => [b.name, balancer(b, config.dialect === 'apache')])),
     ...(config.manager && { manager: manager(config.manager, ownVhost, ownListener) }),
+    ...(config.sharedState && { 'shared-state': sharedState(config.sharedState) }),
   });
   if (config.dialect === 'apache') {
     doc.commentBefore = ' Stickler native configuration, converted from an Apache httpd configuration.';
@@ -171,6 +173,24 @@ function manager(m: ManagerConfig, vhost: VirtualHostConfig | undefined, own: Li
     ...(m.tokenFile !== undefined && { 'token-file': m.tokenFile }),
     ...(m.stateFile !== undefined && { 'state-file': m.stateFile }),
     ...(m.auditLog !== undefined && { 'audit-log': m.auditLog }),
+  };
+}
+
+function sharedState(s: SharedStateConfig): Yaml {
+  return {
+    url: s.url,
+    ...(s.keyPrefix !== DEFAULT_KEY_PREFIX && { 'key-prefix': s.keyPrefix }),
+    ...(s.passwordFile !== undefined && { 'password-file': s.passwordFile }),
+    ...(s.tls && {
+      tls: {
+        ...(s.tls.caFile !== undefined && { 'ca-file': s.tls.caFile }),
+        ...(s.tls.certificateFile !== undefined && { 'certificate-file': s.tls.certificateFile }),
+        ...(s.tls.keyFile !== undefined && { 'key-file': s.tls.keyFile }),
+      },
+    }),
+    ...(s.sentinels && { sentinels: s.sentinels.map(({ host, port }) => `${host.includes(':') ? `[${host}]` : host}:${port}`) }),
+    ...(s.masterName !== undefined && { 'master-name': s.masterName }),
+    ...(s.instance !== undefined && { instance: s.instance }),
   };
 }
 

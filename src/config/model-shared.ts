@@ -26,3 +26,15 @@ export interface SharedStateConfig {
   /** Absent: `local`, each instance on its own checks, as without shared state. */
   healthRule?: HealthRule;
 }
+
+/**
+ * What a reload says when `next` would change the shared state: the connection, the keys and the instance's name
+ * are taken once at start (a group whose instances switched Redis one by one mid-flight would split in two), so
+ * the running instance keeps them; undefined when nothing of it changes.
+ */
+export function sharedStateReloadWarning(running: SharedStateConfig | undefined, next: SharedStateConfig | undefined): string | undefined {
+  const comparable = (c: SharedStateConfig | undefined) => (c === undefined ? 'none' : JSON.stringify({ ...c, source: undefined }));
+  if (comparable(running) === comparable(next)) return undefined;
+  const now = running === undefined ? 'goes on without shared state' : `stays on ${running.url} (key prefix ${running.keyPrefix})`;
+  return `shared-state changes take effect at the next start; this instance ${now}`;
+}

@@ -180,6 +180,11 @@ export interface SharedStatus {
   instance: string;
   /** The last journal id applied here; null before the first. */
   lastId: string | null;
+  /**
+   * When this instance found that Redis had lost the shared state (journal and snapshot gone: FLUSHALL, or a
+   * restart without persistence) and published its own as the snapshot (milliseconds since the epoch).
+   */
+  lostAt?: number;
 }
 
 /** One line of the audit log. */

@@ -60,15 +60,43 @@ export interface WorkerData {
   gate?: Int32Array;
 }
 
-/** The main thread's view of the shared state, for the workers' consoles: 1 in `connected[0]` while Redis is reached. */
+/**
+ * The main thread's view of the shared state, for the workers' consoles, in `words`: a version, odd while the
+ * main thread writes (a seqlock: a status is several words, read whole or read again), then connected (0 or 1),
+ * the last id applied as milliseconds and sequence, and lostAt; -1 for none.
+ */
 export interface SharedFlag {
   instance: string;
-  connected: Int32Array;
+  words: BigInt64Array;
 }
 
-/** A worker's view of the main thread's shared state; the journal position is the main thread's own. */
+const NONE = -1n;
+
+export function sharedFlag(instance: string): SharedFlag {
+  return { instance, words: new BigInt64Array(new SharedArrayBuffer(5 * 8)) };
+}
+
+/** Called by the main thread, the one writer. */
+export function writeSharedFlag(flag: SharedFlag, status: SharedStatus): void {
+  const [ms, seq] = status.lastId === null ? [NONE, NONE] : status.lastId.split('-').map(BigInt) as [bigint, bigint];
+  Atomics.add(flag.words, 0, 1n);
+  Atomics.store(flag.words, 1, status.connected ? 1n : 0n);
+  Atomics.store(flag.words, 2, ms);
+  Atomics.store(flag.words, 3, seq);
+  Atomics.store(flag.words, 4, status.lostAt === undefined ? NONE : BigInt(status.lostAt));
+  Atomics.add(flag.words, 0, 1n);
+}
+
+/** A worker's view of the main thread's shared state. */
 export function sharedStatus(flag: SharedFlag): () => SharedStatus {
-  return () => ({ connected: Atomics.load(flag.connected, 0) === 1, instance: flag.instance, lastId: null });
+  return () => {
+    for (;;) {
+      const version = Atomics.load(flag.words, 0);
+      const [connected, ms, seq, lostAt] = [1, 2, 3, 4].map((i) => Atomics.load(flag.words, i)) as [bigint, bigint, bigint, bigint];
+      if (version % 2n !== 0n || Atomics.load(flag.words, 0) !== version) continue;
+      return { connected: connected === 1n, instance: flag.instance, lastId: ms === NONE ? null : `${ms}-${seq}`, ...(lostAt !== NONE && { lostAt: Number(lostAt) }) };
+    }
+  };
 }
 
 /**

@@ -28,7 +28,7 @@ import type { SharedEdits } from '../shared/shared-edits.ts';
 import type { EditOrigin } from '../manager/store.ts';
 import { logDestinations } from '../log/access.ts';
 import { holdPipedLoggers, writeFromWorker } from '../log/piped.ts';
-import { ask, GATE, type Answer, type FromWorker, type ListenerAddress, type SharedFlag, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
+import { ask, GATE, sharedFlag, writeSharedFlag, type Answer, type FromWorker, type ListenerAddress, type SharedFlag, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
 /** The addresses the group listens on, part of its API (WorkerGroup.listeners). */
 export type { ListenerAddress } from './worker-protocol.ts';
@@ -107,8 +107,9 @@ export class WorkerGroup {
       overlay: () => this.host.store.overlay,
     }, log);
     if (this.shared) {
-      const flag: SharedFlag = { instance: this.shared.instance, connected: new Int32Array(new SharedArrayBuffer(4)) };
-      this.shared.onChange((connected) => Atomics.store(flag.connected, 0, connected ? 1 : 0));
+      const flag = sharedFlag(this.shared.instance);
+      writeSharedFlag(flag, this.shared.status());
+      this.shared.onStatus((status) => writeSharedFlag(flag, status));
       this.sharedFlag = flag;
     }
     this.count = count;

@@ -10,8 +10,13 @@ export interface SharedKeys {
   health: string;
   /** A hash: each instance's session activity per draining member, laid out as `health`. */
   activity: string;
+  /**
+   * A random token the first instance sets: an instance that finds another one, or none, where it had seen one
+   * knows Redis lost the shared state (FLUSHALL, or a restart without persistence) even if the others refilled it.
+   */
+  epoch: string;
 }
 
 export function sharedKeys(prefix: string): SharedKeys {
-  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot`, health: `${prefix}health`, activity: `${prefix}activity` };
+  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot`, health: `${prefix}health`, activity: `${prefix}activity`, epoch: `${prefix}epoch` };
 }

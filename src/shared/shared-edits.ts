@@ -4,6 +4,7 @@
 // order, so two edits to one member made at once on two instances end the same way everywhere, both audited.
 // Without Redis, edits are refused (503) and the instance serves on the state it has; once Redis is back it
 // catches up from where it stopped, or from the snapshot when the journal no longer goes back that far.
+import { randomUUID } from 'node:crypto';
 import type { Actor, Edit, EditOutcome, SharedStatus } from '../manager/model.ts';
 import type { EditOrigin } from '../manager/store.ts';
 import type { ManagerControl } from '../manager/handler.ts';
@@ -55,6 +56,9 @@ return 1`;
 
 export class SharedEdits implements ManagerControl {
   private lastId: string | undefined;
+  private lostAt: number | undefined;
+  private epoch: string | undefined;
+  private readonly statusListeners = new Set<(status: SharedStatus) => void>();
   private closed = false;
   private readonly waiters = new Map<string, (outcome: EditOutcome) => void>();
   private readonly unclaimed = new Map<string, EditOutcome>();
@@ -76,6 +80,7 @@ export class SharedEdits implements ManagerControl {
     connection.onChange((connected) => {
       this.log(`stickler: shared state: ${connected ? 'connected to Redis; catching up' : 'Redis is unreachable; serving on the last state, edits refused until it is back'}`);
       this.wake?.();
+      this.statusChanged();
     });
   }
 
@@ -87,12 +92,17 @@ export class SharedEdits implements ManagerControl {
   }
 
   status(): SharedStatus {
-    return { connected: this.connection.connected, instance: this.instance, lastId: this.lastId ?? null };
+    return { connected: this.connection.connected, instance: this.instance, lastId: this.lastId ?? null, ...(this.lostAt !== undefined && { lostAt: this.lostAt }) };
   }
 
-  /** `listener` is told each time Redis becomes reachable or unreachable. */
-  onChange(listener: (connected: boolean) => void): void {
-    this.connection.onChange(listener);
+  /** `listener` is told the status each time it changes: Redis reached or lost, an entry applied, the state lost. */
+  onStatus(listener: (status: SharedStatus) => void): void {
+    this.statusListeners.add(listener);
+  }
+
+  private statusChanged(): void {
+    const status = this.status();
+    for (const listener of this.statusListeners) listener(status);
   }
 
   /** Starts following the journal; edits are taken from then on. */
@@ -165,6 +175,7 @@ export class SharedEdits implements ManagerControl {
 
   /** After a (re)connection: from the snapshot when the journal no longer reaches back to the last id applied. */
   private async catchUp(): Promise<void> {
+    await this.checkEpoch();
     const commands = this.connection.commands;
     const [snapshotId, first] = await Promise.all([
       commands.sendCommand(['HGET', this.keys.snapshot, 'id']),
@@ -187,11 +198,33 @@ export class SharedEdits implements ManagerControl {
     }
     await this.applier.replace(read.overlay);
     this.lastId = read.id;
+    this.statusChanged();
     this.log(`stickler: shared state: took the snapshot at ${read.id}`);
+  }
+
+  /**
+   * Whether Redis still holds the shared state this instance joined (keys.ts, epoch). When it lost it, the
+   * instances keep serving on what they have, and the first to notice publishes its state as the snapshot, so
+   * that an instance started next does not start from its file alone.
+   */
+  private async checkEpoch(): Promise<void> {
+    const commands = this.connection.commands;
+    const current = await commands.sendCommand(['GET', this.keys.epoch]);
+    if (this.epoch !== undefined && String(current) === this.epoch) return;
+    const lost = this.epoch !== undefined;
+    await commands.sendCommand(['SET', this.keys.epoch, randomUUID(), 'NX']);
+    this.epoch = String(await commands.sendCommand(['GET', this.keys.epoch]));
+    if (!lost) return;
+    this.lostAt = Date.now();
+    this.log(`stickler: shared state: WARNING: Redis has lost the shared state (FLUSHALL, or a restart without persistence); this instance keeps its state, applied up to ${this.lastId ?? 'none'}, and publishes it as the snapshot unless another instance did first. Edits this instance had not read yet are lost: check the members on every instance`);
+    this.statusChanged();
+    await this.writeSnapshot(this.lastId ?? '0-0', true);
   }
 
   private async readNext(): Promise<void> {
     const reply = await this.connection.reader.sendCommand(['XREAD', 'COUNT', String(BATCH), 'BLOCK', String(BLOCK_MS), 'STREAMS', this.keys.journal, this.lastId ?? '0-0']);
+    // A quiet journal is the time to check that Redis still holds the shared state: a FLUSHALL closes no connection.
+    if (reply === null) return this.checkEpoch();
     const entries = readXRead(reply);
     if ('problem' in entries) throw new Error(entries.problem);
     let tookHere = false;
@@ -199,6 +232,7 @@ export class SharedEdits implements ManagerControl {
       tookHere = (await this.applyEntry(read)) || tookHere;
       this.lastId = read.id;
     }
+    if (entries.length > 0) this.statusChanged();
     if (tookHere) await this.writeSnapshot(this.lastId!, false);
   }
 

@@ -2,9 +2,12 @@
 // members, under a steady load through all three: an edit made on one is obeyed by the others within 1 s; with
 // Redis killed nothing fails, edits are refused with a clear 503 and the metric says 0, and once Redis is back
 // the instances catch up; one instance cut off from Redis alone serves on its last state and catches up too.
+// lb2 runs two worker threads, which apply what the main thread reads; lb1 is reloaded. Redis losing its data
+// (FLUSHALL) leaves every instance on its state, says so, and has one of them publish it as the snapshot.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/client.ts';
@@ -12,7 +15,7 @@ import { yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { RedisRelay, RedisServer } from '../support/redis.ts';
-import { startStickler, type SticklerProcess } from '../support/stickler.ts';
+import { runCli, startStickler, type SticklerProcess } from '../support/stickler.ts';
 import { pollUntil } from '../support/wait.ts';
 
 /** What the code promises: an edit obeyed everywhere within 1 s. Polled with the margin of a loaded machine. */
@@ -34,13 +37,16 @@ let members: RecordingBackend;
 const instances: Instance[] = [];
 let load: { stop(): Promise<{ sent: number; failed: string[] }> };
 
+/** lb2 runs worker threads; lb1 has a pid file, for `stickler reload`. */
+const argsOf = (name: string): string[] => (name === 'lb2' ? ['--workers', '2'] : name === 'lb1' ? ['--pid-file', join(dir, 'lb1.pid')] : []);
+
 async function startInstance(name: string, url: string, ports?: { port: number; managerPort: number }): Promise<Instance> {
   const port = ports?.port ?? (await freePort());
   const managerPort = ports?.managerPort ?? (await freePort());
   const file = join(dir, `${name}.yaml`);
   const urls = members.ports.map((p, i) => ({ url: `https://127.0.0.1:${p}`, route: `m${i}` }));
   writeFileSync(file, yamlConfig(port, urls, { top: `manager:\n  port: ${managerPort}\nshared-state:\n  url: ${url}\n  instance: ${name}` }));
-  const proc = await startStickler(file);
+  const proc = await startStickler(file, { args: argsOf(name) });
   return { name, port, managerPort, file, proc };
 }
 
@@ -87,6 +93,23 @@ function steadyLoad(): typeof load {
   });
   return { stop: async () => ((running = false), await Promise.all(lanes), { sent, failed }) };
 }
+
+/** Apache's balancer-manager form, as an operator's script posts it: the nonce from the page, a Referer. */
+async function apacheForm(i: Instance, fields: Record<string, string>): Promise<{ status: number; at: number }> {
+  const page = await (await fetch(base(i), { signal: AbortSignal.timeout(5_000) })).text();
+  const nonce = /nonce=([^&"]+)/.exec(page)![1]!;
+  const answer = await fetch(base(i), {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', referer: base(i) },
+    body: new URLSearchParams({ b: 'cluster', nonce, ...fields }).toString(),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(10_000),
+  });
+  await answer.arrayBuffer();
+  return { status: answer.status, at: performance.now() };
+}
+
+const redisCli = (...args: string[]): string => execFileSync('/usr/bin/redis-cli', ['-p', String(redis.port), ...args], { encoding: 'utf8', timeout: 10_000 }).trim();
 
 const member0 = () => `https://127.0.0.1:${members.ports[0]}`;
 const drained = (o: any, url: string) => o.balancers[0].members.find((m: any) => m.url === url)?.status.drain === true;
@@ -137,6 +160,13 @@ test('edits through one instance are obeyed by the others within 1 s, with no fa
       delays.push(...(await obeyed(from, answer.at, seen, what)));
     }
   }
+  const form = await apacheForm(lb1, { w: member0(), w_lf: '3' });
+  assert.ok(form.status < 400, `Apache's form answered ${form.status}`);
+  delays.push(...(await obeyed(lb1, form.at, (o) => o.balancers[0].members[0].loadfactor === 3, 'the edit through Apache\'s form')));
+  // Every instance, worker threads included, reports the journal position it applied: the same one everywhere.
+  const lastIds = await Promise.all(instances.map(async (i) => (await overview(i)).sharedState.lastId));
+  assert.match(String(lastIds[0]), /^\d+-\d+$/);
+  assert.deepEqual(lastIds, instances.map(() => lastIds[0]));
   const p50 = percentile(delays, 50);
   const p99 = percentile(delays, 99);
   process.stdout.write(`# shared-state propagation over ${delays.length} edits x instances: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms\n`);
@@ -182,5 +212,36 @@ test('one instance cut off from Redis serves on its last state, then catches up;
   lb3.proc = (await startInstance('lb3', relay.url, lb3)).proc;
   await pollUntil(async () => (await overview(lb3)).balancers[0].members[0].loadfactor === 5, { timeoutMs: 10_000, what: 'restarted lb3 has the shared state' });
   load = steadyLoad();
+  await load.stop();
+});
+
+test('a reload that changes shared-state keeps the running one and says so', async () => {
+  const lb1 = instances[0]!;
+  writeFileSync(lb1.file, readFileSync(lb1.file, 'utf8').replace('instance: lb1', 'instance: lb1\n  key-prefix: "other:"'));
+  const reloaded = await runCli(['reload', '--pid-file', join(dir, 'lb1.pid'), '--config', lb1.file]);
+  assert.equal(reloaded.code, 0, reloaded.output);
+  assert.match(reloaded.output, /shared-state changes take effect at the next start; this instance stays on redis:\/\/\S+ \(key prefix stickler:\)/);
+  const answer = await edit(lb1, { kind: 'member', balancer: 'cluster', member: member0(), change: { loadfactor: 6 } });
+  assert.equal(answer.status, 200, answer.text);
+  await obeyed(lb1, answer.at, (o) => o.balancers[0].members[0].loadfactor === 6, 'an edit after the reload, on the same keys');
+});
+
+test('Redis loses its data: the instances keep their state, say so, and one publishes it as the snapshot', async () => {
+  const [lb1, lb2, lb3] = instances as [Instance, Instance, Instance];
+  const before = (await overview(lb1)).balancers[0].members[0].loadfactor;
+  assert.equal(redisCli('FLUSHALL'), 'OK');
+  // Noticed at the next quiet read of the journal (a 2 s block), with the margin of a loaded machine.
+  for (const i of instances) {
+    await pollUntil(async () => typeof (await overview(i)).sharedState.lostAt === 'number', { timeoutMs: 10_000, what: `${i.name} notices Redis lost the shared state`, diagnostics: () => i.proc.output().slice(-2000) });
+    assert.equal((await overview(i)).balancers[0].members[0].loadfactor, before, `${i.name} keeps its state`);
+  }
+  assert.match(lb1.proc.output(), /WARNING: Redis has lost the shared state/);
+  assert.match(redisCli('HGET', 'stickler:snapshot', 'overlay'), new RegExp(`"loadfactor":${before}`));
+  const answer = await edit(lb2, { kind: 'member', balancer: 'cluster', member: member0(), change: { loadfactor: 8 } });
+  assert.equal(answer.status, 200, answer.text);
+  await obeyed(lb2, answer.at, (o) => o.balancers[0].members[0].loadfactor === 8, 'an edit after the loss');
+  await lb3.proc.stop();
+  lb3.proc = (await startInstance('lb3', relay.url, lb3)).proc;
+  await pollUntil(async () => (await overview(lb3)).balancers[0].members[0].loadfactor === 8, { timeoutMs: 10_000, what: 'lb3 restarted after the loss has the shared state' });
   await load.stop();
 });

@@ -116,6 +116,29 @@ test('toYaml output loads back to the same model', () => {
   assert.deepEqual(comparable(result.config), comparable(MODEL));
 });
 
+test('the shared-state section is written back and loads to the same model', () => {
+  const model: SticklerConfig = {
+    ...MODEL,
+    sharedState: {
+      url: 'rediss://stickler@10.0.0.7:6380/2',
+      keyPrefix: 'idp:',
+      passwordFile: '/etc/stickler/redis.pass',
+      tls: { caFile: '/etc/stickler/redis-ca.pem', certificateFile: '/etc/stickler/redis.crt', keyFile: '/etc/stickler/redis.key' },
+      sentinels: [{ host: '10.0.0.7', port: 26379 }, { host: 'fd00::8', port: 26379 }],
+      masterName: 'stickler',
+      instance: 'lb1',
+    },
+  };
+  const yaml = toYaml(model);
+  assert.match(yaml, /\nshared-state:\n  url: rediss:\/\/stickler@10\.0\.0\.7:6380\/2\n/);
+  const result = loadNativeConfigText(yaml, '/etc/stickler/converted.yaml');
+  assert.deepEqual(result.diagnostics.map(formatDiagnostic), [], yaml);
+  assert.deepEqual(comparable(result.config), comparable(model));
+  const defaults = toYaml({ ...MODEL, sharedState: { url: 'redis://127.0.0.1:6379/0', keyPrefix: 'stickler:' } });
+  assert.match(defaults, /\nshared-state:\n  url: redis:\/\/127\.0\.0\.1:6379\/0\n/);
+  assert.doesNotMatch(defaults, /key-prefix/);
+});
+
 test('Apache\'s unverified backend TLS is written out with a comment; native defaults are left out', () => {
   const yaml = toYaml(MODEL);
   assert.match(yaml, /^# Stickler native configuration, converted from an Apache httpd configuration\./);

@@ -60,9 +60,12 @@ export function applyOverview(overview, pushed) {
   setText(document.getElementById('persistence'), overview.persisted ? 'Changes are saved and survive a restart.' : 'Changes survive reloads but not a restart (no state file).');
   const shared = document.getElementById('shared-state');
   const cutOff = overview.sharedState !== undefined && !overview.sharedState.connected;
-  shared.hidden = !cutOff;
+  const lostAt = overview.sharedState?.lostAt;
+  shared.hidden = !cutOff && lostAt === undefined;
   // The one thing an operator must know before trying an edit: this instance is not taking any.
   if (cutOff) setText(shared, `Shared state unreachable: instance ${overview.sharedState.instance} cannot reach Redis. It serves on its last state; edits are refused until Redis is back.`);
+  // Until a restart: edits an instance had not read when Redis lost them are gone, and someone must check.
+  else if (lostAt !== undefined) setText(shared, `Redis lost the shared state at ${new Date(lostAt).toLocaleString()} (FLUSHALL, or a restart without persistence). The instances kept theirs; edits not yet read everywhere may be lost: check the members on every instance.`);
   setText(document.getElementById('updated'), `Updated ${new Date(overview.time).toLocaleTimeString()}`);
   // Someone else's change (another console, the Apache page, a script) shows in the audit log too.
   const signature = JSON.stringify(
