@@ -245,3 +245,20 @@ test('Redis loses its data: the instances keep their state, say so, and one publ
   await pollUntil(async () => (await overview(lb3)).balancers[0].members[0].loadfactor === 8, { timeoutMs: 10_000, what: 'lb3 restarted after the loss has the shared state' });
   await load.stop();
 });
+
+test('an instance started while Redis is out of its reach starts from its configuration, serves, then catches up', async () => {
+  const [lb1, , lb3] = instances as [Instance, Instance, Instance];
+  await lb3.proc.stop();
+  relay.sever();
+  const answer = await edit(lb1, { kind: 'member', balancer: 'cluster', member: member0(), change: { loadfactor: 9 } });
+  assert.equal(answer.status, 200, answer.text);
+  lb3.proc = (await startInstance('lb3', relay.url, lb3)).proc;
+  assert.equal(await connectedMetric(lb3), '0');
+  assert.equal((await overview(lb3)).balancers[0].members[0].loadfactor, 1, 'the configuration\'s loadfactor, until Redis is reached');
+  const served = await request(`https://127.0.0.1:${lb3.port}/load`, { timeoutMs: 10_000 });
+  assert.equal(served.status, 200);
+  const refused = await edit(lb3, { kind: 'member', balancer: 'cluster', member: member0(), change: { loadfactor: 2 } });
+  assert.equal(refused.status, 503, 'no edit while it cannot reach the journal');
+  relay.restore();
+  await pollUntil(async () => (await overview(lb3)).balancers[0].members[0].loadfactor === 9, { timeoutMs: 10_000, what: 'lb3 catches up once Redis is reached' });
+});
