@@ -27,6 +27,13 @@ test('with no session at all, it waits the whole stop-when-idle from when it was
   assert.equal(watch.due([member()], 60_000).length, 1);
 });
 
+test('a member another instance last said was active is not stopped, however old the last request heard from it', () => {
+  const watch = new IdleWatch();
+  watch.due([member({ lastRequestAt: 0, activeElsewhere: true })], 0);
+  assert.deepEqual(watch.due([member({ lastRequestAt: 0, activeElsewhere: true })], 10 ** 6), []);
+  assert.equal(watch.due([member({ lastRequestAt: 0 })], 10 ** 6).length, 1, 'stopped once that instance says it has been idle');
+});
+
 test('stop-when-idle 0 never stops it', () => {
   const watch = new IdleWatch();
   watch.due([member({ stopWhenIdleMs: 0 })], 0);
@@ -103,7 +110,8 @@ test('a draining member\'s last request is the group\'s newest when activity is 
     assert.deepEqual([balancer, url], ['app', 'http://a:1']);
     return { active: local.active + 1, lastRequestAt: 1_700_000_050_000 };
   };
-  assert.deepEqual(drainingMembers(targets, merged).map((m) => m.lastRequestAt), [1_700_000_050_000], 'busy through another instance');
+  assert.deepEqual(drainingMembers(targets, merged).map((m) => [m.lastRequestAt, m.activeElsewhere]), [[1_700_000_050_000, true]], 'busy through another instance');
+  assert.equal(drainingMembers(targets)[0]!.activeElsewhere, undefined);
   state.touchSession(0, 'JSESSIONID-1', sessionSeconds(1_700_000_000_000));
   const local = drainingMembers(targets)[0]!.lastRequestAt!;
   assert.ok(Math.abs(local - 1_700_000_000_000) < 1_000, 'this instance\'s own session');
