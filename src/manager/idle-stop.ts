@@ -19,6 +19,12 @@ export interface DrainingMember {
   stopWhenIdleMs: number;
   /** Epoch ms of the newest request among its remembered sessions; null when none is remembered. */
   lastRequestAt: number | null;
+  /**
+   * Another live instance said, at its last report, that a session sent a request within stop-when-idle: its
+   * requests since are not known here yet (reports lag by up to a period each way), so only its own word that
+   * the member has been idle there lets this instance stop it.
+   */
+  activeElsewhere?: boolean;
   /** Identifies the balancer state it was read from: a reload starts a fresh state, whose table knows no session yet. */
   generation: unknown;
 }
@@ -46,7 +52,7 @@ export class IdleWatch {
       seen.add(key);
       let w = this.watched.get(key);
       if (w === undefined || w.generation !== m.generation) this.watched.set(key, (w = { since: now, generation: m.generation }));
-      if (m.stopWhenIdleMs <= 0) continue;
+      if (m.stopWhenIdleMs <= 0 || m.activeElsewhere) continue;
       const idleFrom = Math.max(w.since, m.lastRequestAt ?? 0);
       if (now - idleFrom >= m.stopWhenIdleMs) stop.push(m);
     }
@@ -73,8 +79,8 @@ export function drainingMembers(targets: ReadonlyMap<string, EditTarget>, merge?
       if ((bits & Status.DRAIN) === 0 || (bits & (Status.STOPPED | Status.FREE)) !== 0) return;
       const newest = state.sessionsSince(slot, 0)[0];
       const local = { active: 0, lastRequestAt: newest ? sessionMs(newest.lastSeen) : null };
-      const { lastRequestAt } = merge ? merge(balancer, member.url, local) : local;
-      found.push({ balancer, url: member.url, stopWhenIdleMs, lastRequestAt, generation: state.buffer });
+      const { active, lastRequestAt } = merge ? merge(balancer, member.url, local) : local;
+      found.push({ balancer, url: member.url, stopWhenIdleMs, lastRequestAt, ...(active > 0 && { activeElsewhere: true }), generation: state.buffer });
     });
   }
   return found;

@@ -16,12 +16,11 @@ import { startHealthChecks } from '../health/checker.ts';
 import type { ManagerAuth } from '../manager/auth.ts';
 import { LocalControl, ManagerHost } from '../manager/coordinator.ts';
 import { idleStopMoot, startIdleStops } from '../manager/idle-stop.ts';
-import type { Activity } from '../shared/session-activity.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { Manager, type ManagerControl } from '../manager/handler.ts';
 import type { AuditEntry, ManagerOverview, SharedStatus } from '../manager/model.ts';
 import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
-import { drainActivity, overview } from '../manager/overview.ts';
+import { drainActivity, overview, type MergeActivity } from '../manager/overview.ts';
 import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
 
@@ -47,6 +46,8 @@ export interface ServerOptions {
     recent: () => readonly AuditEntry[];
     /** With shared state: this instance's view of it (the main thread's, for a worker). */
     sharedState?: () => SharedStatus;
+    /** With shared state: a draining member's activity over the group, from the main thread's reports. */
+    mergeActivity?: MergeActivity;
   };
 }
 
@@ -89,6 +90,8 @@ export class Stickler {
   private health: ReturnType<typeof startHealthChecks> | undefined;
   /** With shared state: health verdicts and drain activity exchanged with the group's other instances. */
   private readonly group: GroupReports | undefined;
+  /** With shared state: a draining member's activity over the group's live instances. */
+  private readonly mergeActivity: MergeActivity | undefined;
   /** Drained members stopped once idle (manager/idle-stop.ts): where health checks run, across reloads. */
   private idleStops: { stop(): void } | undefined;
   private readonly managerSetup: NonNullable<ServerOptions['manager']> & { host?: ManagerHost; shared?: SharedEdits };
@@ -129,6 +132,8 @@ export class Stickler {
       verdicts: this.health?.verdicts() ?? [],
       activity: drainActivity(this.runtime.balancers.values(), Date.now()),
     }), (line) => void process.stderr.write(`${line}\n`));
+    const group = this.group;
+    this.mergeActivity = group ? (b, m, local) => group.activity(b, m, local) : this.managerSetup.mergeActivity;
   }
 
   /** Health checks follow the runtime: a reload stops the old ones and starts the new configuration's. */
@@ -145,7 +150,7 @@ export class Stickler {
 
   /** The balancers as the manager shows them, from the state requests are picked from (`stickler status`). */
   overview(): ManagerOverview {
-    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now(), this.managerSetup.sharedState?.(), this.group && ((b, m, local) => this.group!.activity(b, m, local)));
+    return overview(this.runtime.balancers.values(), this.managerSetup.persisted, Date.now(), this.managerSetup.sharedState?.(), this.mergeActivity);
   }
 
   async start(): Promise<void> {
@@ -164,7 +169,7 @@ export class Stickler {
         exclusively: (task) => task(),
         submit: (edit, actor) => control.submit(edit, actor),
         log: logLine,
-        ...(this.group && { activity: (b: string, m: string, local: Activity) => this.group!.activity(b, m, local) }),
+        ...(this.mergeActivity && { activity: this.mergeActivity }),
       });
     }
   }
@@ -175,7 +180,7 @@ export class Stickler {
     this.manager ??= new Manager({
       secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent,
       ...(setup.sharedState && { sharedState: setup.sharedState }),
-      ...(this.group && { mergeActivity: (b: string, m: string, local: Activity) => this.group!.activity(b, m, local) }),
+      ...(this.mergeActivity && { mergeActivity: this.mergeActivity }),
     });
     this.manager.configure(setup.nonces(runtime.config), auth);
     runtime.manager = this.manager;

@@ -6,6 +6,7 @@ import type { SticklerConfig } from '../config/model.ts';
 import type { PlannedEdit } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, SharedStatus } from '../manager/model.ts';
 import type { SharedBalancer } from './runtime.ts';
+import type { Activity } from '../shared/session-activity.ts';
 
 export interface ListenerAddress {
   address: string;
@@ -47,7 +48,15 @@ export type ToWorker =
   /** The batch `id` is queued for its piped logger, or refused with `error`. */
   | { type: 'logged'; id: number; error?: string }
   /** Open every log file again (SIGUSR1). */
-  | { type: 'reopen-logs'; id: number };
+  | { type: 'reopen-logs'; id: number }
+  /**
+   * With shared state, every report period: the other instances' session activity on each member draining here,
+   * as the main thread last heard it, for the drain views the worker answers. It replaces the last such message.
+   */
+  | { type: 'group-activity'; others: GroupActivity };
+
+/** The other instances' activity on each member draining here: one entry a draining member, so bounded by the configuration. */
+export type GroupActivity = Array<{ balancer: string; member: string } & Activity>;
 
 /** What a worker thread starts with. */
 export interface WorkerData {

@@ -8,6 +8,9 @@ import { rememberAudit } from '../manager/store.ts';
 import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
+import type { MergeActivity } from '../manager/overview.ts';
+import { addActivity, type Activity } from '../shared/session-activity.ts';
+import { memberKey } from '../shared/report-hash.ts';
 import { passGate, sharedStatus, type FromWorker, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
 const { config, shared, ticketKeys, id, manager, gate } = workerData as WorkerData;
@@ -40,6 +43,13 @@ sendPipedLogsThrough((destination, data, done) => {
   tell({ type: 'log', id: logId, destination, data });
 });
 
+/** The other instances' activity on each member draining here, by memberKey, as the main thread last sent it. */
+let groupOthers = new Map<string, Activity>();
+const mergeActivity: MergeActivity = (balancer, member, local) => {
+  const others = groupOthers.get(memberKey(balancer, member));
+  return others ? addActivity(local, others) : local;
+};
+
 const stickler = new Stickler(config, {
   shared,
   reusePort: true,
@@ -48,7 +58,7 @@ const stickler = new Stickler(config, {
   healthChecks: false,
   manager: {
     secret: Buffer.from(manager.secret), nonces: () => nonces, control, persisted: manager.persisted, recent: () => recent,
-    ...(manager.shared && { sharedState: sharedStatus(manager.shared) }),
+    ...(manager.shared && { sharedState: sharedStatus(manager.shared), mergeActivity }),
   },
 });
 /** Fault injection for the tests of a worker that never says it is ready (control-plane.test.ts): these worker ids hang here. */
@@ -122,6 +132,9 @@ port.on('message', (message: ToWorker) => {
     case 'logged':
       logWrites.get(message.id)?.(message.error === undefined ? null : new Error(message.error));
       logWrites.delete(message.id);
+      return;
+    case 'group-activity':
+      groupOthers = new Map(message.others.map(({ balancer, member, ...activity }) => [memberKey(balancer, member), activity]));
       return;
     case 'reopen-logs':
       return void stickler.reopenLogs().then((failures) => tell({ type: 'reopened', id: message.id, failures }));

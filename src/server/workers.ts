@@ -15,13 +15,15 @@ import { Worker } from 'node:worker_threads';
 import type { SticklerConfig } from '../config/model.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
-import { startIdleStops } from '../manager/idle-stop.ts';
+import { idleStopMoot, startIdleStops } from '../manager/idle-stop.ts';
 import { applyLocal, type EditTarget } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview } from '../manager/model.ts';
-import { overview } from '../manager/overview.ts';
+import { drainActivity, overview } from '../manager/overview.ts';
+import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
+import type { Activity } from '../shared/session-activity.ts';
 import { Balancer } from '../balancer/balancer.ts';
 import { memberPool, sharedBalancerStates, type SharedBalancer } from './runtime.ts';
-import { startHealthChecks } from '../health/checker.ts';
+import { startHealthChecks, type LocalVerdict } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
 import { openShared, StartupError } from './server.ts';
 import type { SharedEdits } from '../shared/shared-edits.ts';
@@ -99,7 +101,7 @@ export class WorkerGroup {
         const planned = check(this.editTargets(), edit, this.ownListeners());
         return planned.ok ? undefined : planned;
       },
-      apply: (edit, actor, origin) => this.serially(() => this.decideNow(edit, actor, origin)),
+      apply: (edit, actor, origin) => this.serially(async () => idleStopMoot(this.editTargets(), edit, actor) ?? this.decideNow(edit, actor, origin)),
       replace: (overlay) => {
         this.host.store.replace(overlay);
         return this.reload(this.fileConfig);
@@ -112,6 +114,11 @@ export class WorkerGroup {
       this.shared.onStatus((status) => writeSharedFlag(flag, status));
       this.sharedFlag = flag;
     }
+    const shared = this.shared;
+    this.group = shared && new GroupReports(shared.connection, shared.keys, shared.instance, config.sharedState?.healthRule ?? 'local', () => ({
+      verdicts: this.health?.verdicts() ?? [],
+      activity: drainActivity(this.balancers(), Date.now()),
+    }), log);
     this.count = count;
     this.log = log;
     this.readyMs = readyMs;
@@ -119,7 +126,11 @@ export class WorkerGroup {
   }
 
   /** Health checks run here, once per member whatever the number of workers, with pools of their own. */
-  private health: { stop(): void; pools: MemberPool[] } | undefined;
+  private health: { stop(): void; verdicts(): LocalVerdict[]; pools: MemberPool[] } | undefined;
+  /** With shared state: health verdicts and drain activity exchanged with the group's other instances. */
+  private readonly group: GroupReports | undefined;
+  /** Sends the workers the group's activity on each draining member, for the drain views they answer. */
+  private groupActivityTimer: NodeJS.Timeout | undefined;
 
   private checkHealth(): void {
     this.stopHealth();
@@ -128,8 +139,9 @@ export class WorkerGroup {
       state: BalancerState.attach(this.states.get(b.name)!),
       pools: b.members.map((m) => memberPool(this.config, b, m)),
     }));
-    const checks = startHealthChecks(targets, { log: (line) => this.log(`stickler: ${line}`) });
-    this.health = { stop: () => checks.stop(), pools: targets.flatMap((t) => t.pools) };
+    const checks = startHealthChecks(targets, { log: (line) => this.log(`stickler: ${line}`), ...(this.group && { group: this.group }) });
+    this.health = { stop: () => checks.stop(), verdicts: () => checks.verdicts(), pools: targets.flatMap((t) => t.pools) };
+    if (this.group) this.group.period = reportPeriod(targets.map((t) => t.balancer));
   }
 
   /** Drained members stopped once idle (manager/idle-stop.ts), decided here like every edit, across reloads. */
@@ -248,13 +260,16 @@ export class WorkerGroup {
       this.listeners.push(...ready[0]!);
       this.checkHealth();
       this.shared?.start();
+      this.shareGroupActivity();
       const shared = this.shared;
+      const group = this.group;
       this.idleStops = startIdleStops({
         targets: () => this.editTargets(),
         // Shared, the journal's order is the one that counts; its follower needs the queue to apply the edit.
         exclusively: shared ? (task) => task() : (task) => this.serially(task),
         submit: shared ? (edit, actor) => shared.submit(edit, actor) : (edit, actor) => this.decideNow(edit, actor),
         log: (line) => this.log(`stickler: ${line}`),
+        ...(group && { activity: (b: string, m: string, local: Activity) => group.activity(b, m, local) }),
       });
     } catch (err) {
       await this.close();
@@ -309,8 +324,30 @@ export class WorkerGroup {
 
   /** The balancers as the manager shows them, read from the state every worker picks from (`stickler status`). */
   overview(): ManagerOverview {
-    const balancers = this.config.balancers.map((b) => ({ balancer: new Balancer(b, BalancerState.attach(this.states.get(b.name)!)) }));
-    return overview(balancers, this.host.store.persisted, Date.now(), this.shared?.status());
+    const group = this.group;
+    return overview(this.balancers(), this.host.store.persisted, Date.now(), this.shared?.status(), group && ((b, m, local) => group.activity(b, m, local)));
+  }
+
+  /** Every balancer over the state every worker picks from: what this instance as a whole has seen. */
+  private balancers(): Array<{ balancer: Balancer }> {
+    return this.config.balancers.map((b) => ({ balancer: new Balancer(b, BalancerState.attach(this.states.get(b.name)!)) }));
+  }
+
+  /**
+   * With shared state: exchanges reports with the group, and at every report period tells each worker the other
+   * instances' activity on the members draining here (this instance's own is in the state they share).
+   */
+  private shareGroupActivity(): void {
+    const group = this.group;
+    if (!group) return;
+    group.start();
+    const send = (): void => {
+      const none = { active: 0, lastRequestAt: null };
+      const others = drainActivity(this.balancers(), Date.now()).map(({ balancer, member }) => ({ balancer, member, ...group.activity(balancer, member, none) }));
+      for (const worker of this.workers) worker.postMessage({ type: 'group-activity', others } satisfies ToWorker);
+      this.groupActivityTimer = setTimeout(send, group.period).unref();
+    };
+    send();
   }
 
   /** The state buffer every worker picks `balancer`'s members from. */
@@ -339,6 +376,8 @@ export class WorkerGroup {
     this.setGate(GATE.closed);
     this.stopHealth();
     this.idleStops?.stop();
+    this.group?.close();
+    clearTimeout(this.groupActivityTimer);
     await this.shared?.close();
     for (const t of this.threads.values()) this.stopWorker(t);
     await Promise.all([...this.threads.values(), ...this.leaving].map((t) => t.exited));

@@ -118,6 +118,9 @@ function sentinelClient(options: ConnectionOptions, sentinel: NonNullable<Connec
   };
 }
 
+/** Redis was reached and took the write, but cannot vouch that it survives a failover: not a lost connection. */
+export class UnacknowledgedWrite extends Error {}
+
 export class RedisConnection {
   readonly commands: RedisLink;
   /** Dedicated to blocking reads. */
@@ -171,8 +174,8 @@ export class RedisConnection {
     const reply = await this.commands.sendCommand(args);
     if (!this.sentinel) return reply;
     const replicas = Number(await this.commands.sendCommand(['WAIT', '1', String(REPLICA_WAIT_MS)]));
-    if (this.epoch !== epoch) throw new Error('the Redis primary changed while the edit was written; it may or may not have been kept');
-    if (!(replicas >= 1)) throw new Error(`no Redis replica acknowledged the edit within ${REPLICA_WAIT_MS / 1000} s, so a failover could lose it; not acknowledged`);
+    if (this.epoch !== epoch) throw new UnacknowledgedWrite('the Redis primary changed while the edit was written (a failover), so it may or may not have been kept; it is not acknowledged: look at the balancer state before trying again');
+    if (!(replicas >= 1)) throw new UnacknowledgedWrite(`no Redis replica acknowledged the edit within ${REPLICA_WAIT_MS / 1000} s, so a failover could lose it; it is not acknowledged (the primary has it, and the instances apply it unless a failover loses it): look at the replicas, then at the balancer state before trying again`);
     return reply;
   }
 

@@ -24,11 +24,11 @@ export interface Activity {
  * on which stop-when-idle must err, since it may stop a member only when no instance has seen a request.
  */
 export function groupActivity(local: Activity, others: readonly InstanceActivity[], now: number, ttlMs: number): Activity {
-  let { active, lastRequestAt } = local;
-  for (const other of others) {
-    if (now - other.heartbeat > ttlMs) continue;
-    active += other.active;
-    if (other.lastRequestAt !== null && (lastRequestAt === null || other.lastRequestAt > lastRequestAt)) lastRequestAt = other.lastRequestAt;
-  }
-  return { active, lastRequestAt };
+  return others.filter((other) => now - other.heartbeat <= ttlMs).reduce(addActivity, local);
+}
+
+/** Two views of a member's sessions together: their counts added, the later of their last requests. */
+export function addActivity(a: Activity, b: Activity): Activity {
+  const later = b.lastRequestAt !== null && (a.lastRequestAt === null || b.lastRequestAt > a.lastRequestAt);
+  return { active: a.active + b.active, lastRequestAt: later ? b.lastRequestAt : a.lastRequestAt };
 }

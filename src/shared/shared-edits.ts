@@ -10,7 +10,7 @@ import type { EditOrigin } from '../manager/store.ts';
 import type { ManagerControl } from '../manager/handler.ts';
 import type { Overlay } from '../manager/overlay.ts';
 import type { SharedStateConfig } from '../config/model.ts';
-import { clientOptions, instanceName, RedisConnection } from './connection.ts';
+import { clientOptions, instanceName, RedisConnection, UnacknowledgedWrite } from './connection.ts';
 import { catchUpFrom, entryFields, readRange, readSnapshot, readXRead, trimBefore, type ReadEntry } from './journal.ts';
 import { sharedKeys, type SharedKeys } from './keys.ts';
 
@@ -38,6 +38,12 @@ export interface EditApplier {
 }
 
 /** The refusal while Redis is away, one wording for the JSON API and Apache's form. */
+/** Why a journal write failed, as the operator is told: Redis unreachable, or reached but not vouching for the edit. */
+export function writeRefusal(err: unknown): string {
+  const message = (err as Error)?.message ?? String(err);
+  return err instanceof UnacknowledgedWrite ? message : `${DISCONNECTED} (${message})`;
+}
+
 export const DISCONNECTED = 'the shared state (Redis) is unreachable from this instance: edits are refused so that the instances do not diverge; it serves on its last state and catches up when Redis is back';
 
 // Keeps the newer snapshot only (two instances may write theirs in either order), then trims the journal of
@@ -119,7 +125,7 @@ export class SharedEdits implements ManagerControl {
       const entry = entryFields({ instance: this.instance, actor, edit, seen: this.lastId ?? '0-0' });
       id = String(await this.connection.write(['XADD', this.keys.journal, '*', ...entry]));
     } catch (err) {
-      return { ok: false, status: 503, reason: `${DISCONNECTED} (${(err as Error).message})` };
+      return { ok: false, status: 503, reason: writeRefusal(err) };
     }
     return this.readBack(id);
   }

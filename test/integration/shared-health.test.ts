@@ -48,19 +48,20 @@ interface Instance {
   proc: SticklerProcess;
 }
 
-async function group(rule: string): Promise<Instance[]> {
+/** `threaded`: the instances (by index) run with `--workers 2`, where the main thread checks and applies the rule. */
+async function group(rule: string, threaded: readonly number[] = []): Promise<Instance[]> {
   const ports = [bad.port, second.port, good.port];
   return Promise.all(ports.map(async (healthPort, n) => {
     const name = `lb${n + 1}`;
     const port = await freePort();
     const managerPort = await freePort();
-    const file = join(dir, `${rule}-${name}.yaml`);
+    const file = join(dir, `${rule}-${threaded.join('')}-${name}.yaml`);
     const [p0, p1] = members.ports;
     writeFileSync(file, yamlConfig(port, [
       { url: `https://127.0.0.1:${p0}`, route: 'm0', lines: [`health-check: { method: GET, uri: /health, interval: ${INTERVAL_MS}ms, scheme: http, port: ${healthPort} }`] },
       { url: `https://127.0.0.1:${p1}`, route: 'm1' },
-    ], { top: `manager:\n  port: ${managerPort}\nshared-state:\n  url: ${redis.url}\n  key-prefix: "${rule}:"\n  instance: ${name}\n  health-rule: ${rule}` }));
-    return { name, managerPort, proc: await startStickler(file) };
+    ], { top: `manager:\n  port: ${managerPort}\nshared-state:\n  url: ${redis.url}\n  key-prefix: "${rule}${threaded.join('')}:"\n  instance: ${name}\n  health-rule: ${rule}` }));
+    return { name, managerPort, proc: await startStickler(file, threaded.includes(n) ? { args: ['--workers', '2'] } : {}) };
   }));
 }
 
@@ -101,9 +102,10 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function withGroup(rule: string, body: (instances: Instance[]) => Promise<void>): Promise<void> {
+async function withGroup(rule: string, body: (instances: Instance[]) => Promise<void>, threaded: readonly number[] = []): Promise<void> {
   second.up = true;
-  const instances = await group(rule);
+  bad.up = false;
+  const instances = await group(rule, threaded);
   try {
     await body(instances);
   } finally {
@@ -120,6 +122,16 @@ test('any: one instance seeing it down takes it out on every instance', () => wi
   await outOn(instances, [true, true, true], 'out everywhere');
   await staysOut(instances, [true, true, true], 'and stays out, without flapping');
 }));
+
+test('any, with worker threads: an instance at --workers 2 whose own checks pass takes the member out too, in every thread', () => withGroup('any', async (instances) => {
+  await outOn(instances, [true, true, true], 'out everywhere, lb3 (two workers) included');
+  await staysOut(instances, [true, true, true], 'and stays out on whichever worker answers');
+  second.up = false;
+  bad.up = true;
+  await outOn(instances, [true, true, true], 'out everywhere while only lb2 sees it down');
+  second.up = true;
+  await outOn(instances, [false, false, false], 'back in everywhere, lb3 included, once no instance sees it down');
+}, [2]));
 
 test('quorum: out on no instance while one of three sees it down, on all once two do', () => withGroup('quorum', async (instances) => {
   // Until the others' first heartbeats reach it, lb1 is the only live instance it knows, and so a majority alone.

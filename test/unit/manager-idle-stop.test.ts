@@ -1,10 +1,11 @@
 // Drain until empty: which draining members the decider stops, and when.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BalancerState } from '../../src/balancer/state.ts';
+import { BalancerState, sessionSeconds } from '../../src/balancer/state.ts';
 import { Status } from '../../src/balancer/status.ts';
 import type { EditTarget } from '../../src/manager/edits.ts';
-import { IdleWatch, idleStopEdit, stopVerdict, type DrainingMember } from '../../src/manager/idle-stop.ts';
+import { drainingMembers, IDLE_STOP_ACTOR, IdleWatch, idleStopEdit, idleStopMoot, stopVerdict, type DrainingMember } from '../../src/manager/idle-stop.ts';
+import type { MergeActivity } from '../../src/manager/overview.ts';
 import { balancerConfig, memberConfig } from '../support/fixtures.ts';
 
 const GEN = {};
@@ -24,6 +25,13 @@ test('with no session at all, it waits the whole stop-when-idle from when it was
   assert.deepEqual(watch.due([member()], 0), []);
   assert.deepEqual(watch.due([member()], 59_999), []);
   assert.equal(watch.due([member()], 60_000).length, 1);
+});
+
+test('a member another instance last said was active is not stopped, however old the last request heard from it', () => {
+  const watch = new IdleWatch();
+  watch.due([member({ lastRequestAt: 0, activeElsewhere: true })], 0);
+  assert.deepEqual(watch.due([member({ lastRequestAt: 0, activeElsewhere: true })], 10 ** 6), []);
+  assert.equal(watch.due([member({ lastRequestAt: 0 })], 10 ** 6).length, 1, 'stopped once that instance says it has been idle');
 });
 
 test('stop-when-idle 0 never stops it', () => {
@@ -77,4 +85,37 @@ test('the last member able to take new sessions is kept draining, with why, whil
     state.clearStatusBits(1, bit);
   }
   assert.equal(stopVerdict(targets, { balancer: 'app', url: 'http://a:1' }), 'stop');
+});
+
+test('a stop-when-idle journal entry that another decider or the operator made moot is refused where it is applied; others pass', () => {
+  const { state, targets } = twoMembers();
+  const stop = idleStopEdit({ balancer: 'app', url: 'http://a:1' });
+  state.setStatusBits(0, Status.DRAIN);
+  assert.equal(idleStopMoot(targets, stop, IDLE_STOP_ACTOR), undefined, 'draining and not stopped: the first stop applies');
+  state.setStatusBits(0, Status.STOPPED);
+  assert.deepEqual(idleStopMoot(targets, stop, IDLE_STOP_ACTOR), { ok: false, status: 409, reason: 'already stopped or no longer draining' }, 'a second decider\'s stop');
+  assert.equal(idleStopMoot(targets, stop, { user: 'alice', ip: '10.0.0.9' }), undefined, 'the same edit by an operator is theirs to make');
+  state.clearStatusBits(0, Status.STOPPED | Status.DRAIN);
+  assert.equal(idleStopMoot(targets, stop, IDLE_STOP_ACTOR)?.status, 409, 'drain ended by the operator meanwhile');
+  state.setStatusBits(0, Status.DRAIN);
+  state.setStatusBits(1, Status.DISABLED);
+  assert.match(idleStopMoot(targets, stop, IDLE_STOP_ACTOR)?.reason ?? '', /no other member of the balancer takes new sessions/);
+});
+
+test('a draining member\'s last request is the group\'s newest when activity is merged, this instance\'s own without', () => {
+  const { state, targets } = twoMembers();
+  state.setStatusBits(0, Status.DRAIN);
+  assert.deepEqual(drainingMembers(targets).map((m) => m.lastRequestAt), [null], 'no session here');
+  const merged: MergeActivity = (balancer, url, local) => {
+    assert.deepEqual([balancer, url], ['app', 'http://a:1']);
+    return { active: local.active + 1, lastRequestAt: 1_700_000_050_000 };
+  };
+  assert.deepEqual(drainingMembers(targets, merged).map((m) => [m.lastRequestAt, m.activeElsewhere]), [[1_700_000_050_000, true]], 'busy through another instance');
+  assert.equal(drainingMembers(targets)[0]!.activeElsewhere, undefined);
+  state.touchSession(0, 'JSESSIONID-1', sessionSeconds(1_700_000_000_000));
+  const local = drainingMembers(targets)[0]!.lastRequestAt!;
+  assert.ok(Math.abs(local - 1_700_000_000_000) < 1_000, 'this instance\'s own session');
+  const seen: Array<number | null> = [];
+  drainingMembers(targets, (_b, _m, l) => (seen.push(l.lastRequestAt), l));
+  assert.deepEqual(seen, [local], 'the merge starts from this instance\'s own');
 });
