@@ -24,13 +24,17 @@ export interface Report {
  */
 export function readReports(reply: unknown, self: string): { now: number; byMember: Map<string, Report[]> } | { problem: string } {
   if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) return { problem: 'expected [time, [field, value, ...]]' };
-  const now = Number(reply[0]);
-  if (!Number.isFinite(now)) return { problem: `the time ${String(reply[0])} is not a number` };
+  // Only what Redis can send is read: a string or a number (anything else could not even be turned into one).
+  const time: unknown = reply[0];
+  const now = typeof time === 'string' || typeof time === 'number' ? Number(time) : NaN;
+  if (!Number.isFinite(now)) return { problem: `the time ${typeof time === 'string' ? time : typeof time} is not a number` };
   const byMember = new Map<string, Report[]>();
   const flat = reply[1] as unknown[];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    const field = String(flat[i]).split('\n');
-    const m = /^(\d+) (.*)$/s.exec(String(flat[i + 1]));
+    const [name, text] = [flat[i], flat[i + 1]];
+    if (typeof name !== 'string' || typeof text !== 'string') continue;
+    const field = name.split('\n');
+    const m = /^(\d+) (.*)$/s.exec(text);
     if (field.length !== 3 || m === null || field[0] === self) continue;
     let value: unknown;
     try {
