@@ -389,4 +389,39 @@ describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${b
     assert.match((await latestResult(page).textContent())!, /removed/);
     assertPagesClean();
   });
+
+  test('an instance that cannot reach Redis says so on its console, and an edit made there is refused with the reason', async () => {
+    const port = await freePort();
+    // Nothing listens there: the instance starts while its Redis is out of reach, as after a network cut.
+    const redisPort = await freePort();
+    const cut = new Stickler({
+      ...engineConfig(port, {
+        members: [member(a.url, { route: 'a' }), member(b.url, { route: 'b' })],
+        vhost: { locations: [{ source, path: MOUNT, handler: 'balancer-manager', access: [{ kind: 'require', source, negate: false, match: 'local' }] }] },
+      }),
+      sharedState: { url: `redis://127.0.0.1:${redisPort}/0`, keyPrefix: 'console-test:', instance: 'lb-cut' },
+    });
+    await cut.start();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    page.on('dialog', (dialog) => (dialogs.push(`${dialog.type()}: ${dialog.message()}`), dialog.dismiss().catch(() => {})));
+    try {
+      await page.goto(`https://127.0.0.1:${port}${MOUNT}/console`, { timeout: 10_000 });
+      const banner = page.locator('#shared-state');
+      await assert.doesNotReject(banner.filter({ hasText: 'Shared state unreachable: instance lb-cut cannot reach Redis' }).waitFor({ timeout: 5_000 }),
+        'the banner names the instance and says it cannot reach Redis');
+      assert.equal(await banner.getAttribute('role'), 'alert');
+      // Applied by hand: the form stays open when the edit is refused.
+      await fillEditor(page, a, { loadfactor: '4' });
+      await page.locator(`form[aria-label="Change ${a.url}"]`).getByRole('button', { name: 'Apply' }).click({ timeout: 5_000 });
+      await assert.doesNotReject(latestResult(page).filter({ hasText: 'unreachable' }).waitFor({ timeout: 5_000 }), 'the refusal and its reason shown in the page');
+      assert.match((await cell(page, a, 'loadfactor').textContent())!, /^1/, 'nothing changed');
+      assert.deepEqual(errors, []);
+      assertPagesClean();
+    } finally {
+      await page.close();
+      await cut.close();
+    }
+  });
 });
