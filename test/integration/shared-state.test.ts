@@ -17,6 +17,7 @@ import { RecordingBackend } from '../support/recording-backend.ts';
 import { RedisRelay, RedisServer } from '../support/redis.ts';
 import { runCli, startStickler, type SticklerProcess } from '../support/stickler.ts';
 import { pollUntil } from '../support/wait.ts';
+import { compareIds } from '../../src/shared/journal.ts';
 
 /** What the code promises: an edit obeyed everywhere within 1 s. Polled with the margin of a loaded machine. */
 const PROPAGATION_MS = 1_000;
@@ -176,6 +177,28 @@ test('edits through one instance are obeyed by the others within 1 s, with no fa
   const { failed } = await load.stop();
   assert.deepEqual(failed, []);
   load = steadyLoad();
+});
+
+test('two edits to one member made at once on two instances end the same everywhere, in journal order, both audited', async () => {
+  const [lb1, lb2, lb3] = instances as [Instance, Instance, Instance];
+  const [first, second] = await Promise.all([
+    edit(lb1, { kind: 'member', balancer: 'cluster', member: member0(), change: { loadfactor: 11 } }),
+    edit(lb2, { kind: 'member', balancer: 'cluster', member: member0(), change: { loadfactor: 12 } }),
+  ]);
+  assert.equal(first.status, 200, first.text);
+  assert.equal(second.status, 200, second.text);
+  let entries: any[] = [];
+  await pollUntil(async () => {
+    entries = ((await (await fetch(`${base(lb3)}/api/v1/audit`)).json()).entries as any[])
+      .filter((e) => e.edit.change?.loadfactor === 11 || e.edit.change?.loadfactor === 12);
+    return entries.length === 2;
+  }, { timeoutMs: PROPAGATION_MS + 2_000, what: 'both edits audited on lb3, the instance that took neither' });
+  const byJournal = [...entries].sort((x, y) => compareIds(x.journalId, y.journalId));
+  const last = byJournal[1].edit.change.loadfactor;
+  for (const i of instances) {
+    await pollUntil(async () => (await overview(i)).balancers[0].members[0].loadfactor === last, { timeoutMs: PROPAGATION_MS + 2_000, what: `${i.name} ending on the later journal entry (${last})` });
+  }
+  assert.deepEqual(new Set(entries.map((e) => e.instance)), new Set(['lb1', 'lb2']));
 });
 
 test('Redis killed: no request fails, edits refused with 503 and the metric 0; back: they catch up', async () => {
