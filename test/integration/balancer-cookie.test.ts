@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testCertificate } from '../support/certs.ts';
 import { CookieJar, request } from '../support/client.ts';
+import { yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
 import { startTomcat, type TomcatNode } from '../support/tomcat.ts';
@@ -32,29 +33,11 @@ before(async () => {
   await chmod(keyFile, 0o600);
   [port, managerPort] = [await freePort(), await freePort()];
   const file = join(dir, 'stickler.yaml');
-  await writeFile(file, `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certs.certFile}, key-file: ${certs.keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: app
-balancers:
-  app:
-    sticky-session: JSESSIONID|jsessionid
-    cookie:
-      name: ROUTEID
-      key-file: cookie.key
-    members:
-${nodes.map((n) => `      - url: ${n.url}\n        route: ${n.jvmRoute}`).join('\n')}
-manager:
-  host: 127.0.0.1
-  port: ${managerPort}
-`);
+  await writeFile(file, yamlConfig(port, nodes.map((n) => ({ url: n.url, route: n.jvmRoute })), {
+    certificates: certs,
+    balancer: ['cookie:', '  name: ROUTEID', '  key-file: cookie.key'],
+    top: `manager:\n  host: 127.0.0.1\n  port: ${managerPort}`,
+  }));
   stickler = await startStickler(file);
 });
 
@@ -80,7 +63,7 @@ function altered(value: string): string {
 
 async function rejectedCount(): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${managerPort}/metrics`, { signal: AbortSignal.timeout(5_000) })).text();
-  const m = /^stickler_balancer_cookie_rejected_total\{balancer="app"\} (\d+)$/m.exec(text);
+  const m = /^stickler_balancer_cookie_rejected_total\{balancer="cluster"\} (\d+)$/m.exec(text);
   assert.ok(m, 'the metric is exposed for a balancer with a cookie');
   return Number(m[1]);
 }
@@ -96,7 +79,7 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
       const jar = new CookieJar();
       const first = await counter({ jar });
       assert.ok(first.routeCookie, 'the first answer hands out the route cookie');
-      assert.equal(first.routeCookie, `ROUTEID=${cookieValue('app', COOKIE, first.node)}; Path=/; Secure; HttpOnly; SameSite=Lax`);
+      assert.equal(first.routeCookie, `ROUTEID=${cookieValue('cluster', COOKIE, first.node)}; Path=/; Secure; HttpOnly; SameSite=Lax`);
       for (let step = 2; step <= 8; step++) {
         const next = await counter({ jar });
         assert.deepEqual([next.node, next.hits, next.session], [first.node, step, first.session], `user ${user} step ${step}`);
@@ -107,20 +90,20 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
 
   test('a valid cookie for a node is obeyed every time', async () => {
     for (const node of ['n1', 'n2']) {
-      for (let i = 0; i < 4; i++) assert.equal((await counter({ cookie: `ROUTEID=${cookieValue('app', COOKIE, node)}` })).node, node);
+      for (let i = 0; i < 4; i++) assert.equal((await counter({ cookie: `ROUTEID=${cookieValue('cluster', COOKIE, node)}` })).node, node);
     }
   });
 
   test('a forged, altered or unsigned cookie naming a node is not obeyed, gets a fresh cookie and is counted', async () => {
     const before = await rejectedCount();
     const otherKey = { ...COOKIE, key: Buffer.alloc(32, 1) };
-    const n1Signature = cookieValue('app', COOKIE, 'n1').split('.')[1]!;
+    const n1Signature = cookieValue('cluster', COOKIE, 'n1').split('.')[1]!;
     const forged = [
       'ROUTEID=n2', // unsigned
       `ROUTEID=n2.${n1Signature}`, // the other node's signature
-      `ROUTEID=${cookieValue('app', otherKey, 'n2')}`, // signed with another key
+      `ROUTEID=${cookieValue('cluster', otherKey, 'n2')}`, // signed with another key
       `ROUTEID=${cookieValue('other', COOKIE, 'n2')}`, // signed for another balancer sharing the key file
-      `ROUTEID=${altered(cookieValue('app', COOKIE, 'n2'))}`, // one character of the signature altered
+      `ROUTEID=${altered(cookieValue('cluster', COOKIE, 'n2'))}`, // one character of the signature altered
     ];
     const answeredBy = new Set<string>();
     for (const cookie of forged) {
@@ -128,7 +111,7 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
       for (let i = 0; i < 2; i++) {
         const r = await counter({ cookie });
         answeredBy.add(r.node);
-        assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue('app', COOKIE, r.node)}`, `${cookie}: a fresh, valid cookie`);
+        assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue('cluster', COOKIE, r.node)}`, `${cookie}: a fresh, valid cookie`);
       }
     }
     assert.ok(answeredBy.has('n1'), 'cookies naming n2 were not obeyed');
@@ -139,7 +122,7 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
     const jar = new CookieJar();
     const mine = await counter({ jar });
     const other = mine.node === 'n1' ? 'n2' : 'n1';
-    const signed = `ROUTEID=${cookieValue('app', COOKIE, mine.node)}`;
+    const signed = `ROUTEID=${cookieValue('cluster', COOKIE, mine.node)}`;
     for (let i = 0; i < 3; i++) {
       assert.equal((await counter({ cookie: `JSESSIONID=x.${other}; ${signed}` })).node, mine.node, 'JSESSIONID=x.<other> beside a valid cookie');
       assert.equal((await counter({ cookie: signed, path: `/counter.jsp;jsessionid=x.${other}` })).node, mine.node, ';jsessionid=x.<other>');
@@ -148,7 +131,7 @@ describe('two Tomcat nodes without jvmRoute behind the signed balancer cookie', 
     // skew byrequests, so which node answers proves nothing).
     for (let i = 0; i < 2; i++) {
       const r = await counter({ cookie: `JSESSIONID=x.${other}` });
-      assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue('app', COOKIE, r.node)}`, `JSESSIONID=x.${other} alone: balanced, a fresh cookie`);
+      assert.equal(r.routeCookie?.split(';')[0], `ROUTEID=${cookieValue('cluster', COOKIE, r.node)}`, `JSESSIONID=x.${other} alone: balanced, a fresh cookie`);
     }
   });
 });

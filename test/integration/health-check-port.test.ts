@@ -4,15 +4,12 @@
 // when it passes, and the main port must never be asked for the health path.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from '../support/client.ts';
-import { localCertificate, yamlConfig } from '../support/engine.ts';
+import { closeHealthEndpoints, startHealthEndpoint, type HealthEndpoint } from '../support/health-endpoint.ts';
+import { yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
@@ -21,27 +18,6 @@ import { loadedBound, pollUntil } from '../support/wait.ts';
 const INTERVAL_MS = 200;
 /** One failure takes a member out and one pass brings it back: a change shows within about one interval (jittered). */
 const CHANGE_MS = loadedBound(3 * INTERVAL_MS);
-
-/** A health endpoint the test turns up and down, recording what each check asked and whether it came over TLS. */
-interface HealthEndpoint {
-  server: http.Server;
-  port: number;
-  up: boolean;
-  seen: Array<{ url: string; host: string; tls: boolean }>;
-}
-
-async function healthEndpoint(secure: boolean): Promise<HealthEndpoint> {
-  const endpoint = { up: true, seen: [] } as unknown as HealthEndpoint;
-  const answer = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    endpoint.seen.push({ url: req.url ?? '', host: req.headers.host ?? '', tls: 'encrypted' in req.socket });
-    res.writeHead(endpoint.up ? 200 : 503, { 'content-type': 'application/json' }).end(endpoint.up ? '{"status":"UP"}' : '{"status":"DOWN"}');
-  };
-  const { certFile, keyFile } = localCertificate();
-  endpoint.server = secure ? https.createServer({ cert: readFileSync(certFile), key: readFileSync(keyFile) }, answer) : http.createServer(answer);
-  await new Promise<void>((resolve) => endpoint.server.listen(0, '127.0.0.1', resolve));
-  endpoint.port = (endpoint.server.address() as AddressInfo).port;
-  return endpoint;
-}
 
 let dir: string;
 let members: RecordingBackend;
@@ -55,8 +31,8 @@ let port: number;
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'stickler-hc-port-'));
   members = await RecordingBackend.start(2);
-  management = await healthEndpoint(false);
-  api = await healthEndpoint(true);
+  management = await startHealthEndpoint();
+  api = await startHealthEndpoint({ secure: true });
   port = await freePort();
   const [p1, p2] = members.ports;
   const file = join(dir, 'stickler.yaml');
@@ -72,10 +48,7 @@ before(async () => {
 after(async () => {
   await stickler?.stop();
   await members?.close();
-  for (const endpoint of [management, api]) {
-    endpoint?.server.closeAllConnections();
-    endpoint?.server.close();
-  }
+  closeHealthEndpoints([management, api]);
   await rm(dir, { recursive: true, force: true });
 });
 

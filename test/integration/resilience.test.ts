@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testCertificate, type CertificateFiles } from '../support/certs.ts';
 import { CookieJar, keepAliveAgent, rawRequest, request, type HttpsResponse } from '../support/client.ts';
+import { yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler } from '../support/stickler.ts';
 import { startTomcat, type TomcatNode } from '../support/tomcat.ts';
@@ -302,26 +303,11 @@ describe('kill -9 of a Tomcat node under load, and its return', () => {
         params: 'stickysession=JSESSIONID',
         members: members.map((m) => `${m.url} route=${m.route} ${HC_PARAMS}`),
       }], accessLog)),
-      stickler('kill-native', (port) => `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certs.certFile}, key-file: ${certs.keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: cluster
-balancers:
-  cluster:
-    sticky-session: JSESSIONID|jsessionid
-    slow-start: ${SLOW_START_MS / 1000}s
-    members:
-${members.map((m) => `      - url: ${m.url}
-        route: ${m.route}
-        health-check: { method: GET, uri: /tiny.txt, interval: ${HC_INTERVAL_MS / 1000}s, passes: ${HC_PASSES}, fails: 1 }`).join('\n')}
-`, true),
+      stickler('kill-native', (port) => yamlConfig(port, members, {
+        certificates: certs,
+        balancer: [`slow-start: ${SLOW_START_MS / 1000}s`],
+        member: [`health-check: { method: GET, uri: /tiny.txt, interval: ${HC_INTERVAL_MS / 1000}s, passes: ${HC_PASSES}, fails: 1 }`],
+      }), true),
     ]);
   });
 

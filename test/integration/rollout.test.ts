@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { testCertificate, type CertificateFiles } from '../support/certs.ts';
 import { CookieJar, request } from '../support/client.ts';
+import { yamlConfig } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { CLI, startStickler, type SticklerProcess } from '../support/stickler.ts';
 import { startTomcat, type TomcatNode } from '../support/tomcat.ts';
@@ -64,31 +65,14 @@ before(async () => {
   [port, managerPort] = await Promise.all([freePort(), freePort()]);
   await writeFile(join(dir, 'tokens'), `${TOKEN}\n`, { mode: 0o600 });
   const file = join(dir, 'stickler.yaml');
-  await writeFile(file, `listeners:
-  - host: 127.0.0.1
-    port: ${port}
-virtual-hosts:
-  - port: ${port}
-    server-name: localhost
-    tls: { certificate-file: ${certs.certFile}, key-file: ${certs.keyFile} }
-    backend-tls: { verify: none }
-    routes:
-      - path: /
-        balancer: app
-balancers:
-  app:
-    sticky-session: JSESSIONID|jsessionid
-    stop-when-idle: ${IDLE_MS}ms
-    slow-start: 2s
-    members:
-${[...nodes.values()].map((n) => `      - url: ${n.url}\n        route: ${n.jvmRoute}`).join('\n')}
-manager:
-  host: 127.0.0.1
-  port: ${managerPort}
-  tls: { certificate-file: ${certs.certFile}, key-file: ${certs.keyFile} }
-  token-file: ${join(dir, 'tokens')}
-  audit-log: ${join(dir, 'audit.jsonl')}
-`);
+  await writeFile(file, yamlConfig(port, [...nodes.values()].map((n) => ({ url: n.url, route: n.jvmRoute })), {
+    certificates: certs,
+    balancer: [`stop-when-idle: ${IDLE_MS}ms`, 'slow-start: 2s'],
+    top: [
+      'manager:', '  host: 127.0.0.1', `  port: ${managerPort}`, `  tls: { certificate-file: ${certs.certFile}, key-file: ${certs.keyFile} }`,
+      `  token-file: ${join(dir, 'tokens')}`, `  audit-log: ${join(dir, 'audit.jsonl')}`,
+    ].join('\n'),
+  }));
   stickler = await startStickler(file);
 });
 
@@ -111,14 +95,14 @@ async function overview(): Promise<ManagerOverview> {
 async function edit(member: string, status: Record<string, boolean>): Promise<void> {
   const r = await request(`${managerBase()}/api/v1/edits`, {
     method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'member', balancer: 'app', member, change: { status } }),
+    body: JSON.stringify({ kind: 'member', balancer: 'cluster', member, change: { status } }),
   });
   assert.equal(r.status, 200, r.body);
 }
 
 function rollout(args: string[], started: (pid: number) => void = () => {}): Promise<{ code: number | string; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLI, 'rollout', '--manager', managerBase(), '--ca', certs.certFile, '--token-file', join(dir, 'tokens'), '--balancer', 'app', ...args],
+    const child = execFile(process.execPath, [CLI, 'rollout', '--manager', managerBase(), '--ca', certs.certFile, '--token-file', join(dir, 'tokens'), '--balancer', 'cluster', ...args],
       { timeout: 2 * MEMBER_BOUND_MS + 30_000 }, (err, stdout, stderr) => resolve({ code: err ? (typeof err.code === 'number' ? err.code : String(err.signal ?? err.code)) : 0, stdout, stderr }));
     started(child.pid!);
   });

@@ -4,12 +4,11 @@
 // sees it down; `quorum` only once two of the three do.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { yamlConfig } from '../support/engine.ts';
+import { closeHealthEndpoints, startHealthEndpoint, type HealthEndpoint } from '../support/health-endpoint.ts';
 import { freePort } from '../support/ports.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { RedisServer } from '../support/redis.ts';
@@ -20,27 +19,13 @@ const INTERVAL_MS = 200;
 /** A failure seen, published, read by the others (within a period of about one interval each) and acted on at a check. */
 const VERDICT_MS = loadedBound(6 * INTERVAL_MS);
 
-interface Endpoint {
-  server: http.Server;
-  port: number;
-  up: boolean;
-}
-
-async function endpoint(up: boolean): Promise<Endpoint> {
-  const e = { up } as Endpoint;
-  e.server = http.createServer((_req, res) => void res.writeHead(e.up ? 200 : 503).end());
-  await new Promise<void>((resolve) => e.server.listen(0, '127.0.0.1', resolve));
-  e.port = (e.server.address() as AddressInfo).port;
-  return e;
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'stickler-shared-health-'));
 let redis: RedisServer;
 let members: RecordingBackend;
 /** lb1 checks the first member here (always 503), lb2 at `second` (the test turns it), lb3 at `good`. */
-let bad: Endpoint;
-let second: Endpoint;
-let good: Endpoint;
+let bad: HealthEndpoint;
+let second: HealthEndpoint;
+let good: HealthEndpoint;
 
 interface Instance {
   name: string;
@@ -89,15 +74,12 @@ async function staysOut(instances: Instance[], expected: boolean[], what: string
 before(async () => {
   redis = await RedisServer.start();
   members = await RecordingBackend.start(2);
-  [bad, second, good] = await Promise.all([endpoint(false), endpoint(true), endpoint(true)]);
+  [bad, second, good] = await Promise.all([startHealthEndpoint({ up: false }), startHealthEndpoint(), startHealthEndpoint()]);
 });
 
 after(async () => {
   await members?.close?.();
-  for (const e of [bad, second, good]) {
-    e?.server.closeAllConnections();
-    e?.server.close();
-  }
+  closeHealthEndpoints([bad, second, good]);
   await redis?.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { BalancerConfig, ClientPolicy, MemberConfig, SticklerConfig, VirtualHostConfig } from '../../src/config/model.ts';
 import { Stickler } from '../../src/server/server.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
+import type { CertificateFiles } from './certs.ts';
 
 const source = { file: 'test', line: 1 };
 
@@ -110,11 +111,13 @@ export interface YamlOptions {
   member?: string[];
   /** Keys the balancer gets besides sticky-session and members, as YAML lines (`cookie:` and its entries). */
   balancer?: string[];
+  /** The virtual host's certificate and key, when the test has its own (the one Tomcat members use); else localCertificate(). */
+  certificates?: CertificateFiles;
 }
 
 /** `lines`: keys of this member only, after those every member gets. */
 export function yamlConfig(port: number, members: Array<{ url: string; route: string; lines?: string[] }>, opts: YamlOptions = {}): string {
-  const { certFile, keyFile } = localCertificate();
+  const { certFile, keyFile } = opts.certificates ?? localCertificate();
   return `${opts.top ? `${opts.top}\n` : ''}listeners:
   - host: 127.0.0.1
     port: ${port}
