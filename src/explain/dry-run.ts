@@ -79,7 +79,7 @@ export function explainRequest(
   if (!live) return { ok: false, reason: `${request.url}: balancer://${mapping.balancer} is not running` };
   const dry = live.balancer.dryRun();
   const config = dry.config;
-  const found = config.sticky || config.cookie ? requestRoute(config, target.path + target.query, request.cookies) : undefined;
+  const found = requestRoute(config, target.path + target.query, request.cookies);
   const decision = newDecision(config.name, found);
   recordChoice(decision, dry, dry.choose(found?.session, now), now);
   return {
