@@ -1,10 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the real-process tests and the benchmark run against (Tomcat 10 nodes, Apache
-# httpd, HAProxy, nginx, wrk, h2load, Chromium, openssl, slowhttptest, testssl.sh, Redis and Sentinel, keepalived, logrotate), then makes sure none of their system services holds ports 80/8080:
+# httpd, HAProxy, nginx, wrk, h2load, Chromium, openssl, slowhttptest, testssl.sh, Redis and Sentinel, keepalived, logrotate, pebble), then makes sure none of their system services holds ports 80/8080:
 # the tests start private instances on free ports. Idempotent, and fast when everything is present.
 set -eu
 
-PACKAGES="tomcat10 apache2 haproxy nginx wrk nghttp2-client chromium openssl ca-certificates default-jre-headless slowhttptest testssl.sh redis-server redis-sentinel keepalived logrotate"
+PACKAGES="tomcat10 apache2 haproxy nginx wrk nghttp2-client chromium openssl ca-certificates default-jre-headless slowhttptest testssl.sh redis-server redis-sentinel keepalived logrotate pebble"
 SERVICES="apache2 tomcat10 haproxy nginx redis-server redis-sentinel keepalived"
 
 missing=""
