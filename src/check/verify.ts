@@ -12,8 +12,8 @@ import { pipedCommand } from '../log/piped-command.ts';
 import { managerAuth } from '../manager/exposure.ts';
 import { siteFiles } from '../config/diagnostics.ts';
 import { listenerClashes } from '../config/listeners.ts';
-import { caFileProblem, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
-import type { Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from '../config/model.ts';
+import { caFileProblem, loadClientCertificate, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
+import type { ClientCertificate, Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from '../config/model.ts';
 
 /** The file system as the checks need it; tests give their own. */
 export interface VerifyFiles {
@@ -99,6 +99,14 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
       const at = vh.backendTls.caSource ?? vh.backendTls.source ?? vh.source;
       if (problem) problems.push(error(at, TLS_FILE_NAMES[config.dialect].ca, problem));
     }
+  }
+  const clientCertificates = new Set<ClientCertificate>([
+    ...config.virtualHosts.flatMap((vh) => vh.backendTls.clientCertificate ?? []),
+    ...config.balancers.flatMap((b) => [b.clientCertificate ?? [], ...b.members.map((m) => m.clientCertificate ?? [])].flat()),
+  ]);
+  for (const cc of clientCertificates) {
+    const loaded = loadClientCertificate(cc, config.dialect, files.read);
+    if (Array.isArray(loaded)) problems.push(...loaded);
   }
   return problems;
 }

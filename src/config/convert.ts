@@ -4,7 +4,7 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
+  AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientCertificate, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
   MemberConfig, RouteConfig, SharedStateConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
@@ -225,6 +225,7 @@ function backendTls(tls: BackendTls): Yaml {
     ...(tls.verify !== d.verify && { verify: tls.verify }),
     ...(tls.checkPeerName !== d.checkPeerName && { 'check-peer-name': tls.checkPeerName }),
     ...(tls.caFile !== undefined && { 'ca-file': tls.caFile }),
+    ...(tls.clientCertificate && { 'client-certificate': clientCertificate(tls.clientCertificate) }),
   };
   return Object.keys(entry).length > 0 ? { 'backend-tls': entry } : {};
 }
@@ -270,8 +271,14 @@ function balancer(b: BalancerConfig, fromApache: boolean): Yaml {
     // Written out for an Apache file too: the behaviour is Stickler's own, and a reader of httpd.conf would not expect it.
     ...((b.stopWhenIdle !== undefined || fromApache) && { 'stop-when-idle': formatDuration(stopWhenIdleOf(b)) }),
     ...(b.retryBodyLimit !== undefined && { 'retry-body-limit': b.retryBodyLimit }),
+    ...(b.clientCertificate && { tls: { 'client-certificate': clientCertificate(b.clientCertificate) } }),
     members: b.members.map(member),
   };
+}
+
+/** Apache's one file with the certificate and its key is named as both. */
+function clientCertificate(c: ClientCertificate): Yaml {
+  return { 'certificate-file': c.certificateFile, 'key-file': c.keyFile, ...(c.chainFile !== undefined && { 'chain-file': c.chainFile }) };
 }
 
 function member(m: MemberConfig): Yaml {
@@ -287,6 +294,7 @@ function member(m: MemberConfig): Yaml {
     ...(m.timeout !== undefined && { timeout: formatDuration(m.timeout) }),
     ...(m.connectionTimeout !== undefined && { 'connection-timeout': formatDuration(m.connectionTimeout) }),
     ...(m.healthCheck && { 'health-check': healthCheck(m.healthCheck) }),
+    ...(m.clientCertificate && { tls: { 'client-certificate': clientCertificate(m.clientCertificate) } }),
   };
 }
 

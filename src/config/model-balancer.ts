@@ -1,5 +1,6 @@
 // Balancers in the configuration model: how each chooses among its members, the members, and their health checks.
 import type { Millis, Source } from './model-units.ts';
+import type { ClientCertificate } from './model-tls.ts';
 
 /** Apache's lbmethods that Stickler implements (heartbeat needs mod_heartmonitor's multicast, which it does not do). */
 export const LB_METHODS = ['byrequests', 'bybusyness', 'bytraffic'] as const;
@@ -88,6 +89,8 @@ export interface BalancerConfig {
    * before answering can be sent again, whole, to another member. Larger ones fail with 502 instead. Default 64 KiB.
    */
   retryBodyLimit?: number;
+  /** Presented to its members that ask for one, unless a member has its own (Apache `<Proxy>` SSLProxyMachineCertificateFile). */
+  clientCertificate?: ClientCertificate;
 }
 
 /** The servlet session timeout (Tomcat's default): a session idle for less may still come back. */
@@ -119,6 +122,8 @@ export interface MemberConfig {
   connectionTimeout?: Millis;
   /** Active health checks (mod_proxy_hcheck's `hcmethod`...); undefined = none, as without mod_proxy_hcheck. */
   healthCheck?: HealthCheckConfig;
+  /** Presented to this member when it asks for one (native only: Apache sets it per balancer or virtual host). */
+  clientCertificate?: ClientCertificate;
 }
 
 export interface HealthCheckConfig {

@@ -61,5 +61,22 @@ export interface BackendTls {
   caFile?: string;
   /** Where caFile is named. */
   caSource?: Source;
+  /** Presented to members that ask for one; a balancer's or a member's own wins (see clientCertificateOf). */
+  clientCertificate?: ClientCertificate;
   source?: Source;
+}
+
+/**
+ * A certificate Stickler presents to members that ask for one (Apache `SSLProxyMachineCertificateFile`, native
+ * `client-certificate`). Apache's one file holds the certificate and its key: keyFile is then certificateFile.
+ */
+export type ClientCertificate = Pick<TlsFiles, 'source' | 'certificateFile' | 'keyFile' | 'keySource' | 'chainFile' | 'chainSource'>;
+
+/** The client certificate a member presents: its own, else its balancer's, else its virtual host's. */
+export function clientCertificateOf(
+  member: { clientCertificate?: ClientCertificate },
+  balancer: { clientCertificate?: ClientCertificate },
+  backendTls: BackendTls,
+): ClientCertificate | undefined {
+  return member.clientCertificate ?? balancer.clientCertificate ?? backendTls.clientCertificate;
 }

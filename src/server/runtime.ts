@@ -2,7 +2,9 @@
 // shared state, one connection pool per member, virtual hosts, the access log.
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
-import { clientPolicy, DEFAULT_GROWTH, type BalancerConfig, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { readFileSync } from 'node:fs';
+import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BackendTls, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { loadClientCertificate, type ClientCredentials, type FileProblem } from '../tls/credentials.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
@@ -29,12 +31,44 @@ export interface VirtualHostRuntime {
   headerRules: HeaderRules | undefined;
 }
 
-/** A member's connection pool: the TLS settings of the virtual host that routes to its balancer, its timeouts. */
+/**
+ * A member's connection pool: the TLS settings of the virtual host that routes to its balancer, the client
+ * certificate it presents, its timeouts. Throws when the client certificate cannot be read (memberCredentialProblems
+ * says so first).
+ */
 export function memberPool(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig): MemberPool {
-  const vhost = stickler.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
-  const backendTls = vhost?.backendTls ?? { enabled: true, verify: stickler.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
+  const backendTls = backendTlsOf(stickler, config);
+  const credentials = memberCredentials(stickler, config, member);
+  if (Array.isArray(credentials)) throw new Error(credentials.map(formatDiagnostic).join('\n'));
   const ioTimeout = member.timeout ?? stickler.timeout;
-  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout });
+  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }) });
+}
+
+function backendTlsOf(stickler: SticklerConfig, config: BalancerConfig): BackendTls {
+  const vhost = stickler.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
+  return vhost?.backendTls ?? { enabled: true, verify: stickler.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
+}
+
+/** Client certificates as read, by the model object naming them: read once per configuration, again at each reload. */
+const clientCredentials = new WeakMap<ClientCertificate, ClientCredentials | FileProblem[]>();
+
+function memberCredentials(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig): ClientCredentials | FileProblem[] | undefined {
+  const files = clientCertificateOf(member, config, backendTlsOf(stickler, config));
+  if (!files) return undefined;
+  let loaded = clientCredentials.get(files);
+  if (loaded === undefined) clientCredentials.set(files, (loaded = loadClientCertificate(files, stickler.dialect, (path) => readFileSync(path))));
+  return loaded;
+}
+
+/** Every problem with the client certificates members are reached with, read now for the runtime built next. */
+export function memberCredentialProblems(stickler: SticklerConfig): FileProblem[] {
+  const seen = new Set<FileProblem[]>();
+  return stickler.balancers.flatMap((b) => b.members.flatMap((m) => {
+    const loaded = memberCredentials(stickler, b, m);
+    if (!Array.isArray(loaded) || seen.has(loaded)) return [];
+    seen.add(loaded);
+    return loaded;
+  }));
 }
 
 /**

@@ -9,7 +9,7 @@ import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
 import { H2Front } from './h2.ts';
-import { Runtime, type SharedBalancer } from './runtime.ts';
+import { memberCredentialProblems, Runtime, type SharedBalancer } from './runtime.ts';
 import { pastReserve } from './descriptors.ts';
 import { BurstLog } from '../upstream/exhaustion.ts';
 import { startHealthChecks } from '../health/checker.ts';
@@ -155,7 +155,7 @@ export class Stickler {
 
   async start(): Promise<void> {
     this.certificates = certificatesFor(this.runtime.config);
-    checkCertificates(this.runtime.config.listeners, this.certificates);
+    checkCertificates(this.runtime.config, this.certificates);
     this.attachManager(this.runtime, managerAuthOrThrow(this.runtime.config));
     for (const l of await this.openListeners(this.runtime.config.listeners)) this.open.set(key(l.bound.config), l);
     this.checkHealth();
@@ -205,7 +205,7 @@ export class Stickler {
     const laid = this.managerSetup.host?.lay(fileConfig);
     const config = laid?.config ?? fileConfig;
     const certificates = certificatesFor(config);
-    checkCertificates(config.listeners, certificates);
+    checkCertificates(config, certificates);
     const auth = managerAuthOrThrow(config);
     for (const l of config.listeners) {
       const running = this.open.get(key(l));
@@ -405,8 +405,11 @@ function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
   return auth;
 }
 
-function checkCertificates(listeners: ListenerConfig[], certificates: Map<number, PortCertificates>): void {
-  for (const l of listeners) {
+/** Every TLS port has a certificate, and every client certificate for members can be used. */
+function checkCertificates(config: SticklerConfig, certificates: Map<number, PortCertificates>): void {
+  const problems = memberCredentialProblems(config);
+  if (problems.length > 0) throw new StartupError(problems.map(formatDiagnostic).join('\n'));
+  for (const l of config.listeners) {
     if (l.tls && !certificates.has(l.port)) {
       throw new StartupError(`${listenerAt(l)}: port ${l.port} serves TLS but no virtual host on it has a certificate`);
     }

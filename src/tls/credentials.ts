@@ -4,7 +4,7 @@
 // kept in parentheses only where it adds something.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
-import type { Diagnostic, Source, TlsFiles } from '../config/model.ts';
+import type { ClientCertificate, Diagnostic, Source, TlsFiles } from '../config/model.ts';
 import { handshakeOptions, ocspResponseProblem } from '../config/tls-profile.ts';
 
 /** A problem with a file the configuration names, at the line that names it: always an error. */
@@ -28,9 +28,16 @@ export const TLS_FILE_NAMES = {
 
 export type Dialect = keyof typeof TLS_FILE_NAMES;
 
+/** The directive or key of each file of a client certificate presented to members. */
+const CLIENT_FILE_NAMES = {
+  apache: { certificate: 'SSLProxyMachineCertificateFile', key: 'SSLProxyMachineCertificateFile', chain: 'SSLProxyMachineCertificateChainFile', ocsp: '' },
+  native: { certificate: 'client-certificate.certificate-file', key: 'client-certificate.key-file', chain: 'client-certificate.chain-file', ocsp: '' },
+} as const;
+
+type FileNames = { [K in 'certificate' | 'key' | 'chain' | 'ocsp']: string };
+
 /** The credentials of one TLS virtual host, or every problem found with its files. */
-export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFile): Credentials | FileProblem[] {
-  const names = TLS_FILE_NAMES[dialect];
+export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFile, names: FileNames = TLS_FILE_NAMES[dialect]): Credentials | FileProblem[] {
   const problems: FileProblem[] = [];
   const at = (source: Source | undefined, directive: string) => (message: string) =>
     void problems.push({ severity: 'error', ...(source ?? files.source), directive, message });
@@ -65,6 +72,37 @@ export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFil
     certProblem(`${files.certificateFile} and ${files.keyFile} are not a usable certificate and key (${(err as Error).message})`);
     return problems;
   }
+}
+
+/** What a connection to a member presents when asked: the certificate, its chain after it, and its key. */
+export type ClientCredentials = Required<Pick<tls.SecureContextOptions, 'cert' | 'key'>>;
+
+/**
+ * A client certificate's files, read and checked as a virtual host's are. Apache's one file holds the certificate
+ * and its key; httpd accepts several such pairs and picks one by the CA names the member asks for, which Node's
+ * client side cannot do, so more than one is refused.
+ */
+export function loadClientCertificate(files: ClientCertificate, dialect: Dialect, read: ReadFile): ClientCredentials | FileProblem[] {
+  const names = CLIENT_FILE_NAMES[dialect];
+  if (files.keyFile === files.certificateFile) {
+    let text: Buffer | undefined;
+    try {
+      text = read(files.certificateFile);
+    } catch {
+      // loadCredentials says why.
+    }
+    const labels = text ? pemLabels(text) : [];
+    const certificates = labels.filter((l) => l === 'CERTIFICATE').length;
+    const keys = labels.filter((l) => l.endsWith('PRIVATE KEY')).length;
+    if (certificates > 1 || keys > 1) {
+      return [{
+        severity: 'error', ...files.source, directive: names.certificate,
+        message: `${files.certificateFile} holds ${certificates} certificates and ${keys} keys: httpd picks among several by the CA names the member asks for, which Stickler cannot; expected one certificate and its key (intermediates in ${names.chain}, another certificate in its own <Proxy balancer://...> section)`,
+      }];
+    }
+  }
+  const loaded = loadCredentials(files, dialect, read, names);
+  return Array.isArray(loaded) ? loaded : { cert: loaded.options.cert!, key: loaded.options.key! };
 }
 
 /** A CA bundle for verifying members: readable, and every block in it a certificate. */

@@ -5,6 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { BackendTls, MemberConfig } from '../config/model.ts';
+import type { ClientCredentials } from '../tls/credentials.ts';
 import { MessageReader } from '../http/reader.ts';
 import { pastReserve } from '../server/descriptors.ts';
 import { BurstLog, isLocalExhaustion } from './exhaustion.ts';
@@ -19,6 +20,8 @@ export interface PoolOptions {
   /** Idle connections are closed after this long; below Tomcat's 20 s keep-alive so we close first. */
   idleTimeout?: number;
   maxIdle?: number;
+  /** Presented when the member asks for a certificate; read once with the configuration. */
+  clientCredentials?: ClientCredentials;
 }
 
 /** An address a connection goes to; `host` without an IPv6 address's brackets. */
@@ -144,7 +147,7 @@ export class MemberPool {
     const { secure, host, port } = endpointOf(new URL(options.member.url));
     this.host = host;
     this.port = port;
-    this.home = { host, port, tls: secure ? tlsClientOptions(options.backendTls, host) : undefined, label: options.member.url };
+    this.home = { host, port, tls: secure ? tlsClientOptions(options, host) : undefined, label: options.member.url };
     const idleTimeout = options.idleTimeout ?? 15_000;
     this.sweeper = setInterval(() => this.sweep(Date.now() - idleTimeout), Math.max(1000, idleTimeout / 3)).unref();
   }
@@ -166,7 +169,7 @@ export class MemberPool {
     const key = `${to.secure}|${to.host}|${to.port}`;
     if (this.aside?.key !== key) {
       const label = `${to.secure ? 'https' : 'http'}://${to.host.includes(':') ? `[${to.host}]` : to.host}:${to.port}`;
-      this.aside = { key, target: { ...to, label, tls: to.secure ? tlsClientOptions(this.options.backendTls, to.host) : undefined } };
+      this.aside = { key, target: { ...to, label, tls: to.secure ? tlsClientOptions(this.options, to.host) : undefined } };
     }
     return this.aside.target;
   }
@@ -267,10 +270,11 @@ interface ConnectTarget {
   label: string;
 }
 
-function tlsClientOptions(backend: BackendTls, host: string): tls.ConnectionOptions {
+function tlsClientOptions({ backendTls: backend, clientCredentials }: PoolOptions, host: string): tls.ConnectionOptions {
   const options: tls.ConnectionOptions = {
     rejectUnauthorized: backend.verify === 'require',
     ALPNProtocols: ['http/1.1'],
+    ...clientCredentials,
   };
   if (net.isIP(host) === 0) options.servername = host;
   if (backend.caFile) options.ca = readFileSync(backend.caFile);

@@ -82,10 +82,11 @@ test('a name httpd does not know is still an error, with the nearest real name',
   ]);
 });
 
-test('backend CA directories and client certificates are refused, not ignored', () => {
-  assert.deepEqual(load(['SSLProxyCACertificatePath /etc/ssl/certs', 'SSLProxyMachineCertificateChainFile /x.pem']), [
+test('backend CA and client certificate directories are refused, not ignored; a client chain needs its certificate', () => {
+  assert.deepEqual(load(['SSLProxyCACertificatePath /etc/ssl/certs', 'SSLProxyMachineCertificatePath /etc/ssl/client', 'SSLProxyMachineCertificateChainFile /x.pem']), [
     't.conf:2: SSLProxyCACertificatePath: a CA certificate directory is not supported by Stickler; expected SSLProxyCACertificateFile with the CA certificates in one PEM file',
-    't.conf:3: SSLProxyMachineCertificateChainFile: client certificates towards the backends are not supported by Stickler',
+    't.conf:3: SSLProxyMachineCertificatePath: a client certificate directory is not supported by Stickler; expected SSLProxyMachineCertificateFile naming one PEM file with the certificate and its key',
+    't.conf:4: SSLProxyMachineCertificateChainFile: a chain with no certificate to complete; expected SSLProxyMachineCertificateFile in this virtual host or the main server',
   ]);
 });
 

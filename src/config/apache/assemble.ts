@@ -20,6 +20,7 @@ import { where } from './balancers.ts';
 import { resolveLogs } from './logs.ts';
 import type { Report } from './report.ts';
 import type { ServerDraft } from './server-draft.ts';
+import { machineCertificate } from './tls-directives.ts';
 import type { Listen, Walked } from './translate.ts';
 
 const DEFAULT_TIMEOUT = 60_000;
@@ -124,12 +125,18 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
   const proxyEngine = v.proxyEngine ?? main.proxyEngine;
   const verify = v.proxyVerify ?? main.proxyVerify;
   const caFile = v.caFile ?? main.caFile;
+  const machine = v.machineCertificate ?? main.machineCertificate;
+  const machineChain = v.machineChain ?? main.machineChain;
+  if (!machine && machineChain) {
+    report.error(machineChain.source, 'SSLProxyMachineCertificateChainFile', 'a chain with no certificate to complete; expected SSLProxyMachineCertificateFile in this virtual host or the main server');
+  }
   const backendTls: BackendTls = {
     enabled: proxyEngine?.value ?? false,
     verify: verify?.value ?? 'none',
     // SSLProxyCheckPeerName takes precedence over SSLProxyCheckPeerCN; both default to On.
     checkPeerName: v.checkPeerName ?? main.checkPeerName ?? v.checkPeerCN ?? main.checkPeerCN ?? true,
     ...(caFile ? { caFile: caFile.value, caSource: caFile.source } : {}),
+    ...(machine && { clientCertificate: machineCertificate(machine, machineChain) }),
     ...(verify ? { source: verify.source } : proxyEngine ? { source: proxyEngine.source } : {}),
   };
   // httpd merges <Location> sections in config order and the last matching one supplies the ProxyPass; listing

@@ -47,6 +47,9 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   SSLProxyCheckPeerName: SERVER,
   SSLProxyCheckPeerCN: SERVER,
   SSLProxyCACertificateFile: SERVER,
+  // mod_ssl takes SSLProxy* directives in <Proxy> sections too (httpd 2.4.30+).
+  SSLProxyMachineCertificateFile: ['main', 'vhost', 'proxy'],
+  SSLProxyMachineCertificateChainFile: ['main', 'vhost', 'proxy'],
   SSLProtocol: SERVER,
   SSLCipherSuite: SERVER,
   SSLHonorCipherOrder: SERVER,
@@ -148,9 +151,7 @@ const REJECTED: Record<string, string> = {
   SSLVerifyClient: 'client certificate authentication is not supported by Stickler',
   SSLRequire: 'client certificate authorization is not supported by Stickler',
   SSLRequireSSL: 'per-location TLS requirements are not supported by Stickler; serve the location from a TLS virtual host only',
-  SSLProxyMachineCertificateFile: 'client certificates towards the backends are not supported by Stickler',
-  SSLProxyMachineCertificateChainFile: 'client certificates towards the backends are not supported by Stickler',
-  SSLProxyMachineCertificatePath: 'client certificates towards the backends are not supported by Stickler',
+  SSLProxyMachineCertificatePath: 'a client certificate directory is not supported by Stickler; expected SSLProxyMachineCertificateFile naming one PEM file with the certificate and its key',
   // Ignoring it would verify the backends against the wrong CAs.
   SSLProxyCACertificatePath: 'a CA certificate directory is not supported by Stickler; expected SSLProxyCACertificateFile with the CA certificates in one PEM file',
 };

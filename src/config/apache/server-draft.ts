@@ -33,6 +33,9 @@ export interface ServerDraft {
   checkPeerName?: boolean;
   checkPeerCN?: boolean;
   caFile?: Setting<string>;
+  /** SSLProxyMachineCertificateFile and SSLProxyMachineCertificateChainFile of the server itself (not of a <Proxy>). */
+  machineCertificate?: Setting<string>;
+  machineChain?: Setting<string>;
   preserveHost?: boolean;
   addHeaders?: boolean;
   /** ProxyPass from <Location> sections, in config order (the last matching Location wins in httpd). */

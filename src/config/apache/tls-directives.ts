@@ -6,7 +6,9 @@ import type { DirectiveNode } from './parse.ts';
 import { resolveFrom } from './parse.ts';
 import type { Report } from './report.ts';
 import type { Scope } from './scope.ts';
-import type { ServerDraft } from './server-draft.ts';
+import type { ServerDraft, Setting } from './server-draft.ts';
+import type { ClientCertificate } from '../model.ts';
+import { parseBackendUrl, type BalancerRegistry } from './balancers.ts';
 import { hstsHeaderValue, parseCipherSuite, parseHstsValue, parseSslProtocol } from './tls.ts';
 
 export function readSslEngine(node: DirectiveNode, server: ServerDraft, report: Report): void {
@@ -83,4 +85,37 @@ export function readHstsHeader(node: DirectiveNode, scope: Scope, report: Report
   const hsts = parseHstsValue(value);
   if (typeof hsts === 'string') return report.error(node.source, node.name, hsts);
   scope.server.hsts = { source: node.source, ...hsts };
+}
+
+/**
+ * SSLProxyMachineCertificateFile and SSLProxyMachineCertificateChainFile. In a server they are its draft's, merged
+ * with the main server's when assembled; in <Proxy balancer://name> they are the balancer's, in <Proxy URL> that
+ * member's, and there the chain must follow the certificate it completes.
+ */
+export function readMachineCertificate(node: DirectiveNode, scope: Scope, balancers: BalancerRegistry, report: Report): void {
+  if (!arity(node, 1, 1, 'a file path', report)) return;
+  const setting = { value: resolveFrom(node, node.args[0] ?? ''), source: node.source };
+  const chain = node.name === 'SSLProxyMachineCertificateChainFile';
+  if (scope.context !== 'proxy') {
+    if (chain) scope.server.machineChain = setting;
+    else scope.server.machineCertificate = setting;
+    return;
+  }
+  const target = scope.proxyUrl === undefined || scope.proxyUrl === '*' ? undefined : parseBackendUrl(scope.proxyUrl);
+  if (target === undefined || typeof target === 'string') {
+    return report.error(node.source, node.name, 'a client certificate in <Proxy *> has no backend to go to; expected <Proxy balancer://name> or a member URL, or the directive in the virtual host');
+  }
+  const owner = target.kind === 'balancer' ? balancers.define(target.name, node.source, '<Proxy>') : balancers.worker(target.origin, node.source, '<Proxy>').member;
+  if (!chain) {
+    owner.clientCertificate = machineCertificate(setting);
+  } else if (owner.clientCertificate === undefined) {
+    report.error(node.source, node.name, 'a chain with no certificate to complete; expected SSLProxyMachineCertificateFile before it in this <Proxy> section');
+  } else {
+    owner.clientCertificate = { ...owner.clientCertificate, chainFile: setting.value, chainSource: setting.source };
+  }
+}
+
+/** mod_ssl's one file holds the certificate and its key. */
+export function machineCertificate(file: Setting<string>, chain?: Setting<string>): ClientCertificate {
+  return { source: file.source, certificateFile: file.value, keyFile: file.value, ...(chain && { chainFile: chain.value, chainSource: chain.source }) };
 }

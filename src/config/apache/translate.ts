@@ -18,7 +18,7 @@ import type { Scope } from './scope.ts';
 import type { ServerDraft, Setting } from './server-draft.ts';
 import { newServerDraft } from './server-draft.ts';
 import { readRequestLimit, readRequestReadTimeout, readTimeout, type ServerTimeouts } from './server-limits.ts';
-import { isHstsLine, readCertificateFile, readCipherSuite, readHstsHeader, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
+import { isHstsLine, readCertificateFile, readCipherSuite, readHstsHeader, readMachineCertificate, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
 import { readHeaderRule } from './headers.ts';
 
 export interface Listen {
@@ -231,6 +231,9 @@ export class Translator {
       case 'SSLCertificateChainFile':
       case 'SSLProxyCACertificateFile':
         return readCertificateFile(node, server, this.#report);
+      case 'SSLProxyMachineCertificateFile':
+      case 'SSLProxyMachineCertificateChainFile':
+        return readMachineCertificate(node, scope, this.#walked.balancers, this.#report);
       case 'SSLProxyEngine':
         server.proxyEngine = flagSetting(node, this.#report) ?? server.proxyEngine;
         return;

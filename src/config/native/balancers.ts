@@ -8,6 +8,7 @@ import { NATIVE_DEFAULTS } from './defaults.ts';
 import type { KeyPath } from './locate.ts';
 import type { NativeReport } from './report.ts';
 import type { NativeBalancer } from './schema.ts';
+import { buildClientCertificate } from './tls.ts';
 
 type NativeMember = NonNullable<NativeBalancer['members']>[number];
 
@@ -40,6 +41,7 @@ export function buildBalancer(name: string, raw: NativeBalancer, r: NativeReport
     ...(raw['slow-start'] !== undefined && { slowStart: raw['slow-start'] }),
     ...(raw['stop-when-idle'] !== undefined && { stopWhenIdle: raw['stop-when-idle'] }),
     ...(raw['retry-body-limit'] !== undefined && { retryBodyLimit: raw['retry-body-limit'] }),
+    ...(raw.tls?.['client-certificate'] && { clientCertificate: buildClientCertificate(raw.tls['client-certificate'], [...path, 'tls', 'client-certificate'], r) }),
     ...(raw.cookie && { cookie: buildCookie(raw.cookie, raw['sticky-session'], members, [...path, 'cookie'], r) }),
     members,
   };
@@ -97,6 +99,7 @@ function buildMember(raw: NativeMember, path: KeyPath, r: NativeReport): MemberC
     ...(raw.timeout !== undefined && { timeout: raw.timeout }),
     ...(raw['connection-timeout'] !== undefined && { connectionTimeout: raw['connection-timeout'] }),
     ...(raw['health-check'] && { healthCheck: buildHealthCheck(raw['health-check'], [...path, 'health-check'], r) }),
+    ...(raw.tls?.['client-certificate'] && { clientCertificate: buildClientCertificate(raw.tls['client-certificate'], [...path, 'tls', 'client-certificate'], r) }),
   };
 }
 

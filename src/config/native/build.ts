@@ -20,7 +20,7 @@ import { NATIVE_DEFAULTS } from './defaults.ts';
 import type { KeyPath } from './locate.ts';
 import { NativeReport, type BuildContext } from './report.ts';
 import { CLIENT_KEYS, type NativeAccessRule, type NativeFile, type NativeHeaderRule, type NativeVirtualHost } from './schema.ts';
-import { buildTls } from './tls.ts';
+import { buildClientCertificate, buildTls } from './tls.ts';
 
 export interface BuildResult {
   config: SticklerConfig;
@@ -199,6 +199,7 @@ class Builder {
       verify: backend?.verify ?? NATIVE_DEFAULTS.backendTls.verify,
       checkPeerName: backend?.['check-peer-name'] ?? NATIVE_DEFAULTS.backendTls.checkPeerName,
       ...(backend?.['ca-file'] !== undefined && { caFile: this.#r.file(backend['ca-file']), caSource: this.#r.source([...path, 'backend-tls', 'ca-file']) }),
+      ...(backend?.['client-certificate'] && { clientCertificate: buildClientCertificate(backend['client-certificate'], [...path, 'backend-tls', 'client-certificate'], this.#r) }),
       ...(backend !== undefined && { source: this.#r.source([...path, 'backend-tls']) }),
     };
     const routes = (raw.routes ?? []).map((r, i) => this.route(r, [...path, 'routes', i]));

@@ -126,6 +126,15 @@ const healthCheck = z.strictObject({
   port: optional(portNumber),
 });
 
+const clientCertificate = z.strictObject({
+  'certificate-file': required(text('a PEM certificate file')),
+  'key-file': required(text('a PEM private key file')),
+  'chain-file': optional(text('a PEM file of intermediate certificates')),
+});
+
+/** A balancer's or a member's own TLS towards members: what it presents when asked. */
+const memberTls = z.strictObject({ 'client-certificate': clientCertificate.optional() });
+
 const member = z.strictObject({
   url: required(text('a backend URL such as https://10.0.0.5:9443')),
   route: optional(checked(parseRouteName)),
@@ -137,6 +146,7 @@ const member = z.strictObject({
   timeout: optional(duration(1000)),
   'connection-timeout': optional(duration(1)),
   'health-check': healthCheck.optional(),
+  tls: memberTls.optional(),
 });
 
 /** An attribute of Set-Cookie (RFC 6265 av-octet): printable, without `;`, which would end it. */
@@ -180,6 +190,7 @@ const balancer = z.strictObject({
   'stop-when-idle': optional(duration(0)),
   'retry-body-limit': optional(int(0, 64 * 1024 * 1024)),
   cookie: balancerCookie.optional(),
+  tls: memberTls.optional(),
   members: list(member),
 });
 
@@ -240,6 +251,7 @@ const virtualHost = z.strictObject({
     verify: optional((input) => parseChoice(input, ['require', 'none'] as const)),
     'check-peer-name': optional(parseSwitch),
     'ca-file': optional(text('a PEM file of trusted CA certificates')),
+    'client-certificate': clientCertificate.optional(),
   }).optional(),
   'preserve-host': optional(parseSwitch),
   'forwarded-headers': optional(parseSwitch),
@@ -364,6 +376,7 @@ export const nativeSchema = z.strictObject({
 export type NativeFile = z.output<typeof nativeSchema>;
 export type NativeVirtualHost = z.output<typeof virtualHost>;
 export type NativeTls = z.output<typeof tlsFiles>;
+export type NativeClientCertificate = z.output<typeof clientCertificate>;
 export type NativeBalancer = z.output<typeof balancer>;
 export type NativeHeaderRule = z.output<typeof headerRule>;
 export type NativeAccessRule = z.output<typeof accessRule>;

@@ -1,11 +1,11 @@
 // A native `tls` mapping → the model's TlsFiles: the certificate files, what the handshakes offer (checked
 // against the profile in src/config/tls-profile.ts) and HSTS.
-import type { TlsFiles } from '../model.ts';
+import type { ClientCertificate, TlsFiles } from '../model.ts';
 import { checkCipherSuites, checkCiphers, checkProtocols, tlsPolicy, type Finding } from '../tls-profile.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import type { KeyPath } from './locate.ts';
 import type { NativeReport } from './report.ts';
-import type { NativeTls } from './schema.ts';
+import type { NativeClientCertificate, NativeTls } from './schema.ts';
 
 export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFiles {
   const profile = raw.profile ?? 'intermediate';
@@ -36,5 +36,16 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
         preload: hsts.preload ?? NATIVE_DEFAULTS.hsts.preload,
       },
     }),
+  };
+}
+
+/** A `client-certificate` mapping, wherever it is (backend-tls, a balancer's or a member's tls). */
+export function buildClientCertificate(raw: NativeClientCertificate, path: KeyPath, r: NativeReport): ClientCertificate {
+  return {
+    source: r.source([...path, 'certificate-file']),
+    certificateFile: r.file(raw['certificate-file']),
+    keyFile: r.file(raw['key-file']),
+    keySource: r.source([...path, 'key-file']),
+    ...(raw['chain-file'] !== undefined && { chainFile: r.file(raw['chain-file']), chainSource: r.source([...path, 'chain-file']) }),
   };
 }
