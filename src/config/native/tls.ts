@@ -21,11 +21,7 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
   });
   const hsts = raw.hsts;
   return {
-    source: r.source([...path, 'certificate-file']),
-    certificateFile: r.file(raw['certificate-file']),
-    keyFile: r.file(raw['key-file']),
-    keySource: r.source([...path, 'key-file']),
-    ...(raw['chain-file'] !== undefined && { chainFile: r.file(raw['chain-file']), chainSource: r.source([...path, 'chain-file']) }),
+    ...buildClientCertificate(raw, path, r),
     ...(raw['ocsp-response-file'] !== undefined && { ocspResponseFile: r.file(raw['ocsp-response-file']), ocspSource: r.source([...path, 'ocsp-response-file']) }),
     ...(policy && { policy }),
     ...(hsts && {
@@ -39,7 +35,7 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
   };
 }
 
-/** A `client-certificate` mapping, wherever it is (backend-tls, a balancer's or a member's tls). */
+/** A certificate, its key and chain: a `tls` mapping's, or a `client-certificate` one's wherever it is. */
 export function buildClientCertificate(raw: NativeClientCertificate, path: KeyPath, r: NativeReport): ClientCertificate {
   return {
     source: r.source([...path, 'certificate-file']),
