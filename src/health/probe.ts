@@ -117,7 +117,7 @@ class CheckExchange implements ConnectionUser {
     } catch {
       // The reader's own message would blame a "message"; say what happened to the check.
     }
-    this.finish({ ok: false, reason: 'it closed the connection before a complete response' });
+    this.finish({ ok: false, reason: this.conn.refusal ?? 'it closed the connection before a complete response' });
   }
 
   memberTimeout(): void {

@@ -287,7 +287,7 @@ export class Dispatch implements ConnectionUser {
       this.log.error = err instanceof HttpError ? err.code : 'STK_UPSTREAM_CLOSED';
     }
     if (this.handler.finished) return;
-    this.act(this.attemptFailed(this.member, 'closed', this.log.error ?? 'STK_UPSTREAM_CLOSED', 'closed the connection without answering', conn.reused));
+    this.act(this.attemptFailed(this.member, 'closed', this.log.error ?? 'STK_UPSTREAM_CLOSED', conn.refusal ?? 'closed the connection without answering', conn.reused));
   }
 
   // ---- after a failure: what the retry policy says ----------------------------------------------------------

@@ -74,6 +74,8 @@ export class MemberConnection {
   /** This connection carried an earlier exchange: a failure before any response byte may be a stale keep-alive. */
   reused = false;
   idleSince = 0;
+  /** Why the member ended the connection, when its TLS said so: a client certificate it requires or refused. */
+  refusal: string | undefined;
   private user: ConnectionUser | undefined;
   private readonly pool: MemberPool;
 
@@ -91,7 +93,7 @@ export class MemberConnection {
       else socket.destroy();
     });
     socket.on('drain', () => this.user?.memberDrain());
-    socket.on('error', () => {});
+    socket.on('error', (err: NodeJS.ErrnoException) => void (this.refusal ??= tlsRefusal(err)));
     socket.on('close', () => {
       this.pool.forget(this);
       this.user?.memberClosed();
@@ -260,6 +262,18 @@ export class MemberPool {
       socket.once('error', onError);
     });
   }
+}
+
+/**
+ * A TLS alert from the member, in words. TLS 1.3 ends the handshake before the server has judged the client's
+ * certificate, so a member that requires one closes the connection after it was made, with this alert.
+ */
+function tlsRefusal(err: NodeJS.ErrnoException): string | undefined {
+  const code = err.code ?? '';
+  if (!/^ERR_SSL_.*ALERT/.test(code)) return undefined;
+  const certificate = /CERTIFICATE|HANDSHAKE_FAILURE/.test(code)
+    ? '; it requires a client certificate it trusts: expected one in client-certificate (SSLProxyMachineCertificateFile)' : '';
+  return `ended the TLS connection with an alert (${code})${certificate}`;
 }
 
 /** Where `connect` goes, with its TLS options when it is secure, and the URL its errors name. */
