@@ -91,3 +91,43 @@ RequestHeader set X-Forwarded-Proto https
   assert.equal(rules(apache.config)?.[0]?.length, 7);
   assert.deepEqual(rules(native.config), rules(apache.config));
 });
+
+test('client certificates to members, of a virtual host, a <Proxy balancer://> and a <Proxy URL>, convert to client-certificate keys that load back the same', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-convert-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'httpd.conf');
+  writeFileSync(file, `Listen 8080
+SSLProxyEngine on
+SSLProxyMachineCertificateFile /etc/ssl/proxy.pem
+SSLProxyMachineCertificateChainFile /etc/ssl/proxy-chain.pem
+<VirtualHost *:8080>
+ ProxyPass /a balancer://a/
+ ProxyPass /b https://127.0.0.1:9002/
+ <Proxy balancer://a>
+  BalancerMember https://127.0.0.1:9001 route=n1
+  SSLProxyMachineCertificateFile /etc/ssl/a.pem
+  SSLProxyMachineCertificateChainFile /etc/ssl/a-chain.pem
+ </Proxy>
+ <Proxy https://127.0.0.1:9002>
+  SSLProxyMachineCertificateFile /etc/ssl/member.pem
+ </Proxy>
+</VirtualHost>
+`);
+  const apache = loadConfig(file);
+  assert.ok(apache.config, apache.diagnostics.map(formatDiagnostic).join('\n'));
+  const vhost = apache.config.virtualHosts[0]!;
+  assert.deepEqual([vhost.backendTls.clientCertificate?.certificateFile, vhost.backendTls.clientCertificate?.keyFile, vhost.backendTls.clientCertificate?.chainFile],
+    ['/etc/ssl/proxy.pem', '/etc/ssl/proxy.pem', '/etc/ssl/proxy-chain.pem'], 'the main server\'s is inherited, certificate and key in one file');
+  const a = apache.config.balancers.find((b) => b.name === 'a')!;
+  assert.deepEqual([a.clientCertificate?.certificateFile, a.clientCertificate?.chainFile, a.clientCertificate?.source.line], ['/etc/ssl/a.pem', '/etc/ssl/a-chain.pem', 10]);
+  const member = apache.config.balancers.flatMap((b) => b.members).find((m) => m.url.includes('9002'))!;
+  assert.equal(member.clientCertificate?.certificateFile, '/etc/ssl/member.pem');
+  // A plain-URL worker has no native form (its balancer is named by its URL): the rest converts.
+  const balancers = apache.config.balancers.filter((b) => b.name === 'a');
+  const convertible = { ...apache.config, balancers, virtualHosts: [{ ...vhost, routes: vhost.routes.filter((r) => r.path === '/a') }] };
+  const yaml = toYaml(convertible);
+  assert.match(yaml, /client-certificate:\n\s+certificate-file: \/etc\/ssl\/a\.pem\n\s+key-file: \/etc\/ssl\/a\.pem\n\s+chain-file: \/etc\/ssl\/a-chain\.pem/);
+  const native = loadNativeConfigText(yaml, join(dir, 'stickler.yaml'));
+  assert.deepEqual(native.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic), []);
+  assert.deepEqual(comparable(native.config), comparable(convertible));
+});

@@ -59,7 +59,7 @@ test('an empty file is an error, not an empty configuration', () => {
 
 test('a misspelt key is reported with the keys that are allowed there', () => {
   assertErrors(edit(17, '        rout: isNode1'), [
-    'stickler.yaml:17: balancers.wso2.members[0].rout: unknown key; expected one of: url, route, redirect, loadfactor, lbset, status, retry, timeout, connection-timeout, health-check',
+    'stickler.yaml:17: balancers.wso2.members[0].rout: unknown key; expected one of: url, route, redirect, loadfactor, lbset, status, retry, timeout, connection-timeout, health-check, tls',
   ]);
 });
 
