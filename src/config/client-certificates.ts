@@ -38,15 +38,17 @@ export function crlCheckProblem(mode: string, flags: readonly string[]): string 
 }
 
 /** What a client-certificate setting lacks to work, as mod_ssl refuses it at start, or undefined. */
-export function clientCertificatesProblem(c: ClientCertificates, names: { ca: string; crl: string; crlCheck: string }): { at: 'verify' | 'crl'; message: string } | undefined {
+export function clientCertificatesProblem(
+  c: ClientCertificates, names: { ca: string; crl: string; crlCheck: string },
+): { at: 'verify' | 'crl'; severity: 'error' | 'warning'; message: string } | undefined {
   if ((c.verify === 'require' || c.verify === 'optional') && c.caFiles.length === 0) {
-    return { at: 'verify', message: `${c.verify} verifies client certificates against trusted CAs, and none are named; expected ${names.ca} with the CA certificates that issue them` };
+    return { at: 'verify', severity: 'error', message: `${c.verify} verifies client certificates against trusted CAs, and none are named; expected ${names.ca} with the CA certificates that issue them` };
   }
   if (c.crlCheck !== 'none' && c.crlFiles.length === 0) {
-    return { at: 'crl', message: `revocation checks need CRLs, and none are named; expected ${names.crl}` };
+    return { at: 'crl', severity: 'error', message: `revocation checks need CRLs, and none are named; expected ${names.crl}` };
   }
   if (c.crlCheck === 'none' && c.crlFiles.length > 0) {
-    return { at: 'crl', message: `the CRLs are not checked without a revocation check (as in Apache 2.4); expected ${names.crlCheck} chain` };
+    return { at: 'crl', severity: 'warning', message: `ignored: the CRLs are not checked without a revocation check (as in Apache 2.4); expected ${names.crlCheck} chain` };
   }
   return undefined;
 }

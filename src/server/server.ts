@@ -381,12 +381,13 @@ export class Stickler {
       clientCertificateFacts.set(socket, verdict.facts);
       return true;
     }
+    const address = socket.remoteAddress ?? '';
     socket.destroy();
     const burst = this.certificateRefusals.get(verdict.refusal) ?? new BurstLog(10_000);
     this.certificateRefusals.set(verdict.refusal, burst);
     const quiet = burst.note(Date.now());
     const subject = verdict.facts.certificate ? ` (certificate ${verdict.facts.certificate.subject.replaceAll('\n', ', ')})` : '';
-    if (quiet !== undefined) logLine(`client ${socket.remoteAddress ?? ''} refused on port ${port}${subject}: ${verdict.refusal}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
+    if (quiet !== undefined) logLine(`client ${address} refused on port ${port}${subject}: ${verdict.refusal}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
     return false;
   }
 }

@@ -144,7 +144,7 @@ export function clientCertExtras(main: ServerDraft, v: ServerDraft, report: Repo
   const problem = clientCertificatesProblem(clientCertificates, NAMES);
   if (problem) {
     const at = problem.at === 'verify' ? verify.source : clientCertificates.crlSource!;
-    report.error(at, problem.at === 'verify' ? 'SSLVerifyClient' : crlCheck ? 'SSLCARevocationCheck' : 'SSLCARevocationFile', problem.message);
+    report[problem.severity](at, problem.at === 'verify' ? 'SSLVerifyClient' : crlCheck ? 'SSLCARevocationCheck' : 'SSLCARevocationFile', problem.message);
   }
   return { clientCertificates, ...(options && { sslOptions: options }) };
 }
