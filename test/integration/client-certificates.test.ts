@@ -7,14 +7,14 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
-import { formatDiagnostic } from '../../src/config/model.ts';
+import { formatDiagnostic, type SticklerConfig } from '../../src/config/model.ts';
 import { Stickler } from '../../src/server/server.ts';
 import { testCertificate, testClientCa, type CertificateFiles, type ClientCa } from '../support/certs.ts';
 import { freePort } from '../support/ports.ts';
@@ -30,16 +30,15 @@ let backend: RecordingBackend;
 let stickler: Stickler;
 const ports = { require: 0, optional: 0, optional_no_ca: 0, plain: 0 };
 
-before(async () => {
-  ca = await testClientCa(dir);
-  const server = await testCertificate(dir);
-  backend = await RecordingBackend.start(1);
-  for (const level of Object.keys(ports) as Array<keyof typeof ports>) ports[level] = await freePort();
+let server: CertificateFiles;
+
+/** The configuration of every test: `plain` and `crlFile` change it for the reload test. */
+function configuration(plain: string[] = [], crlFile = ca.crlFile): SticklerConfig {
   const vhost = (port: number, lines: string[]) => [
     `<VirtualHost 127.0.0.1:${port}>`, 'SSLEngine On', `SSLCertificateFile ${server.certFile}`, `SSLCertificateKeyFile ${server.keyFile}`,
     ...lines, 'ProxyPass / balancer://members/', '</VirtualHost>',
   ];
-  const crl = [`SSLCARevocationFile ${ca.crlFile}`, 'SSLCARevocationCheck chain'];
+  const crl = [`SSLCARevocationFile ${crlFile}`, 'SSLCARevocationCheck chain'];
   const text = [
     ...Object.values(ports).map((p) => `Listen 127.0.0.1:${p}`),
     'SSLProxyEngine On',
@@ -50,12 +49,20 @@ before(async () => {
     ...vhost(ports.optional, ['SSLVerifyClient optional', ...crl]),
     // No CRL here: the revoked certificate is as good as the valid one, which shows the CRL is the port's own.
     ...vhost(ports.optional_no_ca, ['SSLVerifyClient optional_no_ca']),
-    ...vhost(ports.plain, []),
+    ...vhost(ports.plain, plain),
   ].join('\n');
   const loaded = loadApacheConfigText(`${text}\n`, join(dir, 'stickler.conf'));
   assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
+  return loaded.config;
+}
+
+before(async () => {
+  ca = await testClientCa(dir);
+  server = await testCertificate(dir);
+  backend = await RecordingBackend.start(1);
+  for (const level of Object.keys(ports) as Array<keyof typeof ports>) ports[level] = await freePort();
   // As the worker threads share them: one ticket key for every port, so only the session ID context keeps them apart.
-  stickler = new Stickler(loaded.config, { ticketKeys: randomBytes(48) });
+  stickler = new Stickler(configuration(), { ticketKeys: randomBytes(48) });
   await stickler.start();
 });
 
@@ -174,4 +181,16 @@ test('a session from a port that asks for no certificate does not resume on a po
   assert.equal(across.reused, false, 'the session resumed on the port that requires a certificate');
   assert.equal(across.answered, false, 'a client without a certificate was answered on the port that requires one');
   assert.equal(backend.connections.length, before, 'the resumed client reached the member');
+});
+
+test('a reload asks for certificates where the new configuration does, and a broken CRL refuses it with the old one serving', async () => {
+  assert.equal(await overHttp1(ports.plain, 'none', '/before-reload'), 200);
+  await stickler.reload(configuration(['SSLVerifyClient require']));
+  assert.equal(await overHttp1(ports.plain, 'none', '/after-reload'), 'refused', 'the port asks for a certificate after the reload');
+  assert.equal(await overHttp1(ports.plain, 'valid', '/after-reload'), 200);
+  const damaged = join(dir, 'damaged-crl.pem');
+  writeFileSync(damaged, '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
+  await assert.rejects(stickler.reload(configuration(['SSLVerifyClient require'], damaged)), /SSLCARevocationFile: .*damaged-crl\.pem is damaged: OpenSSL cannot read a CRL from it/);
+  assert.equal(await overHttp1(ports.require, 'valid', '/after-refused-reload'), 200);
+  assert.equal(await overHttp1(ports.require, 'revoked', '/after-refused-reload'), 'refused', 'the old CRL still serves');
 });
