@@ -18,6 +18,7 @@ import { formatDiagnostic, type SticklerConfig } from '../../src/config/model.ts
 import { Stickler } from '../../src/server/server.ts';
 import { testCertificate, testClientCa, type CertificateFiles, type ClientCa } from '../support/certs.ts';
 import { freePort } from '../support/ports.ts';
+import { runCli, startStickler } from '../support/stickler.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { withTimeout } from '../support/wait.ts';
 
@@ -193,4 +194,47 @@ test('a reload asks for certificates where the new configuration does, and a bro
   await assert.rejects(stickler.reload(configuration(['SSLVerifyClient require'], damaged)), /SSLCARevocationFile: .*damaged-crl\.pem is damaged: OpenSSL cannot read a CRL from it/);
   assert.equal(await overHttp1(ports.require, 'valid', '/after-refused-reload'), 200);
   assert.equal(await overHttp1(ports.require, 'revoked', '/after-refused-reload'), 'refused', 'the old CRL still serves');
+});
+
+/** A native file: `client-certificates` under tls, the verdict passed on by a header rule. */
+function nativeFile(port: number, caFile: string, workers: number): string {
+  const path = join(dir, `native-${port}.yaml`);
+  writeFileSync(path, [
+    `workers: ${workers}`,
+    'virtual-hosts:',
+    `  - host: 127.0.0.1`, `    port: ${port}`,
+    '    tls:', `      certificate-file: ${server.certFile}`, `      key-file: ${server.keyFile}`,
+    '      client-certificates:', '        verify: require', `        ca-file: ${caFile}`, `        crl-file: ${ca.crlFile}`,
+    '    backend-tls: { enabled: true, verify: none }',
+    '    routes: [{ path: /, balancer: members }]',
+    '    header-rules:', '      - { direction: request, action: set, header: X-Client-Verify, value: "%{SSL_CLIENT_VERIFY}s" }',
+    'balancers:', `  members: { members: [{ url: "https://127.0.0.1:${backend.ports[0]}" }] }`,
+    '',
+  ].join('\n'));
+  return path;
+}
+
+test('worker threads, from a native file: the same verdicts, and --check names a CA file that is not one', async () => {
+  const port = await freePort();
+  const proc = await startStickler(nativeFile(port, ca.caFile, 2));
+  try {
+    // Several connections each, so both workers' listening sockets are likely to take some.
+    for (let i = 0; i < 4; i++) {
+      const before = backend.connections.length;
+      assert.equal(await overHttp1(port, 'valid', `/workers/valid/${i}`), 200);
+      const [head] = backend.connections.slice(before).flatMap((c) => c.requests);
+      assert.deepEqual(head!.headers.filter(([n]) => n.toLowerCase() === 'x-client-verify').map(([, v]) => v), ['SUCCESS']);
+      for (const client of ['none', 'revoked', 'unknown'] as const) {
+        const count = backend.connections.length;
+        assert.equal(await overHttp1(port, client, `/workers/${client}/${i}`), 'refused', client);
+        assert.equal(await overHttp2(port, client, `/workers/h2/${client}/${i}`), 'refused', client);
+        assert.equal(backend.connections.length, count, `${client} reached the member`);
+      }
+    }
+  } finally {
+    await proc.stop();
+  }
+  const check = await runCli(['--check', '--config', nativeFile(port, server.keyFile, 1)]);
+  assert.notEqual(check.code, 0);
+  assert.match(check.output, /native-\d+\.yaml:10: tls\.client-certificates\.ca-file: .*key\.pem holds a PRIVATE KEY block, not a certificate; expected a PEM certificate/);
 });
