@@ -86,6 +86,7 @@ export function clientVerdict(settings: ClientCertificates, outcome: HandshakeOu
     return settings.verify === 'require' ? { facts, refusal: 'no certificate was sent, and SSLVerifyClient require asks for one' } : { facts };
   }
   const trusted = new Set(cas.map((c) => c.fingerprint256));
+  // Node gives the chain OpenSSL built, not the certificates the client sent: what is not one of our CAs was sent.
   const sent = issuers.filter((c) => !trusted.has(c.fingerprint256));
   const fail = (reason: string): Verdict => ({ facts: { verify: `FAILED:${reason}`, certificate: leaf, chain: sent }, refusal: reason });
   // mod_ssl fails a certificate whose chain reaches further above it than SSLVerifyDepth allows.

@@ -178,6 +178,18 @@ test('native client-certificates: each wrong key is an error at its line', () =>
   }
 });
 
+test('native: virtual hosts of one port that differ in client-certificates are refused at the second one\'s tls', () => {
+  const tlsBlock = (name: string, client: string[]) => [
+    `  - port: 443`, `    server-name: ${name}`, '    tls:', `      certificate-file: ${server.certFile}`, `      key-file: ${server.keyFile}`, ...client,
+  ];
+  const text = ['virtual-hosts:', ...tlsBlock('a.example', ['      client-certificates:', '        verify: optional_no_ca']), ...tlsBlock('b.example', [])].join('\n');
+  const r = loadNativeConfigText(`${text}\n`, join(dir, 't.yaml'));
+  const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  assert.equal(r.config, undefined);
+  assert.deepEqual(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /t\.yaml:11: virtual-hosts\[1\]\.tls: its client-certificates differ from those of the virtual host at line 2, which every handshake on port 443 uses .*or the virtual hosts that differ on a port of their own/);
+});
+
 test('stickler convert writes an Apache configuration\'s client certificates as YAML that loads to the same model', () => {
   const config = loaded([
     'Listen 443', `SSLCACertificateFile ${ca.caFile}`,
