@@ -121,6 +121,13 @@ test('every wrong client-certificate line is an error at its line saying what wa
   }
 });
 
+test('SSLOptions inside <Location> applies to the whole virtual host, with a warning saying so', () => {
+  const r = apache(['Listen 443', ...vhost(443, ['<Location /idp>', 'SSLOptions +ExportCertData', '</Location>'])]);
+  assert.ok(r.config);
+  assert.deepEqual(comparable(r.config.virtualHosts[0]!.tls!.sslOptions), { exportCertData: true, stdEnvVars: false });
+  assert.ok(r.diagnostics.map(formatDiagnostic).some((d) => /t\.conf:7: SSLOptions: applies to the whole virtual host/.test(d)));
+});
+
 test('CRLs without a revocation check are a warning (Apache 2.4 does not check them); harmless options are noted', () => {
   const r = apache(['Listen 443', ...vhost(443, [`SSLCACertificateFile ${ca.caFile}`, 'SSLVerifyClient optional', `SSLCARevocationFile ${ca.crlFile}`, 'SSLOptions +StrictRequire'])]);
   assert.ok(r.config);
