@@ -24,7 +24,7 @@ import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
 import { drainActivity, overview, type MergeActivity } from '../manager/overview.ts';
 import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
-import { clientVerdict } from '../tls/client-verify.ts';
+import { clientVerdict, refusalLine } from '../tls/client-verify.ts';
 import { clientCertificateFacts } from './peer.ts';
 import { MAX_VERIFY_DEPTH } from '../config/client-certificates.ts';
 
@@ -386,8 +386,7 @@ export class Stickler {
     const burst = this.certificateRefusals.get(verdict.refusal) ?? new BurstLog(10_000);
     this.certificateRefusals.set(verdict.refusal, burst);
     const quiet = burst.note(Date.now());
-    const subject = verdict.facts.certificate ? ` (certificate ${verdict.facts.certificate.subject.replaceAll('\n', ', ')})` : '';
-    if (quiet !== undefined) logLine(`client ${address} refused on port ${port}${subject}: ${verdict.refusal}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
+    if (quiet !== undefined) logLine(`${refusalLine(address, port, verdict)}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
     return false;
   }
 }

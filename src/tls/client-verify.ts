@@ -100,3 +100,12 @@ export function clientVerdict(settings: ClientCertificates, outcome: HandshakeOu
   if (settings.crlCheck !== 'none') return fail(opensslReason('UNABLE_TO_GET_CRL'));
   return { facts: { verify: 'GENEROUS', certificate: leaf, chain: sent } };
 }
+
+/** The log line of a refusal. The DN is the client's own text: no control character or line break of it reaches the log, nor a DN of any length. */
+export function refusalLine(address: string, port: number, verdict: Verdict): string {
+  const dn = verdict.facts.certificate?.subject.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, '?');
+  const subject = dn === undefined ? '' : ` (certificate ${dn.length > MAX_LOGGED_DN ? `${dn.slice(0, MAX_LOGGED_DN)}...` : dn})`;
+  return `client ${address} refused on port ${port}${subject}: ${verdict.refusal ?? 'not refused'}`;
+}
+
+const MAX_LOGGED_DN = 200;

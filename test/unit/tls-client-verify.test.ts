@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { ClientCertificates } from '../../src/config/model.ts';
-import { clientVerdict, opensslReason } from '../../src/tls/client-verify.ts';
+import { clientVerdict, opensslReason, refusalLine } from '../../src/tls/client-verify.ts';
 import { testClientCa, type ClientCa } from '../support/certs.ts';
 
 let ca: ClientCa;
@@ -91,4 +91,14 @@ test('property: a client goes on exactly when the verdict is NONE, SUCCESS or GE
       if (v.facts.verify.startsWith('FAILED:')) assert.equal(v.refusal, v.facts.verify.slice('FAILED:'.length));
     },
   ), { numRuns: 300 });
+});
+
+test('a refusal\'s log line names the client, the port, the DN and the reason, with none of the DN\'s control characters', () => {
+  const v = clientVerdict(settings('require'), { peerChain: [x509(ca.expired.certFile), root], error: 'CERT_HAS_EXPIRED' }, [root], new Date());
+  assert.equal(refusalLine('192.0.2.7', 443, v), 'client 192.0.2.7 refused on port 443 (certificate CN=bob): certificate has expired');
+  const forged = { facts: { verify: 'FAILED:x', certificate: { subject: `CN=a\u0007b\r\nO=evil\u2028${'x'.repeat(300)}` } as X509Certificate, chain: [] }, refusal: 'x' };
+  const line = refusalLine('192.0.2.7', 443, forged);
+  assert.doesNotMatch(line, /[\u0000-\u001f\u2028]/);
+  assert.match(line, /^client 192\.0\.2\.7 refused on port 443 \(certificate CN=a\?b\?, O=evil\?x+\.\.\.\): x$/);
+  assert.ok(line.length < 300);
 });
