@@ -94,6 +94,9 @@ const VARIANTS: Array<[string, () => string[], Record<Client, string>]> = [
     { valid: 'SUCCESS', ...refused, revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', none: 'NONE' }],
   ['optional_no_ca, CRL checked', () => [' SSLVerifyClient optional_no_ca', ` SSLCACertificateFile ${ca.caFile}`, ...crl()],
     { valid: 'SUCCESS', ...refused, revoked: 'refused', unknown: 'refused', none: 'NONE' }],
+  // Depth 0: only a certificate with no issuer above it would do; the CA above each of these is one too many.
+  ['optional_no_ca, SSLVerifyDepth 0', () => [' SSLVerifyClient optional_no_ca', ' SSLVerifyDepth 0', ` SSLCACertificateFile ${ca.caFile}`],
+    { valid: 'refused', ...refused, revoked: 'refused', unknown: 'FAILED:unable to verify the first certificate', none: 'NONE' }],
 ];
 
 for (const [name, lines, expected] of VARIANTS) {
