@@ -18,6 +18,47 @@ export interface TlsFiles {
   policy?: TlsPolicy;
   /** Sent as Strict-Transport-Security on every response of this virtual host; undefined sends none. */
   hsts?: Hsts;
+  /** Whether and how clients present certificates; undefined asks for none (Apache `SSLVerifyClient none`). */
+  clientCertificates?: ClientCertificates;
+  /** Apache `SSLOptions` as far as Stickler has them; undefined is Apache's default (all off). */
+  sslOptions?: SslOptions;
+}
+
+/**
+ * Apache's `SSLVerifyClient` levels: `optional_no_ca` accepts a certificate whose only fault is an issuer it cannot
+ * find (with SSL_CLIENT_VERIFY FAILED:reason, as httpd 2.4 does); `optional` lets a client in without a
+ * certificate but not with a bad one.
+ */
+export type VerifyClient = 'none' | 'optional' | 'require' | 'optional_no_ca';
+
+/**
+ * Client certificates at the front. One per TLS port: Node asks for a certificate per server, not per SNI name, so
+ * the virtual hosts of a port must agree (checked when the configuration is read).
+ */
+export interface ClientCertificates {
+  /** Where the verify level is set. */
+  source: Source;
+  verify: VerifyClient;
+  /** Apache `SSLVerifyDepth`: how many issuers above the client's certificate may be needed; Apache's default 1. */
+  depth: number;
+  /** `SSLCACertificateFile` plus the certificates of `SSLCACertificatePath`. */
+  caFiles: string[];
+  caSource?: Source;
+  /** `SSLCARevocationFile` and the CRLs of `SSLCARevocationPath`. */
+  crlFiles: string[];
+  crlCheck: 'none' | 'chain' | 'leaf';
+  crlSource?: Source;
+  /** Native only: send RFC 9440 Client-Cert / Client-Cert-Chain to members. */
+  forwardRfc9440: boolean;
+}
+
+/** Apache `SSLOptions` that Stickler carries out. */
+export interface SslOptions {
+  source: Source;
+  /** `+ExportCertData`: SSL_CLIENT_CERT, SSL_CLIENT_CERT_CHAIN_n and SSL_SERVER_CERT are set. */
+  exportCertData: boolean;
+  /** `+StdEnvVars`: the standard SSL_* variables are set. */
+  stdEnvVars: boolean;
 }
 
 /** Mozilla's server-side TLS configurations (guidelines 6.0), see src/config/tls-profile.ts. */

@@ -20,7 +20,18 @@ export type { HealthRule, SharedStateConfig } from './model-shared.ts';
 export { DEFAULT_KEY_PREFIX, HEALTH_RULES } from './model-shared.ts';
 export { CLIENT_DEFAULTS, clientPolicy } from './model-client.ts';
 export type { AccessLogConfig, AccessLogFormat, LogConfig } from './model-logging.ts';
-export type { BackendTls, ClientCertificate, Hsts, TlsFiles, TlsPolicy, TlsProfileName, TlsVersion } from './model-tls.ts';
+export type {
+  BackendTls,
+  ClientCertificate,
+  ClientCertificates,
+  Hsts,
+  SslOptions,
+  TlsFiles,
+  TlsPolicy,
+  TlsProfileName,
+  TlsVersion,
+  VerifyClient,
+} from './model-tls.ts';
 export { clientCertificateOf } from './model-tls.ts';
 export type { Millis, Source } from './model-units.ts';
 

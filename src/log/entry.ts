@@ -3,6 +3,7 @@
 import type { BalancerFacts } from '../balancer/balancer.ts';
 import type { RoutingDecision } from '../balancer/decision.ts';
 import { getHeader, type HeaderList, type RequestHead } from '../http/head.ts';
+import type { ClientCertificateFacts } from '../tls/client-verify.ts';
 
 /** The connection a request came on, as the log formats see it (`%A`, `%{remote}p`, `%x`). */
 export interface LogConnection {
@@ -19,6 +20,8 @@ export interface LogTls {
   cipher?: string;
   /** The name the client asked for by SNI. */
   sni?: string;
+  /** The client's certificate and its verdict; undefined where the port asks for none. */
+  client?: ClientCertificateFacts;
 }
 
 export interface AccessEntry {

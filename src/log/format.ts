@@ -221,6 +221,7 @@ export function sslVariable(e: AccessEntry, name: string): string | undefined {
   if (name === 'HTTPS') return e.scheme === 'https' ? 'on' : 'off';
   if (e.scheme !== 'https') return undefined;
   const tls = e.connection?.tls?.();
+  if (name === 'SSL_CLIENT_VERIFY') return tls?.client?.verify ?? 'NONE';
   const value = name === 'SSL_PROTOCOL' ? tls?.protocol : name === 'SSL_CIPHER' ? tls?.cipher : name === 'SSL_TLS_SNI' ? tls?.sni : undefined;
   return value || undefined;
 }
