@@ -5,6 +5,7 @@
 import { threadId } from 'node:worker_threads';
 import type { BalancerFacts } from '../balancer/balancer.ts';
 import type { HeaderList } from '../http/head.ts';
+import { clientEnvironment, clientVariable } from '../tls/client-variables.ts';
 import { clientHost, escapeLogItem, formatLogTime, MONTHS, pad2, timeZone, type AccessEntry } from './entry.ts';
 
 /** One item's value; undefined is httpd's NULL, logged as `-`. */
@@ -76,7 +77,7 @@ const ITEMS: Record<string, ItemFactory> = {
   I: () => (e) => String(e.bytesIn ?? 0),
   O: () => (e) => String(e.bytesOut ?? 0),
   S: () => (e) => String((e.bytesIn ?? 0) + (e.bytesOut ?? 0)),
-  x: (name) => (e) => sslVariable(e, name),
+  x: (name) => (e) => logText(sslVariable(e, name)),
 };
 
 /** mod_logio's two-letter items after `^`: trailers and time to first byte, which Stickler does not keep. */
@@ -202,27 +203,41 @@ export const ENVIRONMENT: ReadonlySet<string> = new Set([
 
 /** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT), escaped for a log. */
 export function environment(e: AccessEntry, name: string): string | undefined {
-  return escaped(environmentValue(e.balancer, e.scheme, name));
+  return escaped(environmentValue(e.balancer, e, name));
 }
 
 /**
- * A variable of the request's environment as it is (ENVIRONMENT): the balancer's facts once it has chosen, and
- * mod_ssl's HTTPS. httpd's environment is a table whose names are matched without regard to case.
+ * A variable of the request's environment as it is (ENVIRONMENT): the balancer's facts once it has chosen, mod_ssl's
+ * HTTPS, and the SSL_CLIENT_* variables its SSLOptions +StdEnvVars and +ExportCertData put there. httpd's
+ * environment is a table whose names are matched without regard to case.
  */
-export function environmentValue(facts: BalancerFacts | undefined, scheme: AccessEntry['scheme'], name: string): string | undefined {
+export function environmentValue(facts: BalancerFacts | undefined, e: AccessEntry, name: string): string | undefined {
   const upper = name.toUpperCase();
   if (upper.startsWith('BALANCER_')) return (facts as Record<string, string | undefined> | undefined)?.[upper];
-  if (upper === 'HTTPS') return scheme === 'https' ? 'on' : undefined;
+  if (upper === 'HTTPS') return e.scheme === 'https' ? 'on' : undefined;
+  if (upper.startsWith('SSL_CLIENT_') && e.scheme === 'https' && e.sslOptions !== undefined) {
+    return clientEnvironment(e.connection?.tls?.().client, e.sslOptions).get(upper);
+  }
   return undefined;
 }
 
-/** mod_ssl's variables Stickler knows; an empty value is none, as mod_ssl logs and mod_headers read it. */
+/**
+ * mod_ssl's variables Stickler knows, as ssl_var_lookup gives them: byte strings, names without regard to case; an
+ * empty value is none, as mod_ssl logs and mod_headers read it.
+ */
 export function sslVariable(e: AccessEntry, name: string): string | undefined {
-  if (name === 'HTTPS') return e.scheme === 'https' ? 'on' : 'off';
+  const upper = name.toUpperCase();
+  if (upper === 'HTTPS') return e.scheme === 'https' ? 'on' : 'off';
   if (e.scheme !== 'https') return undefined;
   const tls = e.connection?.tls?.();
-  const value = name === 'SSL_PROTOCOL' ? tls?.protocol : name === 'SSL_CIPHER' ? tls?.cipher : name === 'SSL_TLS_SNI' ? tls?.sni : undefined;
+  if (upper.startsWith('SSL_CLIENT_')) return clientVariable(tls?.client, name);
+  const value = upper === 'SSL_PROTOCOL' ? tls?.protocol : upper === 'SSL_CIPHER' ? tls?.cipher : upper === 'SSL_TLS_SNI' ? tls?.sni : undefined;
   return value || undefined;
+}
+
+/** `%{VAR}x` is not escaped by httpd: its bytes go to the log as they are, which is UTF-8 text for a UTF-8 name. */
+function logText(bytes: string | undefined): string | undefined {
+  return bytes !== undefined && /[\x80-\xff]/.test(bytes) ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
 }
 
 /**

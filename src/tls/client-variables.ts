@@ -150,7 +150,8 @@ function serialHex(serial: Tlv): string | undefined {
 /** PEM_write_bio_X509: 64 base64 characters a line, each line ended by a newline. */
 export function pem(der: Uint8Array): string {
   const base64 = Buffer.from(der).toString('base64');
-  return `-----BEGIN CERTIFICATE-----\n${base64.match(/.{1,64}/g)!.join('\n')}\n-----END CERTIFICATE-----\n`;
+  const lines = base64.match(/.{1,64}/g) ?? [];
+  return `-----BEGIN CERTIFICATE-----\n${lines.map((l) => `${l}\n`).join('')}-----END CERTIFICATE-----\n`;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -38,7 +38,7 @@ export interface IssueOptions {
   issuer?: IssuedCertificate;
   /** A CA (basicConstraints CA:TRUE). */
   ca?: boolean;
-  /** `rsa:2048` or an elliptic curve name; P-256 by default. */
+  /** `rsa:2048`, `ed25519` or an elliptic curve name; P-256 by default. */
   key?: string;
   /** Hex serial number; openssl picks a random one when absent. */
   serial?: string;
@@ -53,7 +53,7 @@ export function issueCertificate(dir: string, name: string, opts: IssueOptions):
   const certFile = join(dir, `${name}.pem`);
   const keyFile = join(dir, `${name}.key`);
   const key = opts.key ?? 'P-256';
-  const keyArgs = key.startsWith('rsa:') ? ['-newkey', key] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${key}`];
+  const keyArgs = key.startsWith('rsa:') || key === 'ed25519' ? ['-newkey', key] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${key}`];
   const ext = [opts.ca ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=CA:FALSE', ...(opts.altNames ? [`subjectAltName=${opts.altNames}`] : [])];
   const subject = ['-utf8', '-multivalue-rdn', '-subj', opts.subject];
   const validity = ['-days', String(opts.days ?? 30), ...(opts.serial ? ['-set_serial', `0x${opts.serial}`] : [])];
