@@ -5,7 +5,7 @@
 // Also the two extras a TLS virtual host can carry: a stapled OCSP response and Strict-Transport-Security.
 import { constants } from 'node:crypto';
 import tls from 'node:tls';
-import type { Hsts, ListenerConfig, TlsPolicy, TlsProfileName, TlsVersion, VirtualHostConfig } from './model.ts';
+import type { Hsts, ListenerConfig, TlsFiles, TlsPolicy, TlsProfileName, TlsVersion, VirtualHostConfig } from './model.ts';
 import { equalsLowerCase } from '../http/field-name.ts';
 import type { HeaderList } from '../http/head.ts';
 
@@ -132,23 +132,30 @@ export function checkCipherSuites(profileName: TlsProfileName, spec: string): Fi
   return outside.length === 0 ? undefined : { severity: 'warning', message: `${outside.join(', ')} is not in Mozilla's ${profileName} profile and is never offered` };
 }
 
-export interface PolicyConflict {
+export interface PortConflict {
   port: number;
-  /** The port's first TLS virtual host, whose policy the handshakes use. */
+  /** The port's first TLS virtual host, whose settings the handshakes use. */
   first: VirtualHostConfig;
   vhost: VirtualHostConfig;
 }
 
-/** TLS virtual hosts whose policy differs from that of the first on a port they share (Node switches only certificates). */
-export function policyConflicts(listeners: readonly ListenerConfig[], vhosts: readonly VirtualHostConfig[]): PolicyConflict[] {
-  const conflicts: PolicyConflict[] = [];
+/** TLS virtual hosts whose TLS settings differ (by `same`) from those of the first on a port they share. */
+export function portConflicts(
+  listeners: readonly ListenerConfig[], vhosts: readonly VirtualHostConfig[], same: (a: TlsFiles, b: TlsFiles) => boolean,
+): PortConflict[] {
+  const conflicts: PortConflict[] = [];
   for (const port of new Set(listeners.filter((l) => l.tls).map((l) => l.port))) {
     const [first, ...others] = vhosts.filter((v) => v.tls && (v.port === port || v.port === 0));
     for (const vhost of others) {
-      if (!samePolicy(first!.tls!.policy, vhost.tls!.policy) && !conflicts.some((c) => c.vhost === vhost)) conflicts.push({ port, first: first!, vhost });
+      if (!same(first!.tls!, vhost.tls!) && !conflicts.some((c) => c.vhost === vhost)) conflicts.push({ port, first: first!, vhost });
     }
   }
   return conflicts;
+}
+
+/** TLS virtual hosts whose policy differs from that of the first on a port they share (Node switches only certificates). */
+export function policyConflicts(listeners: readonly ListenerConfig[], vhosts: readonly VirtualHostConfig[]): PortConflict[] {
+  return portConflicts(listeners, vhosts, (a, b) => samePolicy(a.policy, b.policy));
 }
 
 export function hstsHeader(hsts: Hsts): [string, string] {

@@ -2,6 +2,10 @@
 import type net from 'node:net';
 import type tls from 'node:tls';
 import type { LogConnection } from '../log/entry.ts';
+import type { ClientCertificateFacts } from '../tls/client-verify.ts';
+
+/** The verdict on each admitted connection's client certificate, where its port asks for one (server.ts). */
+export const clientCertificateFacts = new WeakMap<net.Socket, ClientCertificateFacts>();
 
 export interface Peer {
   clientIp: string;
@@ -21,7 +25,8 @@ export function peerOf(socket: net.Socket): Peer {
   const secure = socket as Partial<tls.TLSSocket>;
   const log: LogConnection = { localIp: plainIp(socket.localAddress ?? ''), remotePort: socket.remotePort ?? 0 };
   if (typeof secure.getProtocol === 'function') {
-    log.tls = () => ({ protocol: secure.getProtocol?.() ?? undefined, cipher: secure.getCipher?.()?.name, sni: sniName });
+    const client = clientCertificateFacts.get(socket);
+    log.tls = () => ({ protocol: secure.getProtocol?.() ?? undefined, cipher: secure.getCipher?.()?.name, sni: sniName, ...(client && { client }) });
   }
   return { clientIp: plainIp(address), localPort: socket.localPort ?? 0, sniName, log };
 }

@@ -4,7 +4,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { formatDiagnostic, listenerAt, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { X509Certificate } from 'node:crypto';
+import { formatDiagnostic, listenerAt, type ClientCertificates, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
@@ -23,6 +24,9 @@ import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
 import { drainActivity, overview, type MergeActivity } from '../manager/overview.ts';
 import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
+import { clientVerdict } from '../tls/client-verify.ts';
+import { clientCertificateFacts } from './peer.ts';
+import { MAX_VERIFY_DEPTH } from '../config/client-certificates.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -63,6 +67,8 @@ export class StartupError extends Error {}
 /** The certificates of one TLS port, rebuilt from each configuration. */
 interface PortCertificates {
   vhosts: VirtualHostConfig[];
+  /** What the port asks of clients' certificates (its virtual hosts agree), with the CAs they are judged by. */
+  client?: { settings: ClientCertificates; cas: X509Certificate[] };
   contexts: Map<VirtualHostConfig, tls.SecureContext>;
   fallback: { vh: VirtualHostConfig; options: tls.SecureContextOptions };
   /** OCSP responses to staple, by the DER certificate they were configured with. */
@@ -100,6 +106,8 @@ export class Stickler {
   private manager: Manager | undefined;
   /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
   private readonly reserveRefusals = new BurstLog(10_000);
+  /** Clients refused for their certificate, logged per burst of each reason. */
+  private readonly certificateRefusals = new Map<string, BurstLog>();
 
   constructor(config: SticklerConfig, options: ServerOptions = {}) {
     this.managerSetup = options.manager ?? (() => {
@@ -226,7 +234,12 @@ export class Stickler {
         this.certificates = certificates;
         for (const [k, l] of this.open) {
           if (config.listeners.some((c) => key(c) === k)) {
-            if (l.server instanceof tls.Server) l.server.setSecureContext(certificates.get(l.bound.port)!.fallback.options);
+            if (l.server instanceof tls.Server) {
+              const port = certificates.get(l.bound.port)!;
+              l.server.setSecureContext(port.fallback.options);
+              // Read by Node at each accepted connection, like the secure context (node:_tls_wrap).
+              (l.server as tls.Server & { requestCert: boolean }).requestCert = port.client !== undefined;
+            }
           } else {
             this.open.delete(k);
             l.server.close();
@@ -328,6 +341,9 @@ export class Stickler {
       // a deadline, not an inactivity timeout. Read when the port opens: a reload does not change it.
       handshakeTimeout: this.runtime.client.handshakeTimeout,
       ...(this.ticketKeys && { ticketKeys: this.ticketKeys }),
+      // The verdict is given once the handshake is done (clientVerdict), so a refusal can be logged with its reason.
+      requestCert: initial.client !== undefined,
+      rejectUnauthorized: false,
       ALPNProtocols: ['h2', 'http/1.1'],
       // Looked up at each handshake, so a reload's certificates apply to the next connection.
       SNICallback: (servername, done) => {
@@ -339,6 +355,8 @@ export class Stickler {
     // Tracked from the TCP accept, so close() also ends connections still in their TLS handshake.
     server.on('connection', (socket: net.Socket) => this.admit(socket, listener));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
+      const client = (this.certificates.get(listener.port) ?? initial).client;
+      if (client && !this.judgeCertificate(socket, client, listener.port)) return;
       if (socket.alpnProtocol !== 'h2') return this.accept(socket, 'https');
       if (this.stopping) return void socket.destroy();
       this.h2.accept(socket, this.runtime);
@@ -351,6 +369,39 @@ export class Stickler {
     });
     return server;
   }
+
+  /**
+   * Gives the client's certificate its verdict before anything of the connection is read; a refused client is
+   * disconnected at once, so none of its bytes reaches a member. The verdict is kept for the log formats and
+   * header rules (SSL_CLIENT_VERIFY...).
+   */
+  private judgeCertificate(socket: tls.TLSSocket, client: NonNullable<PortCertificates['client']>, port: number): boolean {
+    const verdict = clientVerdict(client.settings, { peerChain: peerChain(socket), error: (socket.authorizationError as unknown as string | undefined) ?? null }, client.cas, new Date());
+    if (verdict.refusal === undefined) {
+      clientCertificateFacts.set(socket, verdict.facts);
+      return true;
+    }
+    const address = socket.remoteAddress ?? '';
+    socket.destroy();
+    const burst = this.certificateRefusals.get(verdict.refusal) ?? new BurstLog(10_000);
+    this.certificateRefusals.set(verdict.refusal, burst);
+    const quiet = burst.note(Date.now());
+    const subject = verdict.facts.certificate ? ` (certificate ${verdict.facts.certificate.subject.replaceAll('\n', ', ')})` : '';
+    if (quiet !== undefined) logLine(`client ${address} refused on port ${port}${subject}: ${verdict.refusal}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
+    return false;
+  }
+}
+
+/** The client's certificate and the issuers OpenSSL found for it, up to the last (a self-signed root ends it). */
+function peerChain(socket: tls.TLSSocket): X509Certificate[] {
+  const chain: X509Certificate[] = [];
+  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
+  while (cert?.raw !== undefined && chain.length <= MAX_VERIFY_DEPTH) {
+    chain.push(new X509Certificate(cert.raw));
+    if (cert.issuerCertificate === cert || cert.issuerCertificate?.raw?.equals(cert.raw)) break;
+    cert = cert.issuerCertificate;
+  }
+  return chain;
 }
 
 const logLine = (line: string): void => void process.stderr.write(`stickler: ${line}\n`);
@@ -402,7 +453,9 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
     if (!first) continue;
     const contexts = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.context]));
     const staples = vhosts.flatMap((vh) => loaded.get(vh)!.staple ?? []);
-    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: loaded.get(first)!.options }, staples });
+    const settings = first.tls!.clientCertificates;
+    const client = settings && { settings, cas: loaded.get(first)!.clientCas ?? [] };
+    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: loaded.get(first)!.options }, staples, ...(client && { client }) });
   }
   return byPort;
 }

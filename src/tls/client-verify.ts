@@ -1,5 +1,13 @@
-// The verdict on a client's certificate, given after the handshake the way mod_ssl gives it.
+// The verdict on a client's certificate, given after the handshake the way mod_ssl gives it. OpenSSL verifies the
+// chain during the handshake against the configured CAs and CRLs, but Node lets every client through
+// (rejectUnauthorized false) and keeps only OpenSSL's last error, so the level's rules are applied here:
+// - require: a certificate, verified; optional: a verified certificate or none; both as mod_ssl's SSLVerifyClient;
+// - optional_no_ca: also a certificate whose only fault is that its issuer is unknown (mod_ssl's GENEROUS). OpenSSL
+//   stops at the unknown issuer and may not report an expired certificate or a missing CRL after it, so those two
+//   are checked here, as mod_ssl's verify callback would have failed them;
+// - SSLVerifyDepth, which Node does not pass to OpenSSL, from the chain OpenSSL built.
 import type { X509Certificate } from 'node:crypto';
+import type { ClientCertificates } from '../config/model.ts';
 
 /** What a connection's client certificate came to, as the log formats and request headers see it. */
 export interface ClientCertificateFacts {
@@ -9,4 +17,85 @@ export interface ClientCertificateFacts {
   certificate?: X509Certificate;
   /** What the client sent after the leaf, in order. */
   chain: X509Certificate[];
+}
+
+/** What the handshake left to judge. */
+export interface HandshakeOutcome {
+  /** The client's certificate, then the issuers OpenSSL found for it (sent by the client or from the CAs), up to the last. */
+  peerChain: X509Certificate[];
+  /** Node's authorizationError: OpenSSL's last verify error code, null when the chain verified. */
+  error: string | null;
+}
+
+export interface Verdict {
+  facts: ClientCertificateFacts;
+  /** Why the client is refused, in mod_ssl's words; undefined when it may go on. */
+  refusal?: string;
+}
+
+/** mod_ssl's ssl_verify_error_is_optional: the errors that only say the issuer is not known or not trusted. */
+const ISSUER_UNKNOWN = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+
+/** OpenSSL's X509_verify_cert_error_string, which mod_ssl puts after FAILED:, for the codes a client can cause. */
+const OPENSSL_REASONS: Record<string, string> = {
+  UNABLE_TO_GET_ISSUER_CERT: 'unable to get issuer certificate',
+  UNABLE_TO_GET_CRL: 'unable to get certificate CRL',
+  UNABLE_TO_DECRYPT_CERT_SIGNATURE: "unable to decrypt certificate's signature",
+  UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY: 'unable to decode issuer public key',
+  CERT_SIGNATURE_FAILURE: 'certificate signature failure',
+  CRL_SIGNATURE_FAILURE: 'CRL signature failure',
+  CERT_NOT_YET_VALID: 'certificate is not yet valid',
+  CERT_HAS_EXPIRED: 'certificate has expired',
+  CRL_NOT_YET_VALID: 'CRL is not yet valid',
+  CRL_HAS_EXPIRED: 'CRL has expired',
+  ERROR_IN_CERT_NOT_BEFORE_FIELD: "format error in certificate's notBefore field",
+  ERROR_IN_CERT_NOT_AFTER_FIELD: "format error in certificate's notAfter field",
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
+  SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in certificate chain',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'unable to get local issuer certificate',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'unable to verify the first certificate',
+  CERT_CHAIN_TOO_LONG: 'certificate chain too long',
+  CERT_REVOKED: 'certificate revoked',
+  INVALID_CA: 'invalid CA certificate',
+  PATH_LENGTH_EXCEEDED: 'path length constraint exceeded',
+  INVALID_PURPOSE: 'unsupported certificate purpose',
+  CERT_UNTRUSTED: 'certificate not trusted',
+  CERT_REJECTED: 'certificate rejected',
+  KEYUSAGE_NO_CERTSIGN: 'key usage does not include certificate signing',
+  UNABLE_TO_GET_CRL_ISSUER: 'unable to get CRL issuer certificate',
+  KEYUSAGE_NO_CRL_SIGN: 'key usage does not include CRL signing',
+  INVALID_NON_CA: 'invalid non-CA certificate (has CA markings)',
+};
+
+/** OpenSSL's words for a Node verify error code; a code not listed is spelt out from its name. */
+export function opensslReason(code: string): string {
+  return OPENSSL_REASONS[code] ?? code.toLowerCase().replaceAll('_', ' ');
+}
+
+/**
+ * The verdict for a handshake on a port that asks for client certificates. `cas` are the configured CA
+ * certificates; `now` is when the certificate dates are judged.
+ */
+export function clientVerdict(settings: ClientCertificates, outcome: HandshakeOutcome, cas: readonly X509Certificate[], now: Date): Verdict {
+  const [leaf, ...issuers] = outcome.peerChain;
+  if (leaf === undefined) {
+    const facts = { verify: 'NONE', chain: [] };
+    return settings.verify === 'require' ? { facts, refusal: 'no certificate was sent, and SSLVerifyClient require asks for one' } : { facts };
+  }
+  const trusted = new Set(cas.map((c) => c.fingerprint256));
+  const sent = issuers.filter((c) => !trusted.has(c.fingerprint256));
+  const fail = (reason: string): Verdict => ({ facts: { verify: `FAILED:${reason}`, certificate: leaf, chain: sent }, refusal: reason });
+  // mod_ssl fails a certificate whose chain reaches further above it than SSLVerifyDepth allows.
+  if (outcome.peerChain.length - 1 > settings.depth) return fail(opensslReason('CERT_CHAIN_TOO_LONG'));
+  if (outcome.error === null) return { facts: { verify: 'SUCCESS', certificate: leaf, chain: sent } };
+  const issuerUnknown = ISSUER_UNKNOWN.has(outcome.error) && !outcome.peerChain.some((c) => trusted.has(c.fingerprint256));
+  if (settings.verify !== 'optional_no_ca' || !issuerUnknown) return fail(opensslReason(outcome.error));
+  const outOfDate = outcome.peerChain.find((c) => now < c.validFromDate || now > c.validToDate);
+  if (outOfDate) return fail(opensslReason(now > outOfDate.validToDate ? 'CERT_HAS_EXPIRED' : 'CERT_NOT_YET_VALID'));
+  // No CA of ours issued it, so no CRL of ours can speak for it; mod_ssl fails it when CRLs are checked.
+  if (settings.crlCheck !== 'none') return fail(opensslReason('UNABLE_TO_GET_CRL'));
+  return { facts: { verify: 'GENEROUS', certificate: leaf, chain: sent } };
 }

@@ -2,9 +2,9 @@
 // --check all come through here, so what --check says is what the start would say. Every problem names the
 // directive (or YAML key) that asked for the file and says in words what is wrong with it; OpenSSL's own text is
 // kept in parentheses only where it adds something.
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import tls from 'node:tls';
-import type { Diagnostic, Source, TlsFiles } from '../config/model.ts';
+import type { ClientCertificates, Diagnostic, Source, TlsFiles } from '../config/model.ts';
 import { handshakeOptions, ocspResponseProblem } from '../config/tls-profile.ts';
 
 /** A problem with a file the configuration names, at the line that names it: always an error. */
@@ -18,12 +18,20 @@ export interface Credentials {
   context: tls.SecureContext;
   /** The OCSP response to staple with the DER certificate it belongs to. */
   staple?: { certificate: Buffer; response: Buffer };
+  /** The CA certificates client certificates are verified against, where the virtual host asks for them. */
+  clientCas?: X509Certificate[];
 }
 
 /** The directive or key of each TLS file, by configuration format. */
 export const TLS_FILE_NAMES = {
-  apache: { certificate: 'SSLCertificateFile', key: 'SSLCertificateKeyFile', chain: 'SSLCertificateChainFile', ocsp: 'tls.ocsp-response-file', ca: 'SSLProxyCACertificateFile' },
-  native: { certificate: 'tls.certificate-file', key: 'tls.key-file', chain: 'tls.chain-file', ocsp: 'tls.ocsp-response-file', ca: 'backend-tls.ca-file' },
+  apache: {
+    certificate: 'SSLCertificateFile', key: 'SSLCertificateKeyFile', chain: 'SSLCertificateChainFile', ocsp: 'tls.ocsp-response-file', ca: 'SSLProxyCACertificateFile',
+    clientCa: 'SSLCACertificateFile', crl: 'SSLCARevocationFile',
+  },
+  native: {
+    certificate: 'tls.certificate-file', key: 'tls.key-file', chain: 'tls.chain-file', ocsp: 'tls.ocsp-response-file', ca: 'backend-tls.ca-file',
+    clientCa: 'tls.client-certificates.ca-file', crl: 'tls.client-certificates.crl-file',
+  },
 } as const;
 
 export type Dialect = keyof typeof TLS_FILE_NAMES;
@@ -53,17 +61,74 @@ export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFil
     if (wrong) ocspProblem(`${files.ocspResponseFile}: ${wrong}`);
     else if (response && x509) staple = { certificate: x509.raw, response };
   }
+  const client = files.clientCertificates && clientAuthority(files.clientCertificates, read, at, names);
   if (problems.length > 0 || !cert || !key) return problems;
   const options: tls.SecureContextOptions = {
     cert: chain ? Buffer.concat([cert, Buffer.from('\n'), chain]) : cert,
     key,
     ...handshakeOptions(files.policy),
+    ...client?.options,
+    sessionIdContext: client?.sessionIdContext ?? NO_CLIENT_CERTIFICATES,
   };
   try {
-    return { options, context: tls.createSecureContext(options), ...(staple && { staple }) };
+    return { options, context: tls.createSecureContext(options), ...(staple && { staple }), ...(client && { clientCas: client.cas }) };
   } catch (err) {
     certProblem(`${files.certificateFile} and ${files.keyFile} are not a usable certificate and key (${(err as Error).message})`);
     return problems;
+  }
+}
+
+/**
+ * The session ID context of handshakes that ask for no client certificate. Every TLS port shares the ticket keys,
+ * so without a context of its own per client-certificate setting a session begun where no certificate was asked
+ * for would resume where one is required, and skip it (CVE-2025-23419): OpenSSL resumes only within one context.
+ */
+const NO_CLIENT_CERTIFICATES = 'no-client-certificates';
+
+/**
+ * The CAs and CRLs of a client-certificate setting, read and checked, as secure-context options, with the session
+ * ID context of the setting: the files' contents are in it, so a session begun before a reload that changed a CA or
+ * revoked a certificate is not resumed after it.
+ */
+function clientAuthority(
+  settings: ClientCertificates, read: ReadFile, at: (source: Source | undefined, directive: string) => (message: string) => void,
+  names: (typeof TLS_FILE_NAMES)[Dialect],
+): { options: tls.SecureContextOptions; cas: X509Certificate[]; sessionIdContext: string } | undefined {
+  const hash = createHash('sha256').update(JSON.stringify([settings.verify, settings.depth, settings.crlCheck]));
+  const caProblem = at(settings.caSource ?? settings.source, names.clientCa);
+  const ca: Buffer[] = [];
+  const cas: X509Certificate[] = [];
+  for (const file of settings.caFiles) {
+    const text = readOrSay(read, file, caProblem);
+    const parsed = text && parseCertificates(text, file, caProblem);
+    if (parsed) {
+      ca.push(text);
+      cas.push(...parsed);
+    }
+  }
+  const crlProblem = at(settings.crlSource ?? settings.source, names.crl);
+  const crl: Buffer[] = [];
+  for (const file of settings.crlCheck === 'none' ? [] : settings.crlFiles) {
+    const text = readOrSay(read, file, crlProblem);
+    const wrong = text && crlFileProblem(text, file);
+    if (wrong) crlProblem(wrong);
+    else if (text) crl.push(text);
+  }
+  for (const content of [...ca, ...crl]) hash.update(content);
+  if (ca.length !== settings.caFiles.length || crl.length !== (settings.crlCheck === 'none' ? 0 : settings.crlFiles.length)) return undefined;
+  return { options: { ...(ca.length > 0 && { ca }), ...(crl.length > 0 && { crl }) }, cas, sessionIdContext: hash.digest('hex').slice(0, 32) };
+}
+
+/** Why a file is not PEM CRLs OpenSSL takes, or undefined. */
+function crlFileProblem(text: Buffer, file: string): string | undefined {
+  const labels = pemLabels(text);
+  if (labels.length === 0) return `${file} is not a PEM file (no "-----BEGIN X509 CRL-----" line); expected a PEM CRL such as \`openssl ca -gencrl\` writes`;
+  if (!labels.includes('X509 CRL')) return `${file} holds ${article(labels[0]!)}, not a CRL; expected a PEM CRL (-----BEGIN X509 CRL-----)`;
+  try {
+    tls.createSecureContext({ crl: text });
+    return undefined;
+  } catch (err) {
+    return `${file} is damaged: OpenSSL cannot read a CRL from it (${(err as Error).message})`;
   }
 }
 

@@ -1,9 +1,11 @@
 // One certificate serves every process in a test (Tomcat, Apache, Stickler, HAProxy, nginx): clients do
-// not verify it, but Apache checks backend names by default, so the SANs must cover 127.0.0.1 too.
+// not verify it, but Apache checks backend names by default, so the SANs must cover 127.0.0.1 too. Client
+// certificates come from a CA made with openssl at test time (testClientCa).
 
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 
@@ -22,6 +24,82 @@ export async function testCertificate(dir: string): Promise<CertificateFiles> {
   await writeFile(certFile, cert);
   await writeFile(keyFile, key, { mode: 0o600 });
   return { certFile, keyFile };
+}
+
+/** A client-certificate CA made with openssl at test time, its CRL, and clients in every state a verdict can see. */
+export interface ClientCa {
+  caFile: string;
+  /** PEM CRL issued by the CA, listing `revoked`. */
+  crlFile: string;
+  /** Issued by the CA, valid now. */
+  valid: CertificateFiles;
+  /** Issued by the CA, expired yesterday. */
+  expired: CertificateFiles;
+  /** Issued by the CA, valid, on the CRL. */
+  revoked: CertificateFiles;
+  /** Issued by another CA that the configuration does not trust; valid dates. */
+  unknown: CertificateFiles;
+  /** Issued by the other CA and expired. */
+  unknownExpired: CertificateFiles;
+}
+
+/** openssl's own `ca` command (it alone sets dates in the past and keeps the database a CRL is made from). */
+export async function testClientCa(dir: string): Promise<ClientCa> {
+  const [main, other] = [await caDirectory(join(dir, 'client-ca'), 'Test Client CA'), await caDirectory(join(dir, 'other-ca'), 'Unknown Client CA')];
+  const valid = issueClient(main, 'valid', 'alice');
+  const expired = issueClient(main, 'expired', 'bob', ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']);
+  const revoked = issueClient(main, 'revoked', 'mallory');
+  openssl(['ca', '-config', main.config, '-batch', '-revoke', revoked.certFile]);
+  const crlFile = join(main.dir, 'crl.pem');
+  openssl(['ca', '-config', main.config, '-batch', '-gencrl', '-crldays', '30', '-out', crlFile]);
+  return {
+    caFile: main.caFile, crlFile, valid, expired, revoked,
+    unknown: issueClient(other, 'unknown', 'eve'),
+    unknownExpired: issueClient(other, 'unknown-expired', 'oscar', ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']),
+  };
+}
+
+interface CaDirectory {
+  dir: string;
+  config: string;
+  caFile: string;
+}
+
+async function caDirectory(dir: string, name: string): Promise<CaDirectory> {
+  await mkdir(join(dir, 'issued'), { recursive: true });
+  await writeFile(join(dir, 'index.txt'), '');
+  await writeFile(join(dir, 'serial'), `${randomBytes(8).toString('hex')}\n`);
+  await writeFile(join(dir, 'crlnumber'), '01\n');
+  const config = join(dir, 'openssl.cnf');
+  await writeFile(config, [
+    '[ca]', 'default_ca = test_ca',
+    '[test_ca]', `dir = ${dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir/issued', 'serial = $dir/serial',
+    'crlnumber = $dir/crlnumber', 'certificate = $dir/ca.pem', 'private_key = $dir/ca.key', 'default_md = sha256',
+    'default_days = 30', 'default_crl_days = 30', 'policy = any', 'unique_subject = no', 'copy_extensions = none', 'x509_extensions = client',
+    '[any]', 'commonName = supplied',
+    '[client]', 'basicConstraints = CA:FALSE', 'keyUsage = digitalSignature', 'extendedKeyUsage = clientAuth',
+    '[req]', 'distinguished_name = dn', '[dn]',
+    '[root]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash',
+    '',
+  ].join('\n'));
+  const caFile = join(dir, 'ca.pem');
+  openssl(['req', '-x509', '-config', config, '-extensions', 'root', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', join(dir, 'ca.key'), '-out', caFile, '-days', '30', '-subj', `/O=Stickler Tests/CN=${name}`]);
+  return { dir, config, caFile };
+}
+
+function issueClient(ca: CaDirectory, file: string, name: string, dates: string[] = []): CertificateFiles {
+  const keyFile = join(ca.dir, `${file}.key`);
+  const csr = join(ca.dir, `${file}.csr`);
+  const certFile = join(ca.dir, `${file}.pem`);
+  openssl(['req', '-new', '-config', ca.config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', keyFile, '-out', csr, '-subj', `/CN=${name}`]);
+  openssl(['ca', '-config', ca.config, '-batch', '-notext', '-in', csr, '-out', certFile, ...dates]);
+  return { certFile, keyFile };
+}
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
 }
 
 export interface IssuedCertificate extends CertificateFiles {
@@ -57,16 +135,15 @@ export function issueCertificate(dir: string, name: string, opts: IssueOptions):
   const ext = [opts.ca ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=CA:FALSE', ...(opts.altNames ? [`subjectAltName=${opts.altNames}`] : [])];
   const subject = ['-utf8', '-multivalue-rdn', '-subj', opts.subject];
   const validity = ['-days', String(opts.days ?? 30), ...(opts.serial ? ['-set_serial', `0x${opts.serial}`] : [])];
-  const run = (args: string[]): void => void execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
   if (opts.issuer === undefined) {
-    run(['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', certFile, ...subject, ...validity, ...ext.flatMap((e) => ['-addext', e])]);
+    openssl(['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', certFile, ...subject, ...validity, ...ext.flatMap((e) => ['-addext', e])]);
   } else {
     const csr = join(dir, `${name}.csr`);
     const extFile = join(dir, `${name}.ext`);
     writeFileSync(extFile, ext.join('\n') + '\n');
-    run(['req', '-new', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', csr, ...subject]);
+    openssl(['req', '-new', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', csr, ...subject]);
     const serial = opts.serial ? [] : ['-CAcreateserial', '-CAserial', join(dir, `${name}.srl`)];
-    run(['x509', '-req', '-in', csr, '-CA', opts.issuer.certFile, '-CAkey', opts.issuer.keyFile, '-out', certFile, '-extfile', extFile, ...validity, ...serial]);
+    openssl(['x509', '-req', '-in', csr, '-CA', opts.issuer.certFile, '-CAkey', opts.issuer.keyFile, '-out', certFile, '-extfile', extFile, ...validity, ...serial]);
   }
   return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
 }

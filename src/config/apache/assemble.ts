@@ -17,6 +17,8 @@ import { policyConflicts, tlsPolicy } from '../tls-profile.ts';
 import { foldDualStack } from '../listeners.ts';
 import { NATIVE_DEFAULTS } from '../native/defaults.ts';
 import { where } from './balancers.ts';
+import { clientCertExtras } from './client-cert-directives.ts';
+import { clientCertificateConflicts } from '../client-certificates.ts';
 import { resolveLogs } from './logs.ts';
 import type { Report } from './report.ts';
 import type { ServerDraft } from './server-draft.ts';
@@ -59,6 +61,9 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
   checkMemberLoops(balancers, listeners, report);
   for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
     report.error(vhost.source, '<VirtualHost>', `its TLS settings (SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder) differ from those of the virtual host at ${where(first.source, vhost.source)}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port, such as in the main server`);
+  }
+  for (const { port, first, vhost } of clientCertificateConflicts(listeners, virtualHosts)) {
+    report.error(vhost.source, '<VirtualHost>', `its client-certificate settings (SSLVerifyClient, SSLVerifyDepth, SSLCACertificate*, SSLCARevocation*) differ from those of the virtual host at ${where(first.source, vhost.source)}, which every handshake on port ${port} uses (Node asks for a client certificate per port, not per server name); expected the same settings for every virtual host on the port, or the virtual hosts that differ on a port of their own`);
   }
   return {
     dialect: 'apache',
@@ -115,6 +120,7 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
         ...(key !== certificate && { keySource: key.source }),
         ...(chain ? { chainFile: chain.value, chainSource: chain.source } : {}),
         ...tlsExtras(main, v),
+        ...clientCertExtras(main, v, report),
       };
     }
   }

@@ -50,6 +50,15 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   SSLProtocol: SERVER,
   SSLCipherSuite: SERVER,
   SSLHonorCipherOrder: SERVER,
+  // Read in every context so that a per-path one is refused with the reason (renegotiation), not as misplaced.
+  SSLVerifyClient: ['main', 'vhost', 'proxy', 'location'],
+  SSLVerifyDepth: ['main', 'vhost', 'proxy', 'location'],
+  SSLCACertificateFile: SERVER,
+  SSLCACertificatePath: SERVER,
+  SSLCARevocationFile: SERVER,
+  SSLCARevocationPath: SERVER,
+  SSLCARevocationCheck: SERVER,
+  SSLOptions: SERVER,
   // mod_headers (headers.ts); `Header always set Strict-Transport-Security` of a server is its TLS policy's HSTS.
   Header: ['main', 'vhost', 'proxy', 'location'],
   RequestHeader: ['main', 'vhost', 'proxy', 'location'],
@@ -120,7 +129,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     AddModuleInfo ScriptAlias ScriptAliasMatch ScriptSock ScriptLog ScriptLogBuffer ScriptLogLength UserDir
     ExpiresActive ExpiresByType ExpiresDefault
     SSLRandomSeed SSLPassPhraseDialog SSLSessionCache SSLSessionCacheTimeout SSLStaplingCache SSLCryptoDevice SSLFIPS
-    SSLOptions SSLRenegBufferSize SSLStrictSNIVHostCheck SSLSessionTickets SSLSessionTicketKeyFile SSLCompression
+    SSLRenegBufferSize SSLStrictSNIVHostCheck SSLSessionTickets SSLSessionTicketKeyFile SSLCompression
     SSLStaplingResponderTimeout SSLStaplingReturnResponderErrors SSLStaplingStandardCacheTimeout
     SSLStaplingErrorCacheTimeout SSLStaplingFakeTryLater SSLStaplingForceURL SSLStaplingResponseMaxAge
     SSLStaplingResponseTimeSkew SSLUseStapling SSLInsecureRenegotiation
@@ -130,7 +139,7 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
     AuthBasicProvider AuthGroupFile AuthBasicFake AuthBasicAuthoritative AuthMerging
     AuthzSendForbiddenOnFailure Satisfy`).map((n) => [n, undefined] as const),
   ...words(`SSLOpenSSLConfCmd SSLProxyProtocol SSLProxyCipherSuite
-    SSLProxyVerifyDepth SSLProxyCheckPeerExpire SSLVerifyDepth`).map((n) => [n, TLS_DEFAULTS] as const),
+    SSLProxyVerifyDepth SSLProxyCheckPeerExpire`).map((n) => [n, TLS_DEFAULTS] as const),
   ...words(`RewriteEngine RewriteRule RewriteCond RewriteBase RewriteMap RewriteOptions
     Alias AliasMatch Redirect RedirectMatch RedirectPermanent RedirectTemp ProxyErrorOverride
     RemoteIPHeader ProxySourceAddress`).map(
@@ -145,7 +154,6 @@ const REJECTED: Record<string, string> = {
   ProxyRemoteMatch: 'forward proxy chaining is not supported by Stickler',
   ProxyBlock: 'forward proxying is not supported by Stickler',
   Use: 'mod_macro is not supported by Stickler; expand the macro by hand',
-  SSLVerifyClient: 'client certificate authentication is not supported by Stickler',
   SSLRequire: 'client certificate authorization is not supported by Stickler',
   SSLRequireSSL: 'per-location TLS requirements are not supported by Stickler; serve the location from a TLS virtual host only',
   SSLProxyMachineCertificateFile: 'client certificates towards the backends are not supported by Stickler',

@@ -1,7 +1,7 @@
 // What one server (the main server or a <VirtualHost>) says about itself, before httpd's inheritance is applied:
 // unset settings stay undefined so a virtual host can fall back to the main server's value.
 import { newLogDraft, type LogDraft } from './logs.ts';
-import type { AccessRule, CookieRewrite, HeaderRule, Hsts, LocationConfig, ReverseRule, RouteConfig, Source, TlsVersion } from '../model.ts';
+import type { AccessRule, ClientCertificates, CookieRewrite, HeaderRule, Hsts, LocationConfig, ReverseRule, RouteConfig, Source, TlsVersion } from '../model.ts';
 
 export interface Setting<T> {
   value: T;
@@ -33,6 +33,8 @@ export interface ServerDraft {
   checkPeerName?: boolean;
   checkPeerCN?: boolean;
   caFile?: Setting<string>;
+  /** SSLVerifyClient and its CA certificates, CRLs and SSLOptions. */
+  clientCerts: ClientCertDraft;
   preserveHost?: boolean;
   addHeaders?: boolean;
   /** ProxyPass from <Location> sections, in config order (the last matching Location wins in httpd). */
@@ -51,6 +53,21 @@ export interface ServerDraft {
 export function newServerDraft(source: Source, addresses: ServerDraft['addresses']): ServerDraft {
   return {
     source, addresses, serverAliases: [], locationRoutes: [], routes: [], reverse: [], cookiePaths: [], cookieDomains: [],
-    locations: [], proxyAccess: [], headerRules: [], log: newLogDraft(),
+    locations: [], proxyAccess: [], headerRules: [], log: newLogDraft(), clientCerts: { options: [] },
   };
 }
+
+/** What a server says about client certificates, each directive remembered with its line. */
+export interface ClientCertDraft {
+  verify?: Setting<ClientCertificates['verify']>;
+  depth?: Setting<number>;
+  caFile?: Setting<string[]>;
+  caPath?: Setting<string[]>;
+  crlFile?: Setting<string[]>;
+  crlPath?: Setting<string[]>;
+  crlCheck?: Setting<ClientCertificates['crlCheck']>;
+  /** `SSLOptions` lines in order: an absolute one starts over, +/- ones change what is inherited. */
+  options: Array<{ source: Source; absolute: boolean; set: Partial<Record<SslOptionName, boolean>> }>;
+}
+
+export type SslOptionName = 'exportCertData' | 'stdEnvVars';

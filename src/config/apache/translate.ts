@@ -20,6 +20,7 @@ import { newServerDraft } from './server-draft.ts';
 import { readRequestLimit, readRequestReadTimeout, readTimeout, type ServerTimeouts } from './server-limits.ts';
 import { isHstsLine, readCertificateFile, readCipherSuite, readHstsHeader, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
 import { readHeaderRule } from './headers.ts';
+import { readCaFile, readCaPath, readRevocationCheck, readSslOptions, readVerifyClient, readVerifyDepth, refuseRenegotiationWithin } from './client-cert-directives.ts';
 
 export interface Listen {
   source: Source;
@@ -97,6 +98,7 @@ export class Translator {
     const tag = `<${node.name}>`;
     if (node.role === 'ignored') {
       this.#report.inert(node.source, tag, `ignored: <${node.name} ${node.args.join(' ')}> and everything inside it has no meaning for Stickler`);
+      refuseRenegotiationWithin(node, this.#report);
       return;
     }
     if (node.role === 'rejected') {
@@ -243,6 +245,20 @@ export class Translator {
       case 'SSLHonorCipherOrder':
         server.honorCipherOrder = flagSetting(node, this.#report) ?? server.honorCipherOrder;
         return;
+      case 'SSLVerifyClient':
+        return readVerifyClient(node, scope, this.#report);
+      case 'SSLVerifyDepth':
+        return readVerifyDepth(node, scope, this.#report);
+      case 'SSLCACertificateFile':
+      case 'SSLCARevocationFile':
+        return readCaFile(node, server, this.#report);
+      case 'SSLCACertificatePath':
+      case 'SSLCARevocationPath':
+        return readCaPath(node, server, this.#report);
+      case 'SSLCARevocationCheck':
+        return readRevocationCheck(node, server, this.#report);
+      case 'SSLOptions':
+        return readSslOptions(node, server, this.#report);
       case 'Header':
         if (isHstsLine(node, scope)) return readHstsHeader(node, scope, this.#report);
         return readHeaderRule(node, scope, this.#report);

@@ -1,0 +1,177 @@
+// Client certificates at the front, as a client and a member see them: three virtual hosts on three ports with
+// SSLVerifyClient require, optional and optional_no_ca in front of a member that records every byte; clients with a
+// valid, an expired, a revoked and an unknown certificate, and none, over HTTP/1.1 and HTTP/2. The member sees the
+// verdict (SSL_CLIENT_VERIFY through RequestHeader), never a refused client's bytes, and never a client's own
+// client-certificate headers. A TLS session taken where no certificate is asked for does not resume where one is
+// required (CVE-2025-23419).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import http2 from 'node:http2';
+import tls from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadApacheConfigText } from '../../src/config/apache/load.ts';
+import { formatDiagnostic } from '../../src/config/model.ts';
+import { Stickler } from '../../src/server/server.ts';
+import { testCertificate, testClientCa, type CertificateFiles, type ClientCa } from '../support/certs.ts';
+import { freePort } from '../support/ports.ts';
+import { RecordingBackend } from '../support/recording-backend.ts';
+import { withTimeout } from '../support/wait.ts';
+
+/** Loopback round trips; a refused client is disconnected right after its handshake. */
+const BOUND = 20_000;
+
+const dir = mkdtempSync(join(tmpdir(), 'stickler-client-certs-'));
+let ca: ClientCa;
+let backend: RecordingBackend;
+let stickler: Stickler;
+const ports = { require: 0, optional: 0, optional_no_ca: 0, plain: 0 };
+
+before(async () => {
+  ca = await testClientCa(dir);
+  const server = await testCertificate(dir);
+  backend = await RecordingBackend.start(1);
+  for (const level of Object.keys(ports) as Array<keyof typeof ports>) ports[level] = await freePort();
+  const vhost = (port: number, lines: string[]) => [
+    `<VirtualHost 127.0.0.1:${port}>`, 'SSLEngine On', `SSLCertificateFile ${server.certFile}`, `SSLCertificateKeyFile ${server.keyFile}`,
+    ...lines, 'ProxyPass / balancer://members/', '</VirtualHost>',
+  ];
+  const crl = [`SSLCARevocationFile ${ca.crlFile}`, 'SSLCARevocationCheck chain'];
+  const text = [
+    ...Object.values(ports).map((p) => `Listen 127.0.0.1:${p}`),
+    'SSLProxyEngine On',
+    '<Proxy balancer://members>', `BalancerMember https://127.0.0.1:${backend.ports[0]}`, '</Proxy>',
+    `SSLCACertificateFile ${ca.caFile}`,
+    'RequestHeader set X-Client-Verify "%{SSL_CLIENT_VERIFY}s"',
+    ...vhost(ports.require, ['SSLVerifyClient require', ...crl]),
+    ...vhost(ports.optional, ['SSLVerifyClient optional', ...crl]),
+    // No CRL here: the revoked certificate is as good as the valid one, which shows the CRL is the port's own.
+    ...vhost(ports.optional_no_ca, ['SSLVerifyClient optional_no_ca']),
+    ...vhost(ports.plain, []),
+  ].join('\n');
+  const loaded = loadApacheConfigText(`${text}\n`, join(dir, 'stickler.conf'));
+  assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
+  // As the worker threads share them: one ticket key for every port, so only the session ID context keeps them apart.
+  stickler = new Stickler(loaded.config, { ticketKeys: randomBytes(48) });
+  await stickler.start();
+});
+
+after(async () => {
+  await stickler?.close();
+  await backend?.close();
+});
+
+type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired'> | 'none';
+
+/** What the member saw of one request: the verdict header, or `refused` when nothing reached it. */
+const EXPECTED: Record<'require' | 'optional' | 'optional_no_ca', Record<Client, string>> = {
+  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', none: 'refused' },
+  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', none: 'NONE' },
+  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'GENEROUS', unknownExpired: 'refused', none: 'NONE' },
+};
+
+function credentials(client: Client): { cert?: Buffer; key?: Buffer } {
+  if (client === 'none') return {};
+  const files: CertificateFiles = ca[client];
+  return { cert: readFileSync(files.certFile), key: readFileSync(files.keyFile) };
+}
+
+/** Headers a client may try to pass off as the proxy's word. */
+const FORGED = { 'X-Client-Verify': 'SUCCESS', 'Client-Cert': ':Zm9yZ2Vk:', 'SSL_CLIENT_S_DN': 'CN=admin' };
+
+async function overHttp1(port: number, client: Client, path: string): Promise<number | 'refused'> {
+  return withTimeout(new Promise((resolve) => {
+    const req = https.request({ host: '127.0.0.1', port, path, agent: false, rejectUnauthorized: false, headers: FORGED, ...credentials(client) }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', () => resolve('refused'));
+    req.end();
+  }), BOUND, `HTTP/1.1 ${client} on ${port}`);
+}
+
+async function overHttp2(port: number, client: Client, path: string): Promise<number | 'refused'> {
+  return withTimeout(new Promise((resolve) => {
+    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, ...credentials(client) });
+    const done = (result: number | 'refused') => {
+      session.destroy();
+      resolve(result);
+    };
+    session.on('error', () => done('refused'));
+    session.on('close', () => done('refused'));
+    const stream = session.request({ ':path': path, ...Object.fromEntries(Object.entries(FORGED).map(([k, v]) => [k.toLowerCase(), v])) });
+    stream.on('response', (headers) => {
+      stream.resume();
+      stream.on('end', () => done(Number(headers[':status'])));
+    });
+    stream.on('error', () => done('refused'));
+    stream.end();
+  }), BOUND, `HTTP/2 ${client} on ${port}`);
+}
+
+for (const [protocol, send] of [['HTTP/1.1', overHttp1], ['HTTP/2', overHttp2]] as const) {
+  for (const level of ['require', 'optional', 'optional_no_ca'] as const) {
+    test(`${protocol}, SSLVerifyClient ${level}: the member sees the verdict of each accepted client and nothing of a refused one`, async () => {
+      for (const [client, expected] of Object.entries(EXPECTED[level]) as Array<[Client, string]>) {
+        const path = `/${protocol === 'HTTP/2' ? 'h2' : 'h1'}/${level}/${client}`;
+        const before = backend.connections.length;
+        const result = await send(ports[level], client, path);
+        const seen = backend.connections.slice(before).flatMap((c) => c.requests).filter((r) => r.target === path);
+        if (expected === 'refused') {
+          assert.equal(result, 'refused', `${client}: expected the connection closed, got ${result}`);
+          assert.equal(seen.length, 0, `${client}: a refused client reached the member`);
+          assert.equal(backend.connections.slice(before).reduce((n, c) => n + c.chunks.length, 0), 0, `${client}: bytes reached the member`);
+          continue;
+        }
+        assert.equal(result, 200, `${client}: expected an answer from the member`);
+        assert.equal(seen.length, 1, `${client}: expected the request at the member`);
+        const headers = seen[0]!.headers;
+        const field = (name: string) => headers.filter(([n]) => n.toLowerCase() === name.toLowerCase()).map(([, v]) => v);
+        assert.deepEqual(field('X-Client-Verify'), [expected], `${client}: the verdict the member saw`);
+        assert.deepEqual(field('Client-Cert'), [], `${client}: the client's own Client-Cert reached the member`);
+        assert.deepEqual(field('SSL_CLIENT_S_DN'), [], `${client}: the client's own SSL_CLIENT_S_DN reached the member`);
+      }
+    });
+  }
+}
+
+test('a port that asks for no certificate passes SSL_CLIENT_VERIFY NONE and the client\'s forged verdict is replaced', async () => {
+  const before = backend.connections.length;
+  assert.equal(await overHttp1(ports.plain, 'valid', '/plain'), 200);
+  const [head] = backend.connections.slice(before).flatMap((c) => c.requests);
+  assert.deepEqual(head!.headers.filter(([n]) => n.toLowerCase() === 'x-client-verify').map(([, v]) => v), ['NONE']);
+});
+
+/** A TLS 1.3 session ticket from a handshake on `port`, with whether that handshake resumed `session`. */
+function handshake(port: number, client: Client, session?: Buffer): Promise<{ ticket?: Buffer; reused: boolean; answered: boolean }> {
+  return withTimeout(new Promise((resolve) => {
+    let ticket: Buffer | undefined;
+    let reused = false;
+    let answer = '';
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], ...(session && { session }), ...credentials(client) });
+    socket.on('session', (s: Buffer) => (ticket = s));
+    socket.on('secureConnect', () => {
+      reused = socket.isSessionReused();
+      socket.write(`GET /resumed HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString('latin1')));
+    socket.on('error', () => {});
+    socket.on('close', () => resolve({ ...(ticket && { ticket }), reused, answered: answer.startsWith('HTTP/1.1 200') }));
+  }), BOUND, `handshake on ${port}`);
+}
+
+test('a session from a port that asks for no certificate does not resume on a port that requires one (CVE-2025-23419)', async () => {
+  const first = await handshake(ports.plain, 'none');
+  assert.ok(first.ticket, 'the port without client certificates gave no session ticket');
+  // The ticket is good where it came from, so a refusal below is the session ID context's doing.
+  const again = await handshake(ports.plain, 'none', first.ticket);
+  assert.ok(again.reused && again.answered, 'the session did not resume on its own port');
+  const before = backend.connections.length;
+  const across = await handshake(ports.require, 'none', first.ticket);
+  assert.equal(across.reused, false, 'the session resumed on the port that requires a certificate');
+  assert.equal(across.answered, false, 'a client without a certificate was answered on the port that requires one');
+  assert.equal(backend.connections.length, before, 'the resumed client reached the member');
+});
