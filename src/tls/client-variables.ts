@@ -190,19 +190,15 @@ function printTime(t: Tlv): string {
 }
 
 /**
- * ssl_var_lookup_ssl_cert_remain: whole days until the end of validity, 0 once past. mod_ssl counts from a day
- * after the certificate's end (it adds 1 to the day of the month), and reads a two-digit year up to 50 as 20xx.
+ * ssl_var_lookup_ssl_cert_remain as Debian's httpd 2.4.71 builds it, on ASN1_TIME_diff: whole days from now to the
+ * end of validity, 0 once past or for a time OpenSSL cannot read. (httpd's older code, on apr_time_exp_gmt_get,
+ * counted a day more.)
  */
 function remainingDays(t: Tlv, now: number): string {
-  if (timeFields(t) === undefined) return '0';
-  const text = Buffer.from(t.content).toString('latin1');
-  const utc = isUniversal(t, TAG.UTC_TIME);
-  const year = utc ? (Number(text.slice(0, 2)) <= 50 ? 2000 : 1900) + Number(text.slice(0, 2)) : Number(text.slice(0, 4));
-  const d = text.slice(utc ? 2 : 4);
-  const n = (at: number): number => Number(d.slice(at, at + 2));
-  const then = Date.UTC(year, n(0) - 1, n(2) + 1, n(4), n(6), n(8));
-  if (then < 0) return '0';
-  const days = Math.trunc((Math.floor(then / 1000) - Math.floor(now / 1000)) / 86_400);
+  const f = timeFields(t);
+  if (f === undefined) return '0';
+  const end = Date.UTC(f.year, f.month - 1, f.day, f.hour, f.minute, f.second) / 1000;
+  const days = Math.trunc((end - Math.floor(now / 1000)) / 86_400);
   return days > 0 ? String(days) : '0';
 }
 

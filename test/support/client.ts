@@ -56,6 +56,8 @@ export interface RequestOptions {
   /** A shared keep-alive agent (see `keepAliveAgent`); without one each request uses a fresh connection. */
   agent?: Agent;
   timeoutMs?: number;
+  /** Presented when the server asks for a client certificate: the certificate (and any chain after it, in PEM) and its key. */
+  clientCertificate?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** An agent that reuses connections across requests; `destroy()` it when done. */
@@ -75,6 +77,7 @@ export function request(url: string | URL, opts: RequestOptions = {}): Promise<H
       headers,
       agent: opts.agent ?? false,
       rejectUnauthorized: false,
+      ...opts.clientCertificate,
     });
     const timer = setTimeout(() => {
       req.destroy(new Error(`${opts.method ?? 'GET'} ${url}: no complete response within ${timeoutMs} ms`));

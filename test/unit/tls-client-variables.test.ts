@@ -130,11 +130,12 @@ test('the verdict, the chain, and a connection without a certificate', () => {
   for (const name of ['SSL_CLIENT_', 'SSL_CLIENT_X_DN', 'SSL_CLIENT_NOPE', 'SSL_SERVER_S_DN', 'HTTPS']) assert.equal(clientVariable(f, name), undefined, name);
 });
 
-test('V_REMAIN counts whole days to a day after the end, as mod_ssl does, and 0 once past', () => {
+test('V_REMAIN counts whole days to the end, as ASN1_TIME_diff does, and 0 once past', () => {
   const f = facts(person);
   const end = new X509Certificate(person.pem).validToDate.getTime();
-  assert.equal(clientVariable(f, 'SSL_CLIENT_V_REMAIN', end - 10 * 86_400_000), '11');
-  assert.equal(clientVariable(f, 'SSL_CLIENT_V_REMAIN', end + 86_400_000 - 1000), '0');
+  assert.equal(clientVariable(f, 'SSL_CLIENT_V_REMAIN', end - 10 * 86_400_000), '10');
+  assert.equal(clientVariable(f, 'SSL_CLIENT_V_REMAIN', end - 10 * 86_400_000 + 1000), '9');
+  assert.equal(clientVariable(f, 'SSL_CLIENT_V_REMAIN', end - 86_400_000 + 1000), '0');
   assert.equal(clientVariable(f, 'SSL_CLIENT_V_REMAIN', end + 5 * 86_400_000), '0');
 });
 

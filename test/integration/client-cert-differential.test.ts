@@ -1,0 +1,194 @@
+// WSO2 Identity Server's X.509 recipe for Apache, differentially: Debian's apache2 and Stickler started on the same
+// text (the seed's virtual host with `SSLVerifyClient optional_no_ca`, `SSLOptions +ExportCertData +StdEnvVars` and
+// `RequestHeader set SSL_CLIENT_CERT "%{SSL_CLIENT_CERT}s"`, plus a RequestHeader line for each other SSL_CLIENT_*
+// variable, in its `%{VAR}s` and `%{VAR}e` forms, and a CustomLog of `%{VAR}x` and `%{VAR}e` items) in front of a
+// member that records every byte. For each client (a certificate from the configured CA with a DN of commas,
+// plus signs, UTF-8, a multi-valued RDN and an email, with SANs; one from an unknown CA, sending its CA after it;
+// a plain one; none) the member must get byte-identical header values from both, and the log the same line.
+// Stickler is asked over HTTP/2 as well: the same values.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import http2 from 'node:http2';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apacheConfig, startApache, type ApacheMember } from '../support/apache.ts';
+import { issueCertificate, type IssuedCertificate } from '../support/certs.ts';
+import { request } from '../support/client.ts';
+import { localCertificate } from '../support/engine.ts';
+import { freePort } from '../support/ports.ts';
+import { RecordingBackend, recordedBytes } from '../support/recording-backend.ts';
+import { startStickler } from '../support/stickler.ts';
+import { fileLines, withTimeout } from '../support/wait.ts';
+
+/** Loopback round trips through a proxy; generous for a loaded CI machine. */
+const BOUND = 20_000;
+
+/** Every variable the recipe sends, as `X-<n>` headers in the `%{VAR}s` form; the `%{VAR}e` forms follow. */
+const SSL_VARIABLES = [
+  'SSL_CLIENT_VERIFY', 'SSL_CLIENT_S_DN', 'SSL_CLIENT_I_DN', 'SSL_CLIENT_M_SERIAL', 'SSL_CLIENT_M_VERSION', 'SSL_CLIENT_V_START',
+  'SSL_CLIENT_V_END', 'SSL_CLIENT_V_REMAIN', 'SSL_CLIENT_A_SIG', 'SSL_CLIENT_A_KEY', 'SSL_CLIENT_CERT_CHAIN_0', 'SSL_CLIENT_CERT_CHAIN_1',
+  'SSL_CLIENT_S_DN_CN', 'SSL_CLIENT_S_DN_CN_1', 'SSL_CLIENT_S_DN_O', 'SSL_CLIENT_S_DN_OU', 'SSL_CLIENT_S_DN_OU_1', 'SSL_CLIENT_S_DN_UID',
+  'SSL_CLIENT_S_DN_Email', 'SSL_CLIENT_S_DN_L', 'SSL_CLIENT_S_DN_C', 'SSL_CLIENT_I_DN_CN', 'SSL_CLIENT_I_DN_O', 'SSL_CLIENT_SAN_Email_0',
+  'SSL_CLIENT_SAN_Email_1', 'SSL_CLIENT_SAN_DNS_0', 'SSL_CLIENT_SAN_OTHER_msUPN_0', 'SSL_CLIENT_CERT_RFC4523_CEA', 'SSL_CLIENT_S_DN_CN_RAW',
+];
+const ENV_VARIABLES = [
+  'SSL_CLIENT_CERT', 'SSL_CLIENT_CERT_CHAIN_0', 'SSL_CLIENT_VERIFY', 'SSL_CLIENT_S_DN', 'SSL_CLIENT_S_DN_CN', 'SSL_CLIENT_S_DN_CN_1',
+  'SSL_CLIENT_S_DN_OU_1', 'SSL_CLIENT_S_DN_Email', 'SSL_CLIENT_SAN_Email_1', 'SSL_CLIENT_SAN_OTHER_msUPN_0', 'SSL_CLIENT_M_SERIAL',
+  'SSL_CLIENT_V_REMAIN', 'SSL_CLIENT_CERT_RFC4523_CEA', 'SSL_CLIENT_S_DN_SP',
+];
+
+const LOG_FORMAT = '%{SSL_CLIENT_S_DN}x|%{SSL_CLIENT_VERIFY}x|%{SSL_CLIENT_S_DN_CN}x|%{SSL_CLIENT_M_SERIAL}x|%{SSL_CLIENT_S_DN}e|%{SSL_CLIENT_S_DN_CN_1}e|%{SSL_CLIENT_CERT}e|%{SSL_CLIENT_V_END}e';
+
+const recipe = (caFile: string, logFile: string): string =>
+  [
+    ' SSLVerifyClient optional_no_ca',
+    ' SSLVerifyDepth 2',
+    ` SSLCACertificateFile ${caFile}`,
+    ' SSLOptions +ExportCertData +StdEnvVars',
+    ' RequestHeader set SSL_CLIENT_CERT "%{SSL_CLIENT_CERT}s"',
+    ...SSL_VARIABLES.map((v, i) => ` RequestHeader set X-S${i} "%{${v}}s"`),
+    ...ENV_VARIABLES.map((v, i) => ` RequestHeader set X-E${i} "%{${v}}e"`),
+    ` CustomLog ${logFile} "${LOG_FORMAT}"`,
+  ].join('\n');
+
+let dir: string;
+let backend: RecordingBackend;
+let members: ApacheMember[];
+let ca: IssuedCertificate;
+const clients: Record<string, { cert: string; key: string } | undefined> = {};
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'stickler-client-cert-diff-'));
+  backend = await RecordingBackend.start(1);
+  members = [{ url: `https://127.0.0.1:${backend.ports[0]}`, route: 'node1' }];
+  ca = issueCertificate(dir, 'ca', { subject: '/C=LK/O=WSO2 Test CA\\, Ltd./CN=Test Client Root', ca: true, key: 'rsa:2048' });
+  const other = issueCertificate(dir, 'other-ca', { subject: '/O=Nobody We Know/CN=Unknown Root', ca: true });
+  const person = issueCertificate(dir, 'person', {
+    subject: '/C=DE/L=München/O=Smith\\, Jones & Co/OU=Dev/OU=Ops <α>/CN=Jörg Müller+UID=jm42/emailAddress=jorg@example.org/CN= #2 back\\\\slash "q";x ',
+    altNames: 'email:jorg@example.org,email:j2@example.org,DNS:jorg.example,otherName:1.3.6.1.4.1.311.20.2.3;UTF8:jorg@EXAMPLE.ORG',
+    issuer: ca,
+    serial: '00C0FFEE',
+  });
+  const stranger = issueCertificate(dir, 'stranger', { subject: '/CN=eve', issuer: other });
+  const plain = issueCertificate(dir, 'plain', { subject: '/CN=alice', issuer: ca, key: 'rsa:2048' });
+  const key = async (c: IssuedCertificate) => readFile(c.keyFile, 'utf8');
+  clients['a DN with commas, plus, UTF-8, a multi-valued RDN and an email'] = { cert: person.pem, key: await key(person) };
+  clients['an unknown CA (optional_no_ca: GENEROUS), sending that CA'] = { cert: stranger.pem + other.pem, key: await key(stranger) };
+  clients['a plain one with an RSA key'] = { cert: plain.pem, key: await key(plain) };
+  clients['none'] = undefined;
+  // openssl ends validity exactly `-days` after this second, so SSL_CLIENT_V_REMAIN (whole days left) is one more
+  // within it than after it: the products are asked only once it is past, and agree whenever each is asked.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+});
+
+after(async () => {
+  await backend?.close();
+});
+
+/** The configuration for a product: the seed's virtual host with the recipe, its own log file. */
+async function configText(port: number, name: string): Promise<{ text: string; logFile: string }> {
+  const home = join(dir, name);
+  await mkdir(home, { recursive: true });
+  const logFile = join(home, 'client_log');
+  const { certFile, keyFile } = localCertificate();
+  return { text: apacheConfig({ port, certFile, keyFile, members, dir: home, extraVhost: recipe(ca.certFile, logFile) }), logFile };
+}
+
+/** The recipe's fields in the head the member got on the connections from `from` on, values as bytes. */
+function recipeFields(from: number): Map<string, string> {
+  const connections = backend.connections.slice(from).filter((c) => c.requests.length > 0);
+  assert.equal(connections.length, 1, `${connections.length} member connections got a request`);
+  const head = recordedBytes(connections).toString('latin1').split('\r\n\r\n')[0]!;
+  const fields = new Map<string, string>();
+  for (const line of head.split('\r\n').slice(1)) {
+    const colon = line.indexOf(':');
+    const name = line.slice(0, colon).toLowerCase();
+    if (name === 'ssl_client_cert' || /^x-[se]\d+$/.test(name)) fields.set(name, line.slice(colon + 1).replace(/^[ \t]+/, ''));
+  }
+  return fields;
+}
+
+/** Each client's fields, as the member got them, in the order of `clients`. */
+type Seen = Record<string, Record<string, string>>;
+
+async function viaHttp1(port: number): Promise<Seen> {
+  const seen: Seen = {};
+  for (const [what, credentials] of Object.entries(clients)) {
+    const from = backend.connections.length;
+    const r = await request(`https://127.0.0.1:${port}/`, { ...(credentials && { clientCertificate: credentials }), timeoutMs: BOUND });
+    assert.equal(r.status, 200, `${what}: status ${r.status}`);
+    seen[what] = Object.fromEntries(recipeFields(from));
+  }
+  return seen;
+}
+
+async function viaHttp2(port: number): Promise<Seen> {
+  const seen: Seen = {};
+  for (const [what, credentials] of Object.entries(clients)) {
+    const from = backend.connections.length;
+    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, ...credentials });
+    try {
+      const status = await withTimeout(
+        new Promise<number>((resolve, reject) => {
+          session.once('error', reject);
+          const stream = session.request({ ':path': '/' });
+          stream.once('response', (h) => resolve(Number(h[':status'])));
+          stream.once('error', reject);
+          stream.resume();
+        }),
+        BOUND,
+        `${what}: an HTTP/2 answer`,
+      );
+      assert.equal(status, 200, `${what}: status ${status} over HTTP/2`);
+    } finally {
+      session.close();
+    }
+    seen[what] = Object.fromEntries(recipeFields(from));
+  }
+  return seen;
+}
+
+test('the WSO2 recipe: the member gets the same SSL_CLIENT_* bytes from Apache and Stickler for every client, and the logs agree', async () => {
+  const apachePort = await freePort();
+  const apacheSide = await configText(apachePort, 'apache');
+  const apache = await startApache(apacheSide.text);
+  let fromApache: Seen;
+  try {
+    fromApache = await viaHttp1(apachePort);
+  } finally {
+    await apache.stop();
+  }
+  const sticklerPort = await freePort();
+  const sticklerSide = await configText(sticklerPort, 'stickler');
+  const file = join(dir, 'stickler.conf');
+  await writeFile(file, sticklerSide.text);
+  const stickler = await startStickler(file);
+  let fromStickler: Seen;
+  let overHttp2: Seen;
+  try {
+    fromStickler = await viaHttp1(sticklerPort);
+    overHttp2 = await viaHttp2(sticklerPort);
+  } finally {
+    await stickler.stop();
+  }
+  const count = Object.keys(clients).length;
+  for (const what of Object.keys(clients)) {
+    const names = [...new Set([...Object.keys(fromApache[what]!), ...Object.keys(fromStickler[what]!)])].sort();
+    for (const name of names) {
+      const variable = name === 'ssl_client_cert' ? 'SSL_CLIENT_CERT' : name[2] === 's' ? `${SSL_VARIABLES[Number(name.slice(3))]}}s` : `${ENV_VARIABLES[Number(name.slice(3))]}}e`;
+      assert.equal(fromStickler[what]![name], fromApache[what]![name], `${what}: %{${variable} differs`);
+      assert.equal(overHttp2[what]![name], fromApache[what]![name], `${what}: %{${variable} differs over HTTP/2`);
+    }
+  }
+  // Stickler's log has the HTTP/1.1 requests, then the same clients over HTTP/2.
+  const apacheLines = await fileLines(apacheSide.logFile, count, 'latin1');
+  assert.deepEqual(await fileLines(sticklerSide.logFile, count * 2, 'latin1'), [...apacheLines, ...apacheLines]);
+  // What the comparison rests on, so that two products failing alike cannot pass.
+  const person = fromApache[Object.keys(clients)[0]!]!;
+  assert.match(person['ssl_client_cert']!, /^-----BEGIN CERTIFICATE----- MII[^\n]+ -----END CERTIFICATE----- $/);
+  assert.equal(person['x-s0'], 'SUCCESS');
+  assert.equal(Buffer.from(person['x-s12']!, 'latin1').toString('utf8'), 'Jörg Müller');
+  assert.equal(fromApache[Object.keys(clients)[2]!]!['x-s0'], 'GENEROUS');
+  assert.equal(fromApache['none']!['x-s1'], '(null)');
+});
