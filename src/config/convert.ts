@@ -4,12 +4,13 @@
 
 import { Document, isScalar, visit } from 'yaml';
 import type {
-  AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
+  AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientCertificates, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
   MemberConfig, RouteConfig, SharedStateConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
 import { formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
 import { DEFAULT_KEY_PREFIX } from './model-shared.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
+import { DEFAULT_VERIFY_DEPTH } from './client-certificates.ts';
 import { CLIENT_KEYS } from './native/schema.ts';
 import {
   formatDuration, formatHostMatch, formatLogCondition, formatLogFormat, formatReadTimeout, formatRequire, formatSeparator, formatSize, formatStatus,
@@ -215,6 +216,22 @@ function tls(t: TlsFiles): Yaml {
         ...(h.preload !== d.preload && { preload: h.preload }),
       },
     }),
+    ...(t.clientCertificates && { 'client-certificates': clientCertificates(t.clientCertificates) }),
+    ...(t.sslOptions && { 'ssl-options': { 'export-cert-data': t.sslOptions.exportCertData, 'std-env-vars': t.sslOptions.stdEnvVars } }),
+  };
+}
+
+/** A directory's certificates are written as the files it held; one file is written without a list. */
+function clientCertificates(c: ClientCertificates): Yaml {
+  const files = (list: string[]) => (list.length === 1 ? list[0] : list);
+  const derivedCheck = c.crlFiles.length > 0 ? 'chain' : 'none';
+  return {
+    verify: c.verify,
+    ...(c.depth !== DEFAULT_VERIFY_DEPTH && { 'verify-depth': c.depth }),
+    ...(c.caFiles.length > 0 && { 'ca-file': files(c.caFiles) }),
+    ...(c.crlFiles.length > 0 && { 'crl-file': files(c.crlFiles) }),
+    ...(c.crlCheck !== derivedCheck && { 'crl-check': c.crlCheck }),
+    ...(c.forwardRfc9440 && { forward: 'rfc9440' }),
   };
 }
 

@@ -7,17 +7,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
-import { formatDiagnostic } from '../../src/config/model.ts';
+import { formatDiagnostic, type SticklerConfig } from '../../src/config/model.ts';
 import { Stickler } from '../../src/server/server.ts';
 import { testCertificate, testClientCa, type CertificateFiles, type ClientCa } from '../support/certs.ts';
 import { freePort } from '../support/ports.ts';
+import { runCli, startStickler } from '../support/stickler.ts';
 import { RecordingBackend } from '../support/recording-backend.ts';
 import { withTimeout } from '../support/wait.ts';
 
@@ -30,16 +31,15 @@ let backend: RecordingBackend;
 let stickler: Stickler;
 const ports = { require: 0, optional: 0, optional_no_ca: 0, plain: 0 };
 
-before(async () => {
-  ca = await testClientCa(dir);
-  const server = await testCertificate(dir);
-  backend = await RecordingBackend.start(1);
-  for (const level of Object.keys(ports) as Array<keyof typeof ports>) ports[level] = await freePort();
+let server: CertificateFiles;
+
+/** The configuration of every test: `plain` and `crlFile` change it for the reload test. */
+function configuration(plain: string[] = [], crlFile = ca.crlFile): SticklerConfig {
   const vhost = (port: number, lines: string[]) => [
     `<VirtualHost 127.0.0.1:${port}>`, 'SSLEngine On', `SSLCertificateFile ${server.certFile}`, `SSLCertificateKeyFile ${server.keyFile}`,
     ...lines, 'ProxyPass / balancer://members/', '</VirtualHost>',
   ];
-  const crl = [`SSLCARevocationFile ${ca.crlFile}`, 'SSLCARevocationCheck chain'];
+  const crl = [`SSLCARevocationFile ${crlFile}`, 'SSLCARevocationCheck chain'];
   const text = [
     ...Object.values(ports).map((p) => `Listen 127.0.0.1:${p}`),
     'SSLProxyEngine On',
@@ -50,12 +50,20 @@ before(async () => {
     ...vhost(ports.optional, ['SSLVerifyClient optional', ...crl]),
     // No CRL here: the revoked certificate is as good as the valid one, which shows the CRL is the port's own.
     ...vhost(ports.optional_no_ca, ['SSLVerifyClient optional_no_ca']),
-    ...vhost(ports.plain, []),
+    ...vhost(ports.plain, plain),
   ].join('\n');
   const loaded = loadApacheConfigText(`${text}\n`, join(dir, 'stickler.conf'));
   assert.ok(loaded.config, loaded.diagnostics.map(formatDiagnostic).join('\n'));
+  return loaded.config;
+}
+
+before(async () => {
+  ca = await testClientCa(dir);
+  server = await testCertificate(dir);
+  backend = await RecordingBackend.start(1);
+  for (const level of Object.keys(ports) as Array<keyof typeof ports>) ports[level] = await freePort();
   // As the worker threads share them: one ticket key for every port, so only the session ID context keeps them apart.
-  stickler = new Stickler(loaded.config, { ticketKeys: randomBytes(48) });
+  stickler = new Stickler(configuration(), { ticketKeys: randomBytes(48) });
   await stickler.start();
 });
 
@@ -174,4 +182,59 @@ test('a session from a port that asks for no certificate does not resume on a po
   assert.equal(across.reused, false, 'the session resumed on the port that requires a certificate');
   assert.equal(across.answered, false, 'a client without a certificate was answered on the port that requires one');
   assert.equal(backend.connections.length, before, 'the resumed client reached the member');
+});
+
+test('a reload asks for certificates where the new configuration does, and a broken CRL refuses it with the old one serving', async () => {
+  assert.equal(await overHttp1(ports.plain, 'none', '/before-reload'), 200);
+  await stickler.reload(configuration(['SSLVerifyClient require']));
+  assert.equal(await overHttp1(ports.plain, 'none', '/after-reload'), 'refused', 'the port asks for a certificate after the reload');
+  assert.equal(await overHttp1(ports.plain, 'valid', '/after-reload'), 200);
+  const damaged = join(dir, 'damaged-crl.pem');
+  writeFileSync(damaged, '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');
+  await assert.rejects(stickler.reload(configuration(['SSLVerifyClient require'], damaged)), /SSLCARevocationFile: .*damaged-crl\.pem is damaged: OpenSSL cannot read a CRL from it/);
+  assert.equal(await overHttp1(ports.require, 'valid', '/after-refused-reload'), 200);
+  assert.equal(await overHttp1(ports.require, 'revoked', '/after-refused-reload'), 'refused', 'the old CRL still serves');
+});
+
+/** A native file: `client-certificates` under tls, the verdict passed on by a header rule. */
+function nativeFile(port: number, caFile: string, workers: number): string {
+  const path = join(dir, `native-${port}.yaml`);
+  writeFileSync(path, [
+    `workers: ${workers}`,
+    'virtual-hosts:',
+    `  - host: 127.0.0.1`, `    port: ${port}`,
+    '    tls:', `      certificate-file: ${server.certFile}`, `      key-file: ${server.keyFile}`,
+    '      client-certificates:', '        verify: require', `        ca-file: ${caFile}`, `        crl-file: ${ca.crlFile}`,
+    '    backend-tls: { enabled: true, verify: none }',
+    '    routes: [{ path: /, balancer: members }]',
+    '    header-rules:', '      - { direction: request, action: set, header: X-Client-Verify, value: "%{SSL_CLIENT_VERIFY}s" }',
+    'balancers:', `  members: { members: [{ url: "https://127.0.0.1:${backend.ports[0]}" }] }`,
+    '',
+  ].join('\n'));
+  return path;
+}
+
+test('worker threads, from a native file: the same verdicts, and --check names a CA file that is not one', async () => {
+  const port = await freePort();
+  const proc = await startStickler(nativeFile(port, ca.caFile, 2));
+  try {
+    // Several connections each, so both workers' listening sockets are likely to take some.
+    for (let i = 0; i < 4; i++) {
+      const before = backend.connections.length;
+      assert.equal(await overHttp1(port, 'valid', `/workers/valid/${i}`), 200);
+      const [head] = backend.connections.slice(before).flatMap((c) => c.requests);
+      assert.deepEqual(head!.headers.filter(([n]) => n.toLowerCase() === 'x-client-verify').map(([, v]) => v), ['SUCCESS']);
+      for (const client of ['none', 'revoked', 'unknown'] as const) {
+        const count = backend.connections.length;
+        assert.equal(await overHttp1(port, client, `/workers/${client}/${i}`), 'refused', client);
+        assert.equal(await overHttp2(port, client, `/workers/h2/${client}/${i}`), 'refused', client);
+        assert.equal(backend.connections.length, count, `${client} reached the member`);
+      }
+    }
+  } finally {
+    await proc.stop();
+  }
+  const check = await runCli(['--check', '--config', nativeFile(port, server.keyFile, 1)]);
+  assert.notEqual(check.code, 0);
+  assert.match(check.output, /native-\d+\.yaml:10: tls\.client-certificates\.ca-file: .*key\.pem holds a PRIVATE KEY block, not a certificate; expected a PEM certificate/);
 });

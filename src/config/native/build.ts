@@ -9,6 +9,7 @@ import type {
 } from '../model.ts';
 import { DEFAULT_KEY_PREFIX } from '../model.ts';
 import { policyConflicts } from '../tls-profile.ts';
+import { clientCertificateConflicts } from '../client-certificates.ts';
 import { memberLoopProblem } from '../member-loop.ts';
 import { thisMachine } from '../this-machine.ts';
 import { foldDualStack } from '../listeners.ts';
@@ -55,6 +56,9 @@ class Builder {
     this.checkMemberLoops(balancers, listeners);
     for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
       this.#r.report('error', ['virtual-hosts', virtualHosts.indexOf(vhost), 'tls'], `its profile, protocols, ciphers, cipher-suites or honor-cipher-order differ from those of the virtual host at line ${first.source.line}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port`);
+    }
+    for (const { port, first, vhost } of clientCertificateConflicts(listeners, virtualHosts)) {
+      this.#r.report('error', ['virtual-hosts', virtualHosts.indexOf(vhost), 'tls'], `its client-certificates differ from those of the virtual host at line ${first.source.line}, which every handshake on port ${port} uses (Node asks for a client certificate per port, not per server name); expected the same client-certificates for every virtual host on the port, or the virtual hosts that differ on a port of their own`);
     }
     const config: SticklerConfig = {
       dialect: 'native',

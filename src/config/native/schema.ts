@@ -4,13 +4,14 @@
 
 import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
-import { HEADER_ACTIONS, HEALTH_RULES, MEMBER_SCHEMES, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
+import { HEADER_ACTIONS, HEALTH_RULES, MEMBER_SCHEMES, type ClientCertificates, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { parseAccount, type AccountSpec } from '../account.ts';
 import { checkRedisUrl } from '../shared-state-url.ts';
 import { isToken } from '../../http/syntax.ts';
 import { parseIpRange } from '../ip-range.ts';
 import { TLS_VERSIONS } from '../tls-profile.ts';
+import { MAX_VERIFY_DEPTH, VERIFY_LEVELS, crlCheckProblem } from '../client-certificates.ts';
 import { parseHealthExpr } from '../health-expr.ts';
 import { HEALTH_METHODS, MIN_HEALTH_INTERVAL, healthHost, healthUri } from '../health-check.ts';
 import {
@@ -183,6 +184,31 @@ const balancer = z.strictObject({
   members: list(member),
 });
 
+/** One file, or a list of them. */
+const fileList = (what: string) => (input: unknown): Parsed<string[]> => {
+  const items = Array.isArray(input) ? input : [input];
+  const texts = items.map((item) => parseText(item, what));
+  const wrong = texts.find((t) => !t.ok);
+  if (items.length === 0 || wrong) return { ok: false, message: `expected ${what} (one, or a list), got ${describe(input)}` };
+  return { ok: true, value: texts.map((t) => (t as { value: string }).value) };
+};
+
+const crlCheck = (input: unknown): Parsed<ClientCertificates['crlCheck']> => {
+  const problem = typeof input === 'string' ? crlCheckProblem(input, []) : `expected none or chain, got ${describe(input)}`;
+  return problem === undefined ? { ok: true, value: input as ClientCertificates['crlCheck'] } : { ok: false, message: problem };
+};
+
+const clientCertificates = z.strictObject({
+  verify: required((input) => parseChoice(input, VERIFY_LEVELS)),
+  'verify-depth': optional(int(0, MAX_VERIFY_DEPTH)),
+  'ca-file': optional(fileList('a PEM file of CA certificates')),
+  'ca-path': optional(text('a directory of PEM CA certificates')),
+  'crl-file': optional(fileList('a PEM CRL file')),
+  'crl-path': optional(text('a directory of PEM CRLs')),
+  'crl-check': optional(crlCheck),
+  forward: optional((input) => parseChoice(input, ['none', 'rfc9440'] as const)),
+});
+
 const tlsFiles = z.strictObject({
   'certificate-file': required(text('a PEM certificate file')),
   'key-file': required(text('a PEM private key file')),
@@ -197,6 +223,11 @@ const tlsFiles = z.strictObject({
     'max-age': optional(int(0, 4_294_967_295)),
     'include-subdomains': optional(parseSwitch),
     preload: optional(parseSwitch),
+  }).optional(),
+  'client-certificates': clientCertificates.optional(),
+  'ssl-options': z.strictObject({
+    'export-cert-data': optional(parseSwitch),
+    'std-env-vars': optional(parseSwitch),
   }).optional(),
 });
 

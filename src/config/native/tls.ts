@@ -1,6 +1,7 @@
 // A native `tls` mapping → the model's TlsFiles: the certificate files, what the handshakes offer (checked
 // against the profile in src/config/tls-profile.ts) and HSTS.
-import type { TlsFiles } from '../model.ts';
+import { DEFAULT_VERIFY_DEPTH, clientCertificatesProblem, pemFilesIn } from '../client-certificates.ts';
+import type { ClientCertificates, TlsFiles } from '../model.ts';
 import { checkCipherSuites, checkCiphers, checkProtocols, tlsPolicy, type Finding } from '../tls-profile.ts';
 import { NATIVE_DEFAULTS } from './defaults.ts';
 import type { KeyPath } from './locate.ts';
@@ -28,6 +29,14 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
     ...(raw['chain-file'] !== undefined && { chainFile: r.file(raw['chain-file']), chainSource: r.source([...path, 'chain-file']) }),
     ...(raw['ocsp-response-file'] !== undefined && { ocspResponseFile: r.file(raw['ocsp-response-file']), ocspSource: r.source([...path, 'ocsp-response-file']) }),
     ...(policy && { policy }),
+    ...clientCertificates(raw['client-certificates'], [...path, 'client-certificates'], r),
+    ...(raw['ssl-options'] && {
+      sslOptions: {
+        source: r.source([...path, 'ssl-options']),
+        exportCertData: raw['ssl-options']['export-cert-data'] ?? false,
+        stdEnvVars: raw['ssl-options']['std-env-vars'] ?? false,
+      },
+    }),
     ...(hsts && {
       hsts: {
         source: r.source([...path, 'hsts']),
@@ -37,4 +46,37 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
       },
     }),
   };
+}
+
+const NAMES = { ca: 'ca-file or ca-path', crl: 'crl-file or crl-path', crlCheck: 'crl-check' };
+
+/** `client-certificates`: verify none asks for nothing; CRLs named are checked for the whole chain unless crl-check says none. */
+function clientCertificates(raw: NativeTls['client-certificates'], path: KeyPath, r: NativeReport): { clientCertificates?: ClientCertificates } {
+  if (raw === undefined || raw.verify === 'none') return {};
+  const inDirectory = (key: 'ca-path' | 'crl-path', label: 'CERTIFICATE' | 'X509 CRL'): string[] => {
+    const dir = raw[key];
+    if (dir === undefined) return [];
+    const files = pemFilesIn(r.file(dir), label);
+    if (!('error' in files)) return files;
+    r.report('error', [...path, key], files.error);
+    return [];
+  };
+  const caFiles = [...(raw['ca-file'] ?? []).map((f) => r.file(f)), ...inDirectory('ca-path', 'CERTIFICATE')];
+  const crlFiles = [...(raw['crl-file'] ?? []).map((f) => r.file(f)), ...inDirectory('crl-path', 'X509 CRL')];
+  const caKey = raw['ca-file'] !== undefined ? 'ca-file' : raw['ca-path'] !== undefined ? 'ca-path' : undefined;
+  const crlKey = raw['crl-check'] !== undefined ? 'crl-check' : raw['crl-file'] !== undefined ? 'crl-file' : raw['crl-path'] !== undefined ? 'crl-path' : undefined;
+  const settings: ClientCertificates = {
+    source: r.source([...path, 'verify']),
+    verify: raw.verify,
+    depth: raw['verify-depth'] ?? DEFAULT_VERIFY_DEPTH,
+    caFiles,
+    ...(caKey && { caSource: r.source([...path, caKey]) }),
+    crlFiles,
+    crlCheck: raw['crl-check'] ?? (crlFiles.length > 0 ? 'chain' : 'none'),
+    ...(crlKey && { crlSource: r.source([...path, crlKey]) }),
+    forwardRfc9440: raw.forward === 'rfc9440',
+  };
+  const problem = clientCertificatesProblem(settings, NAMES);
+  if (problem) r.report(problem.severity, [...path, problem.at === 'verify' ? 'verify' : (crlKey ?? 'crl-check')], problem.message);
+  return { clientCertificates: settings };
 }

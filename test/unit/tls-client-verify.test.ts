@@ -1,0 +1,94 @@
+// The verdict on a client certificate after the handshake, as mod_ssl gives it (SSL_CLIENT_VERIFY), from what
+// OpenSSL left: the chain it built and its last error. Certificates come from a CA made with openssl at test time.
+import { before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import type { ClientCertificates } from '../../src/config/model.ts';
+import { clientVerdict, opensslReason } from '../../src/tls/client-verify.ts';
+import { testClientCa, type ClientCa } from '../support/certs.ts';
+
+let ca: ClientCa;
+const x509 = (file: string) => new X509Certificate(readFileSync(file));
+let root: X509Certificate;
+
+
+before(async () => {
+  ca = await testClientCa(mkdtempSync(join(tmpdir(), 'stickler-verdict-')));
+  root = x509(ca.caFile);
+});
+
+function settings(verify: ClientCertificates['verify'], extra: Partial<ClientCertificates> = {}): ClientCertificates {
+  return { source: { file: 't', line: 1 }, verify, depth: 1, caFiles: [ca.caFile], crlFiles: [], crlCheck: 'none', forwardRfc9440: false, ...extra };
+}
+
+function verdict(s: ClientCertificates, peerChain: X509Certificate[], error: string | null) {
+  const v = clientVerdict(s, { peerChain, error }, [root], new Date());
+  return { verify: v.facts.verify, refused: v.refusal !== undefined };
+}
+
+test('no certificate: NONE, refused only by require', () => {
+  assert.deepEqual(verdict(settings('require'), [], 'UNABLE_TO_GET_ISSUER_CERT'), { verify: 'NONE', refused: true });
+  assert.deepEqual(verdict(settings('optional'), [], 'UNABLE_TO_GET_ISSUER_CERT'), { verify: 'NONE', refused: false });
+  assert.deepEqual(verdict(settings('optional_no_ca'), [], 'UNABLE_TO_GET_ISSUER_CERT'), { verify: 'NONE', refused: false });
+});
+
+test('a verified certificate is SUCCESS at every level; the chain kept is what the client sent, not our CA', () => {
+  for (const level of ['require', 'optional', 'optional_no_ca'] as const) {
+    const v = clientVerdict(settings(level), { peerChain: [x509(ca.valid.certFile), root], error: null }, [root], new Date());
+    assert.equal(v.facts.verify, 'SUCCESS');
+    assert.equal(v.refusal, undefined);
+    assert.equal(v.facts.certificate?.subject, 'CN=alice');
+    assert.deepEqual(v.facts.chain, []);
+  }
+});
+
+test('SSLVerifyDepth: a chain reaching further above the certificate than allowed fails, as mod_ssl\'s callback does', () => {
+  assert.deepEqual(verdict(settings('require', { depth: 0 }), [x509(ca.valid.certFile), root], null), { verify: 'FAILED:certificate chain too long', refused: true });
+  assert.deepEqual(verdict(settings('require', { depth: 1 }), [x509(ca.valid.certFile), root], null), { verify: 'SUCCESS', refused: false });
+});
+
+test('a known issuer\'s bad certificate fails at every level with OpenSSL\'s words', () => {
+  for (const level of ['require', 'optional', 'optional_no_ca'] as const) {
+    assert.deepEqual(verdict(settings(level), [x509(ca.expired.certFile), root], 'CERT_HAS_EXPIRED'), { verify: 'FAILED:certificate has expired', refused: true });
+    assert.deepEqual(verdict(settings(level), [x509(ca.revoked.certFile), root], 'CERT_REVOKED'), { verify: 'FAILED:certificate revoked', refused: true });
+  }
+});
+
+test('an unknown issuer: GENEROUS under optional_no_ca only, unless the certificate is out of date or CRLs are checked', () => {
+  const unknown = [x509(ca.unknown.certFile)];
+  assert.deepEqual(verdict(settings('optional_no_ca'), unknown, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), { verify: 'GENEROUS', refused: false });
+  assert.deepEqual(verdict(settings('optional'), unknown, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), { verify: 'FAILED:unable to verify the first certificate', refused: true });
+  assert.deepEqual(verdict(settings('require'), unknown, 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'), { verify: 'FAILED:unable to get local issuer certificate', refused: true });
+  // OpenSSL stops at the unknown issuer and reports it last, though the certificate is expired too.
+  assert.deepEqual(verdict(settings('optional_no_ca'), [x509(ca.unknownExpired.certFile)], 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), { verify: 'FAILED:certificate has expired', refused: true });
+  assert.deepEqual(verdict(settings('optional_no_ca', { crlCheck: 'chain', crlFiles: [ca.crlFile] }), unknown, 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'), { verify: 'FAILED:unable to get certificate CRL', refused: true });
+  // Not an issuer error: never generous.
+  assert.deepEqual(verdict(settings('optional_no_ca'), unknown, 'CERT_SIGNATURE_FAILURE'), { verify: 'FAILED:certificate signature failure', refused: true });
+});
+
+test('OpenSSL codes without a listed text are spelt out from their name', () => {
+  assert.equal(opensslReason('SOME_NEW_ERROR'), 'some new error');
+  assert.equal(opensslReason('CERT_UNTRUSTED'), 'certificate not trusted');
+});
+
+test('property: a client goes on exactly when the verdict is NONE, SUCCESS or GENEROUS, and NONE only without require', () => {
+  const codes = ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_REVOKED', 'UNABLE_TO_GET_CRL', 'X'];
+  fc.assert(fc.property(
+    fc.constantFrom('require', 'optional', 'optional_no_ca') as fc.Arbitrary<ClientCertificates['verify']>,
+    fc.constantFrom('valid', 'expired', 'revoked', 'unknown', 'unknownExpired', 'none'),
+    fc.option(fc.constantFrom(...codes), { nil: null }),
+    fc.integer({ min: 0, max: 3 }), fc.constantFrom('none', 'chain') as fc.Arbitrary<ClientCertificates['crlCheck']>,
+    (level, client, error, depth, crlCheck) => {
+      const chain = client === 'none' ? [] : client.startsWith('unknown') ? [x509(ca[client as 'unknown'].certFile)] : [x509(ca[client as 'valid'].certFile), root];
+      const v = clientVerdict(settings(level, { depth, crlCheck }), { peerChain: chain, error }, [root], new Date());
+      const admitted = ['NONE', 'SUCCESS', 'GENEROUS'].includes(v.facts.verify);
+      assert.equal(v.refusal === undefined, admitted && !(v.facts.verify === 'NONE' && level === 'require'));
+      if (v.facts.verify === 'GENEROUS') assert.equal(level, 'optional_no_ca');
+      if (v.facts.verify.startsWith('FAILED:')) assert.equal(v.refusal, v.facts.verify.slice('FAILED:'.length));
+    },
+  ), { numRuns: 300 });
+});
