@@ -77,7 +77,8 @@ const ITEMS: Record<string, ItemFactory> = {
   I: () => (e) => String(e.bytesIn ?? 0),
   O: () => (e) => String(e.bytesOut ?? 0),
   S: () => (e) => String((e.bytesIn ?? 0) + (e.bytesOut ?? 0)),
-  x: (name) => (e) => logText(sslVariable(e, name)),
+  // httpd 2.4.71's mod_ssl escapes its items as every other item is escaped: a PEM's newlines are `\n`.
+  x: (name) => (e) => escaped(sslVariable(e, name)),
 };
 
 /** mod_logio's two-letter items after `^`: trailers and time to first byte, which Stickler does not keep. */
@@ -233,11 +234,6 @@ export function sslVariable(e: AccessEntry, name: string): string | undefined {
   if (upper.startsWith('SSL_CLIENT_')) return clientVariable(tls?.client, name);
   const value = upper === 'SSL_PROTOCOL' ? tls?.protocol : upper === 'SSL_CIPHER' ? tls?.cipher : upper === 'SSL_TLS_SNI' ? tls?.sni : undefined;
   return value || undefined;
-}
-
-/** `%{VAR}x` is not escaped by httpd: its bytes go to the log as they are, which is UTF-8 text for a UTF-8 name. */
-function logText(bytes: string | undefined): string | undefined {
-  return bytes !== undefined && /[\x80-\xff]/.test(bytes) ? Buffer.from(bytes, 'latin1').toString('utf8') : bytes;
 }
 
 /**

@@ -147,9 +147,12 @@ export function withoutClientClaims(headers: HeaderList): HeaderList {
   return headers.filter(([name]) => FORWARDED.find(name) === undefined && !isIdentityHeader(name));
 }
 
-/** RFC 9440's fields for a certificate the handshake accepted (mod_ssl's SUCCESS or GENEROUS); none otherwise. */
+/**
+ * RFC 9440's fields for the connection's certificate. Only admitted connections have facts, so any certificate here
+ * passed the virtual host's SSLVerifyClient level (under optional_no_ca, with an issuer the member may know).
+ */
 function addCertificateFields(out: HeaderList, facts: ClientCertificateFacts | undefined): void {
-  if (facts?.certificate === undefined || (facts.verify !== 'SUCCESS' && facts.verify !== 'GENEROUS')) return;
+  if (facts?.certificate === undefined) return;
   out.push([CLIENT_CERT, clientCertField(facts.certificate)]);
   const chain = clientCertChainField(facts.chain);
   if (chain !== undefined) out.push([CLIENT_CERT_CHAIN, chain]);

@@ -2,7 +2,9 @@
 // chain during the handshake against the configured CAs and CRLs, but Node lets every client through
 // (rejectUnauthorized false) and keeps only OpenSSL's last error, so the level's rules are applied here:
 // - require: a certificate, verified; optional: a verified certificate or none; both as mod_ssl's SSLVerifyClient;
-// - optional_no_ca: also a certificate whose only fault is that its issuer is unknown (mod_ssl's GENEROUS). OpenSSL
+// - optional_no_ca: also a certificate whose only fault is that its issuer is unknown. mod_ssl lets it in but leaves
+//   OpenSSL's error in place, so SSL_CLIENT_VERIFY is FAILED:<that error> (httpd 2.4.71 on OpenSSL 3 says
+//   "FAILED:unable to verify the first certificate"; its GENEROUS is only ever given after a renegotiation). OpenSSL
 //   stops at the unknown issuer and may not report an expired certificate or a missing CRL after it, so those two
 //   are checked here, as mod_ssl's verify callback would have failed them;
 // - SSLVerifyDepth, which Node does not pass to OpenSSL, from the chain OpenSSL built.
@@ -11,7 +13,7 @@ import type { ClientCertificates } from '../config/model.ts';
 
 /** What a connection's client certificate came to, as the log formats and request headers see it. */
 export interface ClientCertificateFacts {
-  /** mod_ssl's SSL_CLIENT_VERIFY: NONE, SUCCESS, GENEROUS or FAILED:reason */
+  /** mod_ssl's SSL_CLIENT_VERIFY: NONE, SUCCESS or FAILED:reason (admitted under optional_no_ca, refused otherwise) */
   verify: string;
   /** The peer's leaf. */
   certificate?: X509Certificate;
@@ -97,5 +99,5 @@ export function clientVerdict(settings: ClientCertificates, outcome: HandshakeOu
   if (outOfDate) return fail(opensslReason(now > outOfDate.validToDate ? 'CERT_HAS_EXPIRED' : 'CERT_NOT_YET_VALID'));
   // No CA of ours issued it, so no CRL of ours can speak for it; mod_ssl fails it when CRLs are checked.
   if (settings.crlCheck !== 'none') return fail(opensslReason('UNABLE_TO_GET_CRL'));
-  return { facts: { verify: 'GENEROUS', certificate: leaf, chain: sent } };
+  return { facts: { verify: `FAILED:${opensslReason(outcome.error)}`, certificate: leaf, chain: sent } };
 }
