@@ -30,6 +30,7 @@ const ITEMS: Record<string, ItemFactory> = {
   A: () => (e) => e.connection?.localIp,
   B: () => (e) => String(e.bytesSent),
   b: () => (e) => (e.bytesSent > 0 ? String(e.bytesSent) : undefined),
+  c: (name) => (e) => escaped(sslCompatItem(e, name)),
   C: (name) => (e) => cookie(e.requestHeaders, name),
   D: () => (e) => String(Math.floor(e.totalMs * 1000)),
   e: (name) => (e) => environment(e, name),
@@ -235,6 +236,24 @@ export function sslVariable(e: AccessEntry, name: string): string | undefined {
   const value = upper === 'SSL_PROTOCOL' ? tls?.protocol : upper === 'SSL_CIPHER' ? tls?.cipher : upper === 'SSL_TLS_SNI' ? tls?.sni : undefined;
   return value || undefined;
 }
+
+/** mod_ssl's `%{name}c`, kept for formats written for mod_ssl 1.x: names for a few of its variables. */
+function sslCompatItem(e: AccessEntry, name: string): string | undefined {
+  const variable = SSL_COMPAT_ITEMS.get(name);
+  if (e.scheme !== 'https' || variable === undefined) return undefined;
+  // errcode is always `-`; errstr is a refused certificate's reason, and a refused client never gets this far.
+  return variable === '-' ? '-' : variable === '' ? undefined : sslVariable(e, variable);
+}
+const SSL_COMPAT_ITEMS = new Map([
+  ['version', 'SSL_PROTOCOL'],
+  ['cipher', 'SSL_CIPHER'],
+  ['subjectdn', 'SSL_CLIENT_S_DN'],
+  ['clientcert', 'SSL_CLIENT_S_DN'],
+  ['issuerdn', 'SSL_CLIENT_I_DN'],
+  ['cacert', 'SSL_CLIENT_I_DN'],
+  ['errcode', '-'],
+  ['errstr', ''],
+]);
 
 /**
  * `%p`, `%{canonical}p`: httpd's ap_get_server_port with UseCanonicalName and UseCanonicalPhysicalPort Off: the

@@ -38,7 +38,7 @@ const ENV_VARIABLES = [
   'SSL_CLIENT_V_REMAIN', 'SSL_CLIENT_CERT_RFC4523_CEA', 'SSL_CLIENT_S_DN_SP',
 ];
 
-const LOG_FORMAT = '%{SSL_CLIENT_S_DN}x|%{SSL_CLIENT_VERIFY}x|%{SSL_CLIENT_S_DN_CN}x|%{SSL_CLIENT_M_SERIAL}x|%{SSL_CLIENT_S_DN}e|%{SSL_CLIENT_S_DN_CN_1}e|%{SSL_CLIENT_CERT}e|%{SSL_CLIENT_V_END}e';
+const LOG_FORMAT = '%{subjectdn}c|%{issuerdn}c|%{errcode}c|%{errstr}c|%{SSL_CLIENT_S_DN}x|%{SSL_CLIENT_VERIFY}x|%{SSL_CLIENT_S_DN_CN}x|%{SSL_CLIENT_M_SERIAL}x|%{SSL_CLIENT_S_DN}e|%{SSL_CLIENT_S_DN_CN_1}e|%{SSL_CLIENT_CERT}e|%{SSL_CLIENT_V_END}e';
 
 const recipe = (caFile: string, logFile: string): string =>
   [

@@ -64,6 +64,9 @@ test('the log: %{VAR}x escaped as httpd escapes it, and %{VAR}e only with SSLOpt
   assert.equal(line('%{SSL_CLIENT_CERT}x', entry()), leaf.pem.replaceAll('\n', '\\n'));
   assert.equal(line('%{SSL_CLIENT_S_DN}x %{SSL_CLIENT_VERIFY}x', entry({}, { verify: 'NONE', chain: [] })), '- NONE');
   assert.equal(line('%{SSL_CLIENT_VERIFY}x', entry({ scheme: 'http' })), '-');
+  // mod_ssl 1.x's names, %{name}c.
+  assert.equal(line('%{subjectdn}c|%{issuerdn}c|%{version}c|%{errcode}c|%{errstr}c|%{constructor}c|%c', entry()), 'CN=J\\xc3\\xb6rg \\\\\\"J\\\\\\"\\\\, Sr.,O=Example|CN=Root,O=Test CA|TLSv1.3|-|-|-|-');
+  assert.equal(line('%{version}c|%{errcode}c', entry({ scheme: 'http' })), '-|-');
   // Without SSLOptions the environment holds none of them; with them, %e escapes as it escapes any variable.
   assert.equal(line('%{SSL_CLIENT_S_DN}e %{SSL_CLIENT_VERIFY}e', entry()), '- -');
   assert.equal(line('%{SSL_CLIENT_S_DN}e|%{ssl_client_s_dn_cn}e|%{SSL_CLIENT_VERIFY}e', entry({ sslOptions: SSL_OPTIONS })), 'CN=J\\xc3\\xb6rg \\\\\\"J\\\\\\"\\\\, Sr.,O=Example|J\\xc3\\xb6rg \\"J\\", Sr.|SUCCESS');
