@@ -203,6 +203,11 @@ export const ENVIRONMENT: ReadonlySet<string> = new Set([
   'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE', 'BALANCER_SESSION_STICKY', 'BALANCER_SESSION_ROUTE', 'BALANCER_ROUTE_CHANGED', 'HTTPS',
 ] satisfies Array<keyof BalancerFacts | 'HTTPS'>);
 
+/** Whether a request's environment can hold `name`: ENVIRONMENT, or an SSL_CLIENT_* variable SSLOptions puts there. */
+export function isEnvironmentName(name: string): boolean {
+  return ENVIRONMENT.has(name) || name.toUpperCase().startsWith('SSL_CLIENT_');
+}
+
 /** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT), escaped for a log. */
 export function environment(e: AccessEntry, name: string): string | undefined {
   return escaped(environmentValue(e.balancer, e, name));
