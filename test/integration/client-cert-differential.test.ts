@@ -9,17 +9,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import http2 from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apacheConfig, startApache, type ApacheMember } from '../support/apache.ts';
 import { issueCertificate, type IssuedCertificate } from '../support/certs.ts';
-import { request } from '../support/client.ts';
+import { h2Status, request } from '../support/client.ts';
 import { localCertificate } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { RecordingBackend, recordedBytes } from '../support/recording-backend.ts';
 import { startStickler } from '../support/stickler.ts';
-import { fileLines, withTimeout } from '../support/wait.ts';
+import { fileLines } from '../support/wait.ts';
 
 /** Loopback round trips through a proxy; generous for a loaded CI machine. */
 const BOUND = 20_000;
@@ -113,38 +112,20 @@ function recipeFields(from: number): Map<string, string> {
 /** Each client's fields, as the member got them, in the order of `clients`. */
 type Seen = Record<string, Record<string, string>>;
 
-async function viaHttp1(port: number): Promise<Seen> {
-  const seen: Seen = {};
-  for (const [what, credentials] of Object.entries(clients)) {
-    const from = backend.connections.length;
-    const r = await request(`https://127.0.0.1:${port}/`, { ...(credentials && { clientCertificate: credentials }), timeoutMs: BOUND });
-    assert.equal(r.status, 200, `${what}: status ${r.status}`);
-    seen[what] = Object.fromEntries(recipeFields(from));
-  }
-  return seen;
-}
+type Credentials = (typeof clients)[string];
 
-async function viaHttp2(port: number): Promise<Seen> {
+/** One GET by a client with `credentials`, over one protocol; the status. */
+type Send = (url: string, credentials: Credentials) => Promise<number>;
+const http1: Send = async (url, credentials) => (await request(url, { ...(credentials && { clientCertificate: credentials }), timeoutMs: BOUND })).status;
+const http2: Send = (url, credentials) => h2Status(url, { ...(credentials && { clientCertificate: credentials }), timeoutMs: BOUND });
+
+/** What the member got for each client, asked in turn through the product on `port`. */
+async function seenVia(port: number, send: Send): Promise<Seen> {
   const seen: Seen = {};
   for (const [what, credentials] of Object.entries(clients)) {
     const from = backend.connections.length;
-    const session = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false, ...credentials });
-    try {
-      const status = await withTimeout(
-        new Promise<number>((resolve, reject) => {
-          session.once('error', reject);
-          const stream = session.request({ ':path': '/' });
-          stream.once('response', (h) => resolve(Number(h[':status'])));
-          stream.once('error', reject);
-          stream.resume();
-        }),
-        BOUND,
-        `${what}: an HTTP/2 answer`,
-      );
-      assert.equal(status, 200, `${what}: status ${status} over HTTP/2`);
-    } finally {
-      session.close();
-    }
+    const status = await send(`https://127.0.0.1:${port}/`, credentials);
+    assert.equal(status, 200, `${what}: status ${status}`);
     seen[what] = Object.fromEntries(recipeFields(from));
   }
   return seen;
@@ -156,7 +137,7 @@ test('the WSO2 recipe: the member gets the same SSL_CLIENT_* bytes from Apache a
   const apache = await startApache(apacheSide.text);
   let fromApache: Seen;
   try {
-    fromApache = await viaHttp1(apachePort);
+    fromApache = await seenVia(apachePort, http1);
   } finally {
     await apache.stop();
   }
@@ -168,8 +149,8 @@ test('the WSO2 recipe: the member gets the same SSL_CLIENT_* bytes from Apache a
   let fromStickler: Seen;
   let overHttp2: Seen;
   try {
-    fromStickler = await viaHttp1(sticklerPort);
-    overHttp2 = await viaHttp2(sticklerPort);
+    fromStickler = await seenVia(sticklerPort, http1);
+    overHttp2 = await seenVia(sticklerPort, http2);
   } finally {
     await stickler.stop();
   }
