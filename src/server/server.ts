@@ -4,7 +4,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
 import { formatDiagnostic, listenerAt, type ClientCertificates, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem } from '../tls/credentials.ts';
@@ -24,9 +24,8 @@ import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
 import { drainActivity, overview, type MergeActivity } from '../manager/overview.ts';
 import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
-import { clientVerdict } from '../tls/client-verify.ts';
+import { clientVerdict, refusalLine } from '../tls/client-verify.ts';
 import { clientCertificateFacts } from './peer.ts';
-import { MAX_VERIFY_DEPTH } from '../config/client-certificates.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -376,7 +375,7 @@ export class Stickler {
    * header rules (SSL_CLIENT_VERIFY...).
    */
   private judgeCertificate(socket: tls.TLSSocket, client: NonNullable<PortCertificates['client']>, port: number): boolean {
-    const verdict = clientVerdict(client.settings, { peerChain: peerChain(socket), error: (socket.authorizationError as unknown as string | undefined) ?? null }, client.cas, new Date());
+    const verdict = clientVerdict(client.settings, { sent: sentChain(socket), error: (socket.authorizationError as unknown as string | undefined) ?? null }, client.cas, new Date());
     if (verdict.refusal === undefined) {
       clientCertificateFacts.set(socket, verdict.facts);
       return true;
@@ -386,20 +385,16 @@ export class Stickler {
     const burst = this.certificateRefusals.get(verdict.refusal) ?? new BurstLog(10_000);
     this.certificateRefusals.set(verdict.refusal, burst);
     const quiet = burst.note(Date.now());
-    const subject = verdict.facts.certificate ? ` (certificate ${verdict.facts.certificate.subject.replaceAll('\n', ', ')})` : '';
-    if (quiet !== undefined) logLine(`client ${address} refused on port ${port}${subject}: ${verdict.refusal}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
+    if (quiet !== undefined) logLine(`${refusalLine(address, port, verdict)}; further refusals for this reason are not logged until 10 s pass without one${quiet > 0 ? ` (the previous burst had ${quiet} more)` : ''}`);
     return false;
   }
 }
 
-/** The client's certificate and the issuers OpenSSL found for it, up to the last (a self-signed root ends it). */
-function peerChain(socket: tls.TLSSocket): X509Certificate[] {
+/** The client's certificate, then the certificates it sent that issued it (Node links them by issuer), each once. */
+function sentChain(socket: tls.TLSSocket): X509Certificate[] {
   const chain: X509Certificate[] = [];
-  let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-  while (cert?.raw !== undefined && chain.length <= MAX_VERIFY_DEPTH) {
-    chain.push(new X509Certificate(cert.raw));
-    if (cert.issuerCertificate === cert || cert.issuerCertificate?.raw?.equals(cert.raw)) break;
-    cert = cert.issuerCertificate;
+  for (let cert = socket.getPeerX509Certificate(); cert !== undefined && !chain.some((c) => c.fingerprint256 === cert!.fingerprint256); cert = cert.issuerCertificate) {
+    chain.push(cert);
   }
   return chain;
 }

@@ -7,7 +7,8 @@
 //   "FAILED:unable to verify the first certificate"; its GENEROUS is only ever given after a renegotiation). OpenSSL
 //   stops at the unknown issuer and may not report an expired certificate or a missing CRL after it, so those two
 //   are checked here, as mod_ssl's verify callback would have failed them;
-// - SSLVerifyDepth, which Node does not pass to OpenSSL, from the chain OpenSSL built.
+// - SSLVerifyDepth, which Node does not pass to OpenSSL, on the chain built again here from what the client sent and
+//   the CAs (Node gives the certificates the client sent, linked by issuer, without the CAs OpenSSL added).
 import type { X509Certificate } from 'node:crypto';
 import type { ClientCertificates } from '../config/model.ts';
 
@@ -23,8 +24,8 @@ export interface ClientCertificateFacts {
 
 /** What the handshake left to judge. */
 export interface HandshakeOutcome {
-  /** The client's certificate, then the issuers OpenSSL found for it (sent by the client or from the CAs), up to the last. */
-  peerChain: X509Certificate[];
+  /** The client's certificate, then the certificates it sent that issued it, in issuer order; empty when it sent none. */
+  sent: X509Certificate[];
   /** Node's authorizationError: OpenSSL's last verify error code, null when the chain verified. */
   error: string | null;
 }
@@ -82,22 +83,47 @@ export function opensslReason(code: string): string {
  * certificates; `now` is when the certificate dates are judged.
  */
 export function clientVerdict(settings: ClientCertificates, outcome: HandshakeOutcome, cas: readonly X509Certificate[], now: Date): Verdict {
-  const [leaf, ...issuers] = outcome.peerChain;
+  const [leaf, ...sent] = outcome.sent;
   if (leaf === undefined) {
     const facts = { verify: 'NONE', chain: [] };
     return settings.verify === 'require' ? { facts, refusal: 'no certificate was sent, and SSLVerifyClient require asks for one' } : { facts };
   }
-  const trusted = new Set(cas.map((c) => c.fingerprint256));
-  const sent = issuers.filter((c) => !trusted.has(c.fingerprint256));
   const fail = (reason: string): Verdict => ({ facts: { verify: `FAILED:${reason}`, certificate: leaf, chain: sent }, refusal: reason });
+  const chain = issuerChain(outcome.sent, cas);
   // mod_ssl fails a certificate whose chain reaches further above it than SSLVerifyDepth allows.
-  if (outcome.peerChain.length - 1 > settings.depth) return fail(opensslReason('CERT_CHAIN_TOO_LONG'));
+  if (chain.length - 1 > settings.depth) return fail(opensslReason('CERT_CHAIN_TOO_LONG'));
   if (outcome.error === null) return { facts: { verify: 'SUCCESS', certificate: leaf, chain: sent } };
-  const issuerUnknown = ISSUER_UNKNOWN.has(outcome.error) && !outcome.peerChain.some((c) => trusted.has(c.fingerprint256));
+  const trusted = new Set(cas.map((c) => c.fingerprint256));
+  const issuerUnknown = ISSUER_UNKNOWN.has(outcome.error) && !chain.some((c) => trusted.has(c.fingerprint256));
   if (settings.verify !== 'optional_no_ca' || !issuerUnknown) return fail(opensslReason(outcome.error));
-  const outOfDate = outcome.peerChain.find((c) => now < c.validFromDate || now > c.validToDate);
+  const outOfDate = chain.find((c) => now < c.validFromDate || now > c.validToDate);
   if (outOfDate) return fail(opensslReason(now > outOfDate.validToDate ? 'CERT_HAS_EXPIRED' : 'CERT_NOT_YET_VALID'));
   // No CA of ours issued it, so no CRL of ours can speak for it; mod_ssl fails it when CRLs are checked.
   if (settings.crlCheck !== 'none') return fail(opensslReason('UNABLE_TO_GET_CRL'));
   return { facts: { verify: `FAILED:${opensslReason(outcome.error)}`, certificate: leaf, chain: sent } };
 }
+
+/**
+ * The chain as OpenSSL builds it for the depth check: what the client sent, then the CAs that issued its last
+ * certificate, up to a self-issued one. Bounded: a CA bundle whose certificates issue each other in a ring ends it.
+ */
+export function issuerChain(sent: readonly X509Certificate[], cas: readonly X509Certificate[]): X509Certificate[] {
+  const chain = [...sent];
+  for (let last = chain.at(-1); last !== undefined && !last.checkIssued(last) && chain.length <= MAX_CHAIN; ) {
+    last = cas.find((ca) => last!.checkIssued(ca) && !chain.includes(ca));
+    if (last) chain.push(last);
+  }
+  return chain;
+}
+
+/** OpenSSL's own bound on a chain it builds. */
+const MAX_CHAIN = 100;
+
+/** The log line of a refusal. The DN is the client's own text: no control character or line break of it reaches the log, nor a DN of any length. */
+export function refusalLine(address: string, port: number, verdict: Verdict): string {
+  const dn = verdict.facts.certificate?.subject.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, '?');
+  const subject = dn === undefined ? '' : ` (certificate ${dn.length > MAX_LOGGED_DN ? `${dn.slice(0, MAX_LOGGED_DN)}...` : dn})`;
+  return `client ${address} refused on port ${port}${subject}: ${verdict.refusal ?? 'not refused'}`;
+}
+
+const MAX_LOGGED_DN = 200;

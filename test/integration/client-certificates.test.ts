@@ -154,12 +154,14 @@ test('a port that asks for no certificate passes SSL_CLIENT_VERIFY NONE and the 
 });
 
 /** A TLS 1.3 session ticket from a handshake on `port`, with whether that handshake resumed `session`. */
-function handshake(port: number, client: Client, session?: Buffer): Promise<{ ticket?: Buffer; reused: boolean; answered: boolean }> {
+function handshake(port: number, client: Client, version: tls.SecureVersion, session?: Buffer): Promise<{ ticket?: Buffer; reused: boolean; answered: boolean }> {
   return withTimeout(new Promise((resolve) => {
     let ticket: Buffer | undefined;
     let reused = false;
     let answer = '';
-    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], ...(session && { session }), ...credentials(client) });
+    const socket = tls.connect({
+      host: '127.0.0.1', port, rejectUnauthorized: false, ALPNProtocols: ['http/1.1'], maxVersion: version, ...(session && { session }), ...credentials(client),
+    });
     socket.on('session', (s: Buffer) => (ticket = s));
     socket.on('secureConnect', () => {
       reused = socket.isSessionReused();
@@ -171,18 +173,20 @@ function handshake(port: number, client: Client, session?: Buffer): Promise<{ ti
   }), BOUND, `handshake on ${port}`);
 }
 
-test('a session from a port that asks for no certificate does not resume on a port that requires one (CVE-2025-23419)', async () => {
-  const first = await handshake(ports.plain, 'none');
-  assert.ok(first.ticket, 'the port without client certificates gave no session ticket');
-  // The ticket is good where it came from, so a refusal below is the session ID context's doing.
-  const again = await handshake(ports.plain, 'none', first.ticket);
-  assert.ok(again.reused && again.answered, 'the session did not resume on its own port');
-  const before = backend.connections.length;
-  const across = await handshake(ports.require, 'none', first.ticket);
-  assert.equal(across.reused, false, 'the session resumed on the port that requires a certificate');
-  assert.equal(across.answered, false, 'a client without a certificate was answered on the port that requires one');
-  assert.equal(backend.connections.length, before, 'the resumed client reached the member');
-});
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a session from a port that asks for no certificate does not resume on a port that requires one (CVE-2025-23419)`, async () => {
+    const first = await handshake(ports.plain, 'none', version);
+    assert.ok(first.ticket, 'the port without client certificates gave no session');
+    // The session is good where it came from, so a refusal below is the session ID context's doing.
+    const again = await handshake(ports.plain, 'none', version, first.ticket);
+    assert.ok(again.reused && again.answered, 'the session did not resume on its own port');
+    const before = backend.connections.length;
+    const across = await handshake(ports.require, 'none', version, first.ticket);
+    assert.equal(across.reused, false, 'the session resumed on the port that requires a certificate');
+    assert.equal(across.answered, false, 'a client without a certificate was answered on the port that requires one');
+    assert.equal(backend.connections.length, before, 'the resumed client reached the member');
+  });
+}
 
 test('a reload asks for certificates where the new configuration does, and a broken CRL refuses it with the old one serving', async () => {
   assert.equal(await overHttp1(ports.plain, 'none', '/before-reload'), 200);

@@ -121,6 +121,13 @@ test('every wrong client-certificate line is an error at its line saying what wa
   }
 });
 
+test('SSLOptions inside <Location> applies to the whole virtual host, with a warning saying so', () => {
+  const r = apache(['Listen 443', ...vhost(443, ['<Location /idp>', 'SSLOptions +ExportCertData', '</Location>'])]);
+  assert.ok(r.config);
+  assert.deepEqual(comparable(r.config.virtualHosts[0]!.tls!.sslOptions), { exportCertData: true, stdEnvVars: false });
+  assert.ok(r.diagnostics.map(formatDiagnostic).some((d) => /t\.conf:7: SSLOptions: applies to the whole virtual host/.test(d)));
+});
+
 test('CRLs without a revocation check are a warning (Apache 2.4 does not check them); harmless options are noted', () => {
   const r = apache(['Listen 443', ...vhost(443, [`SSLCACertificateFile ${ca.caFile}`, 'SSLVerifyClient optional', `SSLCARevocationFile ${ca.crlFile}`, 'SSLOptions +StrictRequire'])]);
   assert.ok(r.config);
@@ -176,6 +183,18 @@ test('native client-certificates: each wrong key is an error at its line', () =>
     assert.equal(r.config, undefined, lines.join(' / '));
     assert.ok(errors.some((e) => expected.test(e)), `${lines.join(' / ')}:\n${errors.join('\n')}`);
   }
+});
+
+test('native: virtual hosts of one port that differ in client-certificates are refused at the second one\'s tls', () => {
+  const tlsBlock = (name: string, client: string[]) => [
+    `  - port: 443`, `    server-name: ${name}`, '    tls:', `      certificate-file: ${server.certFile}`, `      key-file: ${server.keyFile}`, ...client,
+  ];
+  const text = ['virtual-hosts:', ...tlsBlock('a.example', ['      client-certificates:', '        verify: optional_no_ca']), ...tlsBlock('b.example', [])].join('\n');
+  const r = loadNativeConfigText(`${text}\n`, join(dir, 't.yaml'));
+  const errors = r.diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
+  assert.equal(r.config, undefined);
+  assert.deepEqual(errors.length, 1, errors.join('\n'));
+  assert.match(errors[0]!, /t\.yaml:11: virtual-hosts\[1\]\.tls: its client-certificates differ from those of the virtual host at line 2, which every handshake on port 443 uses .*or the virtual hosts that differ on a port of their own/);
 });
 
 test('stickler convert writes an Apache configuration\'s client certificates as YAML that loads to the same model', () => {

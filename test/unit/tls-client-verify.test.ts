@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import type { ClientCertificates } from '../../src/config/model.ts';
-import { clientVerdict, opensslReason } from '../../src/tls/client-verify.ts';
+import { clientVerdict, issuerChain, opensslReason, refusalLine } from '../../src/tls/client-verify.ts';
 import { testClientCa, type ClientCa } from '../support/certs.ts';
 
 let ca: ClientCa;
@@ -26,7 +26,7 @@ function settings(verify: ClientCertificates['verify'], extra: Partial<ClientCer
 }
 
 function verdict(s: ClientCertificates, peerChain: X509Certificate[], error: string | null) {
-  const v = clientVerdict(s, { peerChain, error }, [root], new Date());
+  const v = clientVerdict(s, { sent: peerChain, error }, [root], new Date());
   return { verify: v.facts.verify, refused: v.refusal !== undefined };
 }
 
@@ -36,9 +36,16 @@ test('no certificate: NONE, refused only by require', () => {
   assert.deepEqual(verdict(settings('optional_no_ca'), [], 'UNABLE_TO_GET_ISSUER_CERT'), { verify: 'NONE', refused: false });
 });
 
-test('a verified certificate is SUCCESS at every level; the chain kept is what the client sent, not our CA', () => {
+test('the chain kept is what the client sent after its certificate, and the depth counts the CA that issued it', () => {
+  const v = clientVerdict(settings('require'), { sent: [x509(ca.valid.certFile), root], error: null }, [root], new Date());
+  assert.deepEqual(v.facts.chain.map((c) => c.subject), [root.subject]);
+  assert.deepEqual(issuerChain([x509(ca.valid.certFile)], [x509(ca.unknown.certFile), root]).map((c) => c.subject), ['CN=alice', root.subject]);
+  assert.deepEqual(issuerChain([x509(ca.unknown.certFile)], [root]).map((c) => c.subject), ['CN=eve']);
+});
+
+test('a verified certificate is SUCCESS at every level', () => {
   for (const level of ['require', 'optional', 'optional_no_ca'] as const) {
-    const v = clientVerdict(settings(level), { peerChain: [x509(ca.valid.certFile), root], error: null }, [root], new Date());
+    const v = clientVerdict(settings(level), { sent: [x509(ca.valid.certFile)], error: null }, [root], new Date());
     assert.equal(v.facts.verify, 'SUCCESS');
     assert.equal(v.refusal, undefined);
     assert.equal(v.facts.certificate?.subject, 'CN=alice');
@@ -47,14 +54,14 @@ test('a verified certificate is SUCCESS at every level; the chain kept is what t
 });
 
 test('SSLVerifyDepth: a chain reaching further above the certificate than allowed fails, as mod_ssl\'s callback does', () => {
-  assert.deepEqual(verdict(settings('require', { depth: 0 }), [x509(ca.valid.certFile), root], null), { verify: 'FAILED:certificate chain too long', refused: true });
-  assert.deepEqual(verdict(settings('require', { depth: 1 }), [x509(ca.valid.certFile), root], null), { verify: 'SUCCESS', refused: false });
+  assert.deepEqual(verdict(settings('require', { depth: 0 }), [x509(ca.valid.certFile)], null), { verify: 'FAILED:certificate chain too long', refused: true });
+  assert.deepEqual(verdict(settings('require', { depth: 1 }), [x509(ca.valid.certFile)], null), { verify: 'SUCCESS', refused: false });
 });
 
 test('a known issuer\'s bad certificate fails at every level with OpenSSL\'s words', () => {
   for (const level of ['require', 'optional', 'optional_no_ca'] as const) {
-    assert.deepEqual(verdict(settings(level), [x509(ca.expired.certFile), root], 'CERT_HAS_EXPIRED'), { verify: 'FAILED:certificate has expired', refused: true });
-    assert.deepEqual(verdict(settings(level), [x509(ca.revoked.certFile), root], 'CERT_REVOKED'), { verify: 'FAILED:certificate revoked', refused: true });
+    assert.deepEqual(verdict(settings(level), [x509(ca.expired.certFile)], 'CERT_HAS_EXPIRED'), { verify: 'FAILED:certificate has expired', refused: true });
+    assert.deepEqual(verdict(settings(level), [x509(ca.revoked.certFile)], 'CERT_REVOKED'), { verify: 'FAILED:certificate revoked', refused: true });
   }
 });
 
@@ -83,8 +90,8 @@ test('property: a client goes on when the verdict is NONE (not under require), S
     fc.option(fc.constantFrom(...codes), { nil: null }),
     fc.integer({ min: 0, max: 3 }), fc.constantFrom('none', 'chain') as fc.Arbitrary<ClientCertificates['crlCheck']>,
     (level, client, error, depth, crlCheck) => {
-      const chain = client === 'none' ? [] : client.startsWith('unknown') ? [x509(ca[client as 'unknown'].certFile)] : [x509(ca[client as 'valid'].certFile), root];
-      const v = clientVerdict(settings(level, { depth, crlCheck }), { peerChain: chain, error }, [root], new Date());
+      const chain = client === 'none' ? [] : client.startsWith('unknown') ? [x509(ca[client as 'unknown'].certFile)] : [x509(ca[client as 'valid'].certFile)];
+      const v = clientVerdict(settings(level, { depth, crlCheck }), { sent: chain, error }, [root], new Date());
       // optional_no_ca's admitted unknown issuer keeps OpenSSL's FAILED:reason, as mod_ssl's does.
       const generous = v.facts.verify.startsWith('FAILED:') && v.refusal === undefined;
       if (generous) assert.deepEqual([level, client], ['optional_no_ca', 'unknown']);
@@ -92,4 +99,14 @@ test('property: a client goes on when the verdict is NONE (not under require), S
       if (v.refusal !== undefined && v.facts.verify.startsWith('FAILED:')) assert.equal(v.refusal, v.facts.verify.slice('FAILED:'.length));
     },
   ), { numRuns: 300 });
+});
+
+test('a refusal\'s log line names the client, the port, the DN and the reason, with none of the DN\'s control characters', () => {
+  const v = clientVerdict(settings('require'), { sent: [x509(ca.expired.certFile)], error: 'CERT_HAS_EXPIRED' }, [root], new Date());
+  assert.equal(refusalLine('192.0.2.7', 443, v), 'client 192.0.2.7 refused on port 443 (certificate CN=bob): certificate has expired');
+  const forged = { facts: { verify: 'FAILED:x', certificate: { subject: `CN=a\u0007b\r\nO=evil\u2028${'x'.repeat(300)}` } as X509Certificate, chain: [] }, refusal: 'x' };
+  const line = refusalLine('192.0.2.7', 443, forged);
+  assert.doesNotMatch(line, /[\u0000-\u001f\u2028]/);
+  assert.match(line, /^client 192\.0\.2\.7 refused on port 443 \(certificate CN=a\?b\?, O=evil\?x+\.\.\.\): x$/);
+  assert.ok(line.length < 300);
 });

@@ -87,8 +87,11 @@ const OPTIONS: Record<string, SslOptionName | { harmless: string } | { refused: 
   legacydnstringformat: { refused: 'the DN variables have mod_ssl\'s default (RFC 2253) format in Stickler; expected SSLOptions without LegacyDNStringFormat, and the application reading that format' },
 };
 
-export function readSslOptions(node: DirectiveNode, server: ServerDraft, report: Report): void {
+export function readSslOptions(node: DirectiveNode, scope: Scope, report: Report): void {
   if (!arity(node, 1, Infinity, 'options such as +StdEnvVars +ExportCertData', report)) return;
+  if (scope.context === 'location' || scope.context === 'proxy') {
+    report.warning(node.source, node.name, 'applies to the whole virtual host: Stickler sets the SSL variables per connection, not per path; expected SSLOptions in the <VirtualHost> or the main server');
+  }
   const set: Partial<Record<SslOptionName, boolean>> = {};
   let absolute = false;
   for (const arg of node.args) {
@@ -108,7 +111,7 @@ export function readSslOptions(node: DirectiveNode, server: ServerDraft, report:
   if (absolute && node.args.some((a) => a[0] === '+' || a[0] === '-')) {
     report.warning(node.source, node.name, 'options with and without + or - mixed: httpd takes the line as setting exactly the options named; expected all of them with + or -, or none');
   }
-  server.clientCerts.options.push({ source: node.source, absolute, set });
+  scope.server.clientCerts.options.push({ source: node.source, absolute, set });
 }
 
 /** The SSLOptions in effect: the main server's, changed by the virtual host's relative lines or replaced by an absolute one. */

@@ -58,7 +58,7 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   SSLCARevocationFile: SERVER,
   SSLCARevocationPath: SERVER,
   SSLCARevocationCheck: SERVER,
-  SSLOptions: SERVER,
+  SSLOptions: ['main', 'vhost', 'proxy', 'location'],
   // mod_headers (headers.ts); `Header always set Strict-Transport-Security` of a server is its TLS policy's HSTS.
   Header: ['main', 'vhost', 'proxy', 'location'],
   RequestHeader: ['main', 'vhost', 'proxy', 'location'],

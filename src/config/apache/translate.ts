@@ -258,7 +258,7 @@ export class Translator {
       case 'SSLCARevocationCheck':
         return readRevocationCheck(node, server, this.#report);
       case 'SSLOptions':
-        return readSslOptions(node, server, this.#report);
+        return readSslOptions(node, scope, this.#report);
       case 'Header':
         if (isHstsLine(node, scope)) return readHstsHeader(node, scope, this.#report);
         return readHeaderRule(node, scope, this.#report);
