@@ -3,7 +3,8 @@
 // `RequestHeader set SSL_CLIENT_CERT "%{SSL_CLIENT_CERT}s"`, plus a RequestHeader line for each other SSL_CLIENT_*
 // variable, in its `%{VAR}s` and `%{VAR}e` forms, and a CustomLog of `%{VAR}x` and `%{VAR}e` items) in front of a
 // member that records every byte. For each client (a certificate from the configured CA with a DN of commas,
-// plus signs, UTF-8, a multi-valued RDN and an email, with SANs; one from an unknown CA, alone and with that CA;
+// plus signs, UTF-8, a multi-valued RDN and an email, with SANs, alone and with its CA; one from an unknown CA, alone
+// and with that CA;
 // a plain one; none) the member must get byte-identical header values from both, and the log the same line.
 // Stickler is asked over HTTP/2 as well: the same values.
 import { after, before, test } from 'node:test';
@@ -31,6 +32,9 @@ const SSL_VARIABLES = [
   'SSL_CLIENT_S_DN_Email', 'SSL_CLIENT_S_DN_L', 'SSL_CLIENT_S_DN_C', 'SSL_CLIENT_I_DN_CN', 'SSL_CLIENT_I_DN_O', 'SSL_CLIENT_SAN_Email_0',
   'SSL_CLIENT_SAN_Email_1', 'SSL_CLIENT_SAN_DNS_0', 'SSL_CLIENT_SAN_OTHER_msUPN_0', 'SSL_CLIENT_CERT_RFC4523_CEA', 'SSL_CLIENT_S_DN_CN_RAW',
 ];
+/** The header that carries `%{variable}s`. */
+const header = (variable: string): string => `x-s${SSL_VARIABLES.indexOf(variable)}`;
+
 const ENV_VARIABLES = [
   'SSL_CLIENT_CERT', 'SSL_CLIENT_CERT_CHAIN_0', 'SSL_CLIENT_VERIFY', 'SSL_CLIENT_S_DN', 'SSL_CLIENT_S_DN_CN', 'SSL_CLIENT_S_DN_CN_1',
   'SSL_CLIENT_S_DN_OU_1', 'SSL_CLIENT_S_DN_Email', 'SSL_CLIENT_SAN_Email_1', 'SSL_CLIENT_SAN_OTHER_msUPN_0', 'SSL_CLIENT_M_SERIAL',
@@ -73,6 +77,7 @@ before(async () => {
   const plain = issueCertificate(dir, 'plain', { subject: '/CN=alice', issuer: ca, key: 'rsa:2048' });
   const key = async (c: IssuedCertificate) => readFile(c.keyFile, 'utf8');
   clients['a DN with commas, plus, UTF-8, a multi-valued RDN and an email'] = { cert: person.pem, key: await key(person) };
+  clients['the same, sending its CA after its certificate'] = { cert: person.pem + ca.pem, key: await key(person) };
   clients['an unknown CA (optional_no_ca lets it in)'] = { cert: stranger.pem, key: await key(stranger) };
   clients['an unknown CA, sending that CA after its certificate'] = { cert: stranger.pem + other.pem, key: await key(stranger) };
   clients['a plain one with an RSA key'] = { cert: plain.pem, key: await key(plain) };
@@ -157,8 +162,10 @@ test('the WSO2 recipe: the member gets the same SSL_CLIENT_* bytes from Apache a
   const count = Object.keys(clients).length;
   for (const what of Object.keys(clients)) {
     const names = [...new Set([...Object.keys(fromApache[what]!), ...Object.keys(fromStickler[what]!)])].sort();
+    // Every line of the recipe wrote its field, `(null)` included.
+    assert.equal(names.length, 1 + SSL_VARIABLES.length + ENV_VARIABLES.length, `${what}: ${names.join(' ')}`);
     for (const name of names) {
-      const variable = name === 'ssl_client_cert' ? 'SSL_CLIENT_CERT' : name[2] === 's' ? `${SSL_VARIABLES[Number(name.slice(3))]}}s` : `${ENV_VARIABLES[Number(name.slice(3))]}}e`;
+      const variable = name === 'ssl_client_cert' ? 'SSL_CLIENT_CERT}s' : name[2] === 's' ? `${SSL_VARIABLES[Number(name.slice(3))]}}s` : `${ENV_VARIABLES[Number(name.slice(3))]}}e`;
       assert.equal(fromStickler[what]![name], fromApache[what]![name], `${what}: %{${variable} differs`);
       assert.equal(overHttp2[what]![name], fromApache[what]![name], `${what}: %{${variable} differs over HTTP/2`);
     }
@@ -169,8 +176,11 @@ test('the WSO2 recipe: the member gets the same SSL_CLIENT_* bytes from Apache a
   // What the comparison rests on, so that two products failing alike cannot pass.
   const person = fromApache[Object.keys(clients)[0]!]!;
   assert.match(person['ssl_client_cert']!, /^-----BEGIN CERTIFICATE----- MII[^\n]+ -----END CERTIFICATE----- $/);
-  assert.equal(person['x-s0'], 'SUCCESS');
-  assert.equal(Buffer.from(person['x-s12']!, 'latin1').toString('utf8'), 'Jörg Müller');
-  assert.equal(fromApache['an unknown CA (optional_no_ca lets it in)']!['x-s0'], 'FAILED:unable to verify the first certificate');
-  assert.equal(fromApache['none']!['x-s1'], '(null)');
+  assert.equal(person[header('SSL_CLIENT_VERIFY')], 'SUCCESS');
+  assert.equal(Buffer.from(person[header('SSL_CLIENT_S_DN_CN')]!, 'latin1').toString('utf8'), 'Jörg Müller');
+  assert.equal(fromApache['an unknown CA (optional_no_ca lets it in)']![header('SSL_CLIENT_VERIFY')], 'FAILED:unable to verify the first certificate');
+  assert.equal(fromApache['none']![header('SSL_CLIENT_S_DN')], '(null)');
+  // SSL_CLIENT_CERT_CHAIN_0 of the client that sent its CA, of the one that did not.
+  assert.match(fromApache['the same, sending its CA after its certificate']![header('SSL_CLIENT_CERT_CHAIN_0')]!, /^-----BEGIN CERTIFICATE-----/);
+  assert.equal(person[header('SSL_CLIENT_CERT_CHAIN_0')], '(null)');
 });
