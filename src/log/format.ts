@@ -203,9 +203,10 @@ export const ENVIRONMENT: ReadonlySet<string> = new Set([
   'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE', 'BALANCER_SESSION_STICKY', 'BALANCER_SESSION_ROUTE', 'BALANCER_ROUTE_CHANGED', 'HTTPS',
 ] satisfies Array<keyof BalancerFacts | 'HTTPS'>);
 
-/** Whether a request's environment can hold `name`: ENVIRONMENT, or an SSL_CLIENT_* variable SSLOptions puts there. */
+/** Whether a request's environment can hold `name`: ENVIRONMENT, or one of the SSL_* variables mod_ssl puts there. */
 export function isEnvironmentName(name: string): boolean {
-  return ENVIRONMENT.has(name) || name.toUpperCase().startsWith('SSL_CLIENT_');
+  const upper = name.toUpperCase();
+  return ENVIRONMENT.has(name) || upper.startsWith('SSL_CLIENT_') || ['SSL_TLS_SNI', 'SSL_PROTOCOL', 'SSL_CIPHER'].includes(upper);
 }
 
 /** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT), escaped for a log. */
@@ -222,10 +223,12 @@ export function environmentValue(facts: BalancerFacts | undefined, e: AccessEntr
   const upper = name.toUpperCase();
   if (upper.startsWith('BALANCER_')) return (facts as Record<string, string | undefined> | undefined)?.[upper];
   if (upper === 'HTTPS') return e.scheme === 'https' ? 'on' : undefined;
-  if (upper.startsWith('SSL_CLIENT_') && e.scheme === 'https' && e.sslOptions !== undefined) {
-    return clientEnvironment(e.connection?.tls?.().client, e.sslOptions).get(upper);
-  }
-  return undefined;
+  if (!upper.startsWith('SSL_') || e.scheme !== 'https') return undefined;
+  // ssl_hook_Fixup sets SSL_TLS_SNI on every TLS request, the rest only as SSLOptions say.
+  if (upper === 'SSL_TLS_SNI') return sslVariable(e, upper);
+  if (e.sslOptions === undefined) return undefined;
+  if (upper === 'SSL_PROTOCOL' || upper === 'SSL_CIPHER') return e.sslOptions.stdEnvVars ? sslVariable(e, upper) : undefined;
+  return upper.startsWith('SSL_CLIENT_') ? clientEnvironment(e.connection?.tls?.().client, e.sslOptions).get(upper) : undefined;
 }
 
 /**

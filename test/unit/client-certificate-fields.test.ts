@@ -73,6 +73,11 @@ test('the log: %{VAR}x escaped as httpd escapes it, and %{VAR}e only with SSLOpt
   assert.equal(line('%{SSL_CLIENT_CERT_CHAIN_0}e', entry({ sslOptions: SSL_OPTIONS })), ca.pem.replaceAll('\n', '\\n'));
   assert.equal(line('%{SSL_CLIENT_CERT}e', entry({ sslOptions: { ...SSL_OPTIONS, exportCertData: false } })), '-');
   assert.equal(line('%{SSL_CLIENT_S_DN}e', entry({ sslOptions: { ...SSL_OPTIONS, stdEnvVars: false } })), '-');
+  // SSL_TLS_SNI is always there under TLS; SSL_PROTOCOL and SSL_CIPHER with +StdEnvVars, as the client's variables.
+  const sni = (more: Partial<AccessEntry>) => entry({ ...more, connection: { localIp: '127.0.0.1', remotePort: 1, tls: () => ({ protocol: 'TLSv1.3', cipher: 'TLS_AES_128_GCM_SHA256', sni: 'idp.example' }) } });
+  assert.equal(line('%{SSL_TLS_SNI}e|%{SSL_PROTOCOL}e|%{ssl_cipher}e', sni({})), 'idp.example|-|-');
+  assert.equal(line('%{SSL_TLS_SNI}e|%{SSL_PROTOCOL}e|%{ssl_cipher}e', sni({ sslOptions: SSL_OPTIONS })), 'idp.example|TLSv1.3|TLS_AES_128_GCM_SHA256');
+  assert.equal(line('%{SSL_TLS_SNI}e|%{SSL_PROTOCOL}e', sni({ sslOptions: SSL_OPTIONS, scheme: 'http' })), '-|-');
   // +ExportCertData sets SSL_CLIENT_CERT even without a certificate: empty, not unset.
   assert.equal(line('[%{SSL_CLIENT_CERT}e]', entry({ sslOptions: SSL_OPTIONS }, null)), '[]');
 });
