@@ -116,7 +116,8 @@ function clientAuthority(
   }
   for (const content of [...ca, ...crl]) hash.update(content);
   if (ca.length !== settings.caFiles.length || crl.length !== (settings.crlCheck === 'none' ? 0 : settings.crlFiles.length)) return undefined;
-  return { options: { ...(ca.length > 0 && { ca }), ...(crl.length > 0 && { crl }) }, cas, sessionIdContext: hash.digest('hex').slice(0, 32) };
+  // Always a list, empty too: without one Node verifies against its bundle of public roots, which Apache never does.
+  return { options: { ca, ...(crl.length > 0 && { crl }) }, cas, sessionIdContext: hash.digest('hex').slice(0, 32) };
 }
 
 /** Why a file is not PEM CRLs OpenSSL takes, or undefined. */

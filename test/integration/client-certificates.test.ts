@@ -190,8 +190,11 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
 
 test('a reload asks for certificates where the new configuration does, and a broken CRL refuses it with the old one serving', async () => {
   assert.equal(await overHttp1(ports.plain, 'none', '/before-reload'), 200);
+  const { ticket } = await handshake(ports.plain, 'none', 'TLSv1.3');
   await stickler.reload(configuration(['SSLVerifyClient require']));
   assert.equal(await overHttp1(ports.plain, 'none', '/after-reload'), 'refused', 'the port asks for a certificate after the reload');
+  const resumed = await handshake(ports.plain, 'none', 'TLSv1.3', ticket);
+  assert.ok(!resumed.reused && !resumed.answered, 'a session from before the reload resumed without a certificate');
   assert.equal(await overHttp1(ports.plain, 'valid', '/after-reload'), 200);
   const damaged = join(dir, 'damaged-crl.pem');
   writeFileSync(damaged, '-----BEGIN X509 CRL-----\nAAAA\n-----END X509 CRL-----\n');

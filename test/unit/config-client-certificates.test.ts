@@ -239,6 +239,13 @@ test('the CA and CRL files are read with the credentials: a wrong one is named a
   assert.match(result.map(formatDiagnostic).join('\n'), /t\.conf:7: SSLCARevocationFile: .*damaged-crl\.pem is damaged: OpenSSL cannot read a CRL from it/);
 });
 
+test('without CA files the client\'s certificate is verified against none, never against Node\'s public roots', () => {
+  const result = loadCredentials(tlsFiles({ clientCertificates: settings({ verify: 'optional_no_ca', caFiles: [], crlFiles: [], crlCheck: 'none' }) }), 'apache', (path) => readFileSync(path));
+  assert.ok(!Array.isArray(result));
+  assert.deepEqual(result.options.ca, []);
+  assert.deepEqual(result.clientCas, []);
+});
+
 test('each client-certificate setting, and each CA or CRL content, has a session ID context of its own', () => {
   const read = (path: string) => readFileSync(path);
   const context = (extra: Partial<TlsFiles>, reader = read) => {
