@@ -32,7 +32,8 @@ before(() => {
     serial: '00FF01',
     days: 400,
   });
-  plain = issueCertificate(dir, 'plain', { subject: '/CN=#plain', key: 'ed25519', serial: '7F' });
+  // Past 2049 a certificate's time is a GeneralizedTime.
+  plain = issueCertificate(dir, 'plain', { subject: '/CN=#plain', key: 'ed25519', serial: '7F', days: 11_000 });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
