@@ -191,6 +191,9 @@ for (const line of TABLE.split('\n')) {
   if (oid && short) NAMES.set(oid, { short, long: long ?? short });
 }
 
+/** Every object of the table, by dotted identifier. */
+export const OBJECT_NAMES: ReadonlyMap<string, { short: string; long: string }> = NAMES;
+
 /** OpenSSL's short name for a dotted identifier (OBJ_nid2sn), undefined when it has none. */
 export const shortName = (oid: string): string | undefined => NAMES.get(oid)?.short;
 

@@ -7,15 +7,17 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { childrenOf, readOne } from '../../src/tls/der.ts';
 import { nameEntries, rfc2253 } from '../../src/tls/asn1-print.ts';
 import { clientEnvironment, clientVariable, parseCertificate } from '../../src/tls/client-variables.ts';
+import { OBJECT_NAMES } from '../../src/tls/object-names.ts';
 import type { ClientCertificateFacts } from '../../src/tls/client-verify.ts';
 import { issueCertificate, type IssuedCertificate } from '../support/certs.ts';
+import { oid, tlv } from '../support/der.ts';
 
 let dir: string;
 let ca: IssuedCertificate;
@@ -162,13 +164,6 @@ test('the environment: +StdEnvVars gives the fixed list, components and SANs; +E
 
 // ---- names openssl will not write, put into a certificate by hand -----------------------------------------
 
-function encode(tag: number, ...parts: Uint8Array[]): Buffer {
-  const content = Buffer.concat(parts);
-  const n = content.length;
-  const length = n < 0x80 ? [n] : n < 0x100 ? [0x81, n] : [0x82, n >> 8, n & 0xff];
-  return Buffer.concat([Buffer.from([tag, ...length]), content]);
-}
-
 const OIDS: Record<string, number[]> = {
   CN: [0x55, 0x04, 0x03],
   O: [0x55, 0x04, 0x0a],
@@ -185,7 +180,7 @@ interface Attribute {
 }
 
 function name(rdns: Attribute[][]): Buffer {
-  return encode(0x30, ...rdns.map((rdn) => encode(0x31, ...rdn.map((a) => encode(0x30, encode(0x06, Buffer.from(OIDS[a.type]!)), encode(a.tag, a.value))))));
+  return tlv(0x30, ...rdns.map((rdn) => tlv(0x31, ...rdn.map((a) => tlv(0x30, tlv(0x06, Buffer.from(OIDS[a.type]!)), tlv(a.tag, a.value))))));
 }
 
 /** `template` with its subject replaced by `subject`; the signature no longer matches, which printing ignores. */
@@ -193,7 +188,7 @@ function withSubject(template: Buffer, subject: Buffer): Buffer {
   const [tbs, algorithm, signature] = childrenOf(readOne(template))!;
   const fields = childrenOf(tbs)!.map((f) => f.encoding);
   fields[5] = subject;
-  return encode(0x30, encode(0x30, ...fields), algorithm!.encoding, signature!.encoding);
+  return tlv(0x30, tlv(0x30, ...fields), algorithm!.encoding, signature!.encoding);
 }
 
 const utf16 = (s: string): Buffer => Buffer.from(s, 'utf16le').swap16();
@@ -226,6 +221,34 @@ test('names with every string type, escapes, unknown types and multi-valued RDNs
   assert.equal(clientVariable(f, 'SSL_CLIENT_S_DN_CN_RAW'), 'Ωmega, "quoted"'.replace('Ω', '\\U03A9'));
   assert.equal(clientVariable(f, 'SSL_CLIENT_S_DN_OU'), Buffer.from('Café\\\\').toString('latin1'));
   assert.equal(clientVariable(f, 'SSL_CLIENT_S_DN_OU_RAW'), 'Caf\xe9\\\\');
+});
+
+test('the table of names is OpenSSL\'s: every short name in a DN, every algorithm\'s long name as SSL_CLIENT_A_SIG', () => {
+  const template = Buffer.from(new X509Certificate(plain.pem).raw);
+  const oids = [...OBJECT_NAMES.keys()];
+  const subject = tlv(0x30, ...oids.map((o) => tlv(0x31, tlv(0x30, oid(o), tlv(0x0c, Buffer.from('v'))))));
+  const der = withSubject(template, subject);
+  const f: ClientCertificateFacts = { verify: 'SUCCESS', certificate: new X509Certificate(der), chain: [] };
+  assert.equal(clientVariable(f, 'SSL_CLIENT_S_DN'), printed(openssl(['x509', '-inform', 'DER', '-noout', '-subject', '-nameopt', 'RFC2253,-esc_msb'], der), 'subject'));
+  const [tbs, algorithm, signature] = childrenOf(readOne(template))!;
+  // The algorithms: the rest are attribute types, whose long names mod_ssl never prints.
+  const algorithms = oids.filter((id) => !/^(2\.5\.4\.|0\.9\.|1\.2\.840\.113549\.1\.9\.|1\.3\.6\.1\.4\.1\.311\.60\.)/.test(id));
+  const signed = algorithms.map((o) => {
+    const fields = childrenOf(tbs)!.map((field) => field.encoding);
+    fields[2] = tlv(0x30, oid(o));
+    return tlv(0x30, tlv(0x30, ...fields), algorithm!.encoding, signature!.encoding);
+  });
+  // One openssl run prints them all, in order, from a PKCS #7 bundle.
+  const file = join(dir, 'algorithms.pem');
+  writeFileSync(file, signed.map((d) => `-----BEGIN CERTIFICATE-----\n${d.toString('base64')}\n-----END CERTIFICATE-----\n`).join(''));
+  const bundle = execFileSync('openssl', ['crl2pkcs7', '-nocrl', '-certfile', file], { timeout: 30_000 });
+  const texts = openssl(['pkcs7', '-print_certs', '-text', '-noout'], bundle).split(/^Certificate:$/m).slice(1);
+  assert.equal(texts.length, algorithms.length);
+  algorithms.forEach((o, i) => {
+    const f2: ClientCertificateFacts = { verify: 'SUCCESS', certificate: new X509Certificate(signed[i]!), chain: [] };
+    // openssl notes broken parameters after the name, two spaces on.
+    assert.equal(clientVariable(f2, 'SSL_CLIENT_A_SIG'), /Signature Algorithm: (.+?)(?: {2,}\(.*\))?$/m.exec(texts[i]!)![1], o);
+  });
 });
 
 const ATTRIBUTE = fc.oneof(

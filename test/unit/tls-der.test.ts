@@ -5,19 +5,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { childrenOf, integerValue, oidText, readOne, readTlv, type Tlv } from '../../src/tls/der.ts';
+import { subidentifiers, tlv } from '../support/der.ts';
 
 interface Node {
   cls: number;
   tag: number;
   /** Primitive content, or the children of a constructed value. */
   body: Uint8Array | Node[];
-}
-
-function lengthOctets(n: number): number[] {
-  if (n < 0x80) return [n];
-  const bytes: number[] = [];
-  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v % 256);
-  return [0x80 | bytes.length, ...bytes];
 }
 
 function identifier(cls: number, constructed: boolean, tag: number): number[] {
@@ -31,7 +25,7 @@ function identifier(cls: number, constructed: boolean, tag: number): number[] {
 function encode(node: Node): Buffer {
   const constructed = Array.isArray(node.body);
   const content = constructed ? Buffer.concat((node.body as Node[]).map(encode)) : Buffer.from(node.body as Uint8Array);
-  return Buffer.concat([Buffer.from([...identifier(node.cls, constructed, node.tag), ...lengthOctets(content.length)]), content]);
+  return tlv(identifier(node.cls, constructed, node.tag), content);
 }
 
 /** `node` with its contents as plain Uint8Arrays, as decode gives them. */
@@ -66,16 +60,8 @@ test('property: any tree of values reads back as itself', () => {
 test('property: object identifiers and integers read back as the numbers encoded', () => {
   const arc = fc.bigInt({ min: 0n, max: (1n << 70n) - 1n });
   fc.assert(fc.property(fc.integer({ min: 0, max: 2 }), fc.bigInt({ min: 0n, max: 39n }), fc.array(arc, { maxLength: 6 }), (first, second, rest) => {
-    const subidentifiers = [BigInt(first) * 40n + second, ...rest];
-    const bytes = subidentifiers.flatMap((v) => {
-      const digits: number[] = [];
-      for (let x = v; ; x >>= 7n) {
-        digits.unshift(Number(x & 0x7fn));
-        if (x < 128n) break;
-      }
-      return digits.map((d, i) => (i < digits.length - 1 ? d | 0x80 : d));
-    });
-    assert.equal(oidText(Uint8Array.from(bytes)), [first, second, ...rest].join('.').slice(0, 79));
+    const arcs = [BigInt(first) * 40n + second, ...rest];
+    assert.equal(oidText(Uint8Array.from(subidentifiers(arcs))), [first, second, ...rest].join('.').slice(0, 79));
   }), { numRuns: 500 });
   fc.assert(fc.property(fc.bigInt({ min: -(1n << 200n), max: 1n << 200n }), (n) => {
     let hex = (n < 0n ? (1n << BigInt(8 * Math.ceil((n.toString(16).length + 1) / 2))) + n : n).toString(16);
