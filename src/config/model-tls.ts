@@ -26,8 +26,8 @@ export interface TlsFiles {
 
 /**
  * Apache's `SSLVerifyClient` levels: `optional_no_ca` accepts a certificate whose only fault is an issuer it cannot
- * find (SSL_CLIENT_VERIFY then says FAILED, as mod_ssl's does); `optional` lets a client in without a certificate
- * but not with a bad one.
+ * find (with SSL_CLIENT_VERIFY FAILED:reason, as httpd 2.4 does); `optional` lets a client in without a
+ * certificate but not with a bad one.
  */
 export type VerifyClient = 'none' | 'optional' | 'require' | 'optional_no_ca';
 

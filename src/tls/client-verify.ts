@@ -2,11 +2,12 @@
 // chain during the handshake against the configured CAs and CRLs, but Node lets every client through
 // (rejectUnauthorized false) and keeps only OpenSSL's last error, so the level's rules are applied here:
 // - require: a certificate, verified; optional: a verified certificate or none; both as mod_ssl's SSLVerifyClient;
-// - optional_no_ca: also a certificate whose only fault is that its issuer is unknown. mod_ssl lets it in but leaves
-//   OpenSSL's error in place, so SSL_CLIENT_VERIFY is FAILED:<that error> (httpd 2.4.71 on OpenSSL 3 says
-//   "FAILED:unable to verify the first certificate"; its GENEROUS is only ever given after a renegotiation). OpenSSL
-//   stops at the unknown issuer and may not report an expired certificate or a missing CRL after it, so those two
-//   are checked here, as mod_ssl's verify callback would have failed them;
+// - optional_no_ca: also a certificate whose only fault is that its issuer is unknown. mod_ssl's documentation
+//   calls that GENEROUS, but httpd 2.4.71 on OpenSSL 3 passes on FAILED:<OpenSSL's last error> and lets
+//   the client in (GENEROUS needs a verify result of OK, which OpenSSL no longer leaves after an accepted error;
+//   test/integration/client-verify-differential.test.ts against Debian's apache2), so Stickler does the same.
+//   OpenSSL stops at the unknown issuer and may not report an expired certificate or a missing CRL after it, so
+//   those two are checked here, as mod_ssl's verify callback fails them;
 // - SSLVerifyDepth, which Node does not pass to OpenSSL, on the chain built again here from what the client sent and
 //   the CAs (Node gives the certificates the client sent, linked by issuer, without the CAs OpenSSL added).
 import type { X509Certificate } from 'node:crypto';
@@ -14,7 +15,7 @@ import type { ClientCertificates } from '../config/model.ts';
 
 /** What a connection's client certificate came to, as the log formats and request headers see it. */
 export interface ClientCertificateFacts {
-  /** mod_ssl's SSL_CLIENT_VERIFY: NONE, SUCCESS or FAILED:reason (admitted under optional_no_ca, refused otherwise) */
+  /** mod_ssl's SSL_CLIENT_VERIFY: NONE, SUCCESS, GENEROUS or FAILED:reason (also on a client let in by optional_no_ca) */
   verify: string;
   /** The peer's leaf. */
   certificate?: X509Certificate;
