@@ -1,6 +1,7 @@
 // What an access-log line is made of: the facts of one request, gathered while it is served, and the two
 // renderings every log format shares with Apache (its escaping and its `%t` time).
 import type { BalancerFacts } from '../balancer/balancer.ts';
+import type { SslOptions } from '../config/model-tls.ts';
 import type { RoutingDecision } from '../balancer/decision.ts';
 import { getHeader, type HeaderList, type RequestHead } from '../http/head.ts';
 import type { ClientCertificateFacts } from '../tls/client-verify.ts';
@@ -72,6 +73,8 @@ export interface AccessEntry {
   aborted?: boolean;
   /** `https` under TLS. */
   scheme?: 'https' | 'http';
+  /** The virtual host's SSLOptions, which decide what of the client's certificate its environment holds (`%{VAR}e`). */
+  sslOptions?: SslOptions;
 }
 
 /** The client side a request came on, as its log line records it. */

@@ -5,6 +5,7 @@
 import { threadId } from 'node:worker_threads';
 import type { BalancerFacts } from '../balancer/balancer.ts';
 import type { HeaderList } from '../http/head.ts';
+import { clientEnvironment, clientVariable } from '../tls/client-variables.ts';
 import { clientHost, escapeLogItem, formatLogTime, MONTHS, pad2, timeZone, type AccessEntry } from './entry.ts';
 
 /** One item's value; undefined is httpd's NULL, logged as `-`. */
@@ -29,6 +30,7 @@ const ITEMS: Record<string, ItemFactory> = {
   A: () => (e) => e.connection?.localIp,
   B: () => (e) => String(e.bytesSent),
   b: () => (e) => (e.bytesSent > 0 ? String(e.bytesSent) : undefined),
+  c: (name) => (e) => escaped(sslCompatItem(e, name)),
   C: (name) => (e) => cookie(e.requestHeaders, name),
   D: () => (e) => String(Math.floor(e.totalMs * 1000)),
   e: (name) => (e) => environment(e, name),
@@ -76,7 +78,8 @@ const ITEMS: Record<string, ItemFactory> = {
   I: () => (e) => String(e.bytesIn ?? 0),
   O: () => (e) => String(e.bytesOut ?? 0),
   S: () => (e) => String((e.bytesIn ?? 0) + (e.bytesOut ?? 0)),
-  x: (name) => (e) => sslVariable(e, name),
+  // httpd 2.4.71's mod_ssl escapes its items as every other item is escaped: a PEM's newlines are `\n`.
+  x: (name) => (e) => escaped(sslVariable(e, name)),
 };
 
 /** mod_logio's two-letter items after `^`: trailers and time to first byte, which Stickler does not keep. */
@@ -200,31 +203,70 @@ export const ENVIRONMENT: ReadonlySet<string> = new Set([
   'BALANCER_NAME', 'BALANCER_WORKER_NAME', 'BALANCER_WORKER_ROUTE', 'BALANCER_SESSION_STICKY', 'BALANCER_SESSION_ROUTE', 'BALANCER_ROUTE_CHANGED', 'HTTPS',
 ] satisfies Array<keyof BalancerFacts | 'HTTPS'>);
 
+/** Whether a request's environment can hold `name`: ENVIRONMENT, or one of the SSL_* variables mod_ssl puts there. */
+export function isEnvironmentName(name: string): boolean {
+  const upper = name.toUpperCase();
+  return ENVIRONMENT.has(name) || upper.startsWith('SSL_CLIENT_') || ['SSL_TLS_SNI', 'SSL_PROTOCOL', 'SSL_CIPHER'].includes(upper);
+}
+
 /** The request's environment as httpd's would hold it for a proxied request (ENVIRONMENT), escaped for a log. */
 export function environment(e: AccessEntry, name: string): string | undefined {
-  return escaped(environmentValue(e.balancer, e.scheme, name));
+  return escaped(environmentValue(e.balancer, e, name));
 }
 
 /**
- * A variable of the request's environment as it is (ENVIRONMENT): the balancer's facts once it has chosen, and
- * mod_ssl's HTTPS. httpd's environment is a table whose names are matched without regard to case.
+ * A variable of the request's environment as it is (ENVIRONMENT): the balancer's facts once it has chosen, mod_ssl's
+ * HTTPS, and the SSL_CLIENT_* variables its SSLOptions +StdEnvVars and +ExportCertData put there. httpd's
+ * environment is a table whose names are matched without regard to case.
  */
-export function environmentValue(facts: BalancerFacts | undefined, scheme: AccessEntry['scheme'], name: string): string | undefined {
+export function environmentValue(facts: BalancerFacts | undefined, e: AccessEntry, name: string): string | undefined {
   const upper = name.toUpperCase();
   if (upper.startsWith('BALANCER_')) return (facts as Record<string, string | undefined> | undefined)?.[upper];
-  if (upper === 'HTTPS') return scheme === 'https' ? 'on' : undefined;
-  return undefined;
+  if (upper === 'HTTPS') return e.scheme === 'https' ? 'on' : undefined;
+  if (!upper.startsWith('SSL_') || e.scheme !== 'https') return undefined;
+  // ssl_hook_Fixup sets SSL_TLS_SNI on every TLS request, the rest only as SSLOptions say.
+  if (upper === 'SSL_TLS_SNI') return sslVariable(e, upper);
+  if (e.sslOptions === undefined) return undefined;
+  if (upper === 'SSL_PROTOCOL' || upper === 'SSL_CIPHER') return e.sslOptions.stdEnvVars ? sslVariable(e, upper) : undefined;
+  if (!upper.startsWith('SSL_CLIENT_')) return undefined;
+  // Built once per request: its rules and its log lines may ask for many of them.
+  let env = clientEnvironments.get(e);
+  if (env === undefined) clientEnvironments.set(e, (env = clientEnvironment(e.connection?.tls?.().client, e.sslOptions)));
+  return env.get(upper);
 }
+const clientEnvironments = new WeakMap<AccessEntry, Map<string, string>>();
 
-/** mod_ssl's variables Stickler knows; an empty value is none, as mod_ssl logs and mod_headers read it. */
+/**
+ * mod_ssl's variables Stickler knows, as ssl_var_lookup gives them: byte strings, names without regard to case; an
+ * empty value is none, as mod_ssl logs and mod_headers read it.
+ */
 export function sslVariable(e: AccessEntry, name: string): string | undefined {
-  if (name === 'HTTPS') return e.scheme === 'https' ? 'on' : 'off';
+  const upper = name.toUpperCase();
+  if (upper === 'HTTPS') return e.scheme === 'https' ? 'on' : 'off';
   if (e.scheme !== 'https') return undefined;
   const tls = e.connection?.tls?.();
-  if (name === 'SSL_CLIENT_VERIFY') return tls?.client?.verify ?? 'NONE';
-  const value = name === 'SSL_PROTOCOL' ? tls?.protocol : name === 'SSL_CIPHER' ? tls?.cipher : name === 'SSL_TLS_SNI' ? tls?.sni : undefined;
+  if (upper.startsWith('SSL_CLIENT_')) return clientVariable(tls?.client, name);
+  const value = upper === 'SSL_PROTOCOL' ? tls?.protocol : upper === 'SSL_CIPHER' ? tls?.cipher : upper === 'SSL_TLS_SNI' ? tls?.sni : undefined;
   return value || undefined;
 }
+
+/** mod_ssl's `%{name}c`, kept for formats written for mod_ssl 1.x: names for a few of its variables. */
+function sslCompatItem(e: AccessEntry, name: string): string | undefined {
+  const variable = SSL_COMPAT_ITEMS.get(name);
+  if (e.scheme !== 'https' || variable === undefined) return undefined;
+  // errcode is always `-`; errstr is a refused certificate's reason, and a refused client never gets this far.
+  return variable === '-' ? '-' : variable === '' ? undefined : sslVariable(e, variable);
+}
+const SSL_COMPAT_ITEMS = new Map([
+  ['version', 'SSL_PROTOCOL'],
+  ['cipher', 'SSL_CIPHER'],
+  ['subjectdn', 'SSL_CLIENT_S_DN'],
+  ['clientcert', 'SSL_CLIENT_S_DN'],
+  ['issuerdn', 'SSL_CLIENT_I_DN'],
+  ['cacert', 'SSL_CLIENT_I_DN'],
+  ['errcode', '-'],
+  ['errstr', ''],
+]);
 
 /**
  * `%p`, `%{canonical}p`: httpd's ap_get_server_port with UseCanonicalName and UseCanonicalPhysicalPort Off: the

@@ -8,6 +8,8 @@ import type { HeaderList } from '../http/head.ts';
 import { connectionTokens, isHopByHop } from './hop-by-hop.ts';
 import { inRange, parseIp, parseIpRange, type IpRange } from '../config/ip-range.ts';
 import { memberHostHeader } from './member-url.ts';
+import type { ClientCertificateFacts } from '../tls/client-verify.ts';
+import { CLIENT_CERT, CLIENT_CERT_CHAIN, clientCertChainField, clientCertField } from '../tls/rfc9440.ts';
 
 export interface ForwardContext {
   clientIp: string;
@@ -25,6 +27,12 @@ export interface ForwardContext {
    * values appended, as Apache does for everyone. Absent or false, they are replaced.
    */
   trustedPeer?: boolean;
+  /**
+   * Present when the virtual host forwards client certificates (RFC 9440), with the connection's certificate facts
+   * (undefined for a connection that asked for none). Client-Cert and Client-Cert-Chain then come from Stickler
+   * alone, whoever the peer is: a proxy in front presented no certificate of the client's to Stickler.
+   */
+  forwardCertificate?: { facts: ClientCertificateFacts | undefined };
 }
 
 // Host is not hop-by-hop, but it is always rebuilt below. Content-Length and Transfer-Encoding go because the
@@ -57,6 +65,8 @@ const IDENTITY = new FieldNameSet([
 /** Lower-case, ASCII: field names are tokens, so an ASCII case fold is the whole comparison. */
 const IDENTITY_PREFIXES = ['x-forwarded-', 'x-ssl', 'ssl_', 'ssl-'];
 
+const RFC9440 = new FieldNameSet([CLIENT_CERT, CLIENT_CERT_CHAIN]);
+
 const trustedRanges = new WeakMap<readonly string[], IpRange[]>();
 
 /** Whether `clientIp` is in the configuration's trusted proxies (validated when the configuration was read). */
@@ -84,6 +94,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
   const out: HeaderList = [['Host', outgoingHost(ctx)]];
   const add = ctx.addForwardedHeaders;
   const trusted = ctx.trustedPeer === true;
+  const certificates = ctx.forwardCertificate;
   let protoKept = false;
   const forwardedFor = new Merge();
   // Apache adds X-Forwarded-Host only when the request had a Host header; an empty one carries no information.
@@ -95,6 +106,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
     if (isHopByHop(field[0], NOT_FORWARDED, named)) continue;
     const ours = FORWARDED.find(field[0]);
     if (!trusted && (ours !== undefined || isIdentityHeader(field[0]))) continue;
+    if (certificates !== undefined && RFC9440.has(field[0])) continue;
     if (add) {
       switch (ours) {
         case 'x-forwarded-for':
@@ -116,6 +128,7 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
     }
     out.push(field);
   }
+  if (certificates !== undefined) addCertificateFields(out, certificates.facts);
   if (!add) return out;
   forwardedFor.finish(out, 'X-Forwarded-For', ctx.clientIp);
   forwardedHost?.finish(out, 'X-Forwarded-Host', ctx.hostHeader);
@@ -132,6 +145,17 @@ export function forwardRequestHeaders(headers: HeaderList, ctx: ForwardContext):
  */
 export function withoutClientClaims(headers: HeaderList): HeaderList {
   return headers.filter(([name]) => FORWARDED.find(name) === undefined && !isIdentityHeader(name));
+}
+
+/**
+ * RFC 9440's fields for the connection's certificate. Only admitted connections have facts, so any certificate here
+ * passed the virtual host's SSLVerifyClient level (under optional_no_ca, with an issuer the member may know).
+ */
+function addCertificateFields(out: HeaderList, facts: ClientCertificateFacts | undefined): void {
+  if (facts?.certificate === undefined) return;
+  out.push([CLIENT_CERT, clientCertField(facts.certificate)]);
+  const chain = clientCertChainField(facts.chain);
+  if (chain !== undefined) out.push([CLIENT_CERT_CHAIN, chain]);
 }
 
 function isIdentityHeader(name: string): boolean {

@@ -62,7 +62,7 @@ function pieceRenderer(piece: HeaderValuePiece): Part {
     case 'elapsed':
       return (c) => `D=${Math.floor(c.elapsedUs)}`;
     case 'env':
-      return (c) => unwrap(environmentValue(c.facts, c.entry.scheme, piece.name));
+      return (c) => unwrap(environmentValue(c.facts, c.entry, piece.name));
     case 'ssl':
       return (c) => unwrap(sslVariable(c.entry, piece.name));
   }
@@ -107,7 +107,7 @@ function covers(rule: HeaderRule, place: RulePlace): boolean {
 /** The env= condition, read as httpd reads its environment table: set means present, even when empty. */
 function conditionHolds(rule: HeaderRule, c: RuleContext): boolean {
   if (rule.env === undefined) return true;
-  return (environmentValue(c.facts, c.entry.scheme, rule.env.variable) !== undefined) !== rule.env.negate;
+  return (environmentValue(c.facts, c.entry, rule.env.variable) !== undefined) !== rule.env.negate;
 }
 
 /** Applies `rules` in order to `headers`, in place, as httpd's do_headers_fixup edits one table. */

@@ -93,6 +93,7 @@ export class Exchange implements DispatchHandler, LocalSink {
     if (!vhost) return this.respondLocal(errorResponse(404));
     this.vhost = vhost;
     this.log.serverName = vhost.serverName;
+    this.log.sslOptions = vhost.config.tls?.sslOptions;
     // <Location> rules match the decoded, normalised path, as httpd matches r->uri and as ProxyPass does here: `/%70rivate` and `/a/../private` are `/private`.
     if (vhost.headerRules) this.rulePlace = { path: target.decodedPath };
 
@@ -149,6 +150,7 @@ export class Exchange implements DispatchHandler, LocalSink {
       scheme: client.scheme,
       // With rules, the client's own claims are gone already and what remains is the configuration's.
       trustedPeer: trustedPeer || (rules !== undefined && rules.length > 0),
+      forwardCertificate: vhost!.config.tls?.clientCertificates?.forwardRfc9440 ? { facts: client.logConnection.tls?.().client } : undefined,
     });
   }
 

@@ -5,6 +5,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
@@ -138,4 +139,50 @@ function issueClient(ca: CaDirectory, file: string, name: string, dates: string[
 
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+}
+
+export interface MadeCertificate extends CertificateFiles {
+  /** The certificate as openssl wrote it (PEM). */
+  pem: string;
+}
+
+export interface IssueOptions {
+  /** openssl's `-subj` form, `/C=DE/O=Example/CN=Jörg+UID=42` (`+` joins a multi-valued RDN); UTF-8 is kept. */
+  subject: string;
+  /** subjectAltName as openssl's config writes it: `email:a@example.org,DNS:a.example,otherName:...`. */
+  altNames?: string;
+  /** Signed by this certificate's key; self-signed when absent. */
+  issuer?: MadeCertificate;
+  /** A CA (basicConstraints CA:TRUE). */
+  ca?: boolean;
+  /** `rsa:2048`, `ed25519` or an elliptic curve name; P-256 by default. */
+  key?: string;
+  /** Hex serial number; openssl picks a random one when absent. */
+  serial?: string;
+  days?: number;
+}
+
+/**
+ * A certificate made by the openssl command, `name.pem` and `name.key` in `dir`: the certificates a real CA issues,
+ * with names and extensions Node's own generator (src/tls/selfsigned.ts) does not write.
+ */
+export function issueCertificate(dir: string, name: string, opts: IssueOptions): MadeCertificate {
+  const certFile = join(dir, `${name}.pem`);
+  const keyFile = join(dir, `${name}.key`);
+  const key = opts.key ?? 'P-256';
+  const keyArgs = key.startsWith('rsa:') || key === 'ed25519' ? ['-newkey', key] : ['-newkey', 'ec', '-pkeyopt', `ec_paramgen_curve:${key}`];
+  const ext = [opts.ca ? 'basicConstraints=critical,CA:TRUE' : 'basicConstraints=CA:FALSE', ...(opts.altNames ? [`subjectAltName=${opts.altNames}`] : [])];
+  const subject = ['-utf8', '-multivalue-rdn', '-subj', opts.subject];
+  const validity = ['-days', String(opts.days ?? 30), ...(opts.serial ? ['-set_serial', `0x${opts.serial}`] : [])];
+  if (opts.issuer === undefined) {
+    openssl(['req', '-x509', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', certFile, ...subject, ...validity, ...ext.flatMap((e) => ['-addext', e])]);
+  } else {
+    const csr = join(dir, `${name}.csr`);
+    const extFile = join(dir, `${name}.ext`);
+    writeFileSync(extFile, ext.join('\n') + '\n');
+    openssl(['req', '-new', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', csr, ...subject]);
+    const serial = opts.serial ? [] : ['-CAcreateserial', '-CAserial', join(dir, `${name}.srl`)];
+    openssl(['x509', '-req', '-in', csr, '-CA', opts.issuer.certFile, '-CAkey', opts.issuer.keyFile, '-out', certFile, '-extfile', extFile, ...validity, ...serial]);
+  }
+  return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
 }

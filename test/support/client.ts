@@ -1,6 +1,7 @@
 // A deliberately plain HTTPS client for tests: no certificate checks (every server here is self-signed), an
 // optional cookie jar that behaves like a browser with one site, and a hard timeout on every exchange.
 
+import { connect as h2Connect } from 'node:http2';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -56,6 +57,8 @@ export interface RequestOptions {
   /** A shared keep-alive agent (see `keepAliveAgent`); without one each request uses a fresh connection. */
   agent?: Agent;
   timeoutMs?: number;
+  /** Presented when the server asks for a client certificate: the certificate (and any chain after it, in PEM) and its key. */
+  clientCertificate?: { cert: string | Buffer; key: string | Buffer };
 }
 
 /** An agent that reuses connections across requests; `destroy()` it when done. */
@@ -75,6 +78,7 @@ export function request(url: string | URL, opts: RequestOptions = {}): Promise<H
       headers,
       agent: opts.agent ?? false,
       rejectUnauthorized: false,
+      ...opts.clientCertificate,
     });
     const timer = setTimeout(() => {
       req.destroy(new Error(`${opts.method ?? 'GET'} ${url}: no complete response within ${timeoutMs} ms`));
@@ -103,6 +107,29 @@ export function request(url: string | URL, opts: RequestOptions = {}): Promise<H
     });
     req.end(opts.body);
   });
+}
+
+/**
+ * One GET over HTTP/2 on a session of its own, which is closed after it; the status. The body is read and dropped.
+ */
+export async function h2Status(url: string, opts: Pick<RequestOptions, 'headers' | 'clientCertificate' | 'timeoutMs'> = {}): Promise<number> {
+  const target = new URL(url);
+  const session = h2Connect(target.origin, { rejectUnauthorized: false, ...opts.clientCertificate });
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`GET ${url} over HTTP/2: no response within ${timeoutMs} ms`)), timeoutMs);
+      session.once('error', reject);
+      const stream = session.request({ ':path': target.pathname + target.search, ...opts.headers });
+      stream.once('response', (h) => resolve(Number(h[':status'])));
+      stream.once('error', reject);
+      stream.resume();
+    });
+  } finally {
+    clearTimeout(timer);
+    session.close();
+  }
 }
 
 export interface RawOptions {

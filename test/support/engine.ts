@@ -113,6 +113,8 @@ export interface YamlOptions {
   balancer?: string[];
   /** The virtual host's certificate and key, when the test has its own (the one Tomcat members use); else localCertificate(). */
   certificates?: CertificateFiles;
+  /** More keys of the virtual host's `tls`, in YAML's flow style (`client-certificates: { verify: optional }`). */
+  tls?: string;
 }
 
 /** `lines`: keys of this member only, after those every member gets. */
@@ -124,7 +126,7 @@ export function yamlConfig(port: number, members: Array<{ url: string; route: st
 virtual-hosts:
   - port: ${port}
     server-name: localhost
-    tls: { certificate-file: ${certFile}, key-file: ${keyFile} }
+    tls: { certificate-file: ${certFile}, key-file: ${keyFile}${opts.tls ? `, ${opts.tls}` : ''} }
     backend-tls: { verify: none }
     routes:
       - path: /

@@ -274,7 +274,7 @@ test('a log problem names the directive written: TransferLog, or --access-log fo
 test('env= on a variable Stickler never sets is said to be always true or always false, at the CustomLog line', async (t) => {
   const s = await setup(t);
   const log = join(s.dir, 'a.log');
-  const { file, result } = apache(s, [`CustomLog ${log} combined env=!dontlog`, `CustomLog ${log} combined env=dontlog`, `CustomLog ${log} combined env=BALANCER_ROUTE_CHANGED`]);
+  const { file, result } = apache(s, [`CustomLog ${log} combined env=!dontlog`, `CustomLog ${log} combined env=dontlog`, `CustomLog ${log} combined env=BALANCER_ROUTE_CHANGED`, `CustomLog ${log} combined env=SSL_CLIENT_S_DN`]);
   const warnings = result.diagnostics.filter((d) => d.severity === 'warning' && d.message.startsWith('env=')).map(formatDiagnostic);
   assert.equal(warnings.length, 2, warnings.join('\n'));
   assert.match(warnings[0]!, new RegExp(`^${file}:4: CustomLog: env=!dontlog is always true: this log takes every request, since Stickler never sets dontlog \\(it ignores SetEnvIf, SetEnv and BrowserMatch`));

@@ -1,7 +1,7 @@
 // mod_log_config's directives: LogFormat, CustomLog, TransferLog, BufferedLogs. As httpd does, a CustomLog's
 // format names a LogFormat of its server or of the main server, wherever in the configuration that LogFormat is,
 // so names are resolved once everything is read; a format that names none is the format itself.
-import { compileLogFormat, ENVIRONMENT } from '../../log/format.ts';
+import { compileLogFormat, ENVIRONMENT, isEnvironmentName } from '../../log/format.ts';
 import type { AccessLogConfig, Source } from '../model.ts';
 import type { DirectiveNode } from './parse.ts';
 import { resolveFrom } from './parse.ts';
@@ -91,12 +91,12 @@ export function readCustomLog(node: DirectiveNode, draft: LogDraft, report: Repo
  * so a variable it never sets makes the condition constant: said at the line rather than found in the logs.
  */
 function warnUnsetVariable(node: DirectiveNode, condition: { variable: string; negate: boolean }, report: Report): void {
-  if (ENVIRONMENT.has(condition.variable)) return;
+  if (isEnvironmentName(condition.variable)) return;
   const outcome = condition.negate ? 'is always true: this log takes every request' : 'is always false: this log takes no request';
   report.warning(
     node.source,
     node.name,
-    `env=${condition.negate ? '!' : ''}${condition.variable} ${outcome}, since Stickler never sets ${condition.variable} (it ignores SetEnvIf, SetEnv and BrowserMatch, which set variables in httpd); expected one of ${[...ENVIRONMENT].join(', ')}`,
+    `env=${condition.negate ? '!' : ''}${condition.variable} ${outcome}, since Stickler never sets ${condition.variable} (it ignores SetEnvIf, SetEnv and BrowserMatch, which set variables in httpd); expected one of ${[...ENVIRONMENT].join(', ')} or an SSL_CLIENT_* variable (SSLOptions +StdEnvVars)`,
   );
 }
 
