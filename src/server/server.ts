@@ -4,9 +4,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { formatDiagnostic, listenerAt, type ListenerConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { formatDiagnostic, listenerAt, type ListenerConfig, type SticklerConfig, type TlsFiles, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
-import { loadCredentials, type Credentials, type FileProblem } from '../tls/credentials.ts';
+import { loadCredentials, type Credentials, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
 import { H2Front } from './h2.ts';
 import { Runtime, type SharedBalancer } from './runtime.ts';
@@ -240,6 +240,40 @@ export class Stickler {
     };
   }
 
+  /**
+   * Serves `files` as the certificate of virtual host number `vhost` (its index in the running configuration's
+   * `virtualHosts`) from the next handshake on, with no reload: connections and handshakes under way keep the
+   * certificate they began with. For certificates renewed while running (ACME). A file that cannot be used throws
+   * a StartupError naming it, and the certificate in use keeps serving. The next reload reads the files the
+   * configuration names again.
+   */
+  swapCertificate(vhost: number, files: TlsFiles, read: ReadFile = readFileSync): void {
+    this.prepareCertificateSwap(vhost, files, read).commit();
+  }
+
+  /** swapCertificate() in two steps, for worker threads that must all take a certificate or none (see prepareReload). */
+  prepareCertificateSwap(vhost: number, files: TlsFiles, read: ReadFile = readFileSync): { commit(): void; abort(): void } {
+    const { config } = this.runtime;
+    const vh = config.virtualHosts[vhost];
+    if (!vh) throw new StartupError(`no virtual host number ${vhost} in the running configuration, which has ${config.virtualHosts.length}`);
+    const credentials = loadCredentials(files, config.dialect, read);
+    if (Array.isArray(credentials)) throw new StartupError(credentials.map(formatDiagnostic).join('\n'));
+    return {
+      commit: () => {
+        for (const [port, current] of this.certificates) {
+          if (vh.port !== port && vh.port !== 0) continue;
+          const swapped = withCertificate(current, config.virtualHosts, vh, credentials);
+          this.certificates.set(port, swapped);
+          if (swapped.fallback === current.fallback) continue;
+          for (const l of this.open.values()) {
+            if (l.bound.config.port === port && l.server instanceof tls.Server) l.server.setSecureContext(swapped.fallback.options);
+          }
+        }
+      },
+      abort: () => {},
+    };
+  }
+
   /** Opens this thread's log files again (SIGUSR1); the reasons of those that could not be. */
   async reopenLogs(): Promise<string[]> {
     return reopenLogFiles();
@@ -405,6 +439,17 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
     byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: loaded.get(first)!.options }, staples });
   }
   return byPort;
+}
+
+/** A port's certificates with `vh`'s replaced by `credentials` (or added, in configuration order). */
+function withCertificate(current: PortCertificates, all: VirtualHostConfig[], vh: VirtualHostConfig, credentials: Credentials): PortCertificates {
+  const vhosts = all.filter((v) => v === vh || current.vhosts.includes(v));
+  return {
+    vhosts,
+    contexts: new Map(current.contexts).set(vh, credentials.context),
+    fallback: vhosts[0] === vh ? { vh, options: credentials.options } : current.fallback,
+    staples: [...current.staples, ...(credentials.staple ? [credentials.staple] : [])],
+  };
 }
 
 function listen(server: net.Server, listener: ListenerConfig, reusePort: boolean): Promise<void> {

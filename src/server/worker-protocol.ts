@@ -2,7 +2,8 @@
 // starting, two-step edits and reloads (prepare, then commit or abort), manager edits decided by the main thread,
 // and piped-log lines; and asking a worker for its answer to one step.
 import type { Worker } from 'node:worker_threads';
-import type { SticklerConfig } from '../config/model.ts';
+import type { SticklerConfig, TlsFiles } from '../config/model.ts';
+import type { FileContents } from '../tls/credentials.ts';
 import type { PlannedEdit } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, SharedStatus } from '../manager/model.ts';
 import type { SharedBalancer } from './runtime.ts';
@@ -17,7 +18,9 @@ export interface ListenerAddress {
 /** What every worker prepares, then commits or drops. */
 export type Work =
   | { kind: 'edit'; edit: PlannedEdit }
-  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string> };
+  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string> }
+  /** A virtual host's certificate swapped in place (Stickler.swapCertificate), with the files as the main thread read them. */
+  | { kind: 'certificate'; vhost: number; files: TlsFiles; contents: FileContents };
 
 export type FromWorker =
   | { type: 'ready'; listeners: ListenerAddress[] }

@@ -8,6 +8,7 @@ import { rememberAudit } from '../manager/store.ts';
 import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
+import { fromContents } from '../tls/credentials.ts';
 import type { MergeActivity } from '../manager/overview.ts';
 import { addActivity, type Activity } from '../shared/session-activity.ts';
 import { memberKey } from '../shared/report-hash.ts';
@@ -83,6 +84,7 @@ async function prepare(workId: number, work: Work): Promise<{ commit(): void; ab
     if (failEdits) throw new Error(`worker ${id} was told to fail every edit (STICKLER_TEST_FAIL_EDITS_IN_WORKER)`);
     return stickler.runtime.prepareEdit(work.edit);
   }
+  if (work.kind === 'certificate') return stickler.prepareCertificateSwap(work.vhost, work.files, fromContents(work.contents));
   const reload = await stickler.prepareReload(work.config, work.shared);
   return {
     commit: () => {

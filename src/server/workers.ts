@@ -12,7 +12,9 @@
 // tried a few times, then the group serves on with a thread fewer and says so, rather than holding up the queue.
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import type { SticklerConfig } from '../config/model.ts';
+import { readFileSync } from 'node:fs';
+import type { SticklerConfig, TlsFiles } from '../config/model.ts';
+import { readTlsFiles } from '../tls/credentials.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
 import { idleStopMoot, startIdleStops } from '../manager/idle-stop.ts';
@@ -205,7 +207,7 @@ export class WorkerGroup {
     const took = threads.filter((_, i) => answers[i] !== 'gone' && (answers[i] as FromWorker).type === 'prepared');
     if (failed.length === 0) return { ok: true, id, threads: took };
     for (const t of took) t.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
-    for (const f of failed) if (!f.clean) this.replace(f.thread, `could not prepare ${works[0]!.kind === 'edit' ? 'an edit' : 'a reload'} (${f.message})`);
+    for (const f of failed) if (!f.clean) this.replace(f.thread, `could not prepare ${{ edit: 'an edit', reload: 'a reload', certificate: 'a certificate' }[works[0]!.kind]} (${f.message})`);
     const first = failed[0]!;
     return { ok: false, reason: first.clean ? first.message : `worker ${first.thread.id} could not apply it (${first.message}) and is being replaced` };
   }
@@ -309,6 +311,21 @@ export class WorkerGroup {
       const answers = await this.commitEverywhere(prepared.id, prepared.threads);
       for (const a of answers) if (a !== 'gone' && a !== 'late' && a.type === 'committed' && a.listeners.length > 0) this.listeners = a.listeners;
       this.checkHealth();
+    });
+  }
+
+  /**
+   * Stickler.swapCertificate on every worker, all or none: the files are read here once and sent to each, so every
+   * thread serves the same certificate. Workers started later take it too; the next reload reads the files the
+   * configuration names again. Rejects with the reason (the file and what is wrong with it) when nothing changed.
+   */
+  swapCertificate(vhost: number, files: TlsFiles): Promise<void> {
+    return this.serially(async () => {
+      const contents = readTlsFiles(files, (path) => readFileSync(path));
+      const prepared = await this.prepareEverywhere(() => ({ kind: 'certificate', vhost, files, contents }));
+      if (!prepared.ok) throw new StartupError(prepared.reason);
+      this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: files } : vh)) };
+      await this.commitEverywhere(prepared.id, prepared.threads);
     });
   }
 

@@ -75,6 +75,32 @@ export function caFileProblem(file: string, read: ReadFile): string | undefined 
   return said;
 }
 
+/** Files as read once, by path: what a thread that must not read the disk again is given. */
+export type FileContents = Map<string, Uint8Array>;
+
+/** Every file `files` names that can be read; one that cannot is left out and reported as unreadable by `fromContents`. */
+export function readTlsFiles(files: TlsFiles, read: ReadFile): FileContents {
+  const contents: FileContents = new Map();
+  for (const path of [files.certificateFile, files.keyFile, files.chainFile, files.ocspResponseFile]) {
+    if (path === undefined || contents.has(path)) continue;
+    try {
+      contents.set(path, read(path));
+    } catch {
+      // loadCredentials says why, reading it again through fromContents.
+    }
+  }
+  return contents;
+}
+
+/** Reads from `contents`; a path it lacks fails as a missing file does. */
+export function fromContents(contents: FileContents): ReadFile {
+  return (path) => {
+    const data = contents.get(path);
+    if (data === undefined) throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
+    return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  };
+}
+
 function readOrSay(read: ReadFile, path: string, say: (message: string) => void): Buffer | undefined {
   try {
     return read(path);
