@@ -76,6 +76,7 @@ export function verifyConfig(config: SticklerConfig, files: VerifyFiles = diskFi
   return [
     ...listenerClashes(config.listeners, config.dialect === 'native' ? 'listeners' : 'Listen'),
     ...tlsProblems(config, files),
+    ...acmeProblems(config, files),
     ...managerAuth(config).problems,
     ...writeProblems(config, files),
     ...pipedLogProblems(config, files),
@@ -87,7 +88,8 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const seen = new Set<TlsFiles | string>();
   for (const vh of config.virtualHosts) {
-    if (vh.tls && !seen.has(vh.tls)) {
+    // A managed certificate is ordered, or made temporarily, at the start: its store is checked instead (acmeProblems).
+    if (vh.tls && !vh.acme && !seen.has(vh.tls)) {
       seen.add(vh.tls);
       const loaded = loadCredentials(vh.tls, config.dialect, files.read);
       if (Array.isArray(loaded)) problems.push(...loaded);
@@ -99,6 +101,23 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
       const at = vh.backendTls.caSource ?? vh.backendTls.source ?? vh.source;
       if (problem) problems.push(error(at, TLS_FILE_NAMES[config.dialect].ca, problem));
     }
+  }
+  return problems;
+}
+
+/** Each managed domain's store can be written (made if missing) and its CA bundle is certificates. */
+function acmeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  const names = config.dialect === 'native' ? { store: 'acme.store-dir', ca: 'acme.ca-certificate-file' } : { store: 'MDStoreDir', ca: 'MDCACertificateFile' };
+  const problems: Diagnostic[] = [];
+  for (const domain of config.managedDomains ?? []) {
+    const { storeDir, caCertificateFile } = domain.settings;
+    let existing = storeDir;
+    while (files.kind(existing) === undefined && dirname(existing) !== existing) existing = dirname(existing);
+    const kind = files.kind(existing);
+    if (kind !== 'directory') problems.push(error(domain.source, names.store, `cannot keep certificates for ${domain.names[0]} in ${storeDir}: ${existing} is not a directory`));
+    else if (!files.writable(existing)) problems.push(error(domain.source, names.store, `cannot keep certificates for ${domain.names[0]} in ${storeDir}: ${existing} is not writable`));
+    const ca = caCertificateFile === undefined ? undefined : caFileProblem(caCertificateFile, files.read);
+    if (ca) problems.push(error(domain.source, names.ca, ca));
   }
   return problems;
 }

@@ -92,3 +92,27 @@ export function formatRenewWindow(w: RenewWindow): string {
   if (w.ms % 3_600_000 === 0) return `${w.ms / 3_600_000}h`;
   return `${Math.round(w.ms / 1000)}s`;
 }
+
+/** An ACME directory URL: HTTPS, as RFC 8555 6.1 requires. */
+export function caUrlProblem(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return `"${text}" is not a URL; expected the CA's ACME directory URL such as ${DEFAULT_CA_URL}`;
+  }
+  return url.protocol === 'https:' ? undefined : `"${text}" is not an https:// URL; ACME (RFC 8555) is served over HTTPS only`;
+}
+
+/** A contact address as mod_md takes it: `name@host`, with or without `mailto:`. */
+export function contactEmailProblem(text: string): string | undefined {
+  return /^(mailto:)?[^@\s]+@[^@\s]+$/.test(text) ? undefined : `"${text}" is not an e-mail address; expected one such as admin@example.org`;
+}
+
+/** Settings a domain has when nothing is said: mod_md's defaults, but for the store, which each format places. */
+export function acmeDefaults(storeDir: string): AcmeSettings {
+  return {
+    caUrl: DEFAULT_CA_URL, agreementAccepted: false, storeDir, renewWindow: DEFAULT_RENEW_WINDOW,
+    challenges: [...CHALLENGE_TYPES], keyType: 'rsa2048', renewMode: 'auto', portMap: { http: 80, https: 443 },
+  };
+}

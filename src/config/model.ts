@@ -15,7 +15,7 @@ import type { Millis, Source } from './model-units.ts';
 
 export type { AccessRule, HostMatch } from './model-access.ts';
 export type { AcmeSettings, ChallengeType, KeyType, ManagedDomain, RenewMode, RenewWindow } from './model-acme.ts';
-export { CHALLENGE_TYPES, DEFAULT_CA_URL, DEFAULT_RENEW_WINDOW, KEY_TYPES, RENEW_MODES, domainFiles, formatRenewWindow, managedNameProblem, parseRenewWindow } from './model-acme.ts';
+export { CHALLENGE_TYPES, DEFAULT_CA_URL, DEFAULT_RENEW_WINDOW, KEY_TYPES, RENEW_MODES, acmeDefaults, caUrlProblem, contactEmailProblem, domainFiles, formatRenewWindow, managedNameProblem, parseRenewWindow } from './model-acme.ts';
 export type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, LbMethod, MemberConfig, MemberScheme, StatusFlag, StickyConfig } from './model-balancer.ts';
 export { DEFAULT_GROWTH, DEFAULT_STOP_WHEN_IDLE, LB_METHODS, MEMBER_SCHEMES, formatSticky, isPlainUrl, stopWhenIdleOf } from './model-balancer.ts';
 export type { ClientPolicy, ReadTimeout } from './model-client.ts';

@@ -23,6 +23,8 @@ import { SharedEdits, type EditApplier } from '../shared/shared-edits.ts';
 import { drainActivity, overview, type MergeActivity } from '../manager/overview.ts';
 import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
+import { ChallengeBoard, type PendingChallenge } from '../acme/challenges.ts';
+import { alpnFront } from '../acme/alpn-responder.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -71,7 +73,9 @@ interface PortCertificates {
 
 interface OpenListener {
   bound: BoundListener;
+  /** What listens: the TLS server itself, or the front that hands it connections (TLS-ALPN-01, see openListeners). */
   server: net.Server;
+  tls?: tls.Server;
 }
 
 export class Stickler {
@@ -98,6 +102,8 @@ export class Stickler {
   /** The configuration as its file says, before the manager's changes: a snapshot taken from Redis is laid over it. */
   private fileConfig: SticklerConfig;
   private manager: Manager | undefined;
+  /** The ACME challenges pending (setChallenges), answered on the plain ports (HTTP-01) and TLS ports (TLS-ALPN-01). */
+  private readonly challenges = new ChallengeBoard();
   /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
   private readonly reserveRefusals = new BurstLog(10_000);
 
@@ -124,6 +130,7 @@ export class Stickler {
     })();
     this.fileConfig = config;
     this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.shared);
+    this.runtime.challenges = this.challenges;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
     this.checksHere = options.healthChecks ?? true;
@@ -221,12 +228,13 @@ export class Stickler {
         for (const l of opened) this.open.set(key(l.bound.config), l);
         const old = this.runtime;
         this.runtime = new Runtime(config, shared, old.inFlight);
+        this.runtime.challenges = this.challenges;
         this.attachManager(this.runtime, auth);
         this.checkHealth();
         this.certificates = certificates;
         for (const [k, l] of this.open) {
           if (config.listeners.some((c) => key(c) === k)) {
-            if (l.server instanceof tls.Server) l.server.setSecureContext(certificates.get(l.bound.port)!.fallback.options);
+            l.tls?.setSecureContext(certificates.get(l.bound.port)!.fallback.options);
           } else {
             this.open.delete(k);
             l.server.close();
@@ -266,12 +274,17 @@ export class Stickler {
           this.certificates.set(port, swapped);
           if (swapped.fallback === current.fallback) continue;
           for (const l of this.open.values()) {
-            if (l.bound.config.port === port && l.server instanceof tls.Server) l.server.setSecureContext(swapped.fallback.options);
+            if (l.bound.config.port === port) l.tls?.setSecureContext(swapped.fallback.options);
           }
         }
       },
       abort: () => {},
     };
+  }
+
+  /** The ACME challenges to answer from now on, all of them (an empty list once the CA has validated). */
+  setChallenges(pending: readonly PendingChallenge[]): void {
+    this.challenges.set(pending);
   }
 
   /** Opens this thread's log files again (SIGUSR1); the reasons of those that could not be. */
@@ -304,18 +317,28 @@ export class Stickler {
     const opened: OpenListener[] = [];
     try {
       for (const listener of listeners) {
-        const server = listener.tls
-          ? this.tlsServer(listener, certificates.get(listener.port)!)
-          : net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'));
+        const secure = listener.tls ? this.tlsServer(listener, certificates.get(listener.port)!) : undefined;
+        const server = !secure
+          ? net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'))
+          : answersTlsAlpn(this.runtime.config) ? this.alpnFront(secure) : secure;
         await listen(server, listener, this.reusePort);
         const address = server.address() as net.AddressInfo;
-        opened.push({ server, bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
+        opened.push({ server, ...(secure && { tls: secure }), bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
       }
     } catch (err) {
       for (const { server } of opened) server.close();
       throw err;
     }
     return opened;
+  }
+
+  /**
+   * A TLS port of a configuration that proves names with TLS-ALPN-01: a plain listener in front of the TLS server,
+   * which reads the ClientHello only while such a challenge is pending (acme/alpn-responder.ts).
+   */
+  private alpnFront(secure: tls.Server): net.Server {
+    const front = alpnFront({ board: this.challenges, pass: (socket) => secure.emit('connection', socket), helloTimeout: this.runtime.client.handshakeTimeout });
+    return net.createServer({ allowHalfOpen: true }, front);
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
@@ -403,6 +426,11 @@ function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
   const { auth, problems } = managerAuth(config);
   if (problems.length > 0) throw new StartupError(problems.map(formatDiagnostic).join('\n'));
   return auth;
+}
+
+/** TLS ports get the ALPN front only where a managed domain may be proved by TLS-ALPN-01: nothing changes elsewhere. */
+function answersTlsAlpn(config: SticklerConfig): boolean {
+  return config.managedDomains?.some((d) => d.settings.challenges.includes('tls-alpn-01')) ?? false;
 }
 
 function checkCertificates(listeners: ListenerConfig[], certificates: Map<number, PortCertificates>): void {

@@ -138,6 +138,8 @@ port.on('message', (message: ToWorker) => {
     case 'group-activity':
       groupOthers = new Map(message.others.map(({ balancer, member, ...activity }) => [memberKey(balancer, member), activity]));
       return;
+    case 'acme-challenges':
+      return stickler.setChallenges(message.pending);
     case 'reopen-logs':
       return void stickler.reopenLogs().then((failures) => tell({ type: 'reopened', id: message.id, failures }));
   }
