@@ -4,7 +4,7 @@
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import acme from 'acme-client';
-import type { ManagedDomain } from '../config/model.ts';
+import type { ChallengeType, ManagedDomain } from '../config/model.ts';
 import type { PendingChallenge } from './challenges.ts';
 import { accountKey, newPrivateKey } from './store.ts';
 
@@ -36,8 +36,10 @@ function trustCaBundle(caUrl: string, bundleFile: string): void {
   });
 }
 
-export async function orderCertificate(domain: ManagedDomain, sink: ChallengeSink): Promise<Issued> {
+/** `challenges`: the types the CA can reach this configuration's listeners for (config/managed-domains.ts). */
+export async function orderCertificate(domain: ManagedDomain, challenges: ChallengeType[], sink: ChallengeSink): Promise<Issued> {
   const { settings } = domain;
+  if (challenges.length === 0) throw new Error(`none of the challenge types ${settings.challenges.join(', ')} can reach this instance: HTTP-01 needs a plain listener on port ${settings.portMap.http}, TLS-ALPN-01 a TLS listener on port ${settings.portMap.https} (MDPortMap, native acme.port-map, say where the CA's ports 80 and 443 arrive)`);
   if (!settings.agreementAccepted) throw new Error(`the CA's terms of service are not accepted; ${domain.names[0]} needs MDCertificateAgreement accepted (native acme.agreement-accepted: true) before an account can be made`);
   if (settings.caCertificateFile !== undefined) trustCaBundle(settings.caUrl, settings.caCertificateFile);
   const client = new acme.Client({ directoryUrl: settings.caUrl, accountKey: accountKey(settings.storeDir, settings.caUrl) });
@@ -50,7 +52,7 @@ export async function orderCertificate(domain: ManagedDomain, sink: ChallengeSin
     csr,
     ...(settings.contactEmail !== undefined && { email: settings.contactEmail }),
     termsOfServiceAgreed: true,
-    challengePriority: settings.challenges,
+    challengePriority: challenges,
     // The CA's own validation is the test that counts; a self-check would need the outside view (port maps, NAT).
     skipChallengeVerification: true,
     challengeCreateFn: async (authz, challenge, keyAuthorization) => sink.add(pending(challenge, authz, keyAuthorization)),

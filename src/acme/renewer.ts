@@ -7,7 +7,8 @@ import type { X509Certificate } from 'node:crypto';
 import { domainFiles, type ManagedDomain, type SticklerConfig, type TlsFiles } from '../config/model.ts';
 import { createSelfSigned } from '../tls/selfsigned.ts';
 import type { PendingChallenge } from './challenges.ts';
-import { orderCertificate, type ChallengeSink, type Issued } from './order.ts';
+import { orderCertificate, type ChallengeSink } from './order.ts';
+import { usableChallenges } from '../config/managed-domains.ts';
 import { failing, renewalTime, retryDelay, type Validity } from './renewal.ts';
 import { readDomain, writeDomain } from './store.ts';
 
@@ -69,7 +70,7 @@ export class Renewer {
   private readonly target: CertificateTarget;
   private readonly log: (line: string) => void;
   private readonly random: () => number;
-  private readonly order: (domain: ManagedDomain, sink: ChallengeSink) => Promise<Issued>;
+  private readonly order: typeof orderCertificate;
   private stopped = false;
 
   constructor(target: CertificateTarget, log: (line: string) => void, options: { random?: () => number; order?: Renewer['order'] } = {}) {
@@ -132,7 +133,7 @@ export class Renewer {
     const name = domain.names[0]!;
     this.log(`acme: ordering a certificate for ${domain.names.join(', ')} from ${domain.settings.caUrl}${status.temporary ? '' : ' (renewal)'}`);
     try {
-      const issued = await this.order(domain, this.sink());
+      const issued = await this.order(domain, usableChallenges(domain, this.config?.listeners ?? []), this.sink());
       if (this.stopped || this.domains.get(identity(domain)) !== tracked) return;
       writeDomain(domain.settings.storeDir, tracked.domain, issued.certificate, issued.key);
       await this.swap(tracked.domain);
@@ -168,7 +169,11 @@ export class Renewer {
     const key = (c: PendingChallenge) => `${c.type} ${c.name} ${c.token}`;
     const publish = () => this.target.setChallenges([...this.pending.values()]);
     return {
-      add: (c) => void (this.pending.set(key(c), c), publish()),
+      add: (c) => {
+        this.log(`acme: ${c.name}: answering ${c.type} while the CA validates`);
+        this.pending.set(key(c), c);
+        publish();
+      },
       remove: (c) => void (this.pending.delete(key(c)), publish()),
     };
   }

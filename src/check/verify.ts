@@ -13,6 +13,7 @@ import { managerAuth } from '../manager/exposure.ts';
 import { siteFiles } from '../config/diagnostics.ts';
 import { listenerClashes } from '../config/listeners.ts';
 import { caFileProblem, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
+import { usableChallenges } from '../config/managed-domains.ts';
 import type { Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from '../config/model.ts';
 
 /** The file system as the checks need it; tests give their own. */
@@ -116,6 +117,9 @@ function acmeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] 
     const kind = files.kind(existing);
     if (kind !== 'directory') problems.push(error(domain.source, names.store, `cannot keep certificates for ${domain.names[0]} in ${storeDir}: ${existing} is not a directory`));
     else if (!files.writable(existing)) problems.push(error(domain.source, names.store, `cannot keep certificates for ${domain.names[0]} in ${storeDir}: ${existing} is not writable`));
+    if (usableChallenges(domain, config.listeners).length === 0) {
+      problems.push({ ...error(domain.source, config.dialect === 'native' ? 'acme.challenges' : 'MDCAChallenges', `the CA cannot reach this configuration for ${domain.names[0]}: ${domain.settings.challenges.includes('http-01') ? `no plain listener on port ${domain.settings.portMap.http} for HTTP-01` : 'HTTP-01 is not enabled'}, ${domain.settings.challenges.includes('tls-alpn-01') ? `no TLS listener on port ${domain.settings.portMap.https} for TLS-ALPN-01` : 'TLS-ALPN-01 is not enabled'}; expected such a listener, or a port map (${config.dialect === 'native' ? 'acme.port-map' : 'MDPortMap'}) saying where the CA's ports 80 and 443 arrive`), severity: 'warning' });
+    }
     const ca = caCertificateFile === undefined ? undefined : caFileProblem(caCertificateFile, files.read);
     if (ca) problems.push(error(domain.source, names.ca, ca));
   }

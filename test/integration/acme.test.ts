@@ -74,6 +74,7 @@ acme:
   challenges: [http-01]
   renew-window: 50%
   key-type: secp256r1
+  port-map: { http: ${plain}, https: ${secure} }
 virtual-hosts:
   - port: ${plain}
     server-name: ${NAME}
@@ -114,6 +115,37 @@ balancers:
     assert.ok(newServedAt !== undefined, `a renewed certificate was served within 60 s; Stickler said:\n${stickler.stderr()}`);
     assert.ok(renewalSeenAt !== undefined && renewalSeenAt <= newServedAt);
     process.stdout.write(`# forced renewal: ${newServedAt - renewalSeenAt} ms from the renewal order starting to the new certificate served\n`);
+    await stickler.stop();
+  });
+
+  it('orders by TLS-ALPN-01 with no plain port, from mod_md directives, on two worker threads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stickler-acme-alpn-'));
+    const [secure, closed] = [await freePort(), await freePort()];
+    const pebble = await startPebble({ httpPort: closed, tlsPort: secure });
+    running.push(pebble);
+    const file = join(dir, 'httpd.conf');
+    writeFileSync(file, `Listen 127.0.0.1:${secure}
+MDCertificateAuthority ${pebble.directory}
+MDCACertificateFile ${pebble.caFile}
+MDCertificateAgreement accepted
+MDContactEmail ops@example.org
+MDStoreDir ${join(dir, 'md')}
+MDCAChallenges http-01 tls-alpn-01
+MDPortMap https:${secure}
+MDPrivateKeys secp256r1
+MDomain ${NAME}
+<VirtualHost 127.0.0.1:${secure}>
+  ServerName ${NAME}
+  SSLEngine on
+</VirtualHost>
+`);
+    const stickler = await startStickler(file, { args: ['--workers', '2'] });
+    running.push(stickler);
+    const issued = await servedByPebble(secure);
+    assert.ok(issued.checkHost(NAME));
+    // Both threads serve it: every one of a run of connections, whichever thread the kernel gives it to.
+    for (let i = 0; i < 10; i++) assert.ok(fromPebble((await handshake(secure)).certificate), `connection ${i} got the issued certificate`);
+    assert.match(stickler.stderr(), new RegExp(`${NAME}: answering tls-alpn-01`));
     await stickler.stop();
   });
 });

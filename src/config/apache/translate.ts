@@ -20,6 +20,7 @@ import { newServerDraft } from './server-draft.ts';
 import { readRequestLimit, readRequestReadTimeout, readTimeout, type ServerTimeouts } from './server-limits.ts';
 import { isHstsLine, readCertificateFile, readCipherSuite, readHstsHeader, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
 import { readHeaderRule } from './headers.ts';
+import { newMdDraft, readMDomain, readMDomainSet, readMdSetting, type MdDraft } from './md-directives.ts';
 
 export interface Listen {
   source: Source;
@@ -46,6 +47,8 @@ export interface Walked extends ServerTimeouts {
   /** Client limits and read timeouts the main server sets (LimitRequest*, RequestReadTimeout). */
   client: Partial<ClientPolicy>;
   balancers: BalancerRegistry;
+  /** mod_md: the managed domains and the settings of the main server. */
+  md: MdDraft;
 }
 
 const CONTEXT_NAMES: Record<Context, string> = {
@@ -53,12 +56,14 @@ const CONTEXT_NAMES: Record<Context, string> = {
   vhost: 'a <VirtualHost>',
   proxy: 'a <Proxy> section',
   location: 'a <Location> section',
+  mdomainset: 'an <MDomainSet> section',
 };
 
 const SECTION_CONTEXTS: Record<string, readonly Context[]> = {
   VirtualHost: ['main'],
   Proxy: ['main', 'vhost'],
   Location: ['main', 'vhost'],
+  MDomainSet: ['main'],
 };
 
 const REJECTED_SECTIONS: Record<string, string> = {
@@ -78,7 +83,7 @@ export class Translator {
   constructor(report: Report) {
     this.#report = report;
     const main = newServerDraft({ file: '', line: 0 }, []);
-    this.#walked = { main, vhosts: [], listens: [], client: {}, balancers: new BalancerRegistry(report) };
+    this.#walked = { main, vhosts: [], listens: [], client: {}, balancers: new BalancerRegistry(report), md: newMdDraft() };
   }
 
   walk(nodes: ConfigNode[]): Walked {
@@ -111,6 +116,10 @@ export class Translator {
     if (node.role === 'virtualhost') this.#virtualHost(node);
     else if (node.role === 'proxy') this.#proxySection(node, scope.server);
     else if (node.role === 'location') this.#location(node, scope.server);
+    else if (node.role === 'mdomainset') {
+      const md = readMDomainSet(node, this.#walked.md, this.#report);
+      if (md) this.#nodes(node.children, { context: 'mdomainset', server: scope.server, md });
+    }
   }
 
   #virtualHost(node: SectionNode): void {
@@ -189,6 +198,10 @@ export class Translator {
     }
     const server = scope.server;
     const src = node.source;
+    if (name.startsWith('MD')) {
+      if (name === 'MDomain') return readMDomain(node, this.#walked.md, this.#report);
+      return readMdSetting(node, scope.md ?? this.#walked.md.global, this.#walked.md, this.#report);
+    }
     switch (name) {
       case 'Listen':
         return this.#listen(node);
