@@ -130,5 +130,5 @@ test('stickler convert: mod_md becomes native acme keys that load back to the sa
   assert.ok(back.config, `${yaml}\n${back.diagnostics.map(formatDiagnostic).join('\n')}`);
   assert.deepEqual(settingsOf(back.config.managedDomains?.[0]), settingsOf(config.managedDomains?.[0]));
   assert.doesNotMatch(yaml, /^\s*(certificate|key)-file/m);
-  assert.deepEqual(loadNativeConfigText(toYaml(back.config), '/etc/stickler/again.yaml').config?.managedDomains?.map(settingsOf), back.config.managedDomains.map(settingsOf));
+  assert.deepEqual(loadNativeConfigText(toYaml(back.config), '/etc/stickler/again.yaml').config?.managedDomains?.map(settingsOf), back.config.managedDomains?.map(settingsOf));
 });
