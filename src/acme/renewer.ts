@@ -15,6 +15,8 @@ import { readDomain, writeDomain } from './store.ts';
 /** What serves the certificates: a Stickler, or a WorkerGroup that tells every worker thread. */
 export interface CertificateTarget {
   setChallenges(pending: readonly PendingChallenge[]): void;
+  /** Told after every order, for the console and /metrics of every thread. */
+  setRenewals(renewals: readonly DomainStatus[]): void;
   swapCertificate(vhost: number, files: TlsFiles): void | Promise<void>;
 }
 
@@ -152,6 +154,7 @@ export class Renewer {
       this.plan(tracked, readDomain(domain.settings.storeDir, tracked.domain)?.leaf, delay);
     } finally {
       tracked.running = false;
+      this.target.setRenewals(this.status());
     }
   }
 

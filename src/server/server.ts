@@ -25,6 +25,8 @@ import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
 import { ChallengeBoard, type PendingChallenge } from '../acme/challenges.ts';
 import { alpnFront } from '../acme/alpn-responder.ts';
+import type { DomainStatus } from '../acme/renewer.ts';
+import type { CertificateOverview } from '../manager/model.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -65,6 +67,8 @@ export class StartupError extends Error {}
 /** The certificates of one TLS port, rebuilt from each configuration. */
 interface PortCertificates {
   vhosts: VirtualHostConfig[];
+  /** When each host's certificate ends, ms since the epoch. */
+  expiry: Map<VirtualHostConfig, number>;
   contexts: Map<VirtualHostConfig, tls.SecureContext>;
   fallback: { vh: VirtualHostConfig; options: tls.SecureContextOptions };
   /** OCSP responses to staple, by the DER certificate they were configured with. */
@@ -104,6 +108,7 @@ export class Stickler {
   private manager: Manager | undefined;
   /** The ACME challenges pending (setChallenges), answered on the plain ports (HTTP-01) and TLS ports (TLS-ALPN-01). */
   private readonly challenges = new ChallengeBoard();
+  private renewals: readonly DomainStatus[] = [];
   /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
   private readonly reserveRefusals = new BurstLog(10_000);
 
@@ -188,6 +193,7 @@ export class Stickler {
       secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent,
       ...(setup.sharedState && { sharedState: setup.sharedState }),
       ...(this.mergeActivity && { mergeActivity: this.mergeActivity }),
+      certificates: () => this.certificateOverview(),
     });
     this.manager.configure(setup.nonces(runtime.config), auth);
     runtime.manager = this.manager;
@@ -280,6 +286,22 @@ export class Stickler {
       },
       abort: () => {},
     };
+  }
+
+  /** How the managed domains' renewals go, as the thread that orders last said (Renewer). */
+  setRenewals(renewals: readonly DomainStatus[]): void {
+    this.renewals = renewals;
+  }
+
+  /** Every certificate this thread serves, by port and virtual host, with its domain's renewal where ACME orders it. */
+  private certificateOverview(): CertificateOverview[] {
+    return [...this.certificates].flatMap(([port, served]) => served.vhosts.map((vh): CertificateOverview => {
+      const renewal = vh.acme && this.renewals.find((r) => r.names[0] === vh.acme!.names[0]);
+      return {
+        vhost: vh.serverName ?? `${vh.host}:${vh.port}`, port, notAfter: served.expiry.get(vh) ?? 0,
+        ...(renewal && { acme: { name: renewal.names[0]!, failures: renewal.failures, failing: renewal.failing, ...(renewal.lastError !== undefined && { lastError: renewal.lastError }) } }),
+      };
+    }));
   }
 
   /** The ACME challenges to answer from now on, all of them (an empty list once the CA has validated). */
@@ -464,7 +486,8 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
     if (!first) continue;
     const contexts = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.context]));
     const staples = vhosts.flatMap((vh) => loaded.get(vh)!.staple ?? []);
-    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: loaded.get(first)!.options }, staples });
+    const expiry = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.notAfter]));
+    byPort.set(listener.port, { vhosts, contexts, expiry, fallback: { vh: first, options: loaded.get(first)!.options }, staples });
   }
   return byPort;
 }
@@ -475,6 +498,7 @@ function withCertificate(current: PortCertificates, all: VirtualHostConfig[], vh
   return {
     vhosts,
     contexts: new Map(current.contexts).set(vh, credentials.context),
+    expiry: new Map(current.expiry).set(vh, credentials.notAfter),
     fallback: vhosts[0] === vh ? { vh, options: credentials.options } : current.fallback,
     staples: [...current.staples, ...(credentials.staple ? [credentials.staple] : [])],
   };

@@ -9,6 +9,7 @@ import type { Actor, AuditEntry, Edit, EditOutcome, SharedStatus } from '../mana
 import type { SharedBalancer } from './runtime.ts';
 import type { Activity } from '../shared/session-activity.ts';
 import type { PendingChallenge } from '../acme/challenges.ts';
+import type { DomainStatus } from '../acme/renewer.ts';
 
 export interface ListenerAddress {
   address: string;
@@ -59,7 +60,9 @@ export type ToWorker =
    */
   | { type: 'group-activity'; others: GroupActivity }
   /** Every ACME challenge pending now (the main thread orders); it replaces the last such list. */
-  | { type: 'acme-challenges'; pending: PendingChallenge[] };
+  | { type: 'acme-challenges'; pending: PendingChallenge[] }
+  /** How the managed domains' renewals go, after each order, for the console and /metrics. */
+  | { type: 'acme-renewals'; renewals: DomainStatus[] };
 
 /** The other instances' activity on each member draining here: one entry a draining member, so bounded by the configuration. */
 export type GroupActivity = Array<{ balancer: string; member: string } & Activity>;

@@ -140,6 +140,8 @@ port.on('message', (message: ToWorker) => {
       return;
     case 'acme-challenges':
       return stickler.setChallenges(message.pending);
+    case 'acme-renewals':
+      return stickler.setRenewals(message.renewals);
     case 'reopen-logs':
       return void stickler.reopenLogs().then((failures) => tell({ type: 'reopened', id: message.id, failures }));
   }

@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import type { SticklerConfig, TlsFiles } from '../config/model.ts';
 import { readTlsFiles } from '../tls/credentials.ts';
 import type { PendingChallenge } from '../acme/challenges.ts';
+import type { DomainStatus } from '../acme/renewer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
 import { idleStopMoot, startIdleStops } from '../manager/idle-stop.ts';
@@ -134,8 +135,9 @@ export class WorkerGroup {
   private readonly group: GroupReports | undefined;
   /** Sends the workers the group's activity on each draining member, for the drain views they answer. */
   private groupActivityTimer: NodeJS.Timeout | undefined;
-  /** The ACME challenges pending, as last set. */
+  /** The ACME challenges pending, and the renewals' state, as last set. */
   private challenges: PendingChallenge[] = [];
+  private renewals: DomainStatus[] = [];
 
   private checkHealth(): void {
     this.stopHealth();
@@ -332,6 +334,12 @@ export class WorkerGroup {
     });
   }
 
+  /** How the renewals go, for every worker's console and /metrics. */
+  setRenewals(renewals: readonly DomainStatus[]): void {
+    this.renewals = [...renewals];
+    for (const worker of this.workers) worker.postMessage({ type: 'acme-renewals', renewals: this.renewals } satisfies ToWorker);
+  }
+
   /** The ACME challenges every worker answers from now on; a worker started later is told at once. */
   setChallenges(pending: readonly PendingChallenge[]): void {
     this.challenges = [...pending];
@@ -464,6 +472,7 @@ export class WorkerGroup {
         }
         else if (message.type === 'ready') {
           if (this.challenges.length > 0) worker.postMessage({ type: 'acme-challenges', pending: this.challenges } satisfies ToWorker);
+          if (this.renewals.length > 0) worker.postMessage({ type: 'acme-renewals', renewals: this.renewals } satisfies ToWorker);
           started = true;
           clearTimeout(stuck);
           resolve(message.listeners);

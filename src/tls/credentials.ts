@@ -18,6 +18,8 @@ export interface Credentials {
   context: tls.SecureContext;
   /** The OCSP response to staple with the DER certificate it belongs to. */
   staple?: { certificate: Buffer; response: Buffer };
+  /** When the certificate ends, ms since the epoch (for stickler_certificate_expiry_timestamp_seconds). */
+  notAfter: number;
 }
 
 /** The directive or key of each TLS file, by configuration format. */
@@ -60,7 +62,7 @@ export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFil
     ...handshakeOptions(files.policy),
   };
   try {
-    return { options, context: tls.createSecureContext(options), ...(staple && { staple }) };
+    return { options, context: tls.createSecureContext(options), notAfter: Date.parse(x509!.validTo), ...(staple && { staple }) };
   } catch (err) {
     certProblem(`${files.certificateFile} and ${files.keyFile} are not a usable certificate and key (${(err as Error).message})`);
     return problems;
