@@ -17,6 +17,7 @@ import { capsWithin, descriptorLimit, descriptorWarning } from './server/descrip
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
 import { Renewer, prepareStore } from './acme/renewer.ts';
+import { SharedOrders } from './acme/shared-orders.ts';
 import { identityOf, type Identity } from './server/accounts.ts';
 import { deniedAsAccount, reloadBlockers } from './server/privilege-plan.ts';
 import { dropPrivileges, preparePrivileges } from './server/privileges.ts';
@@ -177,7 +178,10 @@ async function main(argv: string[]): Promise<number> {
     for (const failure of failures) toStderr(`stickler: ${failure}`);
     process.stdout.write('logs reopened\n');
   }));
-  const renewer = new Renewer(stickler, (line) => process.stderr.write(`stickler: ${line}\n`));
+  const group = stickler.sharedEdits;
+  const renewer = new Renewer(stickler, (line) => process.stderr.write(`stickler: ${line}\n`), {
+    ...(group && { shared: new SharedOrders(group.connection.commands, group.keys, group.instance) }),
+  });
   const pidFile = values['pid-file'] && resolve(values['pid-file']);
   // Whatever way the process ends (a stop, a second signal, a failed start, an uncaught error), the files it made go.
   const made: string[] = [];

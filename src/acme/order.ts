@@ -10,8 +10,9 @@ import { accountKey, newPrivateKey } from './store.ts';
 
 /** Where an order puts the challenges it needs answered, and takes them back when the CA has looked. */
 export interface ChallengeSink {
-  add(challenge: PendingChallenge): void;
-  remove(challenge: PendingChallenge): void;
+  /** Resolves once the challenge can be answered (by every instance of a group): then the CA is told to look. */
+  add(challenge: PendingChallenge): void | Promise<void>;
+  remove(challenge: PendingChallenge): void | Promise<void>;
 }
 
 export interface Issued {

@@ -3,7 +3,7 @@
 // domain a renewal inside its window, with jitter; retries with backoff; the new certificate written to the store
 // and swapped in on every thread with no restart (Stickler/WorkerGroup.swapCertificate); a warning when renewal
 // keeps failing. The arithmetic is renewal.ts; one order is order.ts.
-import type { X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { domainFiles, type ManagedDomain, type SticklerConfig, type TlsFiles } from '../config/model.ts';
 import { createSelfSigned } from '../tls/selfsigned.ts';
 import type { PendingChallenge } from './challenges.ts';
@@ -11,6 +11,7 @@ import { orderCertificate, type ChallengeSink } from './order.ts';
 import { usableChallenges } from '../config/managed-domains.ts';
 import { failing, renewalTime, retryDelay, type Validity } from './renewal.ts';
 import { readDomain, writeDomain } from './store.ts';
+import { LOCK_MS, type SharedOrders } from './shared-orders.ts';
 
 /** What serves the certificates: a Stickler, or a WorkerGroup that tells every worker thread. */
 export interface CertificateTarget {
@@ -73,13 +74,20 @@ export class Renewer {
   private readonly log: (line: string) => void;
   private readonly random: () => number;
   private readonly order: typeof orderCertificate;
+  /** With shared state: the group's lock, challenges and certificates (shared-orders.ts). */
+  private readonly shared: SharedOrders | undefined;
+  /** The group's challenges as last read, and its count of certificates left, to see a new one. */
+  private groupChallenges: PendingChallenge[] = [];
+  private published: string | undefined;
+  private looking: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(target: CertificateTarget, log: (line: string) => void, options: { random?: () => number; order?: Renewer['order'] } = {}) {
+  constructor(target: CertificateTarget, log: (line: string) => void, options: { random?: () => number; order?: Renewer['order']; shared?: SharedOrders } = {}) {
     this.target = target;
     this.log = log;
     this.random = options.random ?? Math.random;
     this.order = options.order ?? orderCertificate;
+    this.shared = options.shared;
   }
 
   /** Follows `config` (the start's, then each reload's): new domains are planned, dropped ones forgotten. */
@@ -101,6 +109,55 @@ export class Renewer {
       this.domains.set(id, fresh);
       this.plan(fresh, readDomain(domain.settings.storeDir, domain)?.leaf);
     }
+    if (this.shared && this.domains.size > 0 && !this.looking) this.lookAtGroup(this.shared);
+  }
+
+  /**
+   * With shared state, every LOOK_MS: the group's challenges join this instance's own (the CA may ask any instance),
+   * and a certificate another instance left is loaded.
+   */
+  private lookAtGroup(shared: SharedOrders): void {
+    const again = () => {
+      if (!this.stopped) this.looking = setTimeout(() => this.lookAtGroup(shared), LOOK_MS).unref();
+    };
+    shared.look().then(async ({ challenges, published }) => {
+      if (JSON.stringify(challenges) !== JSON.stringify(this.groupChallenges)) {
+        const mine = [...this.pending.values()].map((c) => c.token);
+        for (const c of challenges) {
+          if (!mine.includes(c.token) && !this.groupChallenges.some((g) => g.token === c.token)) this.log(`acme: ${c.name}: answering ${c.type} for another instance's order`);
+        }
+        this.groupChallenges = challenges;
+        this.publish();
+      }
+      const changed = this.published !== undefined && published !== this.published;
+      this.published = published;
+      if (changed) for (const tracked of this.domains.values()) if (!tracked.running) await this.adopt(tracked, shared);
+    }).catch(() => {
+      // Redis away: the shared state's own connection says so; this instance keeps its own challenges and certificates.
+    }).finally(again);
+  }
+
+  /** Loads the certificate the group has for the domain when it ends later than the one served; whether it did. */
+  private async adopt(tracked: Tracked, shared: SharedOrders): Promise<boolean> {
+    const { domain, status } = tracked;
+    const theirs = await shared.certificate(domain.names[0]!);
+    const leaf = theirs && parseLeaf(theirs.certificate);
+    if (!theirs || !leaf || isSelfSigned(leaf) || (!status.temporary && Date.parse(leaf.validTo) <= (status.notAfter ?? 0))) return false;
+    await this.install(tracked, theirs.certificate, theirs.key, 'loaded the certificate another instance was issued');
+    return true;
+  }
+
+  /** Stores and serves a certificate, then plans its renewal. */
+  private async install(tracked: Tracked, certificate: string, key: string, how: string): Promise<void> {
+    const { domain, status } = tracked;
+    writeDomain(domain.settings.storeDir, domain, certificate, key);
+    await this.swap(domain);
+    const leaf = readDomain(domain.settings.storeDir, domain)?.leaf;
+    Object.assign(status, { failures: 0, failing: false });
+    delete status.lastError;
+    this.log(`acme: ${domain.names[0]}: ${how}${leaf ? ` (serial ${leaf.serialNumber}, valid until ${leaf.validTo})` : ''}`);
+    this.plan(tracked, leaf);
+    this.target.setRenewals(this.status());
   }
 
   status(): DomainStatus[] {
@@ -109,6 +166,7 @@ export class Renewer {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.looking);
     for (const t of this.domains.values()) clearTimeout(t.timer);
   }
 
@@ -133,17 +191,23 @@ export class Renewer {
     tracked.running = true;
     const { domain, status } = tracked;
     const name = domain.names[0]!;
-    this.log(`acme: ordering a certificate for ${domain.names.join(', ')} from ${domain.settings.caUrl}${status.temporary ? '' : ' (renewal)'}`);
+    const shared = this.shared;
+    let locked = false;
     try {
+      if (shared) {
+        // Another instance may have renewed it already, or be ordering it now: then its certificate is loaded.
+        if (await this.adopt(tracked, shared)) return;
+        locked = await shared.lock(name);
+        if (!locked) {
+          this.log(`acme: ${name}: instance ${(await shared.holder(name)) ?? 'another'} is ordering it; this one loads the certificate when it is issued`);
+          return this.plan(tracked, readDomain(domain.settings.storeDir, domain)?.leaf, LOCK_MS);
+        }
+      }
+      this.log(`acme: ordering a certificate for ${domain.names.join(', ')} from ${domain.settings.caUrl}${status.temporary ? '' : ' (renewal)'}`);
       const issued = await this.order(domain, usableChallenges(domain, this.config?.listeners ?? []), this.sink());
       if (this.stopped || this.domains.get(identity(domain)) !== tracked) return;
-      writeDomain(domain.settings.storeDir, tracked.domain, issued.certificate, issued.key);
-      await this.swap(tracked.domain);
-      const leaf = readDomain(domain.settings.storeDir, tracked.domain)?.leaf;
-      Object.assign(status, { failures: 0, failing: false });
-      delete status.lastError;
-      this.log(`acme: ${name}: new certificate served${leaf ? ` (serial ${leaf.serialNumber}, valid until ${leaf.validTo})` : ''}`);
-      this.plan(tracked, leaf);
+      await this.install(tracked, issued.certificate, issued.key, 'new certificate served');
+      await shared?.publish(name, issued);
     } catch (err) {
       status.failures++;
       status.lastError = (err as Error).message;
@@ -154,6 +218,7 @@ export class Renewer {
       this.plan(tracked, readDomain(domain.settings.storeDir, tracked.domain)?.leaf, delay);
     } finally {
       tracked.running = false;
+      if (locked) await shared?.release(name).catch(() => {});
       this.target.setRenewals(this.status());
     }
   }
@@ -170,15 +235,40 @@ export class Renewer {
   /** Challenges of every order in flight, each change sent whole to the target. */
   private sink(): ChallengeSink {
     const key = (c: PendingChallenge) => `${c.type} ${c.name} ${c.token}`;
-    const publish = () => this.target.setChallenges([...this.pending.values()]);
+    const shared = this.shared;
     return {
-      add: (c) => {
+      add: async (c) => {
         this.log(`acme: ${c.name}: answering ${c.type} while the CA validates`);
         this.pending.set(key(c), c);
-        publish();
+        this.publish();
+        if (!shared) return;
+        await shared.addChallenge(c);
+        // Every instance looks every LOOK_MS: the CA is told to validate once all of them can answer.
+        await new Promise((resolve) => setTimeout(resolve, 4 * LOOK_MS));
       },
-      remove: (c) => void (this.pending.delete(key(c)), publish()),
+      remove: async (c) => {
+        this.pending.delete(key(c));
+        this.publish();
+        await shared?.removeChallenge(c);
+      },
     };
+  }
+
+  /** This instance's challenges and the group's, to every thread. */
+  private publish(): void {
+    const mine = [...this.pending.values()];
+    this.target.setChallenges([...mine, ...this.groupChallenges.filter((c) => !mine.some((m) => m.token === c.token))]);
+  }
+}
+
+/** How often an instance of a group reads the group's challenges and new certificates. */
+const LOOK_MS = 250;
+
+function parseLeaf(pem: string): X509Certificate | undefined {
+  try {
+    return new X509Certificate(pem);
+  } catch {
+    return undefined;
   }
 }
 

@@ -288,6 +288,11 @@ export class Stickler {
     };
   }
 
+  /** With shared state: the connection, keys and name the group's ACME orders go through (acme/shared-orders.ts). */
+  get sharedEdits(): SharedEdits | undefined {
+    return this.managerSetup.shared;
+  }
+
   /** How the managed domains' renewals go, as the thread that orders last said (Renewer). */
   setRenewals(renewals: readonly DomainStatus[]): void {
     this.renewals = renewals;

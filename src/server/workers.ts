@@ -334,6 +334,11 @@ export class WorkerGroup {
     });
   }
 
+  /** With shared state: the connection, keys and name the group's ACME orders go through (acme/shared-orders.ts). */
+  get sharedEdits(): SharedEdits | undefined {
+    return this.shared;
+  }
+
   /** How the renewals go, for every worker's console and /metrics. */
   setRenewals(renewals: readonly DomainStatus[]): void {
     this.renewals = [...renewals];

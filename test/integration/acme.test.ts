@@ -15,6 +15,7 @@ import { startPebble, type Pebble } from '../support/pebble.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
 import { pollUntil } from '../support/wait.ts';
+import { RedisServer } from '../support/redis.ts';
 
 const NAME = 'acme.stickler.test';
 /** Pebble validates at once (PEBBLE_VA_NOSLEEP); an order is a handful of round trips on loopback. */
@@ -37,12 +38,13 @@ function handshake(port: number): Promise<{ certificate: X509Certificate; status
 
 const fromPebble = (c: X509Certificate) => c.issuer.includes('Pebble');
 
-async function servedByPebble(port: number): Promise<X509Certificate> {
+/** `said`: what Stickler printed, shown when no certificate comes. */
+async function servedByPebble(port: number, said: () => string): Promise<X509Certificate> {
   let served: X509Certificate | undefined;
   await pollUntil(async () => {
     served = (await handshake(port).catch(() => undefined))?.certificate;
     return served !== undefined && fromPebble(served);
-  }, { timeoutMs: ISSUE_MS, intervalMs: 200, what: `a certificate issued by pebble served for ${NAME}` });
+  }, { timeoutMs: ISSUE_MS, intervalMs: 200, what: `a certificate issued by pebble served for ${NAME}`, diagnostics: said });
   return served!;
 }
 
@@ -88,7 +90,7 @@ balancers:
 `);
     const stickler: SticklerProcess = await startStickler(file);
     running.push(stickler);
-    const first = await servedByPebble(secure);
+    const first = await servedByPebble(secure, () => stickler.stderr());
     assert.ok(first.checkHost(NAME), `the certificate is for ${NAME}: ${first.subjectAltName}`);
     assert.equal(mode(accountKeyFile(store, pebble.directory)), '600', 'the account key is readable by its owner only');
     assert.equal(mode(domainFiles(store, { names: [NAME] }).keyFile), '600', 'the certificate key is readable by its owner only');
@@ -141,11 +143,59 @@ MDomain ${NAME}
 `);
     const stickler = await startStickler(file, { args: ['--workers', '2'] });
     running.push(stickler);
-    const issued = await servedByPebble(secure);
+    const issued = await servedByPebble(secure, () => stickler.stderr());
     assert.ok(issued.checkHost(NAME));
     // Both threads serve it: every one of a run of connections, whichever thread the kernel gives it to.
     for (let i = 0; i < 10; i++) assert.ok(fromPebble((await handshake(secure)).certificate), `connection ${i} got the issued certificate`);
     assert.match(stickler.stderr(), new RegExp(`${NAME}: answering tls-alpn-01`));
     await stickler.stop();
+  });
+
+  it('with shared state, one instance orders and the other answers its HTTP-01 challenge and loads the certificate', async () => {
+    const redis = await RedisServer.start();
+    running.push(redis);
+    const dir = mkdtempSync(join(tmpdir(), 'stickler-acme-group-'));
+    const [plainA, secureA, plainB, secureB] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    // The CA reaches only B; A orders (B never does: renew-mode manual), so B must answer A's challenge.
+    const pebble = await startPebble({ httpPort: plainB, tlsPort: secureB });
+    running.push(pebble);
+    const write = (name: string, plain: number, secure: number, mode: string) => {
+      const file = join(dir, `${name}.yaml`);
+      writeFileSync(file, `shared-state:
+  url: ${redis.url}
+  instance: ${name}
+listeners:
+  - { host: 127.0.0.1, port: ${plain} }
+  - { host: 127.0.0.1, port: ${secure}, tls: true }
+acme:
+  ca-url: ${pebble.directory}
+  ca-certificate-file: ${pebble.caFile}
+  agreement-accepted: true
+  store-dir: ${join(dir, `${name}-md`)}
+  challenges: [http-01]
+  key-type: secp256r1
+  renew-mode: ${mode}
+  port-map: { http: ${plain}, https: ${secure} }
+virtual-hosts:
+  - port: ${secure}
+    server-name: ${NAME}
+    acme: true
+`);
+      return file;
+    };
+    const b = await startStickler(write('b', plainB, secureB, 'manual'));
+    running.push(b);
+    const a = await startStickler(write('a', plainA, secureA, 'auto'));
+    running.push(a);
+    const said = () => `A:\n${a.stderr()}\nB:\n${b.stderr()}\npebble:\n${pebble.output().slice(-3000)}`;
+    const issuedA = await servedByPebble(secureA, said);
+    const issuedB = await servedByPebble(secureB, said);
+    assert.equal(issuedB.serialNumber, issuedA.serialNumber, 'both instances serve the one certificate issued');
+    assert.match(b.stderr(), /answering http-01/, 'B answered the challenge A was given');
+    assert.doesNotMatch(b.stderr(), /ordering a certificate/);
+    assert.match(b.stderr(), /loaded the certificate another instance was issued/);
+    assert.equal(mode(domainFiles(join(dir, 'b-md'), { names: [NAME] }).keyFile), '600');
+    await a.stop();
+    await b.stop();
   });
 });
