@@ -232,7 +232,7 @@ async function main(argv: string[]): Promise<number> {
           else delete next.sharedState;
         }
         fitDescriptors(next, workers, limit);
-        const storeProblems = prepareStore(next);
+        const storeProblems = prepareStore(next, storeOwner(privileges));
         if (storeProblems.length > 0) throw new StartupError(storeProblems.join('\n'));
         await stickler.reload(next);
         renewer.configure(next);
@@ -268,7 +268,7 @@ async function main(argv: string[]): Promise<number> {
       control = await openControlSocket(controlSocketFor(pidFile), answer);
       made.push(controlSocketFor(pidFile));
     }
-    const storeProblems = prepareStore(config);
+    const storeProblems = prepareStore(config, storeOwner(privileges));
     if (storeProblems.length > 0) throw new StartupError(storeProblems.join('\n'));
     await stickler.start();
   } catch (err) {
@@ -332,6 +332,11 @@ async function main(argv: string[]): Promise<number> {
   for (const f of made.splice(0)) removeLeftBehind(f);
   process.stdout.write('stopped\n');
   return 0;
+}
+
+/** Root writing the ACME store before the drop writes it for the account it will serve as. */
+function storeOwner(plan: ReturnType<typeof preparePrivileges>): { uid: number; gid: number } | undefined {
+  return plan.kind === 'drop' ? { uid: plan.to.uid, gid: plan.to.gid } : undefined;
 }
 
 /** After the drop to User, a directory only root may write keeps the pid file and socket: said, not thrown. */

@@ -10,7 +10,7 @@ import type { PendingChallenge } from './challenges.ts';
 import { orderCertificate, type ChallengeSink } from './order.ts';
 import { usableChallenges } from '../config/managed-domains.ts';
 import { failing, renewalTime, retryDelay, type Validity } from './renewal.ts';
-import { readDomain, writeDomain } from './store.ts';
+import { readDomain, writeDomain, type StoreOwner } from './store.ts';
 import { LOCK_MS, type SharedOrders } from './shared-orders.ts';
 
 /** What serves the certificates: a Stickler, or a WorkerGroup that tells every worker thread. */
@@ -41,15 +41,15 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /**
  * Makes sure every managed domain of `config` has a certificate and key in its store, writing a temporary
  * self-signed one (valid 7 days, for the domain's names) where there is none. Returns the problems, each with the
- * line of the domain that asked, and writes nothing else.
+ * line of the domain that asked, and writes nothing else. `owner`: root writes it for the account it will serve as.
  */
-export function prepareStore(config: SticklerConfig): string[] {
+export function prepareStore(config: SticklerConfig, owner?: StoreOwner): string[] {
   const problems: string[] = [];
   for (const domain of config.managedDomains ?? []) {
     if (readDomain(domain.settings.storeDir, domain)) continue;
     try {
       const { cert, key } = createSelfSigned({ commonName: domain.names[0]!, altNames: { dns: domain.names }, days: 7 });
-      writeDomain(domain.settings.storeDir, domain, cert, key);
+      writeDomain(domain.settings.storeDir, domain, cert, key, owner);
     } catch (err) {
       problems.push(`${domain.source.file}:${domain.source.line}: cannot write a temporary certificate for ${domain.names[0]} in ${domain.settings.storeDir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }

@@ -2,7 +2,7 @@
 // are 0600 and every file is replaced whole (fs/atomic-file.ts), so a crash mid-renewal leaves the old
 // certificate or the new one, never half of either; the directories are 0700.
 import { X509Certificate, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, lchownSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { domainFiles, type KeyType, type ManagedDomain } from '../config/model.ts';
 import { writeFileAtomically } from '../fs/atomic-file.ts';
@@ -56,15 +56,30 @@ export function readDomain(storeDir: string, domain: ManagedDomain): StoredCerti
   }
 }
 
-/** Writes a domain's key, then its certificate: a reader between the two sees a mismatch and keeps the old pair. */
-export function writeDomain(storeDir: string, domain: ManagedDomain, certificate: string, key: string): void {
-  const files = domainFiles(storeDir, domain);
-  writeSecret(files.keyFile, key);
-  writeFileAtomically(files.certificateFile, certificate);
-  chmodSync(files.certificateFile, 0o644);
+/** The account a store written as root belongs to: the one Stickler serves as once it drops root (`User`). */
+export interface StoreOwner {
+  uid: number;
+  gid: number;
 }
 
-function writeSecret(file: string, data: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+/**
+ * Writes a domain's key, then its certificate: a reader between the two sees a mismatch and keeps the old pair.
+ * With `owner` (root writing before the drop), the directories this made and both files become the owner's, so the
+ * renewals it runs as that account can replace them.
+ */
+export function writeDomain(storeDir: string, domain: ManagedDomain, certificate: string, key: string, owner?: StoreOwner): void {
+  const files = domainFiles(storeDir, domain);
+  writeSecret(files.keyFile, key, owner);
+  writeFileAtomically(files.certificateFile, certificate);
+  chmodSync(files.certificateFile, 0o644);
+  if (owner) for (const file of [files.keyFile, files.certificateFile]) lchownSync(file, owner.uid, owner.gid);
+}
+
+function writeSecret(file: string, data: string, owner?: StoreOwner): void {
+  const made = mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // Only what was made now: a directory that was there (/var/lib/stickler) keeps its owner.
+  if (owner && made !== undefined) {
+    for (let dir = dirname(file); dir.length >= made.length; dir = dirname(dir)) lchownSync(dir, owner.uid, owner.gid);
+  }
   writeFileAtomically(file, data);
 }
