@@ -43,7 +43,12 @@ export async function orderCertificate(domain: ManagedDomain, challenges: Challe
   if (challenges.length === 0) throw new Error(`none of the challenge types ${settings.challenges.join(', ')} can reach this instance: HTTP-01 needs a plain listener on port ${settings.portMap.http}, TLS-ALPN-01 a TLS listener on port ${settings.portMap.https} (MDPortMap, native acme.port-map, say where the CA's ports 80 and 443 arrive)`);
   if (!settings.agreementAccepted) throw new Error(`the CA's terms of service are not accepted; ${domain.names[0]} needs MDCertificateAgreement accepted (native acme.agreement-accepted: true) before an account can be made`);
   if (settings.caCertificateFile !== undefined) trustCaBundle(settings.caUrl, settings.caCertificateFile);
-  const client = new acme.Client({ directoryUrl: settings.caUrl, accountKey: accountKey(settings.storeDir, settings.caUrl) });
+  const client = new acme.Client({
+    directoryUrl: settings.caUrl, accountKey: accountKey(settings.storeDir, settings.caUrl),
+    // The status of a challenge or order is asked again after 1 s, doubling (acme-client's 5 s first wait would add
+    // 5 s to most renewals; a CA's Retry-After still wins).
+    backoffMin: 1000, backoffMax: 30_000, backoffAttempts: 10,
+  });
   const key = newPrivateKey(settings.keyType);
   const [, csr] = await acme.crypto.createCsr({ commonName: domain.names[0]!, altNames: domain.names }, key);
   const pending = (challenge: { type: string; token: string }, authz: { identifier: { value: string } }, keyAuthorization: string): PendingChallenge => ({

@@ -58,7 +58,7 @@ describe('automatic certificates (pebble)', () => {
 
   it('orders by HTTP-01 on the plain port, ahead of a route that proxies everything, and renews while a client keeps connecting', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stickler-acme-http-'));
-    const [plain, secure, down] = [await freePort(), await freePort(), await freePort()];
+    const [plain, secure, down, managerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
     // Short-lived certificates, renewed at half their life: a renewal comes ~10 s after each issuance.
     const pebble: Pebble = await startPebble({ httpPort: plain, tlsPort: secure, validitySeconds: 20 });
     running.push(pebble);
@@ -87,6 +87,7 @@ virtual-hosts:
 balancers:
   app:
     members: [{ url: http://127.0.0.1:${down}, route: a }]
+manager: { host: 127.0.0.1, port: ${managerPort} }
 `);
     const stickler: SticklerProcess = await startStickler(file);
     running.push(stickler);
@@ -94,6 +95,9 @@ balancers:
     assert.ok(first.checkHost(NAME), `the certificate is for ${NAME}: ${first.subjectAltName}`);
     assert.equal(mode(accountKeyFile(store, pebble.directory)), '600', 'the account key is readable by its owner only');
     assert.equal(mode(domainFiles(store, { names: [NAME] }).keyFile), '600', 'the certificate key is readable by its owner only');
+    const metrics = await (await fetch(`http://127.0.0.1:${managerPort}/metrics`)).text();
+    assert.match(metrics, new RegExp(`^stickler_certificate_expiry_timestamp_seconds\\{vhost="${NAME.replaceAll('.', '\\.')}",port="${secure}"\\} ${Date.parse(first.validTo) / 1000}$`, 'm'));
+    assert.match(metrics, new RegExp(`^stickler_certificate_renewal_failures\\{name="${NAME.replaceAll('.', '\\.')}"\\} 0$`, 'm'));
 
     // A client connects again and again across the renewal: every handshake and request must succeed.
     const serials = new Set([first.serialNumber]);
@@ -117,6 +121,7 @@ balancers:
     assert.ok(newServedAt !== undefined, `a renewed certificate was served within 60 s; Stickler said:\n${stickler.stderr()}`);
     assert.ok(renewalSeenAt !== undefined && renewalSeenAt <= newServedAt);
     process.stdout.write(`# forced renewal: ${newServedAt - renewalSeenAt} ms from the renewal order starting to the new certificate served\n`);
+    for (const line of stickler.stderr().split('\n').filter((l) => l.includes('acme:'))) process.stdout.write(`#   ${line}\n`);
     await stickler.stop();
   });
 
