@@ -227,6 +227,10 @@ export class Stickler {
       }
     }
     const opened = await this.openListeners(config.listeners.filter((l) => !this.open.has(key(l))), certificates);
+    for (const l of this.open.values()) {
+      // The front is chosen when a port opens (openListeners): a port already open keeps its way of accepting.
+      if (l.tls && l.server === l.tls && answersTlsAlpn(config)) logLine(`TLS-ALPN-01 is answered on port ${l.bound.port} only after a restart (the port was opened without it); HTTP-01 works at once`);
+    }
     return {
       commit: () => {
         this.fileConfig = fileConfig;
