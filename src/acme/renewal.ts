@@ -8,10 +8,11 @@ export interface Validity {
   notAfter: number;
 }
 
-/** How long before notAfter the window opens; never longer than the lifetime itself. */
+/** How long before notAfter the window opens, in whole milliseconds; never longer than the lifetime itself. */
 export function windowLength(validity: Validity, window: RenewWindow): number {
   const lifetime = Math.max(0, validity.notAfter - validity.notBefore);
-  const length = window.kind === 'percent' ? (lifetime * window.percent) / 100 : window.ms;
+  // Whole milliseconds: a fraction would be lost against times near 2^41 and put the renewal at notAfter itself.
+  const length = Math.ceil(window.kind === 'percent' ? (lifetime * window.percent) / 100 : window.ms);
   return Math.min(lifetime, length);
 }
 

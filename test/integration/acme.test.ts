@@ -48,6 +48,22 @@ async function servedByPebble(port: number, said: () => string): Promise<X509Cer
   return served!;
 }
 
+/** Loopback listeners on `plain` and `secure`, and the acme section for pebble with `more` keys (YAML lines). */
+function acmeYaml(pebble: Pebble, store: string, plain: number, secure: number, more: string[]): string {
+  return `listeners:
+  - { host: 127.0.0.1, port: ${plain} }
+  - { host: 127.0.0.1, port: ${secure}, tls: true }
+acme:
+  ca-url: ${pebble.directory}
+  ca-certificate-file: ${pebble.caFile}
+  agreement-accepted: true
+  store-dir: ${store}
+  challenges: [http-01]
+  key-type: secp256r1
+  port-map: { http: ${plain}, https: ${secure} }
+${more.map((l) => `  ${l}\n`).join('')}`;
+}
+
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
 
 describe('automatic certificates (pebble)', () => {
@@ -64,20 +80,7 @@ describe('automatic certificates (pebble)', () => {
     running.push(pebble);
     const store = join(dir, 'md');
     const file = join(dir, 'stickler.yaml');
-    writeFileSync(file, `listeners:
-  - { host: 127.0.0.1, port: ${plain} }
-  - { host: 127.0.0.1, port: ${secure}, tls: true }
-acme:
-  ca-url: ${pebble.directory}
-  ca-certificate-file: ${pebble.caFile}
-  agreement-accepted: true
-  contact-email: ops@example.org
-  store-dir: ${store}
-  challenges: [http-01]
-  renew-window: 50%
-  key-type: secp256r1
-  port-map: { http: ${plain}, https: ${secure} }
-virtual-hosts:
+    writeFileSync(file, `${acmeYaml(pebble, store, plain, secure, ['contact-email: ops@example.org', 'renew-window: 50%'])}virtual-hosts:
   - port: ${plain}
     server-name: ${NAME}
     routes: [{ path: /, balancer: app }]
@@ -169,19 +172,7 @@ MDomain ${NAME}
       writeFileSync(file, `shared-state:
   url: ${redis.url}
   instance: ${name}
-listeners:
-  - { host: 127.0.0.1, port: ${plain} }
-  - { host: 127.0.0.1, port: ${secure}, tls: true }
-acme:
-  ca-url: ${pebble.directory}
-  ca-certificate-file: ${pebble.caFile}
-  agreement-accepted: true
-  store-dir: ${join(dir, `${name}-md`)}
-  challenges: [http-01]
-  key-type: secp256r1
-  renew-mode: ${mode}
-  port-map: { http: ${plain}, https: ${secure} }
-virtual-hosts:
+${acmeYaml(pebble, join(dir, `${name}-md`), plain, secure, [`renew-mode: ${mode}`])}virtual-hosts:
   - port: ${secure}
     server-name: ${NAME}
     acme: true
