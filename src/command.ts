@@ -16,6 +16,8 @@ import { writeFileAtomically } from './fs/atomic-file.ts';
 import { capsWithin, descriptorLimit, descriptorWarning } from './server/descriptors.ts';
 import { keepRunningOnUncaughtErrors } from './server/last-resort.ts';
 import { Stickler, StartupError } from './server/server.ts';
+import { Renewer, prepareStore } from './acme/renewer.ts';
+import { SharedOrders } from './acme/shared-orders.ts';
 import { identityOf, type Identity } from './server/accounts.ts';
 import { deniedAsAccount, reloadBlockers } from './server/privilege-plan.ts';
 import { dropPrivileges, preparePrivileges } from './server/privileges.ts';
@@ -176,6 +178,10 @@ async function main(argv: string[]): Promise<number> {
     for (const failure of failures) toStderr(`stickler: ${failure}`);
     process.stdout.write('logs reopened\n');
   }));
+  const group = stickler.sharedEdits;
+  const renewer = new Renewer(stickler, (line) => process.stderr.write(`stickler: ${line}\n`), {
+    ...(group && { shared: new SharedOrders(group.connection.commands, group.keys, group.instance) }),
+  });
   const pidFile = values['pid-file'] && resolve(values['pid-file']);
   // Whatever way the process ends (a stop, a second signal, a failed start, an uncaught error), the files it made go.
   const made: string[] = [];
@@ -226,7 +232,10 @@ async function main(argv: string[]): Promise<number> {
           else delete next.sharedState;
         }
         fitDescriptors(next, workers, limit);
+        const storeProblems = prepareStore(next, storeOwner(privileges));
+        if (storeProblems.length > 0) throw new StartupError(storeProblems.join('\n'));
         await stickler.reload(next);
+        renewer.configure(next);
         diagnostics = nextDiagnostics;
         current = next;
       } catch (err) {
@@ -259,6 +268,8 @@ async function main(argv: string[]): Promise<number> {
       control = await openControlSocket(controlSocketFor(pidFile), answer);
       made.push(controlSocketFor(pidFile));
     }
+    const storeProblems = prepareStore(config, storeOwner(privileges));
+    if (storeProblems.length > 0) throw new StartupError(storeProblems.join('\n'));
     await stickler.start();
   } catch (err) {
     process.stderr.write(`stickler: ${err instanceof StartupError || !(err instanceof Error) ? String((err as Error)?.message ?? err) : err.stack}\n`);
@@ -287,6 +298,8 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`stickler: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  // Orders run as the account served as, once everything listens: the CA's validation reaches the ports.
+  renewer.configure(config);
   printStartup(stickler.listeners, config, workers);
   const descriptors = limit === undefined || config.client?.maxConnections === undefined ? undefined : descriptorWarning(clientPolicy(config), workers, limit);
   if (descriptors) process.stderr.write(`stickler: warning: ${descriptors}\n`);
@@ -312,12 +325,18 @@ async function main(argv: string[]): Promise<number> {
   if (bound !== null) setTimeout(now(`after ${bound / 1000} s with connections still open`), bound);
   // A reload under way finishes first (its own steps are bounded), so close() sees every listener it opened.
   await reloading;
+  renewer.stop();
   await stickler.close();
   await closeDemo();
   control?.close();
   for (const f of made.splice(0)) removeLeftBehind(f);
   process.stdout.write('stopped\n');
   return 0;
+}
+
+/** Root writing the ACME store before the drop writes it for the account it will serve as. */
+function storeOwner(plan: ReturnType<typeof preparePrivileges>): { uid: number; gid: number } | undefined {
+  return plan.kind === 'drop' ? { uid: plan.to.uid, gid: plan.to.gid } : undefined;
 }
 
 /** After the drop to User, a directory only root may write keeps the pid file and socket: said, not thrown. */

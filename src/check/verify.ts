@@ -13,6 +13,7 @@ import { managerAuth } from '../manager/exposure.ts';
 import { siteFiles } from '../config/diagnostics.ts';
 import { listenerClashes } from '../config/listeners.ts';
 import { caFileProblem, loadClientCertificate, loadCredentials, TLS_FILE_NAMES, type ReadFile } from '../tls/credentials.ts';
+import { usableChallenges } from '../config/managed-domains.ts';
 import type { ClientCertificate, Diagnostic, LoadResult, Source, SticklerConfig, TlsFiles } from '../config/model.ts';
 
 /** The file system as the checks need it; tests give their own. */
@@ -76,6 +77,7 @@ export function verifyConfig(config: SticklerConfig, files: VerifyFiles = diskFi
   return [
     ...listenerClashes(config.listeners, config.dialect === 'native' ? 'listeners' : 'Listen'),
     ...tlsProblems(config, files),
+    ...acmeProblems(config, files),
     ...managerAuth(config).problems,
     ...writeProblems(config, files),
     ...pipedLogProblems(config, files),
@@ -87,7 +89,8 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
   const problems: Diagnostic[] = [];
   const seen = new Set<TlsFiles | string>();
   for (const vh of config.virtualHosts) {
-    if (vh.tls && !seen.has(vh.tls)) {
+    // A managed certificate is ordered, or made temporarily, at the start: its store is checked instead (acmeProblems).
+    if (vh.tls && !vh.acme && !seen.has(vh.tls)) {
       seen.add(vh.tls);
       const loaded = loadCredentials(vh.tls, config.dialect, files.read);
       if (Array.isArray(loaded)) problems.push(...loaded);
@@ -107,6 +110,26 @@ function tlsProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
   for (const cc of clientCertificates) {
     const loaded = loadClientCertificate(cc, config.dialect, files.read);
     if (Array.isArray(loaded)) problems.push(...loaded);
+  }
+  return problems;
+}
+
+/** Each managed domain's store can be written (made if missing) and its CA bundle is certificates. */
+function acmeProblems(config: SticklerConfig, files: VerifyFiles): Diagnostic[] {
+  const names = config.dialect === 'native' ? { store: 'acme.store-dir', ca: 'acme.ca-certificate-file' } : { store: 'MDStoreDir', ca: 'MDCACertificateFile' };
+  const problems: Diagnostic[] = [];
+  for (const domain of config.managedDomains ?? []) {
+    const { storeDir, caCertificateFile } = domain.settings;
+    let existing = storeDir;
+    while (files.kind(existing) === undefined && dirname(existing) !== existing) existing = dirname(existing);
+    const kind = files.kind(existing);
+    if (kind !== 'directory') problems.push(error(domain.source, names.store, `cannot keep certificates for ${domain.names[0]} in ${storeDir}: ${existing} is not a directory`));
+    else if (!files.writable(existing)) problems.push(error(domain.source, names.store, `cannot keep certificates for ${domain.names[0]} in ${storeDir}: ${existing} is not writable`));
+    if (usableChallenges(domain, config.listeners).length === 0) {
+      problems.push({ ...error(domain.source, config.dialect === 'native' ? 'acme.challenges' : 'MDCAChallenges', `the CA cannot reach this configuration for ${domain.names[0]}: ${domain.settings.challenges.includes('http-01') ? `no plain listener on port ${domain.settings.portMap.http} for HTTP-01` : 'HTTP-01 is not enabled'}, ${domain.settings.challenges.includes('tls-alpn-01') ? `no TLS listener on port ${domain.settings.portMap.https} for TLS-ALPN-01` : 'TLS-ALPN-01 is not enabled'}; expected such a listener, or a port map (${config.dialect === 'native' ? 'acme.port-map' : 'MDPortMap'}) saying where the CA's ports 80 and 443 arrive`), severity: 'warning' });
+    }
+    const ca = caCertificateFile === undefined ? undefined : caFileProblem(caCertificateFile, files.read);
+    if (ca) problems.push(error(domain.source, names.ca, ca));
   }
   return problems;
 }

@@ -5,9 +5,9 @@
 import { Document, isScalar, visit } from 'yaml';
 import type {
   AccountRef, AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientCertificate, ClientCertificates, ClientPolicy, CookieRewrite, HeaderRule, HealthCheckConfig, ListenerConfig, ManagerConfig,
-  MemberConfig, RouteConfig, SharedStateConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
+  ManagedDomain, MemberConfig, RouteConfig, SharedStateConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from './model.ts';
-import { formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
+import { acmeDefaults, formatRenewWindow, formatSticky, isPlainUrl, stopWhenIdleOf } from './model.ts';
 import { DEFAULT_KEY_PREFIX } from './model-shared.ts';
 import { NATIVE_DEFAULTS } from './native/defaults.ts';
 import { DEFAULT_VERIFY_DEPTH } from './client-certificates.ts';
@@ -112,7 +112,9 @@ function virtualHost(v: VirtualHostConfig): Yaml {
     ...(v.serverName !== undefined && { 'server-name': v.serverName }),
     ...nonEmpty('server-aliases', v.serverAliases),
     ...(v.serverAdmin !== undefined && { 'server-admin': v.serverAdmin }),
-    ...(v.tls && { tls: tls(v.tls) }),
+    // A managed host with the default profile says all it needs in its acme key.
+    ...(v.tls && !(v.acme && Object.keys(tls(v.tls, true)).length === 0) && { tls: tls(v.tls, v.acme !== undefined) }),
+    ...(v.acme && { acme: acme(v.acme, [...(v.serverName === undefined ? [] : [v.serverName]), ...v.serverAliases], v.serverAdmin) }),
     ...backendTls(v.backendTls),
     ...(v.preserveHost !== d.preserveHost && { 'preserve-host': v.preserveHost }),
     ...(v.addForwardedHeaders !== d.addForwardedHeaders && { 'forwarded-headers': v.addForwardedHeaders }),
@@ -195,13 +197,33 @@ function sharedState(s: SharedStateConfig): Yaml {
   };
 }
 
-function tls(t: TlsFiles): Yaml {
+/** A virtual host's acme: its names when they are not the host's own, and every setting mod_md's default does not give. */
+function acme(domain: ManagedDomain, hostNames: string[], serverAdmin: string | undefined): Yaml {
+  const s = domain.settings;
+  const d = acmeDefaults(s.storeDir);
+  const sameNames = domain.names.length === hostNames.length && hostNames.every((n) => domain.names.includes(n.toLowerCase()));
+  return {
+    ...(!sameNames && { names: domain.names }),
+    ...(s.caUrl !== d.caUrl && { 'ca-url': s.caUrl }),
+    ...(s.caCertificateFile !== undefined && { 'ca-certificate-file': s.caCertificateFile }),
+    ...(s.contactEmail !== undefined && s.contactEmail !== serverAdmin && { 'contact-email': s.contactEmail }),
+    ...(s.agreementAccepted && { 'agreement-accepted': true }),
+    'store-dir': s.storeDir,
+    ...(formatRenewWindow(s.renewWindow) !== formatRenewWindow(d.renewWindow) && { 'renew-window': formatRenewWindow(s.renewWindow) }),
+    ...(s.challenges.join() !== d.challenges.join() && { challenges: s.challenges }),
+    ...(s.keyType !== d.keyType && { 'key-type': s.keyType }),
+    ...(s.renewMode !== d.renewMode && { 'renew-mode': s.renewMode }),
+    ...((s.portMap.http !== d.portMap.http || s.portMap.https !== d.portMap.https) && { 'port-map': s.portMap }),
+  };
+}
+
+/** `managed`: the certificate is the virtual host's acme domain's, so no files are named. */
+function tls(t: TlsFiles, managed = false): Yaml {
   const p = t.policy;
   const h = t.hsts;
   const d = NATIVE_DEFAULTS.hsts;
   return {
-    'certificate-file': t.certificateFile,
-    'key-file': t.keyFile,
+    ...(!managed && { 'certificate-file': t.certificateFile, 'key-file': t.keyFile }),
     ...(t.chainFile !== undefined && { 'chain-file': t.chainFile }),
     ...(t.ocspResponseFile !== undefined && { 'ocsp-response-file': t.ocspResponseFile }),
     ...(p && p.profile !== 'intermediate' && { profile: p.profile }),

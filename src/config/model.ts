@@ -4,6 +4,7 @@
 //
 // Its parts live in the model-*.ts modules beside this one (units, client policy, TLS, access rules, balancers,
 // logs), which import only each other; everything is re-exported here, so importers name this module only.
+import type { ManagedDomain } from './model-acme.ts';
 import type { AccessRule } from './model-access.ts';
 import type { BalancerConfig } from './model-balancer.ts';
 import type { ClientPolicy } from './model-client.ts';
@@ -13,6 +14,8 @@ import type { BackendTls, TlsFiles } from './model-tls.ts';
 import type { Millis, Source } from './model-units.ts';
 
 export type { AccessRule, HostMatch } from './model-access.ts';
+export type { AcmeSettings, ChallengeType, KeyType, ManagedDomain, RenewMode, RenewWindow } from './model-acme.ts';
+export { CHALLENGE_TYPES, DEFAULT_CA_URL, DEFAULT_RENEW_WINDOW, KEY_TYPES, RENEW_MODES, acmeDefaults, caUrlProblem, contactEmailProblem, domainFiles, formatRenewWindow, managedNameProblem, parseRenewWindow } from './model-acme.ts';
 export type { BalancerConfig, BalancerCookieConfig, HealthCheckConfig, LbMethod, MemberConfig, MemberScheme, StatusFlag, StickyConfig } from './model-balancer.ts';
 export { DEFAULT_GROWTH, DEFAULT_STOP_WHEN_IDLE, LB_METHODS, MEMBER_SCHEMES, formatSticky, isPlainUrl, stopWhenIdleOf } from './model-balancer.ts';
 export type { ClientPolicy, ReadTimeout } from './model-client.ts';
@@ -58,6 +61,8 @@ export interface SticklerConfig {
   manager?: ManagerConfig;
   /** The Redis that a group of instances keeps the manager's edits in, so that they behave as one. */
   sharedState?: SharedStateConfig;
+  /** Certificates ordered from an ACME CA and renewed by Stickler (mod_md's `MDomain`, native `acme`), one per domain. */
+  managedDomains?: ManagedDomain[];
   /**
    * Peers (addresses or ranges, as in `Require ip`) whose X-Forwarded-*, Forwarded and client-certificate headers
    * are kept and appended to; from any other peer they are replaced (native `trusted-proxies`).
@@ -133,6 +138,8 @@ export interface VirtualHostConfig {
   serverName?: string;
   serverAliases: string[];
   serverAdmin?: string;
+  /** Its certificate is this managed domain's (ACME); `tls` then names the domain's files in the store. */
+  acme?: ManagedDomain;
   tls?: TlsFiles;
   backendTls: BackendTls;
   preserveHost: boolean;

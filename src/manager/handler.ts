@@ -13,7 +13,7 @@ import type { ManagerAuth } from './auth.ts';
 import { csrfProblem, csrfToken, newSessionId, sessionCookie, sessionFrom } from './csrf.ts';
 import { readEdit } from './edit-input.ts';
 import { prometheusText, PROMETHEUS_CONTENT_TYPE } from './metrics.ts';
-import type { Actor, AuditEntry, Edit, EditOutcome, ManagerOverview, SharedStatus } from './model.ts';
+import type { Actor, AuditEntry, CertificateOverview, Edit, EditOutcome, ManagerOverview, SharedStatus } from './model.ts';
 import { overview, type MergeActivity } from './overview.ts';
 import { readRouteQuery, routeAnswer } from './route-query.ts';
 
@@ -68,6 +68,8 @@ export interface ManagerContext {
   sharedState?: () => SharedStatus;
   /** With shared state: a draining member's activity over the group, for the drain view. */
   mergeActivity?: MergeActivity;
+  /** The certificates this thread serves (and how their renewal goes). */
+  certificates?: () => CertificateOverview[];
 }
 
 /** Every manager response: no caching, no framing, no sniffing, no referrer, scripts only from here. */
@@ -134,7 +136,8 @@ export class Manager {
   }
 
   overview(runtime: ManagedRuntime, now = Date.now()): ManagerOverview {
-    return overview(runtime.balancers.values(), this.context.persisted(), now, this.context.sharedState?.(), this.context.mergeActivity);
+    const certificates = this.context.certificates?.() ?? [];
+    return { ...overview(runtime.balancers.values(), this.context.persisted(), now, this.context.sharedState?.(), this.context.mergeActivity), ...(certificates.length > 0 && { certificates }) };
   }
 
   async handle(request: ManagerRequest): Promise<ManagerResponse> {

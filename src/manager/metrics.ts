@@ -173,6 +173,19 @@ export function prometheusText(overview: ManagerOverview, figures?: ProcessFigur
     family('stickler_shared_state_connected', 'gauge', '1 when this instance reaches the shared state (Redis) and takes edits, 0 when it serves on its last state.');
     sample('stickler_shared_state_connected', '', overview.sharedState.connected ? 1 : 0);
   }
+  if (overview.certificates !== undefined) {
+    family('stickler_certificate_expiry_timestamp_seconds', 'gauge', 'When the certificate a TLS virtual host serves ends, in seconds since the epoch.');
+    for (const c of overview.certificates) {
+      sample('stickler_certificate_expiry_timestamp_seconds', `vhost="${escapeLabelValue(c.vhost)}",port="${c.port}"`, Math.floor(c.notAfter / 1000));
+    }
+    const managed = overview.certificates.filter((c) => c.acme !== undefined);
+    if (managed.length > 0) {
+      family('stickler_certificate_renewal_failures', 'gauge', 'Orders of an ACME certificate that failed in a row; 0 once one succeeds.');
+      for (const name of new Set(managed.map((c) => c.acme!.name))) {
+        sample('stickler_certificate_renewal_failures', `name="${escapeLabelValue(name)}"`, managed.find((c) => c.acme!.name === name)!.acme!.failures);
+      }
+    }
+  }
   if (figures !== undefined) {
     const single = (name: string, type: string, help: string, value: number) => {
       family(name, type, help);

@@ -131,6 +131,18 @@ export interface ManagerOverview {
   /** With shared state configured (Redis): whether this instance reaches it, and so takes edits. */
   sharedState?: SharedStatus;
   balancers: BalancerOverview[];
+  /** The certificates TLS virtual hosts serve, with the renewal of those ordered by ACME. */
+  certificates?: CertificateOverview[];
+}
+
+export interface CertificateOverview {
+  /** The virtual host: its ServerName, else its address. */
+  vhost: string;
+  port: number;
+  /** Epoch ms. */
+  notAfter: number;
+  /** For a certificate ordered by ACME: its first name, failed attempts in a row, the last one's reason, and whether that is worth a warning. */
+  acme?: { name: string; failures: number; lastError?: string; failing: boolean };
 }
 
 /** A change to one member; absent fields stay as they are. */

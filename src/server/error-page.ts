@@ -61,6 +61,12 @@ export function redirectResponse(location: string): LocalResponse {
   return response;
 }
 
+/** An ACME HTTP-01 answer (RFC 8555 8.3): the key authorization as text/plain, or 404 for a token not pending. */
+export function challengeResponse(answer: { status: 200; body: string } | { status: 404 }): LocalResponse {
+  if (answer.status === 404) return errorResponse(404);
+  return { status: 200, headers: [['Content-Type', 'text/plain'], ['Cache-Control', 'no-store']], body: Buffer.from(answer.body) };
+}
+
 export function htmlResponse(status: number, body: Buffer): LocalResponse {
   return {
     status,

@@ -21,7 +21,7 @@ import { requestRoute } from '../sticky/route.ts';
 import type { BalancerConfig } from '../config/model.ts';
 import { Dispatch } from '../upstream/dispatch.ts';
 import type { DispatchHandler } from '../upstream/dispatch-handler.ts';
-import { errorResponse, optionsResponse, reasonPhrase, unavailableFor, type LocalResponse } from './error-page.ts';
+import { challengeResponse, errorResponse, optionsResponse, reasonPhrase, unavailableFor, type LocalResponse } from './error-page.ts';
 import type { ClientSide } from './client-side.ts';
 import { answerLocally, type LocalSink, type ManagerAnswer } from './local-answer.ts';
 import { carryTunnel } from './tunnel.ts';
@@ -83,6 +83,9 @@ export class Exchange implements DispatchHandler, LocalSink {
     const { runtime } = this.client;
     if (this.head.target === '*') return this.respondLocal(optionsResponse());
     const target = parseTarget(this.head.target);
+    // The CA's HTTP-01 request is answered here, before any virtual host could proxy or redirect it.
+    const acme = this.client.scheme === 'http' ? runtime.challenges?.httpAnswer(this.log.host, target.path) : undefined;
+    if (acme) return this.respondLocal(challengeResponse(acme));
     const choice = requestVirtualHost(runtime.config.virtualHosts, this.client.localPort, this.client.sniName, this.log.host, target.authority);
     this.log.host = choice.host;
     if (choice.kind === 'refuse') {

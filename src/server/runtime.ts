@@ -7,6 +7,7 @@ import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, ty
 import { loadClientCertificate, type ClientCredentials, type FileProblem } from '../tls/credentials.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
+import type { ChallengeBoard } from '../acme/challenges.ts';
 import type { HealthTarget } from '../health/checker.ts';
 import { openConfiguredLogs, type AccessLog, type ConfiguredLogs } from '../log/access.ts';
 import { compileHeaderRules, type HeaderRules } from '../proxy/header-rules.ts';
@@ -98,6 +99,8 @@ export class Runtime {
   readonly inFlight: InFlight;
   /** The balancer manager, when a location or listener serves it. */
   manager: Manager | undefined;
+  /** The ACME challenges this thread answers (HTTP-01 on the plain port), the one board every runtime shares. */
+  challenges: ChallengeBoard | undefined;
 
   /**
    * `shared` holds each balancer's state buffer and this thread's ledger by name when several worker threads serve

@@ -26,6 +26,10 @@ import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import { reopenLogFiles } from '../log/sink.ts';
 import { clientVerdict, refusalLine } from '../tls/client-verify.ts';
 import { clientCertificateFacts } from './peer.ts';
+import { ChallengeBoard, type PendingChallenge } from '../acme/challenges.ts';
+import { alpnFront } from '../acme/alpn-responder.ts';
+import type { DomainStatus } from '../acme/renewer.ts';
+import type { CertificateOverview } from '../manager/model.ts';
 
 export interface ServerOptions {
   /** Balancer state buffers shared with the other worker threads, with this thread's busy ledgers. */
@@ -68,6 +72,8 @@ interface PortCertificates {
   vhosts: VirtualHostConfig[];
   /** What the port asks of clients' certificates (its virtual hosts agree), with the CAs they are judged by. */
   client?: { settings: ClientCertificates; cas: X509Certificate[] };
+  /** When each host's certificate ends, ms since the epoch. */
+  expiry: Map<VirtualHostConfig, number>;
   contexts: Map<VirtualHostConfig, tls.SecureContext>;
   fallback: { vh: VirtualHostConfig; options: tls.SecureContextOptions };
   /** OCSP responses to staple, by the DER certificate they were configured with. */
@@ -76,7 +82,9 @@ interface PortCertificates {
 
 interface OpenListener {
   bound: BoundListener;
+  /** What listens: the TLS server itself, or the front that hands it connections (TLS-ALPN-01, see openListeners). */
   server: net.Server;
+  tls?: tls.Server;
 }
 
 export class Stickler {
@@ -103,6 +111,9 @@ export class Stickler {
   /** The configuration as its file says, before the manager's changes: a snapshot taken from Redis is laid over it. */
   private fileConfig: SticklerConfig;
   private manager: Manager | undefined;
+  /** The ACME challenges pending (setChallenges), answered on the plain ports (HTTP-01) and TLS ports (TLS-ALPN-01). */
+  private readonly challenges = new ChallengeBoard();
+  private renewals: readonly DomainStatus[] = [];
   /** Connections closed because proxied sockets reached the descriptors kept for the manager, logged per burst. */
   private readonly reserveRefusals = new BurstLog(10_000);
   /** Clients refused for their certificate, logged per burst of each reason. */
@@ -131,6 +142,7 @@ export class Stickler {
     })();
     this.fileConfig = config;
     this.runtime = new Runtime(this.managerSetup.host?.prepare(config) ?? config, options.shared);
+    this.runtime.challenges = this.challenges;
     this.reusePort = options.reusePort ?? false;
     this.ticketKeys = options.ticketKeys;
     this.checksHere = options.healthChecks ?? true;
@@ -188,6 +200,7 @@ export class Stickler {
       secret: setup.secret, control: setup.control, persisted: () => setup.persisted, recentAudit: setup.recent,
       ...(setup.sharedState && { sharedState: setup.sharedState }),
       ...(this.mergeActivity && { mergeActivity: this.mergeActivity }),
+      certificates: () => this.certificateOverview(),
     });
     this.manager.configure(setup.nonces(runtime.config), auth);
     runtime.manager = this.manager;
@@ -221,6 +234,10 @@ export class Stickler {
       }
     }
     const opened = await this.openListeners(config.listeners.filter((l) => !this.open.has(key(l))), certificates);
+    for (const l of this.open.values()) {
+      // The front is chosen when a port opens (openListeners): a port already open keeps its way of accepting.
+      if (l.tls && l.server === l.tls && answersTlsAlpn(config)) logLine(`TLS-ALPN-01 is answered on port ${l.bound.port} only after a restart (the port was opened without it); HTTP-01 works at once`);
+    }
     return {
       commit: () => {
         this.fileConfig = fileConfig;
@@ -228,16 +245,17 @@ export class Stickler {
         for (const l of opened) this.open.set(key(l.bound.config), l);
         const old = this.runtime;
         this.runtime = new Runtime(config, shared, old.inFlight);
+        this.runtime.challenges = this.challenges;
         this.attachManager(this.runtime, auth);
         this.checkHealth();
         this.certificates = certificates;
         for (const [k, l] of this.open) {
           if (config.listeners.some((c) => key(c) === k)) {
-            if (l.server instanceof tls.Server) {
+            if (l.tls) {
               const port = certificates.get(l.bound.port)!;
-              l.server.setSecureContext(port.fallback.options);
+              l.tls.setSecureContext(port.fallback.options);
               // Read by Node at each accepted connection, like the secure context (node:_tls_wrap).
-              (l.server as tls.Server & { requestCert: boolean }).requestCert = port.client !== undefined;
+              (l.tls as tls.Server & { requestCert: boolean }).requestCert = port.client !== undefined;
             }
           } else {
             this.open.delete(k);
@@ -278,12 +296,38 @@ export class Stickler {
           this.certificates.set(port, swapped);
           if (swapped.fallback === current.fallback) continue;
           for (const l of this.open.values()) {
-            if (l.bound.config.port === port && l.server instanceof tls.Server) l.server.setSecureContext(swapped.fallback.options);
+            if (l.bound.config.port === port) l.tls?.setSecureContext(swapped.fallback.options);
           }
         }
       },
       abort: () => {},
     };
+  }
+
+  /** With shared state: the connection, keys and name the group's ACME orders go through (acme/shared-orders.ts). */
+  get sharedEdits(): SharedEdits | undefined {
+    return this.managerSetup.shared;
+  }
+
+  /** How the managed domains' renewals go, as the thread that orders last said (Renewer). */
+  setRenewals(renewals: readonly DomainStatus[]): void {
+    this.renewals = renewals;
+  }
+
+  /** Every certificate this thread serves, by port and virtual host, with its domain's renewal where ACME orders it. */
+  private certificateOverview(): CertificateOverview[] {
+    return [...this.certificates].flatMap(([port, served]) => served.vhosts.map((vh): CertificateOverview => {
+      const renewal = vh.acme && this.renewals.find((r) => r.names[0] === vh.acme!.names[0]);
+      return {
+        vhost: vh.serverName ?? `${vh.host}:${vh.port}`, port, notAfter: served.expiry.get(vh) ?? 0,
+        ...(renewal && { acme: { name: renewal.names[0]!, failures: renewal.failures, failing: renewal.failing, ...(renewal.lastError !== undefined && { lastError: renewal.lastError }) } }),
+      };
+    }));
+  }
+
+  /** The ACME challenges to answer from now on, all of them (an empty list once the CA has validated). */
+  setChallenges(pending: readonly PendingChallenge[]): void {
+    this.challenges.set(pending);
   }
 
   /** Opens this thread's log files again (SIGUSR1); the reasons of those that could not be. */
@@ -316,18 +360,28 @@ export class Stickler {
     const opened: OpenListener[] = [];
     try {
       for (const listener of listeners) {
-        const server = listener.tls
-          ? this.tlsServer(listener, certificates.get(listener.port)!)
-          : net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'));
+        const secure = listener.tls ? this.tlsServer(listener, certificates.get(listener.port)!) : undefined;
+        const server = !secure
+          ? net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'))
+          : answersTlsAlpn(this.runtime.config) ? this.alpnFront(secure) : secure;
         await listen(server, listener, this.reusePort);
         const address = server.address() as net.AddressInfo;
-        opened.push({ server, bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
+        opened.push({ server, ...(secure && { tls: secure }), bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
       }
     } catch (err) {
       for (const { server } of opened) server.close();
       throw err;
     }
     return opened;
+  }
+
+  /**
+   * A TLS port of a configuration that proves names with TLS-ALPN-01: a plain listener in front of the TLS server,
+   * which reads the ClientHello only while such a challenge is pending (acme/alpn-responder.ts).
+   */
+  private alpnFront(secure: tls.Server): net.Server {
+    const front = alpnFront({ board: this.challenges, pass: (socket) => secure.emit('connection', socket), helloTimeout: this.runtime.client.handshakeTimeout });
+    return net.createServer({ allowHalfOpen: true }, front);
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
@@ -451,6 +505,11 @@ function managerAuthOrThrow(config: SticklerConfig): ManagerAuth {
   return auth;
 }
 
+/** TLS ports get the ALPN front only where a managed domain may be proved by TLS-ALPN-01: nothing changes elsewhere. */
+function answersTlsAlpn(config: SticklerConfig): boolean {
+  return config.managedDomains?.some((d) => d.settings.challenges.includes('tls-alpn-01')) ?? false;
+}
+
 /** Every TLS port has a certificate, and every client certificate for members can be used. */
 function checkCertificates(config: SticklerConfig, certificates: Map<number, PortCertificates>): void {
   const problems = memberCredentialProblems(config);
@@ -487,7 +546,8 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
     const staples = vhosts.flatMap((vh) => loaded.get(vh)!.staple ?? []);
     const settings = first.tls!.clientCertificates;
     const client = settings && { settings, cas: loaded.get(first)!.clientCas ?? [] };
-    byPort.set(listener.port, { vhosts, contexts, fallback: { vh: first, options: loaded.get(first)!.options }, staples, ...(client && { client }) });
+    const expiry = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.notAfter]));
+    byPort.set(listener.port, { vhosts, contexts, expiry, fallback: { vh: first, options: loaded.get(first)!.options }, staples, ...(client && { client }) });
   }
   return byPort;
 }
@@ -498,6 +558,7 @@ function withCertificate(current: PortCertificates, all: VirtualHostConfig[], vh
   return {
     vhosts,
     contexts: new Map(current.contexts).set(vh, credentials.context),
+    expiry: new Map(current.expiry).set(vh, credentials.notAfter),
     fallback: vhosts[0] === vh ? { vh, options: credentials.options } : current.fallback,
     staples: [...current.staples, ...(credentials.staple ? [credentials.staple] : [])],
   };

@@ -8,6 +8,8 @@ import type { PlannedEdit } from '../manager/edits.ts';
 import type { Actor, AuditEntry, Edit, EditOutcome, SharedStatus } from '../manager/model.ts';
 import type { SharedBalancer } from './runtime.ts';
 import type { Activity } from '../shared/session-activity.ts';
+import type { PendingChallenge } from '../acme/challenges.ts';
+import type { DomainStatus } from '../acme/renewer.ts';
 
 export interface ListenerAddress {
   address: string;
@@ -56,7 +58,11 @@ export type ToWorker =
    * With shared state, every report period: the other instances' session activity on each member draining here,
    * as the main thread last heard it, for the drain views the worker answers. It replaces the last such message.
    */
-  | { type: 'group-activity'; others: GroupActivity };
+  | { type: 'group-activity'; others: GroupActivity }
+  /** Every ACME challenge pending now (the main thread orders); it replaces the last such list. */
+  | { type: 'acme-challenges'; pending: PendingChallenge[] }
+  /** How the managed domains' renewals go, after each order, for the console and /metrics. */
+  | { type: 'acme-renewals'; renewals: DomainStatus[] };
 
 /** The other instances' activity on each member draining here: one entry a draining member, so bounded by the configuration. */
 export type GroupActivity = Array<{ balancer: string; member: string } & Activity>;

@@ -138,6 +138,10 @@ port.on('message', (message: ToWorker) => {
     case 'group-activity':
       groupOthers = new Map(message.others.map(({ balancer, member, ...activity }) => [memberKey(balancer, member), activity]));
       return;
+    case 'acme-challenges':
+      return stickler.setChallenges(message.pending);
+    case 'acme-renewals':
+      return stickler.setRenewals(message.renewals);
     case 'reopen-logs':
       return void stickler.reopenLogs().then((failures) => tell({ type: 'reopened', id: message.id, failures }));
   }

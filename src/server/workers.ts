@@ -15,6 +15,8 @@ import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import type { SticklerConfig, TlsFiles } from '../config/model.ts';
 import { readTlsFiles } from '../tls/credentials.ts';
+import type { PendingChallenge } from '../acme/challenges.ts';
+import type { DomainStatus } from '../acme/renewer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
 import { idleStopMoot, startIdleStops } from '../manager/idle-stop.ts';
@@ -133,6 +135,9 @@ export class WorkerGroup {
   private readonly group: GroupReports | undefined;
   /** Sends the workers the group's activity on each draining member, for the drain views they answer. */
   private groupActivityTimer: NodeJS.Timeout | undefined;
+  /** The ACME challenges pending, and the renewals' state, as last set. */
+  private challenges: PendingChallenge[] = [];
+  private renewals: DomainStatus[] = [];
 
   private checkHealth(): void {
     this.stopHealth();
@@ -329,6 +334,23 @@ export class WorkerGroup {
     });
   }
 
+  /** With shared state: the connection, keys and name the group's ACME orders go through (acme/shared-orders.ts). */
+  get sharedEdits(): SharedEdits | undefined {
+    return this.shared;
+  }
+
+  /** How the renewals go, for every worker's console and /metrics. */
+  setRenewals(renewals: readonly DomainStatus[]): void {
+    this.renewals = [...renewals];
+    for (const worker of this.workers) worker.postMessage({ type: 'acme-renewals', renewals: this.renewals } satisfies ToWorker);
+  }
+
+  /** The ACME challenges every worker answers from now on; a worker started later is told at once. */
+  setChallenges(pending: readonly PendingChallenge[]): void {
+    this.challenges = [...pending];
+    for (const worker of this.workers) worker.postMessage({ type: 'acme-challenges', pending: this.challenges } satisfies ToWorker);
+  }
+
   /**
    * Every worker opens its log files again (SIGUSR1); not queued behind edits and reloads, which may take seconds,
    * as a worker that starts meanwhile opens the files afresh anyway. The reasons of those that could not.
@@ -454,6 +476,8 @@ export class WorkerGroup {
           writeFromWorker(message.destination, data, (err) => worker.postMessage({ type: 'logged', id: message.id, ...(err && { error: err.message }) } satisfies ToWorker));
         }
         else if (message.type === 'ready') {
+          if (this.challenges.length > 0) worker.postMessage({ type: 'acme-challenges', pending: this.challenges } satisfies ToWorker);
+          if (this.renewals.length > 0) worker.postMessage({ type: 'acme-renewals', renewals: this.renewals } satisfies ToWorker);
           started = true;
           clearTimeout(stuck);
           resolve(message.listeners);

@@ -15,8 +15,20 @@ export interface SharedKeys {
    * knows Redis lost the shared state (FLUSHALL, or a restart without persistence) even if the others refilled it.
    */
   epoch: string;
+  /** A string per managed domain (by first name): the instance ordering its certificate now, with an expiry (acme/shared-orders.ts). */
+  acmeLock: (name: string) => string;
+  /** A hash per managed domain: `certificate` and `key`, PEM, the last one any instance was issued. */
+  acmeCertificate: (name: string) => string;
+  /** A hash: the ACME challenges pending in the group, one field per challenge, so any instance answers them. */
+  acmeChallenges: string;
+  /** A counter raised each time an instance leaves a new certificate in an `acmeCertificate` hash. */
+  acmePublished: string;
 }
 
 export function sharedKeys(prefix: string): SharedKeys {
-  return { journal: `${prefix}journal`, snapshot: `${prefix}snapshot`, health: `${prefix}health`, activity: `${prefix}activity`, epoch: `${prefix}epoch` };
+  return {
+    journal: `${prefix}journal`, snapshot: `${prefix}snapshot`, health: `${prefix}health`, activity: `${prefix}activity`, epoch: `${prefix}epoch`,
+    acmeLock: (name) => `${prefix}acme:lock:${name}`, acmeCertificate: (name) => `${prefix}acme:certificate:${name}`, acmeChallenges: `${prefix}acme:challenges`,
+    acmePublished: `${prefix}acme:published`,
+  };
 }

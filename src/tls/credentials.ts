@@ -20,6 +20,8 @@ export interface Credentials {
   staple?: { certificate: Buffer; response: Buffer };
   /** The CA certificates client certificates are verified against, where the virtual host asks for them. */
   clientCas?: X509Certificate[];
+  /** When the certificate ends, ms since the epoch (for stickler_certificate_expiry_timestamp_seconds). */
+  notAfter: number;
 }
 
 /** The directive or key of each TLS file, by configuration format. */
@@ -78,7 +80,7 @@ export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFil
     sessionIdContext: client?.sessionIdContext ?? NO_CLIENT_CERTIFICATES,
   };
   try {
-    return { options, context: tls.createSecureContext(options), ...(staple && { staple }), ...(client && { clientCas: client.cas }) };
+    return { options, context: tls.createSecureContext(options), notAfter: Date.parse(x509!.validTo), ...(staple && { staple }), ...(client && { clientCas: client.cas }) };
   } catch (err) {
     certProblem(`${files.certificateFile} and ${files.keyFile} are not a usable certificate and key (${(err as Error).message})`);
     return problems;

@@ -9,6 +9,11 @@ export interface SelfSignedOptions {
   altNames: { dns?: string[]; ip?: string[] };
   /** Validity in days from now; default 365. */
   days?: number;
+  /**
+   * RFC 8737's acmeIdentifier: the SHA-256 digest of a TLS-ALPN-01 key authorization, in a critical extension,
+   * which makes this the certificate that answers that challenge.
+   */
+  acmeIdentifier?: Buffer;
 }
 
 export interface SelfSigned {
@@ -30,6 +35,7 @@ const OID = {
   basicConstraints: '2.5.29.19',
   extKeyUsage: '2.5.29.37',
   serverAuth: '1.3.6.1.5.5.7.3.1',
+  acmeIdentifier: '1.3.6.1.5.5.7.1.31',
 } as const;
 
 // --- DER writer (X.690) ---
@@ -140,6 +146,7 @@ function serialNumber(): Buffer {
 export function createSelfSigned(opts: SelfSignedOptions): SelfSigned {
   const days = opts.days ?? 365;
   if (!Number.isFinite(days) || days <= 0) throw new Error(`self-signed certificate: days must be positive, got ${days}`);
+  if (opts.acmeIdentifier && opts.acmeIdentifier.length !== 32) throw new Error(`self-signed certificate: an acmeIdentifier is a 32-byte SHA-256 digest, got ${opts.acmeIdentifier.length} bytes`);
   const dns = opts.altNames.dns ?? [];
   const ips = opts.altNames.ip ?? [];
   for (const name of dns) {
@@ -164,6 +171,8 @@ export function createSelfSigned(opts: SelfSignedOptions): SelfSigned {
     extension(OID.extKeyUsage, false, sequence(oid(OID.serverAuth))),
     ...(dns.length + ips.length > 0 ? [extension(OID.subjectAltName, false, subjectAltName(dns, ips))] : []),
     extension(OID.subjectKeyIdentifier, false, octetString(keyId)),
+    // RFC 8737 3: Authorization ::= OCTET STRING (SIZE (32)), itself the extension's OCTET STRING value.
+    ...(opts.acmeIdentifier ? [extension(OID.acmeIdentifier, true, octetString(opts.acmeIdentifier))] : []),
   ];
 
   const tbs = sequence(

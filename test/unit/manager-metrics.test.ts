@@ -279,3 +279,19 @@ describe('prometheusText', () => {
     assert.equal(PROMETHEUS_CONTENT_TYPE, 'text/plain; version=0.0.4; charset=utf-8');
   });
 });
+
+test('every served certificate has its expiry; an ACME one its failed orders in a row', () => {
+  const text = prometheusText({
+    ...overview([]),
+    certificates: [
+      { vhost: 'manual.example.org', port: 443, notAfter: 1_900_000_000_500 },
+      { vhost: 'www.example.org', port: 443, notAfter: 1_800_000_000_000, acme: { name: 'www.example.org', failures: 3, lastError: 'timeout', failing: true } },
+      { vhost: 'www.example.org', port: 8443, notAfter: 1_800_000_000_000, acme: { name: 'www.example.org', failures: 3, failing: true } },
+    ],
+  });
+  checkExposition(text);
+  const lines = linesOf(text);
+  assert.ok(lines.includes('stickler_certificate_expiry_timestamp_seconds{vhost="manual.example.org",port="443"} 1900000000'), text);
+  assert.ok(lines.includes('stickler_certificate_expiry_timestamp_seconds{vhost="www.example.org",port="8443"} 1800000000'), text);
+  assert.deepEqual(lines.filter((l) => l.startsWith('stickler_certificate_renewal_failures{')), ['stickler_certificate_renewal_failures{name="www.example.org"} 3']);
+});

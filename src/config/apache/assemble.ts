@@ -8,8 +8,9 @@
 // <VirtualHost> covers are served by the main server, as in httpd, so it becomes a `*:port` virtual host there.
 import { isIP } from 'node:net';
 import type {
-  AccessLogConfig, BackendTls, BalancerConfig, HeaderRule, ListenerConfig, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
+  AccessLogConfig, BackendTls, BalancerConfig, HeaderRule, ListenerConfig, ManagedDomain, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
+import { domainFiles } from '../model.ts';
 import { prefixLength } from '../path-prefix.ts';
 import { memberLoopProblem } from '../member-loop.ts';
 import { thisMachine } from '../this-machine.ts';
@@ -24,6 +25,8 @@ import type { Report } from './report.ts';
 import type { ServerDraft } from './server-draft.ts';
 import { machineCertificate } from './tls-directives.ts';
 import type { Listen, Walked } from './translate.ts';
+import { domainOf, managedDomainsOf } from './md-directives.ts';
+import { managedDomains } from '../managed-domains.ts';
 
 const DEFAULT_TIMEOUT = 60_000;
 
@@ -37,7 +40,10 @@ interface Effective {
 export function assemble(walked: Walked, mainFile: string, report: Report): SticklerConfig {
   const balancers = walked.balancers.finish();
   const byName = new Map(balancers.map((b) => [b.name.toLowerCase(), b]));
-  const effective = walked.vhosts.map((draft) => inherit(walked.main, draft, report));
+  const main = walked.main;
+  const hosts = walked.vhosts.map((d) => ({ ...(d.serverName ?? main.serverName ? { serverName: d.serverName ?? main.serverName } : {}), serverAliases: d.serverAliases, tls: (d.sslEngine ?? main.sslEngine)?.value === true }));
+  const domains = managedDomainsOf(walked.md, hosts, main.serverAdmin, report);
+  const effective = walked.vhosts.map((draft) => inherit(walked.main, draft, report, domains));
   const listens = walked.listens.length > 0 ? walked.listens : impliedListens(walked.vhosts, report);
   if (listens.length === 0) {
     report.error({ file: mainFile, line: 1 }, 'Listen', 'nothing to listen on; expected a Listen directive or a <VirtualHost host:port>');
@@ -47,7 +53,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     for (const { host, port } of e.draft.addresses) virtualHosts.push({ source: e.draft.source, host, port, ...e.vhost });
     if (walked.listens.length > 0) warnUnreachable(e.draft, listens, report);
   }
-  const mainServer = inherit(walked.main, walked.main, report);
+  const mainServer = inherit(walked.main, walked.main, report, domains);
   for (const l of listens) {
     if (!virtualHosts.some((v) => v.port === l.port || v.port === 0)) {
       virtualHosts.push({ source: l.source, host: '*', port: l.port, ...mainServer.vhost });
@@ -55,6 +61,9 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     }
   }
   for (const e of effective) checkServer(e, byName, report);
+  for (const d of domains) {
+    if (!virtualHosts.some((v) => v.acme === d)) report.warning(d.source, 'MDomain', `no TLS virtual host (SSLEngine On) has ${d.names[0]} as its ServerName or a ServerAlias, so nothing would serve its certificate; it is not ordered`);
+  }
   const listeners: ListenerConfig[] = foldDualStack(listens.map((l) => ({
     ...l,
     tls: virtualHosts.some((v) => (v.port === l.port || v.port === 0) && v.tls !== undefined),
@@ -76,6 +85,7 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     keepAliveTimeout: walked.keepAliveTimeout ?? NATIVE_DEFAULTS.keepAliveTimeout,
     gracefulShutdownTimeout: walked.gracefulShutdownTimeout ?? NATIVE_DEFAULTS.gracefulShutdownTimeout,
     ...(walked.trustedProxies && { trustedProxies: walked.trustedProxies }),
+    ...managedDomains(virtualHosts),
     ...clientSettings(walked),
     ...runAs(walked, report),
     ...((walked.balancerPersist || walked.managerUsers) && {
@@ -102,12 +112,18 @@ function clientSettings(walked: Walked): Pick<SticklerConfig, 'client'> {
 
 const optionalLogs = (logs: AccessLogConfig[]): { logs?: AccessLogConfig[] } => (logs.length > 0 ? { logs } : {});
 
-function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
+function inherit(main: ServerDraft, v: ServerDraft, report: Report, domains: ManagedDomain[]): Effective {
   const own = main === v ? [v] : [main, v];
   const sslEngine = v.sslEngine ?? main.sslEngine;
   const certificate = v.certificateFile ?? main.certificateFile;
+  const serverName = v.serverName ?? main.serverName;
+  // mod_md: a TLS host a managed domain covers serves the domain's certificate, whatever SSLCertificateFile says.
+  const acme = sslEngine?.value === true ? domainOf(domains, { ...(serverName ? { serverName } : {}), serverAliases: v.serverAliases, tls: true }) : undefined;
   let tls: TlsFiles | undefined;
-  if (sslEngine?.value === true) {
+  if (acme) {
+    if (v.certificateFile) report.warning(v.certificateFile.source, 'SSLCertificateFile', `not used: ${acme.names[0]} is a managed domain (MDomain at line ${acme.source.line}), whose certificate this virtual host serves`);
+    tls = { source: acme.source, ...domainFiles(acme.settings.storeDir, acme), ...tlsExtras(main, v) };
+  } else if (sslEngine?.value === true) {
     if (certificate === undefined) {
       report.error(sslEngine.source, 'SSLEngine', 'SSLEngine On without a certificate; expected SSLCertificateFile (and SSLCertificateKeyFile unless the key is in the same file) in this virtual host or the main server');
     } else {
@@ -148,7 +164,6 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
   // httpd merges <Location> sections in config order and the last matching one supplies the ProxyPass; listing
   // them last-first makes first-match give the same answer.
   const locationRoutes = own.flatMap((d) => d.locationRoutes).reverse();
-  const serverName = v.serverName ?? main.serverName;
   const serverAdmin = v.serverAdmin ?? main.serverAdmin;
   return {
     draft: v,
@@ -157,6 +172,7 @@ function inherit(main: ServerDraft, v: ServerDraft, report: Report): Effective {
       ...(serverName ? { serverName } : {}),
       serverAliases: v.serverAliases,
       ...(serverAdmin ? { serverAdmin } : {}),
+      ...(acme && { acme }),
       ...(tls ? { tls } : {}),
       backendTls,
       preserveHost: v.preserveHost ?? main.preserveHost ?? false,

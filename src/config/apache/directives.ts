@@ -9,7 +9,7 @@
 // know either is a typo or a module httpd does not ship: an error.
 import { httpdDirectives, httpdSections } from './httpd-directives.ts';
 
-export type Context = 'main' | 'vhost' | 'proxy' | 'location';
+export type Context = 'main' | 'vhost' | 'proxy' | 'location' | 'mdomainset';
 
 export type DirectiveRole =
   | { role: 'supported'; contexts: readonly Context[] }
@@ -18,9 +18,10 @@ export type DirectiveRole =
   | { role: 'ignored'; why?: string }
   | { role: 'rejected'; why: string };
 
-export type SectionRole = 'conditional' | 'virtualhost' | 'proxy' | 'location' | 'ignored' | 'rejected';
+export type SectionRole = 'conditional' | 'virtualhost' | 'proxy' | 'location' | 'mdomainset' | 'ignored' | 'rejected';
 
 const SERVER: readonly Context[] = ['main', 'vhost'];
+const MD_SCOPE: readonly Context[] = ['main', 'mdomainset'];
 const SERVER_OR_LOCATION: readonly Context[] = ['main', 'vhost', 'location'];
 const ACCESS: readonly Context[] = ['proxy', 'location'];
 
@@ -94,6 +95,20 @@ const SUPPORTED: Record<string, readonly Context[]> = {
   H2MaxSessionStreams: SERVER,
   User: ['main'],
   Group: ['main'],
+  // mod_md (md-directives.ts): MDomain in the main server; the settings there (every domain) or in an <MDomainSet>.
+  MDomain: ['main'],
+  MDMember: ['mdomainset'],
+  MDCertificateAuthority: MD_SCOPE,
+  MDCertificateAgreement: MD_SCOPE,
+  MDContactEmail: MD_SCOPE,
+  MDRenewWindow: MD_SCOPE,
+  MDCAChallenges: MD_SCOPE,
+  MDCACertificateFile: MD_SCOPE,
+  MDPrivateKeys: MD_SCOPE,
+  MDRenewMode: MD_SCOPE,
+  MDMembers: MD_SCOPE,
+  MDPortMap: MD_SCOPE,
+  MDStoreDir: ['main'],
 };
 
 const PARSER = ['Include', 'IncludeOptional', 'Define', 'UnDefine', 'ServerRoot'];
@@ -151,7 +166,45 @@ const IGNORED: Record<string, string | undefined> = Object.fromEntries([
   ...words('RemoteIPTrustedProxyList RemoteIPInternalProxyList').map((n) => [n, TRUST_LIST] as const),
 ]);
 
+const MD_NOT_RUN = 'is not run by Stickler: it logs the renewal and warns in the manager console instead';
+const MD_IGNORED: Record<string, string> = {
+  MDNotifyCmd: MD_NOT_RUN,
+  MDMessageCmd: MD_NOT_RUN,
+  MDMustStaple: 'is not implemented by Stickler: certificates are ordered without the OCSP must-staple extension',
+  MDStapling: 'is not implemented by Stickler: managed certificates are served without a stapled OCSP response',
+  MDStapleOthers: 'is not implemented by Stickler',
+  MDWarnWindow: 'is not implemented by Stickler: it warns when renewal keeps failing (3 attempts, or half the renew window left)',
+  MDRetryDelay: 'is not implemented by Stickler: its retries back off from 10 s, doubling, to 6 hours',
+  MDCheckInterval: 'has no meaning for Stickler: it plans each renewal from the certificate it serves',
+  MDCertificateCheck: 'is not implemented by Stickler',
+  MDCertificateStatus: 'is not implemented by Stickler: the expiry is in /metrics (stickler_certificate_expiry_timestamp_seconds)',
+  MDServerStatus: 'is not implemented by Stickler: the expiry is in /metrics (stickler_certificate_expiry_timestamp_seconds)',
+  MDStoreLocks: 'has no meaning for Stickler: one process orders (with shared state, one instance)',
+  MDBaseServer: 'has no meaning for Stickler',
+  MDCertificateProtocol: 'has no meaning for Stickler: ACME is the only protocol',
+  MDActivationDelay: 'is not implemented by Stickler: a new certificate is served as soon as it is issued',
+  MDInitialDelay: 'is not implemented by Stickler',
+  MDRetryFailover: 'is not implemented by Stickler: it uses the first MDCertificateAuthority only',
+  MDRenewViaARI: 'is not implemented by Stickler',
+  MDProfile: 'is not implemented by Stickler: orders name no profile',
+  MDProfileMandatory: 'is not implemented by Stickler',
+  MDMatchNames: 'is not implemented by Stickler: a domain matches virtual hosts by ServerName and ServerAlias, exactly',
+  MDChallengeDns01Version: 'has no meaning for Stickler (it never uses dns-01)',
+  MDStaplingKeepResponse: 'is not implemented by Stickler',
+  MDStaplingRenewWindow: 'is not implemented by Stickler',
+};
+
 const REJECTED: Record<string, string> = {
+  MDCertificateFile: 'a static certificate inside a managed domain is not supported by Stickler; expected SSLCertificateFile in a virtual host no MDomain covers',
+  MDCertificateKeyFile: 'a static certificate inside a managed domain is not supported by Stickler; expected SSLCertificateKeyFile in a virtual host no MDomain covers',
+  MDChallengeDns01: 'dns-01 is not supported by Stickler (it cannot drive a DNS provider); expected MDCAChallenges http-01 tls-alpn-01',
+  MDExternalAccountBinding: 'external account binding is not supported by Stickler yet; expected a CA that needs none (Let\'s Encrypt)',
+  MDHttpProxy: 'an outgoing proxy to the CA is not supported by Stickler; without it every order would fail. Expected direct HTTPS access to the CA',
+  MDHttpProxyCACertificateFile: 'an outgoing proxy to the CA is not supported by Stickler',
+  // Dropping it would serve over plain HTTP what the operator redirects to HTTPS.
+  MDRequireHttps: 'is not implemented by Stickler; expected a plain virtual host that redirects to https (or only the TLS port)',
+  MDDriveMode: 'is the old name of MDRenewMode; expected MDRenewMode auto, always or manual',
+
   ProxyPassMatch: 'regular-expression ProxyPass rules are not supported by Stickler; use ProxyPass with a path prefix',
   ProxyRemote: 'forward proxy chaining is not supported by Stickler',
   ProxyRemoteMatch: 'forward proxy chaining is not supported by Stickler',
@@ -173,6 +226,7 @@ const SECTIONS: Record<string, SectionRole> = {
   VirtualHost: 'virtualhost',
   Proxy: 'proxy',
   Location: 'location',
+  MDomainSet: 'mdomainset',
   Directory: 'ignored',
   DirectoryMatch: 'ignored',
   Files: 'ignored',
@@ -207,6 +261,7 @@ for (const name of PARSER) DIRECTIVES.set(name.toLowerCase(), { name, role: { ro
 for (const [name, why] of Object.entries(IGNORED)) {
   DIRECTIVES.set(name.toLowerCase(), { name, role: why === undefined ? { role: 'ignored' } : { role: 'ignored', why } });
 }
+for (const [name, why] of Object.entries(MD_IGNORED)) DIRECTIVES.set(name.toLowerCase(), { name, role: { role: 'ignored', why } });
 for (const [name, why] of Object.entries(REJECTED)) DIRECTIVES.set(name.toLowerCase(), { name, role: { role: 'rejected', why } });
 // Every other real httpd directive configures something Stickler does not do, so a full httpd.conf still loads.
 for (const { name, module } of httpdDirectives()) {

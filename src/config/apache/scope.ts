@@ -4,6 +4,7 @@ import type { RouteConfig } from '../model.ts';
 import type { AccessBuilder } from './access.ts';
 import type { Context } from './directives.ts';
 import type { ServerDraft, Setting } from './server-draft.ts';
+import type { MdSettings } from './md-directives.ts';
 
 export interface Scope {
   context: Context;
@@ -18,4 +19,6 @@ export interface Scope {
   handler?: 'balancer-manager';
   /** `AuthUserFile` of the current <Location>. */
   userFile?: Setting<string>;
+  /** The settings of the current <MDomainSet>. */
+  md?: MdSettings;
 }

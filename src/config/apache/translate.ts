@@ -21,6 +21,7 @@ import { readRequestLimit, readRequestReadTimeout, readTimeout, type ServerTimeo
 import { isHstsLine, readCertificateFile, readCipherSuite, readHstsHeader, readMachineCertificate, readProxyVerify, readSslEngine, readSslProtocol } from './tls-directives.ts';
 import { readHeaderRule } from './headers.ts';
 import { readCaFile, readCaPath, readRevocationCheck, readSslOptions, readVerifyClient, readVerifyDepth, refuseRenegotiationWithin } from './client-cert-directives.ts';
+import { newMdDraft, readMDomain, readMDomainSet, readMdSetting, type MdDraft } from './md-directives.ts';
 
 export interface Listen {
   source: Source;
@@ -47,6 +48,8 @@ export interface Walked extends ServerTimeouts {
   /** Client limits and read timeouts the main server sets (LimitRequest*, RequestReadTimeout). */
   client: Partial<ClientPolicy>;
   balancers: BalancerRegistry;
+  /** mod_md: the managed domains and the settings of the main server. */
+  md: MdDraft;
 }
 
 const CONTEXT_NAMES: Record<Context, string> = {
@@ -54,12 +57,14 @@ const CONTEXT_NAMES: Record<Context, string> = {
   vhost: 'a <VirtualHost>',
   proxy: 'a <Proxy> section',
   location: 'a <Location> section',
+  mdomainset: 'an <MDomainSet> section',
 };
 
 const SECTION_CONTEXTS: Record<string, readonly Context[]> = {
   VirtualHost: ['main'],
   Proxy: ['main', 'vhost'],
   Location: ['main', 'vhost'],
+  MDomainSet: ['main'],
 };
 
 const REJECTED_SECTIONS: Record<string, string> = {
@@ -79,7 +84,7 @@ export class Translator {
   constructor(report: Report) {
     this.#report = report;
     const main = newServerDraft({ file: '', line: 0 }, []);
-    this.#walked = { main, vhosts: [], listens: [], client: {}, balancers: new BalancerRegistry(report) };
+    this.#walked = { main, vhosts: [], listens: [], client: {}, balancers: new BalancerRegistry(report), md: newMdDraft() };
   }
 
   walk(nodes: ConfigNode[]): Walked {
@@ -113,6 +118,10 @@ export class Translator {
     if (node.role === 'virtualhost') this.#virtualHost(node);
     else if (node.role === 'proxy') this.#proxySection(node, scope.server);
     else if (node.role === 'location') this.#location(node, scope.server);
+    else if (node.role === 'mdomainset') {
+      const md = readMDomainSet(node, this.#walked.md, this.#report);
+      if (md) this.#nodes(node.children, { context: 'mdomainset', server: scope.server, md });
+    }
   }
 
   #virtualHost(node: SectionNode): void {
@@ -191,6 +200,10 @@ export class Translator {
     }
     const server = scope.server;
     const src = node.source;
+    if (name.startsWith('MD')) {
+      if (name === 'MDomain') return readMDomain(node, this.#walked.md, this.#report);
+      return readMdSetting(node, scope.md ?? this.#walked.md.global, this.#walked.md, this.#report);
+    }
     switch (name) {
       case 'Listen':
         return this.#listen(node);

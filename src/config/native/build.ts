@@ -7,7 +7,7 @@ import type {
   AccessLogConfig, AccessRule, BackendTls, BalancerConfig, ClientPolicy, Diagnostic, HeaderRule, ListenerConfig, LocationConfig, ManagerConfig,
   RouteConfig, SharedStateConfig, SticklerConfig, VirtualHostConfig,
 } from '../model.ts';
-import { DEFAULT_KEY_PREFIX } from '../model.ts';
+import { DEFAULT_KEY_PREFIX, domainFiles } from '../model.ts';
 import { policyConflicts } from '../tls-profile.ts';
 import { clientCertificateConflicts } from '../client-certificates.ts';
 import { memberLoopProblem } from '../member-loop.ts';
@@ -22,6 +22,8 @@ import type { KeyPath } from './locate.ts';
 import { NativeReport, type BuildContext } from './report.ts';
 import { CLIENT_KEYS, type NativeAccessRule, type NativeFile, type NativeHeaderRule, type NativeVirtualHost } from './schema.ts';
 import { buildClientCertificate, buildTls } from './tls.ts';
+import { buildManagedDomain } from './acme.ts';
+import { managedDomains } from '../managed-domains.ts';
 
 export interface BuildResult {
   config: SticklerConfig;
@@ -45,7 +47,11 @@ class Builder {
     this.#r = new NativeReport(context);
   }
 
+  /** The top-level `acme` section, which every virtual host's `acme` starts from. */
+  #acmeSection: NativeFile['acme'];
+
   build(raw: NativeFile): BuildResult {
+    this.#acmeSection = raw.acme;
     const balancers = Object.entries(raw.balancers ?? {}).map(([name, b]) => buildBalancer(name, b, this.#r));
     const virtualHosts = (raw['virtual-hosts'] ?? []).map((v, i) => this.virtualHost(v, ['virtual-hosts', i], balancers));
     if (virtualHosts.length === 0) {
@@ -78,6 +84,7 @@ class Builder {
       ...(raw['trusted-proxies'] !== undefined && { trustedProxies: raw['trusted-proxies'] }),
       ...(manager && { manager }),
       ...(raw['shared-state'] && { sharedState: this.sharedState(raw['shared-state']) }),
+      ...managedDomains(virtualHosts),
       ...(raw.client && clientSettings(raw.client)),
     };
     return { config, diagnostics: this.#r.diagnostics };
@@ -208,6 +215,8 @@ class Builder {
     };
     const routes = (raw.routes ?? []).map((r, i) => this.route(r, [...path, 'routes', i]));
     this.checkRoutes(routes, path, balancers, backendTls);
+    const hostNames = [...(raw['server-name'] === undefined ? [] : [raw['server-name']]), ...(raw['server-aliases'] ?? [])];
+    const acme = raw.acme && buildManagedDomain(this.#acmeSection, raw.acme, hostNames, raw['server-admin'], [...path, 'acme'], this.#r);
     return {
       source: this.#r.source(path),
       host: raw.host ?? d.host,
@@ -215,7 +224,8 @@ class Builder {
       ...(raw['server-name'] !== undefined && { serverName: raw['server-name'] }),
       serverAliases: raw['server-aliases'] ?? [],
       ...(raw['server-admin'] !== undefined && { serverAdmin: raw['server-admin'] }),
-      ...(raw.tls !== undefined && { tls: buildTls(raw.tls, [...path, 'tls'], this.#r) }),
+      ...(acme && { acme }),
+      ...((raw.tls !== undefined || acme) && { tls: buildTls(raw.tls ?? {}, [...path, 'tls'], this.#r, acme && domainFiles(acme.settings.storeDir, acme)) }),
       backendTls,
       preserveHost: raw['preserve-host'] ?? d.preserveHost,
       addForwardedHeaders: raw['forwarded-headers'] ?? d.addForwardedHeaders,

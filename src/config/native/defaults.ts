@@ -15,6 +15,8 @@ export const NATIVE_DEFAULTS = {
   listenerHost: '0.0.0.0',
   // Mozilla's recommendation: two years, without includeSubDomains, which would bind every subdomain to HTTPS too.
   hsts: { maxAge: 63_072_000, includeSubDomains: false, preload: false },
+  /** Where acme keeps accounts, keys and certificates (the Debian package's state directory). */
+  acmeStoreDir: '/var/lib/stickler/acme',
   virtualHost: {
     host: '*',
     preserveHost: false,

@@ -4,7 +4,10 @@
 
 import { z } from 'zod';
 import { parseLbMethod, parseLbset, parseLoadfactor, parseMaxAttempts, parseRouteName } from '../balancer-values.ts';
-import { HEADER_ACTIONS, HEALTH_RULES, MEMBER_SCHEMES, type ClientCertificates, type ClientPolicy, type HeaderRule, type Millis, type TlsVersion } from '../model.ts';
+import {
+  CHALLENGE_TYPES, HEADER_ACTIONS, HEALTH_RULES, KEY_TYPES, MEMBER_SCHEMES, RENEW_MODES, caUrlProblem, contactEmailProblem, managedNameProblem,
+  parseRenewWindow, type ChallengeType, type ClientCertificates, type ClientPolicy, type HeaderRule, type Millis, type RenewWindow, type TlsVersion,
+} from '../model.ts';
 import { upgradeProtocols } from '../upgrade.ts';
 import { parseAccount, type AccountSpec } from '../account.ts';
 import { checkRedisUrl } from '../shared-state-url.ts';
@@ -221,8 +224,9 @@ const clientCertificates = z.strictObject({
 });
 
 const tlsFiles = z.strictObject({
-  'certificate-file': required(text('a PEM certificate file')),
-  'key-file': required(text('a PEM private key file')),
+  // Required unless the virtual host's certificate is ordered (acme), which build.ts checks.
+  'certificate-file': optional(text('a PEM certificate file')),
+  'key-file': optional(text('a PEM private key file')),
   'chain-file': optional(text('a PEM file of intermediate certificates')),
   'ocsp-response-file': optional(text('a DER OCSP response file')),
   profile: optional((input) => parseChoice(input, ['intermediate', 'modern'] as const)),
@@ -270,6 +274,53 @@ const headerRule = z.strictObject({
   proxy: optional(text('a balancer name, *, or a <Proxy> URL such as balancer://mycluster/app/')),
 });
 
+/** Text, then a shared check (model-acme.ts) that says what is wrong with it. */
+const checkedText = (what: string, problem: (text: string) => string | undefined) => (input: unknown): Parsed<string> => {
+  const t = parseText(input, what);
+  const wrong = t.ok ? problem(t.value) : undefined;
+  return wrong === undefined ? t : { ok: false, message: wrong };
+};
+
+const renewWindow = (input: unknown): Parsed<RenewWindow> => {
+  const t = parseText(typeof input === 'number' ? `${input}d` : input, 'a percentage such as 33% or a duration such as 30d');
+  if (!t.ok) return t;
+  const parsed = parseRenewWindow(t.value);
+  return typeof parsed === 'string' ? { ok: false, message: parsed } : { ok: true, value: parsed };
+};
+
+const challengeTypes = (input: unknown): Parsed<ChallengeType[]> => {
+  const items = Array.isArray(input) ? input : [input];
+  const out: ChallengeType[] = [];
+  for (const item of items) {
+    const c = parseChoice(item, CHALLENGE_TYPES);
+    if (!c.ok) return c;
+    out.push(c.value);
+  }
+  return out.length > 0 ? { ok: true, value: out } : { ok: false, message: `expected at least one of ${CHALLENGE_TYPES.join(', ')}` };
+};
+
+/** The ACME settings: the top-level `acme` section's defaults, each of which a virtual host's `acme` may override. */
+const acmeSettings = {
+  'ca-url': optional(checkedText('the ACME directory URL of the CA', caUrlProblem)),
+  'ca-certificate-file': optional(text("a PEM file of the CA certificates the ACME server's HTTPS is verified with")),
+  'contact-email': optional(checkedText('an e-mail address', contactEmailProblem)),
+  'agreement-accepted': optional(parseSwitch),
+  'store-dir': optional(text('a directory for the ACME account, keys and certificates')),
+  'renew-window': optional(renewWindow),
+  challenges: optional(challengeTypes),
+  'key-type': optional((input) => parseChoice(input, KEY_TYPES)),
+  'renew-mode': optional((input) => parseChoice(input, RENEW_MODES)),
+  'port-map': z.strictObject({ http: optional(portNumber), https: optional(portNumber) }).optional(),
+};
+
+const acme = z.strictObject(acmeSettings);
+
+/** A virtual host's `acme`: `true` takes the section's settings and the host's names. */
+const virtualHostAcme = z.preprocess((input) => (input === true ? {} : input), z.strictObject({
+  names: list(required(checkedText('a DNS name', managedNameProblem))),
+  ...acmeSettings,
+}));
+
 const virtualHost = z.strictObject({
   host: optional(text('an address or * for any')),
   port,
@@ -277,6 +328,7 @@ const virtualHost = z.strictObject({
   'server-aliases': list(required(text('a host name'))),
   'server-admin': optional(text('an e-mail address')),
   tls: tlsFiles.optional(),
+  acme: virtualHostAcme.optional(),
   'backend-tls': z.strictObject({
     enabled: optional(parseSwitch),
     verify: optional((input) => parseChoice(input, ['require', 'none'] as const)),
@@ -401,6 +453,7 @@ export const nativeSchema = z.strictObject({
   balancers: z.record(z.string(), balancer).optional(),
   manager: manager.optional(),
   'shared-state': sharedState.optional(),
+  acme: acme.optional(),
   client: client.optional(),
 });
 
@@ -408,6 +461,8 @@ export type NativeFile = z.output<typeof nativeSchema>;
 export type NativeVirtualHost = z.output<typeof virtualHost>;
 export type NativeTls = z.output<typeof tlsFiles>;
 export type NativeClientCertificate = z.output<typeof clientCertificate>;
+export type NativeAcme = z.output<typeof acme>;
+export type NativeVirtualHostAcme = z.output<typeof virtualHostAcme>;
 export type NativeBalancer = z.output<typeof balancer>;
 export type NativeHeaderRule = z.output<typeof headerRule>;
 export type NativeAccessRule = z.output<typeof accessRule>;

@@ -8,7 +8,13 @@ import type { KeyPath } from './locate.ts';
 import type { NativeReport } from './report.ts';
 import type { NativeClientCertificate, NativeTls } from './schema.ts';
 
-export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFiles {
+/** `managed`: the certificate and key the virtual host's acme domain keeps in its store, in place of files named here. */
+export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport, managed?: { certificateFile: string; keyFile: string }): TlsFiles {
+  if (!managed) {
+    for (const key of ['certificate-file', 'key-file'] as const) if (raw[key] === undefined) r.report('error', [...path, key], 'is required (unless the virtual host has acme, which orders its certificate)');
+  } else {
+    for (const key of ['certificate-file', 'key-file'] as const) if (raw[key] !== undefined) r.report('warning', [...path, key], 'is not used: the virtual host has acme, and serves the certificate ordered for it');
+  }
   const profile = raw.profile ?? 'intermediate';
   const findings: Array<[string, Finding | undefined]> = [
     ['protocols', raw.protocols && checkProtocols(profile, raw.protocols)],
@@ -22,7 +28,7 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
   });
   const hsts = raw.hsts;
   return {
-    ...buildClientCertificate(raw, path, r),
+    ...buildClientCertificate(raw, path, r, managed),
     ...(raw['ocsp-response-file'] !== undefined && { ocspResponseFile: r.file(raw['ocsp-response-file']), ocspSource: r.source([...path, 'ocsp-response-file']) }),
     ...(policy && { policy }),
     ...clientCertificates(raw['client-certificates'], [...path, 'client-certificates'], r),
@@ -45,11 +51,17 @@ export function buildTls(raw: NativeTls, path: KeyPath, r: NativeReport): TlsFil
 }
 
 /** A certificate, its key and chain: a `tls` mapping's, or a `client-certificate` one's wherever it is. */
-export function buildClientCertificate(raw: NativeClientCertificate, path: KeyPath, r: NativeReport): ClientCertificate {
+/**
+ * A certificate, its key and chain: a `tls` mapping's, or a `client-certificate` one's wherever it is. `managed`: the
+ * files an acme domain keeps in its store, in place of those named here (a required key, so absent only under acme).
+ */
+export function buildClientCertificate(
+  raw: Partial<NativeClientCertificate>, path: KeyPath, r: NativeReport, managed?: { certificateFile: string; keyFile: string },
+): ClientCertificate {
   return {
     source: r.source([...path, 'certificate-file']),
-    certificateFile: r.file(raw['certificate-file']),
-    keyFile: r.file(raw['key-file']),
+    certificateFile: managed?.certificateFile ?? r.file(raw['certificate-file'] ?? ''),
+    keyFile: managed?.keyFile ?? r.file(raw['key-file'] ?? ''),
     keySource: r.source([...path, 'key-file']),
     ...(raw['chain-file'] !== undefined && { chainFile: r.file(raw['chain-file']), chainSource: r.source([...path, 'chain-file']) }),
   };

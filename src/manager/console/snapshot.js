@@ -66,6 +66,11 @@ export function applyOverview(overview, pushed) {
   if (cutOff) setText(shared, `Shared state unreachable: instance ${overview.sharedState.instance} cannot reach Redis. It serves on its last state; edits are refused until Redis is back.`);
   // Until a restart: edits an instance had not read when Redis lost them are gone, and someone must check.
   else if (lostAt !== undefined) setText(shared, `Redis lost the shared state at ${new Date(lostAt).toLocaleString()} (FLUSHALL, or a restart without persistence). The instances kept theirs; edits not yet read everywhere may be lost: check the members on every instance.`);
+  // A renewal that keeps failing, while the certificate served still works: the time to act is before it ends.
+  const failing = (overview.certificates ?? []).filter((c) => c.acme?.failing);
+  const certificates = document.getElementById('certificates');
+  certificates.hidden = failing.length === 0;
+  if (failing.length > 0) setText(certificates, failing.map((c) => `Certificate renewal keeps failing for ${c.acme.name} (${c.acme.failures} attempts in a row: ${c.acme.lastError ?? 'no reason given'}); the certificate served on ${c.vhost} ends ${new Date(c.notAfter).toLocaleString()}.`).join(' '));
   setText(document.getElementById('updated'), `Updated ${new Date(overview.time).toLocaleTimeString()}`);
   // Someone else's change (another console, the Apache page, a script) shows in the audit log too.
   const signature = JSON.stringify(
