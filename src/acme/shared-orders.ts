@@ -86,16 +86,10 @@ export class SharedOrders {
   }
 }
 
-/**
- * A hash's values from HGETALL: RESP2's flat list, or the object @redis/client 6 makes of it on a plain client
- * (it does, whatever RESP says); anything else, or a value not text, is left out.
- */
+/** A hash's values from HGETALL; a reply not text fields and values gives none. */
 function hashValues(raw: unknown): string[] {
-  if (Array.isArray(raw)) {
-    const fields = readFields(raw);
-    return typeof fields === 'string' ? [] : Object.values(fields);
-  }
-  return raw !== null && typeof raw === 'object' ? Object.values(raw).filter((v): v is string => typeof v === 'string') : [];
+  const fields = readFields(raw);
+  return typeof fields === 'string' ? [] : Object.values(fields);
 }
 
 function field(c: PendingChallenge): string {

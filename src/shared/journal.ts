@@ -81,12 +81,16 @@ function readEntry(id: string, raw: unknown): ReadEntry {
   return { id, entry: { instance, actor: { user, ip }, edit: read.value, seen } };
 }
 
-/** A flat field/value list (a stream entry's, HGETALL's in RESP2) as a record of own keys; or what is wrong. */
+/**
+ * A field/value list as a record of own keys, or what is wrong: a stream entry's flat list, or HGETALL's, which
+ * @redis/client 6 hands over as an object (whatever RESP says) while XRANGE's entries stay flat lists.
+ */
 export function readFields(raw: unknown): Record<string, string> | string {
-  if (!Array.isArray(raw) || raw.length % 2 !== 0) return 'expected a list of field/value pairs';
+  const pairs = Array.isArray(raw) ? raw : raw !== null && typeof raw === 'object' ? Object.entries(raw).flat() : undefined;
+  if (pairs === undefined || pairs.length % 2 !== 0) return 'expected a list of field/value pairs';
   const fields: Record<string, string> = Object.create(null);
-  for (let i = 0; i < raw.length; i += 2) {
-    const [name, value] = [raw[i], raw[i + 1]];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const [name, value] = [pairs[i], pairs[i + 1]];
     if (typeof name !== 'string' || typeof value !== 'string') return 'expected text fields and values';
     fields[name] = value;
   }
@@ -99,7 +103,7 @@ export interface Snapshot {
   overlay: Overlay;
 }
 
-/** The snapshot hash (HGETALL's field/value list); undefined when there is none, or what is wrong with it. */
+/** The snapshot hash (HGETALL's reply); undefined when there is none, or what is wrong with it. */
 export function readSnapshot(raw: unknown): Snapshot | undefined | { problem: string } {
   const fields = readFields(raw);
   if (typeof fields === 'string') return { problem: fields };

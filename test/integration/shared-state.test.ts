@@ -267,6 +267,15 @@ test('Redis loses its data: the instances keep their state, say so, and one publ
   lb3.proc = (await startInstance('lb3', relay.url, lb3)).proc;
   await pollUntil(async () => (await overview(lb3)).balancers[0].members[0].loadfactor === 8, { timeoutMs: 10_000, what: 'lb3 restarted after the loss has the shared state' });
   await load.stop();
+
+  // A journal trimmed past what a starting instance has: it must start from the snapshot (HGETALL's reply).
+  await lb3.proc.stop();
+  const snapshotLoadfactor = Number(/"loadfactor":(\d+)/.exec(redisCli('HGET', 'stickler:snapshot', 'overlay'))![1]);
+  assert.equal(redisCli('XTRIM', 'stickler:journal', 'MAXLEN', '0').length > 0, true);
+  lb3.proc = (await startInstance('lb3', relay.url, lb3)).proc;
+  await pollUntil(async () => /took the snapshot at/.test(lb3.proc.output()), { timeoutMs: 10_000, what: 'lb3 starts from the snapshot', diagnostics: () => lb3.proc.output().slice(-2000) });
+  assert.doesNotMatch(lb3.proc.output(), /not one Stickler wrote/);
+  assert.equal((await overview(lb3)).balancers[0].members[0].loadfactor, snapshotLoadfactor);
 });
 
 test('an instance started while Redis is out of its reach starts from its configuration, serves, then catches up', async () => {

@@ -72,6 +72,9 @@ test('trimming keeps entries newer than the snapshot minus the window', () => {
 test('a snapshot is read back, or said to be foreign', () => {
   assert.deepEqual(readSnapshot(['id', '4-0', 'overlay', '{"version":1,"balancers":{}}']), { id: '4-0', overlay: { version: 1, balancers: {} } });
   assert.equal(readSnapshot([]), undefined);
+  // @redis/client 6's reply to HGETALL on a plain client, seen against Debian's redis-server.
+  assert.deepEqual(readSnapshot({ id: '4-0', overlay: '{"version":1,"balancers":{}}' }), { id: '4-0', overlay: { version: 1, balancers: {} } });
+  assert.equal(readSnapshot({}), undefined);
   assert.match((readSnapshot(['id', '4-0', 'overlay', '{"version":2}']) as { problem: string }).problem, /overlay: version/);
 });
 
