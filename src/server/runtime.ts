@@ -3,7 +3,8 @@
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { readFileSync } from 'node:fs';
-import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BackendTls, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { backendTlsOf } from '../config/member-tls.ts';
 import { loadClientCertificate, type ClientCredentials, type FileProblem } from '../tls/credentials.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
@@ -42,11 +43,6 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   if (Array.isArray(credentials)) throw new Error(credentials.map(formatDiagnostic).join('\n'));
   const ioTimeout = member.timeout ?? stickler.timeout;
   return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }) });
-}
-
-function backendTlsOf(stickler: SticklerConfig, config: BalancerConfig): BackendTls {
-  const vhost = stickler.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
-  return vhost?.backendTls ?? { enabled: true, verify: stickler.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
 }
 
 /** Client certificates as read, by the model object naming them: read once per configuration, again at each reload. */

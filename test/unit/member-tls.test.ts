@@ -1,0 +1,109 @@
+// Which client certificate a member presents, read from either format: its own, else its balancer's, else the
+// virtual host's; and virtual hosts that would share a member's connections with different certificates refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadApacheConfigText } from '../../src/config/apache/load.ts';
+import { loadNativeConfigText } from '../../src/config/native/load.ts';
+import { clientCertificateOf, formatDiagnostic, type Diagnostic, type SticklerConfig } from '../../src/config/model.ts';
+import { backendTlsOf } from '../../src/config/member-tls.ts';
+
+/** Each member's URL and the certificate file it presents, as the runtime picks it. */
+function presented(config: SticklerConfig): Record<string, string | undefined> {
+  return Object.fromEntries(config.balancers.flatMap((b) => b.members.map((m) => [m.url, clientCertificateOf(m, b, backendTlsOf(config, b))?.certificateFile])));
+}
+
+const errors = (diagnostics: Diagnostic[]) => diagnostics.filter((d) => d.severity === 'error');
+
+test('Apache: a <Proxy URL> member beats its <Proxy balancer://>, which beats the virtual host; a plain ProxyPass takes the virtual host\'s', () => {
+  const r = loadApacheConfigText(`Listen 8080
+SSLProxyEngine on
+<VirtualHost *:8080>
+ SSLProxyMachineCertificateFile /etc/ssl/vhost.pem
+ ProxyPass /a balancer://a/
+ ProxyPass /b balancer://b/
+ ProxyPass /c https://127.0.0.1:9003/
+ ProxyPass /d https://127.0.0.1:9004/
+ <Proxy balancer://a>
+  BalancerMember https://127.0.0.1:9001
+  SSLProxyMachineCertificateFile /etc/ssl/a.pem
+ </Proxy>
+ <Proxy balancer://b>
+  BalancerMember https://127.0.0.1:9002
+ </Proxy>
+ <Proxy https://127.0.0.1:9003>
+  SSLProxyMachineCertificateFile /etc/ssl/member.pem
+ </Proxy>
+</VirtualHost>
+`, '/etc/t.conf', {});
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.deepEqual(presented(r.config), {
+    'https://127.0.0.1:9001': '/etc/ssl/a.pem',
+    'https://127.0.0.1:9002': '/etc/ssl/vhost.pem',
+    'https://127.0.0.1:9003': '/etc/ssl/member.pem',
+    'https://127.0.0.1:9004': '/etc/ssl/vhost.pem',
+  });
+});
+
+test('native: a member\'s tls beats its balancer\'s, which beats the virtual host\'s backend-tls', () => {
+  const r = loadNativeConfigText(`virtual-hosts:
+  - port: 8080
+    backend-tls:
+      enabled: true
+      client-certificate: { certificate-file: /v.pem, key-file: /v.key }
+    routes:
+      - { path: /a, balancer: a }
+      - { path: /b, balancer: b }
+balancers:
+  a:
+    tls: { client-certificate: { certificate-file: /a.pem, key-file: /a.key } }
+    members:
+      - url: https://127.0.0.1:9001
+      - url: https://127.0.0.1:9002
+        tls: { client-certificate: { certificate-file: /m.pem, key-file: /m.key } }
+  b:
+    members:
+      - url: https://127.0.0.1:9003
+`, '/etc/s.yaml');
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  assert.deepEqual(presented(r.config), { 'https://127.0.0.1:9001': '/a.pem', 'https://127.0.0.1:9002': '/m.pem', 'https://127.0.0.1:9003': '/v.pem' });
+});
+
+test('Apache: two virtual hosts reaching one worker with different client certificates are refused at the second, unless the <Proxy> has its own', () => {
+  const text = (proxy: string) => `Listen 8080
+Listen 8081
+SSLProxyEngine on
+<VirtualHost *:8080>
+ SSLProxyMachineCertificateFile /etc/ssl/one.pem
+ ProxyPass / https://127.0.0.1:9001/
+</VirtualHost>
+<VirtualHost *:8081>
+ SSLProxyMachineCertificateFile /etc/ssl/two.pem
+ ProxyPass / https://127.0.0.1:9001/
+</VirtualHost>
+${proxy}`;
+  const r = loadApacheConfigText(text(''), '/etc/t.conf', {});
+  assert.deepEqual(errors(r.diagnostics).map(formatDiagnostic), [
+    '/etc/t.conf:9: SSLProxyMachineCertificateFile: https://127.0.0.1:9001 is reached from here with the client certificate /etc/ssl/two.pem and from the virtual host at line 4 with the client certificate /etc/ssl/one.pem, which its members would present for both (one connection pool per member); expected the same SSLProxyMachineCertificateFile in both, or one in <Proxy https://127.0.0.1:9001>',
+  ]);
+  const own = loadApacheConfigText(text('<Proxy https://127.0.0.1:9001>\n SSLProxyMachineCertificateFile /etc/ssl/own.pem\n</Proxy>\n'), '/etc/t.conf', {});
+  assert.deepEqual(errors(own.diagnostics).map(formatDiagnostic), []);
+});
+
+test('native: a balancer routed to from a virtual host with a client certificate and one without is refused at the second', () => {
+  const r = loadNativeConfigText(`virtual-hosts:
+  - port: 8080
+    backend-tls:
+      enabled: true
+      client-certificate: { certificate-file: /v.pem, key-file: /v.key }
+    routes: [{ path: /, balancer: a }]
+  - port: 8081
+    backend-tls: { enabled: true }
+    routes: [{ path: /, balancer: a }]
+balancers:
+  a:
+    members: [{ url: https://127.0.0.1:9001 }]
+`, '/etc/s.yaml');
+  assert.deepEqual(errors(r.diagnostics).map(formatDiagnostic), [
+    '/etc/s.yaml:7: virtual-hosts[1]: balancer a is reached from here with no client certificate and from the virtual host at line 2 with the client certificate /v.pem, which its members would present for both (one connection pool per member); expected the same backend-tls.client-certificate in both, or tls.client-certificate on the balancer',
+  ]);
+});
