@@ -21,7 +21,7 @@ export { DEFAULT_KEY_PREFIX, HEALTH_RULES } from './model-shared.ts';
 export { CLIENT_DEFAULTS, clientPolicy } from './model-client.ts';
 export type { AccessLogConfig, AccessLogFormat, LogConfig } from './model-logging.ts';
 export type { BackendTls, ClientCertificate, Hsts, TlsFiles, TlsPolicy, TlsProfileName, TlsVersion } from './model-tls.ts';
-export { clientCertificateOf } from './model-tls.ts';
+export { clientCertificateOf, withSwappedFiles } from './model-tls.ts';
 export type { Millis, Source } from './model-units.ts';
 
 export interface SticklerConfig {

@@ -13,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
-import type { SticklerConfig, TlsFiles } from '../config/model.ts';
+import { withSwappedFiles, type SticklerConfig, type TlsFiles } from '../config/model.ts';
 import { readTlsFiles } from '../tls/credentials.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { check, commit, ManagerHost } from '../manager/coordinator.ts';
@@ -324,7 +324,7 @@ export class WorkerGroup {
       const contents = readTlsFiles(files, (path) => readFileSync(path));
       const prepared = await this.prepareEverywhere(() => ({ kind: 'certificate', vhost, files, contents }));
       if (!prepared.ok) throw new StartupError(prepared.reason);
-      this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: files } : vh)) };
+      this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: withSwappedFiles(vh.tls, files) } : vh)) };
       await this.commitEverywhere(prepared.id, prepared.threads);
     });
   }
