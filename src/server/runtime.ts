@@ -5,7 +5,7 @@ import { BalancerState } from '../balancer/state.ts';
 import { readFileSync } from 'node:fs';
 import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { backendTlsOf } from '../config/member-tls.ts';
-import { loadClientCertificate, type ClientCredentials, type FileProblem } from '../tls/credentials.ts';
+import { loadClientCertificate, readTlsFiles, type ClientCredentials, type FileContents, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
@@ -45,22 +45,38 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }) });
 }
 
+/** The client certificates' files of `stickler`, each read once: what the main thread gives its worker threads. */
+export function clientCertificateFiles(stickler: SticklerConfig): FileContents {
+  const contents: FileContents = new Map();
+  for (const b of stickler.balancers) {
+    for (const m of b.members) {
+      const files = clientCertificateOf(m, b, backendTlsOf(stickler, b));
+      if (files) readTlsFiles(files, readFileSync, contents);
+    }
+  }
+  return contents;
+}
+
 /** Client certificates as read, by the model object naming them: read once per configuration, again at each reload. */
 const clientCredentials = new WeakMap<ClientCertificate, ClientCredentials | FileProblem[]>();
 
-function memberCredentials(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig): ClientCredentials | FileProblem[] | undefined {
+function memberCredentials(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig, read: ReadFile = readFileSync): ClientCredentials | FileProblem[] | undefined {
   const files = clientCertificateOf(member, config, backendTlsOf(stickler, config));
   if (!files) return undefined;
   let loaded = clientCredentials.get(files);
-  if (loaded === undefined) clientCredentials.set(files, (loaded = loadClientCertificate(files, stickler.dialect, (path) => readFileSync(path))));
+  if (loaded === undefined) clientCredentials.set(files, (loaded = loadClientCertificate(files, stickler.dialect, read)));
   return loaded;
 }
 
-/** Every problem with the client certificates members are reached with, read now for the runtime built next. */
-export function memberCredentialProblems(stickler: SticklerConfig): FileProblem[] {
+/**
+ * Every problem with the client certificates members are reached with, read now (through `read`) for the runtime
+ * built next: worker threads are given what the main thread read, so its health checks and their traffic present
+ * the same certificate, and a file changed meanwhile cannot make them differ.
+ */
+export function memberCredentialProblems(stickler: SticklerConfig, read?: ReadFile): FileProblem[] {
   const seen = new Set<FileProblem[]>();
   return stickler.balancers.flatMap((b) => b.members.flatMap((m) => {
-    const loaded = memberCredentials(stickler, b, m);
+    const loaded = memberCredentials(stickler, b, m, read);
     if (!Array.isArray(loaded) || seen.has(loaded)) return [];
     seen.add(loaded);
     return loaded;

@@ -117,10 +117,9 @@ export function caFileProblem(file: string, read: ReadFile): string | undefined 
 /** Files as read once, by path: what a thread that must not read the disk again is given. */
 export type FileContents = Map<string, Uint8Array>;
 
-/** Every file `files` names that can be read; one that cannot is left out and reported as unreadable by `fromContents`. */
-export function readTlsFiles(files: TlsFiles, read: ReadFile): FileContents {
-  const contents: FileContents = new Map();
-  for (const path of [files.certificateFile, files.keyFile, files.chainFile, files.ocspResponseFile]) {
+/** Every file `files` names that can be read, into `contents`; one that cannot is left out and reported as unreadable by `fromContents`. */
+export function readTlsFiles(files: TlsFiles | ClientCertificate, read: ReadFile, contents: FileContents = new Map()): FileContents {
+  for (const path of [files.certificateFile, files.keyFile, files.chainFile, 'ocspResponseFile' in files ? files.ocspResponseFile : undefined]) {
     if (path === undefined || contents.has(path)) continue;
     try {
       contents.set(path, read(path));

@@ -6,6 +6,9 @@ import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import { clientCertificateOf, formatDiagnostic, type Diagnostic, type SticklerConfig } from '../../src/config/model.ts';
 import { backendTlsOf } from '../../src/config/member-tls.ts';
+import { memberCredentialProblems, memberPool } from '../../src/server/runtime.ts';
+import { fromContents } from '../../src/tls/credentials.ts';
+import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 
 /** Each member's URL and the certificate file it presents, as the runtime picks it. */
 function presented(config: SticklerConfig): Record<string, string | undefined> {
@@ -106,4 +109,23 @@ balancers:
   assert.deepEqual(errors(r.diagnostics).map(formatDiagnostic), [
     '/etc/s.yaml:7: virtual-hosts[1]: balancer a is reached from here with no client certificate and from the virtual host at line 2 with the client certificate /v.pem, which its members would present for both (one connection pool per member); expected the same backend-tls.client-certificate in both, or tls.client-certificate on the balancer',
   ]);
+});
+
+test('worker threads build their pools from the client certificate files the main thread read, not from the disk', () => {
+  const { cert, key } = createSelfSigned({ commonName: 'proxy', altNames: { dns: ['proxy'] } });
+  const r = loadNativeConfigText(`virtual-hosts:
+  - port: 8080
+    backend-tls: { enabled: true }
+    routes: [{ path: /, balancer: a }]
+balancers:
+  a:
+    tls: { client-certificate: { certificate-file: /nowhere/proxy.pem, key-file: /nowhere/proxy.key } }
+    members: [{ url: https://127.0.0.1:9001 }]
+`, '/etc/s.yaml');
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  const config = structuredClone(r.config);
+  const read = fromContents(new Map([['/nowhere/proxy.pem', Buffer.from(cert)], ['/nowhere/proxy.key', Buffer.from(key)]]));
+  assert.deepEqual(memberCredentialProblems(config, read), []);
+  const pool = memberPool(config, config.balancers[0]!, config.balancers[0]!.members[0]!);
+  pool.close();
 });
