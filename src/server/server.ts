@@ -256,6 +256,9 @@ export class Stickler {
     const { config } = this.runtime;
     const vh = config.virtualHosts[vhost];
     if (!vh) throw new StartupError(`no virtual host number ${vhost} in the running configuration, which has ${config.virtualHosts.length}`);
+    if (![...this.certificates.keys()].some((port) => vh.port === port || vh.port === 0)) {
+      throw new StartupError(`virtual host number ${vhost} (${vh.source.file}:${vh.source.line}) is on no TLS port: a certificate swapped in would never be served`);
+    }
     const credentials = loadCredentials(withSwappedFiles(vh.tls, files), config.dialect, read);
     if (Array.isArray(credentials)) throw new StartupError(credentials.map(formatDiagnostic).join('\n'));
     return {

@@ -58,7 +58,7 @@ async function serials(port: number, n: number): Promise<Set<string>> {
 }
 
 interface Swappable {
-  swap(files: TlsFiles): Promise<void>;
+  swap(files: TlsFiles, vhost?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -70,15 +70,19 @@ for (const workers of [1, 2]) {
       const config = engineConfig(port, { members: [member(`http://127.0.0.1:${(backend.address() as AddressInfo).port}`)] });
       const vhost = config.virtualHosts[0]!;
       vhost.tls = { ...files(first), policy: { source, profile: 'intermediate', protocols: ['TLSv1.3'], honorCipherOrder: false } };
+      // A plain virtual host beside it, where no certificate can be served.
+      const plainPort = await freePort();
+      config.listeners.push({ source, host: '127.0.0.1', port: plainPort, tls: false });
+      config.virtualHosts.push({ ...vhost, source: { file: 'test', line: 2 }, port: plainPort, tls: undefined });
       let running: Swappable;
       if (workers === 1) {
         const stickler = new Stickler(config);
         await stickler.start();
-        running = { swap: async (f) => stickler.swapCertificate(0, f), close: () => stickler.close() };
+        running = { swap: async (f, vhost = 0) => stickler.swapCertificate(vhost, f), close: () => stickler.close() };
       } else {
         const group = new WorkerGroup(config, workers);
         await group.start();
-        running = { swap: (f) => group.swapCertificate(0, f), close: () => group.close() };
+        running = { swap: (f, vhost = 0) => group.swapCertificate(vhost, f), close: () => group.close() };
       }
       try {
         assert.deepEqual(await serials(port, 6), new Set([first.serial]));
@@ -92,6 +96,7 @@ for (const workers of [1, 2]) {
         writeFileSync(truncated, '-----BEGIN CERTIFICATE-----\nMIIB\n');
         await assert.rejects(running.swap({ ...files(first), certificateFile: truncated }), new RegExp(`truncated-${workers}\\.pem`));
         assert.deepEqual(await serials(port, 6), new Set([second.serial]), 'the certificate in force goes on everywhere');
+        await assert.rejects(running.swap(files(first), 1), /virtual host number 1 \(test:2\) is on no TLS port: a certificate swapped in would never be served/);
       } finally {
         await running.close();
       }
