@@ -3,9 +3,9 @@
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { readFileSync } from 'node:fs';
-import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
+import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BackendTls, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { backendTlsOf } from '../config/member-tls.ts';
-import { loadClientCertificate, readTlsFiles, type ClientCredentials, type FileContents, type FileProblem, type ReadFile } from '../tls/credentials.ts';
+import { loadClientCertificate, readTlsFiles, TLS_FILE_NAMES, type ClientCredentials, type FileContents, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { HealthTarget } from '../health/checker.ts';
@@ -41,8 +41,27 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   const backendTls = backendTlsOf(stickler, config);
   const credentials = memberCredentials(stickler, config, member);
   if (Array.isArray(credentials)) throw new Error(credentials.map(formatDiagnostic).join('\n'));
+  const ca = memberCa(stickler, backendTls);
   const ioTimeout = member.timeout ?? stickler.timeout;
-  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }) });
+  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }), ...(ca && { ca }) });
+}
+
+/** CA files as read, by the backend TLS naming them: once per configuration, not per member or per health check. */
+const caContents = new WeakMap<BackendTls, Buffer>();
+
+/** Throws, at the line naming the file, when it cannot be read (the configuration's check says so first). */
+function memberCa(stickler: SticklerConfig, backendTls: BackendTls): Buffer | undefined {
+  if (backendTls.caFile === undefined) return undefined;
+  let ca = caContents.get(backendTls);
+  if (ca === undefined) {
+    try {
+      caContents.set(backendTls, (ca = readFileSync(backendTls.caFile)));
+    } catch (err) {
+      const at = backendTls.caSource ?? backendTls.source;
+      throw new Error(`${at ? `${at.file}:${at.line}: ` : ''}${TLS_FILE_NAMES[stickler.dialect].ca}: cannot read ${backendTls.caFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  }
+  return ca;
 }
 
 /** The client certificates' files of `stickler`, each read once: what the main thread gives its worker threads. */

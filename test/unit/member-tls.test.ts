@@ -2,6 +2,12 @@
 // virtual host's; and virtual hosts that would share a member's connections with different certificates refused.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
 import { loadApacheConfigText } from '../../src/config/apache/load.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
 import { clientCertificateOf, formatDiagnostic, type Diagnostic, type SticklerConfig } from '../../src/config/model.ts';
@@ -128,4 +134,30 @@ balancers:
   assert.deepEqual(memberCredentialProblems(config, read), []);
   const pool = memberPool(config, config.balancers[0]!, config.balancers[0]!.members[0]!);
   pool.close();
+});
+
+test('a CA file is read with the configuration: a health check to another port of the member verifies with it after the file is gone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'stickler-member-ca-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const { cert, key } = createSelfSigned({ commonName: 'localhost', altNames: { dns: ['localhost'], ip: ['127.0.0.1'] } });
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, cert);
+  const server = tls.createServer({ cert, key }, (socket) => socket.end());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const r = loadNativeConfigText(`virtual-hosts:
+  - port: 8080
+    backend-tls: { enabled: true, verify: require, ca-file: ${caFile} }
+    routes: [{ path: /, balancer: a }]
+balancers:
+  a:
+    members: [{ url: https://127.0.0.1:9 }]
+`, '/etc/s.yaml');
+  assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+  const pool = memberPool(r.config, r.config.balancers[0]!, r.config.balancers[0]!.members[0]!);
+  t.after(() => pool.close());
+  rmSync(caFile);
+  const conn = await pool.connectFresh({ secure: true, host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+  conn.socket.destroy();
 });
