@@ -3,6 +3,7 @@
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
 import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BackendTls, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
 import { backendTlsOf } from '../config/member-tls.ts';
 import { loadClientCertificate, readTlsFiles, TLS_FILE_NAMES, type ClientCredentials, type FileContents, type FileProblem, type ReadFile } from '../tls/credentials.ts';
@@ -41,27 +42,35 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   const backendTls = backendTlsOf(stickler, config);
   const credentials = memberCredentials(stickler, config, member);
   if (Array.isArray(credentials)) throw new Error(credentials.map(formatDiagnostic).join('\n'));
-  const ca = memberCa(stickler, backendTls);
   const ioTimeout = member.timeout ?? stickler.timeout;
-  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }), ...(ca && { ca }) });
+  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, secureContext: memberContext(stickler, backendTls, credentials) });
 }
 
-/** CA files as read, by the backend TLS naming them: once per configuration, not per member or per health check. */
-const caContents = new WeakMap<BackendTls, Buffer>();
+/**
+ * TLS contexts towards members, by the backend TLS and the client credentials they are made of: one per
+ * configuration and certificate, not per member (a CA bundle takes milliseconds to load), and the CA file read once.
+ */
+const contexts = new WeakMap<BackendTls, Map<ClientCredentials | undefined, tls.SecureContext>>();
 
-/** Throws, at the line naming the file, when it cannot be read (the configuration's check says so first). */
-function memberCa(stickler: SticklerConfig, backendTls: BackendTls): Buffer | undefined {
-  if (backendTls.caFile === undefined) return undefined;
-  let ca = caContents.get(backendTls);
-  if (ca === undefined) {
-    try {
-      caContents.set(backendTls, (ca = readFileSync(backendTls.caFile)));
-    } catch (err) {
-      const at = backendTls.caSource ?? backendTls.source;
-      throw new Error(`${at ? `${at.file}:${at.line}: ` : ''}${TLS_FILE_NAMES[stickler.dialect].ca}: cannot read ${backendTls.caFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
-    }
+/** Throws, at the line naming the CA file, when it cannot be read (the configuration's check says so first). */
+function memberContext(stickler: SticklerConfig, backendTls: BackendTls, credentials: ClientCredentials | undefined): tls.SecureContext {
+  let byCredentials = contexts.get(backendTls);
+  if (byCredentials === undefined) contexts.set(backendTls, (byCredentials = new Map()));
+  let context = byCredentials.get(credentials);
+  if (context === undefined) {
+    const ca = backendTls.caFile === undefined ? undefined : readCa(stickler, backendTls, backendTls.caFile);
+    byCredentials.set(credentials, (context = tls.createSecureContext({ ...credentials, ...(ca && { ca }) })));
   }
-  return ca;
+  return context;
+}
+
+function readCa(stickler: SticklerConfig, backendTls: BackendTls, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const at = backendTls.caSource ?? backendTls.source;
+    throw new Error(`${at ? `${at.file}:${at.line}: ` : ''}${TLS_FILE_NAMES[stickler.dialect].ca}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
 }
 
 /** The client certificates' files of `stickler`, each read once: what the main thread gives its worker threads. */

@@ -4,7 +4,6 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { BackendTls, MemberConfig } from '../config/model.ts';
-import type { ClientCredentials } from '../tls/credentials.ts';
 import { MessageReader } from '../http/reader.ts';
 import { pastReserve } from '../server/descriptors.ts';
 import { BurstLog, isLocalExhaustion } from './exhaustion.ts';
@@ -19,10 +18,12 @@ export interface PoolOptions {
   /** Idle connections are closed after this long; below Tomcat's 20 s keep-alive so we close first. */
   idleTimeout?: number;
   maxIdle?: number;
-  /** Presented when the member asks for a certificate; read once with the configuration. */
-  clientCredentials?: ClientCredentials;
-  /** The CA certificates of backendTls.caFile, read once with the configuration. */
-  ca?: Buffer;
+  /**
+   * The CAs (backendTls.caFile) and the client certificate of every TLS connection to the member, made once per
+   * configuration: node:tls would otherwise build a context per connection from the options, 2 ms to 8 ms (with a
+   * CA bundle) of the event loop each. Without it the pool makes one with the defaults.
+   */
+  secureContext?: tls.SecureContext;
 }
 
 /** An address a connection goes to; `host` without an IPv6 address's brackets. */
@@ -143,15 +144,11 @@ export class MemberPool {
   private closed = false;
   /** The other address last used, built once as the member's own. */
   private aside?: { key: string; target: ConnectTarget };
-  /**
-   * The CAs and client certificate of every TLS connection to this member, made once: node:tls would otherwise
-   * build a context per connection from the options, 2 ms to 8 ms (with a CA bundle) of the event loop each.
-   */
   private context?: tls.SecureContext;
 
   private tlsOptions(host: string): tls.ConnectionOptions {
-    const { backendTls: backend, clientCredentials, ca } = this.options;
-    this.context ??= tls.createSecureContext({ ...clientCredentials, ...(ca && { ca }) });
+    const { backendTls: backend } = this.options;
+    this.context ??= this.options.secureContext ?? tls.createSecureContext();
     const options: tls.ConnectionOptions = { secureContext: this.context, rejectUnauthorized: backend.verify === 'require', ALPNProtocols: ['http/1.1'] };
     if (net.isIP(host) === 0) options.servername = host;
     if (backend.verify === 'require' && !backend.checkPeerName) options.checkServerIdentity = () => undefined;
