@@ -43,7 +43,7 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   const credentials = memberCredentials(stickler, config, member);
   if (Array.isArray(credentials)) throw new Error(credentials.map(formatDiagnostic).join('\n'));
   const ioTimeout = member.timeout ?? stickler.timeout;
-  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, secureContext: memberContext(stickler, backendTls, credentials) });
+  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, secureContext: memberContext(stickler, backendTls, credentials), presentsCertificate: credentials !== undefined });
 }
 
 /**

@@ -24,6 +24,8 @@ export interface PoolOptions {
    * CA bundle) of the event loop each. Without it the pool makes one with the defaults.
    */
   secureContext?: tls.SecureContext;
+  /** The context holds a client certificate: a member's refusal then says it did not accept it, not that it wants one. */
+  presentsCertificate?: boolean;
 }
 
 /** An address a connection goes to; `host` without an IPv6 address's brackets. */
@@ -95,7 +97,7 @@ export class MemberConnection {
       else socket.destroy();
     });
     socket.on('drain', () => this.user?.memberDrain());
-    socket.on('error', (err: NodeJS.ErrnoException) => void (this.refusal ??= tlsRefusal(err)));
+    socket.on('error', (err: NodeJS.ErrnoException) => void (this.refusal ??= tlsRefusal(err, pool.presentsCertificate)));
     socket.on('close', () => {
       this.pool.forget(this);
       this.user?.memberClosed();
@@ -134,6 +136,7 @@ export class MemberPool {
   readonly host: string;
   readonly port: number;
   readonly ioTimeout: number;
+  readonly presentsCertificate: boolean;
   private readonly idle: MemberConnection[] = [];
   private readonly options: PoolOptions;
   /** Where traffic goes, built once: `connect` is on the path of every request that finds no idle connection. */
@@ -158,6 +161,7 @@ export class MemberPool {
   constructor(options: PoolOptions) {
     this.options = options;
     this.ioTimeout = options.ioTimeout;
+    this.presentsCertificate = options.presentsCertificate ?? false;
     const { secure, host, port } = endpointOf(new URL(options.member.url));
     this.host = host;
     this.port = port;
@@ -278,14 +282,17 @@ export class MemberPool {
 
 /**
  * A TLS alert from the member, in words. TLS 1.3 ends the handshake before the server has judged the client's
- * certificate, so a member that requires one closes the connection after it was made, with this alert.
+ * certificate, so a member that requires one closes the connection after it was made, with this alert (OpenSSL
+ * servers send unknown_ca or bad_certificate for one they do not trust; Node's just close the connection).
  */
-function tlsRefusal(err: NodeJS.ErrnoException): string | undefined {
+export function tlsRefusal(err: NodeJS.ErrnoException, presented: boolean): string | undefined {
   const code = err.code ?? '';
   if (!/^ERR_SSL_.*ALERT/.test(code)) return undefined;
-  const certificate = /CERTIFICATE|HANDSHAKE_FAILURE/.test(code)
-    ? '; it requires a client certificate it trusts: expected one in client-certificate (SSLProxyMachineCertificateFile)' : '';
-  return `ended the TLS connection with an alert (${code})${certificate}`;
+  const said = `ended the TLS connection with an alert (${code})`;
+  if (!/CERTIFICATE|HANDSHAKE_FAILURE|UNKNOWN_CA|ACCESS_DENIED/.test(code)) return said;
+  return presented
+    ? `${said}; it did not accept the client certificate presented: expected one issued by a CA it trusts in client-certificate (SSLProxyMachineCertificateFile)`
+    : `${said}; it requires a client certificate it trusts: expected one in client-certificate (SSLProxyMachineCertificateFile)`;
 }
 
 /** Where `connect` goes, with its TLS options when it is secure, and the URL its errors name. */

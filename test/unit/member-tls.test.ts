@@ -14,6 +14,7 @@ import { clientCertificateOf, formatDiagnostic, type Diagnostic, type SticklerCo
 import { backendTlsOf } from '../../src/config/member-tls.ts';
 import { memberCredentialProblems, memberPool } from '../../src/server/runtime.ts';
 import { fromContents } from '../../src/tls/credentials.ts';
+import { MemberPool, tlsRefusal } from '../../src/upstream/pool.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 
 /** Each member's URL and the certificate file it presents, as the runtime picks it. */
@@ -160,4 +161,25 @@ balancers:
   rmSync(caFile);
   const conn = await pool.connectFresh({ secure: true, host: '127.0.0.1', port: (server.address() as AddressInfo).port });
   conn.socket.destroy();
+});
+
+test('a member\'s refusal says whether it wanted a certificate or did not accept the one presented', async (t) => {
+  const own = createSelfSigned({ commonName: 'localhost', altNames: { ip: ['127.0.0.1'] } });
+  const server = tls.createServer({ cert: own.cert, key: own.key, ca: own.cert, requestCert: true, rejectUnauthorized: true }, (socket) => socket.end());
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.after(() => server.close());
+  const member = { source: { file: 't', line: 1 }, url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`, route: '', redirect: '', loadfactor: 1, lbset: 0, status: [], retry: 0 };
+  const pool = new MemberPool({ member, backendTls: { enabled: true, verify: 'none', checkPeerName: false }, connectTimeout: 10_000, ioTimeout: 10_000 });
+  t.after(() => pool.close());
+  const conn = await pool.connectFresh();
+  // Not events.once, which rejects on the 'error' the alert raises.
+  if (!conn.socket.destroyed) await new Promise((resolve) => conn.socket.on('close', resolve));
+  assert.match(conn.refusal ?? '', /\(ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED\); it requires a client certificate it trusts: expected one in client-certificate \(SSLProxyMachineCertificateFile\)$/);
+  // OpenSSL members (Tomcat, httpd) answer a certificate they do not trust with unknown_ca; Node's only close.
+  const alert = (code: string) => Object.assign(new Error(code), { code });
+  assert.match(tlsRefusal(alert('ERR_SSL_TLSV1_ALERT_UNKNOWN_CA'), true) ?? '', /\(ERR_SSL_TLSV1_ALERT_UNKNOWN_CA\); it did not accept the client certificate presented: expected one issued by a CA it trusts/);
+  assert.match(tlsRefusal(alert('ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE'), true) ?? '', /did not accept the client certificate presented/);
+  assert.equal(tlsRefusal(alert('ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION'), true), 'ended the TLS connection with an alert (ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION)');
+  assert.equal(tlsRefusal(alert('ECONNRESET'), true), undefined);
 });
