@@ -61,6 +61,15 @@ export interface SslOptions {
   stdEnvVars: boolean;
 }
 
+/**
+ * A virtual host's TLS with the certificate files of a swap (a renewal): only the files change; what the handshakes
+ * offer and HSTS stay as configured, as every virtual host of a port must agree on the former.
+ */
+export function withSwappedFiles(configured: TlsFiles | undefined, files: TlsFiles): TlsFiles {
+  const { policy: _policy, hsts: _hsts, ...certificate } = files;
+  return { ...certificate, ...(configured?.policy && { policy: configured.policy }), ...(configured?.hsts && { hsts: configured.hsts }) };
+}
+
 /** Mozilla's server-side TLS configurations (guidelines 6.0), see src/config/tls-profile.ts. */
 export type TlsProfileName = 'intermediate' | 'modern';
 

@@ -35,7 +35,7 @@ export type {
   TlsVersion,
   VerifyClient,
 } from './model-tls.ts';
-export { clientCertificateOf } from './model-tls.ts';
+export { clientCertificateOf, withSwappedFiles } from './model-tls.ts';
 export type { Millis, Source } from './model-units.ts';
 
 export interface SticklerConfig {

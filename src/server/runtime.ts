@@ -3,8 +3,10 @@
 import { Balancer } from '../balancer/balancer.ts';
 import { BalancerState } from '../balancer/state.ts';
 import { readFileSync } from 'node:fs';
+import tls from 'node:tls';
 import { clientCertificateOf, clientPolicy, DEFAULT_GROWTH, formatDiagnostic, type BackendTls, type BalancerConfig, type ClientCertificate, type ClientPolicy, type MemberConfig, type SticklerConfig, type VirtualHostConfig } from '../config/model.ts';
-import { loadClientCertificate, type ClientCredentials, type FileProblem } from '../tls/credentials.ts';
+import { backendTlsOf } from '../config/member-tls.ts';
+import { loadClientCertificate, readTlsFiles, TLS_FILE_NAMES, type ClientCredentials, type FileContents, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { prepareLocal, type EditTarget, type PlannedEdit } from '../manager/edits.ts';
 import type { Manager } from '../manager/handler.ts';
 import type { ChallengeBoard } from '../acme/challenges.ts';
@@ -42,30 +44,68 @@ export function memberPool(stickler: SticklerConfig, config: BalancerConfig, mem
   const credentials = memberCredentials(stickler, config, member);
   if (Array.isArray(credentials)) throw new Error(credentials.map(formatDiagnostic).join('\n'));
   const ioTimeout = member.timeout ?? stickler.timeout;
-  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, ...(credentials && { clientCredentials: credentials }) });
+  return new MemberPool({ member, backendTls, ioTimeout, connectTimeout: member.connectionTimeout ?? ioTimeout, secureContext: memberContext(stickler, backendTls, credentials), presentsCertificate: credentials !== undefined });
 }
 
-function backendTlsOf(stickler: SticklerConfig, config: BalancerConfig): BackendTls {
-  const vhost = stickler.virtualHosts.find((vh) => vh.routes.some((r) => r.target.kind === 'balancer' && r.target.balancer === config.name));
-  return vhost?.backendTls ?? { enabled: true, verify: stickler.dialect === 'apache' ? 'none' : 'require', checkPeerName: true };
+/**
+ * TLS contexts towards members, by the backend TLS and the client credentials they are made of: one per
+ * configuration and certificate, not per member (a CA bundle takes milliseconds to load), and the CA file read once.
+ */
+const contexts = new WeakMap<BackendTls, Map<ClientCredentials | undefined, tls.SecureContext>>();
+
+/** Throws, at the line naming the CA file, when it cannot be read (the configuration's check says so first). */
+function memberContext(stickler: SticklerConfig, backendTls: BackendTls, credentials: ClientCredentials | undefined): tls.SecureContext {
+  let byCredentials = contexts.get(backendTls);
+  if (byCredentials === undefined) contexts.set(backendTls, (byCredentials = new Map()));
+  let context = byCredentials.get(credentials);
+  if (context === undefined) {
+    const ca = backendTls.caFile === undefined ? undefined : readCa(stickler, backendTls, backendTls.caFile);
+    byCredentials.set(credentials, (context = tls.createSecureContext({ ...credentials, ...(ca && { ca }) })));
+  }
+  return context;
+}
+
+function readCa(stickler: SticklerConfig, backendTls: BackendTls, file: string): Buffer {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    const at = backendTls.caSource ?? backendTls.source;
+    throw new Error(`${at ? `${at.file}:${at.line}: ` : ''}${TLS_FILE_NAMES[stickler.dialect].ca}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+/** The client certificates' files of `stickler`, each read once: what the main thread gives its worker threads. */
+export function clientCertificateFiles(stickler: SticklerConfig): FileContents {
+  const contents: FileContents = new Map();
+  for (const b of stickler.balancers) {
+    for (const m of b.members) {
+      const files = clientCertificateOf(m, b, backendTlsOf(stickler, b));
+      if (files) readTlsFiles(files, readFileSync, contents);
+    }
+  }
+  return contents;
 }
 
 /** Client certificates as read, by the model object naming them: read once per configuration, again at each reload. */
 const clientCredentials = new WeakMap<ClientCertificate, ClientCredentials | FileProblem[]>();
 
-function memberCredentials(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig): ClientCredentials | FileProblem[] | undefined {
+function memberCredentials(stickler: SticklerConfig, config: BalancerConfig, member: MemberConfig, read: ReadFile = readFileSync): ClientCredentials | FileProblem[] | undefined {
   const files = clientCertificateOf(member, config, backendTlsOf(stickler, config));
   if (!files) return undefined;
   let loaded = clientCredentials.get(files);
-  if (loaded === undefined) clientCredentials.set(files, (loaded = loadClientCertificate(files, stickler.dialect, (path) => readFileSync(path))));
+  if (loaded === undefined) clientCredentials.set(files, (loaded = loadClientCertificate(files, stickler.dialect, read)));
   return loaded;
 }
 
-/** Every problem with the client certificates members are reached with, read now for the runtime built next. */
-export function memberCredentialProblems(stickler: SticklerConfig): FileProblem[] {
+/**
+ * Every problem with the client certificates members are reached with, read now (through `read`) for the runtime
+ * built next: worker threads are given what the main thread read, so its health checks and their traffic present
+ * the same certificate, and a file changed meanwhile cannot make them differ.
+ */
+export function memberCredentialProblems(stickler: SticklerConfig, read?: ReadFile): FileProblem[] {
   const seen = new Set<FileProblem[]>();
   return stickler.balancers.flatMap((b) => b.members.flatMap((m) => {
-    const loaded = memberCredentials(stickler, b, m);
+    const loaded = memberCredentials(stickler, b, m, read);
     if (!Array.isArray(loaded) || seen.has(loaded)) return [];
     seen.add(loaded);
     return loaded;

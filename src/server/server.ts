@@ -5,7 +5,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
-import { formatDiagnostic, listenerAt, type ClientCertificates, type ListenerConfig, type SticklerConfig, type TlsFiles, type VirtualHostConfig } from '../config/model.ts';
+import { formatDiagnostic, listenerAt, withSwappedFiles, type ClientCertificates, type ListenerConfig, type SticklerConfig, type TlsFiles, type VirtualHostConfig } from '../config/model.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
@@ -76,8 +76,8 @@ interface PortCertificates {
   expiry: Map<VirtualHostConfig, number>;
   contexts: Map<VirtualHostConfig, tls.SecureContext>;
   fallback: { vh: VirtualHostConfig; options: tls.SecureContextOptions };
-  /** OCSP responses to staple, by the DER certificate they were configured with. */
-  staples: Array<{ certificate: Buffer; response: Buffer }>;
+  /** OCSP responses to staple, each with the DER certificate it was configured with; one per virtual host, so a swap replaces its own. */
+  staples: Map<VirtualHostConfig, { certificate: Buffer; response: Buffer }>;
 }
 
 interface OpenListener {
@@ -273,9 +273,9 @@ export class Stickler {
   /**
    * Serves `files` as the certificate of virtual host number `vhost` (its index in the running configuration's
    * `virtualHosts`) from the next handshake on, with no reload: connections and handshakes under way keep the
-   * certificate they began with. For certificates renewed while running (ACME). A file that cannot be used throws
-   * a StartupError naming it, and the certificate in use keeps serving. The next reload reads the files the
-   * configuration names again.
+   * certificate they began with. For certificates renewed while running (ACME). Only the files change: what the
+   * handshakes offer and HSTS stay as configured. A file that cannot be used throws a StartupError naming it, and
+   * the certificate in use keeps serving. The next reload reads the files the configuration names again.
    */
   swapCertificate(vhost: number, files: TlsFiles, read: ReadFile = readFileSync): void {
     this.prepareCertificateSwap(vhost, files, read).commit();
@@ -286,7 +286,10 @@ export class Stickler {
     const { config } = this.runtime;
     const vh = config.virtualHosts[vhost];
     if (!vh) throw new StartupError(`no virtual host number ${vhost} in the running configuration, which has ${config.virtualHosts.length}`);
-    const credentials = loadCredentials(files, config.dialect, read);
+    if (![...this.certificates.keys()].some((port) => vh.port === port || vh.port === 0)) {
+      throw new StartupError(`virtual host number ${vhost} (${vh.source.file}:${vh.source.line}) is on no TLS port: a certificate swapped in would never be served`);
+    }
+    const credentials = loadCredentials(withSwappedFiles(vh.tls, files), config.dialect, read);
     if (Array.isArray(credentials)) throw new StartupError(credentials.map(formatDiagnostic).join('\n'));
     return {
       commit: () => {
@@ -452,7 +455,7 @@ export class Stickler {
     // Asked for by clients that send status_request; Node passes the certificate the handshake chose by SNI.
     server.on('OCSPRequest', (certificate: Buffer, _issuer: Buffer, done: (err: Error | null, response?: Buffer) => void) => {
       const current = this.certificates.get(listener.port) ?? initial;
-      done(null, current.staples.find((s) => s.certificate.equals(certificate))?.response);
+      done(null, [...current.staples.values()].find((s) => s.certificate.equals(certificate))?.response);
     });
     return server;
   }
@@ -543,7 +546,7 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
     const first = vhosts[0];
     if (!first) continue;
     const contexts = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.context]));
-    const staples = vhosts.flatMap((vh) => loaded.get(vh)!.staple ?? []);
+    const staples = new Map(vhosts.flatMap((vh) => loaded.get(vh)!.staple ? [[vh, loaded.get(vh)!.staple!] as const] : []));
     const settings = first.tls!.clientCertificates;
     const client = settings && { settings, cas: loaded.get(first)!.clientCas ?? [] };
     const expiry = new Map(vhosts.map((vh) => [vh, loaded.get(vh)!.notAfter]));
@@ -560,7 +563,7 @@ function withCertificate(current: PortCertificates, all: VirtualHostConfig[], vh
     contexts: new Map(current.contexts).set(vh, credentials.context),
     expiry: new Map(current.expiry).set(vh, credentials.notAfter),
     fallback: vhosts[0] === vh ? { vh, options: credentials.options } : current.fallback,
-    staples: [...current.staples, ...(credentials.staple ? [credentials.staple] : [])],
+    staples: credentials.staple ? new Map(current.staples).set(vh, credentials.staple) : new Map([...current.staples].filter(([v]) => v !== vh)),
   };
 }
 

@@ -20,7 +20,8 @@ export interface ListenerAddress {
 /** What every worker prepares, then commits or drops. */
 export type Work =
   | { kind: 'edit'; edit: PlannedEdit }
-  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string> }
+  /** `clientFiles`: the members' client certificate files as the main thread read them (see memberCredentialProblems). */
+  | { kind: 'reload'; config: SticklerConfig; shared: Map<string, SharedBalancer>; nonces: Map<string, string>; clientFiles: FileContents }
   /** A virtual host's certificate swapped in place (Stickler.swapCertificate), with the files as the main thread read them. */
   | { kind: 'certificate'; vhost: number; files: TlsFiles; contents: FileContents };
 
@@ -70,6 +71,8 @@ export type GroupActivity = Array<{ balancer: string; member: string } & Activit
 /** What a worker thread starts with. */
 export interface WorkerData {
   config: SticklerConfig;
+  /** The members' client certificate files of `config`, as the main thread read them. */
+  clientFiles: FileContents;
   shared: Map<string, SharedBalancer>;
   ticketKeys: Uint8Array;
   id: number;

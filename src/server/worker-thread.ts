@@ -8,13 +8,14 @@ import { rememberAudit } from '../manager/store.ts';
 import { sendPipedLogsThrough } from '../log/piped.ts';
 import { keepRunningOnUncaughtErrors } from './last-resort.ts';
 import { Stickler, StartupError } from './server.ts';
+import { memberCredentialProblems } from './runtime.ts';
 import { fromContents } from '../tls/credentials.ts';
 import type { MergeActivity } from '../manager/overview.ts';
 import { addActivity, type Activity } from '../shared/session-activity.ts';
 import { memberKey } from '../shared/report-hash.ts';
 import { passGate, sharedStatus, type FromWorker, type ToWorker, type Work, type WorkerData } from './worker-protocol.ts';
 
-const { config, shared, ticketKeys, id, manager, gate } = workerData as WorkerData;
+const { config, clientFiles, shared, ticketKeys, id, manager, gate } = workerData as WorkerData;
 const port = parentPort!;
 const tell = (message: FromWorker) => port.postMessage(message);
 /** A startup error says what to fix; anything else is a bug, shown with its stack. */
@@ -51,6 +52,7 @@ const mergeActivity: MergeActivity = (balancer, member, local) => {
   return others ? addActivity(local, others) : local;
 };
 
+memberCredentialProblems(config, fromContents(clientFiles));
 const stickler = new Stickler(config, {
   shared,
   reusePort: true,
@@ -85,6 +87,7 @@ async function prepare(workId: number, work: Work): Promise<{ commit(): void; ab
     return stickler.runtime.prepareEdit(work.edit);
   }
   if (work.kind === 'certificate') return stickler.prepareCertificateSwap(work.vhost, work.files, fromContents(work.contents));
+  memberCredentialProblems(work.config, fromContents(work.clientFiles));
   const reload = await stickler.prepareReload(work.config, work.shared);
   return {
     commit: () => {

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
-import type { SticklerConfig, TlsFiles } from '../config/model.ts';
-import { readTlsFiles } from '../tls/credentials.ts';
+import { formatDiagnostic, withSwappedFiles, type SticklerConfig, type TlsFiles } from '../config/model.ts';
+import { fromContents, readTlsFiles, type FileContents } from '../tls/credentials.ts';
 import type { PendingChallenge } from '../acme/challenges.ts';
 import type { DomainStatus } from '../acme/renewer.ts';
 import { BalancerState } from '../balancer/state.ts';
@@ -26,7 +26,7 @@ import { drainActivity, overview } from '../manager/overview.ts';
 import { GroupReports, reportPeriod } from '../shared/group-reports.ts';
 import type { Activity } from '../shared/session-activity.ts';
 import { Balancer } from '../balancer/balancer.ts';
-import { memberPool, sharedBalancerStates, type SharedBalancer } from './runtime.ts';
+import { clientCertificateFiles, memberCredentialProblems, memberPool, sharedBalancerStates, type SharedBalancer } from './runtime.ts';
 import { startHealthChecks, type LocalVerdict } from '../health/checker.ts';
 import type { MemberPool } from '../upstream/pool.ts';
 import { openShared, StartupError } from './server.ts';
@@ -128,6 +128,9 @@ export class WorkerGroup {
     this.readyMs = readyMs;
     this.states = sharedBalancerStates(this.config);
   }
+
+  /** The members' client certificate files of the configuration in force, read here once for every thread. */
+  private clientFiles: FileContents = new Map();
 
   /** Health checks run here, once per member whatever the number of workers, with pools of their own. */
   private health: { stop(): void; verdicts(): LocalVerdict[]; pools: MemberPool[] } | undefined;
@@ -263,6 +266,7 @@ export class WorkerGroup {
   async start(): Promise<void> {
     try {
       this.releasePipes = holdPipedLoggers(logDestinations(this.config), this.config.environment);
+      this.clientFiles = readClientFiles(this.config);
       const ready = await this.serially(() => Promise.all(Array.from({ length: this.count }, () => this.spawn())));
       this.listeners.push(...ready[0]!);
       this.checkHealth();
@@ -296,8 +300,10 @@ export class WorkerGroup {
       const nonces = this.host.noncesFor(config);
       const states = sharedBalancerStates(config);
       const shared = new Map([...this.threads.values()].map((t) => [t, withLedgers(states)]));
-      const prepared = await this.prepareEverywhere((t) => ({ kind: 'reload', config, shared: shared.get(t)!, nonces }));
+      const clientFiles = readClientFiles(config);
+      const prepared = await this.prepareEverywhere((t) => ({ kind: 'reload', config, shared: shared.get(t)!, nonces, clientFiles }));
       if (!prepared.ok) throw new StartupError(prepared.reason);
+      this.clientFiles = clientFiles;
       // The new configuration's loggers first, so a command both name keeps its child; the old ones are let go
       // once every worker's retired runtime has closed, which writes its last lines as it closes.
       const releaseOld = this.releasePipes;
@@ -329,7 +335,7 @@ export class WorkerGroup {
       const contents = readTlsFiles(files, (path) => readFileSync(path));
       const prepared = await this.prepareEverywhere(() => ({ kind: 'certificate', vhost, files, contents }));
       if (!prepared.ok) throw new StartupError(prepared.reason);
-      this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: files } : vh)) };
+      this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: withSwappedFiles(vh.tls, files) } : vh)) };
       await this.commitEverywhere(prepared.id, prepared.threads);
     });
   }
@@ -452,7 +458,7 @@ export class WorkerGroup {
       secret: this.host.secret, nonces: this.host.noncesFor(this.config), persisted: this.host.store.persisted, recent: this.host.store.recent,
       ...(this.sharedFlag && { shared: this.sharedFlag }),
     };
-    const workerData: WorkerData = { config: this.config, shared, ticketKeys: this.ticketKeys, id, manager, ...(this.gate && { gate: this.gate }) };
+    const workerData: WorkerData = { config: this.config, clientFiles: this.clientFiles, shared, ticketKeys: this.ticketKeys, id, manager, ...(this.gate && { gate: this.gate }) };
     const worker = new Worker(workerScript, { workerData });
     const thread: Thread = { id, worker, shared, retiring: new Map(), exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
     this.threads.set(id, thread);
@@ -520,4 +526,15 @@ export class WorkerGroup {
 /** `states` with a new ledger each, for one worker. */
 function withLedgers(states: ReadonlyMap<string, SharedArrayBuffer>): Map<string, SharedBalancer> {
   return new Map([...states].map(([name, state]) => [name, { state, ledger: BalancerState.attach(state).newLedger() }]));
+}
+
+/**
+ * The members' client certificate files of `config`, read once and checked here, before any worker is asked: this
+ * thread's health checks present what the workers do, and cannot fail to build once the workers took the configuration.
+ */
+function readClientFiles(config: SticklerConfig): FileContents {
+  const contents = clientCertificateFiles(config);
+  const problems = memberCredentialProblems(config, fromContents(contents));
+  if (problems.length > 0) throw new StartupError(problems.map(formatDiagnostic).join('\n'));
+  return contents;
 }

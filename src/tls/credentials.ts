@@ -54,7 +54,8 @@ export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFil
   const certProblem = at(files.source, names.certificate);
   const keyProblem = at(files.keySource, names.key);
   const cert = readOrSay(read, files.certificateFile, certProblem);
-  const key = readOrSay(read, files.keyFile, keyProblem);
+  // Apache's one file with both is read (and, when it cannot be, reported) once.
+  const key = files.keyFile === files.certificateFile ? cert : readOrSay(read, files.keyFile, keyProblem);
   const chain = files.chainFile === undefined ? undefined : readOrSay(read, files.chainFile, at(files.chainSource, names.chain));
   const x509 = cert && parseCertificates(cert, files.certificateFile, certProblem)?.[0];
   if (chain) parseCertificates(chain, files.chainFile!, at(files.chainSource, names.chain));
@@ -91,14 +92,15 @@ export function loadCredentials(files: TlsFiles, dialect: Dialect, read: ReadFil
 export type ClientCredentials = Required<Pick<tls.SecureContextOptions, 'cert' | 'key'>>;
 
 /**
- * A client certificate's files, read and checked as a virtual host's are. Apache's one file holds the certificate
- * and its key; httpd accepts several such pairs and picks one by the CA names the member asks for, which Node's
- * client side cannot do, so more than one is refused.
+ * A client certificate's files, read and checked as a virtual host's are, each once. Apache's one file holds the
+ * certificate and its key; httpd accepts several such pairs and picks one by the CA names the member asks for,
+ * which Node's client side cannot do, so more than one is refused; and it refuses a certificate without its key
+ * there, so intermediates in it are refused, named for the chain file.
  */
 export function loadClientCertificate(files: ClientCertificate, dialect: Dialect, read: ReadFile): ClientCredentials | FileProblem[] {
   const names = CLIENT_FILE_NAMES[dialect];
+  let text: Buffer | undefined;
   if (files.keyFile === files.certificateFile) {
-    let text: Buffer | undefined;
     try {
       text = read(files.certificateFile);
     } catch {
@@ -107,14 +109,13 @@ export function loadClientCertificate(files: ClientCertificate, dialect: Dialect
     const labels = text ? pemLabels(text) : [];
     const certificates = labels.filter((l) => l === 'CERTIFICATE').length;
     const keys = labels.filter((l) => l.endsWith('PRIVATE KEY')).length;
-    if (certificates > 1 || keys > 1) {
-      return [{
-        severity: 'error', ...files.source, directive: names.certificate,
-        message: `${files.certificateFile} holds ${certificates} certificates and ${keys} keys: httpd picks among several by the CA names the member asks for, which Stickler cannot; expected one certificate and its key (intermediates in ${names.chain}, another certificate in its own <Proxy balancer://...> section)`,
-      }];
-    }
+    const why = keys > 1
+      ? `holds ${keys} keys and ${certificates} certificates: httpd picks among several pairs by the CA names the member asks for, which Stickler cannot; expected one certificate and its key (another certificate in its own <Proxy> section)`
+      : certificates > 1 && keys === 1 && dialect === 'apache' ? `holds ${certificates} certificates and one key: intermediates do not go here (httpd refuses them too); expected the certificate and its key, with the intermediates in ${names.chain}` : undefined;
+    if (why) return [{ severity: 'error', ...files.source, directive: names.certificate, message: `${files.certificateFile} ${why}` }];
   }
-  const loaded = loadCredentials(files, dialect, read, names);
+  const once: ReadFile = (path) => (text && path === files.certificateFile ? text : read(path));
+  const loaded = loadCredentials(files, dialect, once, names);
   return Array.isArray(loaded) ? loaded : { cert: loaded.options.cert!, key: loaded.options.key! };
 }
 
@@ -184,10 +185,9 @@ export function caFileProblem(file: string, read: ReadFile): string | undefined 
 /** Files as read once, by path: what a thread that must not read the disk again is given. */
 export type FileContents = Map<string, Uint8Array>;
 
-/** Every file `files` names that can be read; one that cannot is left out and reported as unreadable by `fromContents`. */
-export function readTlsFiles(files: TlsFiles, read: ReadFile): FileContents {
-  const contents: FileContents = new Map();
-  for (const path of [files.certificateFile, files.keyFile, files.chainFile, files.ocspResponseFile]) {
+/** Every file `files` names that can be read, into `contents`; one that cannot is left out and reported as unreadable by `fromContents`. */
+export function readTlsFiles(files: TlsFiles | ClientCertificate, read: ReadFile, contents: FileContents = new Map()): FileContents {
+  for (const path of [files.certificateFile, files.keyFile, files.chainFile, 'ocspResponseFile' in files ? files.ocspResponseFile : undefined]) {
     if (path === undefined || contents.has(path)) continue;
     try {
       contents.set(path, read(path));

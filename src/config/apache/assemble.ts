@@ -10,9 +10,10 @@ import { isIP } from 'node:net';
 import type {
   AccessLogConfig, BackendTls, BalancerConfig, HeaderRule, ListenerConfig, ManagedDomain, RouteConfig, SticklerConfig, TlsFiles, VirtualHostConfig,
 } from '../model.ts';
-import { domainFiles } from '../model.ts';
+import { domainFiles, isPlainUrl } from '../model.ts';
 import { prefixLength } from '../path-prefix.ts';
 import { memberLoopProblem } from '../member-loop.ts';
+import { certificateNamed, memberCertificateConflicts } from '../member-tls.ts';
 import { thisMachine } from '../this-machine.ts';
 import { policyConflicts, tlsPolicy } from '../tls-profile.ts';
 import { foldDualStack } from '../listeners.ts';
@@ -69,6 +70,12 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     tls: virtualHosts.some((v) => (v.port === l.port || v.port === 0) && v.tls !== undefined),
   })));
   checkMemberLoops(balancers, listeners, report);
+  for (const { balancer, first, vhost } of memberCertificateConflicts(balancers, virtualHosts)) {
+    const own = vhost.backendTls.clientCertificate;
+    const name = isPlainUrl(balancer.name) ? balancer.name : `balancer://${balancer.name}`;
+    report.error(own?.source ?? vhost.source, own ? 'SSLProxyMachineCertificateFile' : '<VirtualHost>',
+      `${name} is reached from here with ${certificateNamed(own)} and from the virtual host at ${where(first.source, vhost.source)} with ${certificateNamed(first.backendTls.clientCertificate)}, which its members would present for both (one connection pool per member); expected the same SSLProxyMachineCertificateFile in both, or one in <Proxy ${name}>`);
+  }
   for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
     report.error(vhost.source, '<VirtualHost>', `its TLS settings (SSLProtocol, SSLCipherSuite, SSLHonorCipherOrder) differ from those of the virtual host at ${where(first.source, vhost.source)}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port, such as in the main server`);
   }

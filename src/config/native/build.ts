@@ -24,6 +24,7 @@ import { CLIENT_KEYS, type NativeAccessRule, type NativeFile, type NativeHeaderR
 import { buildClientCertificate, buildTls } from './tls.ts';
 import { buildManagedDomain } from './acme.ts';
 import { managedDomains } from '../managed-domains.ts';
+import { certificateNamed, memberCertificateConflicts } from '../member-tls.ts';
 
 export interface BuildResult {
   config: SticklerConfig;
@@ -60,6 +61,12 @@ class Builder {
     const listeners = foldDualStack(this.listeners(raw, virtualHosts));
     const manager = raw.manager && this.manager(raw.manager, listeners, virtualHosts);
     this.checkMemberLoops(balancers, listeners);
+    for (const { balancer, first, vhost } of memberCertificateConflicts(balancers, virtualHosts)) {
+      const own = vhost.backendTls.clientCertificate;
+      const i = virtualHosts.indexOf(vhost);
+      this.#r.report('error', own ? ['virtual-hosts', i, 'backend-tls', 'client-certificate'] : ['virtual-hosts', i],
+        `balancer ${balancer.name} is reached from here with ${certificateNamed(own)} and from the virtual host at line ${first.source.line} with ${certificateNamed(first.backendTls.clientCertificate)}, which its members would present for both (one connection pool per member); expected the same backend-tls.client-certificate in both, or tls.client-certificate on the balancer`);
+    }
     for (const { port, first, vhost } of policyConflicts(listeners, virtualHosts)) {
       this.#r.report('error', ['virtual-hosts', virtualHosts.indexOf(vhost), 'tls'], `its profile, protocols, ciphers, cipher-suites or honor-cipher-order differ from those of the virtual host at line ${first.source.line}, which every handshake on port ${port} uses (Node chooses only the certificate by server name); expected the same settings for every virtual host on the port`);
     }
