@@ -7,6 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import https from 'node:https';
+import type net from 'node:net';
 import tls from 'node:tls';
 import { after, describe, it } from 'node:test';
 import { accountKeyFile } from '../../src/acme/store.ts';
@@ -102,7 +104,21 @@ manager: { host: 127.0.0.1, port: ${managerPort} }
     assert.match(metrics, new RegExp(`^stickler_certificate_expiry_timestamp_seconds\\{vhost="${NAME.replaceAll('.', '\\.')}",port="${secure}"\\} ${Date.parse(first.validTo) / 1000}$`, 'm'));
     assert.match(metrics, new RegExp(`^stickler_certificate_renewal_failures\\{name="${NAME.replaceAll('.', '\\.')}"\\} 0$`, 'm'));
 
-    // A client connects again and again across the renewal: every handshake and request must succeed.
+    // A client connects again and again across the renewal: every handshake and request must succeed. Another
+    // keeps one connection open across it: the swap must not close it (it goes on with the old certificate).
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1 });
+    const keptSockets = new Set<net.Socket>();
+    const kept = () => new Promise<number>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: secure, path: '/', servername: NAME, rejectUnauthorized: false, headers: { host: NAME }, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('socket', (socket) => keptSockets.add(socket));
+      req.setTimeout(10_000, () => req.destroy(new Error('the kept connection got no answer within 10 s')));
+      req.on('error', reject);
+      req.end();
+    });
+    const keptStatus = await kept();
     const serials = new Set([first.serialNumber]);
     const errors: string[] = [];
     let renewalSeenAt: number | undefined;
@@ -115,12 +131,16 @@ manager: { host: 127.0.0.1, port: ${managerPort} }
         if (!/^HTTP\/1\.1 \d{3}/.test(status)) errors.push(`no HTTP answer: ${JSON.stringify(status)}`);
         if (fromPebble(certificate) && !serials.has(certificate.serialNumber)) newServedAt = Date.now();
         serials.add(certificate.serialNumber);
+        const again = await kept();
+        if (again !== keptStatus) errors.push(`the kept connection answered ${again}, before the renewal ${keptStatus}`);
       } catch (err) {
         errors.push((err as Error).message);
       }
       await new Promise((r) => setTimeout(r, 20));
     }
     assert.deepEqual(errors, [], 'no handshake or request failed across the swap');
+    assert.equal(keptSockets.size, 1, 'the connection opened before the renewal served every request after it');
+    agent.destroy();
     assert.ok(newServedAt !== undefined, `a renewed certificate was served within 60 s; Stickler said:\n${stickler.stderr()}`);
     assert.ok(renewalSeenAt !== undefined && renewalSeenAt <= newServedAt);
     process.stdout.write(`# forced renewal: ${newServedAt - renewalSeenAt} ms from the renewal order starting to the new certificate served\n`);
