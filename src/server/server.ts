@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import { formatDiagnostic, listenerAt, withSwappedFiles, type ClientCertificates, type ListenerConfig, type SticklerConfig, type TlsFiles, type VirtualHostConfig } from '../config/model.ts';
+import { managedHosts } from '../config/managed-domains.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
@@ -279,6 +280,16 @@ export class Stickler {
    */
   swapCertificate(vhost: number, files: TlsFiles, read: ReadFile = readFileSync): void {
     this.prepareCertificateSwap(vhost, files, read).commit();
+  }
+
+  /**
+   * A managed domain's certificate, just renewed, served on every virtual host that takes it in the configuration
+   * running now (the renewer's own view may be a reload behind); how many.
+   */
+  swapManagedCertificate(domain: string, read: ReadFile = readFileSync): number {
+    const swaps = managedHosts(this.runtime.config, domain).map(({ vhost, files }) => this.prepareCertificateSwap(vhost, files, read));
+    for (const swap of swaps) swap.commit();
+    return swaps.length;
   }
 
   /** swapCertificate() in two steps, for worker threads that must all take a certificate or none (see prepareReload). */
