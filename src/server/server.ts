@@ -377,7 +377,7 @@ export class Stickler {
         const secure = listener.tls ? this.tlsServer(listener, certificates.get(listener.port)!) : undefined;
         const server = !secure
           ? net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'))
-          : answersTlsAlpn(this.runtime.config) ? this.alpnFront(secure) : secure;
+          : answersTlsAlpn(this.runtime.config) ? this.alpnFront(secure, listener) : secure;
         await listen(server, listener, this.reusePort);
         const address = server.address() as net.AddressInfo;
         opened.push({ server, ...(secure && { tls: secure }), bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
@@ -393,9 +393,11 @@ export class Stickler {
    * A TLS port of a configuration that proves names with TLS-ALPN-01: a plain listener in front of the TLS server,
    * which reads the ClientHello only while such a challenge is pending (acme/alpn-responder.ts).
    */
-  private alpnFront(secure: tls.Server): net.Server {
+  private alpnFront(secure: tls.Server, listener: ListenerConfig): net.Server {
     const front = alpnFront({ board: this.challenges, pass: (socket) => secure.emit('connection', socket), helloTimeout: this.runtime.client.handshakeTimeout });
-    return net.createServer({ allowHalfOpen: true }, front);
+    // Admitted here, before its hello is read: a client that sends nothing holds a counted connection, as it would
+    // at the TLS server, and a stop ends it (the TLS server's own admit skips a socket already tracked).
+    return net.createServer({ allowHalfOpen: true }, (socket) => this.admit(socket, listener) && front(socket));
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
@@ -454,7 +456,7 @@ export class Stickler {
       },
     });
     // Tracked from the TCP accept, so close() also ends connections still in their TLS handshake.
-    server.on('connection', (socket: net.Socket) => this.admit(socket, listener));
+    server.on('connection', (socket: net.Socket) => this.sockets.has(socket) || this.admit(socket, listener));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       const client = (this.certificates.get(listener.port) ?? initial).client;
       if (client && !this.judgeCertificate(socket, client, listener.port)) return;
