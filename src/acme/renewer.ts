@@ -1,14 +1,14 @@
 // The managed domains' lifecycle in the thread that orders (the main thread): a temporary self-signed certificate
 // where the store has none, so the TLS port can start (as mod_md does); an order at once for it, and for every
 // domain a renewal inside its window, with jitter; retries with backoff; the new certificate written to the store
-// and swapped in on every thread with no restart (Stickler/WorkerGroup.swapCertificate); a warning when renewal
+// and swapped in on every thread with no restart (Stickler/WorkerGroup.swapManagedCertificate); a warning when renewal
 // keeps failing. The arithmetic is renewal.ts; one order is order.ts.
 import { X509Certificate } from 'node:crypto';
-import { domainFiles, type ManagedDomain, type SticklerConfig, type TlsFiles } from '../config/model.ts';
+import type { ManagedDomain, SticklerConfig } from '../config/model.ts';
 import { createSelfSigned } from '../tls/selfsigned.ts';
 import type { PendingChallenge } from './challenges.ts';
 import { orderCertificate, type ChallengeSink } from './order.ts';
-import { usableChallenges } from '../config/managed-domains.ts';
+import { managedDomainIdentity as identity, usableChallenges } from '../config/managed-domains.ts';
 import { failing, renewalTime, retryDelay, type Validity } from './renewal.ts';
 import { readDomain, writeDomain, type StoreOwner } from './store.ts';
 import { LOCK_MS, type SharedOrders } from './shared-orders.ts';
@@ -18,7 +18,11 @@ export interface CertificateTarget {
   setChallenges(pending: readonly PendingChallenge[]): void;
   /** Told after every order, for the console and /metrics of every thread. */
   setRenewals(renewals: readonly DomainStatus[]): void;
-  swapCertificate(vhost: number, files: TlsFiles): void | Promise<void>;
+  /**
+   * Serves the domain's certificate, just written to the store, on every virtual host that takes it in the
+   * configuration running at that moment (config/managed-domains.ts managedHosts); how many.
+   */
+  swapManagedCertificate(domain: string): number | Promise<number>;
 }
 
 export interface DomainStatus {
@@ -151,7 +155,7 @@ export class Renewer {
   private async install(tracked: Tracked, certificate: string, key: string, how: string): Promise<void> {
     const { domain, status } = tracked;
     writeDomain(domain.settings.storeDir, domain, certificate, key);
-    await this.swap(domain);
+    if ((await this.target.swapManagedCertificate(identity(domain))) === 0) this.log(`acme: ${domain.names[0]}: no virtual host serves it any more; the certificate is kept in the store`);
     const leaf = readDomain(domain.settings.storeDir, domain)?.leaf;
     Object.assign(status, { failures: 0, failing: false });
     delete status.lastError;
@@ -223,15 +227,6 @@ export class Renewer {
     }
   }
 
-  /** Every virtual host whose certificate is the domain's takes the new one, on every thread. */
-  private async swap(domain: ManagedDomain): Promise<void> {
-    const vhosts = this.config?.virtualHosts ?? [];
-    const files = domainFiles(domain.settings.storeDir, domain);
-    for (const [i, vh] of vhosts.entries()) {
-      if (vh.tls && vh.acme && identity(vh.acme) === identity(domain)) await this.target.swapCertificate(i, { ...vh.tls, ...files });
-    }
-  }
-
   /** Challenges of every order in flight, each change sent whole to the target. */
   private sink(): ChallengeSink {
     const key = (c: PendingChallenge) => `${c.type} ${c.name} ${c.token}`;
@@ -270,11 +265,6 @@ function parseLeaf(pem: string): X509Certificate | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A domain is the same across reloads while its names, CA and store are. */
-function identity(d: ManagedDomain): string {
-  return JSON.stringify([d.names, d.settings.caUrl, d.settings.storeDir]);
 }
 
 function validityOf(leaf: X509Certificate): Validity {

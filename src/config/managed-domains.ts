@@ -1,6 +1,6 @@
 // The managed domains of a configuration, from its virtual hosts, one rule for both readers: virtual hosts whose
 // certificates are for the same names in the same store share one domain (one order, one renewal).
-import type { ChallengeType, ListenerConfig, ManagedDomain, SticklerConfig, VirtualHostConfig } from './model.ts';
+import { domainFiles, type ChallengeType, type ListenerConfig, type ManagedDomain, type SticklerConfig, type TlsFiles, type VirtualHostConfig } from './model.ts';
 
 /** Gathers the domains of `virtualHosts`, pointing each host at the one domain kept for its names. */
 export function managedDomains(virtualHosts: VirtualHostConfig[]): Pick<SticklerConfig, 'managedDomains'> {
@@ -22,4 +22,19 @@ export function managedDomains(virtualHosts: VirtualHostConfig[]): Pick<Stickler
 export function usableChallenges(domain: ManagedDomain, listeners: readonly ListenerConfig[]): ChallengeType[] {
   const { challenges, portMap } = domain.settings;
   return challenges.filter((type) => listeners.some((l) => (type === 'http-01' ? !l.tls && l.port === portMap.http : l.tls && l.port === portMap.https)));
+}
+
+/** A domain is the same across reloads while its names, CA and store are: its renewal and its certificate follow it. */
+export function managedDomainIdentity(d: ManagedDomain): string {
+  return JSON.stringify([d.names, d.settings.caUrl, d.settings.storeDir]);
+}
+
+/**
+ * The virtual hosts of `config` that serve the domain's certificate, by index, with the files to serve. Looked up
+ * in the configuration running when a certificate is swapped in: a reload may have moved or removed them since the
+ * order began, and an index kept from then would put the certificate on another host.
+ */
+export function managedHosts(config: SticklerConfig, identity: string): Array<{ vhost: number; files: TlsFiles }> {
+  return config.virtualHosts.flatMap((vh, vhost) => (vh.tls && vh.acme && managedDomainIdentity(vh.acme) === identity
+    ? [{ vhost, files: { ...vh.tls, ...domainFiles(vh.acme.settings.storeDir, vh.acme) } }] : []));
 }

@@ -6,6 +6,7 @@ import tls from 'node:tls';
 import { readFileSync } from 'node:fs';
 import type { X509Certificate } from 'node:crypto';
 import { formatDiagnostic, listenerAt, withSwappedFiles, type ClientCertificates, type ListenerConfig, type SticklerConfig, type TlsFiles, type VirtualHostConfig } from '../config/model.ts';
+import { managedHosts } from '../config/managed-domains.ts';
 import { selectVirtualHost } from '../proxy/vhost.ts';
 import { loadCredentials, type Credentials, type FileProblem, type ReadFile } from '../tls/credentials.ts';
 import { ClientConnection } from './client.ts';
@@ -281,6 +282,16 @@ export class Stickler {
     this.prepareCertificateSwap(vhost, files, read).commit();
   }
 
+  /**
+   * A managed domain's certificate, just renewed, served on every virtual host that takes it in the configuration
+   * running now (the renewer's own view may be a reload behind); how many.
+   */
+  swapManagedCertificate(domain: string, read: ReadFile = readFileSync): number {
+    const swaps = managedHosts(this.runtime.config, domain).map(({ vhost, files }) => this.prepareCertificateSwap(vhost, files, read));
+    for (const swap of swaps) swap.commit();
+    return swaps.length;
+  }
+
   /** swapCertificate() in two steps, for worker threads that must all take a certificate or none (see prepareReload). */
   prepareCertificateSwap(vhost: number, files: TlsFiles, read: ReadFile = readFileSync): { commit(): void; abort(): void } {
     const { config } = this.runtime;
@@ -366,7 +377,7 @@ export class Stickler {
         const secure = listener.tls ? this.tlsServer(listener, certificates.get(listener.port)!) : undefined;
         const server = !secure
           ? net.createServer({ allowHalfOpen: true }, (s) => this.admit(s, listener) && this.accept(s, 'http'))
-          : answersTlsAlpn(this.runtime.config) ? this.alpnFront(secure) : secure;
+          : answersTlsAlpn(this.runtime.config) ? this.alpnFront(secure, listener) : secure;
         await listen(server, listener, this.reusePort);
         const address = server.address() as net.AddressInfo;
         opened.push({ server, ...(secure && { tls: secure }), bound: { config: listener, address: address.address, port: address.port, tls: listener.tls } });
@@ -382,9 +393,11 @@ export class Stickler {
    * A TLS port of a configuration that proves names with TLS-ALPN-01: a plain listener in front of the TLS server,
    * which reads the ClientHello only while such a challenge is pending (acme/alpn-responder.ts).
    */
-  private alpnFront(secure: tls.Server): net.Server {
+  private alpnFront(secure: tls.Server, listener: ListenerConfig): net.Server {
     const front = alpnFront({ board: this.challenges, pass: (socket) => secure.emit('connection', socket), helloTimeout: this.runtime.client.handshakeTimeout });
-    return net.createServer({ allowHalfOpen: true }, front);
+    // Admitted here, before its hello is read: a client that sends nothing holds a counted connection, as it would
+    // at the TLS server, and a stop ends it (the TLS server's own admit skips a socket already tracked).
+    return net.createServer({ allowHalfOpen: true }, (socket) => this.admit(socket, listener) && front(socket));
   }
 
   private accept(socket: net.Socket, scheme: 'https' | 'http'): void {
@@ -443,7 +456,7 @@ export class Stickler {
       },
     });
     // Tracked from the TCP accept, so close() also ends connections still in their TLS handshake.
-    server.on('connection', (socket: net.Socket) => this.admit(socket, listener));
+    server.on('connection', (socket: net.Socket) => this.sockets.has(socket) || this.admit(socket, listener));
     server.on('secureConnection', (socket: tls.TLSSocket) => {
       const client = (this.certificates.get(listener.port) ?? initial).client;
       if (client && !this.judgeCertificate(socket, client, listener.port)) return;

@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
 import { formatDiagnostic, withSwappedFiles, type SticklerConfig, type TlsFiles } from '../config/model.ts';
+import { managedHosts } from '../config/managed-domains.ts';
 import { fromContents, readTlsFiles, type FileContents } from '../tls/credentials.ts';
 import type { PendingChallenge } from '../acme/challenges.ts';
 import type { DomainStatus } from '../acme/renewer.ts';
@@ -331,13 +332,27 @@ export class WorkerGroup {
    * configuration names again. Rejects with the reason (the file and what is wrong with it) when nothing changed.
    */
   swapCertificate(vhost: number, files: TlsFiles): Promise<void> {
+    return this.serially(() => this.swapNow(vhost, files));
+  }
+
+  /**
+   * Stickler.swapManagedCertificate on every worker: the hosts are found in the configuration the workers run once
+   * the reloads queued before are done.
+   */
+  swapManagedCertificate(domain: string): Promise<number> {
     return this.serially(async () => {
-      const contents = readTlsFiles(files, (path) => readFileSync(path));
-      const prepared = await this.prepareEverywhere(() => ({ kind: 'certificate', vhost, files, contents }));
-      if (!prepared.ok) throw new StartupError(prepared.reason);
-      this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: withSwappedFiles(vh.tls, files) } : vh)) };
-      await this.commitEverywhere(prepared.id, prepared.threads);
+      const hosts = managedHosts(this.config, domain);
+      for (const { vhost, files } of hosts) await this.swapNow(vhost, files);
+      return hosts.length;
     });
+  }
+
+  private async swapNow(vhost: number, files: TlsFiles): Promise<void> {
+    const contents = readTlsFiles(files, (path) => readFileSync(path));
+    const prepared = await this.prepareEverywhere(() => ({ kind: 'certificate', vhost, files, contents }));
+    if (!prepared.ok) throw new StartupError(prepared.reason);
+    this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: withSwappedFiles(vh.tls, files) } : vh)) };
+    await this.commitEverywhere(prepared.id, prepared.threads);
   }
 
   /** With shared state: the connection, keys and name the group's ACME orders go through (acme/shared-orders.ts). */

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import tls from 'node:tls';
 import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,12 @@ import { engineConfig, member } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { Stickler } from '../../src/server/server.ts';
 import { WorkerGroup } from '../../src/server/workers.ts';
-import type { TlsFiles } from '../../src/config/model.ts';
+import { formatDiagnostic, type TlsFiles } from '../../src/config/model.ts';
+import { loadNativeConfigText } from '../../src/config/native/load.ts';
+import { Renewer, prepareStore } from '../../src/acme/renewer.ts';
+import type { Issued } from '../../src/acme/order.ts';
+import { createSelfSigned } from '../../src/tls/selfsigned.ts';
+import { pollUntil } from '../support/wait.ts';
 
 let dir: string;
 let ca: TestCa;
@@ -37,8 +43,8 @@ const source = { file: 'test', line: 1 };
 const files = (c: IssuedCertificate): TlsFiles => ({ source, certificateFile: c.certFile, keyFile: c.keyFile });
 
 /** The serial a new TLS connection is served, or the handshake's error code. */
-async function handshake(port: number, version: tls.SecureVersion = 'TLSv1.3'): Promise<string> {
-  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', rejectUnauthorized: false, minVersion: version, maxVersion: version });
+async function handshake(port: number, version: tls.SecureVersion = 'TLSv1.3', servername = 'localhost'): Promise<string> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, minVersion: version, maxVersion: version });
   socket.setTimeout(10_000, () => socket.destroy(new Error('handshake timed out')));
   try {
     await once(socket, 'secureConnect');
@@ -105,3 +111,45 @@ for (const workers of [1, 2]) {
 }
 
 const issue = () => ca.issue('localhost', { altNames: 'DNS:localhost,IP:127.0.0.1' });
+
+describe('a renewal swapped in after a reload that moved its virtual host', () => {
+  test('the issued certificate goes to the managed host where it is now, and the other host keeps its own', async () => {
+    const other = await issue();
+    const port = await freePort();
+    const store = join(dir, 'md-moved');
+    const yaml = (hosts: string[]) => `listeners:
+  - { host: 127.0.0.1, port: ${port}, tls: true }
+acme: { agreement-accepted: true, store-dir: ${store}, ca-url: https://ca.example/dir, challenges: [tls-alpn-01] }
+virtual-hosts:
+${hosts.join('\n')}
+`;
+    const managed = `  - { port: ${port}, server-name: managed.test, acme: true }`;
+    const own = `  - { port: ${port}, server-name: own.test, tls: { certificate-file: ${other.certFile}, key-file: ${other.keyFile} } }`;
+    const load = (text: string) => {
+      const r = loadNativeConfigText(text, '/etc/stickler/t.yaml');
+      assert.ok(r.config, r.diagnostics.map(formatDiagnostic).join('\n'));
+      return r.config;
+    };
+    const before = load(yaml([managed, own]));
+    const after = load(yaml([own, managed]));
+    assert.deepEqual(prepareStore(before), []);
+    const stickler = new Stickler(before);
+    await stickler.start();
+    let deliver!: (issued: Issued) => void;
+    const renewer = new Renewer(stickler, () => {}, { order: () => new Promise<Issued>((resolve) => (deliver = resolve)) });
+    try {
+      renewer.configure(before);
+      await pollUntil(async () => deliver !== undefined, { timeoutMs: 10_000, intervalMs: 10, what: 'the order to start' });
+      // The reload lands while the order is under way, before the renewer is told of it (command.ts reloads, then configures).
+      await stickler.reload(after);
+      const issued = createSelfSigned({ commonName: 'managed.test', altNames: { dns: ['managed.test'] }, days: 90 });
+      deliver({ certificate: issued.cert, key: issued.key });
+      const issuedSerial = new X509Certificate(issued.cert).serialNumber;
+      await pollUntil(async () => (await handshake(port, 'TLSv1.3', 'managed.test')) === issuedSerial, { timeoutMs: 10_000, intervalMs: 20, what: 'the issued certificate served for managed.test' });
+      assert.equal(await handshake(port, 'TLSv1.3', 'own.test'), other.serial, 'own.test keeps its own certificate');
+    } finally {
+      renewer.stop();
+      await stickler.close();
+    }
+  });
+});

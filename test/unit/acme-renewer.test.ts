@@ -10,7 +10,8 @@ import { Renewer, prepareStore, type DomainStatus } from '../../src/acme/renewer
 import { orderCertificate } from '../../src/acme/order.ts';
 import { BACKOFF_BASE_MS } from '../../src/acme/renewal.ts';
 import { loadNativeConfigText } from '../../src/config/native/load.ts';
-import { domainFiles, formatDiagnostic, type TlsFiles } from '../../src/config/model.ts';
+import { domainFiles, formatDiagnostic } from '../../src/config/model.ts';
+import { managedHosts } from '../../src/config/managed-domains.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 
 function configWithStore() {
@@ -28,9 +29,9 @@ virtual-hosts:
 }
 
 function fakeTarget() {
-  const swaps: Array<{ vhost: number; files: TlsFiles }> = [];
+  const swaps: string[] = [];
   const renewals: DomainStatus[][] = [];
-  return { swaps, renewals, target: { setChallenges: () => {}, setRenewals: (r: readonly DomainStatus[]) => void renewals.push([...r]), swapCertificate: (vhost: number, files: TlsFiles) => void swaps.push({ vhost, files }) } };
+  return { swaps, renewals, target: { setChallenges: () => {}, setRenewals: (r: readonly DomainStatus[]) => void renewals.push([...r]), swapManagedCertificate: (domain: string) => (swaps.push(domain), 1) } };
 }
 
 /** Lets the renewer's awaits run between timer ticks. */
@@ -55,7 +56,7 @@ test('a domain without a certificate gets a temporary one, is ordered at once, a
   assert.equal(order.mock.callCount(), 1);
   assert.deepEqual(order.mock.calls[0]!.arguments[1], ['http-01', 'tls-alpn-01'], 'both challenges reach the listeners on 80 and 443');
   assert.notEqual(readFileSync(files.certificateFile, 'utf8'), temporary);
-  assert.deepEqual(swaps.map((s) => [s.vhost, s.files.certificateFile, s.files.keyFile]), [[1, files.certificateFile, files.keyFile]]);
+  assert.deepEqual(swaps.flatMap((s) => managedHosts(config, s)).map((h) => [h.vhost, h.files.certificateFile, h.files.keyFile]), [[1, files.certificateFile, files.keyFile]]);
   assert.ok(lines.some((l) => l.includes('new certificate served')), lines.join('\n'));
   renewer.stop();
 });

@@ -2,10 +2,11 @@
 // key 0600; what root writes before dropping to User belongs to User, what was there before keeps its owner.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { accountKey, accountKeyFile, readDomain, writeDomain } from '../../src/acme/store.ts';
+import { prepareStore } from '../../src/acme/renewer.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 import { domainFiles } from '../../src/config/model.ts';
 
@@ -22,7 +23,7 @@ test('the account key is made once, 0600 in a 0700 directory, and read back the 
   assert.deepEqual(accountKey(store, DIRECTORY), first);
 });
 
-test('a domain is written key first, 0600, and read back only as a matching pair', () => {
+test('a domain\'s key is 0600, and it is read back only as a matching pair', () => {
   const store = mkdtempSync(join(tmpdir(), 'stickler-store-'));
   const { cert, key } = createSelfSigned({ commonName: 'www.example.org', altNames: { dns: ['www.example.org'] } });
   writeDomain(store, domain, cert, key);
@@ -44,4 +45,33 @@ test('root writing before the drop gives what it makes to the account, and leave
     assert.equal(statSync(path).uid, 65534, `${path} belongs to the account`);
   }
   assert.equal(statSync(parent).uid, 0, 'the directory that was there keeps its owner');
+});
+
+test('a crash between the key and the certificate of a renewal leaves a pair that serves, not a temporary certificate', () => {
+  const store = mkdtempSync(join(tmpdir(), 'stickler-store-'));
+  const files = domainFiles(store, { names: ['www.example.org'] });
+  const old = createSelfSigned({ commonName: 'www.example.org', altNames: { dns: ['www.example.org'] } });
+  const renewed = createSelfSigned({ commonName: 'www.example.org', altNames: { dns: ['www.example.org'] } });
+  writeDomain(store, domain, old.cert, old.key);
+  // What the disk holds when the renewal stops after its key is in place: the certificate written so far is the
+  // new one staged beside the old (the renewal writes the certificate first); a whole run to copy from.
+  const finished = mkdtempSync(join(tmpdir(), 'stickler-store-'));
+  const finishedFiles = domainFiles(finished, { names: ['www.example.org'] });
+  writeDomain(finished, domain, renewed.cert, renewed.key);
+  copyFileSync(finishedFiles.certificateFile, `${files.certificateFile}.next`);
+  copyFileSync(finishedFiles.keyFile, files.keyFile);
+  const config = { managedDomains: [{ ...(domain as object), settings: { storeDir: store } }] } as never;
+  assert.deepEqual(prepareStore(config), []);
+  assert.equal(readDomain(store, domain)?.certificate, renewed.cert, 'the renewed pair, completed at the next read');
+  assert.equal(existsSync(`${files.certificateFile}.next`), false);
+  assert.equal(statSync(files.certificateFile).mode & 0o777, 0o644);
+});
+
+test('a renewal written whole leaves no staged certificate behind', () => {
+  const store = mkdtempSync(join(tmpdir(), 'stickler-store-'));
+  const files = domainFiles(store, { names: ['www.example.org'] });
+  const { cert, key } = createSelfSigned({ commonName: 'www.example.org', altNames: { dns: ['www.example.org'] } });
+  writeDomain(store, domain, cert, key);
+  assert.equal(existsSync(`${files.certificateFile}.next`), false);
+  assert.equal(statSync(files.certificateFile).mode & 0o777, 0o644);
 });
