@@ -16,6 +16,21 @@ export function managedDomains(virtualHosts: VirtualHostConfig[]): Pick<Stickler
 }
 
 /**
+ * Two domains that share a name: mod_md refuses a name in two MDomains, and in one store they would share files
+ * (named after the first name), each renewal replacing the other's certificate. Each clash once, at the later one.
+ */
+export function domainClashes(domains: readonly ManagedDomain[]): Array<{ domain: ManagedDomain; other: ManagedDomain; name: string }> {
+  const owner = new Map<string, ManagedDomain>();
+  const clashes: Array<{ domain: ManagedDomain; other: ManagedDomain; name: string }> = [];
+  for (const domain of domains) {
+    const name = domain.names.find((n) => owner.has(n.toLowerCase()));
+    if (name !== undefined) clashes.push({ domain, other: owner.get(name.toLowerCase())!, name });
+    else for (const n of domain.names) owner.set(n.toLowerCase(), domain);
+  }
+  return clashes;
+}
+
+/**
  * The challenge types the CA can reach Stickler for: HTTP-01 needs a plain listener on the port the CA's port 80
  * arrives at (portMap.http), TLS-ALPN-01 a TLS listener on portMap.https; in the configured order.
  */

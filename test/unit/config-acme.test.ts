@@ -132,3 +132,22 @@ test('stickler convert: mod_md becomes native acme keys that load back to the sa
   assert.doesNotMatch(yaml, /^\s*(certificate|key)-file/m);
   assert.deepEqual(loadNativeConfigText(toYaml(back.config), '/etc/stickler/again.yaml').config?.managedDomains?.map(settingsOf), back.config.managedDomains?.map(settingsOf));
 });
+
+test('a name in two managed domains is an error at the later one: their certificates would replace each other in the store', () => {
+  const { messages } = apache([
+    'Listen 443', 'MDCertificateAgreement accepted', 'MDomain www.example.org example.org', 'MDomain www.example.org shop.example.org',
+    ...TLS_HOST,
+    '<VirtualHost *:443>', '  ServerName www.example.org', '  ServerAlias shop.example.org', '  SSLEngine on', '</VirtualHost>',
+  ]);
+  assert.ok(messages.some((m) => /^\/etc\/stickler\/t\.conf:4: MDomain: www\.example\.org is already in the managed domain at line 3/.test(m)), messages.join('\n'));
+  const native = loadNativeConfigText(`${NATIVE('    acme: { names: [www.example.org, example.org] }')}  - port: 443
+    server-name: www.example.org
+    acme: { names: [www.example.org, shop.example.org] }
+`, '/etc/stickler/s.yaml').diagnostics.map(formatDiagnostic);
+  assert.ok(native.some((m) => /s\.yaml:\d+: virtual-hosts\[1\]\.acme: www\.example\.org is already in another virtual host's acme names/.test(m)), native.join('\n'));
+  const same = loadNativeConfigText(`${NATIVE('    acme: true')}  - port: 443
+    server-name: www.example.org
+    acme: true
+`, '/etc/stickler/s.yaml');
+  assert.ok(!same.diagnostics.some((m) => /already in/.test(m.message)), 'the same names in the same store are one domain');
+});

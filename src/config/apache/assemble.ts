@@ -27,7 +27,7 @@ import type { ServerDraft } from './server-draft.ts';
 import { machineCertificate } from './tls-directives.ts';
 import type { Listen, Walked } from './translate.ts';
 import { domainOf, managedDomainsOf } from './md-directives.ts';
-import { managedDomains } from '../managed-domains.ts';
+import { domainClashes, managedDomains } from '../managed-domains.ts';
 
 const DEFAULT_TIMEOUT = 60_000;
 
@@ -62,6 +62,9 @@ export function assemble(walked: Walked, mainFile: string, report: Report): Stic
     }
   }
   for (const e of effective) checkServer(e, byName, report);
+  for (const { domain, other, name } of domainClashes(domains)) {
+    report.error(domain.source, 'MDomain', `${name} is already in the managed domain at ${where(other.source, domain.source)}; expected each name in one MDomain (their certificates would replace each other in the store)`);
+  }
   for (const d of domains) {
     if (!virtualHosts.some((v) => v.acme === d)) report.warning(d.source, 'MDomain', `no TLS virtual host (SSLEngine On) has ${d.names[0]} as its ServerName or a ServerAlias, so nothing would serve its certificate; it is not ordered`);
   }

@@ -23,7 +23,7 @@ import { NativeReport, type BuildContext } from './report.ts';
 import { CLIENT_KEYS, type NativeAccessRule, type NativeFile, type NativeHeaderRule, type NativeVirtualHost } from './schema.ts';
 import { buildClientCertificate, buildTls } from './tls.ts';
 import { buildManagedDomain } from './acme.ts';
-import { managedDomains } from '../managed-domains.ts';
+import { domainClashes, managedDomains } from '../managed-domains.ts';
 import { certificateNamed, memberCertificateConflicts } from '../member-tls.ts';
 
 export interface BuildResult {
@@ -73,6 +73,11 @@ class Builder {
     for (const { port, first, vhost } of clientCertificateConflicts(listeners, virtualHosts)) {
       this.#r.report('error', ['virtual-hosts', virtualHosts.indexOf(vhost), 'tls'], `its client-certificates differ from those of the virtual host at line ${first.source.line}, which every handshake on port ${port} uses (Node asks for a client certificate per port, not per server name); expected the same client-certificates for every virtual host on the port, or the virtual hosts that differ on a port of their own`);
     }
+    const managed = managedDomains(virtualHosts);
+    for (const { domain, name } of domainClashes(managed.managedDomains ?? [])) {
+      const i = virtualHosts.findIndex((vh) => vh.acme === domain);
+      this.#r.report('error', ['virtual-hosts', i, 'acme'], `${name} is already in another virtual host's acme names with other names or another store-dir; expected each name in one certificate (they would replace each other in the store), or the same names on both`);
+    }
     const config: SticklerConfig = {
       dialect: 'native',
       listeners,
@@ -91,7 +96,7 @@ class Builder {
       ...(raw['trusted-proxies'] !== undefined && { trustedProxies: raw['trusted-proxies'] }),
       ...(manager && { manager }),
       ...(raw['shared-state'] && { sharedState: this.sharedState(raw['shared-state']) }),
-      ...managedDomains(virtualHosts),
+      ...managed,
       ...(raw.client && clientSettings(raw.client)),
     };
     return { config, diagnostics: this.#r.diagnostics };
