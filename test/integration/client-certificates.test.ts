@@ -188,6 +188,18 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
   });
 }
 
+test('a certificate swapped in place (ACME renewal) keeps the port\'s verdict: no client without a valid certificate gets in', async () => {
+  const vhost = stickler.runtime.config.virtualHosts.findIndex((vh) => vh.port === ports.require);
+  stickler.swapCertificate(vhost, stickler.runtime.config.virtualHosts[vhost]!.tls!);
+  for (const client of ['none', 'unknown', 'revoked'] as const) {
+    const before = backend.connections.length;
+    assert.equal(await overHttp1(ports.require, client, `/swapped/${client}`), 'refused', `${client} after the swap`);
+    assert.equal(await overHttp2(ports.require, client, `/swapped/h2/${client}`), 'refused', `${client} over HTTP/2 after the swap`);
+    assert.equal(backend.connections.length, before, `${client} reached the member after the swap`);
+  }
+  assert.equal(await overHttp1(ports.require, 'valid', '/swapped/valid'), 200);
+});
+
 test('a reload asks for certificates where the new configuration does, and a broken CRL refuses it with the old one serving', async () => {
   assert.equal(await overHttp1(ports.plain, 'none', '/before-reload'), 200);
   const { ticket } = await handshake(ports.plain, 'none', 'TLSv1.3');
