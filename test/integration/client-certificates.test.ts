@@ -72,13 +72,13 @@ after(async () => {
   await backend?.close();
 });
 
-type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired'> | 'none';
+type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired' | 'chained'> | 'none';
 
 /** What the member saw of one request: the verdict header, or `refused` when nothing reached it. */
 const EXPECTED: Record<'require' | 'optional' | 'optional_no_ca', Record<Client, string>> = {
-  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', none: 'refused' },
-  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', none: 'NONE' },
-  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', unknownExpired: 'refused', none: 'NONE' },
+  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', chained: 'refused', none: 'refused' },
+  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', chained: 'refused', none: 'NONE' },
+  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', unknownExpired: 'refused', chained: 'refused', none: 'NONE' },
 };
 
 function credentials(client: Client): { cert?: Buffer; key?: Buffer } {
@@ -199,6 +199,21 @@ test('a certificate swapped in place (ACME renewal) keeps the port\'s verdict: n
   }
   assert.equal(await overHttp1(ports.require, 'valid', '/swapped/valid'), 200);
 });
+
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a client refused for its chain's depth gets no session to resume (OpenSSL does not keep the chain in one, so its depth could not be judged again)`, async () => {
+    // SSLVerifyDepth 1: alice's CA is trusted directly; dave's chain goes through a CA of its own, which he sends.
+    const refused = await handshake(ports.require, 'chained', version);
+    assert.equal(refused.answered, false, 'a chain deeper than SSLVerifyDepth was answered');
+    const before = backend.connections.length;
+    if (refused.ticket) {
+      const resumed = await handshake(ports.require, 'chained', version, refused.ticket);
+      assert.equal(resumed.answered, false, 'the refused client was answered on resuming its session');
+    }
+    assert.equal(backend.connections.length, before, 'the refused client reached the member');
+    assert.equal(refused.ticket, undefined, 'the refused client was given a session ticket');
+  });
+}
 
 test('a reload asks for certificates where the new configuration does, and a broken CRL refuses it with the old one serving', async () => {
   assert.equal(await overHttp1(ports.plain, 'none', '/before-reload'), 200);
