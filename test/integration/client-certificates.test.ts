@@ -72,13 +72,13 @@ after(async () => {
   await backend?.close();
 });
 
-type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired' | 'chained'> | 'none';
+type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired' | 'serverOnly' | 'chained'> | 'none';
 
 /** What the member saw of one request: the verdict header, or `refused` when nothing reached it. */
 const EXPECTED: Record<'require' | 'optional' | 'optional_no_ca', Record<Client, string>> = {
-  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', chained: 'refused', none: 'refused' },
-  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', chained: 'refused', none: 'NONE' },
-  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', unknownExpired: 'refused', chained: 'refused', none: 'NONE' },
+  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', serverOnly: 'refused', chained: 'refused', none: 'refused' },
+  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', serverOnly: 'refused', chained: 'refused', none: 'NONE' },
+  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', unknownExpired: 'refused', serverOnly: 'refused', chained: 'refused', none: 'NONE' },
 };
 
 function credentials(client: Client): { cert?: Buffer; key?: Buffer } {

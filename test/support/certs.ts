@@ -145,6 +145,8 @@ export interface ClientCa {
   unknown: CertificateFiles;
   /** Issued by the other CA and expired. */
   unknownExpired: CertificateFiles;
+  /** Issued by the CA for servers only (extendedKeyUsage serverAuth), valid. */
+  serverOnly: CertificateFiles;
   /** Issued by a CA the CA issued; its file holds that CA after it, which a client sends with it. */
   chained: CertificateFiles;
 }
@@ -156,6 +158,7 @@ export async function testClientCa(dir: string): Promise<ClientCa> {
   const valid = await main.issue('alice');
   const expired = await main.issue('bob', { dates: EXPIRED });
   const revoked = await main.issue('mallory');
+  const serverOnly = await main.issue('trent', { extensions: { lines: ['basicConstraints = CA:FALSE', 'extendedKeyUsage = serverAuth'] } });
   await main.revoke(revoked);
   const crlFile = join(dir, 'client-ca', 'crl.pem');
   await main.crl(crlFile);
@@ -166,7 +169,7 @@ export async function testClientCa(dir: string): Promise<ClientCa> {
     caFile: main.caFile, crlFile, valid, expired, revoked,
     unknown: await other.issue('eve'),
     unknownExpired: await other.issue('oscar', { dates: EXPIRED }),
-    chained,
+    serverOnly, chained,
   };
 }
 
