@@ -106,7 +106,7 @@ async function caIn(dir: string, name: string, make: (config: string, key: strin
       files.add(file);
       const [keyFile, csr, certFile, ext, combinedFile] = ['key', 'csr', 'pem', 'ext', 'combined.pem'].map((s) => join(dir, `${file}.${s}`)) as [string, string, string, string, string];
       await writeFile(ext, `${extensionLines(opts.extensions ?? 'client').join('\n')}\n`);
-      await openssl(['req', '-new', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', `/CN=${commonName}`]);
+      await openssl(['req', '-new', '-utf8', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', `/CN=${commonName}`]);
       const dates = opts.dates ? ['-startdate', opts.dates.start, '-enddate', opts.dates.end] : [];
       await openssl(['ca', '-config', config, '-batch', '-notext', '-in', csr, '-out', certFile, '-extfile', ext, ...dates]);
       const cert = await readFile(certFile);
