@@ -145,6 +145,10 @@ export interface ClientCa {
   unknown: CertificateFiles;
   /** Issued by the other CA and expired. */
   unknownExpired: CertificateFiles;
+  /** Issued by the CA, valid from 2099 on. */
+  notYetValid: CertificateFiles;
+  /** Issued by the other CA, valid from 2099 on. */
+  unknownNotYetValid: CertificateFiles;
   /** Issued by the CA for servers only (extendedKeyUsage serverAuth), valid. */
   serverOnly: CertificateFiles;
   /** Issued by a CA the CA issued; its file holds that CA after it, which a client sends with it. */
@@ -152,6 +156,7 @@ export interface ClientCa {
 }
 
 const EXPIRED = { start: '20200101000000Z', end: '20210101000000Z' };
+const NOT_YET_VALID = { start: '20990101000000Z', end: '20991231000000Z' };
 
 export async function testClientCa(dir: string): Promise<ClientCa> {
   const [main, other] = [await testCa(join(dir, 'client-ca'), 'Test Client CA'), await testCa(join(dir, 'other-ca'), 'Unknown Client CA')];
@@ -169,6 +174,8 @@ export async function testClientCa(dir: string): Promise<ClientCa> {
     caFile: main.caFile, crlFile, valid, expired, revoked,
     unknown: await other.issue('eve'),
     unknownExpired: await other.issue('oscar', { dates: EXPIRED }),
+    notYetValid: await main.issue('walter', { dates: NOT_YET_VALID }),
+    unknownNotYetValid: await other.issue('victor', { dates: NOT_YET_VALID }),
     serverOnly, chained,
   };
 }
