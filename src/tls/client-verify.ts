@@ -126,10 +126,13 @@ const MAX_CHAIN = 100;
  * than it is), nor a DN of any length.
  */
 export function refusalLine(address: string, port: number, verdict: Verdict): string {
-  const dn = verdict.facts.certificate?.subject.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '?');
+  const { certificate } = verdict.facts;
+  // Node gives no subject at all for an empty one (a certificate may have only a subjectAltName).
+  const dn = (certificate?.subject as string | undefined)?.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '?');
   // Cut by code points: half a surrogate pair would be a character of its own.
-  const points = dn === undefined ? [] : [...dn];
-  const subject = dn === undefined ? '' : ` (certificate ${points.length > MAX_LOGGED_DN ? `${points.slice(0, MAX_LOGGED_DN).join('')}...` : dn})`;
+  const points = [...(dn ?? '')];
+  const shown = points.length > MAX_LOGGED_DN ? `${points.slice(0, MAX_LOGGED_DN).join('')}...` : dn;
+  const subject = certificate === undefined ? '' : shown ? ` (certificate ${shown})` : ' (certificate with an empty subject)';
   return `client ${address} refused on port ${port}${subject}: ${verdict.refusal ?? 'not refused'}`;
 }
 

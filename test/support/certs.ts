@@ -51,6 +51,7 @@ export interface IssueOptions {
 export interface TestCa {
   /** The CA's certificate (PEM). */
   caFile: string;
+  /** A certificate for `commonName`; '' gives one with an empty subject. */
   issue(commonName: string, opts?: IssueOptions): Promise<IssuedCertificate>;
   /** Puts `cert` on the CA's list of revoked certificates. */
   revoke(cert: CertificateFiles): Promise<void>;
@@ -90,7 +91,7 @@ async function caIn(dir: string, name: string, make: (config: string, key: strin
     '[test_ca]', `dir = ${dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir/issued', 'serial = $dir/serial',
     'crlnumber = $dir/crlnumber', 'certificate = $dir/ca.pem', 'private_key = $dir/ca.key', 'default_md = sha256',
     'default_days = 30', 'default_crl_days = 30', 'policy = any', 'unique_subject = no', 'copy_extensions = none',
-    '[any]', 'commonName = supplied',
+    '[any]', 'commonName = optional',
     '[req]', 'distinguished_name = dn', '[dn]',
     '[ca_ext]', ...EXTENSIONS.ca,
     '',
@@ -101,12 +102,13 @@ async function caIn(dir: string, name: string, make: (config: string, key: strin
   const self: TestCa = {
     caFile,
     async issue(commonName, opts = {}) {
-      let file = commonName.replace(/[^\w.-]/g, '_');
-      for (let n = 2; files.has(file); n++) file = `${commonName.replace(/[^\w.-]/g, '_')}-${n}`;
+      const base = commonName.replace(/[^\w.-]/g, '_') || 'no-subject';
+      let file = base;
+      for (let n = 2; files.has(file); n++) file = `${base}-${n}`;
       files.add(file);
       const [keyFile, csr, certFile, ext, combinedFile] = ['key', 'csr', 'pem', 'ext', 'combined.pem'].map((s) => join(dir, `${file}.${s}`)) as [string, string, string, string, string];
       await writeFile(ext, `${extensionLines(opts.extensions ?? 'client').join('\n')}\n`);
-      await openssl(['req', '-new', '-utf8', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', `/CN=${commonName}`]);
+      await openssl(['req', '-new', '-utf8', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', commonName === '' ? '/' : `/CN=${commonName}`]);
       const dates = opts.dates ? ['-startdate', opts.dates.start, '-enddate', opts.dates.end] : [];
       await openssl(['ca', '-config', config, '-batch', '-notext', '-in', csr, '-out', certFile, '-extfile', ext, ...dates]);
       const cert = await readFile(certFile);

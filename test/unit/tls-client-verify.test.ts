@@ -121,6 +121,10 @@ test('no character that could rewrite how a log line reads (controls, bidi overr
   assert.match(refusalLine('192.0.2.7', 443, real), /\(certificate CN=admin\?\?gpj\.exe\?\)/);
   const astral = refusalLine('192.0.2.7', 443, { facts: { verify: 'FAILED:x', certificate: { subject: `CN=${'\u{1F600}'.repeat(300)}` } as X509Certificate, chain: [] }, refusal: 'x' });
   assert.doesNotMatch(astral, /\p{Cs}/u, 'a surrogate pair cut in half');
+  // An empty subject, which a certificate with a subjectAltName may have: Node gives no subject at all.
+  const nameless = await (await testCa(mkdtempSync(join(tmpdir(), 'stickler-verdict-empty-')))).issue('', { extensions: { altNames: 'DNS:nameless.example' } });
+  const refusal = clientVerdict(settings('require'), { sent: [x509(nameless.certFile)], error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, [root], new Date());
+  assert.equal(refusalLine('192.0.2.7', 443, refusal), 'client 192.0.2.7 refused on port 443 (certificate with an empty subject): unable to verify the first certificate');
   fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (subject) => {
     const line = refusalLine('192.0.2.7', 443, { facts: { verify: 'FAILED:x', certificate: { subject } as X509Certificate, chain: [] }, refusal: 'x' });
     assert.doesNotMatch(line, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
