@@ -188,6 +188,23 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
   });
 }
 
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a resumed session gets the verdict of the handshake it resumes, SSL_CLIENT_VERIFY included`, async () => {
+    const verdicts = (from: number) => backend.connections.slice(from).flatMap((c) => c.requests)
+      .filter((r) => r.target === '/resumed').map((r) => r.headers.find(([n]) => n.toLowerCase() === 'x-client-verify')?.[1]);
+    for (const [level, client, expected] of [
+      ['require', 'valid', 'SUCCESS'], ['optional', 'none', 'NONE'], ['optional_no_ca', 'unknown', 'FAILED:unable to verify the first certificate'],
+    ] as const) {
+      const before = backend.connections.length;
+      const first = await handshake(ports[level], client, version);
+      assert.ok(first.answered && first.ticket, `${level}, ${client}: the first handshake was not answered or gave no session`);
+      const again = await handshake(ports[level], client, version, first.ticket);
+      assert.ok(again.reused && again.answered, `${level}, ${client}: the session did not resume`);
+      assert.deepEqual(verdicts(before), [expected, expected], `${level}, ${client}: the verdicts of the full and the resumed handshake`);
+    }
+  });
+}
+
 test('a certificate swapped in place (ACME renewal) keeps the port\'s verdict: no client without a valid certificate gets in', async () => {
   const vhost = stickler.runtime.config.virtualHosts.findIndex((vh) => vh.port === ports.require);
   stickler.swapCertificate(vhost, stickler.runtime.config.virtualHosts[vhost]!.tls!);
