@@ -205,6 +205,18 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
   });
 }
 
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a revoked client's session from a port without the CRL does not resume on the port that checks it`, async () => {
+    const lenient = await handshake(ports.optional_no_ca, 'revoked', version);
+    assert.ok(lenient.answered && lenient.ticket, 'the revoked client is let in where no CRL is checked, and given a session');
+    const before = backend.connections.length;
+    const across = await handshake(ports.require, 'revoked', version, lenient.ticket);
+    assert.equal(across.reused, false, 'the session resumed on a port with other CAs and CRLs');
+    assert.equal(across.answered, false, 'the revoked client was answered on the port that checks the CRL');
+    assert.equal(backend.connections.length, before, 'the revoked client reached the member');
+  });
+}
+
 test('a certificate swapped in place (ACME renewal) keeps the port\'s verdict: no client without a valid certificate gets in', async () => {
   const vhost = stickler.runtime.config.virtualHosts.findIndex((vh) => vh.port === ports.require);
   stickler.swapCertificate(vhost, stickler.runtime.config.virtualHosts[vhost]!.tls!);
