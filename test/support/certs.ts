@@ -139,7 +139,7 @@ export interface ClientCa {
   crlFile: string;
   /** Issued by the CA, valid now. */
   valid: CertificateFiles;
-  /** Issued by the CA, expired yesterday. */
+  /** Issued by the CA, expired (in 2021). */
   expired: CertificateFiles;
   /** Issued by the CA, valid, on the CRL. */
   revoked: CertificateFiles;
@@ -169,9 +169,10 @@ export async function testClientCa(dir: string): Promise<ClientCa> {
   await main.revoke(revoked);
   const crlFile = join(dir, 'client-ca', 'crl.pem');
   await main.crl(crlFile);
-  const deep = await (await main.subordinate('Test Client Sub CA')).issue('dave');
+  const sub = await main.subordinate('Test Client Sub CA');
+  const deep = await sub.issue('dave');
   const chained = { certFile: join(dir, 'chained.pem'), keyFile: deep.keyFile };
-  await writeFile(chained.certFile, Buffer.concat([await readFile(deep.certFile), await readFile(join(dir, 'client-ca', 'Test_Client_Sub_CA.pem'))]));
+  await writeFile(chained.certFile, Buffer.concat([await readFile(deep.certFile), await readFile(sub.caFile)]));
   return {
     caFile: main.caFile, crlFile, valid, expired, revoked,
     unknown: await other.issue('eve'),
