@@ -40,7 +40,7 @@ export interface IssuedCertificate extends CertificateFiles {
 /** What a certificate is for, as extensions: a client (the default), a server with these SANs, a CA, or lines of one's own. */
 export type Extensions = 'client' | { altNames: string } | 'ca' | { lines: string[] };
 
-export interface IssueOptions {
+export interface CaIssueOptions {
   /** The certificate's extensions; 'client' by default. */
   extensions?: Extensions;
   /** openssl ca's -startdate/-enddate (YYYYMMDDHHMMSSZ), for certificates out of date. */
@@ -52,7 +52,7 @@ export interface TestCa {
   /** The CA's certificate (PEM). */
   caFile: string;
   /** A certificate for `commonName`; '' gives one with an empty subject. */
-  issue(commonName: string, opts?: IssueOptions): Promise<IssuedCertificate>;
+  issue(commonName: string, opts?: CaIssueOptions): Promise<IssuedCertificate>;
   /** Puts `cert` on the CA's list of revoked certificates. */
   revoke(cert: CertificateFiles): Promise<void>;
   /** A CRL of what the CA has revoked so far, written to `file`. */
