@@ -64,7 +64,7 @@ export interface TestCa {
 /** A self-signed CA in `dir` (made if need be) named `name`. */
 export async function testCa(dir: string, name = 'Stickler Test CA'): Promise<TestCa> {
   return caIn(dir, name, async (config, key, caFile) => {
-    await openssl(['req', '-x509', '-config', config, '-extensions', 'ca_ext', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    await runOpenssl(['req', '-x509', '-config', config, '-extensions', 'ca_ext', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
       '-keyout', key, '-out', caFile, '-days', '30', '-subj', `/O=Stickler Tests/CN=${name}`]);
   });
 }
@@ -108,18 +108,18 @@ async function caIn(dir: string, name: string, make: (config: string, key: strin
       files.add(file);
       const [keyFile, csr, certFile, ext, combinedFile] = ['key', 'csr', 'pem', 'ext', 'combined.pem'].map((s) => join(dir, `${file}.${s}`)) as [string, string, string, string, string];
       await writeFile(ext, `${extensionLines(opts.extensions ?? 'client').join('\n')}\n`);
-      await openssl(['req', '-new', '-utf8', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', commonName === '' ? '/' : `/CN=${commonName}`]);
+      await runOpenssl(['req', '-new', '-utf8', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', commonName === '' ? '/' : `/CN=${commonName}`]);
       const dates = opts.dates ? ['-startdate', opts.dates.start, '-enddate', opts.dates.end] : [];
-      await openssl(['ca', '-config', config, '-batch', '-notext', '-in', csr, '-out', certFile, '-extfile', ext, ...dates]);
+      await runOpenssl(['ca', '-config', config, '-batch', '-notext', '-in', csr, '-out', certFile, '-extfile', ext, ...dates]);
       const cert = await readFile(certFile);
       await writeFile(combinedFile, Buffer.concat([cert, await readFile(keyFile)]));
       return { certFile, keyFile, combinedFile, serial: new X509Certificate(cert).serialNumber };
     },
     async revoke(cert) {
-      await openssl(['ca', '-config', config, '-batch', '-revoke', cert.certFile]);
+      await runOpenssl(['ca', '-config', config, '-batch', '-revoke', cert.certFile]);
     },
     async crl(file) {
-      await openssl(['ca', '-config', config, '-batch', '-gencrl', '-crldays', '30', '-out', file]);
+      await runOpenssl(['ca', '-config', config, '-batch', '-gencrl', '-crldays', '30', '-out', file]);
     },
     async subordinate(subName) {
       const issued = await self.issue(subName, { extensions: 'ca' });
@@ -183,6 +183,6 @@ export async function testClientCa(dir: string): Promise<ClientCa> {
   };
 }
 
-async function openssl(args: string[]): Promise<void> {
+async function runOpenssl(args: string[]): Promise<void> {
   await run('openssl', args, { timeout: 30_000 });
 }
