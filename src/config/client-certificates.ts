@@ -56,7 +56,8 @@ export function clientCertificatesProblem(
 /**
  * The PEM files in `dir` holding a block labelled `label` (`CERTIFICATE`, `X509 CRL`), each once: OpenSSL's
  * hashed names (`5ed36f99.0`) are usually links to files also there under their own names. Sorted, so a reload of an
- * unchanged directory gives the same list.
+ * unchanged directory gives the same list. A file that cannot be read is an error, not passed over: a CA left out
+ * unsaid would only show as refused clients.
  */
 export function pemFilesIn(dir: string, label: 'CERTIFICATE' | 'X509 CRL'): string[] | { error: string } {
   let names: string[];
@@ -73,8 +74,11 @@ export function pemFilesIn(dir: string, label: 'CERTIFICATE' | 'X509 CRL'): stri
       const real = realpathSync(path);
       if (seen.has(real) || !statSync(real).isFile()) continue;
       if (readFileSync(real, 'latin1').includes(`-----BEGIN ${label}-----`)) seen.set(real, path);
-    } catch {
-      continue;
+    } catch (err) {
+      // A hashed link whose certificate was removed: OpenSSL passes over it too.
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') continue;
+      return { error: `cannot read ${path} in ${dir}: ${code === 'ELOOP' ? 'a loop of symbolic links' : (code ?? String(err))}; expected it readable, or gone from the directory` };
     }
   }
   if (seen.size === 0) return { error: `${dir} holds no PEM file with a ${label} block; expected the ${label === 'CERTIFICATE' ? 'CA certificates' : 'CRLs'} as PEM files` };

@@ -572,6 +572,7 @@ function certificatesFor(config: SticklerConfig): Map<number, PortCertificates> 
 function withCertificate(current: PortCertificates, all: VirtualHostConfig[], vh: VirtualHostConfig, credentials: Credentials): PortCertificates {
   const vhosts = all.filter((v) => v === vh || current.vhosts.includes(v));
   return {
+    ...current,
     vhosts,
     contexts: new Map(current.contexts).set(vh, credentials.context),
     expiry: new Map(current.expiry).set(vh, credentials.notAfter),

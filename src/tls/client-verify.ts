@@ -120,10 +120,19 @@ export function issuerChain(sent: readonly X509Certificate[], cas: readonly X509
 /** OpenSSL's own bound on a chain it builds. */
 const MAX_CHAIN = 100;
 
-/** The log line of a refusal. The DN is the client's own text: no control character or line break of it reaches the log, nor a DN of any length. */
+/**
+ * The log line of a refusal. The DN is the client's own text, which Node passes on as UTF-8: no control character,
+ * line break or format character of it reaches the log (bidi overrides would make a terminal show the line other
+ * than it is), nor a DN of any length.
+ */
 export function refusalLine(address: string, port: number, verdict: Verdict): string {
-  const dn = verdict.facts.certificate?.subject.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Zl}\p{Zp}]/gu, '?');
-  const subject = dn === undefined ? '' : ` (certificate ${dn.length > MAX_LOGGED_DN ? `${dn.slice(0, MAX_LOGGED_DN)}...` : dn})`;
+  const { certificate } = verdict.facts;
+  // Node gives no subject at all for an empty one (a certificate may have only a subjectAltName).
+  const dn = (certificate?.subject as string | undefined)?.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '?');
+  // Cut by code points: half a surrogate pair would be a character of its own.
+  const points = [...(dn ?? '')];
+  const shown = points.length > MAX_LOGGED_DN ? `${points.slice(0, MAX_LOGGED_DN).join('')}...` : dn;
+  const subject = certificate === undefined ? '' : shown ? ` (certificate ${shown})` : ' (certificate with an empty subject)';
   return `client ${address} refused on port ${port}${subject}: ${verdict.refusal ?? 'not refused'}`;
 }
 

@@ -33,7 +33,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const issue = () => ca.issue('localhost', { altNames: 'DNS:localhost,IP:127.0.0.1' });
+const issue = () => ca.issue('localhost', { extensions: { altNames: 'DNS:localhost,IP:127.0.0.1' } });
 
 /** One request on a new TLS connection, a full handshake: the serial of the certificate it was served. */
 function http1Once(port: number): Promise<string> {

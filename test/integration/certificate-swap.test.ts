@@ -110,7 +110,7 @@ for (const workers of [1, 2]) {
   });
 }
 
-const issue = () => ca.issue('localhost', { altNames: 'DNS:localhost,IP:127.0.0.1' });
+const issue = () => ca.issue('localhost', { extensions: { altNames: 'DNS:localhost,IP:127.0.0.1' } });
 
 describe('a renewal swapped in after a reload that moved its virtual host', () => {
   test('the issued certificate goes to the managed host where it is now, and the other host keeps its own', async () => {

@@ -72,13 +72,13 @@ after(async () => {
   await backend?.close();
 });
 
-type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired'> | 'none';
+type Client = keyof Pick<ClientCa, 'valid' | 'expired' | 'revoked' | 'unknown' | 'unknownExpired' | 'serverOnly' | 'chained'> | 'none';
 
 /** What the member saw of one request: the verdict header, or `refused` when nothing reached it. */
 const EXPECTED: Record<'require' | 'optional' | 'optional_no_ca', Record<Client, string>> = {
-  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', none: 'refused' },
-  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', none: 'NONE' },
-  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', unknownExpired: 'refused', none: 'NONE' },
+  require: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', serverOnly: 'refused', chained: 'refused', none: 'refused' },
+  optional: { valid: 'SUCCESS', expired: 'refused', revoked: 'refused', unknown: 'refused', unknownExpired: 'refused', serverOnly: 'refused', chained: 'refused', none: 'NONE' },
+  optional_no_ca: { valid: 'SUCCESS', expired: 'refused', revoked: 'SUCCESS', unknown: 'FAILED:unable to verify the first certificate', unknownExpired: 'refused', serverOnly: 'refused', chained: 'refused', none: 'NONE' },
 };
 
 function credentials(client: Client): { cert?: Buffer; key?: Buffer } {
@@ -185,6 +185,62 @@ for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     assert.equal(across.reused, false, 'the session resumed on the port that requires a certificate');
     assert.equal(across.answered, false, 'a client without a certificate was answered on the port that requires one');
     assert.equal(backend.connections.length, before, 'the resumed client reached the member');
+  });
+}
+
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a resumed session gets the verdict of the handshake it resumes, SSL_CLIENT_VERIFY included`, async () => {
+    const verdicts = (from: number) => backend.connections.slice(from).flatMap((c) => c.requests)
+      .filter((r) => r.target === '/resumed').map((r) => r.headers.find(([n]) => n.toLowerCase() === 'x-client-verify')?.[1]);
+    for (const [level, client, expected] of [
+      ['require', 'valid', 'SUCCESS'], ['optional', 'none', 'NONE'], ['optional_no_ca', 'unknown', 'FAILED:unable to verify the first certificate'],
+    ] as const) {
+      const before = backend.connections.length;
+      const first = await handshake(ports[level], client, version);
+      assert.ok(first.answered && first.ticket, `${level}, ${client}: the first handshake was not answered or gave no session`);
+      const again = await handshake(ports[level], client, version, first.ticket);
+      assert.ok(again.reused && again.answered, `${level}, ${client}: the session did not resume`);
+      assert.deepEqual(verdicts(before), [expected, expected], `${level}, ${client}: the verdicts of the full and the resumed handshake`);
+    }
+  });
+}
+
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a revoked client's session from a port without the CRL does not resume on the port that checks it`, async () => {
+    const lenient = await handshake(ports.optional_no_ca, 'revoked', version);
+    assert.ok(lenient.answered && lenient.ticket, 'the revoked client is let in where no CRL is checked, and given a session');
+    const before = backend.connections.length;
+    const across = await handshake(ports.require, 'revoked', version, lenient.ticket);
+    assert.equal(across.reused, false, 'the session resumed on a port with other CAs and CRLs');
+    assert.equal(across.answered, false, 'the revoked client was answered on the port that checks the CRL');
+    assert.equal(backend.connections.length, before, 'the revoked client reached the member');
+  });
+}
+
+test('a certificate swapped in place (ACME renewal) keeps the port\'s verdict: no client without a valid certificate gets in', async () => {
+  const vhost = stickler.runtime.config.virtualHosts.findIndex((vh) => vh.port === ports.require);
+  stickler.swapCertificate(vhost, stickler.runtime.config.virtualHosts[vhost]!.tls!);
+  for (const client of ['none', 'unknown', 'revoked'] as const) {
+    const before = backend.connections.length;
+    assert.equal(await overHttp1(ports.require, client, `/swapped/${client}`), 'refused', `${client} after the swap`);
+    assert.equal(await overHttp2(ports.require, client, `/swapped/h2/${client}`), 'refused', `${client} over HTTP/2 after the swap`);
+    assert.equal(backend.connections.length, before, `${client} reached the member after the swap`);
+  }
+  assert.equal(await overHttp1(ports.require, 'valid', '/swapped/valid'), 200);
+});
+
+for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+  test(`${version}: a client refused for its chain's depth gets no session to resume (OpenSSL does not keep the chain in one, so its depth could not be judged again)`, async () => {
+    // SSLVerifyDepth 1: alice's CA is trusted directly; dave's chain goes through a CA of its own, which he sends.
+    const refused = await handshake(ports.require, 'chained', version);
+    assert.equal(refused.answered, false, 'a chain deeper than SSLVerifyDepth was answered');
+    const before = backend.connections.length;
+    if (refused.ticket) {
+      const resumed = await handshake(ports.require, 'chained', version, refused.ticket);
+      assert.equal(resumed.answered, false, 'the refused client was answered on resuming its session');
+    }
+    assert.equal(backend.connections.length, before, 'the refused client reached the member');
+    assert.equal(refused.ticket, undefined, 'the refused client was given a session ticket');
   });
 }
 

@@ -1,7 +1,8 @@
 // The verdict on client certificates, differentially: Debian's apache2 and Stickler started on the same httpd.conf
 // (the seed's virtual host with SSLVerifyClient, the test CA, its CRL where named, and RequestHeader set
-// X-Client-Verify "%{SSL_CLIENT_VERIFY}s"), the same clients sent to both: valid, expired, revoked, of an unknown CA
-// (in date and expired), and none. For each, whether the client was refused, and otherwise the verdict the member
+// X-Client-Verify "%{SSL_CLIENT_VERIFY}s"), the same clients sent to both: valid, expired, not yet valid, revoked, of
+// an unknown CA (in date, expired and not yet valid), for servers only (extendedKeyUsage serverAuth), through a CA of its own that it sends (one
+// deeper than SSLVerifyDepth 1), and none. For each, whether the client was refused, and otherwise the verdict the member
 // got, must be the same.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,7 +23,7 @@ import { withTimeout } from '../support/wait.ts';
 /** Loopback round trips; a refused client is disconnected at or right after its handshake. */
 const BOUND = 20_000;
 
-const CLIENTS = ['valid', 'expired', 'revoked', 'unknown', 'unknownExpired', 'none'] as const;
+const CLIENTS = ['valid', 'expired', 'notYetValid', 'revoked', 'unknown', 'unknownExpired', 'unknownNotYetValid', 'serverOnly', 'chained', 'none'] as const;
 type Client = (typeof CLIENTS)[number];
 
 let backend: RecordingBackend;
@@ -80,7 +81,7 @@ async function run(start: () => Promise<{ port: number; stop(): Promise<void> }>
 
 const crl = () => [` SSLCARevocationFile ${ca.crlFile}`, ' SSLCARevocationCheck chain'];
 
-const refused = { expired: 'refused', unknownExpired: 'refused' };
+const refused = { expired: 'refused', notYetValid: 'refused', unknownExpired: 'refused', unknownNotYetValid: 'refused', serverOnly: 'refused', chained: 'refused' };
 /**
  * mod_ssl's documentation calls an unknown issuer under optional_no_ca GENEROUS; httpd 2.4.71 on OpenSSL 3 lets the
  * client in and passes on FAILED with OpenSSL's last error, and refuses it when CRLs are checked.

@@ -38,7 +38,7 @@ before(async () => {
   const server = await testCertificate(dir);
   member = https.createServer({
     cert: readFileSync(server.certFile), key: readFileSync(server.keyFile),
-    ca: readFileSync(ca.certFile), requestCert: true, rejectUnauthorized: true,
+    ca: readFileSync(ca.caFile), requestCert: true, rejectUnauthorized: true,
   }, (req, res) => {
     const cn = String((req.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
     seen.push({ path: req.url ?? '', cn });

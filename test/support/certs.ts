@@ -1,12 +1,13 @@
 // One certificate serves every process in a test (Tomcat, Apache, Stickler, HAProxy, nginx): clients do
 // not verify it, but Apache checks backend names by default, so the SANs must cover 127.0.0.1 too. Tests of
-// certificates themselves get a CA of their own, made with openssl at test time: testCa for certificates a member or
-// a reload needs, testClientCa for clients in every state a verdict can see.
+// certificates themselves get a CA of their own, made with openssl's own `ca` command at test time (it alone sets
+// dates in the past and keeps the database a CRL is made from): testCa issues what a member or a reload needs,
+// testClientCa clients in every state a verdict can see, both from that one CA.
 
 import { execFile, execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
@@ -33,78 +34,54 @@ const run = promisify(execFile);
 /** A certificate an openssl test CA issued: its files, and Apache's one file with the certificate then the key. */
 export interface IssuedCertificate extends CertificateFiles {
   combinedFile: string;
-  /** Hex, as openssl prints it: what a peer sees in getPeerCertificate().serialNumber. */
+  /** Hex, as Node prints it: what a peer sees in getPeerCertificate().serialNumber. */
   serial: string;
 }
 
-/** A CA made with the openssl command at test time, issuing certificates into its directory. */
+/** What a certificate is for, as extensions: a client (the default), a server with these SANs, a CA, or lines of one's own. */
+export type Extensions = 'client' | { altNames: string } | 'ca' | { lines: string[] };
+
+export interface CaIssueOptions {
+  /** The certificate's extensions; 'client' by default. */
+  extensions?: Extensions;
+  /** openssl ca's -startdate/-enddate (YYYYMMDDHHMMSSZ), for certificates out of date. */
+  dates?: { start: string; end: string };
+}
+
+/** A CA made with openssl at test time, issuing certificates into its directory. */
 export interface TestCa {
-  certFile: string;
-  issue(commonName: string, opts?: { altNames?: string }): Promise<IssuedCertificate>;
-}
-
-export async function testCa(dir: string): Promise<TestCa> {
-  const certFile = join(dir, 'ca.pem');
-  const caKey = join(dir, 'ca.key');
-  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', caKey, '-out', certFile,
-    '-subj', '/CN=Stickler Test CA', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
-  let next = 1;
-  return {
-    certFile,
-    async issue(commonName, opts = {}) {
-      const base = join(dir, `${commonName}-${next}`);
-      const serial = `${(0x1000 + next++).toString(16).toUpperCase()}`;
-      const [keyFile, csr, cert, ext] = ['key.pem', 'csr', 'pem', 'ext'].map((s) => `${base}.${s}`) as [string, string, string, string];
-      await run('openssl', ['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', `/CN=${commonName}`]);
-      await writeFile(ext, opts.altNames ? `subjectAltName=${opts.altNames}\n` : 'basicConstraints=CA:FALSE\n');
-      await run('openssl', ['x509', '-req', '-in', csr, '-CA', certFile, '-CAkey', caKey, '-set_serial', `0x${serial}`, '-days', '1', '-out', cert, '-extfile', ext]);
-      const combinedFile = `${base}.combined.pem`;
-      await writeFile(combinedFile, Buffer.concat([await readFile(cert), await readFile(keyFile)]));
-      return { certFile: cert, keyFile, combinedFile, serial };
-    },
-  };
-}
-
-/** A client-certificate CA made with openssl at test time, its CRL, and clients in every state a verdict can see. */
-export interface ClientCa {
+  /** The CA's certificate (PEM). */
   caFile: string;
-  /** PEM CRL issued by the CA, listing `revoked`. */
-  crlFile: string;
-  /** Issued by the CA, valid now. */
-  valid: CertificateFiles;
-  /** Issued by the CA, expired yesterday. */
-  expired: CertificateFiles;
-  /** Issued by the CA, valid, on the CRL. */
-  revoked: CertificateFiles;
-  /** Issued by another CA that the configuration does not trust; valid dates. */
-  unknown: CertificateFiles;
-  /** Issued by the other CA and expired. */
-  unknownExpired: CertificateFiles;
+  /** A certificate for `commonName`; '' gives one with an empty subject. */
+  issue(commonName: string, opts?: CaIssueOptions): Promise<IssuedCertificate>;
+  /** Puts `cert` on the CA's list of revoked certificates. */
+  revoke(cert: CertificateFiles): Promise<void>;
+  /** A CRL of what the CA has revoked so far, written to `file`. */
+  crl(file: string): Promise<void>;
+  /** A CA this one issues, with a directory of its own under this one's. */
+  subordinate(name: string): Promise<TestCa>;
 }
 
-/** openssl's own `ca` command (it alone sets dates in the past and keeps the database a CRL is made from). */
-export async function testClientCa(dir: string): Promise<ClientCa> {
-  const [main, other] = [await caDirectory(join(dir, 'client-ca'), 'Test Client CA'), await caDirectory(join(dir, 'other-ca'), 'Unknown Client CA')];
-  const valid = issueClient(main, 'valid', 'alice');
-  const expired = issueClient(main, 'expired', 'bob', ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']);
-  const revoked = issueClient(main, 'revoked', 'mallory');
-  openssl(['ca', '-config', main.config, '-batch', '-revoke', revoked.certFile]);
-  const crlFile = join(main.dir, 'crl.pem');
-  openssl(['ca', '-config', main.config, '-batch', '-gencrl', '-crldays', '30', '-out', crlFile]);
-  return {
-    caFile: main.caFile, crlFile, valid, expired, revoked,
-    unknown: issueClient(other, 'unknown', 'eve'),
-    unknownExpired: issueClient(other, 'unknown-expired', 'oscar', ['-startdate', '20200101000000Z', '-enddate', '20210101000000Z']),
-  };
+/** A self-signed CA in `dir` (made if need be) named `name`. */
+export async function testCa(dir: string, name = 'Stickler Test CA'): Promise<TestCa> {
+  return caIn(dir, name, async (config, key, caFile) => {
+    await runOpenssl(['req', '-x509', '-config', config, '-extensions', 'ca_ext', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', key, '-out', caFile, '-days', '30', '-subj', `/O=Stickler Tests/CN=${name}`]);
+  });
 }
 
-interface CaDirectory {
-  dir: string;
-  config: string;
-  caFile: string;
+const EXTENSIONS = {
+  client: ['basicConstraints = CA:FALSE', 'keyUsage = digitalSignature', 'extendedKeyUsage = clientAuth'],
+  ca: ['basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash'],
+};
+
+function extensionLines(e: Extensions): string[] {
+  if (e === 'client' || e === 'ca') return EXTENSIONS[e];
+  return 'altNames' in e ? ['basicConstraints = CA:FALSE', `subjectAltName = ${e.altNames}`] : e.lines;
 }
 
-async function caDirectory(dir: string, name: string): Promise<CaDirectory> {
+/** The one CA directory every test CA is: openssl ca's configuration and database, and its certificate made by `make`. */
+async function caIn(dir: string, name: string, make: (config: string, key: string, caFile: string) => Promise<void>): Promise<TestCa> {
   await mkdir(join(dir, 'issued'), { recursive: true });
   await writeFile(join(dir, 'index.txt'), '');
   await writeFile(join(dir, 'serial'), `${randomBytes(8).toString('hex')}\n`);
@@ -114,31 +91,106 @@ async function caDirectory(dir: string, name: string): Promise<CaDirectory> {
     '[ca]', 'default_ca = test_ca',
     '[test_ca]', `dir = ${dir}`, 'database = $dir/index.txt', 'new_certs_dir = $dir/issued', 'serial = $dir/serial',
     'crlnumber = $dir/crlnumber', 'certificate = $dir/ca.pem', 'private_key = $dir/ca.key', 'default_md = sha256',
-    'default_days = 30', 'default_crl_days = 30', 'policy = any', 'unique_subject = no', 'copy_extensions = none', 'x509_extensions = client',
-    '[any]', 'commonName = supplied',
-    '[client]', 'basicConstraints = CA:FALSE', 'keyUsage = digitalSignature', 'extendedKeyUsage = clientAuth',
+    'default_days = 30', 'default_crl_days = 30', 'policy = any', 'unique_subject = no', 'copy_extensions = none',
+    '[any]', 'commonName = optional',
     '[req]', 'distinguished_name = dn', '[dn]',
-    '[root]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign', 'subjectKeyIdentifier = hash',
+    '[ca_ext]', ...EXTENSIONS.ca,
     '',
   ].join('\n'));
   const caFile = join(dir, 'ca.pem');
-  openssl(['req', '-x509', '-config', config, '-extensions', 'root', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', join(dir, 'ca.key'), '-out', caFile, '-days', '30', '-subj', `/O=Stickler Tests/CN=${name}`]);
-  return { dir, config, caFile };
+  await make(config, join(dir, 'ca.key'), caFile);
+  const files = new Set<string>();
+  const self: TestCa = {
+    caFile,
+    async issue(commonName, opts = {}) {
+      const base = commonName.replace(/[^\w.-]/g, '_') || 'no-subject';
+      let file = base;
+      for (let n = 2; files.has(file); n++) file = `${base}-${n}`;
+      files.add(file);
+      const [keyFile, csr, certFile, ext, combinedFile] = ['key', 'csr', 'pem', 'ext', 'combined.pem'].map((s) => join(dir, `${file}.${s}`)) as [string, string, string, string, string];
+      await writeFile(ext, `${extensionLines(opts.extensions ?? 'client').join('\n')}\n`);
+      await runOpenssl(['req', '-new', '-utf8', '-config', config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', commonName === '' ? '/' : `/CN=${commonName}`]);
+      const dates = opts.dates ? ['-startdate', opts.dates.start, '-enddate', opts.dates.end] : [];
+      await runOpenssl(['ca', '-config', config, '-batch', '-notext', '-in', csr, '-out', certFile, '-extfile', ext, ...dates]);
+      const cert = await readFile(certFile);
+      await writeFile(combinedFile, Buffer.concat([cert, await readFile(keyFile)]));
+      return { certFile, keyFile, combinedFile, serial: new X509Certificate(cert).serialNumber };
+    },
+    async revoke(cert) {
+      await runOpenssl(['ca', '-config', config, '-batch', '-revoke', cert.certFile]);
+    },
+    async crl(file) {
+      await runOpenssl(['ca', '-config', config, '-batch', '-gencrl', '-crldays', '30', '-out', file]);
+    },
+    async subordinate(subName) {
+      const issued = await self.issue(subName, { extensions: 'ca' });
+      return caIn(join(dir, issued.certFile.replace(/.*\//, '').replace(/\.pem$/, '')), subName, async (_config, key, subFile) => {
+        await copyFile(issued.keyFile, key);
+        await copyFile(issued.certFile, subFile);
+      });
+    },
+  };
+  return self;
 }
 
-function issueClient(ca: CaDirectory, file: string, name: string, dates: string[] = []): CertificateFiles {
-  const keyFile = join(ca.dir, `${file}.key`);
-  const csr = join(ca.dir, `${file}.csr`);
-  const certFile = join(ca.dir, `${file}.pem`);
-  openssl(['req', '-new', '-config', ca.config, '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', keyFile, '-out', csr, '-subj', `/CN=${name}`]);
-  openssl(['ca', '-config', ca.config, '-batch', '-notext', '-in', csr, '-out', certFile, ...dates]);
-  return { certFile, keyFile };
+/** A client-certificate CA, its CRL, and clients in every state a verdict can see. */
+export interface ClientCa {
+  caFile: string;
+  /** PEM CRL issued by the CA, listing `revoked`. */
+  crlFile: string;
+  /** Issued by the CA, valid now. */
+  valid: CertificateFiles;
+  /** Issued by the CA, expired (in 2021). */
+  expired: CertificateFiles;
+  /** Issued by the CA, valid, on the CRL. */
+  revoked: CertificateFiles;
+  /** Issued by another CA that the configuration does not trust; valid dates. */
+  unknown: CertificateFiles;
+  /** Issued by the other CA and expired. */
+  unknownExpired: CertificateFiles;
+  /** Issued by the CA, valid from 2099 on. */
+  notYetValid: CertificateFiles;
+  /** Issued by the other CA, valid from 2099 on. */
+  unknownNotYetValid: CertificateFiles;
+  /** Issued by the CA for servers only (extendedKeyUsage serverAuth), valid. */
+  serverOnly: CertificateFiles;
+  /** Issued by a CA the CA issued; its file holds that CA after it, which a client sends with it. */
+  chained: CertificateFiles;
 }
 
+const EXPIRED = { start: '20200101000000Z', end: '20210101000000Z' };
+const NOT_YET_VALID = { start: '20990101000000Z', end: '20991231000000Z' };
+
+export async function testClientCa(dir: string): Promise<ClientCa> {
+  const [main, other] = [await testCa(join(dir, 'client-ca'), 'Test Client CA'), await testCa(join(dir, 'other-ca'), 'Unknown Client CA')];
+  const valid = await main.issue('alice');
+  const expired = await main.issue('bob', { dates: EXPIRED });
+  const revoked = await main.issue('mallory');
+  const serverOnly = await main.issue('trent', { extensions: { lines: ['basicConstraints = CA:FALSE', 'extendedKeyUsage = serverAuth'] } });
+  await main.revoke(revoked);
+  const crlFile = join(dir, 'client-ca', 'crl.pem');
+  await main.crl(crlFile);
+  const sub = await main.subordinate('Test Client Sub CA');
+  const deep = await sub.issue('dave');
+  const chained = { certFile: join(dir, 'chained.pem'), keyFile: deep.keyFile };
+  await writeFile(chained.certFile, Buffer.concat([await readFile(deep.certFile), await readFile(sub.caFile)]));
+  return {
+    caFile: main.caFile, crlFile, valid, expired, revoked,
+    unknown: await other.issue('eve'),
+    unknownExpired: await other.issue('oscar', { dates: EXPIRED }),
+    notYetValid: await main.issue('walter', { dates: NOT_YET_VALID }),
+    unknownNotYetValid: await other.issue('victor', { dates: NOT_YET_VALID }),
+    serverOnly, chained,
+  };
+}
+
+/** openssl, waited for: issueCertificate makes its certificates synchronously, for a test's top level. */
 function openssl(args: string[]): void {
   execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });
+}
+
+async function runOpenssl(args: string[]): Promise<void> {
+  await run('openssl', args, { timeout: 30_000 });
 }
 
 export interface MadeCertificate extends CertificateFiles {

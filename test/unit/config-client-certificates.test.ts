@@ -80,6 +80,13 @@ test('SSLCACertificatePath takes every certificate of the directory once, hashed
   const config = loaded(['Listen 443', ...vhost(443, ['SSLVerifyClient require', `SSLCACertificatePath ${cas}`])]);
   assert.deepEqual(config.virtualHosts[0]!.tls!.clientCertificates!.caFiles, [join(cas, 'abcdef01.0')]);
   assert.deepEqual(pemFilesIn(cas, 'X509 CRL'), { error: `${cas} holds no PEM file with a X509 CRL block; expected the CRLs as PEM files` });
+  // A hashed link left behind by a removed CA is passed over, as OpenSSL does; a file that cannot be read is said.
+  symlinkSync(join(cas, 'removed.pem'), join(cas, '12345678.0'));
+  assert.deepEqual(pemFilesIn(cas, 'CERTIFICATE'), [join(cas, 'abcdef01.0')]);
+  symlinkSync(join(cas, 'loop-b'), join(cas, 'loop-a'));
+  symlinkSync(join(cas, 'loop-a'), join(cas, 'loop-b'));
+  const errors = apacheErrors(['Listen 443', ...vhost(443, ['SSLVerifyClient require', `SSLCACertificatePath ${cas}`])]);
+  assert.match(errors[0]!, new RegExp(`t\\.conf:\\d+: SSLCACertificatePath: cannot read ${cas}/loop-a in ${cas}: a loop of symbolic links; expected it readable, or gone from the directory`));
 });
 
 test('per-path SSLVerifyClient and SSLVerifyDepth are refused as renegotiation, with the alternative', () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import type { ClientCertificates } from '../../src/config/model.ts';
 import { clientVerdict, issuerChain, opensslReason, refusalLine } from '../../src/tls/client-verify.ts';
-import { testClientCa, type ClientCa } from '../support/certs.ts';
+import { testCa, testClientCa, type ClientCa } from '../support/certs.ts';
 
 let ca: ClientCa;
 const x509 = (file: string) => new X509Certificate(readFileSync(file));
@@ -112,4 +112,22 @@ test('a refusal\'s log line names the client, the port, the DN and the reason, w
   assert.doesNotMatch(line, /[\u0000-\u001f\u2028]/);
   assert.match(line, /^client 192\.0\.2\.7 refused on port 443 \(certificate CN=a\?b\?, O=evil\?x+\.\.\.\): x$/);
   assert.ok(line.length < 300);
+});
+
+test('no character that could rewrite how a log line reads (controls, bidi overrides, separators) reaches it from any DN', async () => {
+  // A real certificate: Node escapes C0 controls in a subject but passes UTF-8 through, bidi overrides included.
+  const spoof = await (await testCa(mkdtempSync(join(tmpdir(), 'stickler-verdict-dn-')))).issue('admin\u202e\u2066gpj.exe\u200f');
+  const real = clientVerdict(settings('require'), { sent: [x509(spoof.certFile)], error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, [root], new Date());
+  assert.match(refusalLine('192.0.2.7', 443, real), /\(certificate CN=admin\?\?gpj\.exe\?\)/);
+  const astral = refusalLine('192.0.2.7', 443, { facts: { verify: 'FAILED:x', certificate: { subject: `CN=${'\u{1F600}'.repeat(300)}` } as X509Certificate, chain: [] }, refusal: 'x' });
+  assert.doesNotMatch(astral, /\p{Cs}/u, 'a surrogate pair cut in half');
+  // An empty subject, which a certificate with a subjectAltName may have: Node gives no subject at all.
+  const nameless = await (await testCa(mkdtempSync(join(tmpdir(), 'stickler-verdict-empty-')))).issue('', { extensions: { altNames: 'DNS:nameless.example' } });
+  const refusal = clientVerdict(settings('require'), { sent: [x509(nameless.certFile)], error: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }, [root], new Date());
+  assert.equal(refusalLine('192.0.2.7', 443, refusal), 'client 192.0.2.7 refused on port 443 (certificate with an empty subject): unable to verify the first certificate');
+  fc.assert(fc.property(fc.string({ unit: 'binary', maxLength: 400 }), (subject) => {
+    const line = refusalLine('192.0.2.7', 443, { facts: { verify: 'FAILED:x', certificate: { subject } as X509Certificate, chain: [] }, refusal: 'x' });
+    assert.doesNotMatch(line, /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u);
+    assert.ok([...line].length <= 300);
+  }));
 });
