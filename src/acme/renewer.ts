@@ -114,6 +114,8 @@ export class Renewer {
       this.plan(fresh, readDomain(domain.settings.storeDir, domain)?.leaf);
     }
     if (this.shared && this.domains.size > 0 && !this.looking) this.lookAtGroup(this.shared);
+    // Not only after an order: one may be weeks away (or never, in manual mode), and a dropped domain must go.
+    this.target.setRenewals(this.status());
   }
 
   /**

@@ -1,22 +1,28 @@
 // Automatic certificates against Debian's pebble, which really validates the challenges against Stickler on
 // loopback: issuance by HTTP-01 (native YAML, the plain port proxying everything to a member that is down, so only
 // an answer given before proxying passes), by TLS-ALPN-01 with no plain port at all (Apache's mod_md directives,
-// two worker threads), and a renewal forced by pebble's short lifetime while a client keeps connecting.
+// two worker threads), a renewal forced by pebble's short lifetime while a client keeps connecting, and a renewal
+// that keeps failing (a CA refusing with a hostile reason) seen in the log, /metrics, the API and the console in
+// Chromium until pebble is back.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { X509Certificate, randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import https from 'node:https';
 import type net from 'node:net';
 import tls from 'node:tls';
 import { after, describe, it } from 'node:test';
+import { BACKOFF_BASE_MS } from '../../src/acme/renewal.ts';
 import { accountKeyFile } from '../../src/acme/store.ts';
 import { domainFiles } from '../../src/config/model.ts';
+import type { ManagerOverview } from '../../src/manager/model.ts';
+import { browserSkip, launchBrowser, watchPage } from '../support/browser.ts';
+import { issueCertificate } from '../support/certs.ts';
 import { startPebble, type Pebble } from '../support/pebble.ts';
 import { freePort } from '../support/ports.ts';
 import { startStickler, type SticklerProcess } from '../support/stickler.ts';
-import { pollUntil } from '../support/wait.ts';
+import { loadedBound, pollUntil } from '../support/wait.ts';
 import { RedisServer } from '../support/redis.ts';
 
 const NAME = 'acme.stickler.test';
@@ -41,12 +47,12 @@ function handshake(port: number): Promise<{ certificate: X509Certificate; status
 const fromPebble = (c: X509Certificate) => c.issuer.includes('Pebble');
 
 /** `said`: what Stickler printed, shown when no certificate comes. */
-async function servedByPebble(port: number, said: () => string): Promise<X509Certificate> {
+async function servedByPebble(port: number, said: () => string, timeoutMs = ISSUE_MS): Promise<X509Certificate> {
   let served: X509Certificate | undefined;
   await pollUntil(async () => {
     served = (await handshake(port).catch(() => undefined))?.certificate;
     return served !== undefined && fromPebble(served);
-  }, { timeoutMs: ISSUE_MS, intervalMs: 200, what: `a certificate issued by pebble served for ${NAME}`, diagnostics: said });
+  }, { timeoutMs, intervalMs: 200, what: `a certificate issued by pebble served for ${NAME}`, diagnostics: said });
   return served!;
 }
 
@@ -67,6 +73,36 @@ ${more.map((l) => `  ${l}\n`).join('')}`;
 }
 
 const mode = (file: string) => (statSync(file).mode & 0o777).toString(8);
+
+/** What a refusing CA gives as its reason: markup, which the console must show as text. */
+const HOSTILE_REASON = `<img src=x onerror=alert(1)> account refused by "CA" & <b>co</b>`;
+
+/**
+ * A stand-in for pebble on its port, with its certificate: a directory and nonces as RFC 8555 has them, and every
+ * other request refused with 403 and HOSTILE_REASON as the problem's detail (a 4xx, which acme-client does not
+ * retry: each order fails at once).
+ */
+async function refusingCa(pebble: Pebble): Promise<{ stop(): Promise<void> }> {
+  const nonce = () => randomBytes(16).toString('base64url');
+  const server = https.createServer({ cert: readFileSync(pebble.caFile), key: readFileSync(pebble.keyFile) }, (req, res) => {
+    const base = `https://${req.headers.host}`;
+    if (req.url === '/dir') {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      return res.end(JSON.stringify(Object.fromEntries(['newNonce', 'newAccount', 'newOrder', 'revokeCert', 'keyChange'].map((k) => [k, `${base}/${k}`]))));
+    }
+    if (req.url === '/newNonce') {
+      res.writeHead(200, { 'Replay-Nonce': nonce(), 'Cache-Control': 'no-store' });
+      return res.end();
+    }
+    res.writeHead(403, { 'Content-Type': 'application/problem+json', 'Replay-Nonce': nonce() });
+    res.end(JSON.stringify({ type: 'urn:ietf:params:acme:error:unauthorized', detail: HOSTILE_REASON, status: 403 }));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(new URL(pebble.directory).port), '127.0.0.1', resolve);
+  });
+  return { stop: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+}
 
 describe('automatic certificates (pebble)', () => {
   const running: Array<{ stop(): Promise<void> }> = [];
@@ -213,5 +249,89 @@ ${acmeYaml(pebble, join(dir, `${name}-md`), plain, secure, [`renew-mode: ${mode}
     assert.equal(mode(domainFiles(join(dir, 'b-md'), { names: [NAME] }).keyFile), '600');
     await a.stop();
     await b.stop();
+  });
+
+  it('a renewal that keeps failing is warned about in the log, /metrics, the API and the console, the CA\'s reason as text; the warning goes once a renewal succeeds', { skip: browserSkip }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stickler-acme-failing-'));
+    const [plain, secure, managerPort] = [await freePort(), await freePort(), await freePort()];
+    const pebble = await startPebble({ httpPort: plain, tlsPort: secure });
+    running.push(pebble);
+    await pebble.pause();
+    const refusing = await refusingCa(pebble);
+    running.push(refusing);
+    // A certificate 90 minutes into its 100, from another CA: inside the default renew window (33%) with less than
+    // half of it left, so the order at start is a renewal and its first failure is already worth a warning.
+    const store = join(dir, 'md');
+    const { certificateFile, keyFile } = domainFiles(store, { names: [NAME] });
+    const ca = issueCertificate(dir, 'earlier-ca', { subject: '/CN=Earlier CA', ca: true });
+    const now = Date.now();
+    const earlier = issueCertificate(dir, 'earlier', { subject: `/CN=${NAME}`, altNames: `DNS:${NAME}`, issuer: ca, validity: { notBefore: new Date(now - 90 * 60_000), notAfter: new Date(now + 10 * 60_000) } });
+    const earlierLeaf = new X509Certificate(earlier.pem);
+    mkdirSync(dirname(certificateFile), { recursive: true });
+    copyFileSync(earlier.certFile, certificateFile);
+    copyFileSync(earlier.keyFile, keyFile);
+    const file = join(dir, 'stickler.yaml');
+    writeFileSync(file, `${acmeYaml(pebble, store, plain, secure, [])}virtual-hosts:
+  - port: ${secure}
+    server-name: ${NAME}
+    acme: true
+manager: { host: 127.0.0.1, port: ${managerPort} }
+`);
+    const stickler = await startStickler(file);
+    running.push(stickler);
+    const manager = `http://127.0.0.1:${managerPort}`;
+    const label = `name="${NAME}"`;
+    const metric = async (name: string, labels: string) => {
+      const text = await (await fetch(`${manager}/metrics`)).text();
+      return new RegExp(`^${name}\\{${labels.replaceAll('.', '\\.')}\\} (\\S+)$`, 'm').exec(text)?.[1];
+    };
+    const acmeOf = async () => ((await (await fetch(`${manager}/balancer-manager/api/v1/balancers`)).json()) as ManagerOverview).certificates?.find((c) => c.vhost === NAME);
+    const attempts = () => [...stickler.stderr().matchAll(/order failed \(attempt (\d+)\)/g)].map((m) => Number(m[1]));
+
+    const warning = `acme: warning: renewal keeps failing: ${NAME}: order failed (attempt 1): ${HOSTILE_REASON}; next attempt in `;
+    await pollUntil(async () => stickler.stderr().includes(warning), { timeoutMs: ISSUE_MS, what: 'the warning of a failed renewal in the log', diagnostics: () => stickler.stderr() });
+    const served = (await handshake(secure)).certificate;
+    assert.equal(served.serialNumber, earlierLeaf.serialNumber, 'the certificate in the store is still served');
+    const logged = Math.max(...attempts());
+    assert.ok(Number(await metric('stickler_certificate_renewal_failures', label)) >= logged, `the failures metric counts the ${logged} failures logged`);
+    assert.equal(await metric('stickler_certificate_expiry_timestamp_seconds', `vhost="${NAME}",port="${secure}"`), String(Date.parse(earlierLeaf.validTo) / 1000), 'the expiry metric is the served certificate\'s');
+    const overview = await acmeOf();
+    assert.equal(overview?.notAfter, Date.parse(earlierLeaf.validTo));
+    assert.equal(overview?.acme?.failing, true, `the API says the renewal is failing: ${JSON.stringify(overview)}`);
+    assert.equal(overview.acme.lastError, HOSTILE_REASON);
+    assert.ok(overview.acme.failures >= logged);
+
+    const browser = await launchBrowser();
+    try {
+      const page = await (await browser.newContext()).newPage();
+      const problems = watchPage(page);
+      await page.goto(`${manager}/balancer-manager/console`, { timeout: 10_000 });
+      const alert = page.locator('#certificates');
+      // A pushed snapshot at most every EVENT_INTERVAL_MS (1 s) renders it; the first comes with the page.
+      await alert.filter({ hasText: `Certificate renewal keeps failing for ${NAME} (` }).waitFor({ timeout: 5_000 });
+      assert.equal(await alert.getAttribute('role'), 'alert');
+      const shown = (await alert.textContent())!;
+      assert.ok(shown.includes(`: ${HOSTILE_REASON})`), `the reason shown as text: ${shown}`);
+      assert.match(shown, /\((1 failed attempt|\d+ failed attempts in a row): /);
+      assert.equal(await page.locator('img, b, #certificates *').count(), 0, 'no element was made from the reason');
+      assert.deepEqual(problems, [], 'no dialog, script error or console error on the page');
+
+      // The CA is back: the next attempt (at most the backoff after the failures so far) gets a certificate.
+      await refusing.stop();
+      await pebble.resume();
+      const backoff = BACKOFF_BASE_MS * 2 ** Math.max(...attempts());
+      const renewed = await servedByPebble(secure, () => stickler.stderr(), loadedBound(backoff) + ISSUE_MS);
+      await alert.waitFor({ state: 'hidden', timeout: 5_000 });
+      assert.equal(await metric('stickler_certificate_renewal_failures', label), '0');
+      assert.equal(await metric('stickler_certificate_expiry_timestamp_seconds', `vhost="${NAME}",port="${secure}"`), String(Date.parse(renewed.validTo) / 1000));
+      const after = await acmeOf();
+      assert.equal(after?.acme?.failing, false);
+      assert.equal(after.acme.lastError, undefined);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
+    for (const line of stickler.stderr().split('\n').filter((l) => l.includes('acme:'))) process.stdout.write(`#   ${line}\n`);
+    await stickler.stop();
   });
 });

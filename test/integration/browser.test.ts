@@ -3,24 +3,15 @@
 // console it opens shows the traffic that came before it, and finds the member of a session id.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { browserSkip as skip, launchBrowser as launch } from '../support/browser.ts';
 import { CookieJar, request } from '../support/client.ts';
 import { freePort } from '../support/ports.ts';
 import { spawnManaged } from '../support/process.ts';
 import { CLI } from '../support/stickler.ts';
 
-const browserPath = '/usr/bin/chromium';
 const screenshots = fileURLToPath(new URL('../../.stickler/screenshots/', import.meta.url));
-const skip = !existsSync(browserPath) && `${browserPath} is not installed`;
-
-function launch() {
-  return chromium.launch({
-    executablePath: browserPath,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-}
 
 test('Chromium on the demo: HTTP/2, a sticky session, the counter going up', { skip }, async () => {
   const port = await freePort();

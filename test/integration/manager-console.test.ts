@@ -5,19 +5,19 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { browserSkip, launchBrowser, watchPage } from '../support/browser.ts';
 import { keepAliveAgent, request } from '../support/client.ts';
 import { engineConfig, localCertificate, member } from '../support/engine.ts';
 import { freePort } from '../support/ports.ts';
 import { loadedBound, pollUntil } from '../support/wait.ts';
 import { Stickler } from '../../src/server/server.ts';
 
-const browserPath = '/usr/bin/chromium';
 // The README's screenshot is refreshed with UPDATE_SCREENSHOT=1; a normal run leaves the committed one alone.
 const screenshot = fileURLToPath(new URL(process.env.UPDATE_SCREENSHOT === '1' ? '../../docs/manager-console.png' : '../../.stickler/manager-console.png', import.meta.url));
 const MOUNT = '/balancer-manager';
@@ -106,7 +106,7 @@ interface Watched {
   problems: string[];
 }
 
-describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${browserPath} is not installed` }, () => {
+describe('manager console in Chromium', { skip: browserSkip }, () => {
   let a: Backend;
   let b: Backend;
   let c: Backend;
@@ -123,16 +123,8 @@ describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${b
   /** A console page whose dialogs, script errors and console errors are all recorded. */
   async function openConsole(ctx: BrowserContext): Promise<Watched> {
     const page = await ctx.newPage();
-    const w: Watched = { page, problems: [] };
+    const w: Watched = { page, problems: watchPage(page, dialogs) };
     watched.push(w);
-    page.on('dialog', (dialog) => {
-      dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-      dialog.dismiss().catch(() => {});
-    });
-    page.on('pageerror', (err) => w.problems.push(`page error: ${err.message}`));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error' || msg.type() === 'warning') w.problems.push(`console ${msg.type()}: ${msg.text()} (${msg.location().url})`);
-    });
     await page.goto(`${origin}${MOUNT}/console`, { timeout: 10_000 });
     await page.locator(rowOf(a)).waitFor({ timeout: 5_000 });
     return w;
@@ -203,10 +195,7 @@ describe('manager console in Chromium', { skip: !existsSync(browserPath) && `${b
     stickler = new Stickler(config);
     await stickler.start();
     load = new Load(origin, 3, 8);
-    browser = await chromium.launch({
-      executablePath: browserPath,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchBrowser();
     context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     other = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
     main = await openConsole(context);

@@ -212,6 +212,24 @@ export interface IssueOptions {
   /** Hex serial number; openssl picks a random one when absent. */
   serial?: string;
   days?: number;
+  /** Validity from and to these times instead of `days` from now (a certificate well into its life); needs `issuer`. */
+  validity?: { notBefore: Date; notAfter: Date };
+}
+
+/** `openssl x509 -req` of OpenSSL 3.0 only counts days from now; `openssl ca` takes both dates, and needs a database. */
+function signDated(dir: string, name: string, csr: string, extFile: string, issuer: MadeCertificate, validity: { notBefore: Date; notAfter: Date }, serial?: string): void {
+  const database = join(dir, `${name}.index`);
+  const serialFile = join(dir, `${name}.serial`);
+  writeFileSync(database, '');
+  if (serial) writeFileSync(serialFile, `${serial}\n`);
+  const config = join(dir, `${name}.ca.cnf`);
+  writeFileSync(config, [
+    '[ca]', 'default_ca = dated', '[dated]', `database = ${database}`, `new_certs_dir = ${dir}`, serial ? `serial = ${serialFile}` : 'rand_serial = yes',
+    'default_md = sha256', 'policy = anything', 'unique_subject = no', '[anything]', 'commonName = optional', '',
+  ].join('\n'));
+  const asn1Time = (d: Date) => `${d.toISOString().replace(/[-:T]/g, '').slice(0, 14)}Z`;
+  openssl(['ca', '-batch', '-notext', '-preserveDN', '-config', config, '-in', csr, '-cert', issuer.certFile, '-keyfile', issuer.keyFile, '-out', join(dir, `${name}.pem`),
+    '-extfile', extFile, '-startdate', asn1Time(validity.notBefore), '-enddate', asn1Time(validity.notAfter)]);
 }
 
 /**
@@ -234,7 +252,11 @@ export function issueCertificate(dir: string, name: string, opts: IssueOptions):
     writeFileSync(extFile, ext.join('\n') + '\n');
     openssl(['req', '-new', ...keyArgs, '-nodes', '-keyout', keyFile, '-out', csr, ...subject]);
     const serial = opts.serial ? [] : ['-CAcreateserial', '-CAserial', join(dir, `${name}.srl`)];
-    openssl(['x509', '-req', '-in', csr, '-CA', opts.issuer.certFile, '-CAkey', opts.issuer.keyFile, '-out', certFile, '-extfile', extFile, ...validity, ...serial]);
+    if (opts.validity === undefined) {
+      openssl(['x509', '-req', '-in', csr, '-CA', opts.issuer.certFile, '-CAkey', opts.issuer.keyFile, '-out', certFile, '-extfile', extFile, ...validity, ...serial]);
+    } else {
+      signDated(dir, name, csr, extFile, opts.issuer, opts.validity, opts.serial);
+    }
   }
   return { certFile, keyFile, pem: readFileSync(certFile, 'utf8') };
 }

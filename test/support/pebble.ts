@@ -25,6 +25,12 @@ export interface Pebble {
   directory: string;
   /** PEM of the certificate pebble's HTTPS presents: the CA bundle Stickler trusts for it. */
   caFile: string;
+  /** Its private key, for a stand-in on the same port (a CA that answers errors) that Stickler trusts alike. */
+  keyFile: string;
+  /** Stops the ACME server (the DNS server keeps running), leaving its port free for a stand-in. */
+  pause(): Promise<void>;
+  /** Starts the ACME server again on the same port and certificate; accounts and orders are gone, as after any restart. */
+  resume(): Promise<void>;
   stop(): Promise<void>;
   output(): string;
 }
@@ -55,25 +61,33 @@ export async function startPebble(opts: PebbleOptions): Promise<Pebble> {
     '-http01', '', '-https01', '', '-tlsalpn01', '', '-management', `127.0.0.1:${dnsManagementPort}`,
   ]);
   let pebble: ManagedProcess | undefined;
-  try {
-    await dns.waitForStdout((out) => out.includes('Starting management server'), READY_MS, 'starting its DNS server');
+  const run = async () => {
     pebble = spawnManaged('pebble', '/usr/bin/pebble', ['-config', config, '-dnsserver', `127.0.0.1:${dnsPort}`], {
       // Every order validates afresh, and no nonce is refused at random: each test run does the same.
       env: { ...process.env, PEBBLE_VA_NOSLEEP: '1', PEBBLE_VA_ALWAYS_VALID: '0', PEBBLE_AUTHZREUSE: '0', PEBBLE_WFE_NONCEREJECT: '0' },
     });
     await pebble.waitForStdout((out) => out.includes('ACME directory available at'), READY_MS, 'serving its ACME directory');
+  };
+  try {
+    await dns.waitForStdout((out) => out.includes('Starting management server'), READY_MS, 'starting its DNS server');
+    await run();
   } catch (err) {
     await pebble?.stop(2_000);
     await dns.stop(2_000);
     throw err;
   }
-  const started = pebble;
   return {
     directory: `https://127.0.0.1:${acmePort}/dir`,
     caFile: certificate,
-    output: () => started.output(),
+    keyFile: privateKey,
+    output: () => pebble?.output() ?? '',
+    pause: async () => {
+      await pebble?.stop(5_000);
+      pebble = undefined;
+    },
+    resume: run,
     stop: async () => {
-      await started.stop(5_000);
+      await pebble?.stop(5_000);
       await dns.stop(5_000);
     },
   };

@@ -14,12 +14,13 @@ import { domainFiles, formatDiagnostic } from '../../src/config/model.ts';
 import { managedHosts } from '../../src/config/managed-domains.ts';
 import { createSelfSigned } from '../../src/tls/selfsigned.ts';
 
-function configWithStore() {
+/** `more`: keys added to the acme section, after a comma. */
+function configWithStore(more = '') {
   const store = mkdtempSync(join(tmpdir(), 'stickler-renewer-'));
   const r = loadNativeConfigText(`listeners:
   - { port: 80 }
   - { port: 443, tls: true }
-acme: { agreement-accepted: true, store-dir: ${store}, ca-url: https://ca.example/dir }
+acme: { agreement-accepted: true, store-dir: ${store}, ca-url: https://ca.example/dir${more} }
 virtual-hosts:
   - { port: 80, server-name: www.example.org }
   - { port: 443, server-name: www.example.org, acme: true }
@@ -89,5 +90,18 @@ test('failed orders are retried after 5-10 s, then 10-20 s; the third failure in
   assert.equal(last.failing, true);
   assert.equal(last.lastError, 'CA unreachable');
   assert.equal(lines.filter((l) => l.includes('renewal keeps failing')).length, 1, lines.join('\n'));
+  renewer.stop();
+});
+
+test('the console and /metrics know a managed domain from the start, before any order, and forget one a reload drops', async () => {
+  // manual: no order ever, so only configure can have said so.
+  const { config } = configWithStore(', renew-mode: manual');
+  prepareStore(config);
+  const { renewals, target } = fakeTarget();
+  const renewer = new Renewer(target, () => {}, { order: async () => assert.fail('manual mode never orders') });
+  renewer.configure(config);
+  assert.deepEqual(renewals.at(-1)?.map((r) => [r.names, r.temporary, r.failures, r.failing]), [[['www.example.org'], true, 0, false]]);
+  renewer.configure({ ...config, managedDomains: [] });
+  assert.deepEqual(renewals.at(-1), [], 'a dropped domain is no longer reported');
   renewer.stop();
 });

@@ -70,7 +70,7 @@ export function applyOverview(overview, pushed) {
   const failing = (overview.certificates ?? []).filter((c) => c.acme?.failing);
   const certificates = document.getElementById('certificates');
   certificates.hidden = failing.length === 0;
-  if (failing.length > 0) setText(certificates, failing.map((c) => `Certificate renewal keeps failing for ${c.acme.name} (${c.acme.failures} attempts in a row: ${c.acme.lastError ?? 'no reason given'}); the certificate served on ${c.vhost} ends ${new Date(c.notAfter).toLocaleString()}.`).join(' '));
+  if (failing.length > 0) setText(certificates, failing.map((c) => `Certificate renewal keeps failing for ${c.acme.name} (${c.acme.failures === 1 ? '1 failed attempt' : `${c.acme.failures} failed attempts in a row`}: ${c.acme.lastError ?? 'no reason given'}); the certificate served on ${c.vhost} ends ${new Date(c.notAfter).toLocaleString()}.`).join(' '));
   setText(document.getElementById('updated'), `Updated ${new Date(overview.time).toLocaleTimeString()}`);
   // Someone else's change (another console, the Apache page, a script) shows in the audit log too.
   const signature = JSON.stringify(
