@@ -3,6 +3,7 @@
 // domain a renewal inside its window, with jitter; retries with backoff; the new certificate written to the store
 // and swapped in on every thread with no restart (Stickler/WorkerGroup.swapManagedCertificate); a warning when renewal
 // keeps failing. The arithmetic is renewal.ts; one order is order.ts.
+import { printable } from '../log/printable.ts';
 import { X509Certificate } from 'node:crypto';
 import type { ManagedDomain, SticklerConfig } from '../config/model.ts';
 import { createSelfSigned } from '../tls/selfsigned.ts';
@@ -216,7 +217,8 @@ export class Renewer {
       await shared?.publish(name, issued);
     } catch (err) {
       status.failures++;
-      status.lastError = (err as Error).message;
+      // The CA's words: acme-client strips only line feeds, and the log and console show them.
+      status.lastError = printable((err as Error).message);
       const validity = tracked.validity;
       const delay = retryDelay(status.failures, this.random(), validity && validity.notAfter - Date.now());
       status.failing = failing(status.failures, Date.now(), validity, domain.settings.renewWindow);

@@ -10,6 +10,7 @@
 //   those two are checked here, as mod_ssl's verify callback fails them;
 // - SSLVerifyDepth, which Node does not pass to OpenSSL, on the chain built again here from what the client sent and
 //   the CAs (Node gives the certificates the client sent, linked by issuer, without the CAs OpenSSL added).
+import { printable } from '../log/printable.ts';
 import type { X509Certificate } from 'node:crypto';
 import type { ClientCertificates } from '../config/model.ts';
 
@@ -128,7 +129,8 @@ const MAX_CHAIN = 100;
 export function refusalLine(address: string, port: number, verdict: Verdict): string {
   const { certificate } = verdict.facts;
   // Node gives no subject at all for an empty one (a certificate may have only a subjectAltName).
-  const dn = (certificate?.subject as string | undefined)?.replaceAll('\n', ', ').replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, '?');
+  const subjectText = certificate?.subject as string | undefined;
+  const dn = subjectText === undefined ? undefined : printable(subjectText.replaceAll('\n', ', '));
   // Cut by code points: half a surrogate pair would be a character of its own.
   const points = [...(dn ?? '')];
   const shown = points.length > MAX_LOGGED_DN ? `${points.slice(0, MAX_LOGGED_DN).join('')}...` : dn;

@@ -69,7 +69,8 @@ test('failed orders are retried after 5-10 s, then 10-20 s; the third failure in
   const { renewals, target } = fakeTarget();
   const lines: string[] = [];
   const order = mock.fn<typeof orderCertificate>(async () => {
-    throw new Error('CA unreachable');
+    // A CA's detail as acme-client passes it on: only line feeds are stripped.
+    throw new Error('CA unreachable\r\u001b[2J\u202e');
   });
   const renewer = new Renewer(target, (l) => lines.push(l), { order, random: () => 0 });
   renewer.configure(config);
@@ -88,7 +89,8 @@ test('failed orders are retried after 5-10 s, then 10-20 s; the third failure in
   const last = renewals.at(-1)![0]!;
   assert.equal(last.failures, 3);
   assert.equal(last.failing, true);
-  assert.equal(last.lastError, 'CA unreachable');
+  assert.equal(last.lastError, 'CA unreachable??[2J?', 'no control or bidi character of the CA reaches the log or console');
+  assert.ok(lines.every((l) => !/[\r\u001b\u202e]/.test(l)), lines.join('\n'));
   assert.equal(lines.filter((l) => l.includes('renewal keeps failing')).length, 1, lines.join('\n'));
   renewer.stop();
 });
