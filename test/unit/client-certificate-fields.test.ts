@@ -5,11 +5,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HeaderRule } from '../../src/config/model.ts';
 import type { AccessEntry } from '../../src/log/entry.ts';
+import { isFieldValue } from '../../src/http/syntax.ts';
 import { compileLogFormat } from '../../src/log/format.ts';
 import { applyHeaderRules, compileRule, type CompiledRule } from '../../src/proxy/header-rules.ts';
 import { forwardRequestHeaders } from '../../src/proxy/forward.ts';
@@ -101,6 +103,16 @@ test('RequestHeader: %{VAR}s with the PEM on one line, newlines become spaces; (
   assert.equal(requestValue('%{SSL_CLIENT_CERT}e|%{SSL_CLIENT_S_DN_O}e', entry({ sslOptions: SSL_OPTIONS })), `${leaf.pem.replaceAll('\n', ' ')}|Example`);
   assert.equal(requestValue('x', entry({ sslOptions: SSL_OPTIONS }), { env: { variable: 'SSL_CLIENT_S_DN', negate: false } }), 'x');
   assert.equal(requestValue('x', entry(), { env: { variable: 'SSL_CLIENT_S_DN', negate: false } }), undefined);
+});
+
+test('RequestHeader and Header: a client\'s SNI with bytes no field may hold gives a value that can be sent (those bytes are spaces)', () => {
+  const withSni = (sni: string): AccessEntry => entry({ connection: { localIp: '127.0.0.1', remotePort: 1, tls: () => ({ sni }) } });
+  assert.equal(requestValue('%{SSL_TLS_SNI}s', withSni('a\x01b\x7fc\r\nd\x00e.example')), 'a b c  d e.example');
+  assert.equal(requestValue('%{SSL_TLS_SNI}s', withSni('\u0100.example')), ' .example');
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), (sni) => isFieldValue(requestValue('%{SSL_TLS_SNI}s', withSni(sni))!)),
+    { numRuns: 300 },
+  );
 });
 
 test('RFC 9440: Client-Cert is a byte sequence of the DER, Client-Cert-Chain a list of them', () => {
