@@ -234,7 +234,7 @@ export function environmentValue(facts: BalancerFacts | undefined, e: AccessEntr
   if (env === undefined) clientEnvironments.set(e, (env = clientEnvironment(e.connection?.tls?.().client, e.sslOptions)));
   return env.get(upper);
 }
-const clientEnvironments = new WeakMap<AccessEntry, Map<string, string>>();
+const clientEnvironments = new WeakMap<AccessEntry, ReadonlyMap<string, string>>();
 
 /**
  * mod_ssl's variables Stickler knows, as ssl_var_lookup gives them: byte strings, names without regard to case; an
