@@ -70,6 +70,11 @@ export function isFieldValue(s: string): boolean {
   return !NOT_FIELD_VALUE.test(s);
 }
 
+/** `s` with every character a field value cannot hold (CR, LF, other controls, DEL, beyond latin1) made a space. */
+export function asFieldValue(s: string): string {
+  return NOT_FIELD_VALUE.test(s) ? s.replace(/[^\t\x20-\x7e\x80-\xff]/g, ' ') : s;
+}
+
 /** `host [ ":" port ]` as in a Host field or an absolute-form authority; port 0..65535, present when `:` is. */
 export function isValidHostPort(s: string): boolean {
   let hostEnd: number;

@@ -229,12 +229,12 @@ export function environmentValue(facts: BalancerFacts | undefined, e: AccessEntr
   if (e.sslOptions === undefined) return undefined;
   if (upper === 'SSL_PROTOCOL' || upper === 'SSL_CIPHER') return e.sslOptions.stdEnvVars ? sslVariable(e, upper) : undefined;
   if (!upper.startsWith('SSL_CLIENT_')) return undefined;
-  // Built once per request: its rules and its log lines may ask for many of them.
+  // Looked up once per request (the environment itself is kept per connection): its rules and log lines may ask for many.
   let env = clientEnvironments.get(e);
   if (env === undefined) clientEnvironments.set(e, (env = clientEnvironment(e.connection?.tls?.().client, e.sslOptions)));
   return env.get(upper);
 }
-const clientEnvironments = new WeakMap<AccessEntry, Map<string, string>>();
+const clientEnvironments = new WeakMap<AccessEntry, ReadonlyMap<string, string>>();
 
 /**
  * mod_ssl's variables Stickler knows, as ssl_var_lookup gives them: byte strings, names without regard to case; an

@@ -8,6 +8,7 @@ import { compilePattern, headerRulePattern, isFramedByStickler, parseHeaderValue
 import { prefixLength } from '../config/path-prefix.ts';
 import type { HeaderRule } from '../config/model.ts';
 import { equalsLowerCase } from '../http/field-name.ts';
+import { asFieldValue } from '../http/syntax.ts';
 import type { HeaderList } from '../http/head.ts';
 import type { AccessEntry } from '../log/entry.ts';
 import { environmentValue, sslVariable } from '../log/format.ts';
@@ -68,10 +69,14 @@ function pieceRenderer(piece: HeaderValuePiece): Part {
   }
 }
 
-/** httpd's unwrap_header: a variable's CR and LF become spaces; an unset one is `(null)`, as httpd writes it. */
+/**
+ * httpd's unwrap_header: a variable's CR and LF become spaces; an unset one is `(null)`, as httpd writes it. Any
+ * other byte no field may hold becomes a space too, where httpd would send it raw: mod_ssl escapes the certificate's
+ * control characters, but a client's SNI (SSL_TLS_SNI) is its own bytes, and a value the head cannot carry would
+ * fail the request (and, in a `Header always` rule, the error response after it).
+ */
 function unwrap(value: string | undefined): string {
-  if (value === undefined) return '(null)';
-  return /[\r\n]/.test(value) ? value.replace(/[\r\n]/g, ' ') : value;
+  return value === undefined ? '(null)' : asFieldValue(value);
 }
 
 /** A rule's value and regular expression, compiled; a sentence saying what is wrong otherwise. */

@@ -295,13 +295,19 @@ export class Exchange implements DispatchHandler, LocalSink {
   }
 
   onInternalError(err: unknown): void {
-    if (err instanceof HttpError) {
-      this.log.error = err.code;
-      return this.respondLocal(errorResponse(err.status));
+    if (err instanceof HttpError) this.log.error = err.code;
+    else {
+      this.log.error = 'STK_INTERNAL';
+      process.emitWarning(`stickler: internal error on ${this.head.method} request: ${(err as Error)?.stack ?? String(err)}`);
     }
-    this.log.error = 'STK_INTERNAL';
-    process.emitWarning(`stickler: internal error on ${this.head.method} request: ${(err as Error)?.stack ?? String(err)}`);
-    this.respondLocal(errorResponse(500));
+    try {
+      this.respondLocal(errorResponse(err instanceof HttpError ? err.status : 500));
+    } catch (again) {
+      // The error answer failed too (a Header always rule's value the head cannot carry): left as it was, the
+      // exchange would hold its connection and its in-flight slot for good. The client sees the connection cut.
+      process.emitWarning(`stickler: the error answer to a ${this.head.method} request failed: ${(again as Error)?.message ?? String(again)}`);
+      this.abortClient();
+    }
   }
 
   private writeResponseHead(status: number, reason: string, given: HeaderList, body: ResponseBody, fromMember = false): void {

@@ -1,7 +1,7 @@
 // What both client sides (HTTP/1.x connections, HTTP/2 streams) know about the connection a request came on.
 import type net from 'node:net';
 import type tls from 'node:tls';
-import type { LogConnection } from '../log/entry.ts';
+import type { LogConnection, LogTls } from '../log/entry.ts';
 import type { ClientCertificateFacts } from '../tls/client-verify.ts';
 
 /** The verdict on each admitted connection's client certificate, where its port asks for one (server.ts). */
@@ -26,7 +26,9 @@ export function peerOf(socket: net.Socket): Peer {
   const log: LogConnection = { localIp: plainIp(socket.localAddress ?? ''), remotePort: socket.remotePort ?? 0 };
   if (typeof secure.getProtocol === 'function') {
     const client = clientCertificateFacts.get(socket);
-    log.tls = () => ({ protocol: secure.getProtocol?.() ?? undefined, cipher: secure.getCipher?.()?.name, sni: sniName, ...(client && { client }) });
+    // Read once: every SSL_* item of every request on the connection asks, and Stickler never renegotiates.
+    let facts: LogTls | undefined;
+    log.tls = () => (facts ??= { protocol: secure.getProtocol?.() ?? undefined, cipher: secure.getCipher?.()?.name, sni: sniName, ...(client && { client }) });
   }
   return { clientIp: plainIp(address), localPort: socket.localPort ?? 0, sniName, log };
 }

@@ -11,7 +11,6 @@ import type { ClientCertificateFacts } from './client-verify.ts';
 
 /** What mod_ssl reads of a certificate, taken from its DER once. */
 interface Parsed {
-  der: Uint8Array;
   version: bigint;
   serial: Tlv;
   signatureOid: string | undefined;
@@ -24,15 +23,32 @@ interface Parsed {
   altNames: Tlv[];
 }
 
-const parsedCache = new WeakMap<X509Certificate, Parsed | null>();
+/**
+ * What is known of a certificate, kept as long as its X509Certificate: the connection's, so each certificate is
+ * parsed, and each variable of it printed, once per connection however many requests, rules and log items ask.
+ */
+interface Known {
+  parsed: Parsed | null | undefined;
+  pem: string | undefined;
+  values: Map<string, string | undefined>;
+}
+const known = new WeakMap<X509Certificate, Known>();
+
+function knownOf(cert: X509Certificate): Known {
+  let k = known.get(cert);
+  if (k === undefined) known.set(cert, (k = { parsed: undefined, pem: undefined, values: new Map() }));
+  return k;
+}
 
 function parsed(cert: X509Certificate): Parsed | undefined {
-  let p = parsedCache.get(cert);
-  if (p === undefined) {
-    p = parseCertificate(new Uint8Array(cert.raw)) ?? null;
-    parsedCache.set(cert, p);
-  }
-  return p ?? undefined;
+  const k = knownOf(cert);
+  if (k.parsed === undefined) k.parsed = parseCertificate(new Uint8Array(cert.raw)) ?? null;
+  return k.parsed ?? undefined;
+}
+
+function pemOf(cert: X509Certificate): string {
+  const k = knownOf(cert);
+  return (k.pem ??= pem(new Uint8Array(cert.raw)));
 }
 
 const SUBJECT_ALT_NAME = '2.5.29.17';
@@ -57,7 +73,6 @@ export function parseCertificate(der: Uint8Array): Parsed | undefined {
   if (!isUniversal(serial, TAG.INTEGER) || times?.length !== 2 || issuerEntries === undefined || subjectEntries === undefined) return undefined;
   const extensions = tbs.slice(i + 6).find((t) => isContext(t, 3));
   return {
-    der,
     version,
     serial,
     signatureOid: algorithmOid(signature),
@@ -241,11 +256,23 @@ function sanVariable(p: Parsed, spec: string): string | undefined {
   return sanEntries(p, kind)[Number(m[3])];
 }
 
-/** ssl_var_lookup_ssl_cert: one variable of a certificate, by the name after `SSL_CLIENT_`. */
+/** ssl_var_lookup_ssl_cert: one variable of a certificate, by the name after `SSL_CLIENT_`; all but V_REMAIN kept. */
 function certificateVariable(cert: X509Certificate, spec: string, now: number): string | undefined {
+  const upper = spec.toUpperCase();
+  if (upper === 'V_REMAIN') {
+    const p = parsed(cert);
+    return p && remainingDays(p.notAfter, now);
+  }
+  const { values } = knownOf(cert);
+  if (values.has(spec)) return values.get(spec);
+  const value = printedVariable(cert, spec, upper);
+  values.set(spec, value);
+  return value;
+}
+
+function printedVariable(cert: X509Certificate, spec: string, upper: string): string | undefined {
   const p = parsed(cert);
   if (p === undefined) return undefined;
-  const upper = spec.toUpperCase();
   switch (upper) {
     case 'M_VERSION':
       return versionText(p.version);
@@ -255,14 +282,14 @@ function certificateVariable(cert: X509Certificate, spec: string, now: number): 
       return printTime(p.notBefore);
     case 'V_END':
       return printTime(p.notAfter);
-    case 'V_REMAIN':
-      return remainingDays(p.notAfter, now);
     case 'A_SIG':
       return (p.signatureOid && longName(p.signatureOid)) ?? 'UNKNOWN';
     case 'A_KEY':
       return (p.keyOid && longName(p.keyOid)) ?? 'UNKNOWN';
     case 'CERT':
-      return pem(p.der);
+      return pemOf(cert);
+    case 'CERT_RFC4523_CEA':
+      return certificateExactAssertion(p);
   }
   // `S_DN`, `I_DN` match `_DN` without case but the S or I with it.
   const side = spec[0] === 'S' ? p.subject : spec[0] === 'I' ? p.issuer : undefined;
@@ -273,10 +300,9 @@ function certificateVariable(cert: X509Certificate, spec: string, now: number): 
 }
 
 /** SSL_CLIENT_CERT_RFC4523_CEA: the serial in decimal and the issuer as modssl_X509_NAME_to_string writes it. */
-function certificateExactAssertion(cert: X509Certificate): string | undefined {
-  const p = parsed(cert);
-  const serial = p && integerValue(p.serial.content);
-  if (p === undefined || serial === undefined) return undefined;
+function certificateExactAssertion(p: Parsed): string | undefined {
+  const serial = integerValue(p.serial.content);
+  if (serial === undefined) return undefined;
   return `{ serialNumber ${serial}, issuer rdnSequence:"${rfc2253(p.issuer)}" }`;
 }
 
@@ -293,9 +319,8 @@ export function clientVariable(facts: ClientCertificateFacts | undefined, name: 
   if (upper.length > 11 && upper.startsWith('CERT_CHAIN_')) {
     const digits = spec.slice(11);
     const cert = /^\d+$/.test(digits) ? facts?.chain[Number(digits)] : undefined;
-    value = cert && pem(new Uint8Array(cert.raw));
-  } else if (upper === 'CERT_RFC4523_CEA') value = facts?.certificate && certificateExactAssertion(facts.certificate);
-  else if (upper === 'VERIFY') value = facts?.verify ?? 'NONE';
+    value = cert && pemOf(cert);
+  } else if (upper === 'VERIFY') value = facts?.verify ?? 'NONE';
   else value = facts?.certificate && certificateVariable(facts.certificate, spec, now);
   return value || undefined;
 }
@@ -315,7 +340,24 @@ export interface EnvironmentOptions {
  * repeated one) and every SAN entry (`_0`, `_1`...); +ExportCertData: SSL_CLIENT_CERT, even empty, and each
  * SSL_CLIENT_CERT_CHAIN_n.
  */
-export function clientEnvironment(facts: ClientCertificateFacts | undefined, options: EnvironmentOptions, now = Date.now()): Map<string, string> {
+export function clientEnvironment(facts: ClientCertificateFacts | undefined, options: EnvironmentOptions, now = Date.now()): ReadonlyMap<string, string> {
+  if (facts === undefined) return environmentOf(facts, options, now);
+  // The connection's facts and the virtual host's options give the same environment to every request but for
+  // V_REMAIN, which counts days from now.
+  let byOptions = environments.get(facts);
+  if (byOptions === undefined) environments.set(facts, (byOptions = new WeakMap()));
+  let env = byOptions.get(options);
+  if (env === undefined) byOptions.set(options, (env = environmentOf(facts, options, now)));
+  else if (options.stdEnvVars) {
+    const remain = clientVariable(facts, 'SSL_CLIENT_V_REMAIN', now);
+    if (remain === undefined) env.delete('SSL_CLIENT_V_REMAIN');
+    else env.set('SSL_CLIENT_V_REMAIN', remain);
+  }
+  return env;
+}
+const environments = new WeakMap<ClientCertificateFacts, WeakMap<EnvironmentOptions, Map<string, string>>>();
+
+function environmentOf(facts: ClientCertificateFacts | undefined, options: EnvironmentOptions, now: number): Map<string, string> {
   const env = new Map<string, string>();
   const p = facts?.certificate && parsed(facts.certificate);
   if (options.stdEnvVars) {

@@ -5,14 +5,18 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
+import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HeaderRule } from '../../src/config/model.ts';
 import type { AccessEntry } from '../../src/log/entry.ts';
+import { isFieldValue } from '../../src/http/syntax.ts';
 import { compileLogFormat } from '../../src/log/format.ts';
 import { applyHeaderRules, compileRule, type CompiledRule } from '../../src/proxy/header-rules.ts';
 import { forwardRequestHeaders } from '../../src/proxy/forward.ts';
+import { peerOf } from '../../src/server/peer.ts';
 import type { ClientCertificateFacts } from '../../src/tls/client-verify.ts';
 import { clientCertChainField, clientCertField } from '../../src/tls/rfc9440.ts';
 import { issueCertificate, type MadeCertificate } from '../support/certs.ts';
@@ -103,6 +107,16 @@ test('RequestHeader: %{VAR}s with the PEM on one line, newlines become spaces; (
   assert.equal(requestValue('x', entry(), { env: { variable: 'SSL_CLIENT_S_DN', negate: false } }), undefined);
 });
 
+test('RequestHeader and Header: a client\'s SNI with bytes no field may hold gives a value that can be sent (those bytes are spaces)', () => {
+  const withSni = (sni: string): AccessEntry => entry({ connection: { localIp: '127.0.0.1', remotePort: 1, tls: () => ({ sni }) } });
+  assert.equal(requestValue('%{SSL_TLS_SNI}s', withSni('a\x01b\x7fc\r\nd\x00e.example')), 'a b c  d e.example');
+  assert.equal(requestValue('%{SSL_TLS_SNI}s', withSni('\u0100.example')), ' .example');
+  fc.assert(
+    fc.property(fc.string({ unit: 'binary' }), (sni) => isFieldValue(requestValue('%{SSL_TLS_SNI}s', withSni(sni))!)),
+    { numRuns: 300 },
+  );
+});
+
 test('RFC 9440: Client-Cert is a byte sequence of the DER, Client-Cert-Chain a list of them', () => {
   const field = clientCertField(client.certificate!);
   assert.match(field, /^:[A-Za-z0-9+/]+={0,2}:$/);
@@ -127,4 +141,18 @@ test('RFC 9440 fields reach the member only from Stickler, for the certificate o
   const plain = (trustedPeer: boolean) => forwardRequestHeaders(sent, { ...forwardContext, trustedPeer }).filter(([n]) => /^client-cert/i.test(n));
   assert.deepEqual(plain(false), []);
   assert.deepEqual(plain(true), sent.slice(0, 2));
+});
+
+test('the connection\'s TLS facts are read from the socket once, however many SSL_* items its requests ask for', () => {
+  let reads = 0;
+  const socket = {
+    remoteAddress: '192.0.2.10', localAddress: '127.0.0.1', remotePort: 1, localPort: 443, servername: 'a.example',
+    getProtocol: () => (reads++, 'TLSv1.3'),
+    getCipher: () => (reads++, { name: 'TLS_AES_128_GCM_SHA256' }),
+  } as unknown as Socket;
+  const e = entry({ connection: peerOf(socket).log });
+  const format = '%{SSL_PROTOCOL}x %{SSL_CIPHER}x %{SSL_TLS_SNI}x %{SSL_CLIENT_VERIFY}x';
+  assert.equal(line(format, e), 'TLSv1.3 TLS_AES_128_GCM_SHA256 a.example NONE');
+  assert.equal(line(format, e), 'TLSv1.3 TLS_AES_128_GCM_SHA256 a.example NONE');
+  assert.equal(reads, 2);
 });

@@ -15,6 +15,7 @@ import { childrenOf, readOne } from '../../src/tls/der.ts';
 import { nameEntries, rfc2253 } from '../../src/tls/asn1-print.ts';
 import { clientEnvironment, clientVariable, parseCertificate } from '../../src/tls/client-variables.ts';
 import { OBJECT_NAMES } from '../../src/tls/object-names.ts';
+import { clientCertChainField, clientCertField } from '../../src/tls/rfc9440.ts';
 import type { ClientCertificateFacts } from '../../src/tls/client-verify.ts';
 import { issueCertificate, type MadeCertificate } from '../support/certs.ts';
 import { oid, tlv } from '../support/der.ts';
@@ -293,4 +294,38 @@ test('property: no bytes, however broken, make a variable throw', () => {
     }),
     { numRuns: 1500 },
   );
+});
+
+test('a certificate is read once per connection: more requests, rules and environments read its DER no more; V_REMAIN still counts from now', () => {
+  let reads = 0;
+  /** The connection's certificate, counting the reads of its DER. */
+  const counted = (pem: string): X509Certificate => {
+    const cert = new X509Certificate(pem);
+    return new Proxy(cert, {
+      get(target, key) {
+        if (key === 'raw') reads++;
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  };
+  const facts: ClientCertificateFacts = { verify: 'SUCCESS', certificate: counted(person.pem), chain: [counted(ca.pem)] };
+  const options = { stdEnvVars: true, exportCertData: true };
+  const now = Date.now() + 100 * 86_400_000;
+  const request = (at: number): unknown[] => [
+    ...['SSL_CLIENT_S_DN', 'SSL_CLIENT_S_DN_CN', 'SSL_CLIENT_CERT', 'SSL_CLIENT_CERT_CHAIN_0', 'SSL_CLIENT_M_SERIAL', 'SSL_CLIENT_CERT_RFC4523_CEA'].map((v) => clientVariable(facts, v, at)),
+    [...clientEnvironment(facts, options, at)],
+    clientCertField(facts.certificate!),
+    clientCertChainField(facts.chain),
+  ];
+  const first = request(now);
+  const afterOne = reads;
+  assert.deepEqual(request(now), first);
+  assert.deepEqual(request(now), first);
+  assert.equal(reads, afterOne);
+  const later = now - 3 * 86_400_000;
+  assert.equal(clientEnvironment(facts, options, later).get('SSL_CLIENT_V_REMAIN'), String(Number(clientVariable(facts, 'SSL_CLIENT_V_REMAIN', now)) + 3));
+  assert.equal(clientVariable(facts, 'SSL_CLIENT_V_REMAIN', later), clientEnvironment(facts, options, later).get('SSL_CLIENT_V_REMAIN'));
+  // Another virtual host's options give its own environment.
+  assert.equal(clientEnvironment(facts, { stdEnvVars: false, exportCertData: true }, now).has('SSL_CLIENT_S_DN'), false);
 });
