@@ -66,7 +66,10 @@ async function outOn(instances: Instance[], expected: boolean[], what: string): 
 async function staysOut(instances: Instance[], expected: boolean[], what: string): Promise<void> {
   const until = Date.now() + 6 * INTERVAL_MS + 2_000;
   while (Date.now() < until) {
-    assert.deepEqual(await Promise.all(instances.map(failed)), expected, what);
+    const seen = await Promise.all(instances.map(failed));
+    if (seen.some((s, n) => s !== expected[n])) {
+      assert.fail(`${what}: ${JSON.stringify(seen)}, expected ${JSON.stringify(expected)}\n${instances.map((i) => `${i.name}:\n${i.proc.output().slice(-1500)}`).join('\n---\n')}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
 }
