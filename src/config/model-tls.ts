@@ -63,11 +63,18 @@ export interface SslOptions {
 
 /**
  * A virtual host's TLS with the certificate files of a swap (a renewal): only the files change; what the handshakes
- * offer and HSTS stay as configured, as every virtual host of a port must agree on the former.
+ * offer, what they ask of clients' certificates (their CAs, CRLs and session context), SSLOptions and HSTS stay as
+ * configured, as every virtual host of a port must agree on the first two.
  */
 export function withSwappedFiles(configured: TlsFiles | undefined, files: TlsFiles): TlsFiles {
-  const { policy: _policy, hsts: _hsts, ...certificate } = files;
-  return { ...certificate, ...(configured?.policy && { policy: configured.policy }), ...(configured?.hsts && { hsts: configured.hsts }) };
+  const { policy: _policy, hsts: _hsts, clientCertificates: _client, sslOptions: _options, ...certificate } = files;
+  return {
+    ...certificate,
+    ...(configured?.policy && { policy: configured.policy }),
+    ...(configured?.hsts && { hsts: configured.hsts }),
+    ...(configured?.clientCertificates && { clientCertificates: configured.clientCertificates }),
+    ...(configured?.sslOptions && { sslOptions: configured.sslOptions }),
+  };
 }
 
 /** Mozilla's server-side TLS configurations (guidelines 6.0), see src/config/tls-profile.ts. */

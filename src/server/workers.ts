@@ -348,10 +348,12 @@ export class WorkerGroup {
   }
 
   private async swapNow(vhost: number, files: TlsFiles): Promise<void> {
-    const contents = readTlsFiles(files, (path) => readFileSync(path));
+    // What each worker will load: the new files with the host's configured CAs and CRLs, all read here.
+    const swapped = withSwappedFiles(this.config.virtualHosts[vhost]?.tls, files);
+    const contents = readTlsFiles(swapped, (path) => readFileSync(path));
     const prepared = await this.prepareEverywhere(() => ({ kind: 'certificate', vhost, files, contents }));
     if (!prepared.ok) throw new StartupError(prepared.reason);
-    this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: withSwappedFiles(vh.tls, files) } : vh)) };
+    this.config = { ...this.config, virtualHosts: this.config.virtualHosts.map((vh, i) => (i === vhost ? { ...vh, tls: swapped } : vh)) };
     await this.commitEverywhere(prepared.id, prepared.threads);
   }
 

@@ -185,9 +185,14 @@ export function caFileProblem(file: string, read: ReadFile): string | undefined 
 /** Files as read once, by path: what a thread that must not read the disk again is given. */
 export type FileContents = Map<string, Uint8Array>;
 
-/** Every file `files` names that can be read, into `contents`; one that cannot is left out and reported as unreadable by `fromContents`. */
+/**
+ * Every file `files` names that can be read (a virtual host's also its client CAs and CRLs), into `contents`; one
+ * that cannot is left out and reported as unreadable by `fromContents`.
+ */
 export function readTlsFiles(files: TlsFiles | ClientCertificate, read: ReadFile, contents: FileContents = new Map()): FileContents {
-  for (const path of [files.certificateFile, files.keyFile, files.chainFile, 'ocspResponseFile' in files ? files.ocspResponseFile : undefined]) {
+  const client = 'clientCertificates' in files ? files.clientCertificates : undefined;
+  const ocsp = 'ocspResponseFile' in files ? files.ocspResponseFile : undefined;
+  for (const path of [files.certificateFile, files.keyFile, files.chainFile, ocsp, ...(client?.caFiles ?? []), ...(client?.crlFiles ?? [])]) {
     if (path === undefined || contents.has(path)) continue;
     try {
       contents.set(path, read(path));

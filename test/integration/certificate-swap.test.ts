@@ -4,10 +4,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import https from 'node:https';
 import tls from 'node:tls';
 import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -63,6 +64,25 @@ async function serials(port: number, n: number): Promise<Set<string>> {
   return seen;
 }
 
+/** The status of one request on each of `n` new connections presenting `client`, or the error that ended it. */
+async function admitted(port: number, client: IssuedCertificate, n: number): Promise<Array<number | string>> {
+  const answers: Array<number | string> = [];
+  for (let i = 0; i < n; i++) {
+    answers.push(await new Promise<number | string>((resolve) => {
+      const req = https.get({
+        host: '127.0.0.1', port, path: '/', servername: 'localhost', agent: false, rejectUnauthorized: false,
+        cert: readFileSync(client.certFile), key: readFileSync(client.keyFile), timeout: 10_000,
+      }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode!));
+      });
+      req.on('timeout', () => req.destroy(new Error('timed out')));
+      req.on('error', (err) => resolve((err as NodeJS.ErrnoException).code ?? err.message));
+    }));
+  }
+  return answers;
+}
+
 interface Swappable {
   swap(files: TlsFiles, vhost?: number): Promise<void>;
   close(): Promise<void>;
@@ -75,7 +95,13 @@ for (const workers of [1, 2]) {
       const port = await freePort();
       const config = engineConfig(port, { members: [member(`http://127.0.0.1:${(backend.address() as AddressInfo).port}`)] });
       const vhost = config.virtualHosts[0]!;
-      vhost.tls = { ...files(first), policy: { source, profile: 'intermediate', protocols: ['TLSv1.3'], honorCipherOrder: false } };
+      // Requiring client certificates of the test CA too: a swap changes the certificate only, so a client the CA
+      // issued still gets in afterwards, on every thread (each must read the CA file again).
+      vhost.tls = {
+        ...files(first), policy: { source, profile: 'intermediate', protocols: ['TLSv1.3'], honorCipherOrder: false },
+        clientCertificates: { source, verify: 'require', depth: 1, caFiles: [ca.caFile], crlFiles: [], crlCheck: 'none', forwardRfc9440: false },
+      };
+      const client = await ca.issue(`client-${workers}`);
       // A plain virtual host beside it, where no certificate can be served.
       const plainPort = await freePort();
       config.listeners.push({ source, host: '127.0.0.1', port: plainPort, tls: false });
@@ -94,8 +120,11 @@ for (const workers of [1, 2]) {
         assert.deepEqual(await serials(port, 6), new Set([first.serial]));
         assert.notEqual(await handshake(port, 'TLSv1.2'), first.serial, 'TLS 1.2 is not offered');
 
+        assert.deepEqual(await admitted(port, client, 6), [200, 200, 200, 200, 200, 200]);
+
         await running.swap(files(second));
         assert.deepEqual(await serials(port, 6), new Set([second.serial]), 'every thread serves the new certificate');
+        assert.deepEqual(await admitted(port, client, 6), [200, 200, 200, 200, 200, 200], 'a client of the configured CA still gets in on every thread');
         assert.notEqual(await handshake(port, 'TLSv1.2'), second.serial, 'TLS 1.2 is still not offered after the swap');
 
         const truncated = join(dir, `truncated-${workers}.pem`);
